@@ -1,1 +1,18 @@
-//! dms_exporter.
+//! dms_exporter: a Prometheus exporter for Huawei Cloud Distributed Message Service.
+//!
+//! The map of this crate follows the data: [`config`] → [`app`] builds cloud clients
+//! (`dms-cloud`) → [`collect`] (scheduler, collectors, store) → [`snapshot`] (encoded once per
+//! refresh) → [`http`] (serves it). [`metrics`] describes and encodes families. See
+//! ARCHITECTURE.md.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod cli;
+pub mod collect;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod logging;
+pub mod metrics;
+pub mod snapshot;

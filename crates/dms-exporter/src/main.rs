@@ -1,1 +1,106 @@
-fn main() {}
+//! The `dms_exporter` binary: flags, logging, signals; the rest lives in the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Parser;
+use dms_cloud::{ReqwestTransport, Transport};
+use dms_exporter::cli::{Cli, parse_listen_address};
+use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
+use dms_exporter::{app, demo, logging};
+use tokio_util::sync::CancellationToken;
+
+/// Connection set-up limit for the cloud API.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.check_config {
+        return match config::load_file(&cli.config_file) {
+            Ok(_) => {
+                println!("{}: configuration is valid", cli.config_file.display());
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("{error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Err(error) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("{error:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    let address = parse_listen_address(&cli.listen_address).map_err(anyhow::Error::msg)?;
+    let (config, credentials, env_project) = if cli.demo {
+        let demo = demo::start(shutdown.clone()).await?;
+        tracing::info!(simulator = %demo.address, "demo mode: reading the embedded DMS simulator");
+        (demo.config, demo.credentials, None)
+    } else {
+        let config = config::load_file(&cli.config_file)?;
+        let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
+        let project = std::env::var("HUAWEICLOUD_SDK_PROJECT_ID")
+            .ok()
+            .filter(|p| !p.is_empty());
+        (config, credentials, project)
+    };
+    let transport: Arc<dyn Transport> = Arc::new(ReqwestTransport::new(CONNECT_TIMEOUT)?);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, path = %cli.telemetry_path, "serving metrics");
+    app::run(
+        config,
+        credentials,
+        transport,
+        env_project,
+        listener,
+        &cli.telemetry_path,
+        shutdown,
+    )
+    .await
+}

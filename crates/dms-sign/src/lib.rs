@@ -69,13 +69,19 @@ pub fn escape(raw: &str) -> String {
 
 /// The path as it goes on the wire: every segment strictly escaped, no trailing slash added.
 pub fn encode_path(decoded_path: &str) -> String {
-    decoded_path.split('/').map(escape).collect::<Vec<_>>().join("/")
+    decoded_path
+        .split('/')
+        .map(escape)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Decodes a wire path (the verifying side canonicalises from decoded segments, as the Python
 /// SDK does).
 pub fn decode_path(wire_path: &str) -> String {
-    percent_decode_str(wire_path).decode_utf8_lossy().into_owned()
+    percent_decode_str(wire_path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The canonical URI: the encoded path with a mandatory trailing slash.
@@ -293,7 +299,10 @@ mod tests {
         assert_eq!(parsed.signed_headers, ["host", "x-sdk-date"]);
         assert!(verify(b"SK", &request, &parsed.signature));
         assert!(!verify(b"other", &request, &parsed.signature));
-        let tampered = SigningRequest { path: "/v2/q/instances", ..request };
+        let tampered = SigningRequest {
+            path: "/v2/q/instances",
+            ..request
+        };
         assert!(!verify(b"SK", &tampered, &parsed.signature));
     }
 
@@ -301,7 +310,10 @@ mod tests {
     fn sdk_date_round_trips() {
         let at = parse_sdk_date("20191115T033655Z").expect("valid date");
         assert_eq!(sdk_date(at), "20191115T033655Z");
-        assert!(matches!(parse_sdk_date("2019-11-15"), Err(SignError::BadDate(_))));
+        assert!(matches!(
+            parse_sdk_date("2019-11-15"),
+            Err(SignError::BadDate(_))
+        ));
     }
 
     #[test]
@@ -310,6 +322,9 @@ mod tests {
             parse_authorization("SDK-HMAC-SHA256 Access=a, Signature=b"),
             Err(SignError::MissingField("SignedHeaders"))
         );
-        assert_eq!(parse_authorization("Bearer x"), Err(SignError::WrongAlgorithm));
+        assert_eq!(
+            parse_authorization("Bearer x"),
+            Err(SignError::WrongAlgorithm)
+        );
     }
 }

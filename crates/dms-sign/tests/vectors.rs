@@ -27,8 +27,8 @@ fn vectors() -> Vec<(String, Vector)> {
     for entry in std::fs::read_dir(&dir).expect("vector directory exists") {
         let path = entry.expect("readable entry").path();
         let text = std::fs::read_to_string(&path).expect("readable vector");
-        let vector: Vector = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let vector: Vector =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         found.push((path.display().to_string(), vector));
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -38,7 +38,11 @@ fn vectors() -> Vec<(String, Vector)> {
 #[test]
 fn every_official_vector_signs_to_the_published_authorization() {
     let all = vectors();
-    assert!(all.len() >= 5, "expected at least five vector files, found {}", all.len());
+    assert!(
+        all.len() >= 5,
+        "expected at least five vector files, found {}",
+        all.len()
+    );
     for (file, vector) in all {
         let headers: Vec<(String, String)> = vector
             .headers
@@ -55,11 +59,18 @@ fn every_official_vector_signs_to_the_published_authorization() {
         };
         if let Some(expected) = &vector.canonical_request_sha256 {
             let actual = hex::encode(Sha256::digest(canonical_request(&request).as_bytes()));
-            assert_eq!(&actual, expected, "{file} ({}): canonical request hash", vector.source);
+            assert_eq!(
+                &actual, expected,
+                "{file} ({}): canonical request hash",
+                vector.source
+            );
         }
         let header = authorization(&vector.access_key, vector.secret_key.as_bytes(), &request);
         assert_eq!(header, vector.authorization, "{file} ({})", vector.source);
         let parsed = parse_authorization(&vector.authorization).expect("published header parses");
-        assert!(verify(vector.secret_key.as_bytes(), &request, &parsed.signature), "{file}");
+        assert!(
+            verify(vector.secret_key.as_bytes(), &request, &parsed.signature),
+            "{file}"
+        );
     }
 }

@@ -1,1 +1,550 @@
-//! DMS simulator.
+//! A faithful, stateful simulator of the Huawei Cloud DMS (Kafka) and IAM APIs.
+//!
+//! It serves the read endpoints of `shared/api/kafka.md` with the documented paths, query
+//! parameters, pagination, JSON types and error bodies; verifies AK/SK signatures with the real
+//! algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet whose offsets,
+//! lag, tasks and instances evolve one logical tick at a time; and misbehaves on request
+//! (throttling, 5xx, latency, stalls, malformed or truncated JSON).
+//!
+//! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
+//! configuration answer byte-identical bodies until one of them is stepped or controlled.
+//! Timestamps derive from [`SimConfig::base_time_ms`] and the tick counter, never from the
+//! wall clock (the only wall-clock uses are the `X-Sdk-Date` skew check and token `expires_at`).
+
+mod control;
+mod fleet;
+mod http;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fleet::Fleet;
+
+/// An AK/SK pair the simulator accepts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// An IAM user that may obtain tokens with `POST /v3/auth/tokens`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IamUser {
+    pub name: String,
+    pub password: String,
+    pub domain: String,
+}
+
+impl std::fmt::Debug for IamUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IamUser")
+            .field("name", &self.name)
+            .field("password", &"<redacted>")
+            .field("domain", &self.domain)
+            .finish()
+    }
+}
+
+/// A project: IAM resolves the region name to the project id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub region: String,
+    pub project_id: String,
+}
+
+/// Size of the generated fleet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetSpec {
+    pub kafka_instances: usize,
+    pub brokers_per_instance: usize,
+    /// Normal topics per instance; `__consumer_offsets` comes on top.
+    pub topics_per_instance: usize,
+    pub partitions_per_topic: usize,
+    pub groups_per_instance: usize,
+    pub tasks_per_instance: usize,
+}
+
+/// Everything the simulator is built from.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Seed of the deterministic fleet generation and evolution.
+    pub seed: u64,
+    pub fleet: FleetSpec,
+    pub credentials: Vec<AccessKey>,
+    pub iam_users: Vec<IamUser>,
+    /// Fleet instances are spread round-robin over these projects.
+    pub projects: Vec<Project>,
+    /// Lifetime of IAM tokens, measured with `tokio::time::Instant` (default 24 h).
+    pub token_validity: Duration,
+    /// Largest accepted difference between `X-Sdk-Date` and the wall clock (default 15 min).
+    pub max_clock_skew: Duration,
+    /// Logical fleet clock start, unix ms.
+    pub base_time_ms: i64,
+    /// Logical time one [`Simulator::step`] advances (default 10 s).
+    pub tick: Duration,
+    /// Minimum interval between two topic-detail (R11) calls on one instance; the documented
+    /// limit is one call per second. `Duration::ZERO` disables the check.
+    pub topic_detail_interval: Duration,
+    /// When true, `step()` also makes seeded random "life events": groups stop and restart,
+    /// instances are created and deleted, new tasks start. Off in `deterministic()`.
+    pub churn: bool,
+}
+
+impl SimConfig {
+    /// A small, stable fleet for tests: 2 projects in 2 regions, 3 Kafka instances with 3 brokers,
+    /// 3 topics × 3 partitions (+ `__consumer_offsets`), 3 groups (STABLE, EMPTY, STABLE) and
+    /// 3 tasks (SUCCESS, FAILED, EXECUTING) each. Nothing changes unless stepped or controlled.
+    pub fn deterministic() -> Self {
+        SimConfig {
+            seed: 0x5eed_d15c_0ffe_e001,
+            fleet: FleetSpec {
+                kafka_instances: 3,
+                brokers_per_instance: 3,
+                topics_per_instance: 3,
+                partitions_per_topic: 3,
+                groups_per_instance: 3,
+                tasks_per_instance: 3,
+            },
+            credentials: vec![AccessKey {
+                access_key: "SIMULATORAK000000001".to_owned(),
+                secret_key: "simulator-secret-key-0001".to_owned(),
+            }],
+            iam_users: vec![IamUser {
+                name: "monitor".to_owned(),
+                password: "monitor-password".to_owned(),
+                domain: "example-domain".to_owned(),
+            }],
+            projects: vec![
+                Project {
+                    region: "cn-north-4".to_owned(),
+                    project_id: "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88".to_owned(),
+                },
+                Project {
+                    region: "ap-southeast-1".to_owned(),
+                    project_id: "1c1f5c6e2f9a5e7dab8a4f3e2d1c0a99".to_owned(),
+                },
+            ],
+            token_validity: Duration::from_secs(24 * 3600),
+            max_clock_skew: Duration::from_secs(15 * 60),
+            // 2024-01-01T00:00:00Z
+            base_time_ms: 1_704_067_200_000,
+            tick: Duration::from_secs(10),
+            topic_detail_interval: Duration::from_secs(1),
+            churn: false,
+        }
+    }
+
+    /// A lively fleet for `--demo`: 5 instances, more topics and groups, and churn.
+    pub fn demo() -> Self {
+        SimConfig {
+            seed: 0xdee_0dee_0001,
+            fleet: FleetSpec {
+                kafka_instances: 5,
+                brokers_per_instance: 3,
+                topics_per_instance: 6,
+                partitions_per_topic: 6,
+                groups_per_instance: 5,
+                tasks_per_instance: 4,
+            },
+            churn: true,
+            ..SimConfig::deterministic()
+        }
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig::deterministic()
+    }
+}
+
+/// How an endpoint misbehaves.
+///
+/// JSON (control API): `{"kind":"throttle429"}`, `{"kind":"throttle404"}`,
+/// `{"kind":"server_error","status":503}`, `{"kind":"latency","ms":500}`, `{"kind":"stall"}`,
+/// `{"kind":"malformed"}`, `{"kind":"truncated"}`, `{"kind":"not_found"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "FaultWire", into = "FaultWire")]
+pub enum Fault {
+    /// HTTP 429 `APIGW.0308`.
+    Throttle429,
+    /// HTTP 404 `DMS.10240407` (the documented DMS flow control).
+    Throttle404,
+    /// The given status with `DMS.00500000`.
+    ServerError(u16),
+    /// Answers normally after a delay (`tokio::time::sleep`).
+    Latency(Duration),
+    /// Never answers (until the server shuts down).
+    Stall,
+    /// HTTP 200 with a body that is not JSON.
+    Malformed,
+    /// HTTP 200 with the real body cut in half.
+    Truncated,
+    /// HTTP 404 `DMS.00404022`.
+    NotFound,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum FaultWire {
+    Throttle429,
+    Throttle404,
+    ServerError { status: u16 },
+    Latency { ms: u64 },
+    Stall,
+    Malformed,
+    Truncated,
+    NotFound,
+}
+
+impl From<FaultWire> for Fault {
+    fn from(wire: FaultWire) -> Self {
+        match wire {
+            FaultWire::Throttle429 => Fault::Throttle429,
+            FaultWire::Throttle404 => Fault::Throttle404,
+            FaultWire::ServerError { status } => Fault::ServerError(status),
+            FaultWire::Latency { ms } => Fault::Latency(Duration::from_millis(ms)),
+            FaultWire::Stall => Fault::Stall,
+            FaultWire::Malformed => Fault::Malformed,
+            FaultWire::Truncated => Fault::Truncated,
+            FaultWire::NotFound => Fault::NotFound,
+        }
+    }
+}
+
+impl From<Fault> for FaultWire {
+    fn from(fault: Fault) -> Self {
+        match fault {
+            Fault::Throttle429 => FaultWire::Throttle429,
+            Fault::Throttle404 => FaultWire::Throttle404,
+            Fault::ServerError(status) => FaultWire::ServerError { status },
+            Fault::Latency(delay) => FaultWire::Latency {
+                ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            },
+            Fault::Stall => FaultWire::Stall,
+            Fault::Malformed => FaultWire::Malformed,
+            Fault::Truncated => FaultWire::Truncated,
+            Fault::NotFound => FaultWire::NotFound,
+        }
+    }
+}
+
+/// A fault injected into matching requests (after authentication).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// An endpoint name (see [`ENDPOINTS`]) or `"*"`.
+    pub endpoint: String,
+    /// Only requests about this instance, if set.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    pub fault: Fault,
+    /// How many more requests it hits; `None` = until cleared.
+    #[serde(default)]
+    pub remaining: Option<u32>,
+}
+
+/// Every endpoint name the simulator serves (the client's `api` metric label).
+pub const ENDPOINTS: &[&str] = &[
+    "iam_tokens",
+    "iam_projects",
+    "instances_list",
+    "instance_get",
+    "instances_list_v1",
+    "instance_get_v1",
+    "kafka_cluster",
+    "kafka_coordinators",
+    "kafka_topics",
+    "kafka_topic_detail",
+    "kafka_diskusage",
+    "kafka_groups",
+    "kafka_group",
+    "kafka_management_group",
+    "tasks",
+    "task_get",
+    "kafka_tags",
+];
+
+/// One answered (or stalled: status 0) API request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// An endpoint name of [`ENDPOINTS`], or `"unknown"`.
+    pub endpoint: &'static str,
+    pub status: u16,
+    pub at: tokio::time::Instant,
+    pub instance_id: Option<String>,
+}
+
+const REQUEST_LOG_CAPACITY: usize = 100_000;
+
+pub(crate) struct Token {
+    pub project_id: String,
+    pub expires: tokio::time::Instant,
+}
+
+pub(crate) struct State {
+    pub fleet: Fleet,
+    pub faults: Vec<FaultRule>,
+    pub tokens: HashMap<String, Token>,
+    pub token_serial: u64,
+    pub log: VecDeque<RequestRecord>,
+    pub counts: BTreeMap<String, u64>,
+    pub topic_detail_last: HashMap<String, tokio::time::Instant>,
+}
+
+pub(crate) struct Inner {
+    pub config: SimConfig,
+    pub domain_id: String,
+    pub state: Mutex<State>,
+    pub request_serial: AtomicU64,
+    pub release_stalls: tokio::sync::Notify,
+}
+
+/// The simulator. Cheap to clone: clones share one state.
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    pub fn new(config: SimConfig) -> Self {
+        let fleet = Fleet::generate(&config);
+        let domain_id = fleet::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
+        Simulator {
+            inner: Arc::new(Inner {
+                domain_id,
+                state: Mutex::new(State {
+                    fleet,
+                    faults: Vec::new(),
+                    tokens: HashMap::new(),
+                    token_serial: 0,
+                    log: VecDeque::new(),
+                    counts: BTreeMap::new(),
+                    topic_detail_last: HashMap::new(),
+                }),
+                config,
+                request_serial: AtomicU64::new(0),
+                release_stalls: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &SimConfig {
+        &self.inner.config
+    }
+
+    /// The whole API: DMS + IAM + the `/_sim/` control API.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Serves [`Simulator::router`] on `listener` until `shutdown` completes. Stalled requests
+    /// are released (with a 503) when shutdown begins, so graceful shutdown cannot hang.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let sim = self.clone();
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                sim.inner.release_stalls.notify_waiters();
+            })
+            .await
+    }
+
+    /// Calls [`Simulator::step`] every `every` (a live fleet for `--demo`).
+    pub fn spawn_evolution(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let sim = self.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(every.max(Duration::from_millis(1)));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            interval.tick().await;
+            loop {
+                interval.tick().await;
+                sim.step();
+            }
+        })
+    }
+
+    /// Advances the logical clock one tick and evolves the fleet.
+    pub fn step(&self) {
+        let churn = self.inner.config.churn;
+        self.lock().fleet.step(churn);
+    }
+
+    /// The logical clock, unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.lock().fleet.now_ms()
+    }
+
+    pub fn set_fault(&self, rule: FaultRule) {
+        self.lock().faults.push(rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Sets an instance's status string (e.g. `FAULTY`); false if unknown.
+    pub fn set_instance_status(&self, instance_id: &str, status: &str) -> bool {
+        self.lock().fleet.set_instance_status(instance_id, status)
+    }
+
+    /// Creates an instance (status `CREATING`, `RUNNING` after the next step); returns its id.
+    /// An unknown project id still gets the instance (region `unknown`).
+    pub fn create_kafka_instance(&self, project_id: &str, name: &str) -> String {
+        self.lock().fleet.create_instance(project_id, name)
+    }
+
+    pub fn delete_instance(&self, instance_id: &str) -> bool {
+        self.lock().fleet.instances.remove(instance_id).is_some()
+    }
+
+    pub fn delete_topic(&self, instance_id: &str, topic: &str) -> bool {
+        self.lock().fleet.delete_topic(instance_id, topic)
+    }
+
+    pub fn delete_group(&self, instance_id: &str, group: &str) -> bool {
+        self.lock().fleet.delete_group(instance_id, group)
+    }
+
+    /// A stopped consumer commits nothing (lag grows), has no members, state `EMPTY`.
+    pub fn set_consumer_running(&self, instance_id: &str, group: &str, running: bool) -> bool {
+        self.lock()
+            .fleet
+            .set_consumer_running(instance_id, group, running)
+    }
+
+    /// A down broker is `is_health: false`; its replicas fall out of the ISR and stop growing,
+    /// and partitions it leads go offline (`leader: -1`, not counted online).
+    pub fn set_broker_up(&self, instance_id: &str, broker_id: u32, up: bool) -> bool {
+        self.lock().fleet.set_broker_up(instance_id, broker_id, up)
+    }
+
+    /// Grows or shrinks the partitions' on-disk bytes so that the brokers' average disk use is
+    /// `used_ratio` of capacity (disk usage and `used_storage_space` stay consistent).
+    pub fn fill_disk(&self, instance_id: &str, used_ratio: f64) -> bool {
+        self.lock().fleet.fill_disk(instance_id, used_ratio)
+    }
+
+    /// Adds a background task; returns its id, `None` if the instance is unknown.
+    pub fn add_task(&self, instance_id: &str, name: &str, status: &str) -> Option<String> {
+        self.lock().fleet.add_task(instance_id, name, status)
+    }
+
+    /// Invalidates every token issued so far.
+    pub fn expire_tokens(&self) {
+        self.lock().tokens.clear();
+    }
+
+    /// Ids of all instances, sorted.
+    pub fn instance_ids(&self) -> Vec<String> {
+        self.lock().fleet.instances.keys().cloned().collect()
+    }
+
+    /// The most recent requests (up to 100,000), oldest first.
+    pub fn request_log(&self) -> Vec<RequestRecord> {
+        self.lock().log.iter().cloned().collect()
+    }
+
+    /// Requests per endpoint name since start.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        self.lock().counts.clone()
+    }
+
+    /// A summary of the fleet (the body of `GET /_sim/state`).
+    pub fn state_summary(&self) -> serde_json::Value {
+        let state = self.lock();
+        let mut summary = state.fleet.summary();
+        if let Some(map) = summary.as_object_mut() {
+            map.insert(
+                "faults".to_owned(),
+                serde_json::to_value(&state.faults).unwrap_or_default(),
+            );
+            map.insert("tokens".to_owned(), state.tokens.len().into());
+        }
+        summary
+    }
+}
+
+impl State {
+    pub(crate) fn record(&mut self, record: RequestRecord) {
+        *self.counts.entry(record.endpoint.to_owned()).or_default() += 1;
+        if self.log.len() >= REQUEST_LOG_CAPACITY {
+            self.log.pop_front();
+        }
+        self.log.push_back(record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_serde_shapes() {
+        let rule: FaultRule = serde_json::from_str(
+            r#"{"endpoint":"kafka_groups","instance_id":null,"fault":{"kind":"throttle429"},"remaining":3}"#,
+        )
+        .expect("rule parses");
+        assert_eq!(rule.fault, Fault::Throttle429);
+        assert_eq!(rule.remaining, Some(3));
+        let latency: Fault =
+            serde_json::from_str(r#"{"kind":"latency","ms":500}"#).expect("parses");
+        assert_eq!(latency, Fault::Latency(Duration::from_millis(500)));
+        let error: Fault =
+            serde_json::from_str(r#"{"kind":"server_error","status":503}"#).expect("parses");
+        assert_eq!(error, Fault::ServerError(503));
+        assert_eq!(
+            serde_json::to_string(&Fault::Latency(Duration::from_millis(7))).expect("serialises"),
+            r#"{"kind":"latency","ms":7}"#
+        );
+        for kind in [
+            "throttle404",
+            "stall",
+            "malformed",
+            "truncated",
+            "not_found",
+        ] {
+            let fault: Result<Fault, _> = serde_json::from_str(&format!(r#"{{"kind":"{kind}"}}"#));
+            assert!(fault.is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let config = SimConfig::deterministic();
+        let text = format!("{config:?}");
+        assert!(!text.contains("simulator-secret-key-0001"));
+        assert!(!text.contains("monitor-password"));
+    }
+}

@@ -1,0 +1,221 @@
+//! Lenient response DTOs. Unknown fields are ignored; numbers and booleans may arrive as
+//! strings; `null` means "absent". Every documented example of `fixtures/api/kafka` parses.
+
+pub mod kafka;
+pub mod lenient;
+
+use serde::Deserialize;
+
+pub use lenient::parse_size_bytes;
+
+/// A resource tag (`TagEntity`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
+pub struct Tag {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub key: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub value: String,
+}
+
+/// R21 response: `{"tags": [...]}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct TagList {
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub tags: Vec<Tag>,
+}
+
+/// An instance of any engine, V2 (`ShowInstanceResp`) or V1 (R27/R28) shape.
+/// Sizes are in GB (2^30 bytes) as the API sends them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Instance {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub instance_id: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub engine: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub engine_version: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub specification: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub storage_space: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub total_storage_space: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub used_storage_space: Option<i64>,
+    /// The partition limit of the instance (a string in the API).
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub partition_num: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub broker_num: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub node_num: Option<i64>,
+    /// Creation time, epoch milliseconds (a string in the API).
+    #[serde(default, deserialize_with = "lenient::opt_epoch_ms")]
+    pub created_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub resource_spec_code: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub product_id: String,
+    #[serde(rename = "type", default, deserialize_with = "lenient::string")]
+    pub instance_type: String,
+    #[serde(default, deserialize_with = "lenient::string_or_seq")]
+    pub available_zones: Vec<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub enterprise_project_id: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub maintain_begin: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub maintain_end: String,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub ssl_enable: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub enable_publicip: Option<bool>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub retention_policy: String,
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub tags: Vec<Tag>,
+    /// Connection addresses, comma-separated (the key every example uses).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub connect_address: String,
+    /// The key the V1 tables document instead; see [`Instance::connect_addresses`].
+    #[serde(
+        default,
+        rename = "connect_addresses",
+        deserialize_with = "lenient::string"
+    )]
+    pub connect_addresses_v1: String,
+    #[serde(default, deserialize_with = "lenient::string_or_seq")]
+    pub support_features: Vec<String>,
+}
+
+impl Instance {
+    /// `connect_address`, or the V1 `connect_addresses` when only that one was sent.
+    pub fn connect_addresses(&self) -> &str {
+        if self.connect_address.is_empty() {
+            &self.connect_addresses_v1
+        } else {
+            &self.connect_address
+        }
+    }
+
+    /// Creation time in seconds since the epoch.
+    pub fn created_at_unix(&self) -> Option<f64> {
+        self.created_at.map(|ms| ms as f64 / 1000.0)
+    }
+}
+
+/// R1 / R28 response.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct InstanceList {
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub instances: Vec<Instance>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub instance_num: Option<u64>,
+}
+
+/// R19/R20 response.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Tasks {
+    /// Total number of tasks (a string in the API).
+    #[serde(default, deserialize_with = "lenient::u64_or_zero")]
+    pub task_count: u64,
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub tasks: Vec<Task>,
+}
+
+/// A background task. Times stay as sent (ISO-8601); see [`Task::created_at_unix`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Task {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub id: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub user_name: String,
+    /// Task parameters: a JSON document encoded as a string.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub params: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub created_at: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub updated_at: String,
+}
+
+/// Seconds since the epoch of an ISO-8601 / RFC 3339 time, or of epoch milliseconds.
+pub fn parse_time_unix(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms as f64 / 1000.0);
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|at| at.unix_timestamp_nanos() as f64 / 1e9)
+}
+
+impl Task {
+    pub fn created_at_unix(&self) -> Option<f64> {
+        parse_time_unix(&self.created_at)
+    }
+
+    pub fn updated_at_unix(&self) -> Option<f64> {
+        parse_time_unix(&self.updated_at)
+    }
+}
+
+/// IAM `GET /v3/projects` response.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ProjectList {
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub projects: Vec<Project>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Project {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub id: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub name: String,
+}
+
+/// IAM `POST /v3/auth/tokens` response body (the token itself is in `X-Subject-Token`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct TokenResponse {
+    #[serde(default)]
+    pub token: TokenBody,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct TokenBody {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub expires_at: String,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub issued_at: String,
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub project: Option<Project>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_times_parse() {
+        let task = Task {
+            created_at: "2020-05-15T03:19:51.046Z".into(),
+            ..Task::default()
+        };
+        let at = task.created_at_unix().unwrap_or_default();
+        assert!((at - 1_589_512_791.046).abs() < 1e-3, "{at}");
+        assert_eq!(parse_time_unix("not a time"), None);
+        assert_eq!(parse_time_unix("1568797295209"), Some(1_568_797_295.209));
+    }
+}

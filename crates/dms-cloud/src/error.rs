@@ -1,0 +1,297 @@
+//! Typed API errors with a bounded kind for labels.
+
+use std::fmt;
+
+use http::HeaderMap;
+
+/// What went wrong, as a bounded set (safe for metric labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// HTTP 429, `APIG.0308`/`APIGW.0308`, or `DMS.10240407` (sent as HTTP 404).
+    Throttled,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    ClientError,
+    ServerError,
+    Timeout,
+    Transport,
+    Decode,
+    Config,
+}
+
+impl ErrorKind {
+    /// Every kind, in label order.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Throttled,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::ClientError,
+        ErrorKind::ServerError,
+        ErrorKind::Timeout,
+        ErrorKind::Transport,
+        ErrorKind::Decode,
+        ErrorKind::Config,
+    ];
+
+    /// The snake-case label value.
+    pub fn as_label(&self) -> &'static str {
+        match self {
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::ClientError => "client_error",
+            ErrorKind::ServerError => "server_error",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Transport => "transport",
+            ErrorKind::Decode => "decode",
+            ErrorKind::Config => "config",
+        }
+    }
+
+    /// Whether the client retries this kind (throttling, 5xx, timeouts, transport errors).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Throttled
+                | ErrorKind::ServerError
+                | ErrorKind::Timeout
+                | ErrorKind::Transport
+        )
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_label())
+    }
+}
+
+/// Error codes that mean "throttled", whatever the HTTP status.
+pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", "DMS.10240407"];
+
+/// One failed API call. Never contains credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ApiError {
+    /// The bounded API name (`"kafka_groups"`, ...).
+    pub api: &'static str,
+    pub kind: ErrorKind,
+    /// HTTP status when there was a response.
+    pub status: Option<u16>,
+    /// The DMS / APIG / IAM error code (`DMS.10240407`, `APIGW.0308`, ...).
+    pub error_code: Option<String>,
+    pub message: String,
+    /// `X-Request-Id` (or IAM's `X-IAM-Trace-Id`) of the response.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed ({})", self.api, self.kind)?;
+        if let Some(status) = self.status {
+            write!(f, ": HTTP {status}")?;
+        }
+        if let Some(code) = &self.error_code {
+            write!(f, " {code}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+const MAX_MESSAGE_CHARS: usize = 300;
+const NON_JSON_PREFIX_CHARS: usize = 120;
+
+impl ApiError {
+    /// An error without an HTTP response.
+    pub fn new(api: &'static str, kind: ErrorKind, message: impl Into<String>) -> Self {
+        ApiError {
+            api,
+            kind,
+            status: None,
+            error_code: None,
+            message: message.into(),
+            request_id: None,
+        }
+    }
+
+    /// Builds the error of a non-success HTTP answer, reading the error body
+    /// (`{"error_code","error_msg"}`, `{"code","message"}` or IAM's `{"error":{"code","message"}}`).
+    pub fn from_response(api: &'static str, status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
+        let (error_code, message) = parse_error_body(body);
+        let message = if message.is_empty() {
+            http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("")
+                .to_owned()
+        } else {
+            message
+        };
+        ApiError {
+            api,
+            kind: classify(status, error_code.as_deref()),
+            status: Some(status),
+            error_code,
+            message,
+            request_id: request_id(headers),
+        }
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind.is_retryable()
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        self.kind == ErrorKind::Throttled
+    }
+}
+
+/// The kind of an HTTP answer with an optional error code.
+pub fn classify(status: u16, error_code: Option<&str>) -> ErrorKind {
+    if status == 429
+        || error_code.is_some_and(|code| {
+            THROTTLING_CODES
+                .iter()
+                .any(|t| code.eq_ignore_ascii_case(t))
+        })
+    {
+        return ErrorKind::Throttled;
+    }
+    match status {
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        408 => ErrorKind::Timeout,
+        500..=599 => ErrorKind::ServerError,
+        _ => ErrorKind::ClientError,
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    ["x-request-id", "x-iam-trace-id", "x-openstack-request-id"]
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|value| value.to_str().ok())
+        .map(|value| sanitize(value, 128))
+        .filter(|value| !value.is_empty())
+}
+
+/// Keeps at most `max_chars` characters, replacing control characters with spaces.
+pub(crate) fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.trim().chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+fn string_field(value: &serde_json::Value, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|key| match value.get(*key) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Extracts `(error_code, message)` from an error body; a body that is not JSON gives a short
+/// prefix of its text as the message.
+pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => {
+            let inner = match value.get("error") {
+                Some(inner @ serde_json::Value::Object(_)) => inner,
+                _ => &value,
+            };
+            let code = string_field(inner, &["error_code", "code", "errorCode"])
+                .map(|code| sanitize(&code, 64));
+            let message = string_field(
+                inner,
+                &["error_msg", "message", "error_message", "errorMsg"],
+            )
+            .map(|m| sanitize(&m, MAX_MESSAGE_CHARS))
+            .unwrap_or_default();
+            (code, message)
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            (None, sanitize(&text, NON_JSON_PREFIX_CHARS))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_error_shapes() {
+        let (code, msg) = parse_error_body(br#"{"error_msg":"bad","error_code":"AS.0001"}"#);
+        assert_eq!((code.as_deref(), msg.as_str()), (Some("AS.0001"), "bad"));
+        let (code, msg) = parse_error_body(br#"{"code":"APIGW.0308","message":"slow down"}"#);
+        assert_eq!(
+            (code.as_deref(), msg.as_str()),
+            (Some("APIGW.0308"), "slow down")
+        );
+        let (code, msg) = parse_error_body(
+            br#"{"error":{"code":401,"message":"The password is wrong","title":"Unauthorized"}}"#,
+        );
+        assert_eq!(
+            (code.as_deref(), msg.as_str()),
+            (Some("401"), "The password is wrong")
+        );
+        let long = "x".repeat(1000);
+        let (code, msg) = parse_error_body(format!("<html>\n{long}").as_bytes());
+        assert_eq!(code, None);
+        assert!(msg.starts_with("<html> xxx"));
+        assert!(msg.chars().count() <= NON_JSON_PREFIX_CHARS + 1);
+    }
+
+    #[test]
+    fn classifies_throttling_and_statuses() {
+        assert_eq!(classify(429, None), ErrorKind::Throttled);
+        assert_eq!(classify(404, Some("DMS.10240407")), ErrorKind::Throttled);
+        assert_eq!(classify(403, Some("APIG.0308")), ErrorKind::Throttled);
+        assert_eq!(classify(404, Some("DMS.00404001")), ErrorKind::NotFound);
+        assert_eq!(classify(401, Some("APIGW.0301")), ErrorKind::Unauthorized);
+        assert_eq!(classify(403, None), ErrorKind::Forbidden);
+        assert_eq!(classify(400, None), ErrorKind::ClientError);
+        assert_eq!(classify(503, None), ErrorKind::ServerError);
+        assert!(ErrorKind::ALL.iter().all(|k| !k.as_label().is_empty()));
+    }
+
+    #[test]
+    fn display_names_api_status_code_message_and_request_id() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-request-id", http::HeaderValue::from_static("req-123"));
+        let err = ApiError::from_response(
+            "kafka_groups",
+            404,
+            &headers,
+            br#"{"error_code":"DMS.10240407","error_msg":"The request is too frequent"}"#,
+        );
+        assert_eq!(err.kind, ErrorKind::Throttled);
+        let text = err.to_string();
+        for part in [
+            "kafka_groups",
+            "404",
+            "DMS.10240407",
+            "too frequent",
+            "req-123",
+        ] {
+            assert!(text.contains(part), "{text} lacks {part}");
+        }
+    }
+}

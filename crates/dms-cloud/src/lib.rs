@@ -1,0 +1,150 @@
+//! Huawei Cloud DMS API client: transport, SDK-HMAC-SHA256 signing or IAM token auth, an API
+//! budget per host, retries with backoff, and lenient DTOs.
+//!
+//! This crate knows HTTP and signing, not Prometheus: it reports what happened through
+//! [`ApiObserver`], which the exporter implements.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod budget;
+mod client;
+pub mod dto;
+pub mod error;
+pub mod retry;
+pub mod transport;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use auth::Credentials;
+pub use budget::{BudgetConfig, Budgets, HostBudget};
+pub use client::DmsClient;
+pub use error::{ApiError, ErrorKind};
+pub use retry::RetryPolicy;
+pub use transport::{ReqwestTransport, Transport, TransportError};
+
+/// Receives what happened on the wire. Implementations must be cheap and must not block.
+pub trait ApiObserver: Send + Sync + 'static {
+    /// One finished HTTP attempt. `code` is the HTTP status as a string ("200", "429", ...) or
+    /// one of "timeout", "transport_error" when there was no response. Bounded values only.
+    fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration);
+    /// A 429 / APIG(W).0308 / 404 DMS.10240407 answer.
+    fn throttled(&self, api: &'static str);
+    /// A retry is about to happen.
+    fn retried(&self, api: &'static str);
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoopObserver;
+
+impl ApiObserver for NoopObserver {
+    fn request_finished(&self, _api: &'static str, _code: &str, _elapsed: Duration) {}
+    fn throttled(&self, _api: &'static str) {}
+    fn retried(&self, _api: &'static str) {}
+}
+
+/// Configuration of one client (one region × project × credentials).
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub region: String,
+    /// DMS endpoint, e.g. `https://dms.cn-north-4.myhuaweicloud.com` (tests: `http://127.0.0.1:PORT`).
+    pub endpoint: String,
+    /// IAM endpoint, e.g. `https://iam.cn-north-4.myhuaweicloud.com`.
+    pub iam_endpoint: String,
+    /// `None`: discovered with `GET {iam}/v3/projects?name={region}` (AK/SK), or taken from the
+    /// token body (password).
+    pub project_id: Option<String>,
+    pub credentials: Credentials,
+    /// Timeout of every attempt (default 10 s).
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Default timeout of one attempt.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ClientConfig {
+    /// A configuration with the default endpoints of `region`, a 10 s timeout and the default
+    /// retry policy.
+    pub fn new(region: impl Into<String>, credentials: Credentials) -> Self {
+        let region = region.into();
+        let (endpoint, iam_endpoint) = default_endpoints(&region);
+        ClientConfig {
+            region,
+            endpoint,
+            iam_endpoint,
+            project_id: None,
+            credentials,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("iam_endpoint", &self.iam_endpoint)
+            .field("project_id", &self.project_id)
+            .field("credentials", &self.credentials)
+            .field("request_timeout", &self.request_timeout)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// The default `(dms, iam)` endpoints of a region: `https://dms.{region}.myhuaweicloud.com` and
+/// `https://iam.{region}.myhuaweicloud.com` (`.myhuaweicloud.eu` for eu-west-101).
+pub fn default_endpoints(region: &str) -> (String, String) {
+    let domain = if region == "eu-west-101" {
+        "myhuaweicloud.eu"
+    } else {
+        "myhuaweicloud.com"
+    };
+    (
+        format!("https://dms.{region}.{domain}"),
+        format!("https://iam.{region}.{domain}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            default_endpoints("cn-north-4"),
+            (
+                "https://dms.cn-north-4.myhuaweicloud.com".to_owned(),
+                "https://iam.cn-north-4.myhuaweicloud.com".to_owned()
+            )
+        );
+        assert_eq!(
+            default_endpoints("eu-west-101").0,
+            "https://dms.eu-west-101.myhuaweicloud.eu"
+        );
+    }
+
+    #[test]
+    fn config_debug_hides_secrets() {
+        let mut config = ClientConfig::new(
+            "cn-north-4",
+            Credentials::AkSk {
+                access_key: "AKEXAMPLE0001".into(),
+                secret_key: secrecy::SecretString::from("very-secret-sk-value".to_owned()),
+                security_token: Some(secrecy::SecretString::from("temp-token-value".to_owned())),
+            },
+        );
+        let text = format!("{config:?}");
+        assert!(!text.contains("very-secret-sk-value"), "{text}");
+        assert!(!text.contains("temp-token-value"), "{text}");
+        config.credentials = Credentials::password("u", "hunter2-password", "d");
+        let text = format!("{config:?}");
+        assert!(!text.contains("hunter2-password"), "{text}");
+    }
+}

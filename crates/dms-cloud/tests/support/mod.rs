@@ -1,0 +1,289 @@
+//! Test doubles: a scripted in-process transport that records what it receives, and an observer
+//! that records what it is told. Everything runs on tokio time (use `start_paused = true`).
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dms_cloud::transport::{FnTransport, Transport, TransportError};
+use dms_cloud::{
+    ApiObserver, BudgetConfig, Budgets, ClientConfig, Credentials, DmsClient, RetryPolicy,
+};
+use secrecy::SecretString;
+use tokio::time::Instant;
+
+pub const AK: &str = "TESTAK00000000000001";
+pub const SK: &str = "test-secret-key-do-not-leak";
+pub const SECURITY_TOKEN: &str = "test-security-token-do-not-leak";
+pub const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub index: usize,
+    pub at: Instant,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub query: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The raw query parameters, decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        if self.query.is_empty() {
+            return Vec::new();
+        }
+        self.query
+            .split('&')
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (dms_sign::decode_path(k), dms_sign::decode_path(v))
+            })
+            .collect()
+    }
+
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.query_pairs()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// What the scripted server answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: serde_json::Value) -> Self {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(value.to_string()),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn raw(status: u16, body: &str) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Bytes::from(body.to_owned()),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn error(status: u16, code: &str, msg: &str) -> Self {
+        Reply::json(status, serde_json::json!({"error_code": code, "error_msg": msg}))
+    }
+    /// Never answers (well, after a day).
+    pub fn stall() -> Self {
+        Reply {
+            delay: Duration::from_secs(86_400),
+            ..Reply::raw(200, "{}")
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+/// The server side of the fake: its log and concurrency counters.
+#[derive(Clone, Default)]
+pub struct FakeServer {
+    pub log: Arc<Mutex<Vec<Recorded>>>,
+    in_flight: Arc<AtomicUsize>,
+    pub max_in_flight: Arc<AtomicUsize>,
+}
+
+impl FakeServer {
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+    pub fn count(&self) -> usize {
+        self.requests().len()
+    }
+    pub fn count_path(&self, needle: &str) -> usize {
+        self.requests().iter().filter(|r| r.path.contains(needle)).count()
+    }
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+/// A transport answering with `handler`, recording every request.
+pub fn fake(
+    handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+) -> (Arc<dyn Transport>, FakeServer) {
+    let server = FakeServer::default();
+    let handler: Arc<Handler> = Arc::new(handler);
+    let state = server.clone();
+    let transport = FnTransport::new(move |request: http::Request<Bytes>| {
+        let state = state.clone();
+        let handler = handler.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let recorded = {
+                let mut log = state.log.lock().map_err(|_| TransportError::Other("poisoned".into()))?;
+                let recorded = Recorded {
+                    index: log.len(),
+                    at: Instant::now(),
+                    method: parts.method.to_string(),
+                    host: parts.uri.host().unwrap_or_default().to_owned(),
+                    path: parts.uri.path().to_owned(),
+                    query: parts.uri.query().unwrap_or_default().to_owned(),
+                    headers: parts.headers.clone(),
+                    body,
+                };
+                log.push(recorded.clone());
+                recorded
+            };
+            let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let reply = handler(&recorded);
+            let guard = InFlight(state.in_flight.clone());
+            tokio::time::sleep(reply.delay).await;
+            drop(guard);
+            let mut response = http::Response::new(reply.body);
+            *response.status_mut() = http::StatusCode::from_u16(reply.status)
+                .map_err(|_| TransportError::Other("bad status".into()))?;
+            for (name, value) in reply.headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::HeaderName::from_bytes(name.as_bytes()),
+                    http::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().append(n, v);
+                }
+            }
+            Ok(response)
+        }
+    });
+    (Arc::new(transport), server)
+}
+
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Records observer calls as `(event, api, code)`.
+#[derive(Default)]
+pub struct RecordingObserver {
+    pub events: Mutex<Vec<(String, String, String)>>,
+}
+
+impl RecordingObserver {
+    pub fn events_of(&self, event: &str) -> Vec<(String, String)> {
+        self.events
+            .lock()
+            .map(|e| {
+                e.iter()
+                    .filter(|(ev, _, _)| ev == event)
+                    .map(|(_, api, code)| (api.clone(), code.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    pub fn codes(&self) -> Vec<String> {
+        self.events_of("finished").into_iter().map(|(_, c)| c).collect()
+    }
+    pub fn count(&self, event: &str) -> usize {
+        self.events_of(event).len()
+    }
+    fn push(&self, event: &str, api: &str, code: &str) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push((event.into(), api.into(), code.into()));
+        }
+    }
+}
+
+impl ApiObserver for RecordingObserver {
+    fn request_finished(&self, api: &'static str, code: &str, _elapsed: Duration) {
+        self.push("finished", api, code);
+    }
+    fn throttled(&self, api: &'static str) {
+        self.push("throttled", api, "");
+    }
+    fn retried(&self, api: &'static str) {
+        self.push("retried", api, "");
+    }
+}
+
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_retries: 3,
+        min_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(2),
+        throttle_min_delay: Duration::from_secs(2),
+    }
+}
+
+pub fn aksk_with_token() -> Credentials {
+    Credentials::AkSk {
+        access_key: AK.into(),
+        secret_key: SecretString::from(SK.to_owned()),
+        security_token: Some(SecretString::from(SECURITY_TOKEN.to_owned())),
+    }
+}
+
+pub fn config(credentials: Credentials) -> ClientConfig {
+    ClientConfig {
+        region: "cn-north-4".into(),
+        endpoint: "http://dms.test:8080".into(),
+        iam_endpoint: "http://iam.test".into(),
+        project_id: Some(PROJECT.into()),
+        credentials,
+        request_timeout: Duration::from_secs(10),
+        retry: fast_retry(),
+    }
+}
+
+pub fn unlimited() -> Budgets {
+    Budgets::new(BudgetConfig {
+        rate_per_second: 0.0,
+        burst: 1,
+        concurrency: 64,
+    })
+}
+
+pub fn client_with(
+    config: ClientConfig,
+    transport: Arc<dyn Transport>,
+    budgets: &Budgets,
+) -> (DmsClient, Arc<RecordingObserver>) {
+    let observer = Arc::new(RecordingObserver::default());
+    let client = DmsClient::new(config, transport, budgets, observer.clone());
+    (client, observer)
+}
+
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/../../fixtures/api/kafka/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -1,0 +1,78 @@
+//! Command-line flags, in the Prometheus vocabulary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dms_exporter",
+    version,
+    about = "Prometheus exporter for Huawei Cloud Distributed Message Service (DMS)"
+)]
+pub struct Cli {
+    /// Configuration file (YAML).
+    #[arg(
+        long = "config.file",
+        value_name = "PATH",
+        default_value = "dms_exporter.yml"
+    )]
+    pub config_file: PathBuf,
+    /// Address to listen on, `host:port` or `:port` for every interface.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = ":9866"
+    )]
+    pub listen_address: String,
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+    /// Log level (error, warn, info, debug, trace), or a tracing filter directive.
+    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log format.
+    #[arg(long = "log.format", value_enum, default_value = "logfmt")]
+    pub log_format: LogFormat,
+    /// Validate the configuration file, print each problem with its line, and exit.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+    /// Run against the embedded DMS simulator with a lively fleet; no configuration or
+    /// credentials needed.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// Parses `:9866` as every interface, anything else as a socket address.
+pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
+    let full = if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_owned()
+    };
+    full.parse()
+        .map_err(|e| format!("--web.listen-address {address:?}: {e} (use host:port or :port)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_in_prometheus_style() {
+        assert_eq!(parse_listen_address(":9866").map(|a| a.port()), Ok(9866));
+        assert_eq!(parse_listen_address("127.0.0.1:1").map(|a| a.port()), Ok(1));
+        assert!(parse_listen_address("localhost").is_err());
+    }
+}

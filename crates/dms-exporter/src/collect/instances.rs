@@ -1,0 +1,151 @@
+//! Discovery and the shared instance families, for every engine of the project.
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use dms_cloud::dto::Instance;
+use dms_cloud::error::ApiError;
+
+use super::{Collector, Context, InstanceRef, Output, Scope, normalise_state};
+use crate::metrics::{Samples, catalog};
+
+/// API storage figures are GB, read as 2^30 bytes.
+pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Statuses the state set always lists; anything else is reported as UNKNOWN. The 2020
+/// documents' RESIZING / RESIZING_FAILED are the 2023 CHANGING / CHANGE_FAILED.
+pub const INSTANCE_STATUSES: &[&str] = &[
+    "CREATING",
+    "CREATEFAILED",
+    "RUNNING",
+    "ERROR",
+    "FAULTY",
+    "RESTARTING",
+    "STARTING",
+    "STOPPING",
+    "CHANGING",
+    "CHANGE_FAILED",
+    "FROZEN",
+    "DELETING",
+    "UNKNOWN",
+];
+
+pub struct Instances;
+
+fn status_label(raw: &str) -> String {
+    let normalised = normalise_state(raw);
+    let renamed = match normalised.as_str() {
+        "RESIZING" => "CHANGING".to_owned(),
+        "RESIZING_FAILED" => "CHANGE_FAILED".to_owned(),
+        _ => normalised,
+    };
+    if INSTANCE_STATUSES.contains(&renamed.as_str()) {
+        renamed
+    } else {
+        "UNKNOWN".to_owned()
+    }
+}
+
+fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &mut Samples) {
+    let id = instance.instance_id.as_str();
+    out.push(
+        &catalog::INSTANCE_INFO,
+        [
+            engine,
+            id,
+            &instance.name,
+            &cx.target.region,
+            &cx.target.project_id,
+            &instance.engine_version,
+            &instance.specification,
+            &instance.enterprise_project_id,
+        ],
+        1.0,
+    );
+    out.push_state_set(
+        &catalog::INSTANCE_STATUS,
+        [engine, id],
+        INSTANCE_STATUSES,
+        &status_label(&instance.status),
+    );
+    let gib = |gb: i64| gb as f64 * GIB;
+    out.push_some(
+        &catalog::INSTANCE_STORAGE_USED,
+        [engine, id],
+        instance.used_storage_space.map(gib),
+    );
+    let capacity = instance.total_storage_space.or(instance.storage_space);
+    out.push_some(
+        &catalog::INSTANCE_STORAGE_CAPACITY,
+        [engine, id],
+        capacity.map(gib),
+    );
+    let brokers = instance.broker_num.or(instance.node_num);
+    out.push_some(
+        &catalog::INSTANCE_BROKERS,
+        [engine, id],
+        brokers.map(|b| b as f64),
+    );
+    out.push_some(
+        &catalog::INSTANCE_CREATED,
+        [engine, id],
+        instance.created_at.map(|ms| ms as f64 / 1000.0),
+    );
+}
+
+impl Collector for Instances {
+    fn name(&self) -> &'static str {
+        "instances"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Project
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let mut output = Output::default();
+            let mut discovered = Vec::new();
+            let mut complete = true;
+            for engine in &cx.target.engines {
+                match cx.target.client.list_instances(engine.as_str()).await {
+                    Ok(instances) => {
+                        let mut samples = Samples::default();
+                        for instance in &instances {
+                            instance_samples(cx, engine.as_str(), instance, &mut samples);
+                            discovered.push(InstanceRef {
+                                id: instance.instance_id.clone(),
+                                engine: *engine,
+                                status: instance.status.clone(),
+                            });
+                        }
+                        output
+                            .parts
+                            .push((engine.as_str().to_owned(), Ok(samples.into())));
+                    }
+                    Err(error) => {
+                        complete = false;
+                        output.parts.push((engine.as_str().to_owned(), Err(error)));
+                    }
+                }
+            }
+            // A partial inventory would make the instances of the failed engine vanish.
+            output.discovered = complete.then_some(discovered);
+            Ok(output)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_label;
+
+    #[test]
+    fn statuses_map_to_the_bounded_set() {
+        assert_eq!(status_label("RUNNING"), "RUNNING");
+        assert_eq!(status_label("Running"), "RUNNING");
+        assert_eq!(status_label("Resizing failed"), "CHANGE_FAILED");
+        assert_eq!(status_label("SOMETHING_NEW"), "UNKNOWN");
+    }
+}

@@ -1,0 +1,117 @@
+//! Consumer groups: state, members, and lag per partition and per topic.
+
+use std::collections::BTreeMap;
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+
+use dms_cloud::dto::kafka::GroupDetail;
+use dms_cloud::error::ApiError;
+
+use crate::collect::{Collector, Context, Output, Scope, normalise_state};
+use crate::config::{Engine, FiltersConfig};
+use crate::metrics::{Sample, Samples, catalog};
+
+/// Known consumer-group states; anything else is UNKNOWN.
+pub const GROUP_STATES: &[&str] = &[
+    "COMPLETING_REBALANCE",
+    "DEAD",
+    "EMPTY",
+    "PREPARING_REBALANCE",
+    "STABLE",
+    "UNKNOWN",
+];
+
+/// Group details read at once per instance; the host budget still caps the total.
+const DETAILS_IN_FLIGHT: usize = 4;
+
+pub struct Groups;
+
+fn group_samples(id: &str, detail: &GroupDetail, filters: &FiltersConfig) -> Vec<Sample> {
+    let mut samples = Samples::default();
+    let group = detail.group_id.as_str();
+    let state = normalise_state(&detail.state);
+    let state = if GROUP_STATES.contains(&state.as_str()) {
+        state
+    } else {
+        "UNKNOWN".to_owned()
+    };
+    samples.push_state_set(
+        &catalog::KAFKA_GROUP_STATE,
+        [id, group],
+        GROUP_STATES,
+        &state,
+    );
+    samples.push(
+        &catalog::KAFKA_GROUP_MEMBERS,
+        [id, group],
+        detail.members.len() as f64,
+    );
+    let mut lag_per_topic: BTreeMap<&str, f64> = BTreeMap::new();
+    for offset in &detail.group_message_offsets {
+        if !filters.topics.allows(&offset.topic) {
+            continue;
+        }
+        let Some(partition) = offset.partition else {
+            continue;
+        };
+        let partition = partition.to_string();
+        let labels = [id, group, offset.topic.as_str(), partition.as_str()];
+        let current = offset.message_current_offset;
+        let end = offset.message_log_end_offset;
+        // lag is documented as end - current; derive it when only the offsets came.
+        let lag = offset.lag.or(current.zip(end).map(|(c, e)| (e - c).max(0)));
+        samples.push_some(&catalog::KAFKA_GROUP_LAG, labels, lag.map(|v| v as f64));
+        samples.push_some(
+            &catalog::KAFKA_GROUP_CURRENT_OFFSET,
+            labels,
+            current.map(|v| v as f64),
+        );
+        samples.push_some(
+            &catalog::KAFKA_GROUP_LOG_END_OFFSET,
+            labels,
+            end.map(|v| v as f64),
+        );
+        if let Some(lag) = lag {
+            *lag_per_topic.entry(offset.topic.as_str()).or_default() += lag as f64;
+        }
+    }
+    for (topic, lag) in lag_per_topic {
+        samples.push(&catalog::KAFKA_GROUP_LAG_SUM, [id, group, topic], lag);
+    }
+    samples.into()
+}
+
+impl Collector for Groups {
+    fn name(&self) -> &'static str {
+        "kafka_groups"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Instance(Some(Engine::Kafka))
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let groups = cx.target.client.kafka_groups(id).await?;
+            let wanted = groups
+                .into_iter()
+                .filter(|g| cx.filters.groups.allows(&g.group_id));
+            let parts = futures::stream::iter(wanted)
+                .map(|summary| async move {
+                    let result = cx.target.client.kafka_group(id, &summary.group_id).await;
+                    let samples = result.map(|detail| group_samples(id, &detail, cx.filters));
+                    (summary.group_id, samples)
+                })
+                .buffered(DETAILS_IN_FLIGHT)
+                .collect()
+                .await;
+            Ok(Output {
+                parts,
+                discovered: None,
+            })
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,105 @@
+//! Partition detail per topic (leader, replicas, ISR, offsets). The API allows one call per
+//! second per instance, so topics are read one after another, 1.1 s apart (a margin for
+//! clock jitter on either side).
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use dms_cloud::dto::kafka::TopicDetail;
+use dms_cloud::error::ApiError;
+
+use crate::collect::{Collector, Context, Output, Scope};
+use crate::config::Engine;
+use crate::metrics::{Sample, Samples, catalog};
+
+/// The documented pace of the topic-detail API, per instance.
+pub const TOPIC_DETAIL_PACE: Duration = Duration::from_millis(1100);
+
+pub struct Partitions;
+
+fn partition_samples(id: &str, detail: &TopicDetail) -> Vec<Sample> {
+    let mut samples = Samples::default();
+    for partition in &detail.partitions {
+        let Some(number) = partition.partition else {
+            continue;
+        };
+        let number = number.to_string();
+        let labels = [id, detail.topic.as_str(), number.as_str()];
+        let replicas = partition.replicas.len();
+        let in_sync = partition
+            .replicas
+            .iter()
+            .filter(|r| r.in_sync == Some(true))
+            .count();
+        let as_f64 = |v: Option<i64>| v.map(|v| v as f64);
+        samples.push_some(
+            &catalog::KAFKA_PARTITION_LEADER,
+            labels,
+            as_f64(partition.leader),
+        );
+        samples.push(&catalog::KAFKA_PARTITION_REPLICAS, labels, replicas as f64);
+        samples.push(&catalog::KAFKA_PARTITION_ISR, labels, in_sync as f64);
+        samples.push(
+            &catalog::KAFKA_PARTITION_UNDER_REPLICATED,
+            labels,
+            f64::from(u8::from(in_sync < replicas)),
+        );
+        samples.push_some(
+            &catalog::KAFKA_PARTITION_LOG_END_OFFSET,
+            labels,
+            as_f64(partition.leo),
+        );
+        samples.push_some(
+            &catalog::KAFKA_PARTITION_HIGH_WATERMARK,
+            labels,
+            as_f64(partition.hw),
+        );
+        samples.push_some(
+            &catalog::KAFKA_PARTITION_LOG_START_OFFSET,
+            labels,
+            as_f64(partition.lso),
+        );
+        samples.push_some(
+            &catalog::KAFKA_PARTITION_LAST_WRITE,
+            labels,
+            partition.last_update_timestamp.map(|ms| ms as f64 / 1000.0),
+        );
+    }
+    samples.into()
+}
+
+impl Collector for Partitions {
+    fn name(&self) -> &'static str {
+        "kafka_partitions"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Instance(Some(Engine::Kafka))
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let list = cx.target.client.kafka_topics(id).await?;
+            let mut pace = tokio::time::interval(TOPIC_DETAIL_PACE);
+            pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut output = Output::default();
+            for topic in list
+                .topics
+                .iter()
+                .filter(|t| cx.filters.topics.allows(&t.name))
+            {
+                pace.tick().await;
+                let result = cx.target.client.kafka_topic_detail(id, &topic.name).await;
+                output.parts.push((
+                    topic.name.clone(),
+                    result.map(|detail| partition_samples(id, &detail)),
+                ));
+            }
+            Ok(output)
+        }
+        .boxed()
+    }
+}

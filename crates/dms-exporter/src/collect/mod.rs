@@ -1,0 +1,153 @@
+//! Collection: collectors turn API responses into plain samples; the scheduler runs them on
+//! their own intervals inside the API budget; the store keeps the last good data per part.
+
+mod instances;
+pub mod kafka;
+pub mod scheduler;
+pub mod store;
+mod tags;
+mod tasks;
+
+use std::sync::Arc;
+
+use dms_cloud::DmsClient;
+use dms_cloud::error::ApiError;
+use futures::future::BoxFuture;
+
+use crate::config::{CollectorsConfig, Engine, FiltersConfig};
+use crate::metrics::Sample;
+
+/// An instance as discovery saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRef {
+    pub id: String,
+    pub engine: Engine,
+    pub status: String,
+}
+
+impl InstanceRef {
+    pub fn is_running(&self) -> bool {
+        self.status.eq_ignore_ascii_case("RUNNING")
+    }
+}
+
+/// The project a collector works on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub region: String,
+    pub project_id: String,
+    pub engines: Vec<Engine>,
+    pub client: DmsClient,
+}
+
+/// What a collector may read while it works.
+pub struct Context<'a> {
+    pub target: &'a Target,
+    pub instance: Option<&'a InstanceRef>,
+    pub settings: &'a CollectorsConfig,
+    pub filters: &'a FiltersConfig,
+}
+
+impl Context<'_> {
+    /// The instance of an instance-scoped collector.
+    pub fn instance(&self) -> &InstanceRef {
+        self.instance
+            .unwrap_or_else(|| unreachable!("instance-scoped collectors always get an instance"))
+    }
+}
+
+/// One independently refreshed piece of a collector's output (a consumer group, a topic);
+/// when it fails, its last good samples stay.
+pub type Part = (String, Result<Vec<Sample>, ApiError>);
+
+/// What a cycle produced for one project or instance.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Every part that exists now; parts not listed have vanished.
+    pub parts: Vec<Part>,
+    /// The instance inventory, from the discovery collector only.
+    pub discovered: Option<Vec<InstanceRef>>,
+}
+
+impl Output {
+    /// An output made of one part that cannot fail on its own.
+    pub fn whole(samples: Vec<Sample>) -> Self {
+        Self {
+            parts: vec![(String::new(), Ok(samples))],
+            discovered: None,
+        }
+    }
+}
+
+/// Whether a collector runs once per project or once per instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Project,
+    Instance(Option<Engine>),
+}
+
+/// A collector: one API area, one file.
+pub trait Collector: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn scope(&self) -> Scope;
+    /// Instance-scoped collectors skip instances this refuses (by default: not RUNNING, since
+    /// their management APIs do not answer; their last good data ages out).
+    fn wants(&self, instance: &InstanceRef) -> bool {
+        instance.is_running()
+    }
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>>;
+}
+
+/// Every collector, registered in one line each.
+pub fn all() -> Vec<Arc<dyn Collector>> {
+    vec![
+        Arc::new(instances::Instances),
+        Arc::new(tags::Tags),
+        Arc::new(tasks::Tasks),
+        Arc::new(kafka::cluster::Cluster),
+        Arc::new(kafka::disk_usage::DiskUsage),
+        Arc::new(kafka::topics::Topics),
+        Arc::new(kafka::partitions::Partitions),
+        Arc::new(kafka::groups::Groups),
+    ]
+}
+
+/// Normalises an API state string to the upper-case, underscore-separated form used in labels
+/// (`PreparingRebalance` → `PREPARING_REBALANCE`, `Change failed` → `CHANGE_FAILED`).
+pub fn normalise_state(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 4);
+    let mut previous_lower = false;
+    for c in raw.trim().chars() {
+        if c == ' ' || c == '-' || c == '_' {
+            if !out.ends_with('_') {
+                out.push('_');
+            }
+            previous_lower = false;
+        } else {
+            if c.is_ascii_uppercase() && previous_lower {
+                out.push('_');
+            }
+            previous_lower = c.is_ascii_lowercase();
+            out.push(c.to_ascii_uppercase());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_state;
+
+    #[test]
+    fn states_normalise_from_every_documented_spelling() {
+        assert_eq!(normalise_state("STABLE"), "STABLE");
+        assert_eq!(normalise_state("Stable"), "STABLE");
+        assert_eq!(normalise_state("PreparingRebalance"), "PREPARING_REBALANCE");
+        assert_eq!(
+            normalise_state("COMPLETING_REBALANCE"),
+            "COMPLETING_REBALANCE"
+        );
+        assert_eq!(normalise_state("Change failed"), "CHANGE_FAILED");
+        assert_eq!(normalise_state("Resizing failed"), "RESIZING_FAILED");
+    }
+}

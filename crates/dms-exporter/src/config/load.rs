@@ -1,0 +1,290 @@
+//! Reading and validating the configuration file.
+
+use std::fmt;
+use std::path::Path;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::types::{Config, RegionConfig};
+
+/// One thing wrong with the configuration, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: u64,
+    pub column: u64,
+    /// The dotted path of the field (`regions[1].endpoint`).
+    pub field: String,
+    pub message: String,
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{}", render(.path, .problems))]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
+}
+
+fn render(path: &str, problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| {
+            if p.line == 0 {
+                format!("{path}: {}: {}", p.field, p.message)
+            } else {
+                format!("{path}:{}:{}: {}: {}", p.line, p.column, p.field, p.message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl ConfigError {
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Invalid { problems, .. } => problems,
+            ConfigError::Read { .. } => &[],
+        }
+    }
+}
+
+/// Reads and validates a configuration file.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: display.clone(),
+        source,
+    })?;
+    parse_str(&text, &display)
+}
+
+/// Parses and validates configuration text; `origin` names it in errors.
+pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Invalid {
+        path: origin.to_owned(),
+        problems: vec![syntax_problem(&e)],
+    })?;
+    let problems = validate(&config);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid {
+            path: origin.to_owned(),
+            problems,
+        })
+    }
+}
+
+fn syntax_problem(error: &serde_saphyr::Error) -> Problem {
+    let location = error.location().unwrap_or(Location::UNKNOWN);
+    // The library's message repeats the location; keep only the first line of text.
+    let message = error.to_string();
+    let message = message.lines().next().unwrap_or_default().to_owned();
+    Problem {
+        line: location.line(),
+        column: location.column(),
+        field: "(parse)".to_owned(),
+        message,
+    }
+}
+
+fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Problem {
+    Problem {
+        line: spanned.referenced.line(),
+        column: spanned.referenced.column(),
+        field,
+        message: message.into(),
+    }
+}
+
+fn nowhere(field: &str, message: impl Into<String>) -> Problem {
+    Problem {
+        line: 0,
+        column: 0,
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn is_identifier(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut Vec<Problem>) {
+    let field = |name: &str| format!("regions[{index}].{name}");
+    let value = &region.value;
+    if !is_identifier(&value.name) {
+        problems.push(at(
+            region,
+            field("name"),
+            format!("{:?} is not a region name such as cn-north-4", value.name),
+        ));
+    }
+    for (name, url) in [
+        ("endpoint", &value.endpoint),
+        ("iam_endpoint", &value.iam_endpoint),
+    ] {
+        if let Some(url) = url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            problems.push(at(
+                region,
+                field(name),
+                format!("{url:?} must start with https:// (or http:// for a local simulator)"),
+            ));
+        }
+    }
+    for (i, project) in value.projects.iter().enumerate() {
+        if !is_identifier(project) {
+            problems.push(at(
+                region,
+                field(&format!("projects[{i}]")),
+                format!("{project:?} is not a project id"),
+            ));
+        }
+    }
+    if value.engines.is_empty() {
+        problems.push(at(
+            region,
+            field("engines"),
+            "list at least one engine (kafka)",
+        ));
+    }
+}
+
+fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if config.regions.is_empty() {
+        problems.push(nowhere("regions", "list at least one region"));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for (index, region) in config.regions.iter().enumerate() {
+        validate_region(index, region, &mut problems);
+        if !names.insert(region.value.name.as_str()) {
+            problems.push(at(
+                region,
+                format!("regions[{index}].name"),
+                format!("region {:?} is listed twice", region.value.name),
+            ));
+        }
+    }
+    let api = &config.api;
+    if !(api.rate_limit > 0.0 && api.rate_limit.is_finite()) {
+        problems.push(nowhere(
+            "api.rate_limit",
+            "must be a positive number of requests per second",
+        ));
+    }
+    if api.burst == 0 {
+        problems.push(nowhere("api.burst", "must be at least 1"));
+    }
+    if api.concurrency == 0 {
+        problems.push(nowhere("api.concurrency", "must be at least 1"));
+    }
+    for (host, budget) in &api.hosts {
+        if budget
+            .rate_limit
+            .is_some_and(|r| !(r > 0.0 && r.is_finite()))
+        {
+            problems.push(nowhere(
+                &format!("api.hosts.{host}.rate_limit"),
+                "must be a positive number",
+            ));
+        }
+        if budget.concurrency == Some(0) || budget.burst == Some(0) {
+            problems.push(nowhere(
+                &format!("api.hosts.{host}"),
+                "burst and concurrency must be at least 1",
+            ));
+        }
+    }
+    let collectors = &config.collectors;
+    if !(0.0..=0.5).contains(&collectors.jitter) {
+        problems.push(nowhere("collectors.jitter", "must be between 0 and 0.5"));
+    }
+    let size = &collectors.kafka_disk_usage_min_size;
+    let digits = size.trim_end_matches(['K', 'M', 'G']);
+    if digits.is_empty()
+        || digits.len() + 1 != size.len()
+        || !digits.chars().all(|c| c.is_ascii_digit())
+    {
+        problems.push(nowhere(
+            "collectors.kafka_disk_usage_min_size",
+            format!("{size:?} must be a number followed by K, M or G, e.g. 1K"),
+        ));
+    }
+    for name in [
+        "instances",
+        "tags",
+        "tasks",
+        "kafka_cluster",
+        "kafka_disk_usage",
+        "kafka_topics",
+        "kafka_partitions",
+        "kafka_groups",
+    ] {
+        if let Some(settings) = collectors.settings(name)
+            && let (Some(interval), Some(max_age)) = (settings.interval, settings.max_age)
+            && max_age.0 < interval.0
+        {
+            problems.push(nowhere(
+                &format!("collectors.{name}.max_age"),
+                "must not be shorter than the interval, or data would vanish between two cycles",
+            ));
+        }
+    }
+    let credentials = &config.credentials;
+    for (field, inline, file) in [
+        (
+            "access_key",
+            &credentials.access_key,
+            &credentials.access_key_file,
+        ),
+        (
+            "secret_key",
+            &credentials.secret_key,
+            &credentials.secret_key_file,
+        ),
+        (
+            "security_token",
+            &credentials.security_token,
+            &credentials.security_token_file,
+        ),
+    ] {
+        if inline.is_some() && file.is_some() {
+            problems.push(nowhere(
+                &format!("credentials.{field}"),
+                format!("set either {field} or {field}_file, not both"),
+            ));
+        }
+    }
+    if let Some(user) = &credentials.iam_user
+        && user.password.is_some() == user.password_file.is_some()
+    {
+        problems.push(nowhere(
+            "credentials.iam_user",
+            "set exactly one of password or password_file",
+        ));
+    }
+    problems
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.line, self.column, self.field, self.message
+        )
+    }
+}

@@ -1,0 +1,10 @@
+//! Configuration: one YAML file, the official SDK's environment variables, and credential
+//! files (systemd `LoadCredential=`). Every problem is reported with the file, line and field.
+
+mod credentials;
+mod load;
+mod types;
+
+pub use credentials::{CredentialSource, CredentialsError, ProcessEnv, resolve_credentials};
+pub use load::{ConfigError, Problem, load_file, parse_str};
+pub use types::*;

@@ -1,0 +1,91 @@
+//! `--demo`: the embedded simulator with a lively fleet, and a configuration pointing at it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use dms_cloud::auth::Credentials;
+use dms_sim::{SimConfig, Simulator};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+
+/// How often the demo fleet moves (offsets, lag, tasks, instances).
+const EVOLVE_EVERY: Duration = Duration::from_secs(5);
+
+/// A running simulator and what the exporter needs to read it.
+pub struct Demo {
+    pub simulator: Simulator,
+    pub address: SocketAddr,
+    pub config: Config,
+    pub credentials: Credentials,
+}
+
+/// Builds the YAML the exporter would need to read a simulator at `address`; the same text a
+/// user could write, so the demo exercises the real configuration path.
+pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> String {
+    let mut regions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for project in &sim.projects {
+        regions
+            .entry(project.region.as_str())
+            .or_default()
+            .push(project.project_id.as_str());
+    }
+    let mut yaml = String::from("regions:\n");
+    for (region, projects) in regions {
+        yaml.push_str(&format!(
+            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    projects: [{}]\n",
+            projects.join(", ")
+        ));
+    }
+    yaml.push_str(intervals);
+    yaml
+}
+
+/// Short intervals, so the demo shows movement within seconds.
+pub const DEMO_INTERVALS: &str = "collectors:
+  instances: {interval: 10s}
+  tags: {interval: 30s}
+  tasks: {interval: 10s}
+  kafka_cluster: {interval: 10s}
+  kafka_disk_usage: {interval: 15s}
+  kafka_topics: {interval: 15s}
+  kafka_partitions: {interval: 15s}
+  kafka_groups: {interval: 5s}
+api:
+  rate_limit: 50
+  burst: 20
+  concurrency: 8
+";
+
+/// Starts the simulator on a loopback port and returns the configuration to read it.
+pub async fn start(shutdown: CancellationToken) -> anyhow::Result<Demo> {
+    let sim_config = SimConfig::demo();
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let address = listener.local_addr()?;
+    let yaml = config_yaml(&sim_config, address, DEMO_INTERVALS);
+    let config = config::parse_str(&yaml, "(demo)")?;
+    let key = sim_config
+        .credentials
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the demo simulator has no access key"))?;
+    let credentials = Credentials::aksk(key.access_key.clone(), key.secret_key.clone());
+    let simulator = Simulator::new(sim_config);
+    let serving = simulator.clone();
+    tokio::spawn(async move {
+        if let Err(error) = serving
+            .serve(listener, async move { shutdown.cancelled().await })
+            .await
+        {
+            tracing::error!(%error, "the demo simulator stopped");
+        }
+    });
+    simulator.spawn_evolution(EVOLVE_EVERY);
+    Ok(Demo {
+        simulator,
+        address,
+        config,
+        credentials,
+    })
+}

@@ -1,0 +1,180 @@
+//! The HTTP server: landing page, metrics, health and readiness. Scrapes read the encoded
+//! snapshot and encode only the small self-metrics; they never call the cloud.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use bytes::BytesMut;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::collect::scheduler::Readiness;
+use crate::metrics::exposition::Format;
+use crate::metrics::self_metrics::SelfMetrics;
+use crate::snapshot::{SnapshotHandle, gzip};
+
+/// What the handlers read.
+#[derive(Clone)]
+pub struct ServerState {
+    pub snapshot: SnapshotHandle,
+    pub self_metrics: Arc<SelfMetrics>,
+    pub readiness: Arc<Readiness>,
+    pub telemetry_path: String,
+}
+
+/// Picks the exposition format from `Accept`: OpenMetrics when the client lists it.
+pub fn negotiate(headers: &HeaderMap) -> Format {
+    let accept = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    if accept.contains("application/openmetrics-text") {
+        Format::OpenMetrics
+    } else {
+        Format::Text
+    }
+}
+
+fn wants_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.trim().split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    let format = negotiate(&headers);
+    let snapshot = state.snapshot.load();
+    let body = snapshot.body(format);
+    let mut tail = String::with_capacity(16 * 1024);
+    state.self_metrics.encode(format, &mut tail);
+    if format == Format::OpenMetrics {
+        tail.push_str("# EOF\n");
+    }
+    let (bytes, encoding) = if wants_gzip(&headers) {
+        // Two gzip members form one valid gzip stream (RFC 1952 §2.2).
+        let mut joined = BytesMut::with_capacity(body.gzip.len() + tail.len() / 4);
+        joined.extend_from_slice(&body.gzip);
+        joined.extend_from_slice(&gzip(tail.as_bytes()));
+        (joined.freeze(), Some("gzip"))
+    } else {
+        let mut joined = BytesMut::with_capacity(body.plain.len() + tail.len());
+        joined.extend_from_slice(&body.plain);
+        joined.extend_from_slice(tail.as_bytes());
+        (joined.freeze(), None)
+    };
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let response_headers = response.headers_mut();
+    response_headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    if let Some(encoding) = encoding {
+        response_headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    response_headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding"),
+    );
+    response
+}
+
+async fn healthy() -> &'static str {
+    "Healthy\n"
+}
+
+async fn ready(State(state): State<ServerState>) -> (StatusCode, &'static str) {
+    if state.readiness.is_ready() {
+        (StatusCode::OK, "Ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: the first refresh has not finished\n",
+        )
+    }
+}
+
+async fn landing(State(state): State<ServerState>) -> Html<String> {
+    let path = html_escape(&state.telemetry_path);
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>DMS exporter</title></head>\
+         <body><h1>DMS exporter</h1><p>Prometheus exporter for Huawei Cloud Distributed Message Service, version {}.</p>\
+         <ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li><li><a href=\"/-/ready\">Readiness</a></li></ul></body></html>\n",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The router, for tests and for [`serve`].
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .route(&state.telemetry_path.clone(), get(metrics))
+        .route("/-/healthy", get(healthy).head(healthy))
+        .route("/-/ready", get(ready).head(ready))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` is cancelled, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: ServerState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_headers_choose_the_format() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(negotiate(&headers), Format::Text);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+            ),
+        );
+        assert_eq!(negotiate(&headers), Format::OpenMetrics);
+    }
+
+    #[test]
+    fn gzip_only_when_accepted() {
+        let mut headers = HeaderMap::new();
+        assert!(!wants_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("deflate, gzip;q=0.8"),
+        );
+        assert!(wants_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
+        assert!(!wants_gzip(&headers));
+    }
+}

@@ -1,0 +1,324 @@
+//! Every metric family the exporter can emit: one place for names, types, units, labels, help,
+//! source API and collector. `docs/metrics.md` is kept equal to this list by a test.
+
+/// The Prometheus type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+    Histogram,
+    /// A gauge per known state, 1 for the current one (written as `gauge`).
+    StateSet,
+    /// A gauge that is always 1 and carries descriptive labels (`info` in OpenMetrics).
+    Info,
+}
+
+impl Kind {
+    /// The type as docs/metrics.md names it.
+    pub fn doc_name(self) -> &'static str {
+        match self {
+            Kind::Gauge => "gauge",
+            Kind::Counter => "counter",
+            Kind::Histogram => "histogram",
+            Kind::StateSet => "stateset",
+            Kind::Info => "info",
+        }
+    }
+}
+
+/// A metric family's description.
+#[derive(Debug, PartialEq)]
+pub struct Family {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// Base unit when the name ends in it (`bytes`, `seconds`, `ratio`).
+    pub unit: Option<&'static str>,
+    pub help: &'static str,
+    pub labels: &'static [&'static str],
+    /// The API endpoint(s) the values come from (`self` for the exporter's own metrics).
+    pub source: &'static str,
+    /// The collector that produces it (its interval applies), or `scrape` for self-metrics
+    /// computed when scraped.
+    pub collector: &'static str,
+}
+
+macro_rules! families {
+    ($( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $collector:literal, $source:literal, $help:literal; )*) => {
+        $(
+            pub static $ident: Family = Family {
+                name: $name,
+                kind: Kind::$kind,
+                unit: $unit,
+                help: $help,
+                labels: &[$($label),*],
+                source: $source,
+                collector: $collector,
+            };
+        )*
+        /// All families, in declaration order.
+        pub static ALL: &[&Family] = &[$(&$ident),*];
+    };
+}
+
+const B: Option<&str> = Some("bytes");
+const S: Option<&str> = Some("seconds");
+
+families! {
+    // Instances (all engines)
+    INSTANCE_INFO = "dms_instance_info", Info, None,
+        ["engine", "instance_id", "name", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
+        "instances", "GET /v2/{project_id}/instances",
+        "Information about a DMS instance; always 1. Join on instance_id with group_left to get names.";
+    INSTANCE_STATUS = "dms_instance_status", StateSet, None,
+        ["engine", "instance_id", "status"],
+        "instances", "GET /v2/{project_id}/instances",
+        "Instance status as a state set: 1 for the current status, 0 for the other known ones; a status the exporter does not know is reported as UNKNOWN.";
+    INSTANCE_STORAGE_USED = "dms_instance_storage_used_bytes", Gauge, B,
+        ["engine", "instance_id"],
+        "instances", "GET /v2/{project_id}/instances (used_storage_space)",
+        "Message storage used, in bytes (the API reports GB, read as 2^30 bytes).";
+    INSTANCE_STORAGE_CAPACITY = "dms_instance_storage_capacity_bytes", Gauge, B,
+        ["engine", "instance_id"],
+        "instances", "GET /v2/{project_id}/instances (total_storage_space)",
+        "Message storage purchased, in bytes (total_storage_space; the API reports GB, read as 2^30 bytes).";
+    INSTANCE_BROKERS = "dms_instance_brokers", Gauge, None,
+        ["engine", "instance_id"],
+        "instances", "GET /v2/{project_id}/instances (broker_num, else node_num)",
+        "Number of brokers (nodes) of the instance.";
+    INSTANCE_CREATED = "dms_instance_created_timestamp_seconds", Gauge, S,
+        ["engine", "instance_id"],
+        "instances", "GET /v2/{project_id}/instances (created_at)",
+        "When the instance was created, as a Unix timestamp.";
+    INSTANCE_TAG_INFO = "dms_instance_tag_info", Info, None,
+        ["engine", "instance_id", "key", "value"],
+        "tags", "GET /v2/{project_id}/{engine}/{instance_id}/tags",
+        "One series per instance tag; always 1.";
+
+    // Kafka cluster metadata
+    KAFKA_BROKER_UP = "dms_kafka_broker_up", Gauge, None,
+        ["instance_id", "broker"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "1 if the broker's connectivity is normal (is_health), else 0.";
+    KAFKA_BROKER_CONTROLLER = "dms_kafka_broker_controller", Gauge, None,
+        ["instance_id", "broker"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "1 if the broker is the cluster controller, else 0.";
+    KAFKA_CLUSTER_TOPICS = "dms_kafka_cluster_topics", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of topics in the cluster.";
+    KAFKA_CLUSTER_PARTITIONS = "dms_kafka_cluster_partitions", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of partitions in the cluster.";
+    KAFKA_CLUSTER_ONLINE_PARTITIONS = "dms_kafka_cluster_online_partitions", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of online partitions in the cluster.";
+    KAFKA_CLUSTER_OFFLINE_PARTITIONS = "dms_kafka_cluster_offline_partitions", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Partitions that are not online (partitions_count - online_partitions_count).";
+    KAFKA_CLUSTER_REPLICAS = "dms_kafka_cluster_replicas", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of partition replicas in the cluster.";
+    KAFKA_CLUSTER_ISR = "dms_kafka_cluster_in_sync_replicas", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of in-sync replicas in the cluster.";
+    KAFKA_CLUSTER_GROUPS = "dms_kafka_cluster_consumer_groups", Gauge, None,
+        ["instance_id"],
+        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of consumer groups in the cluster (consumers_count).";
+
+    // Kafka disk usage
+    KAFKA_BROKER_DISK_USED = "dms_kafka_broker_disk_used_bytes", Gauge, B,
+        ["instance_id", "broker"],
+        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Data disk used on the broker, in bytes (the API's size strings such as 66G use powers of 1024).";
+    KAFKA_BROKER_DISK_CAPACITY = "dms_kafka_broker_disk_capacity_bytes", Gauge, B,
+        ["instance_id", "broker"],
+        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Data disk size of the broker, in bytes (powers of 1024).";
+    KAFKA_TOPIC_DISK_USED = "dms_kafka_topic_disk_used_bytes", Gauge, B,
+        ["instance_id", "topic"],
+        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Disk used by the topic summed over brokers and partitions, in bytes (powers of 1024); partitions under the configured min_size are not reported by the API.";
+
+    // Kafka topics
+    KAFKA_TOPIC_PARTITIONS = "dms_kafka_topic_partitions", Gauge, None,
+        ["instance_id", "topic"],
+        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Number of partitions of the topic.";
+    KAFKA_TOPIC_REPLICATION = "dms_kafka_topic_replication_factor", Gauge, None,
+        ["instance_id", "topic"],
+        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Replication factor of the topic.";
+    KAFKA_TOPIC_RETENTION = "dms_kafka_topic_retention_seconds", Gauge, S,
+        ["instance_id", "topic"],
+        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Message retention of the topic, in seconds (the API reports hours).";
+    KAFKA_PARTITIONS_LIMIT = "dms_kafka_partitions_limit", Gauge, None,
+        ["instance_id"],
+        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (max_partitions)",
+        "Maximum number of partitions the instance allows.";
+    KAFKA_PARTITIONS_REMAINING = "dms_kafka_partitions_remaining", Gauge, None,
+        ["instance_id"],
+        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (remain_partitions)",
+        "Partitions that can still be created on the instance.";
+
+    // Kafka partitions
+    KAFKA_PARTITION_LEADER = "dms_kafka_partition_leader", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Broker id of the partition leader.";
+    KAFKA_PARTITION_REPLICAS = "dms_kafka_partition_replicas", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Number of replicas of the partition.";
+    KAFKA_PARTITION_ISR = "dms_kafka_partition_in_sync_replicas", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Number of in-sync replicas of the partition.";
+    KAFKA_PARTITION_UNDER_REPLICATED = "dms_kafka_partition_under_replicated", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "1 if fewer replicas are in sync than exist, else 0.";
+    KAFKA_PARTITION_LOG_END_OFFSET = "dms_kafka_partition_log_end_offset", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Log end offset (leo) of the partition leader.";
+    KAFKA_PARTITION_HIGH_WATERMARK = "dms_kafka_partition_high_watermark", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "High watermark (hw) of the partition.";
+    KAFKA_PARTITION_LOG_START_OFFSET = "dms_kafka_partition_log_start_offset", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Log start offset of the partition leader (the API's lso, documented as log start offset).";
+    KAFKA_PARTITION_LAST_WRITE = "dms_kafka_partition_last_write_timestamp_seconds", Gauge, S,
+        ["instance_id", "topic", "partition"],
+        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "When a message was last written to the partition, as a Unix timestamp.";
+
+    // Kafka consumer groups
+    KAFKA_GROUP_STATE = "dms_kafka_consumergroup_state", StateSet, None,
+        ["instance_id", "group", "state"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Consumer group state as a state set (DEAD, EMPTY, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE, UNKNOWN).";
+    KAFKA_GROUP_MEMBERS = "dms_kafka_consumergroup_members", Gauge, None,
+        ["instance_id", "group"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Number of members (consumers) of the group.";
+    KAFKA_GROUP_LAG = "dms_kafka_consumergroup_lag", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Messages the group has yet to consume on the partition (log end offset - committed offset).";
+    KAFKA_GROUP_CURRENT_OFFSET = "dms_kafka_consumergroup_current_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Offset the group has committed on the partition.";
+    KAFKA_GROUP_LOG_END_OFFSET = "dms_kafka_consumergroup_log_end_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Log end offset of the partition as the group detail reports it.";
+    KAFKA_GROUP_LAG_SUM = "dms_kafka_consumergroup_lag_sum", Gauge, None,
+        ["instance_id", "group", "topic"],
+        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over the partitions of the topic.";
+
+    // Background tasks (all engines)
+    BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
+        ["engine", "instance_id", "status"],
+        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "Number of recent background tasks by status, among the most recent tasks the exporter reads (tasks.limit).";
+    BACKGROUND_TASK_INFO = "dms_background_task_info", Info, None,
+        ["engine", "instance_id", "task_id", "name", "status"],
+        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "One series per most recent background task (tasks.info_limit); always 1.";
+    BACKGROUND_TASK_CREATED = "dms_background_task_created_timestamp_seconds", Gauge, S,
+        ["engine", "instance_id", "task_id"],
+        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "When the background task started, as a Unix timestamp.";
+
+    // Freshness per instance and collector
+    INSTANCE_COLLECTOR_UP = "dms_instance_collector_up", Gauge, None,
+        ["collector", "instance_id"],
+        "all", "self",
+        "1 if the collector's last cycle read this instance without error, else 0 (the last good data is still served until it is too old).";
+    INSTANCE_COLLECTOR_LAST_SUCCESS = "dms_instance_collector_last_success_timestamp_seconds", Gauge, S,
+        ["collector", "instance_id"],
+        "all", "self",
+        "When the collector last read this instance without error, as a Unix timestamp.";
+
+    // Self-metrics
+    COLLECTOR_UP = "dms_collector_up", Gauge, None,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "1 if the collector's last cycle for the project finished without any error, else 0.";
+    COLLECTOR_DURATION = "dms_collector_duration_seconds", Gauge, S,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "How long the collector's last cycle for the project took.";
+    COLLECTOR_LAST_SUCCESS = "dms_collector_last_success_timestamp_seconds", Gauge, S,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "When the collector last finished a cycle for the project without error, as a Unix timestamp.";
+    COLLECTOR_API_CALLS = "dms_collector_cycle_api_calls", Gauge, None,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "API calls (including retries) the collector's last cycle made for the project.";
+    COLLECTOR_ERRORS = "dms_collector_errors_total", Counter, None,
+        ["collector", "region", "project_id", "kind"],
+        "scrape", "self",
+        "Failed reads by collector and error kind.";
+    API_REQUESTS = "dms_api_requests_total", Counter, None,
+        ["api", "code"],
+        "scrape", "self",
+        "HTTP requests to the cloud API by api and status code (or timeout / transport_error).";
+    API_REQUEST_DURATION = "dms_api_request_duration_seconds", Histogram, S,
+        ["api"],
+        "scrape", "self",
+        "Duration of HTTP requests to the cloud API.";
+    API_THROTTLED = "dms_api_throttled_total", Counter, None,
+        ["api"],
+        "scrape", "self",
+        "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by api.";
+    API_RETRIES = "dms_api_retries_total", Counter, None,
+        ["api"],
+        "scrape", "self",
+        "Retried requests by api.";
+    BUILD_INFO = "dms_exporter_build_info", Info, None,
+        ["version", "revision", "rustc"],
+        "scrape", "self",
+        "Build information of the exporter; always 1.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_prefixed_and_suffixed_by_their_unit() {
+        let mut seen = BTreeSet::new();
+        for family in ALL {
+            assert!(seen.insert(family.name), "duplicate {}", family.name);
+            assert!(family.name.starts_with("dms_"), "{}", family.name);
+            if let Some(unit) = family.unit {
+                assert!(
+                    family.name.ends_with(&format!("_{unit}")),
+                    "{}",
+                    family.name
+                );
+            }
+            match family.kind {
+                Kind::Counter => assert!(family.name.ends_with("_total"), "{}", family.name),
+                Kind::Info => assert!(family.name.ends_with("_info"), "{}", family.name),
+                _ => assert!(!family.name.ends_with("_total"), "{}", family.name),
+            }
+            assert!(!family.help.is_empty());
+        }
+    }
+}

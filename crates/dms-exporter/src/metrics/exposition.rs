@@ -1,0 +1,261 @@
+//! Prometheus text format 0.0.4 and OpenMetrics 1.0 encoders for plain samples.
+//!
+//! Neither Rust metrics crate encodes both formats from an external snapshot (see
+//! ARCHITECTURE.md), and the snapshot is encoded once per refresh, so this small encoder writes
+//! straight into a byte buffer. Output is deterministic: families in name order, series
+//! sorted by label values.
+
+use std::fmt::Write as _;
+
+use super::{Family, Kind, Sample};
+
+/// Which exposition format to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `text/plain; version=0.0.4`
+    Text,
+    /// `application/openmetrics-text; version=1.0.0`
+    OpenMetrics,
+}
+
+impl Format {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+}
+
+/// Escapes a label value: backslash, double quote and line feed.
+pub fn escape_label_value(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn escape_help(help: &str, out: &mut String) {
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+}
+
+/// Writes a float the way Prometheus parsers read it: integers without a fraction.
+pub fn write_value(value: f64, out: &mut String) {
+    if value.is_nan() {
+        out.push_str("NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        let _ = write!(out, "{}", value as i64);
+    } else {
+        let _ = write!(out, "{value}");
+    }
+}
+
+/// The family header lines. In OpenMetrics, counters and info families are named without
+/// their `_total` / `_info` suffix, and `# UNIT` is written when the name ends in the unit.
+pub fn write_header(family: &Family, format: Format, out: &mut String) {
+    let (type_name, om_name) = match (family.kind, format) {
+        (Kind::Counter, Format::OpenMetrics) => (
+            "counter",
+            family.name.strip_suffix("_total").unwrap_or(family.name),
+        ),
+        (Kind::Info, Format::OpenMetrics) => (
+            "info",
+            family.name.strip_suffix("_info").unwrap_or(family.name),
+        ),
+        (Kind::Counter, Format::Text) => ("counter", family.name),
+        (Kind::Histogram, _) => ("histogram", family.name),
+        (Kind::Gauge | Kind::StateSet | Kind::Info, _) => ("gauge", family.name),
+    };
+    match format {
+        Format::Text => {
+            out.push_str("# HELP ");
+            out.push_str(family.name);
+            out.push(' ');
+            escape_help(family.help, out);
+            out.push_str("\n# TYPE ");
+            out.push_str(family.name);
+            out.push(' ');
+            out.push_str(type_name);
+            out.push('\n');
+        }
+        Format::OpenMetrics => {
+            let _ = writeln!(out, "# TYPE {om_name} {type_name}");
+            if let Some(unit) = family.unit
+                && om_name.ends_with(&format!("_{unit}"))
+            {
+                let _ = writeln!(out, "# UNIT {om_name} {unit}");
+            }
+            out.push_str("# HELP ");
+            out.push_str(om_name);
+            out.push(' ');
+            escape_help(family.help, out);
+            out.push('\n');
+        }
+    }
+}
+
+/// Writes one sample line; `suffix` is appended to the family name (histogram parts) and
+/// `extra` is one more label (`le`).
+pub fn write_sample(
+    name: &str,
+    label_names: &[&str],
+    label_values: &[String],
+    extra: Option<(&str, &str)>,
+    value: f64,
+    out: &mut String,
+) {
+    out.push_str(name);
+    if !label_names.is_empty() || extra.is_some() {
+        out.push('{');
+        let mut first = true;
+        for (label, label_value) in label_names.iter().zip(label_values) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(label);
+            out.push_str("=\"");
+            escape_label_value(label_value, out);
+            out.push('"');
+        }
+        if let Some((label, label_value)) = extra {
+            if !first {
+                out.push(',');
+            }
+            out.push_str(label);
+            out.push_str("=\"");
+            escape_label_value(label_value, out);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    write_value(value, out);
+    out.push('\n');
+}
+
+/// Encodes samples of any families, grouped per family in name order and sorted by label
+/// values; no `# EOF` (the caller ends the whole body).
+pub fn encode_samples(samples: &[&Sample], format: Format, out: &mut String) {
+    let mut sorted: Vec<&Sample> = samples.to_vec();
+    sorted.sort_by(|a, b| {
+        a.family
+            .name
+            .cmp(b.family.name)
+            .then_with(|| a.labels.cmp(&b.labels))
+    });
+    let mut current: Option<&'static str> = None;
+    let mut last_labels: Option<&[String]> = None;
+    for sample in sorted {
+        if current != Some(sample.family.name) {
+            write_header(sample.family, format, out);
+            current = Some(sample.family.name);
+            last_labels = None;
+        }
+        // Two collectors never emit the same series; if a bug made them, keep the first
+        // rather than produce an exposition Prometheus rejects.
+        if last_labels == Some(sample.labels.as_slice()) {
+            continue;
+        }
+        last_labels = Some(sample.labels.as_slice());
+        write_sample(
+            sample.family.name,
+            sample.family.labels,
+            &sample.labels,
+            None,
+            sample.value,
+            out,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::catalog;
+
+    #[test]
+    fn escapes_label_values_and_help() {
+        let mut out = String::new();
+        escape_label_value("a\\b\"c\nd", &mut out);
+        assert_eq!(out, "a\\\\b\\\"c\\nd");
+    }
+
+    #[test]
+    fn writes_values_as_prometheus_reads_them() {
+        let cases = [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (-3.0, "-3"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (1e20, "100000000000000000000"),
+        ];
+        for (value, expected) in cases {
+            let mut out = String::new();
+            write_value(value, &mut out);
+            assert_eq!(out, expected);
+        }
+    }
+
+    #[test]
+    fn openmetrics_names_counters_and_info_without_suffix() {
+        let mut text = String::new();
+        write_header(&catalog::API_REQUESTS, Format::OpenMetrics, &mut text);
+        assert!(
+            text.starts_with("# TYPE dms_api_requests counter\n"),
+            "{text}"
+        );
+        let mut info = String::new();
+        write_header(&catalog::INSTANCE_INFO, Format::OpenMetrics, &mut info);
+        assert!(info.starts_with("# TYPE dms_instance info\n"), "{info}");
+        let mut bytes = String::new();
+        write_header(
+            &catalog::INSTANCE_STORAGE_USED,
+            Format::OpenMetrics,
+            &mut bytes,
+        );
+        assert!(
+            bytes.contains("# UNIT dms_instance_storage_used_bytes bytes\n"),
+            "{bytes}"
+        );
+    }
+
+    #[test]
+    fn sorts_series_and_groups_families() {
+        let a = Sample::new(
+            &catalog::INSTANCE_BROKERS,
+            vec!["kafka".into(), "b".into()],
+            3.0,
+        );
+        let b = Sample::new(
+            &catalog::INSTANCE_BROKERS,
+            vec!["kafka".into(), "a".into()],
+            5.0,
+        );
+        let mut out = String::new();
+        encode_samples(&[&a, &b], Format::Text, &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[2],
+            "dms_instance_brokers{engine=\"kafka\",instance_id=\"a\"} 5"
+        );
+        assert_eq!(
+            lines[3],
+            "dms_instance_brokers{engine=\"kafka\",instance_id=\"b\"} 3"
+        );
+        assert_eq!(lines.len(), 4);
+    }
+}

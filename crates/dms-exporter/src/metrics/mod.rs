@@ -1,0 +1,88 @@
+//! The metrics layer: what families exist ([`catalog`]), plain samples ([`Sample`]), and the
+//! exposition encoders. It knows neither HTTP nor the cloud.
+
+pub mod catalog;
+pub mod exposition;
+pub mod self_metrics;
+
+pub use catalog::{Family, Kind};
+
+/// One series: a family, label values in the family's label order, and a value in base units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub family: &'static Family,
+    pub labels: Vec<String>,
+    pub value: f64,
+}
+
+impl Sample {
+    /// Builds a sample; the label count must match the family (checked in debug builds and by
+    /// the catalogue tests).
+    pub fn new(family: &'static Family, labels: Vec<String>, value: f64) -> Self {
+        debug_assert_eq!(
+            family.labels.len(),
+            labels.len(),
+            "label count of {}",
+            family.name
+        );
+        Self {
+            family,
+            labels,
+            value,
+        }
+    }
+}
+
+/// A growing list of samples; collectors push into it.
+#[derive(Debug, Default, Clone)]
+pub struct Samples(pub Vec<Sample>);
+
+impl Samples {
+    pub fn push<L: Into<String>, const N: usize>(
+        &mut self,
+        family: &'static Family,
+        labels: [L; N],
+        value: f64,
+    ) {
+        self.0.push(Sample::new(
+            family,
+            labels.into_iter().map(Into::into).collect(),
+            value,
+        ));
+    }
+
+    /// Pushes a sample only when the API gave the value: a missing field is no series,
+    /// never a zero.
+    pub fn push_some<L: Into<String>, const N: usize, V: Into<Option<f64>>>(
+        &mut self,
+        family: &'static Family,
+        labels: [L; N],
+        value: V,
+    ) {
+        if let Some(value) = value.into() {
+            self.push(family, labels, value);
+        }
+    }
+
+    /// One sample per known state: 1 for `current`, 0 for the others (a Prometheus state set).
+    pub fn push_state_set<const N: usize>(
+        &mut self,
+        family: &'static Family,
+        labels: [&str; N],
+        states: &[&str],
+        current: &str,
+    ) {
+        for state in states {
+            let mut values: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
+            values.push((*state).to_owned());
+            let value = if *state == current { 1.0 } else { 0.0 };
+            self.0.push(Sample::new(family, values, value));
+        }
+    }
+}
+
+impl From<Samples> for Vec<Sample> {
+    fn from(samples: Samples) -> Self {
+        samples.0
+    }
+}

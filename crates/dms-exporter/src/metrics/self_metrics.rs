@@ -1,0 +1,360 @@
+//! The exporter's own metrics: API calls (fed by the cloud client through
+//! [`dms_cloud::ApiObserver`]), collector cycles (fed by the scheduler) and build info. They
+//! are small, so they are encoded on each scrape, after the pre-encoded snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::catalog;
+use super::exposition::{Format, write_header, write_sample};
+
+/// Request-duration buckets, in seconds: API calls take tens of milliseconds to seconds.
+const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+tokio::task_local! {
+    /// Counts API calls made inside one collector cycle (set by the scheduler).
+    pub static CYCLE_API_CALLS: Arc<AtomicU64>;
+}
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; DURATION_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// What one collector cycle for one project reported.
+#[derive(Debug, Clone)]
+pub struct CycleReport {
+    pub collector: &'static str,
+    pub region: String,
+    pub project_id: String,
+    pub duration: Duration,
+    pub api_calls: u64,
+    pub finished_unix: f64,
+    /// Error kinds met in the cycle, one entry per failed read.
+    pub errors: Vec<&'static str>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct CycleState {
+    up: bool,
+    duration: f64,
+    last_success: Option<f64>,
+    api_calls: u64,
+}
+
+type CycleKey = (&'static str, String, String);
+
+#[derive(Debug, Default)]
+struct Inner {
+    requests: BTreeMap<(&'static str, String), u64>,
+    durations: BTreeMap<&'static str, Histogram>,
+    throttled: BTreeMap<&'static str, u64>,
+    retries: BTreeMap<&'static str, u64>,
+    cycles: BTreeMap<CycleKey, CycleState>,
+    errors: BTreeMap<(&'static str, String, String, &'static str), u64>,
+}
+
+/// Build facts for `dms_exporter_build_info`.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub version: String,
+    pub revision: String,
+    pub rustc: String,
+}
+
+impl BuildInfo {
+    pub fn current() -> Self {
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            revision: option_env!("DMS_EXPORTER_REVISION")
+                .unwrap_or("unknown")
+                .to_owned(),
+            rustc: option_env!("DMS_EXPORTER_RUSTC")
+                .unwrap_or("unknown")
+                .to_owned(),
+        }
+    }
+}
+
+/// Shared, thread-safe self-metrics.
+#[derive(Debug)]
+pub struct SelfMetrics {
+    inner: Mutex<Inner>,
+    build: BuildInfo,
+}
+
+impl SelfMetrics {
+    pub fn new(build: BuildInfo) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            build,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain counters behind: still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a finished collector cycle.
+    pub fn record_cycle(&self, report: &CycleReport) {
+        let mut inner = self.lock();
+        let key = (
+            report.collector,
+            report.region.clone(),
+            report.project_id.clone(),
+        );
+        let state = inner.cycles.entry(key).or_default();
+        state.up = report.errors.is_empty();
+        state.duration = report.duration.as_secs_f64();
+        state.api_calls = report.api_calls;
+        if state.up {
+            state.last_success = Some(report.finished_unix);
+        }
+        for kind in &report.errors {
+            *inner
+                .errors
+                .entry((
+                    report.collector,
+                    report.region.clone(),
+                    report.project_id.clone(),
+                    kind,
+                ))
+                .or_default() += 1;
+        }
+    }
+
+    /// Appends every self-metric family to `out`.
+    pub fn encode(&self, format: Format, out: &mut String) {
+        let inner = self.lock();
+        let label = |s: &str| s.to_owned();
+
+        write_header(&catalog::API_REQUESTS, format, out);
+        for ((api, code), count) in &inner.requests {
+            let values = [label(api), code.clone()];
+            write_sample(
+                catalog::API_REQUESTS.name,
+                catalog::API_REQUESTS.labels,
+                &values,
+                None,
+                *count as f64,
+                out,
+            );
+        }
+        let name = catalog::API_REQUEST_DURATION.name;
+        write_header(&catalog::API_REQUEST_DURATION, format, out);
+        for (api, histogram) in &inner.durations {
+            let values = [label(api)];
+            let mut cumulative = 0;
+            for (bound, count) in DURATION_BUCKETS.iter().zip(histogram.buckets) {
+                cumulative += count;
+                let le = bound.to_string();
+                write_sample(
+                    &format!("{name}_bucket"),
+                    &["api"],
+                    &values,
+                    Some(("le", &le)),
+                    cumulative as f64,
+                    out,
+                );
+            }
+            write_sample(
+                &format!("{name}_bucket"),
+                &["api"],
+                &values,
+                Some(("le", "+Inf")),
+                histogram.count as f64,
+                out,
+            );
+            write_sample(
+                &format!("{name}_sum"),
+                &["api"],
+                &values,
+                None,
+                histogram.sum,
+                out,
+            );
+            write_sample(
+                &format!("{name}_count"),
+                &["api"],
+                &values,
+                None,
+                histogram.count as f64,
+                out,
+            );
+        }
+        for (family, counts) in [
+            (&catalog::API_RETRIES, &inner.retries),
+            (&catalog::API_THROTTLED, &inner.throttled),
+        ] {
+            write_header(family, format, out);
+            for (api, count) in counts {
+                write_sample(
+                    family.name,
+                    family.labels,
+                    &[label(api)],
+                    None,
+                    *count as f64,
+                    out,
+                );
+            }
+        }
+
+        write_header(&catalog::COLLECTOR_API_CALLS, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_API_CALLS, out, |s| {
+            Some(s.api_calls as f64)
+        });
+        write_header(&catalog::COLLECTOR_DURATION, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_DURATION, out, |s| {
+            Some(s.duration)
+        });
+        write_header(&catalog::COLLECTOR_ERRORS, format, out);
+        for ((collector, region, project, kind), count) in &inner.errors {
+            let values = [
+                label(collector),
+                region.clone(),
+                project.clone(),
+                label(kind),
+            ];
+            write_sample(
+                catalog::COLLECTOR_ERRORS.name,
+                catalog::COLLECTOR_ERRORS.labels,
+                &values,
+                None,
+                *count as f64,
+                out,
+            );
+        }
+        write_header(&catalog::COLLECTOR_LAST_SUCCESS, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_LAST_SUCCESS, out, |s| {
+            s.last_success
+        });
+        write_header(&catalog::COLLECTOR_UP, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_UP, out, |s| {
+            Some(if s.up { 1.0 } else { 0.0 })
+        });
+
+        write_header(&catalog::BUILD_INFO, format, out);
+        let build = [
+            self.build.version.clone(),
+            self.build.revision.clone(),
+            self.build.rustc.clone(),
+        ];
+        write_sample(
+            catalog::BUILD_INFO.name,
+            catalog::BUILD_INFO.labels,
+            &build,
+            None,
+            1.0,
+            out,
+        );
+    }
+
+    fn cycle_samples(
+        inner: &Inner,
+        family: &catalog::Family,
+        out: &mut String,
+        value: impl Fn(&CycleState) -> Option<f64>,
+    ) {
+        for ((collector, region, project), state) in &inner.cycles {
+            if let Some(v) = value(state) {
+                let values = [(*collector).to_owned(), region.clone(), project.clone()];
+                write_sample(family.name, family.labels, &values, None, v, out);
+            }
+        }
+    }
+}
+
+impl dms_cloud::ApiObserver for SelfMetrics {
+    fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration) {
+        let _ = CYCLE_API_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+        let mut inner = self.lock();
+        *inner.requests.entry((api, code.to_owned())).or_default() += 1;
+        let histogram = inner.durations.entry(api).or_default();
+        let seconds = elapsed.as_secs_f64();
+        if let Some(index) = DURATION_BUCKETS.iter().position(|bound| seconds <= *bound) {
+            histogram.buckets[index] += 1;
+        }
+        histogram.count += 1;
+        histogram.sum += seconds;
+    }
+
+    fn throttled(&self, api: &'static str) {
+        *self.lock().throttled.entry(api).or_default() += 1;
+    }
+
+    fn retried(&self, api: &'static str) {
+        *self.lock().retries.entry(api).or_default() += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dms_cloud::ApiObserver;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        metrics.request_finished("kafka_groups", "200", Duration::from_millis(30));
+        metrics.request_finished("kafka_groups", "429", Duration::from_millis(700));
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(
+            out.contains("dms_api_requests_total{api=\"kafka_groups\",code=\"429\"} 1\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "dms_api_request_duration_seconds_bucket{api=\"kafka_groups\",le=\"0.05\"} 1\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "dms_api_request_duration_seconds_bucket{api=\"kafka_groups\",le=\"1\"} 2\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("dms_api_request_duration_seconds_count{api=\"kafka_groups\"} 2\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_failed_cycle_keeps_the_last_success_time() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        let mut report = CycleReport {
+            collector: "kafka_groups",
+            region: "r".into(),
+            project_id: "p".into(),
+            duration: Duration::from_secs(2),
+            api_calls: 4,
+            finished_unix: 100.0,
+            errors: vec![],
+        };
+        metrics.record_cycle(&report);
+        report.errors = vec!["throttled"];
+        report.finished_unix = 200.0;
+        metrics.record_cycle(&report);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        let labels = "{collector=\"kafka_groups\",region=\"r\",project_id=\"p\"}";
+        assert!(
+            out.contains(&format!("dms_collector_up{labels} 0\n")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "dms_collector_last_success_timestamp_seconds{labels} 100\n"
+            )),
+            "{out}"
+        );
+        assert!(out.contains("kind=\"throttled\"} 1\n"), "{out}");
+    }
+}

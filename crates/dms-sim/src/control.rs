@@ -1,0 +1,175 @@
+//! The HTTP control API under `/_sim/` (no authentication): the same operations as the
+//! Rust-level control methods of [`Simulator`].
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{FaultRule, Simulator};
+
+pub(crate) fn routes() -> Router<Simulator> {
+    Router::new()
+        .route("/_sim/state", get(state))
+        .route("/_sim/step", post(step))
+        .route("/_sim/faults", post(add_fault).delete(clear_faults))
+        .route("/_sim/instances", post(create_instance))
+        .route("/_sim/instances/{id}", delete(delete_instance))
+        .route("/_sim/instances/{id}/status", put(set_status))
+        .route(
+            "/_sim/instances/{id}/groups/{group}/consumer",
+            put(set_consumer),
+        )
+        .route("/_sim/instances/{id}/groups/{group}", delete(delete_group))
+        .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
+        .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
+        .route("/_sim/instances/{id}/disk", put(fill_disk))
+        .route("/_sim/instances/{id}/tasks", post(add_task))
+        .route("/_sim/tokens/expire", post(expire_tokens))
+        .route("/_sim/requests", get(requests))
+}
+
+fn found(ok: bool) -> Response {
+    if ok {
+        (StatusCode::OK, Json(json!({"ok": true}))).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({"ok": false}))).into_response()
+    }
+}
+
+async fn state(State(sim): State<Simulator>) -> Response {
+    Json(sim.state_summary()).into_response()
+}
+
+#[derive(Deserialize)]
+struct StepQuery {
+    count: Option<u32>,
+}
+
+async fn step(State(sim): State<Simulator>, Query(query): Query<StepQuery>) -> Response {
+    let count = query.count.unwrap_or(1);
+    for _ in 0..count {
+        sim.step();
+    }
+    Json(json!({"ok": true, "now_ms": sim.now_ms()})).into_response()
+}
+
+async fn add_fault(State(sim): State<Simulator>, Json(rule): Json<FaultRule>) -> Response {
+    sim.set_fault(rule);
+    found(true)
+}
+
+async fn clear_faults(State(sim): State<Simulator>) -> Response {
+    sim.clear_faults();
+    found(true)
+}
+
+#[derive(Deserialize)]
+struct NewInstance {
+    project_id: String,
+    name: String,
+}
+
+async fn create_instance(State(sim): State<Simulator>, Json(body): Json<NewInstance>) -> Response {
+    let id = sim.create_kafka_instance(&body.project_id, &body.name);
+    (StatusCode::CREATED, Json(json!({"instance_id": id}))).into_response()
+}
+
+async fn delete_instance(State(sim): State<Simulator>, Path(id): Path<String>) -> Response {
+    found(sim.delete_instance(&id))
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+async fn set_status(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    Json(body): Json<StatusBody>,
+) -> Response {
+    found(sim.set_instance_status(&id, &body.status))
+}
+
+#[derive(Deserialize)]
+struct ConsumerBody {
+    running: bool,
+}
+
+async fn set_consumer(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<ConsumerBody>,
+) -> Response {
+    found(sim.set_consumer_running(&id, &group, body.running))
+}
+
+async fn delete_group(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+) -> Response {
+    found(sim.delete_group(&id, &group))
+}
+
+async fn delete_topic(
+    State(sim): State<Simulator>,
+    Path((id, topic)): Path<(String, String)>,
+) -> Response {
+    found(sim.delete_topic(&id, &topic))
+}
+
+#[derive(Deserialize)]
+struct BrokerBody {
+    up: bool,
+}
+
+async fn set_broker(
+    State(sim): State<Simulator>,
+    Path((id, broker)): Path<(String, u32)>,
+    Json(body): Json<BrokerBody>,
+) -> Response {
+    found(sim.set_broker_up(&id, broker, body.up))
+}
+
+#[derive(Deserialize)]
+struct DiskBody {
+    used_ratio: f64,
+}
+
+async fn fill_disk(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    Json(body): Json<DiskBody>,
+) -> Response {
+    found(sim.fill_disk(&id, body.used_ratio))
+}
+
+#[derive(Deserialize)]
+struct TaskBody {
+    name: String,
+    status: String,
+}
+
+async fn add_task(
+    State(sim): State<Simulator>,
+    Path(id): Path<String>,
+    Json(body): Json<TaskBody>,
+) -> Response {
+    match sim.add_task(&id, &body.name, &body.status) {
+        Some(task_id) => (StatusCode::CREATED, Json(json!({"task_id": task_id}))).into_response(),
+        None => found(false),
+    }
+}
+
+async fn expire_tokens(State(sim): State<Simulator>) -> Response {
+    sim.expire_tokens();
+    found(true)
+}
+
+async fn requests(State(sim): State<Simulator>) -> Response {
+    Json(crate::http::counts_json(&sim.request_counts())).into_response()
+}
