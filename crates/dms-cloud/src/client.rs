@@ -694,18 +694,44 @@ impl DmsClient {
     }
 
     async fn list_instances_v2(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
+        self.list_instances_paged(engine, false).await
+    }
+
+    /// R28: V1 paging is undocumented; the examples use `start` (1-based) and `limit`.
+    async fn list_instances_v1(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
+        self.list_instances_paged(engine, true).await
+    }
+
+    async fn list_instances_paged(
+        &self,
+        engine: &str,
+        v1: bool,
+    ) -> Result<Vec<dto::Instance>, ApiError> {
         let project_id = self.project_id().await?;
+        let (api, segments) = if v1 {
+            (
+                "instances_list_v1",
+                path(&["v1.0", &project_id, "instances"]),
+            )
+        } else {
+            ("instances_list", path(&["v2", &project_id, "instances"]))
+        };
         let mut instances = Vec::new();
         let mut seen = HashSet::new();
         let mut offset = 0u64;
         for _ in 0..MAX_PAGES {
+            let position = if v1 {
+                ("start", (offset + 1).to_string())
+            } else {
+                ("offset", offset.to_string())
+            };
             let page: dto::InstanceList = self
                 .dms_get(
-                    "instances_list",
-                    path(&["v2", &project_id, "instances"]),
+                    api,
+                    segments.clone(),
                     query(&[
                         ("engine", engine.to_owned()),
-                        ("offset", offset.to_string()),
+                        position,
                         ("limit", PAGE_LIMIT.to_string()),
                     ]),
                 )
@@ -728,23 +754,6 @@ impl DmsClient {
             }
         }
         Ok(instances)
-    }
-
-    async fn list_instances_v1(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
-        let project_id = self.project_id().await?;
-        let list: dto::InstanceList = self
-            .dms_get(
-                "instances_list_v1",
-                path(&["v1.0", &project_id, "instances"]),
-                query(&[("engine", engine.to_owned())]),
-            )
-            .await?;
-        let mut seen = HashSet::new();
-        Ok(list
-            .instances
-            .into_iter()
-            .filter(|i| seen.insert(i.instance_id.clone()))
-            .collect())
     }
 
     /// Tags of an instance (R21 for Kafka: `/v2/{project_id}/{engine}/{instance_id}/tags`).

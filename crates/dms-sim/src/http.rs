@@ -811,3 +811,73 @@ fn dispatch(
 pub(crate) fn counts_json(counts: &BTreeMap<String, u64>) -> Value {
     json!(counts)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segments(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(dms_sign::decode_path)
+            .collect()
+    }
+
+    #[test]
+    fn routes_resolve_to_endpoint_names() {
+        let cases = [
+            ("/v2/p/instances", "instances_list"),
+            ("/v2/p/instances/i", "instance_get"),
+            ("/v1.0/p/instances", "instances_list_v1"),
+            ("/v1.0/p/instances/i", "instance_get_v1"),
+            ("/v2/p/instances/i/management/cluster", "kafka_cluster"),
+            (
+                "/v2/p/instances/i/management/coordinators",
+                "kafka_coordinators",
+            ),
+            (
+                "/v2/p/instances/i/management/groups/g",
+                "kafka_management_group",
+            ),
+            (
+                "/v2/p/instances/i/management/topics/t",
+                "kafka_topic_detail",
+            ),
+            ("/v2/p/instances/i/topics", "kafka_topics"),
+            ("/v2/p/instances/i/topics/diskusage", "kafka_diskusage"),
+            ("/v2/p/instances/i/groups", "kafka_groups"),
+            ("/v2/p/instances/i/groups/g", "kafka_group"),
+            ("/v2/p/instances/i/tasks", "tasks"),
+            ("/v2/p/instances/i/tasks/t", "task_get"),
+            ("/v2/p/kafka/i/tags", "kafka_tags"),
+            ("/v3/projects", "iam_projects"),
+        ];
+        for (path, name) in cases {
+            let route = route(&Method::GET, &segments(path)).map(|r| r.endpoint);
+            assert_eq!(route, Some(name), "{path}");
+            assert!(crate::ENDPOINTS.contains(&name));
+        }
+        let tokens = route(&Method::POST, &segments("/v3/auth/tokens")).map(|r| r.endpoint);
+        assert_eq!(tokens, Some("iam_tokens"));
+        assert!(route(&Method::DELETE, &segments("/v2/p/instances/i")).is_none());
+        let group = route(
+            &Method::GET,
+            &segments("/v2/p/instances/i/groups/a%20b%2Fc"),
+        );
+        assert_eq!(group.and_then(|r| r.item).as_deref(), Some("a b/c"));
+    }
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        let uri: Uri = "/x?name=a%20b&empty=&flag&limit=10".parse().expect("uri");
+        assert_eq!(
+            query_pairs(&uri),
+            vec![
+                ("name".to_owned(), "a b".to_owned()),
+                ("empty".to_owned(), String::new()),
+                ("flag".to_owned(), String::new()),
+                ("limit".to_owned(), "10".to_owned()),
+            ]
+        );
+    }
+}

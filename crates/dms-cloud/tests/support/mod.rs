@@ -87,7 +87,10 @@ impl Reply {
         }
     }
     pub fn error(status: u16, code: &str, msg: &str) -> Self {
-        Reply::json(status, serde_json::json!({"error_code": code, "error_msg": msg}))
+        Reply::json(
+            status,
+            serde_json::json!({"error_code": code, "error_msg": msg}),
+        )
     }
     /// Never answers (well, after a day).
     pub fn stall() -> Self {
@@ -124,7 +127,10 @@ impl FakeServer {
         self.requests().len()
     }
     pub fn count_path(&self, needle: &str) -> usize {
-        self.requests().iter().filter(|r| r.path.contains(needle)).count()
+        self.requests()
+            .iter()
+            .filter(|r| r.path.contains(needle))
+            .count()
     }
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
@@ -144,7 +150,10 @@ pub fn fake(
         async move {
             let (parts, body) = request.into_parts();
             let recorded = {
-                let mut log = state.log.lock().map_err(|_| TransportError::Other("poisoned".into()))?;
+                let mut log = state
+                    .log
+                    .lock()
+                    .map_err(|_| TransportError::Other("poisoned".into()))?;
                 let recorded = Recorded {
                     index: log.len(),
                     at: Instant::now(),
@@ -208,7 +217,10 @@ impl RecordingObserver {
             .unwrap_or_default()
     }
     pub fn codes(&self) -> Vec<String> {
-        self.events_of("finished").into_iter().map(|(_, c)| c).collect()
+        self.events_of("finished")
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect()
     }
     pub fn count(&self, event: &str) -> usize {
         self.events_of(event).len()

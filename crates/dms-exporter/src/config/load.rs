@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_saphyr::{Location, Spanned};
 
+use super::locate::KeyLines;
 use super::types::{Config, RegionConfig};
 
 /// One thing wrong with the configuration, with where it is.
@@ -67,11 +68,17 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses and validates configuration text; `origin` names it in errors.
 pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    let keys = KeyLines::scan(text);
     let config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Invalid {
         path: origin.to_owned(),
-        problems: vec![syntax_problem(&e)],
+        problems: vec![syntax_problem(&e, &keys)],
     })?;
-    let problems = validate(&config);
+    let mut problems = validate(&config);
+    for problem in &mut problems {
+        if let Some((line, column)) = keys.position_of(&problem.field) {
+            (problem.line, problem.column) = (line, column);
+        }
+    }
     if problems.is_empty() {
         Ok(config)
     } else {
@@ -82,15 +89,26 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     }
 }
 
-fn syntax_problem(error: &serde_saphyr::Error) -> Problem {
+fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
     let location = error.location().unwrap_or(Location::UNKNOWN);
-    // The library's message repeats the location; keep only the first line of text.
+    // The library's message starts with the location, which the problem carries already.
     let message = error.to_string();
-    let message = message.lines().next().unwrap_or_default().to_owned();
+    let first = message.lines().next().unwrap_or_default();
+    let message = first
+        .split_once(&format!(
+            "line {} column {}: ",
+            location.line(),
+            location.column()
+        ))
+        .map_or(first, |(_, rest)| rest)
+        .to_owned();
     Problem {
         line: location.line(),
         column: location.column(),
-        field: "(parse)".to_owned(),
+        field: keys
+            .path_at(location.line())
+            .unwrap_or("(document)")
+            .to_owned(),
         message,
     }
 }

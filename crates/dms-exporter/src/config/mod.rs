@@ -3,6 +3,7 @@
 
 mod credentials;
 mod load;
+mod locate;
 mod types;
 
 pub use credentials::{CredentialSource, CredentialsError, ProcessEnv, resolve_credentials};

@@ -110,7 +110,15 @@ impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         Regex::new(&format!("^(?:{text})$")).map(Self).map_err(|e| {
-            serde::de::Error::custom(format!("invalid regular expression {text:?}: {e}"))
+            // The regex error is a multi-line drawing; its last line says what is wrong.
+            let reason = e.to_string();
+            let reason = reason
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned();
+            serde::de::Error::custom(format!("invalid regular expression {text:?}: {reason}"))
         })
     }
 }

@@ -223,7 +223,7 @@ families! {
         ["instance_id", "group", "topic", "partition"],
         "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Log end offset of the partition as the group detail reports it.";
-    KAFKA_GROUP_LAG_SUM = "dms_kafka_consumergroup_lag_sum", Gauge, None,
+    KAFKA_GROUP_TOPIC_LAG = "dms_kafka_consumergroup_topic_lag", Gauge, None,
         ["instance_id", "group", "topic"],
         "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Lag of the group summed over the partitions of the topic.";

@@ -25,16 +25,15 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn error_code(&self) -> String {
-        self.json()["error_code"].as_str().unwrap_or_default().to_owned()
+        self.json()["error_code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -61,7 +60,12 @@ impl Default for Signing {
     }
 }
 
-pub fn signed_request(method: &str, path: &str, query: &[(&str, &str)], signing: &Signing) -> Request<Body> {
+pub fn signed_request(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    signing: &Signing,
+) -> Request<Body> {
     let query: Vec<(String, String)> = query
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

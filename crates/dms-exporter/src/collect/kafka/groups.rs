@@ -77,7 +77,7 @@ fn group_samples(id: &str, detail: &GroupDetail, filters: &FiltersConfig) -> Vec
         }
     }
     for (topic, lag) in lag_per_topic {
-        samples.push(&catalog::KAFKA_GROUP_LAG_SUM, [id, group, topic], lag);
+        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
     }
     samples.into()
 }

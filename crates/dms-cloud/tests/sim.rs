@@ -1,0 +1,362 @@
+//! The client against the DMS/IAM simulator, in process (the simulator's axum router behind a
+//! `Transport`), under paused tokio time.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dms_cloud::transport::{Transport, TransportError};
+use dms_cloud::{ClientConfig, Credentials, DmsClient, ErrorKind};
+use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use support::{RecordingObserver, fast_retry, unlimited};
+use tower::ServiceExt;
+
+const SIM_AK: &str = "SIMULATORAK000000001";
+const SIM_SK: &str = "simulator-secret-key-0001";
+const CN_NORTH_4: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+
+/// Dispatches requests into the simulator's router.
+struct SimTransport {
+    router: axum::Router,
+}
+
+impl Transport for SimTransport {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let router = self.router.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let request = http::Request::from_parts(parts, axum::body::Body::from(body));
+            let response = router
+                .oneshot(request)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))?;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))?;
+            Ok(http::Response::from_parts(parts, bytes))
+        }
+        .boxed()
+    }
+}
+
+fn sim_config(credentials: Credentials) -> ClientConfig {
+    ClientConfig {
+        region: "cn-north-4".into(),
+        endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
+        iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".into(),
+        project_id: None,
+        credentials,
+        request_timeout: Duration::from_secs(10),
+        retry: fast_retry(),
+    }
+}
+
+fn setup(credentials: Credentials) -> (Simulator, DmsClient, Arc<RecordingObserver>) {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let transport = Arc::new(SimTransport {
+        router: sim.router(),
+    });
+    let observer = Arc::new(RecordingObserver::default());
+    let client = DmsClient::new(
+        sim_config(credentials),
+        transport,
+        &unlimited(),
+        observer.clone(),
+    );
+    (sim, client, observer)
+}
+
+fn aksk() -> Credentials {
+    Credentials::aksk(SIM_AK, SIM_SK)
+}
+
+fn password() -> Credentials {
+    Credentials::password("monitor", "monitor-password", "example-domain")
+}
+
+fn count(sim: &Simulator, endpoint: &str) -> u64 {
+    sim.request_counts().get(endpoint).copied().unwrap_or(0)
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_endpoint_works_against_the_simulator_with_aksk() {
+    let (sim, client, observer) = setup(aksk());
+    assert_eq!(client.project_id().await.ok().as_deref(), Some(CN_NORTH_4));
+    let instances = client.list_instances("kafka").await;
+    let instances = instances.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!instances.is_empty());
+    for instance in &instances {
+        let id = instance.instance_id.as_str();
+        assert!(!instance.name.is_empty());
+        let cluster = client
+            .kafka_cluster(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cluster.brokers.len(), 3);
+        let topics = client
+            .kafka_topics(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!topics.topics.is_empty());
+        for topic in &topics.topics {
+            let detail = client
+                .kafka_topic_detail(id, &topic.name)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(detail.topic, topic.name);
+            // The documented pace of R11: one call per second per instance.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let usage = client
+            .kafka_disk_usage(id, "1K")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(usage.broker_list.iter().all(|b| b.size_bytes().is_some()));
+        let groups = client
+            .kafka_groups(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(groups.len(), 3);
+        for group in &groups {
+            let detail = client
+                .kafka_group(id, &group.group_id)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(detail.group_id, group.group_id);
+        }
+        client
+            .kafka_coordinators(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        client
+            .instance_tags("kafka", id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tasks = client.tasks(id, 10).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tasks.task_count, 3);
+    }
+    assert!(
+        sim.request_log().iter().all(|r| r.status == 200),
+        "{:?}",
+        sim.request_log()
+            .iter()
+            .filter(|r| r.status != 200)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(observer.count("retried"), 0);
+    assert_eq!(count(&sim, "iam_projects"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn simulated_throttling_is_retried_and_paced() {
+    let (sim, client, observer) = setup(aksk());
+    let instance = client.list_instances("kafka").await.unwrap_or_default();
+    let id = instance
+        .first()
+        .map(|i| i.instance_id.clone())
+        .unwrap_or_default();
+    sim.set_fault(FaultRule {
+        endpoint: "kafka_groups".into(),
+        instance_id: None,
+        fault: Fault::Throttle429,
+        remaining: Some(2),
+    });
+    let groups = client
+        .kafka_groups(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(groups.len(), 3);
+    assert_eq!(observer.count("throttled"), 2);
+    assert_eq!(observer.count("retried"), 2);
+    let times: Vec<_> = sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.endpoint == "kafka_groups")
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(times.len(), 3);
+    assert!(times[1] - times[0] >= Duration::from_secs(2));
+    assert!(times[2] - times[1] >= Duration::from_secs(2));
+
+    sim.set_fault(FaultRule {
+        endpoint: "kafka_cluster".into(),
+        instance_id: Some(id.clone()),
+        fault: Fault::Throttle404,
+        remaining: Some(1),
+    });
+    assert!(client.kafka_cluster(&id).await.is_ok());
+    assert_eq!(observer.count("throttled"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn simulated_faults_map_to_error_kinds() {
+    let (sim, client, _) = setup(aksk());
+    let instances = client.list_instances("kafka").await.unwrap_or_default();
+    let Some(id) = instances.first().map(|i| i.instance_id.as_str()) else {
+        panic!("the simulator has no instance in cn-north-4")
+    };
+    for (fault, kind, attempts) in [
+        (Fault::ServerError(503), ErrorKind::ServerError, 4),
+        (Fault::Malformed, ErrorKind::Decode, 1),
+        (Fault::Truncated, ErrorKind::Decode, 1),
+        (Fault::Stall, ErrorKind::Timeout, 4),
+    ] {
+        sim.clear_faults();
+        sim.set_fault(FaultRule {
+            endpoint: "kafka_topics".into(),
+            instance_id: None,
+            fault: fault.clone(),
+            remaining: None,
+        });
+        let before = count(&sim, "kafka_topics");
+        let error = client.kafka_topics(id).await.err();
+        assert_eq!(error.map(|e| e.kind), Some(kind), "{fault:?}");
+        if fault != Fault::Stall {
+            assert_eq!(count(&sim, "kafka_topics") - before, attempts, "{fault:?}");
+        }
+    }
+    sim.clear_faults();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_secret_is_unauthorized_and_not_retried() {
+    let (sim, client, _) = setup(Credentials::aksk(SIM_AK, "wrong-secret"));
+    let mut config = sim_config(Credentials::aksk(SIM_AK, "wrong-secret"));
+    config.project_id = Some(CN_NORTH_4.into());
+    drop(client);
+    let client = DmsClient::new(
+        config,
+        Arc::new(SimTransport {
+            router: sim.router(),
+        }),
+        &unlimited(),
+        Arc::new(dms_cloud::NoopObserver),
+    );
+    let error = client.list_instances("kafka").await.err();
+    let error = error.unwrap_or_else(|| panic!("expected an error"));
+    assert_eq!(error.kind, ErrorKind::Unauthorized);
+    assert_eq!(error.error_code.as_deref(), Some("APIGW.0301"));
+    assert!(!error.to_string().contains("wrong-secret"));
+    assert_eq!(count(&sim, "instances_list"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn token_auth_against_the_simulator() {
+    let (sim, client, _) = setup(password());
+    assert_eq!(client.project_id().await.ok().as_deref(), Some(CN_NORTH_4));
+    let instances = client
+        .list_instances("kafka")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for instance in &instances {
+        assert!(client.kafka_cluster(&instance.instance_id).await.is_ok());
+    }
+    assert_eq!(count(&sim, "iam_tokens"), 1, "the token is cached");
+
+    // Server-side invalidation: one 401, one refresh, one retry.
+    sim.expire_tokens();
+    let id = instances
+        .first()
+        .map(|i| i.instance_id.clone())
+        .unwrap_or_default();
+    assert!(client.kafka_cluster(&id).await.is_ok());
+    assert_eq!(count(&sim, "iam_tokens"), 2);
+    let statuses: Vec<u16> = sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.endpoint == "kafka_cluster")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 1);
+
+    // Refreshed an hour before the 24 h validity ends, never expired in use.
+    tokio::time::advance(Duration::from_secs(23 * 3600 + 60)).await;
+    assert!(client.kafka_cluster(&id).await.is_ok());
+    assert_eq!(count(&sim, "iam_tokens"), 3);
+    let unauthorized = sim
+        .request_log()
+        .into_iter()
+        .filter(|r| r.status == 401)
+        .count();
+    assert_eq!(unauthorized, 1, "the proactive refresh avoided a 401");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wrong_password_does_not_hammer_iam() {
+    let (sim, client, _) = setup(Credentials::password("monitor", "nope", "example-domain"));
+    for _ in 0..5 {
+        let error = client.list_instances("kafka").await.err();
+        assert_eq!(error.map(|e| e.kind), Some(ErrorKind::Unauthorized));
+    }
+    assert_eq!(count(&sim, "iam_tokens"), 1);
+}
+
+#[tokio::test]
+async fn reqwest_transport_over_tcp_is_signed_correctly() {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let address = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("local_addr: {e}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            sim.serve(listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+        })
+    };
+    let transport = dms_cloud::ReqwestTransport::new(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("transport: {e}"));
+    let mut config = sim_config(aksk());
+    config.endpoint = format!("http://{address}");
+    config.iam_endpoint = format!("http://{address}");
+    let client = DmsClient::new(
+        config,
+        Arc::new(transport),
+        &unlimited(),
+        Arc::new(dms_cloud::NoopObserver),
+    );
+    let instances = client
+        .list_instances("kafka")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!instances.is_empty());
+    let groups = client
+        .kafka_groups(&instances[0].instance_id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(groups.len(), 3);
+    let _ = stop.send(());
+    let _ = server.await;
+
+    // A closed port is a transport error, not a hang.
+    let transport = dms_cloud::ReqwestTransport::new(Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("transport: {e}"));
+    let mut config = sim_config(aksk());
+    config.endpoint = format!("http://{address}");
+    config.project_id = Some(CN_NORTH_4.into());
+    config.retry = dms_cloud::RetryPolicy::none();
+    let client = DmsClient::new(
+        config,
+        Arc::new(transport),
+        &unlimited(),
+        Arc::new(dms_cloud::NoopObserver),
+    );
+    let error = client.kafka_cluster("x").await.err();
+    let error = error.unwrap_or_else(|| panic!("expected an error"));
+    assert_eq!(error.kind, ErrorKind::Transport, "{error}");
+    assert!(!error.to_string().contains(SIM_SK));
+}

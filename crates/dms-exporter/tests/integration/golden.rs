@@ -1,0 +1,251 @@
+//! Golden `/metrics`: the whole exporter over real HTTP against the deterministic simulator.
+//! Rewrite with `UPDATE_GOLDEN=1 cargo test` and review the diff.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dms_cloud::{ReqwestTransport, Transport};
+use dms_exporter::app;
+use dms_exporter::metrics::catalog;
+use dms_sim::{SimConfig, Simulator};
+use tokio_util::sync::CancellationToken;
+
+use crate::support::{config_for, credentials};
+
+/// Intervals longer than the test, so exactly one cycle of each collector runs.
+const ONE_CYCLE: &str = "collectors:
+  jitter: 0
+  instances: {interval: 1h}
+  tags: {interval: 1h}
+  tasks: {interval: 1h}
+  kafka_cluster: {interval: 1h}
+  kafka_disk_usage: {interval: 1h}
+  kafka_topics: {interval: 1h}
+  kafka_partitions: {interval: 1h}
+  kafka_groups: {interval: 1h}
+";
+
+struct Served {
+    base: String,
+    shutdown: CancellationToken,
+}
+
+async fn serve_exporter_against_simulator() -> Served {
+    let shutdown = CancellationToken::new();
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(SimConfig::deterministic());
+    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind simulator");
+    let sim_address = sim_listener.local_addr().expect("simulator address");
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        sim.serve(sim_listener, async move { stop.cancelled().await })
+            .await
+    });
+
+    let config = config_for(&sim_config, sim_address, ONE_CYCLE);
+    let transport: Arc<dyn Transport> =
+        Arc::new(ReqwestTransport::new(Duration::from_secs(5)).expect("transport"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind exporter");
+    let base = format!(
+        "http://{}",
+        listener.local_addr().expect("exporter address")
+    );
+    let exporter = app::start(
+        config,
+        credentials(&sim_config),
+        transport,
+        None,
+        shutdown.clone(),
+    );
+    let readiness = Arc::clone(&exporter.readiness);
+    let state = exporter.server_state("/metrics");
+    tokio::spawn(dms_exporter::http::serve(listener, state, shutdown.clone()));
+    tokio::time::timeout(Duration::from_secs(60), readiness.wait())
+        .await
+        .expect("ready within 60 s");
+    // Let the publisher fold in the last results (it debounces 200 ms).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    Served { base, shutdown }
+}
+
+fn self_metric(line: &str) -> bool {
+    catalog::ALL
+        .iter()
+        .filter(|f| f.collector == "scrape")
+        .any(|f| {
+            let name = f.name.strip_suffix("_total").unwrap_or(f.name);
+            let body = line
+                .strip_prefix("# HELP ")
+                .or_else(|| line.strip_prefix("# TYPE "))
+                .unwrap_or(line);
+            body.starts_with(name)
+        })
+}
+
+/// Drops the self-metrics (they time real requests) and masks wall-clock timestamps.
+fn normalise(body: &str) -> String {
+    let mut out = String::new();
+    for line in body.lines().filter(|l| !self_metric(l)) {
+        if line.starts_with(catalog::INSTANCE_COLLECTOR_LAST_SUCCESS.name) && !line.starts_with('#')
+        {
+            let (series, _) = line.rsplit_once(' ').unwrap_or((line, ""));
+            out.push_str(series);
+            out.push_str(" <timestamp>\n");
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+fn check_golden(name: &str, actual: &str) {
+    let path = golden_path(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .filter(|(_, (e, a))| e != a)
+            .take(10)
+            .map(|(i, (e, a))| format!("line {}:\n  golden: {e}\n  actual: {a}", i + 1))
+            .collect();
+        panic!(
+            "{} differs ({} vs {} lines); rewrite with UPDATE_GOLDEN=1 and review the diff\n{}",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// `promtool check metrics` must accept the exposition (CI installs Debian's prometheus).
+fn promtool_accepts(body: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed (Debian package prometheus; .ci/run installs it)");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(body.as_bytes()).expect("write to promtool");
+    }
+    let output = child.wait_with_output().expect("promtool runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // Lint findings (exit 3) would be printed; errors are exit 1.
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed: {stdout}{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_match_the_golden_file_in_both_formats() {
+    let served = serve_exporter_against_simulator().await;
+    let client = reqwest::Client::new();
+    let text = client
+        .get(format!("{}/metrics", served.base))
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(
+        text.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = text.text().await.expect("body");
+    promtool_accepts(&text);
+    check_golden("metrics.txt", &normalise(&text));
+
+    let om = client
+        .get(format!("{}/metrics", served.base))
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
+        .send()
+        .await
+        .expect("scrape");
+    assert!(
+        om.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .starts_with("application/openmetrics-text")
+    );
+    let om = om.text().await.expect("body");
+    assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+    assert_eq!(om.matches("# EOF").count(), 1);
+    check_golden("metrics.openmetrics.txt", &normalise(&om));
+
+    let gz = client
+        .get(format!("{}/metrics", served.base))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("scrape");
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let compressed = gz.bytes().await.expect("body");
+    let mut decoded = String::new();
+    flate2::read::MultiGzDecoder::new(&compressed[..])
+        .read_to_string(&mut decoded)
+        .expect("valid gzip");
+    assert_eq!(
+        normalise(&decoded),
+        normalise(&text),
+        "gzip body decodes to the same exposition"
+    );
+
+    for (path, status) in [
+        ("/-/healthy", 200),
+        ("/-/ready", 200),
+        ("/", 200),
+        ("/nope", 404),
+    ] {
+        let response = client
+            .get(format!("{}{path}", served.base))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+    served.shutdown.cancel();
+}
+
+#[test]
+fn every_contract_family_but_self_appears_in_the_golden_file() {
+    let golden = std::fs::read_to_string(golden_path("metrics.txt")).expect("golden file exists");
+    for family in catalog::ALL.iter().filter(|f| f.collector != "scrape") {
+        assert!(
+            golden.contains(&format!("\n{}{{", family.name)),
+            "{} missing from the golden output",
+            family.name
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The exporter's integration tests, one binary: the simulator on port 0 (or in-process under
+//! paused time), the exporter against it.
+
+mod cli;
+mod config_fixtures;
+mod docs;
+mod golden;
+mod scheduler;
+mod support;

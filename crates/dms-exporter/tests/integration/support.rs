@@ -1,0 +1,86 @@
+//! Shared helpers: an in-process transport into the simulator's router, and exporter set-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use dms_cloud::auth::Credentials;
+use dms_cloud::{Transport, TransportError};
+use dms_exporter::app::{self, Exporter};
+use dms_exporter::config::{self, Config};
+use dms_exporter::demo::config_yaml;
+use dms_sim::{SimConfig, Simulator};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+/// Dispatches requests straight into the simulator's axum router: no sockets, so tests can
+/// run under `tokio::time::pause()`.
+pub struct RouterTransport(pub axum::Router);
+
+impl Transport for RouterTransport {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let router = self.0.clone();
+        async move {
+            let request = request.map(axum::body::Body::from);
+            let response = router
+                .oneshot(request)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))?;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))?;
+            Ok(http::Response::from_parts(parts, bytes))
+        }
+        .boxed()
+    }
+}
+
+/// The simulator's one access key as client credentials.
+pub fn credentials(sim: &SimConfig) -> Credentials {
+    let key = &sim.credentials[0];
+    Credentials::aksk(key.access_key.clone(), key.secret_key.clone())
+}
+
+/// A configuration for a simulator at `address` (any address for in-process use).
+pub fn config_for(sim: &SimConfig, address: SocketAddr, extra: &str) -> Config {
+    let yaml = config_yaml(sim, address, extra);
+    config::parse_str(&yaml, "(test)").unwrap_or_else(|e| panic!("test config: {e}\n{yaml}"))
+}
+
+/// An exporter reading a simulator in-process.
+pub fn in_process(
+    sim: &Simulator,
+    sim_config: &SimConfig,
+    extra: &str,
+    shutdown: &CancellationToken,
+) -> Exporter {
+    let config = config_for(sim_config, "127.0.0.1:9".parse().expect("address"), extra);
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.router()));
+    app::start(
+        config,
+        credentials(sim_config),
+        transport,
+        None,
+        shutdown.clone(),
+    )
+}
+
+/// The current snapshot as text, without the per-scrape self-metrics.
+pub fn snapshot_text(exporter: &Exporter) -> String {
+    String::from_utf8_lossy(&exporter.snapshot.load().text.plain).into_owned()
+}
+
+/// Lines of the snapshot for one metric family.
+pub fn series(exporter: &Exporter, family: &str) -> Vec<String> {
+    snapshot_text(exporter)
+        .lines()
+        .filter(|line| line.starts_with(family) && line[family.len()..].starts_with(['{', ' ']))
+        .map(str::to_owned)
+        .collect()
+}
