@@ -13,15 +13,14 @@ use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use support::{RecordingObserver, fast_retry, unlimited};
-use tower::ServiceExt;
 
 const SIM_AK: &str = "SIMULATORAK000000001";
 const SIM_SK: &str = "simulator-secret-key-0001";
 const CN_NORTH_4: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
 
-/// Dispatches requests into the simulator's router.
+/// Dispatches requests into the simulator in-process.
 struct SimTransport {
-    router: axum::Router,
+    sim: Simulator,
 }
 
 impl Transport for SimTransport {
@@ -29,19 +28,11 @@ impl Transport for SimTransport {
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
-        let router = self.router.clone();
+        let sim = self.sim.clone();
         async move {
-            let (parts, body) = request.into_parts();
-            let request = http::Request::from_parts(parts, axum::body::Body::from(body));
-            let response = router
-                .oneshot(request)
+            sim.handle(request)
                 .await
-                .map_err(|e| TransportError::Other(e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .map_err(|e| TransportError::Other(e.to_string()))?;
-            Ok(http::Response::from_parts(parts, bytes))
+                .map_err(|e| TransportError::Other(e.to_string()))
         }
         .boxed()
     }
@@ -61,9 +52,7 @@ fn sim_config(credentials: Credentials) -> ClientConfig {
 
 fn setup(credentials: Credentials) -> (Simulator, DmsClient, Arc<RecordingObserver>) {
     let sim = Simulator::new(SimConfig::deterministic());
-    let transport = Arc::new(SimTransport {
-        router: sim.router(),
-    });
+    let transport = Arc::new(SimTransport { sim: sim.clone() });
     let observer = Arc::new(RecordingObserver::default());
     let client = DmsClient::new(
         sim_config(credentials),
@@ -234,9 +223,7 @@ async fn a_wrong_secret_is_unauthorized_and_not_retried() {
     drop(client);
     let client = DmsClient::new(
         config,
-        Arc::new(SimTransport {
-            router: sim.router(),
-        }),
+        Arc::new(SimTransport { sim: sim.clone() }),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
     );

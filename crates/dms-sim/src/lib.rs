@@ -365,6 +365,23 @@ impl Simulator {
         http::router(self.clone())
     }
 
+    /// Answers one request in-process, without sockets, so tests can run under paused tokio
+    /// time. The body is collected whole; an error can only come from reading it.
+    pub async fn handle(
+        &self,
+        request: ::http::Request<bytes::Bytes>,
+    ) -> Result<::http::Response<bytes::Bytes>, axum::Error> {
+        use tower::ServiceExt as _;
+        let request = request.map(axum::body::Body::from);
+        let response = match self.router().oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await?;
+        Ok(::http::Response::from_parts(parts, bytes))
+    }
+
     /// Serves [`Simulator::router`] on `listener` until `shutdown` completes. Stalled requests
     /// are released (with a 503) when shutdown begins, so graceful shutdown cannot hang.
     pub async fn serve(

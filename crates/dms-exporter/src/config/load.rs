@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_saphyr::{Location, Spanned};
 
 use super::locate::KeyLines;
-use super::types::{Config, RegionConfig};
+use super::types::{COLLECTOR_NAMES, Config, RegionConfig};
 
 /// One thing wrong with the configuration, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,16 +241,7 @@ fn validate(config: &Config) -> Vec<Problem> {
             format!("{size:?} must be a number followed by K, M or G, e.g. 1K"),
         ));
     }
-    for name in [
-        "instances",
-        "tags",
-        "tasks",
-        "kafka_cluster",
-        "kafka_disk_usage",
-        "kafka_topics",
-        "kafka_partitions",
-        "kafka_groups",
-    ] {
+    for name in COLLECTOR_NAMES {
         if let Some(settings) = collectors.settings(name)
             && let (Some(interval), Some(max_age)) = (settings.interval, settings.max_age)
             && max_age.0 < interval.0

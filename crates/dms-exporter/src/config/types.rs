@@ -189,6 +189,18 @@ impl Default for CollectorsConfig {
     }
 }
 
+/// Every collector that has settings, in the order of the configuration reference.
+pub const COLLECTOR_NAMES: &[&str] = &[
+    "instances",
+    "tags",
+    "tasks",
+    "kafka_cluster",
+    "kafka_disk_usage",
+    "kafka_topics",
+    "kafka_partitions",
+    "kafka_groups",
+];
+
 impl CollectorsConfig {
     /// The settings of a collector by name, if it has any.
     pub fn settings(&self, collector: &str) -> Option<&CollectorSettings> {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use dms_exporter::config::CollectorsConfig;
+use dms_exporter::config::{COLLECTOR_NAMES, CollectorsConfig};
 use dms_exporter::metrics::catalog;
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: families (tests/integration/docs.rs) -->";
@@ -81,16 +81,7 @@ fn configuration_example_is_valid() {
 fn configuration_md_names_every_collector_with_its_default_interval() {
     let text = std::fs::read_to_string(repo_file("docs/configuration.md"))
         .expect("docs/configuration.md exists");
-    for collector in [
-        "instances",
-        "tags",
-        "tasks",
-        "kafka_cluster",
-        "kafka_disk_usage",
-        "kafka_topics",
-        "kafka_partitions",
-        "kafka_groups",
-    ] {
+    for collector in COLLECTOR_NAMES {
         let row = format!("| `{collector}` | {} |", interval(collector));
         assert!(
             text.contains(&row),

@@ -80,7 +80,7 @@ impl Collector for Slow {
 async fn cycles_of_one_collector_never_overlap() {
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
-    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.router()));
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
     let budgets = Budgets::new(BudgetConfig {
         rate_per_second: 50.0,
         burst: 10,

@@ -13,29 +13,21 @@ use dms_sim::{SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
-/// Dispatches requests straight into the simulator's axum router: no sockets, so tests can
-/// run under `tokio::time::pause()`.
-pub struct RouterTransport(pub axum::Router);
+/// Dispatches requests straight into the simulator: no sockets, so tests can run under
+/// `tokio::time::pause()`.
+pub struct RouterTransport(pub Simulator);
 
 impl Transport for RouterTransport {
     fn send(
         &self,
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
-        let router = self.0.clone();
+        let sim = self.0.clone();
         async move {
-            let request = request.map(axum::body::Body::from);
-            let response = router
-                .oneshot(request)
+            sim.handle(request)
                 .await
-                .map_err(|e| TransportError::Other(e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .map_err(|e| TransportError::Other(e.to_string()))?;
-            Ok(http::Response::from_parts(parts, bytes))
+                .map_err(|e| TransportError::Other(e.to_string()))
         }
         .boxed()
     }
@@ -61,7 +53,7 @@ pub fn in_process(
     shutdown: &CancellationToken,
 ) -> Exporter {
     let config = config_for(sim_config, "127.0.0.1:9".parse().expect("address"), extra);
-    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.router()));
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
     app::start(
         config,
         credentials(sim_config),
