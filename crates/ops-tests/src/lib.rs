@@ -65,3 +65,23 @@ pub fn run_tool(program: &str, args: &[&str]) -> Output {
             panic!("{program} must be installed ({e}); scripts/test installs it from Debian's packages")
         })
 }
+
+pub mod alerts;
+pub mod dashboards;
+
+/// A binary of the workspace, built by `cargo test --workspace` into the same target
+/// directory as this test (`target/debug/deps/ops-…` → `target/debug/<name>`).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap_or_else(|| panic!("unexpected test binary path {}", exe.display()));
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,1 @@
+//! Alert rules: reading `alerts/*.yml` (being written).

@@ -1,0 +1,1 @@
+//! Dashboards: reading `dashboards/*.json` (being written).
