@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<Simulator> {
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
         .route("/_sim/instances/{id}/disk", put(fill_disk))
         .route("/_sim/instances/{id}/tasks", post(add_task))
+        .route("/_sim/instances/{id}/tasks/{task_id}", delete(delete_task))
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/requests", get(requests))
 }
@@ -152,6 +153,9 @@ async fn fill_disk(
 struct TaskBody {
     name: String,
     status: String,
+    /// How long ago the task started.
+    #[serde(default)]
+    age_seconds: u64,
 }
 
 async fn add_task(
@@ -159,10 +163,18 @@ async fn add_task(
     Path(id): Path<String>,
     Json(body): Json<TaskBody>,
 ) -> Response {
-    match sim.add_task(&id, &body.name, &body.status) {
+    let age = std::time::Duration::from_secs(body.age_seconds);
+    match sim.add_task_aged(&id, &body.name, &body.status, age) {
         Some(task_id) => (StatusCode::CREATED, Json(json!({"task_id": task_id}))).into_response(),
         None => found(false),
     }
+}
+
+async fn delete_task(
+    State(sim): State<Simulator>,
+    Path((id, task_id)): Path<(String, String)>,
+) -> Response {
+    found(sim.delete_task(&id, &task_id))
 }
 
 async fn expire_tokens(State(sim): State<Simulator>) -> Response {

@@ -136,6 +136,8 @@ pub(crate) struct Task {
     pub status: String,
     created_ms: i64,
     updated_ms: i64,
+    /// Set through the control API: the fleet's evolution leaves it as it is.
+    pinned: bool,
 }
 
 /// `n` lower-case hex digits.
@@ -404,6 +406,7 @@ impl Fleet {
                     status: status.to_owned(),
                     created_ms: created,
                     updated_ms: updated,
+                    pinned: false,
                 });
             }
         }
@@ -562,8 +565,15 @@ impl Fleet {
         true
     }
 
-    pub fn add_task(&mut self, instance_id: &str, name: &str, status: &str) -> Option<String> {
+    pub fn add_task(
+        &mut self,
+        instance_id: &str,
+        name: &str,
+        status: &str,
+        age_ms: i64,
+    ) -> Option<String> {
         let now = self.now_ms();
+        let created = now - age_ms.max(0);
         let Fleet { rng, instances, .. } = self;
         let instance = instances.get_mut(instance_id)?;
         let id = hex_id(rng, 32);
@@ -572,10 +582,20 @@ impl Fleet {
             name: name.to_owned(),
             params: task_params(name),
             status: status.to_owned(),
-            created_ms: now,
-            updated_ms: now,
+            created_ms: created,
+            updated_ms: created,
+            pinned: true,
         });
         Some(id)
+    }
+
+    pub fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
+        let Some(instance) = self.instances.get_mut(instance_id) else {
+            return false;
+        };
+        let before = instance.tasks.len();
+        instance.tasks.retain(|t| t.id != task_id);
+        instance.tasks.len() != before
     }
 
     pub fn summary(&self) -> Value {
@@ -809,7 +829,7 @@ fn step_instance(instance: &mut Instance, rng: &mut fastrand::Rng, now: i64, chu
         }
     }
     for task in &mut instance.tasks {
-        if task.status == "EXECUTING" && rng.bool() {
+        if task.status == "EXECUTING" && !task.pinned && rng.bool() {
             task.status = if rng.u32(0..5) == 0 {
                 "FAILED"
             } else {
@@ -838,6 +858,7 @@ fn step_instance(instance: &mut Instance, rng: &mut fastrand::Rng, now: i64, chu
                 status: "EXECUTING".to_owned(),
                 created_ms: now,
                 updated_ms: now,
+                pinned: false,
             });
         }
     }

@@ -268,6 +268,9 @@ async fn handle(
                 ));
             }
             Fault::NotFound => return Err(ApiError::instance_not_found()),
+            Fault::Unauthorized => {
+                return Err(ApiError::apigw_auth("verify aksk signature fail"));
+            }
             Fault::Latency(delay) => tokio::time::sleep(*delay).await,
             Fault::Stall => {
                 stall(sim, route).await;
@@ -311,6 +314,7 @@ async fn apply_faults(sim: &Simulator, route: &Route, answer: Answer) -> Result<
             "Internal service error.",
         )),
         Some(Fault::NotFound) => Err(ApiError::instance_not_found()),
+        Some(Fault::Unauthorized) => Err(ApiError::apigw_auth("verify aksk signature fail")),
         Some(Fault::Latency(delay)) => {
             tokio::time::sleep(delay).await;
             Ok(Outcome::Answer(answer))

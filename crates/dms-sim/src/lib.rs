@@ -196,6 +196,8 @@ pub enum Fault {
     Truncated,
     /// HTTP 404 `DMS.00404022`.
     NotFound,
+    /// HTTP 401 `APIGW.0301`, as for a rejected signature.
+    Unauthorized,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -209,6 +211,7 @@ enum FaultWire {
     Malformed,
     Truncated,
     NotFound,
+    Unauthorized,
 }
 
 impl From<FaultWire> for Fault {
@@ -222,6 +225,7 @@ impl From<FaultWire> for Fault {
             FaultWire::Malformed => Fault::Malformed,
             FaultWire::Truncated => Fault::Truncated,
             FaultWire::NotFound => Fault::NotFound,
+            FaultWire::Unauthorized => Fault::Unauthorized,
         }
     }
 }
@@ -239,6 +243,7 @@ impl From<Fault> for FaultWire {
             Fault::Malformed => FaultWire::Malformed,
             Fault::Truncated => FaultWire::Truncated,
             Fault::NotFound => FaultWire::NotFound,
+            Fault::Unauthorized => FaultWire::Unauthorized,
         }
     }
 }
@@ -475,7 +480,27 @@ impl Simulator {
 
     /// Adds a background task; returns its id, `None` if the instance is unknown.
     pub fn add_task(&self, instance_id: &str, name: &str, status: &str) -> Option<String> {
-        self.lock().fleet.add_task(instance_id, name, status)
+        self.add_task_aged(instance_id, name, status, Duration::ZERO)
+    }
+
+    /// Adds a task that started `age` ago (by the fleet clock); the fleet's evolution never
+    /// changes it, so a test can hold a task EXECUTING for hours.
+    pub fn add_task_aged(
+        &self,
+        instance_id: &str,
+        name: &str,
+        status: &str,
+        age: Duration,
+    ) -> Option<String> {
+        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+        self.lock()
+            .fleet
+            .add_task(instance_id, name, status, age_ms)
+    }
+
+    /// Deletes a background task record (what the documented `DELETE .../tasks/{task_id}` does).
+    pub fn delete_task(&self, instance_id: &str, task_id: &str) -> bool {
+        self.lock().fleet.delete_task(instance_id, task_id)
     }
 
     /// Invalidates every token issued so far.

@@ -27,7 +27,10 @@ pub fn read(path: &str) -> String {
 pub fn exported_metric_names() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let golden = read("crates/dms-exporter/tests/golden/metrics.txt");
-    for line in golden.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in golden
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let end = line.find(['{', ' ']).unwrap_or(line.len());
         names.insert(line[..end].to_owned());
     }
@@ -52,7 +55,10 @@ pub fn exported_metric_names() -> BTreeSet<String> {
 /// Metric names referenced by a PromQL expression: identifiers starting with `dms_`.
 pub fn metric_names_in(expr: &str) -> BTreeSet<String> {
     let pattern = regex::Regex::new(r"\bdms_[a-zA-Z0-9_]+").unwrap_or_else(|e| panic!("{e}"));
-    pattern.find_iter(expr).map(|m| m.as_str().to_owned()).collect()
+    pattern
+        .find_iter(expr)
+        .map(|m| m.as_str().to_owned())
+        .collect()
 }
 
 /// Runs a tool and returns its output; panics with a clear message when it is not installed.
@@ -62,7 +68,9 @@ pub fn run_tool(program: &str, args: &[&str]) -> Output {
         .current_dir(repo_root())
         .output()
         .unwrap_or_else(|e| {
-            panic!("{program} must be installed ({e}); scripts/test installs it from Debian's packages")
+            panic!(
+                "{program} must be installed ({e}); scripts/test installs it from Debian's packages"
+            )
         })
 }
 

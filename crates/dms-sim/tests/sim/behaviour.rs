@@ -781,3 +781,56 @@ async fn serves_on_a_real_listener() {
     let result = tokio::time::timeout(Duration::from_secs(10), server).await;
     assert!(matches!(result, Ok(Ok(Ok(())))), "server shut down cleanly");
 }
+
+#[tokio::test]
+async fn unauthorized_fault_answers_like_a_rejected_signature() {
+    let sim = sim();
+    let id = first_instance(&sim).await;
+    let groups = format!("/v2/{PROJECT}/instances/{id}/groups");
+    sim.set_fault(rule("kafka_groups", Fault::Unauthorized, Some(1)));
+    let reply = get(&sim, &groups, &[]).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.error_code(), "APIGW.0301");
+    assert_eq!(get(&sim, &groups, &[]).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn aged_tasks_stay_as_set_and_can_be_deleted() {
+    let sim = sim();
+    let id = first_instance(&sim).await;
+    let task = sim
+        .add_task_aged(
+            &id,
+            "stuckTask",
+            "EXECUTING",
+            std::time::Duration::from_secs(3 * 3600),
+        )
+        .expect("instance exists");
+    for _ in 0..20 {
+        sim.step();
+    }
+    let tasks = get_ok(
+        &sim,
+        &format!("/v2/{PROJECT}/instances/{id}/tasks"),
+        &[("limit", "50")],
+    )
+    .await;
+    let entry = tasks["tasks"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["id"] == task.as_str()))
+        .expect("task listed")
+        .clone();
+    assert_eq!(entry["status"], "EXECUTING", "pinned tasks do not evolve");
+    let created = entry["created_at"].as_str().expect("created_at");
+    let now_ms = sim.now_ms();
+    let created_ms =
+        time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .expect("ISO time");
+    assert!(
+        now_ms - created_ms >= 3 * 3600 * 1000,
+        "started three hours ago"
+    );
+    assert!(sim.delete_task(&id, &task));
+    assert!(!sim.delete_task(&id, &task), "deleted once");
+}
