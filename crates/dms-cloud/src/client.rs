@@ -25,6 +25,9 @@ use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::transport::{Transport, TransportError};
 use crate::{ApiObserver, ClientConfig};
 
+/// How long every request to a host waits after the host rejected the AK/SK (401).
+pub const AKSK_REJECTED_PAUSE: Duration = Duration::from_secs(60);
+
 /// Page size of the paged list APIs (their documented maximum).
 pub const PAGE_LIMIT: u64 = 50;
 /// Upper bound on pages of one listing, whatever the server says.
@@ -444,13 +447,25 @@ impl DmsClient {
         match &self.inner.credentials {
             Credentials::AkSk { .. } => {
                 let project_id = self.project_id().await?;
-                self.execute(
-                    req,
-                    &Auth::Sign {
-                        project_id: Some(project_id),
-                    },
-                )
-                .await
+                let result = self
+                    .execute(
+                        req,
+                        &Auth::Sign {
+                            project_id: Some(project_id),
+                        },
+                    )
+                    .await;
+                if let Err(error) = &result
+                    && error.kind == ErrorKind::Unauthorized
+                {
+                    // Five rejected signatures in a row lock the AK for five minutes: stop
+                    // every request to this host for a while instead of spending them.
+                    tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
+                    self.endpoint(req.target, req.api)?
+                        .budget
+                        .pause_for(AKSK_REJECTED_PAUSE);
+                }
+                result
             }
             Credentials::Password { .. } => {
                 let token = self.token().await?;

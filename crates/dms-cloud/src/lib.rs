@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub use auth::Credentials;
 pub use budget::{BudgetConfig, Budgets, HostBudget};
-pub use client::DmsClient;
+pub use client::{AKSK_REJECTED_PAUSE, DmsClient};
 pub use error::{ApiError, ErrorKind};
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};

@@ -176,6 +176,23 @@ async fn unauthorized_and_client_errors_are_not_retried() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_rejected_signature_pauses_the_host_to_spare_the_ak() {
+    let (transport, server) =
+        fake(|_| Reply::error(401, "APIGW.0301", "verify aksk signature fail"));
+    let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let start = Instant::now();
+    assert!(client.kafka_cluster("inst").await.is_err());
+    assert!(client.kafka_cluster("inst").await.is_err());
+    let times: Vec<Instant> = server.requests().iter().map(|r| r.at).collect();
+    assert_eq!(times.len(), 2);
+    assert!(
+        times[1] - start >= dms_cloud::AKSK_REJECTED_PAUSE,
+        "the second request came {:?} after the first 401",
+        times[1] - start
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_up_to_the_maximum() {
     let (transport, server) = fake(|_| Reply::raw(502, "<html>Bad Gateway</html>"));
     let mut cfg = config(aksk_with_token());
