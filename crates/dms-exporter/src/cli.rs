@@ -52,13 +52,20 @@ pub struct Cli {
     /// credentials needed.
     #[arg(long)]
     pub demo: bool,
+    /// Where the demo's simulator listens (its control API under `/_sim/` injects faults).
+    #[arg(
+        long = "demo.simulator-address",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:0"
+    )]
+    pub demo_simulator_address: String,
 }
 
 /// Parses `:9866` as every interface, anything else as a socket address.
 pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
     let full = if address.starts_with(':') {
         format!("0.0.0.0{address}")
-    } else {
+        .map_err(|e| format!("address {address:?}: {e} (use host:port or :port)"))
         address.to_owned()
     };
     full.parse()

@@ -60,9 +60,12 @@ api:
 ";
 
 /// Starts the simulator on a loopback port and returns the configuration to read it.
-pub async fn start(shutdown: CancellationToken) -> anyhow::Result<Demo> {
+pub async fn start(
+    simulator_address: SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Demo> {
     let sim_config = SimConfig::demo();
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let listener = TcpListener::bind(simulator_address).await?;
     let address = listener.local_addr()?;
     let yaml = config_yaml(&sim_config, address, DEMO_INTERVALS);
     let config = config::parse_str(&yaml, "(demo)")?;

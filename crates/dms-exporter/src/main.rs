@@ -77,8 +77,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     let address = parse_listen_address(&cli.listen_address).map_err(anyhow::Error::msg)?;
     let (config, credentials, env_project) = if cli.demo {
-        let demo = demo::start(shutdown.clone()).await?;
-        tracing::info!(simulator = %demo.address, "demo mode: reading the embedded DMS simulator");
+        let simulator =
+            parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
+        let demo = demo::start(simulator, shutdown.clone()).await?;
+        tracing::info!(
+            simulator = %demo.address,
+            control = %format!("http://{}/_sim/state", demo.address),
+            "demo mode: reading the embedded DMS simulator"
+        );
         (demo.config, demo.credentials, None)
     } else {
         let config = config::load_file(&cli.config_file)?;

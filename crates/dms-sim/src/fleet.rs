@@ -60,6 +60,8 @@ pub(crate) struct Fleet {
 }
 
 pub(crate) struct Instance {
+    /// Touched through the control API: churn never deletes it.
+    pub pinned: bool,
     pub id: String,
     pub project_id: String,
     pub region: String,
@@ -114,6 +116,8 @@ pub(crate) struct Partition {
 }
 
 pub(crate) struct Group {
+    /// Touched through the control API: churn never toggles its consumers.
+    pinned: bool,
     id: String,
     pub running: bool,
     topics: Vec<String>,
@@ -303,6 +307,7 @@ impl Fleet {
         let controller = rng.u32(0..u32::try_from(n_brokers).unwrap_or(1));
         let id = uuid(rng);
         let mut instance = Instance {
+            pinned: false,
             id,
             project_id: project.project_id.clone(),
             region: project.region.clone(),
@@ -443,7 +448,9 @@ impl Fleet {
             }
             if self.rng.u32(0..60) == 0 && self.instances.len() > 2 {
                 let index = self.rng.usize(0..self.instances.len());
-                if let Some(id) = self.instances.keys().nth(index).cloned() {
+                if let Some(id) = self.instances.keys().nth(index).cloned()
+                    && self.instances.get(&id).is_some_and(|i| !i.pinned)
+                {
                     self.instances.remove(&id);
                 }
             }
@@ -454,6 +461,7 @@ impl Fleet {
         match self.instances.get_mut(instance_id) {
             Some(instance) => {
                 instance.status = status.to_owned();
+                instance.pinned = true;
                 true
             }
             None => false,
@@ -495,6 +503,8 @@ impl Fleet {
             return false;
         };
         group.running = running;
+        group.pinned = true;
+        instance.pinned = true;
         assign_members(group, &partitions, rng, octet);
         true
     }
@@ -503,6 +513,7 @@ impl Fleet {
         let Some(instance) = self.instances.get_mut(instance_id) else {
             return false;
         };
+        instance.pinned = true;
         let Some(broker) = instance.brokers.iter_mut().find(|b| b.id == broker_id) else {
             return false;
         };
@@ -532,6 +543,7 @@ impl Fleet {
         let Some(instance) = self.instances.get_mut(instance_id) else {
             return false;
         };
+        instance.pinned = true;
         let ratio = if used_ratio.is_finite() {
             used_ratio.clamp(0.0, 1.0)
         } else {
@@ -576,6 +588,7 @@ impl Fleet {
         let created = now - age_ms.max(0);
         let Fleet { rng, instances, .. } = self;
         let instance = instances.get_mut(instance_id)?;
+        instance.pinned = true;
         let id = hex_id(rng, 32);
         instance.tasks.push(Task {
             id: id.clone(),
@@ -730,6 +743,7 @@ fn add_group(
     }
     let n_brokers = u32::try_from(instance.brokers.len().max(1)).unwrap_or(1);
     let mut group = Group {
+        pinned: false,
         id: group_id.to_owned(),
         running,
         topics,
@@ -844,7 +858,9 @@ fn step_instance(instance: &mut Instance, rng: &mut fastrand::Rng, now: i64, chu
             let index = rng.usize(0..instance.groups.len());
             let partitions = partition_counts(instance);
             let octet = instance.octet;
-            if let Some(group) = instance.groups.values_mut().nth(index) {
+            if let Some(group) = instance.groups.values_mut().nth(index)
+                && !group.pinned
+            {
                 group.running = !group.running;
                 assign_members(group, &partitions, rng, octet);
             }

@@ -18,13 +18,21 @@ const MAX_EXPOSURE: f64 = 2.0;
 /// The long flags `dms_exporter --help` documents, such as `--config.file`.
 pub(crate) fn help_flags() -> BTreeSet<String> {
     let output = run_tool(
-        workspace_binary("dms_exporter").to_str().expect("binary path is UTF-8"),
+        workspace_binary("dms_exporter")
+            .to_str()
+            .expect("binary path is UTF-8"),
         &["--help"],
     );
-    assert!(output.status.success(), "dms_exporter --help failed: {output:?}");
+    assert!(
+        output.status.success(),
+        "dms_exporter --help failed: {output:?}"
+    );
     let help = String::from_utf8(output.stdout).expect("--help prints UTF-8");
     let flags = flags_in(&help);
-    assert!(flags.contains("--config.file"), "unexpected --help output:\n{help}");
+    assert!(
+        flags.contains("--config.file"),
+        "unexpected --help output:\n{help}"
+    );
     flags
 }
 
@@ -60,7 +68,9 @@ fn directives(unit: &str, section: &str) -> Vec<(String, String)> {
             continue;
         }
         if current == section {
-            let (key, value) = line.split_once('=').unwrap_or_else(|| panic!("{UNIT}: {line}"));
+            let (key, value) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{UNIT}: {line}"));
             out.push((key.trim().to_owned(), value.trim().to_owned()));
         }
     }
@@ -68,7 +78,11 @@ fn directives(unit: &str, section: &str) -> Vec<(String, String)> {
 }
 
 fn values<'a>(directives: &'a [(String, String)], key: &str) -> Vec<&'a str> {
-    directives.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    directives
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// A scratch directory of this test, emptied first.
@@ -85,7 +99,10 @@ fn unit_copy(name: &str) -> (PathBuf, PathBuf) {
     let unit = read(UNIT);
     let binary = workspace_binary("dms_exporter");
     let binary = binary.to_str().expect("binary path is UTF-8");
-    assert!(!binary.contains(char::is_whitespace), "binary path has spaces: {binary}");
+    assert!(
+        !binary.contains(char::is_whitespace),
+        "binary path has spaces: {binary}"
+    );
     assert!(unit.contains(&format!("ExecStart={INSTALLED_BINARY} ")));
     let copy = unit.replace(&format!("={INSTALLED_BINARY} "), &format!("={binary} "));
     let dir = scratch(name);
@@ -118,12 +135,24 @@ fn systemd_unit_verifies_cleanly() {
     // `verify` also loads the units this one names (network-online.target, multi-user.target)
     // from the host, and some hosts' own units draw warnings; those are not ours, so only lines
     // about this unit fail the test. The others are shown.
-    let ours: Vec<&str> = text.lines().filter(|l| l.contains("dms_exporter")).collect();
-    let noise: Vec<&str> = text.lines().filter(|l| !l.contains("dms_exporter")).collect();
+    let ours: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("dms_exporter"))
+        .collect();
+    let noise: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("dms_exporter"))
+        .collect();
     if !noise.is_empty() {
-        eprintln!("systemd-analyze verify, about other units (ignored):\n{}", noise.join("\n"));
+        eprintln!(
+            "systemd-analyze verify, about other units (ignored):\n{}",
+            noise.join("\n")
+        );
     }
-    assert!(ok && ours.is_empty(), "systemd-analyze verify {UNIT}:\n{text}");
+    assert!(
+        ok && ours.is_empty(),
+        "systemd-analyze verify {UNIT}:\n{text}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -199,10 +228,16 @@ fn systemd_unit_has_the_hardening_it_promises() {
     // Reaching Huawei Cloud and being scraped must stay possible: no blanket deny, and no
     // private network.
     for (key, forbidden) in [("IPAddressDeny", "any"), ("PrivateNetwork", "yes")] {
-        assert!(!values(&service, key).contains(&forbidden), "{UNIT}: {key}={forbidden}");
+        assert!(
+            !values(&service, key).contains(&forbidden),
+            "{UNIT}: {key}={forbidden}"
+        );
     }
     // SIGHUP reload is not implemented: a reload command would only pretend.
-    assert!(values(&service, "ExecReload").is_empty(), "{UNIT}: ExecReload= without reload support");
+    assert!(
+        values(&service, "ExecReload").is_empty(),
+        "{UNIT}: ExecReload= without reload support"
+    );
     // Credentials reach the service through LoadCredential=, never the environment.
     for (_, value) in &service {
         assert!(!value.contains("HUAWEICLOUD_SDK_AK") && !value.contains("HUAWEICLOUD_SDK_SK"));
@@ -210,7 +245,9 @@ fn systemd_unit_has_the_hardening_it_promises() {
     let exec = values(&service, "ExecStart");
     assert_eq!(
         exec,
-        [format!("{INSTALLED_BINARY} --config.file=/etc/dms_exporter/dms_exporter.yml $DMS_EXPORTER_ARGS")],
+        [format!(
+            "{INSTALLED_BINARY} --config.file=/etc/dms_exporter/dms_exporter.yml $DMS_EXPORTER_ARGS"
+        )],
         "{UNIT}: ExecStart"
     );
     assert!(values(&directives(&unit, "Install"), "WantedBy").contains(&"multi-user.target"));
@@ -225,14 +262,18 @@ fn systemd_flags_exist() {
     assert_flags_exist(&flags, UNIT);
     // The environment file's DMS_EXPORTER_ARGS, set or in its examples.
     let env = read(ENV_FILE);
-    let args: String = env.lines().filter(|l| l.contains("DMS_EXPORTER_ARGS=")).collect();
+    let args: String = env
+        .lines()
+        .filter(|l| l.contains("DMS_EXPORTER_ARGS="))
+        .collect();
     assert_flags_exist(&flags_in(&args), ENV_FILE);
     assert!(
         env.lines().any(|l| l.starts_with("DMS_EXPORTER_ARGS=")),
         "{ENV_FILE} sets DMS_EXPORTER_ARGS"
     );
     assert!(
-        !env.lines().any(|l| !l.starts_with('#') && l.contains("HUAWEICLOUD_SDK_SK")),
+        !env.lines()
+            .any(|l| !l.starts_with('#') && l.contains("HUAWEICLOUD_SDK_SK")),
         "{ENV_FILE} must not carry the secret key"
     );
 }
