@@ -65,11 +65,11 @@ pub struct Cli {
 pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
     let full = if address.starts_with(':') {
         format!("0.0.0.0{address}")
-        .map_err(|e| format!("address {address:?}: {e} (use host:port or :port)"))
+    } else {
         address.to_owned()
     };
     full.parse()
-        .map_err(|e| format!("--web.listen-address {address:?}: {e} (use host:port or :port)"))
+        .map_err(|e| format!("address {address:?}: {e} (use host:port or :port)"))
 }
 
 #[cfg(test)]
