@@ -195,14 +195,20 @@ pub fn start(
     }
 }
 
+/// Where and how the HTTP server listens.
+pub struct Serving {
+    pub listener: TcpListener,
+    pub telemetry_path: String,
+    pub web: http::web_config::WebSettings,
+}
+
 /// Runs the exporter and its HTTP server until `shutdown`.
 pub async fn run(
     config: Config,
     credentials: Credentials,
     transport: Arc<dyn Transport>,
     env_project: Option<String>,
-    listener: TcpListener,
-    telemetry_path: &str,
+    serving: Serving,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let exporter = start(
@@ -212,8 +218,8 @@ pub async fn run(
         env_project,
         shutdown.clone(),
     );
-    let state = exporter.server_state(telemetry_path);
-    http::serve(listener, state, shutdown.clone())
+    let state = exporter.server_state(&serving.telemetry_path);
+    http::serve(serving.listener, state, serving.web, shutdown.clone())
         .await
         .context("HTTP server failed")?;
     shutdown.cancel();

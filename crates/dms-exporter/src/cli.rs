@@ -39,6 +39,10 @@ pub struct Cli {
         default_value = "/metrics"
     )]
     pub telemetry_path: String,
+    /// Web configuration (exporter-toolkit format): TLS, client certificates, basic auth,
+    /// response headers.
+    #[arg(long = "web.config.file", value_name = "PATH")]
+    pub web_config_file: Option<PathBuf>,
     /// Log level (error, warn, info, debug, trace), or a tracing filter directive.
     #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,

@@ -8,6 +8,7 @@ use clap::Parser;
 use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::cli::{Cli, parse_listen_address};
 use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
+use dms_exporter::http::web_config;
 use dms_exporter::{app, demo, logging};
 use tokio_util::sync::CancellationToken;
 
@@ -17,15 +18,27 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.check_config {
-        return match config::load_file(&cli.config_file) {
-            Ok(_) => {
-                println!("{}: configuration is valid", cli.config_file.display());
-                ExitCode::SUCCESS
-            }
+        let mut ok = true;
+        match config::load_file(&cli.config_file) {
+            Ok(_) => println!("{}: configuration is valid", cli.config_file.display()),
             Err(error) => {
                 eprintln!("{error}");
-                ExitCode::FAILURE
+                ok = false;
             }
+        }
+        if let Some(path) = &cli.web_config_file {
+            match web_config::load(path) {
+                Ok(_) => println!("{}: web configuration is valid", path.display()),
+                Err(error) => {
+                    eprintln!("{error}");
+                    ok = false;
+                }
+            }
+        }
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
         };
     }
     if let Err(error) = logging::init(&cli.log_level, cli.log_format) {
@@ -76,6 +89,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     let address = parse_listen_address(&cli.listen_address).map_err(anyhow::Error::msg)?;
+    let web = match &cli.web_config_file {
+        Some(path) => web_config::load(path)?,
+        None => web_config::settings("(none)", &web_config::WebConfig::default())?,
+    };
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
     let (config, credentials, env_project) = if cli.demo {
         let simulator =
             parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
@@ -98,14 +116,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    tracing::info!(address = %listener.local_addr()?, path = %cli.telemetry_path, "serving metrics");
+    tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, "serving metrics");
+    let serving = app::Serving {
+        listener,
+        telemetry_path: cli.telemetry_path.clone(),
+        web,
+    };
     app::run(
         config,
         credentials,
         transport,
         env_project,
-        listener,
-        &cli.telemetry_path,
+        serving,
         shutdown,
     )
     .await

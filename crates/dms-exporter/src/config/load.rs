@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Spanned};
 
 use super::locate::KeyLines;
@@ -58,21 +59,40 @@ impl ConfigError {
 
 /// Reads and validates a configuration file.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let (text, display) = read(path)?;
+    parse_str(&text, &display)
+}
+
+fn read(path: &Path) -> Result<(String, String), ConfigError> {
     let display = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: display.clone(),
         source,
     })?;
-    parse_str(&text, &display)
+    Ok((text, display))
+}
+
+/// Reads any YAML file into `T`, with the same located errors as the configuration.
+pub fn load_yaml_file<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let (text, display) = read(path)?;
+    parse_yaml(&text, &display, &KeyLines::scan(&text))
+}
+
+fn parse_yaml<T: DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    keys: &KeyLines,
+) -> Result<T, ConfigError> {
+    serde_saphyr::from_str(text).map_err(|e| ConfigError::Invalid {
+        path: origin.to_owned(),
+        problems: vec![syntax_problem(&e, keys)],
+    })
 }
 
 /// Parses and validates configuration text; `origin` names it in errors.
 pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let keys = KeyLines::scan(text);
-    let config: Config = serde_saphyr::from_str(text).map_err(|e| ConfigError::Invalid {
-        path: origin.to_owned(),
-        problems: vec![syntax_problem(&e, &keys)],
-    })?;
+    let config: Config = parse_yaml(text, origin, &keys)?;
     let mut problems = validate(&config);
     for problem in &mut problems {
         if let Some((line, column)) = keys.position_of(&problem.field) {
@@ -278,11 +298,13 @@ fn validate(config: &Config) -> Vec<Problem> {
         }
     }
     if let Some(user) = &credentials.iam_user
-        && user.password.is_some() == user.password_file.is_some()
+        && user.password.is_some()
+        && user.password_file.is_some()
     {
+        // Neither is fine: HUAWEICLOUD_SDK_PASSWORD or $CREDENTIALS_DIRECTORY/password then.
         problems.push(nowhere(
-            "credentials.iam_user",
-            "set exactly one of password or password_file",
+            "credentials.iam_user.password",
+            "set either password or password_file, not both",
         ));
     }
     problems

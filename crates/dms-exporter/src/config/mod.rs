@@ -7,5 +7,5 @@ mod locate;
 mod types;
 
 pub use credentials::{CredentialSource, CredentialsError, ProcessEnv, resolve_credentials};
-pub use load::{ConfigError, Problem, load_file, parse_str};
+pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
 pub use types::*;

@@ -1,6 +1,8 @@
 //! The HTTP server: landing page, metrics, health and readiness. Scrapes read the encoded
 //! snapshot and encode only the small self-metrics; they never call the cloud.
 
+pub mod web_config;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -134,15 +136,41 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` is cancelled, then finishes the requests in flight.
+/// How long requests in flight may take to finish once shutdown begins (TLS server).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves until `shutdown` is cancelled, then finishes the requests in flight. With TLS in
+/// `web`, speaks HTTPS (and checks client certificates when configured).
 pub async fn serve(
     listener: TcpListener,
     state: ServerState,
+    web: web_config::WebSettings,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let app = router(state).layer(axum::middleware::from_fn_with_state(
+        Arc::clone(&web.guard),
+        web_config::guard,
+    ));
+    match web.tls {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.cancelled().await })
+                .await
+        }
+        Some(tls) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
+            });
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+            axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -66,7 +66,14 @@ async fn serve_exporter_against_simulator() -> Served {
     );
     let readiness = Arc::clone(&exporter.readiness);
     let state = exporter.server_state("/metrics");
-    tokio::spawn(dms_exporter::http::serve(listener, state, shutdown.clone()));
+    let web = dms_exporter::http::web_config::settings("(none)", &Default::default())
+        .expect("no web config");
+    tokio::spawn(dms_exporter::http::serve(
+        listener,
+        state,
+        web,
+        shutdown.clone(),
+    ));
     tokio::time::timeout(Duration::from_secs(60), readiness.wait())
         .await
         .expect("ready within 60 s");

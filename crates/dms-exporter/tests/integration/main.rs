@@ -7,3 +7,4 @@ mod docs;
 mod golden;
 mod scheduler;
 mod support;
+mod web;

@@ -1,1 +1,317 @@
-//! (being written)
+//! Alert rules: `alerts/*.yml` pass `promtool check rules`, their unit tests
+//! (`alerts/tests/*.yml`) pass `promtool test rules` and cover every alert both firing and
+//! quiet, every alert is labelled, annotated and has a runbook section, and every expression
+//! only uses metrics the exporter exports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ops_tests::alerts::{
+    AlertRule, alert_rules, heading_anchor, parse_alert_rules, rule_files, rule_test_files,
+};
+use ops_tests::{exported_metric_names, metric_names_in, read, run_tool};
+use serde::Deserialize;
+
+const RUNBOOKS: &str = "docs/runbooks.md";
+
+/// The alerts the operations bundle promises (more may exist).
+const REQUIRED: [&str; 14] = [
+    "DmsInstanceNotRunning",
+    "DmsInstanceStorageHigh",
+    "DmsInstanceStorageFullInOneDay",
+    "DmsKafkaBrokerDown",
+    "DmsKafkaOfflinePartitions",
+    "DmsKafkaUnderReplicatedPartitions",
+    "DmsKafkaConsumerLagGrowing",
+    "DmsKafkaConsumerGroupWithoutMembers",
+    "DmsBackgroundTaskFailed",
+    "DmsBackgroundTaskStuck",
+    "DmsExporterCollectorDown",
+    "DmsExporterDataStale",
+    "DmsApiThrottlingSustained",
+    "DmsApiAuthenticationFailures",
+];
+
+fn assert_success(output: &std::process::Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn rules() -> Vec<AlertRule> {
+    let rules = alert_rules();
+    assert!(!rules.is_empty(), "no alerting rule in alerts/*.yml");
+    rules
+}
+
+#[test]
+fn promtool_checks_the_rule_files() {
+    let files = rule_files();
+    assert!(!files.is_empty(), "no alerts/*.yml");
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    assert_success(&run_tool("promtool", &args), "promtool check rules");
+}
+
+#[test]
+fn promtool_unit_tests_pass() {
+    let files = rule_test_files();
+    assert!(!files.is_empty(), "no alerts/tests/*.yml");
+    let mut args = vec!["test", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    assert_success(&run_tool("promtool", &args), "promtool test rules");
+}
+
+#[test]
+fn the_promised_alerts_exist_once_each() {
+    let rules = rules();
+    let mut seen = BTreeSet::new();
+    for rule in &rules {
+        assert!(
+            seen.insert(rule.name.as_str()),
+            "{} is defined twice",
+            rule.name
+        );
+        assert!(
+            rule.name.starts_with("Dms"),
+            "{}: alert names start with Dms",
+            rule.name
+        );
+    }
+    for name in REQUIRED {
+        assert!(seen.contains(name), "alert {name} is missing");
+    }
+}
+
+#[test]
+fn every_alert_has_severity_summary_description_and_runbook() {
+    let runbooks = read(RUNBOOKS);
+    let anchors: BTreeSet<String> = runbooks
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .map(|line| heading_anchor(line.trim_start_matches('#')))
+        .collect();
+    for rule in rules() {
+        let name = &rule.name;
+        let severity = rule.labels.get("severity").map(String::as_str);
+        assert!(
+            matches!(severity, Some("critical" | "warning" | "info")),
+            "{name}: severity must be critical, warning or info, not {severity:?}"
+        );
+        for key in ["summary", "description"] {
+            let text = rule.annotations.get(key).map(|s| s.trim()).unwrap_or("");
+            assert!(!text.is_empty(), "{name}: no {key} annotation");
+        }
+        let url = rule
+            .annotations
+            .get("runbook_url")
+            .unwrap_or_else(|| panic!("{name}: no runbook_url annotation"));
+        let anchor = url
+            .strip_prefix("docs/runbooks.md#")
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not docs/runbooks.md#…"));
+        assert_eq!(
+            anchor,
+            name.to_lowercase(),
+            "{name}: the anchor is the alert's name"
+        );
+        assert!(
+            anchors.contains(anchor),
+            "{name}: {RUNBOOKS} has no heading with anchor #{anchor}"
+        );
+        assert!(
+            rule.for_.is_some() || name == "DmsBackgroundTaskFailed",
+            "{name}: no `for:` (only discrete events may fire at once)"
+        );
+    }
+}
+
+#[test]
+fn per_instance_alerts_name_the_instance() {
+    for rule in rules() {
+        if !rule.expr.contains("instance_id") && !rule.expr.contains("dms_instance_") {
+            continue;
+        }
+        assert!(
+            rule.expr
+                .contains("* on (instance_id) group_left (name) dms_instance_info"),
+            "{}: join dms_instance_info to get the instance's name",
+            rule.name
+        );
+        let description = &rule.annotations["description"];
+        assert!(
+            description.contains("{{ $labels.name }}"),
+            "{}: the description names the instance",
+            rule.name
+        );
+    }
+}
+
+#[test]
+fn expressions_and_templates_only_use_exported_metrics() {
+    let exported = exported_metric_names();
+    // Annotations may query Prometheus inside template actions; their prose may say
+    // "dms_exporter".
+    let actions = regex::Regex::new(r"\{\{.*?\}\}").expect("regex");
+    for rule in rules() {
+        let mut texts = vec![rule.expr.clone()];
+        for annotation in rule.annotations.values() {
+            texts.extend(actions.find_iter(annotation).map(|m| m.as_str().to_owned()));
+        }
+        let used: BTreeSet<String> = texts.iter().flat_map(|t| metric_names_in(t)).collect();
+        assert!(!used.is_empty(), "{}: uses no dms_ metric", rule.name);
+        for metric in used {
+            assert!(
+                exported.contains(&metric),
+                "{}: {metric} is not exported",
+                rule.name
+            );
+        }
+    }
+}
+
+/// The end-to-end test waits for these to clear after the fault ends: short windows only.
+#[test]
+fn api_error_alerts_use_two_minute_windows() {
+    let ranges = regex::Regex::new(r"\[([^\]]+)\]").expect("regex");
+    for rule in rules() {
+        if !rule.name.starts_with("DmsApi") {
+            continue;
+        }
+        let windows: Vec<&str> = ranges
+            .captures_iter(&rule.expr)
+            .filter_map(|c| c.get(1).map(|m| m.as_str()))
+            .collect();
+        assert!(!windows.is_empty(), "{}: no range", rule.name);
+        assert!(
+            windows.iter().all(|w| *w == "2m"),
+            "{}: ranges {windows:?}, want [2m]",
+            rule.name
+        );
+    }
+}
+
+/// The parts of a promtool unit-test file this test reads.
+#[derive(Deserialize)]
+struct TestFile {
+    #[serde(default)]
+    rule_files: Vec<String>,
+    #[serde(default)]
+    tests: Vec<TestGroup>,
+}
+
+#[derive(Deserialize)]
+struct TestGroup {
+    #[serde(default)]
+    alert_rule_test: Vec<AlertCase>,
+}
+
+#[derive(Deserialize)]
+struct AlertCase {
+    alertname: String,
+    #[serde(default)]
+    exp_alerts: Vec<ExpectedAlert>,
+}
+
+#[derive(Deserialize)]
+struct ExpectedAlert {
+    #[serde(default)]
+    exp_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    exp_annotations: BTreeMap<String, String>,
+}
+
+#[test]
+fn every_alert_is_unit_tested_firing_and_quiet() {
+    let rules: BTreeMap<String, AlertRule> =
+        rules().into_iter().map(|r| (r.name.clone(), r)).collect();
+    let mut firing = BTreeSet::new();
+    let mut quiet = BTreeSet::new();
+    for file in rule_test_files() {
+        let parsed: TestFile = serde_saphyr::from_str(&read(&file))
+            .unwrap_or_else(|e| panic!("{file}: not a promtool test file: {e}"));
+        assert!(
+            parsed
+                .rule_files
+                .iter()
+                .any(|f| f == "../dms_exporter.rules.yml"),
+            "{file}: rule_files must load ../dms_exporter.rules.yml"
+        );
+        for case in parsed.tests.iter().flat_map(|t| &t.alert_rule_test) {
+            let rule = rules
+                .get(&case.alertname)
+                .unwrap_or_else(|| panic!("{file}: tests unknown alert {}", case.alertname));
+            if case.exp_alerts.is_empty() {
+                quiet.insert(case.alertname.clone());
+            } else {
+                firing.insert(case.alertname.clone());
+            }
+            for expected in &case.exp_alerts {
+                assert_eq!(
+                    expected.exp_labels.get("severity"),
+                    rule.labels.get("severity"),
+                    "{file}: {} expects another severity",
+                    case.alertname
+                );
+                for key in ["summary", "description", "runbook_url"] {
+                    assert!(
+                        expected.exp_annotations.contains_key(key),
+                        "{file}: {} does not check the {key} annotation",
+                        case.alertname
+                    );
+                }
+            }
+        }
+    }
+    for name in rules.keys() {
+        assert!(
+            firing.contains(name),
+            "{name}: no promtool case where it fires"
+        );
+        assert!(
+            quiet.contains(name),
+            "{name}: no promtool case where it stays quiet (exp_alerts: [])"
+        );
+    }
+}
+
+#[test]
+fn every_runbook_section_is_an_alert() {
+    let names: BTreeSet<String> = rules().into_iter().map(|r| r.name).collect();
+    let sections: Vec<String> = read(RUNBOOKS)
+        .lines()
+        .filter_map(|line| line.strip_prefix("## "))
+        .filter(|heading| heading.starts_with("Dms"))
+        .map(|heading| heading.trim().to_owned())
+        .collect();
+    for section in &sections {
+        assert!(
+            names.contains(section),
+            "{RUNBOOKS}: section {section} has no alert"
+        );
+    }
+}
+
+#[test]
+fn rule_file_parsing() {
+    let text = "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n      - alert: A\n        expr: |\n          up == 0\n        for: 5m\n        labels:\n          severity: critical\n        annotations:\n          summary: s\n";
+    let parsed = parse_alert_rules("x.yml", text).expect("parses");
+    assert_eq!(parsed.len(), 1, "the recording rule is skipped");
+    let rule = &parsed[0];
+    assert_eq!(
+        (rule.group.as_str(), rule.name.as_str(), rule.expr.as_str()),
+        ("g", "A", "up == 0")
+    );
+    assert_eq!(rule.for_.as_deref(), Some("5m"));
+    assert_eq!(rule.labels["severity"], "critical");
+    assert_eq!(rule.annotations["summary"], "s");
+    let error = parse_alert_rules("broken.yml", "groups: [").expect_err("fails");
+    assert!(error.starts_with("broken.yml: "), "{error}");
+    assert_eq!(heading_anchor(" DmsKafkaBrokerDown"), "dmskafkabrokerdown");
+    assert_eq!(
+        heading_anchor("Using the URLs: a prefix"),
+        "using-the-urls-a-prefix"
+    );
+}

@@ -1,1 +1,483 @@
-//! (being written)
+//! Dashboards, tidy: `dashboards/*.json` are importable Grafana models that use the
+//! datasource variable everywhere, describe and unit every panel, link to each other, and
+//! only query metrics the exporter exports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ops_tests::dashboards::{
+    Dashboard, all_panels, dashboards, panel_queries, substitute, template_variables,
+    variable_query,
+};
+use serde_json::Value;
+
+const EXPECTED_UIDS: [&str; 3] = ["dms-exporter", "dms-kafka", "dms-overview"];
+const DATASOURCE: &str = "${datasource}";
+
+fn by_uid(uid: &str) -> Dashboard {
+    dashboards()
+        .into_iter()
+        .find(|d| d.uid == uid)
+        .unwrap_or_else(|| panic!("no dashboard with uid {uid}"))
+}
+
+fn variable<'a>(dashboard: &'a Dashboard, name: &str) -> &'a Value {
+    dashboard
+        .json
+        .pointer("/templating/list")
+        .and_then(Value::as_array)
+        .and_then(|list| {
+            list.iter()
+                .find(|v| v.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .unwrap_or_else(|| panic!("{}: no variable {name}", dashboard.path))
+}
+
+/// Every object under a `"datasource"` key, anywhere in the model, with its JSON path.
+fn datasource_objects<'a>(value: &'a Value, path: &str, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let child_path = format!("{path}/{key}");
+                if key == "datasource" {
+                    out.push((child_path.clone(), child));
+                }
+                datasource_objects(child, &child_path, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                datasource_objects(child, &format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every string under a `"url"` key, anywhere in the model.
+fn urls(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                if let (true, Some(url)) = (key == "url", child.as_str()) {
+                    out.push(url.to_owned());
+                }
+                urls(child, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|child| urls(child, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn dashboards_parse_with_the_expected_stable_uids() {
+    let all = dashboards();
+    let uids: Vec<&str> = all.iter().map(|d| d.uid.as_str()).collect();
+    assert_eq!(uids, EXPECTED_UIDS, "dashboard uids (sorted by file name)");
+    for d in &all {
+        let stem = d
+            .path
+            .trim_start_matches("dashboards/")
+            .trim_end_matches(".json");
+        assert_eq!(stem, d.uid, "{}: the file is named after its uid", d.path);
+        let title = d.json.get("title").and_then(Value::as_str).unwrap_or("");
+        assert!(!title.is_empty(), "{}: no title", d.path);
+        let schema = d.json.get("schemaVersion").and_then(Value::as_u64);
+        assert!(
+            schema.is_some_and(|v| (36..=41).contains(&v)),
+            "{}: schemaVersion {schema:?} is not Grafana 10/11's",
+            d.path
+        );
+        assert_eq!(d.json["refresh"], "1m", "{}: refresh", d.path);
+        assert_eq!(d.json["time"]["from"], "now-6h", "{}: time range", d.path);
+        assert_eq!(d.json["time"]["to"], "now", "{}: time range", d.path);
+        assert!(
+            d.json["id"].is_null(),
+            "{}: an exported model has no id",
+            d.path
+        );
+    }
+}
+
+#[test]
+fn panel_ids_are_unique_within_each_dashboard() {
+    for d in dashboards() {
+        let mut ids = BTreeSet::new();
+        for (title, panel) in all_panels(&d.json) {
+            let id = panel["id"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("{}: panel {title:?} has no id", d.path));
+            assert!(ids.insert(id), "{}: panel id {id} used twice", d.path);
+        }
+    }
+}
+
+#[test]
+fn datasource_is_an_input_and_a_variable() {
+    for d in dashboards() {
+        let inputs = d.json["__inputs"].as_array().expect("__inputs is an array");
+        assert!(
+            inputs.iter().any(|i| i["name"] == "DS_PROMETHEUS"
+                && i["type"] == "datasource"
+                && i["pluginId"] == "prometheus"),
+            "{}: no DS_PROMETHEUS datasource input",
+            d.path
+        );
+        let variable = variable(&d, "datasource");
+        assert_eq!(
+            variable["type"], "datasource",
+            "{}: datasource variable type",
+            d.path
+        );
+        assert_eq!(
+            variable["query"], "prometheus",
+            "{}: datasource variable query",
+            d.path
+        );
+    }
+}
+
+#[test]
+fn every_datasource_reference_is_the_variable() {
+    for d in dashboards() {
+        let mut found = Vec::new();
+        datasource_objects(&d.json, "", &mut found);
+        assert!(
+            !found.is_empty(),
+            "{}: no datasource reference at all",
+            d.path
+        );
+        for (path, ds) in found {
+            let Some(object) = ds.as_object() else {
+                panic!("{}{path}: datasource {ds} is not an object", d.path);
+            };
+            // The built-in annotation query uses Grafana's own datasource.
+            if object.get("type").and_then(Value::as_str) == Some("grafana") {
+                assert!(
+                    path.starts_with("/annotations"),
+                    "{}{path}: grafana datasource",
+                    d.path
+                );
+                continue;
+            }
+            assert_eq!(
+                object.get("uid").and_then(Value::as_str),
+                Some(DATASOURCE),
+                "{}{path}: datasource uid must be {DATASOURCE}",
+                d.path
+            );
+            assert_eq!(
+                object.get("type").and_then(Value::as_str),
+                Some("prometheus")
+            );
+        }
+        // Every panel and target names its datasource (no implicit default).
+        for (title, panel) in all_panels(&d.json) {
+            if panel["type"] == "row" {
+                continue;
+            }
+            assert_eq!(
+                panel["datasource"]["uid"], DATASOURCE,
+                "{}: {title}",
+                d.path
+            );
+            for target in panel["targets"].as_array().into_iter().flatten() {
+                assert_eq!(
+                    target["datasource"]["uid"], DATASOURCE,
+                    "{}: {title}",
+                    d.path
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_panel_has_a_title_description_unit_and_queries() {
+    let needs_unit = ["timeseries", "stat", "gauge", "bargauge"];
+    for d in dashboards() {
+        for (title, panel) in all_panels(&d.json) {
+            let kind = panel["type"].as_str().unwrap_or("");
+            assert!(
+                !title.trim().is_empty(),
+                "{}: a {kind} panel has no title",
+                d.path
+            );
+            if kind == "row" {
+                continue;
+            }
+            let description = panel["description"].as_str().unwrap_or("");
+            assert!(
+                !description.trim().is_empty(),
+                "{}: {title}: no description",
+                d.path
+            );
+            if needs_unit.contains(&kind) {
+                let unit = panel["fieldConfig"]["defaults"]["unit"]
+                    .as_str()
+                    .unwrap_or("");
+                assert!(!unit.is_empty(), "{}: {title}: no unit", d.path);
+            }
+            let targets = panel["targets"].as_array();
+            assert!(
+                targets.is_some_and(|t| !t.is_empty()),
+                "{}: {title}: no targets",
+                d.path
+            );
+            for target in targets.into_iter().flatten() {
+                let expr = target["expr"].as_str().unwrap_or("");
+                assert!(
+                    !expr.trim().is_empty(),
+                    "{}: {title}: a target has no expr",
+                    d.path
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn links_point_to_existing_dashboards() {
+    let uids: BTreeSet<String> = dashboards().into_iter().map(|d| d.uid).collect();
+    let pattern = regex::Regex::new(r"^/d/([A-Za-z0-9_-]+)").expect("link pattern");
+    for d in dashboards() {
+        let mut found = Vec::new();
+        urls(&d.json, &mut found);
+        let mut targets = BTreeSet::new();
+        for url in &found {
+            let caps = pattern
+                .captures(url)
+                .unwrap_or_else(|| panic!("{}: link {url} is not /d/<uid>", d.path));
+            assert!(
+                uids.contains(&caps[1]),
+                "{}: link {url} to an unknown uid",
+                d.path
+            );
+            targets.insert(caps[1].to_owned());
+        }
+        let expected: BTreeSet<String> = uids.iter().filter(|u| **u != d.uid).cloned().collect();
+        let dashboard_links: BTreeSet<String> = d.json["links"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l["url"].as_str())
+            .filter_map(|u| pattern.captures(u).map(|c| c[1].to_owned()))
+            .collect();
+        assert_eq!(dashboard_links, expected, "{}: dashboard links", d.path);
+    }
+    // The overview's lag and storage panels drill down into the Kafka dashboard.
+    let mut overview_urls = Vec::new();
+    urls(&by_uid("dms-overview").json["panels"], &mut overview_urls);
+    assert!(overview_urls.iter().any(|u| u.starts_with("/d/dms-kafka")));
+}
+
+#[test]
+fn every_metric_queried_is_exported() {
+    let exported = ops_tests::exported_metric_names();
+    let mut used = BTreeSet::new();
+    for q in panel_queries() {
+        for name in ops_tests::metric_names_in(&q.expr) {
+            assert!(
+                exported.contains(&name),
+                "{} / {}: {name} is not exported (expr {})",
+                q.dashboard,
+                q.panel,
+                q.expr
+            );
+            used.insert(name);
+        }
+    }
+    for (dashboard, variable, query) in template_variables() {
+        for name in ops_tests::metric_names_in(&query) {
+            assert!(
+                exported.contains(&name),
+                "{dashboard}: variable {variable}: {name} is not exported"
+            );
+        }
+    }
+    // The families the brief asks the dashboards to show.
+    for family in [
+        "dms_instance_status",
+        "dms_instance_storage_used_bytes",
+        "dms_kafka_consumergroup_topic_lag",
+        "dms_kafka_consumergroup_lag",
+        "dms_kafka_broker_controller",
+        "dms_kafka_partition_last_write_timestamp_seconds",
+        "dms_background_tasks",
+        "dms_collector_up",
+        "dms_collector_cycle_api_calls",
+        "dms_api_request_duration_seconds_bucket",
+        "dms_api_throttled_total",
+        "dms_api_retries_total",
+        "dms_collector_errors_total",
+        "dms_instance_collector_last_success_timestamp_seconds",
+        "dms_exporter_build_info",
+    ] {
+        assert!(used.contains(family), "no panel shows {family}");
+    }
+}
+
+#[test]
+fn queries_filter_by_instance_and_substitute_cleanly() {
+    let values = ops_tests::dashboards::match_all_values();
+    for q in panel_queries() {
+        let filled = substitute(&q.expr, &values);
+        assert!(
+            !filled.contains('$') || filled.contains("\"$1\""),
+            "{} / {}: unfilled variable in {filled}",
+            q.dashboard,
+            q.panel
+        );
+        // Per-instance families are always filtered by the instance_id variable.
+        let per_instance = ops_tests::metric_names_in(&q.expr).iter().any(|name| {
+            name.starts_with("dms_kafka_")
+                || name.starts_with("dms_background_")
+                || name.starts_with("dms_instance_") && name != "dms_instance_info"
+        });
+        if per_instance {
+            assert!(
+                q.expr.contains(r#"instance_id=~"$instance_id""#),
+                "{} / {}: not filtered by $instance_id: {}",
+                q.dashboard,
+                q.panel,
+                q.expr
+            );
+        }
+    }
+}
+
+#[test]
+fn template_variables_are_the_documented_ones() {
+    let common = [
+        ("region", "label_values(dms_instance_info, region)"),
+        (
+            "project_id",
+            r#"label_values(dms_instance_info{region=~"$region"}, project_id)"#,
+        ),
+        (
+            "instance",
+            r#"label_values(dms_instance_info{region=~"$region",project_id=~"$project_id"}, name)"#,
+        ),
+        (
+            "instance_id",
+            r#"label_values(dms_instance_info{region=~"$region",project_id=~"$project_id",name=~"$instance"}, instance_id)"#,
+        ),
+    ];
+    for d in dashboards() {
+        for (name, query) in common {
+            let v = variable(&d, name);
+            assert_eq!(
+                variable_query(v).as_deref(),
+                Some(query),
+                "{}: {name}",
+                d.path
+            );
+            assert_eq!(v["datasource"]["uid"], DATASOURCE, "{}: {name}", d.path);
+            assert_eq!(v["multi"], true, "{}: {name} is multi-value", d.path);
+            assert_eq!(v["includeAll"], true, "{}: {name} includes All", d.path);
+        }
+        // "All" instances expands to the names the region/project allow, never `.*`.
+        assert!(variable(&d, "instance").get("allValue").is_none());
+        assert!(variable(&d, "instance_id").get("allValue").is_none());
+        assert_eq!(
+            variable(&d, "instance_id")["hide"],
+            2,
+            "{}: instance_id hidden",
+            d.path
+        );
+    }
+    let kafka = by_uid("dms-kafka");
+    assert_eq!(
+        variable_query(variable(&kafka, "topic")).as_deref(),
+        Some(r#"label_values(dms_kafka_topic_partitions{instance_id=~"$instance_id"}, topic)"#)
+    );
+    assert_eq!(
+        variable_query(variable(&kafka, "group")).as_deref(),
+        Some(
+            r#"label_values(dms_kafka_consumergroup_members{instance_id=~"$instance_id"}, group)"#
+        )
+    );
+    let listed: BTreeSet<(String, String)> = template_variables()
+        .into_iter()
+        .map(|(d, n, _)| (d, n))
+        .collect();
+    for (d, n) in [
+        ("dms-kafka", "topic"),
+        ("dms-kafka", "group"),
+        ("dms-overview", "instance_id"),
+    ] {
+        assert!(
+            listed.contains(&(d.to_owned(), n.to_owned())),
+            "{d}: {n} not listed"
+        );
+    }
+}
+
+#[test]
+fn panel_queries_include_panels_nested_in_rows() {
+    let queries = panel_queries();
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.dashboard == "dms-kafka" && q.panel.starts_with("Partition detail / ")),
+        "the collapsed Partition detail row's panels are listed"
+    );
+    for uid in EXPECTED_UIDS {
+        assert!(
+            queries.iter().filter(|q| q.dashboard == uid).count() >= 10,
+            "{uid}"
+        );
+    }
+}
+
+// `substitute`, unit by unit (the end-to-end test relies on it).
+
+fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn substitutes_every_syntax() {
+    let v = values(&[("instance", "kafka-a|kafka-b"), ("instance_id", "id1|id2")]);
+    assert_eq!(
+        substitute(r#"x{instance_id=~"$instance_id",name=~"$instance"}"#, &v),
+        r#"x{instance_id=~"id1|id2",name=~"kafka-a|kafka-b"}"#
+    );
+    assert_eq!(
+        substitute(
+            r#"x{a=~"${instance_id}",b=~"${instance:regex}",c=~"[[instance]]"}"#,
+            &v
+        ),
+        r#"x{a=~"id1|id2",b=~"kafka-a|kafka-b",c=~"kafka-a|kafka-b"}"#
+    );
+    assert_eq!(substitute("[[instance_id:pipe]]", &v), "id1|id2");
+}
+
+#[test]
+fn substitutes_builtins() {
+    let none = BTreeMap::new();
+    assert_eq!(
+        substitute("rate(x[$__rate_interval]) + rate(y[$__interval])", &none),
+        "rate(x[1m]) + rate(y[15s])"
+    );
+    assert_eq!(
+        substitute("increase(x[$__range]) / $__range_s / ${__range_s}", &none),
+        "increase(x[1h]) / 3600 / 3600"
+    );
+    let over = values(&[("__rate_interval", "2m")]);
+    assert_eq!(
+        substitute("rate(x[$__rate_interval])", &over),
+        "rate(x[2m])"
+    );
+}
+
+#[test]
+fn leaves_unknown_references() {
+    let v = values(&[("name", "n")]);
+    let expr = r#"label_replace(x, "instance_name", "$1", "name", "(.*)") * $other"#;
+    assert_eq!(substitute(expr, &v), expr);
+    assert_eq!(substitute("$name$name ${name}x", &v), "nn nx");
+}
