@@ -1,5 +1,6 @@
 //! Wiring: configuration → cloud clients → scheduler → snapshot → HTTP server.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use arc_swap::ArcSwap;
 use dms_cloud::auth::Credentials;
 use dms_cloud::{BudgetConfig, Budgets, ClientConfig, DmsClient, RetryPolicy, Transport};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::scheduler::{Readiness, Scheduler};
@@ -22,16 +24,49 @@ use crate::snapshot::{self, Encoded, SnapshotHandle};
 /// How long to wait before asking IAM again for a project id it could not give.
 const PROJECT_RETRY: Duration = Duration::from_secs(30);
 
-/// A running exporter, without its HTTP listener (tests read the pieces directly).
+/// A running exporter, without its HTTP listener (tests read the pieces directly). The
+/// snapshot, self-metrics, readiness and store outlive configuration reloads; only the
+/// collection is replaced.
 pub struct Exporter {
     pub snapshot: SnapshotHandle,
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub store: Arc<Store>,
-    tasks: JoinSet<()>,
+    publisher: JoinSet<()>,
+    collection: Option<(CancellationToken, JoinHandle<()>)>,
+    shutdown: CancellationToken,
+}
+
+/// What collection needs besides the shared pieces.
+pub struct CollectionInput {
+    pub config: Config,
+    pub credentials: Credentials,
+    pub transport: Arc<dyn Transport>,
+    pub env_project: Option<String>,
 }
 
 impl Exporter {
+    /// The shared pieces and the publisher; no collection yet.
+    pub fn new(shutdown: CancellationToken) -> Self {
+        let store = Arc::new(Store::default());
+        let snapshot: SnapshotHandle = Arc::new(ArcSwap::from_pointee(Encoded::default()));
+        let mut publisher = JoinSet::new();
+        publisher.spawn(snapshot::publish(
+            Arc::clone(&store),
+            Arc::clone(&snapshot),
+            shutdown.clone(),
+        ));
+        Self {
+            snapshot,
+            self_metrics: Arc::new(SelfMetrics::new(BuildInfo::current())),
+            readiness: Arc::new(Readiness::pending_startup()),
+            store,
+            publisher,
+            collection: None,
+            shutdown,
+        }
+    }
+
     /// The state the HTTP server needs.
     pub fn server_state(&self, telemetry_path: &str) -> ServerState {
         ServerState {
@@ -39,12 +74,43 @@ impl Exporter {
             self_metrics: Arc::clone(&self.self_metrics),
             readiness: Arc::clone(&self.readiness),
             telemetry_path: telemetry_path.to_owned(),
+            reload: None,
         }
     }
 
-    /// Waits for the collector and publisher tasks to end (after shutdown).
+    /// Starts collection with `input`, after stopping the running one (a reload). Data of
+    /// regions the new configuration no longer lists is dropped at once; the rest stays
+    /// until the new collectors replace it.
+    pub async fn start_collection(&mut self, input: CollectionInput) {
+        if let Some((token, task)) = self.collection.take() {
+            token.cancel();
+            let _ = task.await;
+        }
+        let regions: BTreeSet<String> = input
+            .config
+            .regions
+            .iter()
+            .map(|r| r.value.name.clone())
+            .collect();
+        self.store.retain_regions(&regions);
+        self.self_metrics.retain_regions(&regions);
+        let token = self.shutdown.child_token();
+        let task = tokio::spawn(collect_all(
+            input,
+            Arc::clone(&self.store),
+            Arc::clone(&self.self_metrics),
+            Arc::clone(&self.readiness),
+            token.clone(),
+        ));
+        self.collection = Some((token, task));
+    }
+
+    /// Waits for every task to end (after shutdown).
     pub async fn join(mut self) {
-        while self.tasks.join_next().await.is_some() {}
+        if let Some((_, task)) = self.collection.take() {
+            let _ = task.await;
+        }
+        while self.publisher.join_next().await.is_some() {}
     }
 }
 
@@ -138,6 +204,47 @@ async fn targets(
     out
 }
 
+/// Resolves the projects, then runs every collector until `shutdown`.
+async fn collect_all(
+    input: CollectionInput,
+    store: Arc<Store>,
+    metrics: Arc<SelfMetrics>,
+    readiness: Arc<Readiness>,
+    shutdown: CancellationToken,
+) {
+    let CollectionInput {
+        config,
+        credentials,
+        transport,
+        env_project,
+    } = input;
+    let budgets = budgets(&config);
+    let targets = targets(
+        &config,
+        &credentials,
+        &transport,
+        &budgets,
+        &metrics,
+        env_project,
+        &shutdown,
+    )
+    .await;
+    let scheduler = Scheduler {
+        collectors: collect::all(),
+        settings: Arc::new(config.collectors.clone()),
+        filters: Arc::new(config.filters.clone()),
+        store,
+        metrics,
+    };
+    let (mut jobs, job_readiness) = scheduler.spawn(targets, shutdown.clone());
+    // A reload may cancel this collection before its first cycles end.
+    tokio::select! {
+        () = readiness.follow(job_readiness) => {}
+        () = shutdown.cancelled() => {}
+    }
+    while jobs.join_next().await.is_some() {}
+}
+
 /// Starts collection and publishing. Readiness stays false until the projects are resolved
 /// and every collector has finished one cycle.
 pub fn start(
@@ -147,53 +254,27 @@ pub fn start(
     env_project: Option<String>,
     shutdown: CancellationToken,
 ) -> Exporter {
-    let store = Arc::new(Store::default());
-    let snapshot: SnapshotHandle = Arc::new(ArcSwap::from_pointee(Encoded::default()));
-    let self_metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
-    let readiness = Arc::new(Readiness::pending_startup());
-    let mut tasks = JoinSet::new();
-    tasks.spawn(snapshot::publish(
-        Arc::clone(&store),
-        Arc::clone(&snapshot),
-        shutdown.clone(),
+    let mut exporter = Exporter::new(shutdown.clone());
+    let token = shutdown.child_token();
+    let input = CollectionInput {
+        config,
+        credentials,
+        transport,
+        env_project,
+    };
+    let task = tokio::spawn(collect_all(
+        input,
+        Arc::clone(&exporter.store),
+        Arc::clone(&exporter.self_metrics),
+        Arc::clone(&exporter.readiness),
+        token.clone(),
     ));
-    let budgets = budgets(&config);
-    {
-        let store = Arc::clone(&store);
-        let metrics = Arc::clone(&self_metrics);
-        let readiness = Arc::clone(&readiness);
-        let shutdown = shutdown.clone();
-        tasks.spawn(async move {
-            let targets = targets(
-                &config,
-                &credentials,
-                &transport,
-                &budgets,
-                &metrics,
-                env_project,
-                &shutdown,
-            )
-            .await;
-            let scheduler = Scheduler {
-                collectors: collect::all(),
-                settings: Arc::new(config.collectors.clone()),
-                filters: Arc::new(config.filters.clone()),
-                store,
-                metrics,
-            };
-            let (mut jobs, job_readiness) = scheduler.spawn(targets, shutdown);
-            readiness.follow(job_readiness).await;
-            while jobs.join_next().await.is_some() {}
-        });
-    }
-    Exporter {
-        snapshot,
-        self_metrics,
-        readiness,
-        store,
-        tasks,
-    }
+    exporter.collection = Some((token, task));
+    exporter
 }
+
+/// Re-reads the configuration and credentials for a reload.
+pub type Reloader = Box<dyn Fn() -> anyhow::Result<(Config, Credentials)> + Send + Sync>;
 
 /// Where and how the HTTP server listens.
 pub struct Serving {
@@ -202,27 +283,84 @@ pub struct Serving {
     pub web: http::web_config::WebSettings,
 }
 
-/// Runs the exporter and its HTTP server until `shutdown`.
+/// Runs the exporter and its HTTP server until `shutdown`; SIGHUP and `POST /-/reload`
+/// re-read the configuration through `reload` (a bad one is reported and the running one
+/// kept).
 pub async fn run(
-    config: Config,
-    credentials: Credentials,
-    transport: Arc<dyn Transport>,
-    env_project: Option<String>,
+    input: CollectionInput,
+    reload: Option<Reloader>,
     serving: Serving,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let exporter = start(
-        config,
-        credentials,
-        transport,
-        env_project,
+    let transport = Arc::clone(&input.transport);
+    let env_project = input.env_project.clone();
+    let mut exporter = Exporter::new(shutdown.clone());
+    exporter.start_collection(input).await;
+    let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
+    let mut state = exporter.server_state(&serving.telemetry_path);
+    state.reload = reload.is_some().then_some(requests);
+    let server = tokio::spawn(http::serve(
+        serving.listener,
+        state,
+        serving.web,
         shutdown.clone(),
-    );
-    let state = exporter.server_state(&serving.telemetry_path);
-    http::serve(serving.listener, state, serving.web, shutdown.clone())
+    ));
+    let mut hangups = hangup_signals();
+    loop {
+        let reply = tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(()) = hangups.recv() => None,
+            Some(reply) = reloads.recv() => Some(reply),
+        };
+        let result = match &reload {
+            None => Err("this exporter runs without a configuration file (--demo)".to_owned()),
+            Some(reload) => match reload() {
+                Ok((config, credentials)) => {
+                    let input = CollectionInput {
+                        config,
+                        credentials,
+                        transport: Arc::clone(&transport),
+                        env_project: env_project.clone(),
+                    };
+                    exporter.start_collection(input).await;
+                    tracing::info!("configuration reloaded");
+                    Ok(())
+                }
+                Err(error) => {
+                    tracing::error!("reload failed, keeping the running configuration: {error:#}");
+                    Err(format!("{error:#}"))
+                }
+            },
+        };
+        exporter.self_metrics.record_reload(result.is_ok());
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+    }
+    server
         .await
+        .context("HTTP server task")?
         .context("HTTP server failed")?;
-    shutdown.cancel();
     exporter.join().await;
     Ok(())
+}
+
+/// SIGHUPs as a channel (none on platforms without them).
+fn hangup_signals() -> mpsc::Receiver<()> {
+    let (sender, receiver) = mpsc::channel(1);
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while signal.recv().await.is_some() {
+            if sender.send(()).await.is_err() {
+                return;
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(sender);
+    receiver
 }

@@ -64,7 +64,11 @@ pub async fn start(
     simulator_address: SocketAddr,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Demo> {
-    let sim_config = SimConfig::demo();
+    // One evolution step advances the fleet clock by as much real time as it takes.
+    let sim_config = SimConfig {
+        tick: EVOLVE_EVERY,
+        ..SimConfig::demo()
+    };
     let listener = TcpListener::bind(simulator_address).await?;
     let address = listener.local_addr()?;
     let yaml = config_yaml(&sim_config, address, DEMO_INTERVALS);

@@ -94,7 +94,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => web_config::settings("(none)", &web_config::WebConfig::default())?,
     };
     let scheme = if web.tls.is_some() { "https" } else { "http" };
-    let (config, credentials, env_project) = if cli.demo {
+    let (config, credentials, env_project, reload) = if cli.demo {
         let simulator =
             parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
         let demo = demo::start(simulator, shutdown.clone()).await?;
@@ -103,14 +103,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             control = %format!("http://{}/_sim/state", demo.address),
             "demo mode: reading the embedded DMS simulator"
         );
-        (demo.config, demo.credentials, None)
+        (demo.config, demo.credentials, None, None)
     } else {
-        let config = config::load_file(&cli.config_file)?;
-        let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
+        let load = |path: &std::path::Path| -> anyhow::Result<_> {
+            let config = config::load_file(path)?;
+            let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
+            Ok((config, credentials))
+        };
+        let (config, credentials) = load(&cli.config_file)?;
         let project = std::env::var("HUAWEICLOUD_SDK_PROJECT_ID")
             .ok()
             .filter(|p| !p.is_empty());
-        (config, credentials, project)
+        let path = cli.config_file.clone();
+        let reload: app::Reloader = Box::new(move || load(&path));
+        (config, credentials, project, Some(reload))
     };
     let transport: Arc<dyn Transport> = Arc::new(ReqwestTransport::new(CONNECT_TIMEOUT)?);
     let listener = tokio::net::TcpListener::bind(address)
@@ -122,13 +128,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         telemetry_path: cli.telemetry_path.clone(),
         web,
     };
-    app::run(
+    let input = app::CollectionInput {
         config,
         credentials,
         transport,
         env_project,
-        serving,
-        shutdown,
-    )
-    .await
+    };
+    app::run(input, reload, serving, shutdown).await
 }

@@ -161,6 +161,10 @@ impl SimConfig {
                 tasks_per_instance: 4,
             },
             churn: true,
+            // A live fleet lives now: timestamps (task ages, last writes) read as real ones.
+            base_time_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             ..SimConfig::deterministic()
         }
     }

@@ -69,6 +69,10 @@ async fn main() -> anyhow::Result<()> {
     if let Some(seed) = args.seed {
         config.seed = seed;
     }
+    if matches!(args.preset, Preset::Demo) && !args.evolve_every.is_zero() {
+        // The live fleet's clock follows the wall clock.
+        config.tick = args.evolve_every;
+    }
     let sim = Simulator::new(config.clone());
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("dms-sim listening on http://{}", listener.local_addr()?);

@@ -129,6 +129,17 @@ impl Store {
         }
     }
 
+    /// Drops everything of regions not in `regions` (after a reload removed them).
+    pub fn retain_regions(&self, regions: &BTreeSet<String>) {
+        let mut state = self.lock();
+        state
+            .entries
+            .retain(|(key, _), _| regions.contains(&key.region));
+        state.health.retain(|key, _| regions.contains(&key.region));
+        drop(state);
+        self.changed.notify_one();
+    }
+
     /// Removes data older than its max age; returns the next time something expires.
     pub fn expire(&self, now: Instant) -> Option<Instant> {
         let mut state = self.lock();

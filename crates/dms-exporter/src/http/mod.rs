@@ -9,9 +9,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::BytesMut;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::scheduler::Readiness;
@@ -26,6 +27,8 @@ pub struct ServerState {
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub telemetry_path: String,
+    /// Where `POST /-/reload` asks for a reload; `None` when there is nothing to reload.
+    pub reload: Option<mpsc::Sender<oneshot::Sender<Result<(), String>>>>,
 }
 
 /// Picks the exposition format from `Accept`: OpenMetrics when the client lists it.
@@ -109,6 +112,33 @@ async fn ready(State(state): State<ServerState>) -> (StatusCode, &'static str) {
     }
 }
 
+async fn reload(State(state): State<ServerState>) -> (StatusCode, String) {
+    let Some(requests) = &state.reload else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "nothing to reload: no configuration file\n".to_owned(),
+        );
+    };
+    let (reply, answer) = oneshot::channel();
+    if requests.send(reply).await.is_err() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n".to_owned(),
+        );
+    }
+    match answer.await {
+        Ok(Ok(())) => (StatusCode::OK, "configuration reloaded\n".to_owned()),
+        Ok(Err(error)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload failed: {error}\n"),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n".to_owned(),
+        ),
+    }
+}
+
 async fn landing(State(state): State<ServerState>) -> Html<String> {
     let path = html_escape(&state.telemetry_path);
     Html(format!(
@@ -133,6 +163,7 @@ pub fn router(state: ServerState) -> Router {
         .route(&state.telemetry_path.clone(), get(metrics))
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
+        .route("/-/reload", post(reload).put(reload))
         .with_state(state)
 }
 

@@ -289,6 +289,14 @@ families! {
         ["api"],
         "scrape", "self",
         "Retried requests by api.";
+    CONFIG_RELOAD_OK = "dms_exporter_config_last_reload_successful", Gauge, None,
+        [],
+        "scrape", "self",
+        "1 if the last configuration reload (SIGHUP or POST /-/reload) succeeded, or none happened; 0 if it failed and the previous configuration still runs.";
+    CONFIG_RELOAD_TIME = "dms_exporter_config_last_reload_success_timestamp_seconds", Gauge, S,
+        [],
+        "scrape", "self",
+        "When the configuration was last loaded successfully (start or reload), as a Unix timestamp.";
     BUILD_INFO = "dms_exporter_build_info", Info, None,
         ["version", "revision", "rustc"],
         "scrape", "self",

@@ -85,6 +85,15 @@ impl BuildInfo {
 pub struct SelfMetrics {
     inner: Mutex<Inner>,
     build: BuildInfo,
+    /// (last reload succeeded, when the configuration was last loaded).
+    reload: Mutex<(bool, f64)>,
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
 }
 
 impl SelfMetrics {
@@ -92,6 +101,27 @@ impl SelfMetrics {
         Self {
             inner: Mutex::new(Inner::default()),
             build,
+            reload: Mutex::new((true, unix_now())),
+        }
+    }
+
+    /// Forgets collector cycles of regions a reload removed.
+    pub fn retain_regions(&self, regions: &std::collections::BTreeSet<String>) {
+        let mut inner = self.lock();
+        inner
+            .cycles
+            .retain(|(_, region, _), _| regions.contains(region));
+        inner
+            .errors
+            .retain(|(_, region, _, _), _| regions.contains(region));
+    }
+
+    /// Records a configuration reload.
+    pub fn record_reload(&self, ok: bool) {
+        let mut reload = self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        reload.0 = ok;
+        if ok {
+            reload.1 = unix_now();
         }
     }
 
@@ -237,6 +267,26 @@ impl SelfMetrics {
         Self::cycle_samples(&inner, &catalog::COLLECTOR_UP, out, |s| {
             Some(if s.up { 1.0 } else { 0.0 })
         });
+
+        let (reload_ok, loaded_at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        write_header(&catalog::CONFIG_RELOAD_OK, format, out);
+        write_sample(
+            catalog::CONFIG_RELOAD_OK.name,
+            &[],
+            &[],
+            None,
+            if reload_ok { 1.0 } else { 0.0 },
+            out,
+        );
+        write_header(&catalog::CONFIG_RELOAD_TIME, format, out);
+        write_sample(
+            catalog::CONFIG_RELOAD_TIME.name,
+            &[],
+            &[],
+            None,
+            loaded_at,
+            out,
+        );
 
         write_header(&catalog::BUILD_INFO, format, out);
         let build = [

@@ -1,0 +1,176 @@
+//! Configuration reload through `POST /-/reload` and SIGHUP, with the real binary against the
+//! simulator on a real port: a region removed disappears, a bad file is refused and the
+//! running configuration keeps serving.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dms_exporter::demo::config_yaml;
+use dms_sim::{SimConfig, Simulator};
+use tokio_util::sync::CancellationToken;
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const FAST: &str = "collectors:\n  jitter: 0\n  kafka_partitions: {enabled: false}\n";
+
+fn config_text(sim: &SimConfig, address: SocketAddr, regions: usize) -> String {
+    let key = &sim.credentials[0];
+    let mut reduced = sim.clone();
+    let first_regions: Vec<String> = {
+        let mut names: Vec<String> = sim.projects.iter().map(|p| p.region.clone()).collect();
+        names.sort();
+        names.dedup();
+        names.into_iter().take(regions).collect()
+    };
+    reduced
+        .projects
+        .retain(|p| first_regions.contains(&p.region));
+    format!(
+        "credentials:\n  access_key: {}\n  secret_key: {}\n{}",
+        key.access_key,
+        key.secret_key,
+        config_yaml(&reduced, address, FAST)
+    )
+}
+
+async fn metrics(client: &reqwest::Client, base: &str) -> String {
+    match client.get(format!("{base}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn wait_until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: not within 60 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_applies_good_files_and_refuses_bad_ones() {
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(SimConfig::deterministic());
+    let shutdown = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let sim_address = listener.local_addr().expect("address");
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        sim.serve(listener, async move { stop.cancelled().await })
+            .await
+    });
+
+    let dir = std::env::temp_dir().join(format!("dms-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("dms_exporter.yml");
+    std::fs::write(&file, config_text(&sim_config, sim_address, 2)).expect("write config");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_dms_exporter"))
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the exporter");
+    let exporter = Killed(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client");
+    let second = sim_config
+        .projects
+        .iter()
+        .map(|p| p.region.clone())
+        .max()
+        .expect("a region");
+    let has_region = |text: &str, region: &str| text.contains(&format!("region=\"{region}\""));
+    wait_until("both regions exported", async || {
+        has_region(&metrics(&client, &base).await, &second)
+    })
+    .await;
+
+    std::fs::write(&file, config_text(&sim_config, sim_address, 1)).expect("write config");
+    let reply = client
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(
+        reply.status(),
+        200,
+        "{}",
+        reply.text().await.unwrap_or_default()
+    );
+    wait_until("the removed region is gone", async || {
+        !has_region(&metrics(&client, &base).await, &second)
+    })
+    .await;
+    let text = metrics(&client, &base).await;
+    assert!(
+        text.contains("dms_instance_info{"),
+        "the remaining region is still exported"
+    );
+    assert!(text.contains("dms_exporter_config_last_reload_successful 1\n"));
+
+    std::fs::write(
+        &file,
+        "regions:\n  - name: cn-north-4\n    endpoint: not-a-url\n",
+    )
+    .expect("write config");
+    let reply = client
+        .post(format!("{base}/-/reload"))
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(reply.status(), 500);
+    let message = reply.text().await.unwrap_or_default();
+    assert!(
+        message.contains("dms_exporter.yml:3:5: regions[0].endpoint"),
+        "{message}"
+    );
+    let text = metrics(&client, &base).await;
+    assert!(text.contains("dms_exporter_config_last_reload_successful 0\n"));
+    assert!(
+        text.contains("dms_instance_info{"),
+        "a bad file keeps the running configuration"
+    );
+
+    std::fs::write(&file, config_text(&sim_config, sim_address, 2)).expect("write config");
+    let pid = exporter.0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill -HUP");
+    assert!(status.success());
+    wait_until("SIGHUP brings the region back", async || {
+        has_region(&metrics(&client, &base).await, &second)
+    })
+    .await;
+    assert!(
+        metrics(&client, &base)
+            .await
+            .contains("dms_exporter_config_last_reload_successful 1\n")
+    );
+
+    drop(exporter);
+    shutdown.cancel();
+    std::fs::remove_dir_all(&dir).ok();
+}
