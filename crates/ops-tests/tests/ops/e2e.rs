@@ -429,6 +429,14 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             "cluster API answers 503",
         ),
         expect(
+            "DmsExporterInstanceCollectorDown",
+            vec![
+                ("instance_id", lagging.clone()),
+                ("collector", "kafka_cluster".into()),
+            ],
+            "cluster API answers 503 for one instance",
+        ),
+        expect(
             "DmsApiThrottlingSustained",
             vec![("api", "tasks".into())],
             "tasks API throttled",

@@ -233,10 +233,11 @@ fn systemd_unit_has_the_hardening_it_promises() {
             "{UNIT}: {key}={forbidden}"
         );
     }
-    // SIGHUP reload is not implemented: a reload command would only pretend.
-    assert!(
-        values(&service, "ExecReload").is_empty(),
-        "{UNIT}: ExecReload= without reload support"
+    // The exporter re-reads its configuration on SIGHUP.
+    assert_eq!(
+        values(&service, "ExecReload"),
+        ["/bin/kill -HUP $MAINPID"],
+        "{UNIT}: ExecReload="
     );
     // Credentials reach the service through LoadCredential=, never the environment.
     for (_, value) in &service {
