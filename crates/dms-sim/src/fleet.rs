@@ -934,28 +934,28 @@ impl Instance {
         self.broker_disk_gb * self.brokers.len() as u64
     }
 
-    fn addresses(&self, port: u16) -> String {
+    /// One address per broker, `{prefix}.{octet}.{10 + broker}`, with `:port` when given.
+    fn broker_addresses(&self, prefix: &str, port: Option<u16>) -> String {
         self.brokers
             .iter()
-            .map(|b| format!("192.168.{}.{}:{port}", self.octet, 10 + b.id))
+            .map(|b| {
+                let host = format!("{prefix}.{}.{}", self.octet, 10 + b.id);
+                port.map_or(host.clone(), |port| format!("{host}:{port}"))
+            })
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    fn addresses(&self, port: u16) -> String {
+        self.broker_addresses("192.168", Some(port))
     }
 
     fn ips(&self) -> String {
-        self.brokers
-            .iter()
-            .map(|b| format!("192.168.{}.{}", self.octet, 10 + b.id))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.broker_addresses("192.168", None)
     }
 
     fn public_addresses(&self) -> String {
-        self.brokers
-            .iter()
-            .map(|b| format!("100.85.{}.{}:9094", self.octet, 10 + b.id))
-            .collect::<Vec<_>>()
-            .join(",")
+        self.broker_addresses("100.85", Some(9094))
     }
 
     fn tags_json(&self) -> Value {

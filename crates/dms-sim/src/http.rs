@@ -245,63 +245,27 @@ async fn handle(
     body: &[u8],
 ) -> Result<Outcome, ApiError> {
     if route.endpoint == "iam_tokens" {
+        // No DMS authentication here; a faulted request issues no token.
+        let fault = take_fault(sim, route);
+        fault_before_answer(sim, route, fault.as_ref()).await?;
         let answer = issue_token(sim, body)?;
-        return apply_faults(sim, route, answer).await;
+        return Ok(fault_body(fault.as_ref(), answer));
     }
     authenticate(sim, route, method, uri, headers, query, body)?;
-    let answer_fault = take_fault(sim, route);
-    if let Some(fault) = &answer_fault {
-        match fault {
-            Fault::Throttle429 => {
-                return Err(ApiError::dms(
-                    429,
-                    "APIGW.0308",
-                    "The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second",
-                ));
-            }
-            Fault::Throttle404 => return Err(ApiError::too_frequent()),
-            Fault::ServerError(status) => {
-                return Err(ApiError::dms(
-                    *status,
-                    "DMS.00500000",
-                    "Internal service error.",
-                ));
-            }
-            Fault::NotFound => return Err(ApiError::instance_not_found()),
-            Fault::Unauthorized => {
-                return Err(ApiError::apigw_auth("verify aksk signature fail"));
-            }
-            Fault::Latency(delay) => tokio::time::sleep(*delay).await,
-            Fault::Stall => {
-                stall(sim, route).await;
-                return Err(ApiError::dms(
-                    503,
-                    "DMS.00500000",
-                    "Internal service error.",
-                ));
-            }
-            Fault::Malformed | Fault::Truncated => {}
-        }
-    }
+    let fault = take_fault(sim, route);
+    fault_before_answer(sim, route, fault.as_ref()).await?;
     let answer = dispatch(sim, route, query)?;
-    Ok(match answer_fault {
-        Some(Fault::Malformed) => Outcome::Raw(StatusCode::OK, malformed()),
-        Some(Fault::Truncated) => {
-            let bytes = to_bytes(&answer.body);
-            Outcome::Raw(StatusCode::OK, bytes[..bytes.len() / 2].to_vec())
-        }
-        _ => Outcome::Answer(answer),
-    })
+    Ok(fault_body(fault.as_ref(), answer))
 }
 
-fn malformed() -> Vec<u8> {
-    b"{\"error_code\": <html>502 Bad Gateway</html>".to_vec()
-}
-
-/// Applies a fault to the IAM token endpoint (no DMS auth there).
-async fn apply_faults(sim: &Simulator, route: &Route, answer: Answer) -> Result<Outcome, ApiError> {
-    match take_fault(sim, route) {
-        None => Ok(Outcome::Answer(answer)),
+/// The part of a fault that replaces or delays the answer: errors, latency, stalls.
+async fn fault_before_answer(
+    sim: &Simulator,
+    route: &Route,
+    fault: Option<&Fault>,
+) -> Result<(), ApiError> {
+    match fault {
+        None | Some(Fault::Malformed | Fault::Truncated) => Ok(()),
         Some(Fault::Throttle429) => Err(ApiError::dms(
             429,
             "APIGW.0308",
@@ -309,15 +273,15 @@ async fn apply_faults(sim: &Simulator, route: &Route, answer: Answer) -> Result<
         )),
         Some(Fault::Throttle404) => Err(ApiError::too_frequent()),
         Some(Fault::ServerError(status)) => Err(ApiError::dms(
-            status,
+            *status,
             "DMS.00500000",
             "Internal service error.",
         )),
         Some(Fault::NotFound) => Err(ApiError::instance_not_found()),
         Some(Fault::Unauthorized) => Err(ApiError::apigw_auth("verify aksk signature fail")),
         Some(Fault::Latency(delay)) => {
-            tokio::time::sleep(delay).await;
-            Ok(Outcome::Answer(answer))
+            tokio::time::sleep(*delay).await;
+            Ok(())
         }
         Some(Fault::Stall) => {
             stall(sim, route).await;
@@ -327,15 +291,23 @@ async fn apply_faults(sim: &Simulator, route: &Route, answer: Answer) -> Result<
                 "Internal service error.",
             ))
         }
-        Some(Fault::Malformed) => Ok(Outcome::Raw(StatusCode::OK, malformed())),
+    }
+}
+
+/// The part of a fault that spoils the body of a real answer.
+fn fault_body(fault: Option<&Fault>, answer: Answer) -> Outcome {
+    match fault {
+        Some(Fault::Malformed) => Outcome::Raw(StatusCode::OK, malformed()),
         Some(Fault::Truncated) => {
             let bytes = to_bytes(&answer.body);
-            Ok(Outcome::Raw(
-                answer.status,
-                bytes[..bytes.len() / 2].to_vec(),
-            ))
+            Outcome::Raw(answer.status, bytes[..bytes.len() / 2].to_vec())
         }
+        _ => Outcome::Answer(answer),
     }
+}
+
+fn malformed() -> Vec<u8> {
+    b"{\"error_code\": <html>502 Bad Gateway</html>".to_vec()
 }
 
 /// Never returns until the server shuts down; the stalled request is logged with status 0.
