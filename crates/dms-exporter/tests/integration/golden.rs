@@ -87,10 +87,13 @@ fn self_metric(line: &str) -> bool {
         .iter()
         .filter(|f| f.collector == "scrape")
         .any(|f| {
+            // OpenMetrics names counter and info families without their suffix.
             let name = f.name.strip_suffix("_total").unwrap_or(f.name);
+            let name = name.strip_suffix("_info").unwrap_or(name);
             let body = line
                 .strip_prefix("# HELP ")
                 .or_else(|| line.strip_prefix("# TYPE "))
+                .or_else(|| line.strip_prefix("# UNIT "))
                 .unwrap_or(line);
             body.starts_with(name)
         })
