@@ -107,8 +107,15 @@ async fn reload_applies_good_files_and_refuses_bad_ones() {
             l.starts_with("dms_instance_info{") && l.contains(&format!("region=\"{region}\""))
         })
     };
+    let first = sim_config
+        .projects
+        .iter()
+        .map(|p| p.region.clone())
+        .min()
+        .expect("a region");
     wait_until("both regions exported", async || {
-        has_region(&metrics(&client, &base).await, &second)
+        let text = metrics(&client, &base).await;
+        has_region(&text, &first) && has_region(&text, &second)
     })
     .await;
 
@@ -128,12 +135,6 @@ async fn reload_applies_good_files_and_refuses_bad_ones() {
         !has_region(&metrics(&client, &base).await, &second)
     })
     .await;
-    let first = sim_config
-        .projects
-        .iter()
-        .map(|p| p.region.clone())
-        .min()
-        .expect("a region");
     let text = metrics(&client, &base).await;
     assert!(
         has_region(&text, &first),
