@@ -151,14 +151,29 @@ api:
   burst: 20
 ";
 
-#[tokio::test(start_paused = true)]
-async fn last_good_data_is_served_until_max_age_then_expires() {
+/// The deterministic simulator in-process and an exporter reading it, after its first
+/// complete refresh has been published.
+async fn ready(
+    config: &str,
+) -> (
+    Simulator,
+    SimConfig,
+    dms_exporter::app::Exporter,
+    CancellationToken,
+) {
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
     let shutdown = CancellationToken::new();
-    let exporter = in_process(&sim, &sim_config, FAST, &shutdown);
+    let exporter = in_process(&sim, &sim_config, config, &shutdown);
     exporter.readiness.wait().await;
+    // The publisher folds results in after a short debounce.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    (sim, sim_config, exporter, shutdown)
+}
+
+#[tokio::test(start_paused = true)]
+async fn last_good_data_is_served_until_max_age_then_expires() {
+    let (sim, _, exporter, shutdown) = ready(FAST).await;
     let before = series(&exporter, "dms_kafka_cluster_partitions");
     assert_eq!(before.len(), sim.instance_ids().len());
 
@@ -192,12 +207,7 @@ async fn last_good_data_is_served_until_max_age_then_expires() {
 
 #[tokio::test(start_paused = true)]
 async fn vanished_groups_and_instances_disappear_and_new_ones_appear() {
-    let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(SimConfig::deterministic());
-    let shutdown = CancellationToken::new();
-    let exporter = in_process(&sim, &sim_config, FAST, &shutdown);
-    exporter.readiness.wait().await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (sim, sim_config, exporter, shutdown) = ready(FAST).await;
     let members = series(&exporter, "dms_kafka_consumergroup_members");
     let line = members.first().expect("a group").clone();
     let instance = line
@@ -240,12 +250,7 @@ async fn vanished_groups_and_instances_disappear_and_new_ones_appear() {
 
 #[tokio::test(start_paused = true)]
 async fn one_failing_instance_leaves_the_others_fresh() {
-    let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(SimConfig::deterministic());
-    let shutdown = CancellationToken::new();
-    let exporter = in_process(&sim, &sim_config, FAST, &shutdown);
-    exporter.readiness.wait().await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (sim, _, exporter, shutdown) = ready(FAST).await;
     let ids = sim.instance_ids();
     let (broken, healthy) = (&ids[0], &ids[1]);
     let lag_of = |id: &str| -> Vec<String> {
