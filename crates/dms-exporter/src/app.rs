@@ -94,6 +94,11 @@ impl Exporter {
             .collect();
         self.store.retain_regions(&regions);
         self.self_metrics.retain_regions(&regions);
+        self.spawn_collection(input);
+    }
+
+    /// Spawns collection under a child of the shutdown token, so a reload can stop it alone.
+    fn spawn_collection(&mut self, input: CollectionInput) {
         let token = self.shutdown.child_token();
         let task = tokio::spawn(collect_all(
             input,
@@ -254,22 +259,13 @@ pub fn start(
     env_project: Option<String>,
     shutdown: CancellationToken,
 ) -> Exporter {
-    let mut exporter = Exporter::new(shutdown.clone());
-    let token = shutdown.child_token();
-    let input = CollectionInput {
+    let mut exporter = Exporter::new(shutdown);
+    exporter.spawn_collection(CollectionInput {
         config,
         credentials,
         transport,
         env_project,
-    };
-    let task = tokio::spawn(collect_all(
-        input,
-        Arc::clone(&exporter.store),
-        Arc::clone(&exporter.self_metrics),
-        Arc::clone(&exporter.readiness),
-        token.clone(),
-    ));
-    exporter.collection = Some((token, task));
+    });
     exporter
 }
 
