@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::sync::watch;
@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
-use crate::metrics::self_metrics::{CYCLE_API_CALLS, CycleReport, SelfMetrics};
+use crate::metrics::self_metrics::{CYCLE_API_CALLS, CycleReport, SelfMetrics, unix_now};
 
 /// Instances read at once by one collector of one project.
 const INSTANCES_IN_FLIGHT: usize = 8;
@@ -73,13 +73,6 @@ pub struct Scheduler {
     pub filters: Arc<FiltersConfig>,
     pub store: Arc<Store>,
     pub metrics: Arc<SelfMetrics>,
-}
-
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
 }
 
 type Inventory = watch::Receiver<Option<Arc<Vec<InstanceRef>>>>;

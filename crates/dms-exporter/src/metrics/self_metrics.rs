@@ -89,7 +89,8 @@ pub struct SelfMetrics {
     reload: Mutex<(bool, f64)>,
 }
 
-fn unix_now() -> f64 {
+/// The wall clock as a Unix timestamp in seconds (what `_timestamp_seconds` series carry).
+pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
