@@ -1,8 +1,10 @@
 //! Lenient response DTOs. Unknown fields are ignored; numbers and booleans may arrive as
-//! strings; `null` means "absent". Every documented example of `fixtures/api/kafka` parses.
+//! strings; `null` means "absent". Every documented example under `fixtures/api/` parses.
 
 pub mod kafka;
 pub mod lenient;
+pub mod rabbitmq;
+pub mod rocketmq;
 
 use serde::Deserialize;
 

@@ -13,7 +13,8 @@ use crate::metrics::{Samples, catalog};
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Statuses the state set always lists; anything else is reported as UNKNOWN. The 2020
-/// documents' RESIZING / RESIZING_FAILED are the 2023 CHANGING / CHANGE_FAILED.
+/// documents' RESIZING / RESIZING_FAILED are the 2023 CHANGING / CHANGE_FAILED; RabbitMQ and
+/// RocketMQ send EXTENDING / EXTENDEDFAILED for the same states, kept as sent.
 pub const INSTANCE_STATUSES: &[&str] = &[
     "CREATING",
     "CREATEFAILED",
@@ -25,6 +26,8 @@ pub const INSTANCE_STATUSES: &[&str] = &[
     "STOPPING",
     "CHANGING",
     "CHANGE_FAILED",
+    "EXTENDING",
+    "EXTENDEDFAILED",
     "FROZEN",
     "DELETING",
     "UNKNOWN",
@@ -108,7 +111,7 @@ impl Collector for Instances {
             let mut discovered = Vec::new();
             let mut complete = true;
             for engine in &cx.target.engines {
-                match cx.target.client.list_instances(engine.as_str()).await {
+                match cx.target.client.list_instances(engine.api_name()).await {
                     Ok(instances) => {
                         let mut samples = Samples::default();
                         for instance in &instances {
@@ -146,6 +149,7 @@ mod tests {
         assert_eq!(status_label("RUNNING"), "RUNNING");
         assert_eq!(status_label("Running"), "RUNNING");
         assert_eq!(status_label("Resizing failed"), "CHANGE_FAILED");
+        assert_eq!(status_label("EXTENDEDFAILED"), "EXTENDEDFAILED");
         assert_eq!(status_label("SOMETHING_NEW"), "UNKNOWN");
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod instances;
 pub mod kafka;
+pub mod rabbitmq;
+pub mod rocketmq;
 pub mod scheduler;
 pub mod store;
 mod tags;
@@ -109,6 +111,8 @@ pub fn all() -> Vec<Arc<dyn Collector>> {
         Arc::new(kafka::topics::Topics),
         Arc::new(kafka::partitions::Partitions),
         Arc::new(kafka::groups::Groups),
+        // RocketMQ collectors
+        // RabbitMQ collectors
     ]
 }
 

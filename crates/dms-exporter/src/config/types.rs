@@ -52,12 +52,30 @@ pub struct IamUserConfig {
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     Kafka,
+    #[serde(rename = "rocketmq")]
+    RocketMq,
+    #[serde(rename = "rabbitmq")]
+    RabbitMq,
 }
 
 impl Engine {
+    pub const ALL: [Engine; 3] = [Engine::Kafka, Engine::RocketMq, Engine::RabbitMq];
+
+    /// The `engine` label and the engine's segment in tag paths.
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Kafka => "kafka",
+            Engine::RocketMq => "rocketmq",
+            Engine::RabbitMq => "rabbitmq",
+        }
+    }
+
+    /// The `engine` value of the instance-list API: RocketMQ instances are `reliability`.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Engine::Kafka => "kafka",
+            Engine::RocketMq => "reliability",
+            Engine::RabbitMq => "rabbitmq",
         }
     }
 }
@@ -80,7 +98,7 @@ pub struct RegionConfig {
 }
 
 fn default_engines() -> Vec<Engine> {
-    vec![Engine::Kafka]
+    Engine::ALL.to_vec()
 }
 
 /// A duration written the humantime way (`30s`, `5m`, `1h 30m`).
@@ -166,6 +184,15 @@ pub struct CollectorsConfig {
     pub kafka_topics: CollectorSettings,
     pub kafka_partitions: CollectorSettings,
     pub kafka_groups: CollectorSettings,
+    pub rocketmq_brokers: CollectorSettings,
+    pub rocketmq_groups: CollectorSettings,
+    pub rocketmq_lag: CollectorSettings,
+    pub rocketmq_topics: CollectorSettings,
+    /// Upper bound on per-group and per-topic detail calls one RocketMQ collector cycle makes
+    /// for one instance; the rest are skipped (and counted) until a later cycle.
+    pub rocketmq_detail_calls_limit: u32,
+    pub rocketmq_users: CollectorSettings,
+    pub rabbitmq_plugins: CollectorSettings,
     /// Jitter added to each interval, as a fraction of it (0 disables).
     pub jitter: f64,
 }
@@ -184,6 +211,13 @@ impl Default for CollectorsConfig {
             kafka_topics: CollectorSettings::every(300),
             kafka_partitions: CollectorSettings::every(300),
             kafka_groups: CollectorSettings::every(30),
+            rocketmq_brokers: CollectorSettings::every(60),
+            rocketmq_groups: CollectorSettings::every(300),
+            rocketmq_lag: CollectorSettings::every(60),
+            rocketmq_topics: CollectorSettings::every(300),
+            rocketmq_detail_calls_limit: 200,
+            rocketmq_users: CollectorSettings::every(300),
+            rabbitmq_plugins: CollectorSettings::every(60),
             jitter: 0.1,
         }
     }
@@ -199,6 +233,12 @@ pub const COLLECTOR_NAMES: &[&str] = &[
     "kafka_topics",
     "kafka_partitions",
     "kafka_groups",
+    "rocketmq_brokers",
+    "rocketmq_groups",
+    "rocketmq_lag",
+    "rocketmq_topics",
+    "rocketmq_users",
+    "rabbitmq_plugins",
 ];
 
 impl CollectorsConfig {
@@ -213,6 +253,12 @@ impl CollectorsConfig {
             "kafka_topics" => &self.kafka_topics,
             "kafka_partitions" => &self.kafka_partitions,
             "kafka_groups" => &self.kafka_groups,
+            "rocketmq_brokers" => &self.rocketmq_brokers,
+            "rocketmq_groups" => &self.rocketmq_groups,
+            "rocketmq_lag" => &self.rocketmq_lag,
+            "rocketmq_topics" => &self.rocketmq_topics,
+            "rocketmq_users" => &self.rocketmq_users,
+            "rabbitmq_plugins" => &self.rabbitmq_plugins,
             _ => return None,
         })
     }

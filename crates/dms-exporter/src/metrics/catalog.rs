@@ -228,6 +228,10 @@ families! {
         "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Lag of the group summed over the partitions of the topic.";
 
+    // RocketMQ
+
+    // RabbitMQ
+
     // Background tasks (all engines)
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
         ["engine", "instance_id", "status"],

@@ -1,0 +1,1 @@
+//! RabbitMQ response DTOs (`fixtures/api/rabbitmq`).

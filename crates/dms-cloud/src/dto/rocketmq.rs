@@ -1,0 +1,1 @@
+//! RocketMQ response DTOs (`fixtures/api/rocketmq`).

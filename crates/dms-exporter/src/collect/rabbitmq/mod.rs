@@ -1,0 +1,1 @@
+//! RabbitMQ collectors, one API area per file.

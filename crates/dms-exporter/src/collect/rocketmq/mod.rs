@@ -1,0 +1,1 @@
+//! RocketMQ collectors, one API area per file.
