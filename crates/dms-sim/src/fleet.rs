@@ -51,7 +51,12 @@ pub(crate) struct Fleet {
     base_time_ms: i64,
     tick_ms: i64,
     rng: fastrand::Rng,
+    /// RocketMQ and RabbitMQ draw from their own generator, so the Kafka fleet stays as it was.
+    engines_rng: fastrand::Rng,
+    /// Kafka instances.
     pub instances: BTreeMap<String, Instance>,
+    pub rocketmq: BTreeMap<String, crate::rocketmq::Instance>,
+    pub rabbitmq: BTreeMap<String, crate::rabbitmq::Instance>,
     spec: FleetSpec,
     projects: Vec<Project>,
     serial: u64,
@@ -243,7 +248,10 @@ impl Fleet {
             base_time_ms: config.base_time_ms,
             tick_ms: i64::try_from(config.tick.as_millis()).unwrap_or(10_000),
             rng,
+            engines_rng: fastrand::Rng::with_seed(config.seed ^ 0x00E1_61E5),
             instances: BTreeMap::new(),
+            rocketmq: BTreeMap::new(),
+            rabbitmq: BTreeMap::new(),
             spec: config.fleet.clone(),
             projects: config.projects.clone(),
             serial: 0,
@@ -266,7 +274,85 @@ impl Fleet {
             let instance = fleet.build_instance(&project, name, true);
             fleet.instances.insert(instance.id.clone(), instance);
         }
+        for i in 0..config.fleet.rocketmq_instances {
+            let project = fleet.project_round_robin(i);
+            fleet.serial += 1;
+            let now = fleet.now_ms();
+            let name = format!(
+                "rocketmq-{}-{:02}",
+                INSTANCE_NAMES[i % INSTANCE_NAMES.len()],
+                i + 1
+            );
+            let instance = crate::rocketmq::Instance::build(
+                &mut fleet.engines_rng,
+                &project,
+                name,
+                fleet.serial,
+                now,
+            );
+            fleet.rocketmq.insert(instance.id.clone(), instance);
+        }
+        for i in 0..config.fleet.rabbitmq_instances {
+            let project = fleet.project_round_robin(i);
+            fleet.serial += 1;
+            let now = fleet.now_ms();
+            let name = format!(
+                "rabbitmq-{}-{:02}",
+                INSTANCE_NAMES[i % INSTANCE_NAMES.len()],
+                i + 1
+            );
+            let instance = crate::rabbitmq::Instance::build(
+                &mut fleet.engines_rng,
+                &project,
+                name,
+                fleet.serial,
+                now,
+            );
+            fleet.rabbitmq.insert(instance.id.clone(), instance);
+        }
         fleet
+    }
+
+    fn project_round_robin(&self, i: usize) -> Project {
+        match self.projects.get(i % self.projects.len().max(1)) {
+            Some(p) => p.clone(),
+            None => Project {
+                region: "cn-north-4".to_owned(),
+                project_id: "00000000000000000000000000000000".to_owned(),
+            },
+        }
+    }
+
+    /// The engine of an instance (`kafka`, `reliability` or `rabbitmq`), if it exists.
+    pub fn engine_of(&self, instance_id: &str) -> Option<&'static str> {
+        if self.instances.contains_key(instance_id) {
+            Some("kafka")
+        } else if self.rocketmq.contains_key(instance_id) {
+            Some("reliability")
+        } else if self.rabbitmq.contains_key(instance_id) {
+            Some("rabbitmq")
+        } else {
+            None
+        }
+    }
+
+    /// Ids of all instances of every engine, sorted.
+    pub fn instance_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .instances
+            .keys()
+            .chain(self.rocketmq.keys())
+            .chain(self.rabbitmq.keys())
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn delete_instance(&mut self, instance_id: &str) -> bool {
+        self.instances.remove(instance_id).is_some()
+            || self.rocketmq.remove(instance_id).is_some()
+            || self.rabbitmq.remove(instance_id).is_some()
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -433,6 +519,12 @@ impl Fleet {
         for instance in instances.values_mut() {
             step_instance(instance, rng, now, churn);
         }
+        for instance in self.rocketmq.values_mut() {
+            instance.step(&mut self.engines_rng, now, churn);
+        }
+        for instance in self.rabbitmq.values_mut() {
+            instance.step(&mut self.engines_rng, now, churn);
+        }
         if churn {
             if self.rng.u32(0..40) == 0 && !self.projects.is_empty() {
                 let project = self.projects[self.rng.usize(0..self.projects.len())].clone();
@@ -458,14 +550,19 @@ impl Fleet {
     }
 
     pub fn set_instance_status(&mut self, instance_id: &str, status: &str) -> bool {
-        match self.instances.get_mut(instance_id) {
-            Some(instance) => {
-                instance.status = status.to_owned();
-                instance.pinned = true;
-                true
-            }
-            None => false,
+        if let Some(instance) = self.instances.get_mut(instance_id) {
+            instance.status = status.to_owned();
+            instance.pinned = true;
+        } else if let Some(instance) = self.rocketmq.get_mut(instance_id) {
+            instance.status = status.to_owned();
+            instance.pinned = true;
+        } else if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            instance.status = status.to_owned();
+            instance.pinned = true;
+        } else {
+            return false;
         }
+        true
     }
 
     pub fn delete_topic(&mut self, instance_id: &str, topic: &str) -> bool {
@@ -639,6 +736,8 @@ impl Fleet {
             "tick": self.tick,
             "now_ms": self.now_ms(),
             "instances": instances,
+            "rocketmq": self.rocketmq.values().map(|i| i.summary()).collect::<Vec<_>>(),
+            "rabbitmq": self.rabbitmq.values().map(|i| i.summary()).collect::<Vec<_>>(),
         })
     }
 }

@@ -34,6 +34,10 @@ impl ApiError {
         }
     }
 
+    pub fn url_not_found() -> ApiError {
+        ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
+    }
+
     fn instance_not_found() -> ApiError {
         ApiError::dms(404, "DMS.00404022", "This instance does not exist.")
     }
@@ -131,7 +135,51 @@ fn route(method: &Method, segments: &[String]) -> Option<Route> {
         ["v2", p, "instances", i, "tasks"] => make("tasks", Some(p), Some(i), None),
         ["v2", p, "instances", i, "tasks", t] => make("task_get", Some(p), Some(i), Some(t)),
         ["v2", p, "kafka", i, "tags"] => make("kafka_tags", Some(p), Some(i), None),
+        // RocketMQ-only paths; the paths it shares with Kafka are renamed by `engine_route`.
+        ["v2", p, "instances", i, "brokers"] => make("rocketmq_brokers", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "groups", g, "topics"] => {
+            make("rocketmq_group_topics", Some(p), Some(i), Some(g))
+        }
+        ["v2", "rocketmq", p, "instances", i, "groups", g, "clients"] => {
+            make("rocketmq_group_clients", Some(p), Some(i), Some(g))
+        }
+        ["v2", p, "instances", i, "topics", t] => make("rocketmq_topic", Some(p), Some(i), Some(t)),
+        ["v2", p, "instances", i, "topics", t, "status"] => {
+            make("rocketmq_topic_status", Some(p), Some(i), Some(t))
+        }
+        ["v2", p, "instances", i, "topics", t, "groups"] => {
+            make("rocketmq_topic_groups", Some(p), Some(i), Some(t))
+        }
+        ["v2", p, "instances", i, "users"] => make("rocketmq_users", Some(p), Some(i), None),
+        ["v2", p, "rocketmq", i, "tags"] => make("rocketmq_tags", Some(p), Some(i), None),
+        // RabbitMQ-only paths.
+        ["v2", p, "instances", i, "rabbitmq", "plugins"] => {
+            make("rabbitmq_plugins", Some(p), Some(i), None)
+        }
+        ["v2", p, "rabbitmq", i, "tags"] => make("rabbitmq_tags", Some(p), Some(i), None),
         _ => None,
+    }
+}
+
+/// Paths RocketMQ shares with Kafka are named after the engine of the instance they address,
+/// so request counts, faults and the client's `api` label tell the engines apart.
+fn engine_route(sim: &Simulator, route: &mut Route) {
+    const ROCKETMQ_NAMES: &[(&str, &str)] = &[
+        ("kafka_topics", "rocketmq_topics"),
+        ("kafka_groups", "rocketmq_groups"),
+        ("kafka_group", "rocketmq_group"),
+    ];
+    let Some(instance_id) = route.instance_id.as_deref() else {
+        return;
+    };
+    if sim.lock().fleet.engine_of(instance_id) != Some("reliability") {
+        return;
+    }
+    if let Some((_, name)) = ROCKETMQ_NAMES
+        .iter()
+        .find(|(kafka, _)| *kafka == route.endpoint)
+    {
+        route.endpoint = name;
     }
 }
 
@@ -201,7 +249,7 @@ async fn api(
         .filter(|s| !s.is_empty())
         .map(dms_sign::decode_path)
         .collect();
-    let Some(route) = route(&method, &segments) else {
+    let Some(mut route) = route(&method, &segments) else {
         let error = ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.");
         sim.lock().record(RequestRecord {
             endpoint: "unknown",
@@ -211,6 +259,7 @@ async fn api(
         });
         return json_response(error.status, to_bytes(&error.body), &[]);
     };
+    engine_route(&sim, &mut route);
     let query = query_pairs(&uri);
     let result = handle(&sim, &route, &method, &uri, &headers, &query, &body).await;
     let response = match result {
@@ -649,28 +698,71 @@ fn dispatch(
             page(query)?
         };
         let fleet = &state.fleet;
-        let matching: Vec<_> = fleet
-            .instances
-            .values()
-            .filter(|i| i.project_id == project_id)
-            .filter(|_| engine.eq_ignore_ascii_case("kafka"))
-            .filter(|i| id_filter.is_none_or(|id| i.id == id))
-            .filter(|i| {
+        // (id, project, name, status, rendering) of every instance of the asked engine.
+        type Listed<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            Box<dyn Fn() -> Value + 'a>,
+        );
+        let mut all: Vec<Listed<'_>> = Vec::new();
+        if engine.eq_ignore_ascii_case("kafka") {
+            all.extend(fleet.instances.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || if v1 { i.show_v1(fleet) } else { i.show(fleet) }),
+                )
+            }));
+        }
+        if engine.eq_ignore_ascii_case("reliability") {
+            all.extend(fleet.rocketmq.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || if v1 { i.show_v1() } else { i.show() }),
+                )
+            }));
+        }
+        if engine.eq_ignore_ascii_case("rabbitmq") {
+            all.extend(fleet.rabbitmq.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || if v1 { i.show_v1() } else { i.show() }),
+                )
+            }));
+        }
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        let matching: Vec<_> = all
+            .into_iter()
+            .filter(|(_, project, ..)| *project == project_id)
+            .filter(|(id, ..)| id_filter.is_none_or(|wanted| *id == wanted))
+            .filter(|(_, _, instance_name, ..)| {
                 name.is_none_or(|n| {
                     if exact {
-                        i.name == n
+                        *instance_name == n
                     } else {
-                        i.name.contains(n)
+                        instance_name.contains(n)
                     }
                 })
             })
-            .filter(|i| status.is_none_or(|s| i.status.eq_ignore_ascii_case(s)))
+            .filter(|(_, _, _, instance_status, _)| {
+                status.is_none_or(|s| instance_status.eq_ignore_ascii_case(s))
+            })
             .collect();
         let instances: Vec<Value> = matching
             .iter()
             .skip(offset)
             .take(limit)
-            .map(|i| if v1 { i.show_v1(fleet) } else { i.show(fleet) })
+            .map(|(.., render)| render())
             .collect();
         return Ok(Answer::ok(
             json!({ "instances": instances, "instance_num": matching.len() }),
@@ -695,12 +787,24 @@ fn dispatch(
         }
     }
     let fleet = &state.fleet;
+    let item = route.item.as_deref().unwrap_or_default();
+    if let Some(instance) = fleet.rocketmq.get(&instance_id) {
+        if instance.project_id != project_id {
+            return Err(ApiError::instance_not_found());
+        }
+        return crate::rocketmq::dispatch(instance, route.endpoint, item, query).map(Answer::ok);
+    }
+    if let Some(instance) = fleet.rabbitmq.get(&instance_id) {
+        if instance.project_id != project_id {
+            return Err(ApiError::instance_not_found());
+        }
+        return crate::rabbitmq::dispatch(instance, route.endpoint, item, query).map(Answer::ok);
+    }
     let instance = fleet
         .instances
         .get(&instance_id)
         .filter(|i| i.project_id == project_id)
         .ok_or_else(ApiError::instance_not_found)?;
-    let item = route.item.as_deref().unwrap_or_default();
     let group_not_found = || {
         ApiError::dms(
             404,

@@ -14,6 +14,8 @@
 mod control;
 mod fleet;
 mod http;
+mod rabbitmq;
+mod rocketmq;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -70,6 +72,9 @@ pub struct Project {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetSpec {
     pub kafka_instances: usize,
+    /// RocketMQ (`reliability`) instances, spread over the projects like Kafka's.
+    pub rocketmq_instances: usize,
+    pub rabbitmq_instances: usize,
     pub brokers_per_instance: usize,
     /// Normal topics per instance; `__consumer_offsets` comes on top.
     pub topics_per_instance: usize,
@@ -113,6 +118,8 @@ impl SimConfig {
             seed: 0x5eed_d15c_0ffe_e001,
             fleet: FleetSpec {
                 kafka_instances: 3,
+                rocketmq_instances: 1,
+                rabbitmq_instances: 1,
                 brokers_per_instance: 3,
                 topics_per_instance: 3,
                 partitions_per_topic: 3,
@@ -154,6 +161,8 @@ impl SimConfig {
             seed: 0xdee_0dee_0001,
             fleet: FleetSpec {
                 kafka_instances: 5,
+                rocketmq_instances: 2,
+                rabbitmq_instances: 2,
                 brokers_per_instance: 3,
                 topics_per_instance: 6,
                 partitions_per_topic: 6,
@@ -285,6 +294,19 @@ pub const ENDPOINTS: &[&str] = &[
     "tasks",
     "task_get",
     "kafka_tags",
+    "rocketmq_brokers",
+    "rocketmq_groups",
+    "rocketmq_group",
+    "rocketmq_group_topics",
+    "rocketmq_group_clients",
+    "rocketmq_topics",
+    "rocketmq_topic",
+    "rocketmq_topic_status",
+    "rocketmq_topic_groups",
+    "rocketmq_users",
+    "rocketmq_tags",
+    "rabbitmq_plugins",
+    "rabbitmq_tags",
 ];
 
 /// One answered (or stalled: status 0) API request.
@@ -452,7 +474,7 @@ impl Simulator {
     }
 
     pub fn delete_instance(&self, instance_id: &str) -> bool {
-        self.lock().fleet.instances.remove(instance_id).is_some()
+        self.lock().fleet.delete_instance(instance_id)
     }
 
     pub fn delete_topic(&self, instance_id: &str, topic: &str) -> bool {
@@ -514,7 +536,16 @@ impl Simulator {
 
     /// Ids of all instances, sorted.
     pub fn instance_ids(&self) -> Vec<String> {
-        self.lock().fleet.instances.keys().cloned().collect()
+        self.lock().fleet.instance_ids()
+    }
+
+    /// Ids of the instances of one engine (`kafka`, `reliability` for RocketMQ, `rabbitmq`),
+    /// sorted.
+    pub fn instance_ids_of(&self, engine: &str) -> Vec<String> {
+        let state = self.lock();
+        let mut ids = state.fleet.instance_ids();
+        ids.retain(|id| state.fleet.engine_of(id) == Some(engine));
+        ids
     }
 
     /// The most recent requests (up to 100,000), oldest first.

@@ -175,7 +175,7 @@ async fn ready(
 async fn last_good_data_is_served_until_max_age_then_expires() {
     let (sim, _, exporter, shutdown) = ready(FAST).await;
     let before = series(&exporter, "dms_kafka_cluster_partitions");
-    assert_eq!(before.len(), sim.instance_ids().len());
+    assert_eq!(before.len(), sim.instance_ids_of("kafka").len());
 
     sim.set_fault(fault("kafka_cluster", None, Fault::ServerError(503), None));
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -251,7 +251,7 @@ async fn vanished_groups_and_instances_disappear_and_new_ones_appear() {
 #[tokio::test(start_paused = true)]
 async fn one_failing_instance_leaves_the_others_fresh() {
     let (sim, _, exporter, shutdown) = ready(FAST).await;
-    let ids = sim.instance_ids();
+    let ids = sim.instance_ids_of("kafka");
     let (broken, healthy) = (&ids[0], &ids[1]);
     let lag_of = |id: &str| -> Vec<String> {
         series(&exporter, "dms_kafka_consumergroup_current_offset")

@@ -37,8 +37,14 @@ async fn instance_pagination() {
     assert!(by_name["instance_num"].as_u64() >= Some(1));
     let faulty = get_ok(&sim, &path, &[("status", "FAULTY")]).await;
     assert_eq!(faulty["instance_num"], 0);
-    let rabbit = get_ok(&sim, &path, &[("engine", "rabbitmq")]).await;
-    assert_eq!(rabbit["instance_num"], 0);
+    // The engine filter: each engine lists only its own instances.
+    for (engine, count) in [("kafka", 2), ("reliability", 1), ("rabbitmq", 1)] {
+        let listed = get_ok(&sim, &path, &[("engine", engine)]).await;
+        assert_eq!(listed["instance_num"], count, "{engine}");
+        for instance in listed["instances"].as_array().expect("instances") {
+            assert_eq!(instance["engine"], engine);
+        }
+    }
 }
 
 #[tokio::test]
@@ -284,7 +290,7 @@ async fn faults_of_every_kind() {
 #[tokio::test]
 async fn fault_instance_filter() {
     let sim = sim();
-    let ids = sim.instance_ids();
+    let ids = sim.instance_ids_of("kafka");
     sim.set_fault(FaultRule {
         endpoint: "*".to_owned(),
         instance_id: Some(ids[0].clone()),
