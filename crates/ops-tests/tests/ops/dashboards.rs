@@ -10,7 +10,13 @@ use ops_tests::dashboards::{
 };
 use serde_json::Value;
 
-const EXPECTED_UIDS: [&str; 3] = ["dms-exporter", "dms-kafka", "dms-overview"];
+const EXPECTED_UIDS: [&str; 5] = [
+    "dms-exporter",
+    "dms-kafka",
+    "dms-overview",
+    "dms-rabbitmq",
+    "dms-rocketmq",
+];
 const DATASOURCE: &str = "${datasource}";
 
 fn by_uid(uid: &str) -> Dashboard {
@@ -312,6 +318,10 @@ fn every_metric_queried_is_exported() {
         "dms_collector_errors_total",
         "dms_instance_collector_last_success_timestamp_seconds",
         "dms_exporter_build_info",
+        "dms_rocketmq_consumergroup_topic_lag",
+        "dms_rocketmq_consumergroup_lag",
+        "dms_rabbitmq_plugin_enabled",
+        "dms_rabbitmq_plugin_running",
     ] {
         assert!(used.contains(family), "no panel shows {family}");
     }
@@ -331,6 +341,8 @@ fn queries_filter_by_instance_and_substitute_cleanly() {
         // Per-instance families are always filtered by the instance_id variable.
         let per_instance = ops_tests::metric_names_in(&q.expr).iter().any(|name| {
             name.starts_with("dms_kafka_")
+                || name.starts_with("dms_rocketmq_")
+                || name.starts_with("dms_rabbitmq_")
                 || name.starts_with("dms_background_")
                 || name.starts_with("dms_instance_") && name != "dms_instance_info"
         });
@@ -395,6 +407,17 @@ fn template_variables_are_the_documented_ones() {
         variable_query(variable(&kafka, "group")).as_deref(),
         Some(
             r#"label_values(dms_kafka_consumergroup_members{instance_id=~"$instance_id"}, group)"#
+        )
+    );
+    let rocketmq = by_uid("dms-rocketmq");
+    assert_eq!(
+        variable_query(variable(&rocketmq, "topic")).as_deref(),
+        Some(r#"label_values(dms_rocketmq_topic_read_queues{instance_id=~"$instance_id"}, topic)"#)
+    );
+    assert_eq!(
+        variable_query(variable(&rocketmq, "group")).as_deref(),
+        Some(
+            r#"label_values(dms_rocketmq_consumergroup_enabled{instance_id=~"$instance_id"}, group)"#
         )
     );
     let listed: BTreeSet<(String, String)> = template_variables()
