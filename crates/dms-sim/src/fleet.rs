@@ -682,6 +682,9 @@ impl Fleet {
         age_ms: i64,
     ) -> Option<String> {
         let now = self.now_ms();
+        if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            return Some(instance.add_task(name, status, now, age_ms));
+        }
         let created = now - age_ms.max(0);
         let Fleet { rng, instances, .. } = self;
         let instance = instances.get_mut(instance_id)?;
@@ -700,12 +703,22 @@ impl Fleet {
     }
 
     pub fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
+        if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            return instance.delete_task(task_id);
+        }
         let Some(instance) = self.instances.get_mut(instance_id) else {
             return false;
         };
         let before = instance.tasks.len();
         instance.tasks.retain(|t| t.id != task_id);
         instance.tasks.len() != before
+    }
+
+    /// Stops or starts a RabbitMQ plugin; `false` if there is no such instance or plugin.
+    pub fn set_plugin_running(&mut self, instance_id: &str, plugin: &str, running: bool) -> bool {
+        self.rabbitmq
+            .get_mut(instance_id)
+            .is_some_and(|instance| instance.set_plugin_running(plugin, running))
     }
 
     pub fn summary(&self) -> Value {
