@@ -89,6 +89,14 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
         [engine, id],
         brokers.map(|b| b as f64),
     );
+    // V2 sends HH:mm:ss, V1 HH:mm: one label value per window whichever API answered.
+    if let Some((begin, end)) = instance.maintenance_window() {
+        out.push(
+            &catalog::INSTANCE_MAINTENANCE_WINDOW_INFO,
+            [engine, id, &begin, &end],
+            1.0,
+        );
+    }
     out.push_some(
         &catalog::INSTANCE_CREATED,
         [engine, id],
