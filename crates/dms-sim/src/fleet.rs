@@ -156,7 +156,7 @@ pub(crate) fn hex_id(rng: &mut fastrand::Rng, n: usize) -> String {
         .collect()
 }
 
-fn uuid(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn uuid(rng: &mut fastrand::Rng) -> String {
     let h = hex_id(rng, 32);
     format!(
         "{}-{}-{}-{}-{}",
@@ -1008,6 +1008,32 @@ pub(crate) struct TaskQuery {
     pub end_ms: Option<i64>,
 }
 
+impl TaskQuery {
+    /// The tasks created inside the time window, newest first: how many there are, and the
+    /// page `start`/`limit` selects.
+    pub fn select<'a, T>(
+        &self,
+        tasks: impl Iterator<Item = &'a T>,
+        key: impl Fn(&T) -> (i64, &str),
+    ) -> (usize, Vec<&'a T>) {
+        let mut tasks: Vec<&T> = tasks
+            .filter(|t| self.begin_ms.is_none_or(|b| key(t).0 >= b))
+            .filter(|t| self.end_ms.is_none_or(|e| key(t).0 <= e))
+            .collect();
+        tasks.sort_by(|a, b| {
+            let (a, b) = (key(a), key(b));
+            b.0.cmp(&a.0).then(a.1.cmp(b.1))
+        });
+        let count = tasks.len();
+        let page = tasks
+            .into_iter()
+            .skip(self.start.saturating_sub(1))
+            .take(self.limit)
+            .collect();
+        (count, page)
+    }
+}
+
 impl Instance {
     fn broker_up(&self, id: u32) -> bool {
         self.brokers.iter().any(|b| b.id == id && b.up)
@@ -1588,18 +1614,9 @@ impl Instance {
 
     /// R19: newest first; `task_count` (a String) counts the tasks matching the time filter.
     pub fn tasks_list(&self, fleet: &Fleet, query: &TaskQuery) -> Value {
-        let mut tasks: Vec<&Task> = self
-            .tasks
-            .iter()
-            .filter(|t| query.begin_ms.is_none_or(|b| t.created_ms >= b))
-            .filter(|t| query.end_ms.is_none_or(|e| t.created_ms <= e))
-            .collect();
-        tasks.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
-        let count = tasks.len();
+        let (count, tasks) = query.select(self.tasks.iter(), |t| (t.created_ms, &t.id));
         let page: Vec<Value> = tasks
             .into_iter()
-            .skip(query.start.saturating_sub(1))
-            .take(query.limit)
             .map(|t| self.task_json(t, fleet))
             .collect();
         json!({ "task_count": count.to_string(), "tasks": page })

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::Project;
-use crate::fleet::{TaskQuery, hex_id, iso_ms};
+use crate::fleet::{TaskQuery, hex_id, iso_ms, uuid};
 use crate::http::ApiError;
 
 /// Plugins of a new instance: (name, version, enabled). The first three are the documented
@@ -72,17 +72,6 @@ pub(crate) struct Instance {
     ip: String,
     pub plugins: Vec<Plugin>,
     pub tasks: Vec<Task>,
-}
-
-fn uuid(rng: &mut fastrand::Rng) -> String {
-    format!(
-        "{}-{}-{}-{}-{}",
-        hex_id(rng, 8),
-        hex_id(rng, 4),
-        hex_id(rng, 4),
-        hex_id(rng, 4),
-        hex_id(rng, 12)
-    )
 }
 
 /// A JSON object from pairs, in order (`json!` of 43 keys exceeds the macro recursion limit).
@@ -457,20 +446,8 @@ impl Instance {
     /// R5: newest first; `task_count` (a numeric string) counts the tasks in the time window;
     /// `start` is the 1-based position of the first task returned.
     fn tasks_list(&self, query: &TaskQuery) -> Value {
-        let mut tasks: Vec<&Task> = self
-            .tasks
-            .iter()
-            .filter(|t| query.begin_ms.is_none_or(|b| t.created_ms >= b))
-            .filter(|t| query.end_ms.is_none_or(|e| t.created_ms <= e))
-            .collect();
-        tasks.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
-        let count = tasks.len();
-        let page: Vec<Value> = tasks
-            .into_iter()
-            .skip(query.start.saturating_sub(1))
-            .take(query.limit)
-            .map(|t| self.task_json(t))
-            .collect();
+        let (count, tasks) = query.select(self.tasks.iter(), |t| (t.created_ms, &t.id));
+        let page: Vec<Value> = tasks.into_iter().map(|t| self.task_json(t)).collect();
         json!({ "task_count": count.to_string(), "tasks": page })
     }
 

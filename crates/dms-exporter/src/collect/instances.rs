@@ -158,6 +158,16 @@ mod tests {
         assert_eq!(status_label("Running"), "RUNNING");
         assert_eq!(status_label("Resizing failed"), "CHANGE_FAILED");
         assert_eq!(status_label("EXTENDEDFAILED"), "EXTENDEDFAILED");
+        // RabbitMQ's documented wire values (rabbitmq.md §4.1), upper case as sent.
+        for wire in [
+            "CREATEFAILED",
+            "EXTENDING",
+            "RESTARTING",
+            "ERROR",
+            "CREATING",
+        ] {
+            assert_eq!(status_label(wire), wire);
+        }
         assert_eq!(status_label("SOMETHING_NEW"), "UNKNOWN");
     }
 }

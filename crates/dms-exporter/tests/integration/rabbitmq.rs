@@ -130,20 +130,33 @@ async fn a_failing_plugin_list_keeps_the_last_good_data() {
         fault: Fault::ServerError(503),
         remaining: None,
     });
-    // A stop during the outage must not show: the data is the last good one.
+    // A stop during the outage must not show: the data is the last good one. Retries of the
+    // 503 take jittered time, so poll for the failure rather than sleep a fixed time.
     sim.set_plugin_running(&rabbit(&sim), "rabbitmq_shovel", false);
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    assert_eq!(series(&exporter, "dms_rabbitmq_plugin_running"), before);
-    assert_eq!(
+    let up = || {
         one(
             &exporter,
             "dms_instance_collector_up",
-            &["collector=\"rabbitmq_plugins\""]
-        ),
-        Some(0.0)
-    );
+            &["collector=\"rabbitmq_plugins\""],
+        )
+    };
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(series(&exporter, "dms_rabbitmq_plugin_running"), before);
+        if up() == Some(0.0) {
+            break;
+        }
+    }
+    assert_eq!(up(), Some(0.0), "the failure is reported");
     // Past max_age (3 × 5 s) the data goes, never replaced by zeros.
-    tokio::time::sleep(Duration::from_secs(15)).await;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = series(&exporter, "dms_rabbitmq_plugin_running");
+        if now.is_empty() {
+            break;
+        }
+        assert_eq!(now, before);
+    }
     assert!(series(&exporter, "dms_rabbitmq_plugin_running").is_empty());
     shutdown.cancel();
 }

@@ -12,22 +12,7 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../fixtures/api/rabbitmq/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn assert_shape(name: &str, example: &Value, actual: &Value) {
-    let mut errors = Vec::new();
-    same_shape(example, actual, "$", &mut errors);
-    assert!(
-        errors.is_empty(),
-        "{name}: response differs from the documented example:\n  {}\nresponse: {actual}",
-        errors.join("\n  ")
-    );
+    engine_fixture("rabbitmq", name)
 }
 
 /// The deterministic fleet's RabbitMQ instance (a cluster with public access).
