@@ -200,16 +200,16 @@ impl Instance {
         true
     }
 
-    /// One logical tick. Without churn nothing changes; with churn, running tasks finish (a
-    /// third of them fail), new tasks start, storage use drifts, and an enabled plugin
-    /// sometimes stops running and later comes back.
+    /// One logical tick: running tasks finish (a third of them fail), as Kafka's do. With
+    /// churn, new tasks start, storage use drifts, and an enabled plugin sometimes stops
+    /// running and later comes back.
     pub fn step(&mut self, rng: &mut fastrand::Rng, now_ms: i64, churn: bool) {
         let _ = rng;
         for i in 0..self.tasks.len() {
             let finish = self.rng.u32(0..4) == 0;
             let fail = self.rng.u32(0..3) == 0;
             let task = &mut self.tasks[i];
-            if churn && !task.pinned && task.status == "EXECUTING" && finish {
+            if !task.pinned && task.status == "EXECUTING" && finish {
                 task.status = if fail { "FAILED" } else { "SUCCESS" }.to_owned();
                 task.updated_ms = now_ms;
             }

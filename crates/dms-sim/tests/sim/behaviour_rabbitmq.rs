@@ -180,3 +180,22 @@ async fn the_demo_fleet_lives() {
     assert!(new_tasks, "new tasks started");
     assert!(failed_later, "a new task failed");
 }
+
+#[tokio::test]
+async fn steps_finish_running_tasks_but_not_pinned_ones() {
+    let sim = sim();
+    let id = rabbit(&sim);
+    let pinned = sim
+        .add_task(&id, "restartInstance", "EXECUTING")
+        .expect("instance exists");
+    for _ in 0..40 {
+        sim.step();
+    }
+    let tasks = get_ok(&sim, &format!("/v2/{PROJECT}/instances/{id}/tasks"), &[]).await;
+    let list = tasks["tasks"].as_array().cloned().unwrap_or_default();
+    for task in &list {
+        let executing = task["status"] == "EXECUTING";
+        assert_eq!(executing, task["id"] == pinned.as_str(), "{task}");
+    }
+    assert_eq!(list.len(), 4, "no churn: no new tasks");
+}
