@@ -3,27 +3,18 @@
 
 mod support;
 
-use std::path::PathBuf;
-
 use dms_cloud::dto::{self, rabbitmq, zones};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use support::*;
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/api/rabbitmq")
-}
-
 fn text(name: &str) -> String {
-    let path = dir().join(name);
+    let path = fixture_dir("rabbitmq").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn parse<T: DeserializeOwned>(name: &str) -> T {
-    let text = text(name);
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de)
-        .unwrap_or_else(|e| panic!("{name}: {} at {}", e.inner(), e.path()))
+    parse_fixture("rabbitmq", name)
 }
 
 /// Endpoints the exporter reads, or whose DTO is shared, and the fixtures that must exist.
@@ -33,13 +24,7 @@ const READ_ENDPOINTS: [&str; 10] = [
 
 #[test]
 fn every_fixture_of_a_read_endpoint_parses() {
-    let mut names: Vec<String> = std::fs::read_dir(dir())
-        .unwrap_or_else(|e| panic!("{}: {e}", dir().display()))
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".json"))
-        .collect();
-    names.sort();
+    let names = fixture_names("rabbitmq");
     for prefix in READ_ENDPOINTS {
         let mine: Vec<&String> = names.iter().filter(|n| n.starts_with(prefix)).collect();
         assert!(!mine.is_empty(), "no fixture for endpoint {prefix}");
