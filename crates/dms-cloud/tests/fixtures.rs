@@ -1,23 +1,16 @@
 //! Every documented example response of an endpoint this client reads parses with its DTO,
 //! including the contradictions of kafka.md §7.
 
-use std::path::PathBuf;
+mod support;
 
 use dms_cloud::dto::{self, kafka};
 use serde::de::DeserializeOwned;
+use support::{fixture_names, parse_fixture};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/api/kafka")
-}
-
 fn parse<T: DeserializeOwned>(name: &str) -> T {
-    let path = dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut de = serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(&mut de)
-        .unwrap_or_else(|e| panic!("{name}: {} at {}", e.inner(), e.path()))
+    parse_fixture("kafka", name)
 }
 
 /// Endpoint id → the fixtures that must exist for it.
@@ -28,13 +21,7 @@ const READ_ENDPOINTS: [&str; 13] = [
 
 #[test]
 fn every_fixture_of_a_read_endpoint_parses() {
-    let mut names: Vec<String> = std::fs::read_dir(dir())
-        .unwrap_or_else(|e| panic!("{}: {e}", dir().display()))
-        .filter_map(|entry| entry.ok())
-        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".json"))
-        .collect();
-    names.sort();
+    let names = fixture_names("kafka");
     for prefix in READ_ENDPOINTS {
         let mine: Vec<&String> = names.iter().filter(|n| n.starts_with(prefix)).collect();
         assert!(!mine.is_empty(), "no fixture for endpoint {prefix}");

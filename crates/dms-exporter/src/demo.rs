@@ -53,6 +53,7 @@ pub const DEMO_INTERVALS: &str = "collectors:
   kafka_topics: {interval: 15s}
   kafka_partitions: {interval: 15s}
   kafka_groups: {interval: 5s}
+  rabbitmq_plugins: {interval: 10s}
 api:
   rate_limit: 50
   burst: 20

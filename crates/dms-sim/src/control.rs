@@ -29,6 +29,10 @@ pub(crate) fn routes() -> Router<Simulator> {
         .route("/_sim/instances/{id}/disk", put(fill_disk))
         .route("/_sim/instances/{id}/tasks", post(add_task))
         .route("/_sim/instances/{id}/tasks/{task_id}", delete(delete_task))
+        .route(
+            "/_sim/instances/{id}/plugins/{plugin}",
+            put(set_plugin_running),
+        )
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/requests", get(requests))
 }
@@ -175,6 +179,19 @@ async fn delete_task(
     Path((id, task_id)): Path<(String, String)>,
 ) -> Response {
     found(sim.delete_task(&id, &task_id))
+}
+
+#[derive(Deserialize)]
+struct PluginBody {
+    running: bool,
+}
+
+async fn set_plugin_running(
+    State(sim): State<Simulator>,
+    Path((id, plugin)): Path<(String, String)>,
+    Json(body): Json<PluginBody>,
+) -> Response {
+    found(sim.set_plugin_running(&id, &plugin, body.running))
 }
 
 async fn expire_tokens(State(sim): State<Simulator>) -> Response {

@@ -156,7 +156,7 @@ pub(crate) fn hex_id(rng: &mut fastrand::Rng, n: usize) -> String {
         .collect()
 }
 
-fn uuid(rng: &mut fastrand::Rng) -> String {
+pub(crate) fn uuid(rng: &mut fastrand::Rng) -> String {
     let h = hex_id(rng, 32);
     format!(
         "{}-{}-{}-{}-{}",
@@ -682,6 +682,9 @@ impl Fleet {
         age_ms: i64,
     ) -> Option<String> {
         let now = self.now_ms();
+        if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            return Some(instance.add_task(name, status, now, age_ms));
+        }
         let created = now - age_ms.max(0);
         let Fleet { rng, instances, .. } = self;
         let instance = instances.get_mut(instance_id)?;
@@ -700,12 +703,22 @@ impl Fleet {
     }
 
     pub fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
+        if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            return instance.delete_task(task_id);
+        }
         let Some(instance) = self.instances.get_mut(instance_id) else {
             return false;
         };
         let before = instance.tasks.len();
         instance.tasks.retain(|t| t.id != task_id);
         instance.tasks.len() != before
+    }
+
+    /// Stops or starts a RabbitMQ plugin; `false` if there is no such instance or plugin.
+    pub fn set_plugin_running(&mut self, instance_id: &str, plugin: &str, running: bool) -> bool {
+        self.rabbitmq
+            .get_mut(instance_id)
+            .is_some_and(|instance| instance.set_plugin_running(plugin, running))
     }
 
     pub fn summary(&self) -> Value {
@@ -993,6 +1006,32 @@ pub(crate) struct TaskQuery {
     pub limit: usize,
     pub begin_ms: Option<i64>,
     pub end_ms: Option<i64>,
+}
+
+impl TaskQuery {
+    /// The tasks created inside the time window, newest first: how many there are, and the
+    /// page `start`/`limit` selects.
+    pub fn select<'a, T>(
+        &self,
+        tasks: impl Iterator<Item = &'a T>,
+        key: impl Fn(&T) -> (i64, &str),
+    ) -> (usize, Vec<&'a T>) {
+        let mut tasks: Vec<&T> = tasks
+            .filter(|t| self.begin_ms.is_none_or(|b| key(t).0 >= b))
+            .filter(|t| self.end_ms.is_none_or(|e| key(t).0 <= e))
+            .collect();
+        tasks.sort_by(|a, b| {
+            let (a, b) = (key(a), key(b));
+            b.0.cmp(&a.0).then(a.1.cmp(b.1))
+        });
+        let count = tasks.len();
+        let page = tasks
+            .into_iter()
+            .skip(self.start.saturating_sub(1))
+            .take(self.limit)
+            .collect();
+        (count, page)
+    }
 }
 
 impl Instance {
@@ -1575,18 +1614,9 @@ impl Instance {
 
     /// R19: newest first; `task_count` (a String) counts the tasks matching the time filter.
     pub fn tasks_list(&self, fleet: &Fleet, query: &TaskQuery) -> Value {
-        let mut tasks: Vec<&Task> = self
-            .tasks
-            .iter()
-            .filter(|t| query.begin_ms.is_none_or(|b| t.created_ms >= b))
-            .filter(|t| query.end_ms.is_none_or(|e| t.created_ms <= e))
-            .collect();
-        tasks.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
-        let count = tasks.len();
+        let (count, tasks) = query.select(self.tasks.iter(), |t| (t.created_ms, &t.id));
         let page: Vec<Value> = tasks
             .into_iter()
-            .skip(query.start.saturating_sub(1))
-            .take(query.limit)
             .map(|t| self.task_json(t, fleet))
             .collect();
         json!({ "task_count": count.to_string(), "tasks": page })

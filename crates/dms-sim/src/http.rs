@@ -637,6 +637,22 @@ fn parse_compact_time(text: &str) -> Option<i64> {
         .map(|t| i64::try_from(t.assume_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
 }
 
+/// The task list's query (R19 Kafka, R5 RabbitMQ): `start` (1-based, default 1), `limit`
+/// (default 10), `begin_time` / `end_time` as `YYYYMMDDHHmmss`.
+pub(crate) fn task_query(query: &[(String, String)]) -> Result<TaskQuery, ApiError> {
+    let time = |name| {
+        first(query, name)
+            .map(|t| parse_compact_time(t).ok_or_else(ApiError::bad_parameter))
+            .transpose()
+    };
+    Ok(TaskQuery {
+        start: parse_number(query, "start")?.unwrap_or(1).max(1),
+        limit: parse_number(query, "limit")?.unwrap_or(10).max(1),
+        begin_ms: time("begin_time")?,
+        end_ms: time("end_time")?,
+    })
+}
+
 fn dispatch(
     sim: &Simulator,
     route: &Route,
@@ -854,24 +870,7 @@ fn dispatch(
         "kafka_management_group" => instance
             .group_detail(item, true)
             .ok_or_else(group_not_found)?,
-        "tasks" => {
-            let start = parse_number(query, "start")?.unwrap_or(1).max(1);
-            let limit = parse_number(query, "limit")?.unwrap_or(10).max(1);
-            let time = |name| {
-                first(query, name)
-                    .map(|t| parse_compact_time(t).ok_or_else(ApiError::bad_parameter))
-                    .transpose()
-            };
-            instance.tasks_list(
-                fleet,
-                &TaskQuery {
-                    start,
-                    limit,
-                    begin_ms: time("begin_time")?,
-                    end_ms: time("end_time")?,
-                },
-            )
-        }
+        "tasks" => instance.tasks_list(fleet, &task_query(query)?),
         "task_get" => instance.task(fleet, item).ok_or_else(|| {
             ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
         })?,

@@ -529,6 +529,14 @@ impl Simulator {
         self.lock().fleet.delete_task(instance_id, task_id)
     }
 
+    /// Stops (`running = false`) or restarts an enabled RabbitMQ plugin: it stays enabled,
+    /// so the plugin list shows `enable: true, running: false`. Pins the instance.
+    pub fn set_plugin_running(&self, instance_id: &str, plugin: &str, running: bool) -> bool {
+        self.lock()
+            .fleet
+            .set_plugin_running(instance_id, plugin, running)
+    }
+
     /// Invalidates every token issued so far.
     pub fn expire_tokens(&self) {
         self.lock().tokens.clear();

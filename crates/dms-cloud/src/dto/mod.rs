@@ -5,6 +5,7 @@ pub mod kafka;
 pub mod lenient;
 pub mod rabbitmq;
 pub mod rocketmq;
+pub mod zones;
 
 use serde::Deserialize;
 
@@ -68,14 +69,25 @@ pub struct Instance {
     pub available_zones: Vec<String>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub enterprise_project_id: String,
+    /// `HH:mm:ss` in V2, `HH:mm` in the V1 tables; see [`Instance::maintenance_window`].
     #[serde(default, deserialize_with = "lenient::string")]
     pub maintain_begin: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub maintain_end: String,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub ssl_enable: Option<bool>,
+    /// A boolean, or the string `"true"` in one V1 example.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub enable_publicip: Option<bool>,
+    /// `null` when public access is off.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub publicip_address: String,
+    /// Disk expansions so far: an Integer in V2, documented as a String in V1.
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub extend_times: Option<i64>,
+    /// V1 only: why creation failed or the status is abnormal (`null` when fine).
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub error_code: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub retention_policy: String,
     #[serde(default, deserialize_with = "lenient::null_default")]
@@ -102,6 +114,14 @@ impl Instance {
         } else {
             &self.connect_address
         }
+    }
+
+    /// The maintenance window as `(begin, end)`, both `HH:mm:ss`, when both parse.
+    pub fn maintenance_window(&self) -> Option<(String, String)> {
+        Some((
+            normalise_clock(&self.maintain_begin)?,
+            normalise_clock(&self.maintain_end)?,
+        ))
     }
 
     /// Creation time in seconds since the epoch.
@@ -147,6 +167,24 @@ pub struct Task {
     pub created_at: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub updated_at: String,
+}
+
+/// `HH:mm` or `HH:mm:ss` → `HH:mm:ss` (V1 sends the former, V2 the latter); `None` if the
+/// text is no time of day.
+pub fn normalise_clock(text: &str) -> Option<String> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    let number = |part: &str, max: u32| {
+        (part.len() == 2)
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+            .filter(|v| *v <= max)
+    };
+    let (hour, minute, second) = match parts.as_slice() {
+        [h, m] => (number(h, 23)?, number(m, 59)?, 0),
+        [h, m, s] => (number(h, 23)?, number(m, 59)?, number(s, 59)?),
+        _ => return None,
+    };
+    Some(format!("{hour:02}:{minute:02}:{second:02}"))
 }
 
 /// Seconds since the epoch of an ISO-8601 / RFC 3339 time, or of epoch milliseconds.
@@ -219,5 +257,15 @@ mod tests {
         assert!((at - 1_589_512_791.046).abs() < 1e-3, "{at}");
         assert_eq!(parse_time_unix("not a time"), None);
         assert_eq!(parse_time_unix("1568797295209"), Some(1_568_797_295.209));
+    }
+
+    #[test]
+    fn clocks_normalise_to_seconds() {
+        assert_eq!(normalise_clock("22:00").as_deref(), Some("22:00:00"));
+        assert_eq!(normalise_clock("02:00:00").as_deref(), Some("02:00:00"));
+        assert_eq!(normalise_clock(" 06:30 ").as_deref(), Some("06:30:00"));
+        for bad in ["", "22", "24:00", "2:00", "22:00:00:00", "ab:cd"] {
+            assert_eq!(normalise_clock(bad), None, "{bad:?}");
+        }
     }
 }

@@ -292,10 +292,34 @@ pub fn client_with(
 }
 
 pub fn fixture(name: &str) -> serde_json::Value {
-    let path = format!(
-        "{}/../../fixtures/api/kafka/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    parse_fixture("kafka", name)
+}
+
+/// The directory of an engine's documented examples.
+pub fn fixture_dir(engine: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/api")
+        .join(engine)
+}
+
+/// A documented example of an engine, parsed as `T`; a failure names the JSON path.
+pub fn parse_fixture<T: serde::de::DeserializeOwned>(engine: &str, name: &str) -> T {
+    let path = fixture_dir(engine).join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de)
+        .unwrap_or_else(|e| panic!("{name}: {} at {}", e.inner(), e.path()))
+}
+
+/// The `.json` files of an engine's documented examples, sorted.
+pub fn fixture_names(engine: &str) -> Vec<String> {
+    let dir = fixture_dir(engine);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
 }

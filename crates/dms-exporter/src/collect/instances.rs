@@ -89,6 +89,14 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
         [engine, id],
         brokers.map(|b| b as f64),
     );
+    // V2 sends HH:mm:ss, V1 HH:mm: one label value per window whichever API answered.
+    if let Some((begin, end)) = instance.maintenance_window() {
+        out.push(
+            &catalog::INSTANCE_MAINTENANCE_WINDOW_INFO,
+            [engine, id, &begin, &end],
+            1.0,
+        );
+    }
     out.push_some(
         &catalog::INSTANCE_CREATED,
         [engine, id],
@@ -150,6 +158,16 @@ mod tests {
         assert_eq!(status_label("Running"), "RUNNING");
         assert_eq!(status_label("Resizing failed"), "CHANGE_FAILED");
         assert_eq!(status_label("EXTENDEDFAILED"), "EXTENDEDFAILED");
+        // RabbitMQ's documented wire values (rabbitmq.md §4.1), upper case as sent.
+        for wire in [
+            "CREATEFAILED",
+            "EXTENDING",
+            "RESTARTING",
+            "ERROR",
+            "CREATING",
+        ] {
+            assert_eq!(status_label(wire), wire);
+        }
         assert_eq!(status_label("SOMETHING_NEW"), "UNKNOWN");
     }
 }

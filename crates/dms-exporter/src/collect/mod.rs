@@ -113,6 +113,7 @@ pub fn all() -> Vec<Arc<dyn Collector>> {
         Arc::new(kafka::groups::Groups),
         // RocketMQ collectors
         // RabbitMQ collectors
+        Arc::new(rabbitmq::plugins::Plugins),
     ]
 }
 

@@ -89,6 +89,10 @@ families! {
         ["engine", "instance_id"],
         "instances", "GET /v2/{project_id}/instances (created_at)",
         "When the instance was created, as a Unix timestamp.";
+    INSTANCE_MAINTENANCE_WINDOW_INFO = "dms_instance_maintenance_window_info", Info, None,
+        ["engine", "instance_id", "begin", "end"],
+        "instances", "GET /v2/{project_id}/instances (maintain_begin, maintain_end)",
+        "The instance's daily maintenance window (UTC, HH:mm:ss; V1 HH:mm normalised); always 1. The window may cross midnight (begin > end).";
     INSTANCE_TAG_INFO = "dms_instance_tag_info", Info, None,
         ["engine", "instance_id", "key", "value"],
         "tags", "GET /v2/{project_id}/{engine}/{instance_id}/tags",
@@ -231,6 +235,18 @@ families! {
     // RocketMQ
 
     // RabbitMQ
+    RABBITMQ_PLUGIN_ENABLED = "dms_rabbitmq_plugin_enabled", Gauge, None,
+        ["instance_id", "plugin"],
+        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "1 if the plugin is enabled (configured to run), else 0.";
+    RABBITMQ_PLUGIN_RUNNING = "dms_rabbitmq_plugin_running", Gauge, None,
+        ["instance_id", "plugin"],
+        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "1 if the plugin is running, else 0. Enabled but not running (enabled - running > 0) needs attention.";
+    RABBITMQ_PLUGIN_INFO = "dms_rabbitmq_plugin_info", Info, None,
+        ["instance_id", "plugin", "version"],
+        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "The plugin's version; always 1.";
 
     // Background tasks (all engines)
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,

@@ -26,6 +26,7 @@ const ONE_CYCLE: &str = "collectors:
   kafka_topics: {interval: 1h}
   kafka_partitions: {interval: 1h}
   kafka_groups: {interval: 1h}
+  rabbitmq_plugins: {interval: 1h}
 ";
 
 struct Served {

@@ -5,6 +5,7 @@ mod cli;
 mod config_fixtures;
 mod docs;
 mod golden;
+mod rabbitmq;
 mod reload;
 mod scheduler;
 mod support;

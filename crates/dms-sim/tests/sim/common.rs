@@ -180,6 +180,17 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// Fails with every difference when `actual` does not have the shape of `example`.
+pub fn assert_shape(name: &str, example: &Value, actual: &Value) {
+    let mut errors = Vec::new();
+    same_shape(example, actual, "$", &mut errors);
+    assert!(
+        errors.is_empty(),
+        "{name}: response differs from the documented example:\n  {}\nresponse: {actual}",
+        errors.join("\n  ")
+    );
+}
+
 /// Every field of `example` is in `actual` with the same JSON type, recursively; array
 /// elements are compared pairwise (every actual element against every example element).
 /// Keys starting with `$` in the example are comments.
@@ -218,9 +229,15 @@ pub fn same_shape(example: &Value, actual: &Value, at: &str, errors: &mut Vec<St
     }
 }
 
+/// A documented Kafka example.
 pub fn fixture(name: &str) -> Value {
+    engine_fixture("kafka", name)
+}
+
+/// A documented example of an engine (`fixtures/api/{engine}/{name}`).
+pub fn engine_fixture(engine: &str, name: &str) -> Value {
     let path = format!(
-        "{}/../../fixtures/api/kafka/{name}",
+        "{}/../../fixtures/api/{engine}/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -16,16 +16,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn assert_shape(name: &str, example: &Value, actual: &Value) {
-    let mut errors = Vec::new();
-    same_shape(example, actual, "$", &mut errors);
-    assert!(
-        errors.is_empty(),
-        "{name}: response differs from the documented example:\n  {}\nresponse: {actual}",
-        errors.join("\n  ")
-    );
-}
-
 fn strip_assignment(mut value: Value) -> Value {
     if let Some(members) = value["group"]["members"].as_array_mut() {
         for member in members {

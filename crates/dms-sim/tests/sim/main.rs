@@ -2,6 +2,8 @@
 
 mod auth;
 mod behaviour;
+mod behaviour_rabbitmq;
 mod common;
 mod control;
 mod fidelity;
+mod fidelity_rabbitmq;

@@ -1,1 +1,3 @@
 //! RabbitMQ collectors, one API area per file.
+
+pub mod plugins;
