@@ -239,9 +239,15 @@ async fn start() -> Stack {
     }
 }
 
-/// Running instances of the demo fleet with their groups, from the simulator's summary.
+/// Running Kafka instances of the demo fleet with their groups, from the simulator's summary.
 fn running_instances(state: &Value) -> Vec<Value> {
-    state["instances"]
+    running(state, "instances")
+}
+
+/// Running instances of one section of the simulator's summary (`instances` for Kafka,
+/// `rocketmq`, `rabbitmq`).
+fn running(state: &Value, section: &str) -> Vec<Value> {
+    state[section]
         .as_array()
         .map(|all| {
             all.iter()
@@ -250,6 +256,37 @@ fn running_instances(state: &Value) -> Vec<Value> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Dashboard variables for one instance of the simulator's summary: its region, project,
+/// name and id from `dms_instance_info`, and the given topic and group.
+async fn engine_values(
+    stack: &Stack,
+    instance: &Value,
+    topic: Option<&str>,
+    group: Option<&str>,
+) -> BTreeMap<String, String> {
+    let id = instance["instance_id"].as_str().unwrap_or_default();
+    let info = stack
+        .query(&format!("dms_instance_info{{instance_id=\"{id}\"}}"))
+        .await
+        .expect("info")
+        .first()
+        .cloned()
+        .expect("info of the instance");
+    let label = |name: &str| info["metric"][name].as_str().unwrap_or_default().to_owned();
+    [
+        ("datasource", "prometheus".to_owned()),
+        ("region", label("region")),
+        ("project_id", label("project_id")),
+        ("instance", label("name")),
+        ("instance_id", id.to_owned()),
+        ("topic", topic.unwrap_or_default().to_owned()),
+        ("group", group.unwrap_or_default().to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 async fn wait_for_alerts(stack: &Stack, expected: &[Expected], active: bool, timeout: Duration) {
@@ -348,6 +385,24 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             Some(json!({"up": false})),
         )
         .await;
+    let rabbit = running(&state, "rabbitmq")
+        .first()
+        .cloned()
+        .expect("the demo fleet has a running RabbitMQ instance");
+    let rabbit_id = rabbit["instance_id"].as_str().expect("id").to_owned();
+    let plugin = rabbit["plugins"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["enable"] == true))
+        .and_then(|p| p["name"].as_str())
+        .expect("the RabbitMQ instance has an enabled plugin")
+        .to_owned();
+    stack
+        .control(
+            put.clone(),
+            &format!("/_sim/instances/{rabbit_id}/plugins/{plugin}"),
+            Some(json!({"running": false})),
+        )
+        .await;
     let failed = stack
         .control(
             post.clone(),
@@ -412,6 +467,11 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             "DmsKafkaUnderReplicatedPartitions",
             vec![("instance_id", brokers.clone())],
             "broker 0 down",
+        ),
+        expect(
+            "DmsRabbitMqPluginNotRunning",
+            vec![("instance_id", rabbit_id.clone()), ("plugin", plugin.clone())],
+            "plugin stopped",
         ),
         expect(
             "DmsBackgroundTaskFailed",
@@ -487,6 +547,15 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    // The engine dashboards get an instance of their engine.
+    let rabbit_values = engine_values(&stack, &rabbit, None, None).await;
+    let values_for = |dashboard: &str| -> &BTreeMap<String, String> {
+        if dashboard.contains("rabbitmq") {
+            &rabbit_values
+        } else {
+            &values
+        }
+    };
     let mut failures = Vec::new();
     let queries = panel_queries();
     assert!(
@@ -495,7 +564,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         queries.len()
     );
     for panel in &queries {
-        let expr = substitute(&panel.expr, &values);
+        let expr = substitute(&panel.expr, values_for(&panel.dashboard));
         match stack.query(&expr).await {
             Ok(result) if result.is_empty() => failures.push(format!(
                 "{} / {}: no data: {expr}",
@@ -516,7 +585,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         let expr = format!(
             "count by ({}) ({})",
             &parts[2],
-            substitute(&parts[1], &values)
+            substitute(&parts[1], values_for(&dashboard))
         );
         match stack.query(&expr).await {
             Ok(result) if result.is_empty() => {
@@ -565,6 +634,13 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             put.clone(),
             &format!("/_sim/instances/{brokers}/brokers/0"),
             Some(json!({"up": true})),
+        )
+        .await;
+    stack
+        .control(
+            put.clone(),
+            &format!("/_sim/instances/{rabbit_id}/plugins/{plugin}"),
+            Some(json!({"running": true})),
         )
         .await;
     for task in [&failed, &stuck] {
