@@ -346,6 +346,29 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         )
         .await;
 
+    // The same for a RocketMQ group that consumes a topic.
+    let rocket = running(&state, "rocketmq")
+        .first()
+        .cloned()
+        .expect("the demo fleet has a running RocketMQ instance");
+    let rocket_id = rocket["instance_id"].as_str().expect("id").to_owned();
+    let (rocket_group, rocket_topic) = rocket["groups"]
+        .as_object()
+        .and_then(|groups| {
+            groups.iter().find_map(|(name, group)| {
+                let topic = group["topics"].as_array()?.first()?.as_str()?;
+                Some((name.clone(), topic.to_owned()))
+            })
+        })
+        .expect("the RocketMQ instance has a group consuming a topic");
+    stack
+        .control(
+            reqwest::Method::PUT,
+            &format!("/_sim/instances/{rocket_id}/groups/{rocket_group}/consumer"),
+            Some(json!({"running": false})),
+        )
+        .await;
+
     wait_for(
         "Prometheus scrapes the exporter",
         Duration::from_secs(60),
@@ -469,8 +492,27 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             "broker 0 down",
         ),
         expect(
+            "DmsRocketMqConsumerLagGrowing",
+            vec![
+                ("instance_id", rocket_id.clone()),
+                ("group", rocket_group.clone()),
+            ],
+            "RocketMQ consumer stopped",
+        ),
+        expect(
+            "DmsRocketMqConsumerGroupOffline",
+            vec![
+                ("instance_id", rocket_id.clone()),
+                ("group", rocket_group.clone()),
+            ],
+            "RocketMQ consumer stopped",
+        ),
+        expect(
             "DmsRabbitMqPluginNotRunning",
-            vec![("instance_id", rabbit_id.clone()), ("plugin", plugin.clone())],
+            vec![
+                ("instance_id", rabbit_id.clone()),
+                ("plugin", plugin.clone()),
+            ],
             "plugin stopped",
         ),
         expect(
@@ -549,9 +591,13 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     .collect();
     // The engine dashboards get an instance of their engine.
     let rabbit_values = engine_values(&stack, &rabbit, None, None).await;
+    let rocket_values =
+        engine_values(&stack, &rocket, Some(&rocket_topic), Some(&rocket_group)).await;
     let values_for = |dashboard: &str| -> &BTreeMap<String, String> {
         if dashboard.contains("rabbitmq") {
             &rabbit_values
+        } else if dashboard.contains("rocketmq") {
+            &rocket_values
         } else {
             &values
         }
@@ -640,6 +686,13 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         .control(
             put.clone(),
             &format!("/_sim/instances/{rabbit_id}/plugins/{plugin}"),
+            Some(json!({"running": true})),
+        )
+        .await;
+    stack
+        .control(
+            put.clone(),
+            &format!("/_sim/instances/{rocket_id}/groups/{rocket_group}/consumer"),
             Some(json!({"running": true})),
         )
         .await;
