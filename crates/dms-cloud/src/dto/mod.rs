@@ -76,6 +76,9 @@ pub struct Instance {
     pub ssl_enable: Option<bool>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]
     pub enable_publicip: Option<bool>,
+    /// Whether RocketMQ access control (ACL users) is on.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub enable_acl: Option<bool>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub retention_policy: String,
     #[serde(default, deserialize_with = "lenient::null_default")]
