@@ -5,3 +5,4 @@ mod behaviour;
 mod common;
 mod control;
 mod fidelity;
+mod fidelity_rocketmq;
