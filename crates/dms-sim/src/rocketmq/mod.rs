@@ -73,6 +73,8 @@ pub(crate) struct Task {
 }
 
 pub(crate) struct Instance {
+    /// The instance's own random stream (evolution), independent of other instances.
+    rng: fastrand::Rng,
     /// Touched through the control API: churn leaves it alone.
     pub pinned: bool,
     pub id: String,
@@ -96,6 +98,13 @@ pub(crate) struct Instance {
     storage_gb: u64,
 }
 
+/// A stable seed from an instance id (FNV-1a).
+fn seed_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 impl Instance {
     /// A populated, RUNNING instance; `serial` numbers instances across the fleet.
     pub fn build(
@@ -115,10 +124,15 @@ impl Instance {
                 hex_id(rng, 12)
             )
         };
-        let broker_count = if serial % 2 == 0 { 2 } else { 1 };
+        let broker_count = if serial.is_multiple_of(2) { 2 } else { 1 };
+        // The shared engine stream gives the id only, as before this engine had a model: the
+        // rest comes from the instance's own stream, so other engines' fleets do not shift.
+        let id = uuid(rng);
+        let rng = &mut fastrand::Rng::with_seed(seed_of(&id));
         let mut instance = Instance {
+            rng: fastrand::Rng::with_seed(seed_of(&id) ^ 0x5eed),
             pinned: false,
-            id: uuid(rng),
+            id,
             project_id: project.project_id.clone(),
             region: project.region.clone(),
             name,
@@ -128,7 +142,7 @@ impl Instance {
             topics: BTreeMap::new(),
             groups: BTreeMap::new(),
             // Every other instance has ACL on, so both paths are exercised.
-            enable_acl: serial % 2 == 1,
+            enable_acl: broker_count == 2,
             users: Vec::new(),
             tasks: Vec::new(),
             tags: vec![
@@ -164,12 +178,13 @@ impl Instance {
             }
             instance.topics.insert(name, topic);
         }
-        let topic_names: Vec<String> = instance.topics.keys().cloned().collect();
-        for (g, base) in ["orders", "billing", "archive"].iter().enumerate() {
-            let mut topics = vec![topic_names[g % topic_names.len()].clone()];
-            if g == 1 {
-                topics.push(topic_names[2].clone());
-            }
+        let subscriptions: [(&str, &[&str]); 3] = [
+            ("orders", &["topic-orders"]),
+            ("billing", &["topic-orders", "topic-payments"]),
+            ("archive", &["topic-audit"]),
+        ];
+        for (g, (base, topics)) in subscriptions.iter().enumerate() {
+            let topics = topics.iter().map(|t| (*t).to_owned()).collect();
             // The second group is stopped from the start: its lag grows.
             let running = g != 1;
             instance.add_group(rng, &format!("group-{base}"), topics, running, now_ms);
@@ -249,10 +264,11 @@ impl Instance {
     /// One logical tick: every queue receives messages, running groups consume (usually all
     /// of it, sometimes falling a little behind); with churn, an unpinned group may stop or
     /// start and old messages are deleted.
-    pub fn step(&mut self, rng: &mut fastrand::Rng, now_ms: i64, churn: bool) {
+    pub fn step(&mut self, _shared: &mut fastrand::Rng, now_ms: i64, churn: bool) {
         if !self.status.eq_ignore_ascii_case("RUNNING") {
             return;
         }
+        let rng = &mut self.rng;
         for topic in self.topics.values_mut() {
             for queue in topic.queues.values_mut() {
                 let produced = rng.u64(0..=topic.rate);
