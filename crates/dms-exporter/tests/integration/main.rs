@@ -6,6 +6,7 @@ mod config_fixtures;
 mod docs;
 mod golden;
 mod reload;
+mod rocketmq;
 mod scheduler;
 mod support;
 mod web;
