@@ -114,7 +114,7 @@ impl DmsClient {
         )
         .await?;
         Ok(rmq::AllGroups {
-            groups: listing.items,
+            items: listing.items,
             total: listing.total,
             max: listing.quota.0,
             remaining: listing.quota.1,
@@ -233,7 +233,7 @@ impl DmsClient {
         )
         .await?;
         Ok(rmq::AllTopics {
-            topics: listing.items,
+            items: listing.items,
             total: listing.total,
             max: listing.quota.0,
             remaining: listing.quota.1,

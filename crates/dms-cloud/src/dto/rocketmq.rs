@@ -255,23 +255,21 @@ pub struct Client {
     pub version: String,
 }
 
-/// Every consumer group of an instance (all pages) and the quota of the first page.
+/// Every item of a paged listing (all pages) and the quota its first page reported.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct AllGroups {
-    pub groups: Vec<Group>,
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// `total`, when the API sent it.
     pub total: Option<i64>,
+    /// How many the instance allows (`max`).
     pub max: Option<i64>,
     pub remaining: Option<i64>,
 }
 
-/// Every topic of an instance (SDK listing, all pages) and the quota of the first page.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AllTopics {
-    pub topics: Vec<Topic>,
-    pub total: Option<i64>,
-    pub max: Option<i64>,
-    pub remaining: Option<i64>,
-}
+/// Every consumer group (§2.4, all pages).
+pub type AllGroups = Listed<Group>;
+/// Every topic (SDK listing, all pages).
+pub type AllTopics = Listed<Topic>;
 
 /// One object or an array of them (§2.9's `brokers`); `null` → empty.
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>

@@ -2,13 +2,13 @@
 //! call) and its consumer clients (the Huawei SDK's endpoint; one call per group, within
 //! `rocketmq_detail_calls_limit`).
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
 use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
-use super::{DETAILS_IN_FLIGHT, Rotation};
+use super::Rotation;
 use crate::collect::{Collector, Context, Output, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
@@ -25,7 +25,7 @@ fn flag(value: Option<bool>) -> Option<f64> {
 fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
     let mut samples = Samples::default();
     // `total` counts every group; without it, what the pages held.
-    let total = all.total.unwrap_or(all.groups.len() as i64);
+    let total = all.total.unwrap_or(all.items.len() as i64);
     samples.push(&catalog::ROCKETMQ_GROUPS, [id], total as f64);
     samples.push_some(
         &catalog::ROCKETMQ_GROUPS_LIMIT,
@@ -38,7 +38,7 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
         all.remaining.map(|v| v as f64),
     );
     for group in all
-        .groups
+        .items
         .iter()
         .filter(|g| cx.filters.groups.allows(&g.name))
     {
@@ -97,25 +97,24 @@ impl Collector for Groups {
                 .parts
                 .push((String::new(), Ok(list_samples(id, &all, cx))));
             let names: Vec<String> = all
-                .groups
+                .items
                 .iter()
                 .map(|g| g.name.clone())
                 .filter(|name| cx.filters.groups.allows(name))
                 .collect();
-            let turn = self
-                .rotation
-                .turn(id, names, cx.settings.rocketmq_detail_calls_limit);
-            output.kept = turn.skipped.iter().map(|g| clients_key(g)).collect();
-            let parts: Vec<_> = futures::stream::iter(turn.read)
-                .map(|group| async move {
-                    let result = cx.target.client.rocketmq_group_clients(id, &group).await;
-                    let samples = result.map(|clients| client_samples(id, &group, &clients));
-                    (clients_key(&group), samples)
-                })
-                .buffered(DETAILS_IN_FLIGHT)
-                .collect()
+            self.rotation
+                .read_turn(
+                    id,
+                    names,
+                    cx.settings.rocketmq_detail_calls_limit,
+                    |group| clients_key(group),
+                    |group| async move {
+                        let clients = cx.target.client.rocketmq_group_clients(id, &group).await?;
+                        Ok(client_samples(id, &group, &clients))
+                    },
+                    &mut output,
+                )
                 .await;
-            output.parts.extend(parts);
             Ok(output)
         }
         .boxed()

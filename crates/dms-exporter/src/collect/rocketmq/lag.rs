@@ -11,8 +11,8 @@ use futures::{FutureExt, StreamExt};
 use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
-use super::{DETAILS_IN_FLIGHT, Rotation, pair_key};
-use crate::collect::{Collector, Context, Output, Part, Scope};
+use super::{DETAILS_IN_FLIGHT, Rotation, latest_ms, pair_key};
+use crate::collect::{Collector, Context, Output, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -28,7 +28,6 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
     let mut samples = Samples::default();
     let mut topic_lag = 0.0;
     let mut any_lag = false;
-    let mut last_ms: Option<i64> = None;
     for broker in &body.brokers {
         for queue in &broker.queues {
             let Some(queue_id) = queue.id else {
@@ -52,10 +51,6 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
                 topic_lag += lag as f64;
                 any_lag = true;
             }
-            // 0 means "nothing consumed yet", not 1970.
-            if let Some(ms) = queue.last_message_time.filter(|ms| *ms > 0) {
-                last_ms = Some(last_ms.map_or(ms, |m| m.max(ms)));
-            }
         }
     }
     if any_lag {
@@ -68,7 +63,14 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
     samples.push_some(
         &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
         [id, group, topic],
-        last_ms.map(|ms| ms as f64 / 1000.0),
+        // 0 means "nothing consumed yet", not 1970.
+        latest_ms(
+            body.brokers
+                .iter()
+                .flat_map(|b| &b.queues)
+                .map(|q| q.last_message_time),
+        )
+        .map(|ms| ms as f64 / 1000.0),
     );
     samples.into()
 }
@@ -118,7 +120,7 @@ impl Collector for Lag {
             let id = cx.instance().id.as_str();
             let all = cx.target.client.rocketmq_groups(id).await?;
             let groups: Vec<String> = all
-                .groups
+                .items
                 .into_iter()
                 .map(|g| g.name)
                 .filter(|name| cx.filters.groups.allows(name))
@@ -150,26 +152,20 @@ impl Collector for Lag {
                 }
                 pairs.extend(topics.into_iter().map(|t| (group.clone(), t)));
             }
-            let turn = self
-                .rotation
-                .turn(id, pairs, cx.settings.rocketmq_detail_calls_limit);
-            output
-                .kept
-                .extend(turn.skipped.iter().map(|(g, t)| pair_key(g, t)));
-            let parts: Vec<Part> = futures::stream::iter(turn.read)
-                .map(|(group, topic)| async move {
-                    let result = cx
-                        .target
-                        .client
-                        .rocketmq_group_topic(id, &group, &topic)
-                        .await;
-                    let samples = result.map(|body| pair_samples(id, &group, &topic, &body));
-                    (pair_key(&group, &topic), samples)
-                })
-                .buffered(DETAILS_IN_FLIGHT)
-                .collect()
+            self.rotation
+                .read_turn(
+                    id,
+                    pairs,
+                    cx.settings.rocketmq_detail_calls_limit,
+                    |(group, topic)| pair_key(group, topic),
+                    |(group, topic)| async move {
+                        let client = &cx.target.client;
+                        let body = client.rocketmq_group_topic(id, &group, &topic).await?;
+                        Ok(pair_samples(id, &group, &topic, &body))
+                    },
+                    &mut output,
+                )
                 .await;
-            output.parts.extend(parts);
             Ok(output)
         }
         .boxed()

@@ -10,8 +10,14 @@ pub mod topics;
 pub mod users;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
+use dms_cloud::error::ApiError;
+use futures::StreamExt;
+
+use crate::collect::{Output, Part};
+use crate::metrics::Sample;
 use crate::metrics::self_metrics::record_skipped_calls;
 
 /// Detail reads in flight per instance; the host budget still caps the total.
@@ -61,6 +67,40 @@ impl Rotation {
         record_skipped_calls(skipped.len() as u64);
         Turn { read, skipped }
     }
+}
+
+impl Rotation {
+    /// Reads this cycle's turn of `items` (one call each, a few at a time) into parts of
+    /// `output`, and lists the skipped ones as kept.
+    pub async fn read_turn<T, Fut>(
+        &self,
+        instance_id: &str,
+        items: Vec<T>,
+        limit: u32,
+        key: impl Fn(&T) -> String,
+        read: impl Fn(T) -> Fut,
+        output: &mut Output,
+    ) where
+        Fut: Future<Output = Result<Vec<Sample>, ApiError>>,
+    {
+        let turn = self.turn(instance_id, items, limit);
+        output.kept.extend(turn.skipped.iter().map(&key));
+        let parts: Vec<Part> = futures::stream::iter(turn.read)
+            .map(|item| {
+                let part = key(&item);
+                let result = read(item);
+                async move { (part, result.await) }
+            })
+            .buffered(DETAILS_IN_FLIGHT)
+            .collect()
+            .await;
+        output.parts.extend(parts);
+    }
+}
+
+/// The latest of some epoch-ms times, ignoring 0 and absent ("no message yet").
+pub fn latest_ms(times: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    times.into_iter().flatten().filter(|ms| *ms > 0).max()
 }
 
 /// The part key of a (group, topic) pair; names cannot contain `/`.

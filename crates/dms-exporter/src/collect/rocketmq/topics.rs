@@ -2,14 +2,14 @@
 //! queues of each topic; the status of each topic (per-queue offsets and last message time)
 //! is one call per topic, within `rocketmq_detail_calls_limit` and rotating.
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
 use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
-use super::{DETAILS_IN_FLIGHT, Rotation};
-use crate::collect::{Collector, Context, Output, Part, Scope};
+use super::{Rotation, latest_ms};
+use crate::collect::{Collector, Context, Output, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -20,10 +20,10 @@ pub struct Topics {
 
 fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
     let mut samples = Samples::default();
-    let total = all.total.unwrap_or(all.topics.len() as i64);
+    let total = all.total.unwrap_or(all.items.len() as i64);
     samples.push(&catalog::ROCKETMQ_TOPICS, [id], total as f64);
     for topic in all
-        .topics
+        .items
         .iter()
         .filter(|t| cx.filters.topics.allows(&t.name))
     {
@@ -55,7 +55,6 @@ fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
     let mut samples = Samples::default();
     let mut retained = 0.0;
     let mut any = false;
-    let mut last_ms: Option<i64> = None;
     for broker in &status.brokers {
         for queue in &broker.queues {
             let Some(queue_id) = queue.id else {
@@ -77,9 +76,6 @@ fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
                 retained += (max - min).max(0) as f64;
                 any = true;
             }
-            if let Some(ms) = queue.last_message_time.filter(|ms| *ms > 0) {
-                last_ms = Some(last_ms.map_or(ms, |m| m.max(ms)));
-            }
         }
     }
     if any {
@@ -88,7 +84,14 @@ fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
     samples.push_some(
         &catalog::ROCKETMQ_TOPIC_LAST_MESSAGE,
         [id, topic],
-        last_ms.map(|ms| ms as f64 / 1000.0),
+        latest_ms(
+            status
+                .brokers
+                .iter()
+                .flat_map(|b| &b.queues)
+                .map(|q| q.last_message_time),
+        )
+        .map(|ms| ms as f64 / 1000.0),
     );
     samples.into()
 }
@@ -116,25 +119,24 @@ impl Collector for Topics {
                 .parts
                 .push((String::new(), Ok(list_samples(id, &all, cx))));
             let names: Vec<String> = all
-                .topics
+                .items
                 .into_iter()
                 .map(|t| t.name)
                 .filter(|name| cx.filters.topics.allows(name))
                 .collect();
-            let turn = self
-                .rotation
-                .turn(id, names, cx.settings.rocketmq_detail_calls_limit);
-            output.kept = turn.skipped.iter().map(|t| status_key(t)).collect();
-            let parts: Vec<Part> = futures::stream::iter(turn.read)
-                .map(|topic| async move {
-                    let result = cx.target.client.rocketmq_topic_status(id, &topic).await;
-                    let samples = result.map(|status| status_samples(id, &topic, &status));
-                    (status_key(&topic), samples)
-                })
-                .buffered(DETAILS_IN_FLIGHT)
-                .collect()
+            self.rotation
+                .read_turn(
+                    id,
+                    names,
+                    cx.settings.rocketmq_detail_calls_limit,
+                    |topic| status_key(topic),
+                    |topic| async move {
+                        let status = cx.target.client.rocketmq_topic_status(id, &topic).await?;
+                        Ok(status_samples(id, &topic, &status))
+                    },
+                    &mut output,
+                )
                 .await;
-            output.parts.extend(parts);
             Ok(output)
         }
         .boxed()
