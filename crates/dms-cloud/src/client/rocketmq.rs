@@ -295,3 +295,73 @@ impl DmsClient {
         Ok(listing.items)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(items: &[u32], total: Option<i64>, next_offset: Option<i64>) -> Page<u32> {
+        Page {
+            items: items.to_vec(),
+            total,
+            next_offset,
+            quota: (Some(10), Some(7)),
+        }
+    }
+
+    fn full(from: u32) -> Vec<u32> {
+        (from..from + PAGE_LIMIT as u32).collect()
+    }
+
+    #[tokio::test]
+    async fn pages_follow_offsets_until_total() {
+        let mut asked = Vec::new();
+        let listing = all_pages(
+            |n: &u32| *n,
+            |offset| {
+                asked.push(offset);
+                let items = if offset == 0 { full(0) } else { vec![50, 51] };
+                std::future::ready(Ok(page(&items, Some(52), None)))
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(asked, [0, 50]);
+        assert_eq!(listing.items.len(), 52);
+        assert_eq!(listing.total, Some(52));
+        assert_eq!(listing.quota, (Some(10), Some(7)));
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_offset_does_not_loop() {
+        let mut calls = 0;
+        let listing = all_pages(
+            |n: &u32| *n,
+            |_| {
+                calls += 1;
+                // Always the first page, and a total that is never reached.
+                std::future::ready(Ok(page(&full(0), Some(500), None)))
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(calls, 2, "the second page brought nothing new");
+        assert_eq!(listing.items.len(), 50);
+    }
+
+    #[tokio::test]
+    async fn next_offset_minus_one_ends_the_listing() {
+        let mut calls = 0;
+        let listing = all_pages(
+            |n: &u32| *n,
+            |_| {
+                calls += 1;
+                std::future::ready(Ok(page(&full(0), None, Some(-1))))
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(calls, 1);
+        assert_eq!(listing.items.len(), 50);
+    }
+}
