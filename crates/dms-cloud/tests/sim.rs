@@ -145,6 +145,81 @@ async fn every_endpoint_works_against_the_simulator_with_aksk() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn every_rocketmq_endpoint_works_against_the_simulator() {
+    let (sim, client, observer) = setup(aksk());
+    let instances = client
+        .list_instances("reliability")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(instances.len(), 1);
+    let instance = &instances[0];
+    assert_eq!(instance.engine, "reliability");
+    assert!(instance.created_at.is_some_and(|ms| ms > 0));
+    let id = instance.instance_id.as_str();
+    let ok = |e: dms_cloud::ApiError| -> ! { panic!("{e}") };
+    let brokers = client.rocketmq_brokers(id).await.unwrap_or_else(|e| ok(e));
+    assert_eq!(Some(brokers.brokers.len() as i64), instance.broker_num);
+    let groups = client.rocketmq_groups(id).await.unwrap_or_else(|e| ok(e));
+    assert_eq!(groups.total, Some(groups.items.len() as i64));
+    for group in &groups.items {
+        let detail = client
+            .rocketmq_group(id, &group.name)
+            .await
+            .unwrap_or_else(|e| ok(e));
+        assert_eq!(detail.name, group.name);
+        client
+            .rocketmq_group_clients(id, &group.name)
+            .await
+            .unwrap_or_else(|e| ok(e));
+        for topic in client
+            .rocketmq_group_topics(id, &group.name)
+            .await
+            .unwrap_or_else(|e| ok(e))
+        {
+            let lag = client
+                .rocketmq_group_topic(id, &group.name, &topic)
+                .await
+                .unwrap_or_else(|e| ok(e));
+            let status = client
+                .rocketmq_topic_status(id, &topic)
+                .await
+                .unwrap_or_else(|e| ok(e));
+            for (consumed, stored) in lag.brokers.iter().zip(&status.brokers) {
+                for (q, s) in consumed.queues.iter().zip(&stored.queues) {
+                    assert_eq!(q.broker_offset, s.max_offset);
+                }
+            }
+        }
+    }
+    let topics = client.rocketmq_topics(id).await.unwrap_or_else(|e| ok(e));
+    for topic in &topics.items {
+        let detail = client
+            .rocketmq_topic(id, &topic.name)
+            .await
+            .unwrap_or_else(|e| ok(e));
+        assert_eq!(detail.total_read_queue_num, topic.total_read_queue_num);
+    }
+    if instance.enable_acl == Some(true) {
+        let users = client.rocketmq_users(id).await.unwrap_or_else(|e| ok(e));
+        assert!(users.iter().any(|u| u.admin == Some(true)));
+    }
+    client
+        .instance_tags("rocketmq", id)
+        .await
+        .unwrap_or_else(|e| ok(e));
+    assert_eq!(
+        client
+            .tasks(id, 10)
+            .await
+            .unwrap_or_else(|e| ok(e))
+            .task_count,
+        3
+    );
+    assert!(sim.request_log().iter().all(|r| r.status == 200));
+    assert_eq!(observer.count("retried"), 0);
+}
+
+#[tokio::test(start_paused = true)]
 async fn simulated_throttling_is_retried_and_paced() {
     let (sim, client, observer) = setup(aksk());
     let instance = client.list_instances("kafka").await.unwrap_or_default();

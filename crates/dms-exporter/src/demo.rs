@@ -54,6 +54,11 @@ pub const DEMO_INTERVALS: &str = "collectors:
   kafka_partitions: {interval: 15s}
   kafka_groups: {interval: 5s}
   rabbitmq_plugins: {interval: 10s}
+  rocketmq_brokers: {interval: 15s}
+  rocketmq_groups: {interval: 15s}
+  rocketmq_lag: {interval: 5s}
+  rocketmq_topics: {interval: 10s}
+  rocketmq_users: {interval: 30s}
 api:
   rate_limit: 50
   burst: 20

@@ -590,6 +590,9 @@ impl Fleet {
     }
 
     pub fn set_consumer_running(&mut self, instance_id: &str, group: &str, running: bool) -> bool {
+        if let Some(instance) = self.rocketmq.get_mut(instance_id) {
+            return instance.set_consumer_running(group, running);
+        }
         let Fleet { rng, instances, .. } = self;
         let Some(instance) = instances.get_mut(instance_id) else {
             return false;
@@ -686,6 +689,11 @@ impl Fleet {
             return Some(instance.add_task(name, status, now, age_ms));
         }
         let created = now - age_ms.max(0);
+        if let Some(instance) = self.rocketmq.get_mut(instance_id) {
+            let id = hex_id(&mut self.engines_rng, 32);
+            instance.add_task(id.clone(), name, status, created);
+            return Some(id);
+        }
         let Fleet { rng, instances, .. } = self;
         let instance = instances.get_mut(instance_id)?;
         instance.pinned = true;
@@ -704,6 +712,9 @@ impl Fleet {
 
     pub fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
         if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
+            return instance.delete_task(task_id);
+        }
+        if let Some(instance) = self.rocketmq.get_mut(instance_id) {
             return instance.delete_task(task_id);
         }
         let Some(instance) = self.instances.get_mut(instance_id) else {

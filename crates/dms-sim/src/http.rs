@@ -42,7 +42,7 @@ impl ApiError {
         ApiError::dms(404, "DMS.00404022", "This instance does not exist.")
     }
 
-    fn bad_parameter() -> ApiError {
+    pub(crate) fn bad_parameter() -> ApiError {
         ApiError::dms(400, "DMS.00400062", "Invalid request parameter.")
     }
 
@@ -592,7 +592,7 @@ fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiError> {
     })
 }
 
-fn first<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn first<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query
         .iter()
         .find(|(k, _)| k == name)
@@ -600,7 +600,10 @@ fn first<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn parse_number(query: &[(String, String)], name: &str) -> Result<Option<usize>, ApiError> {
+pub(crate) fn parse_number(
+    query: &[(String, String)],
+    name: &str,
+) -> Result<Option<usize>, ApiError> {
     first(query, name)
         .map(|v| {
             v.trim()
@@ -616,7 +619,7 @@ fn parse_number(query: &[(String, String)], name: &str) -> Result<Option<usize>,
 }
 
 /// `offset` (≥ 0, default 0) and `limit` (1..=50, default 10).
-fn page(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
+pub(crate) fn page(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
     let offset = parse_number(query, "offset")?.unwrap_or(0);
     let limit = parse_number(query, "limit")?.unwrap_or(10);
     if !(1..=50).contains(&limit) {
@@ -630,7 +633,7 @@ fn page(query: &[(String, String)]) -> Result<(usize, usize), ApiError> {
 }
 
 /// `YYYYMMDDHHmmss` → unix ms.
-fn parse_compact_time(text: &str) -> Option<i64> {
+pub(crate) fn parse_compact_time(text: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year][month][day][hour][minute][second]");
     time::PrimitiveDateTime::parse(text, format)
         .ok()

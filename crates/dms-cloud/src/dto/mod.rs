@@ -88,6 +88,9 @@ pub struct Instance {
     /// V1 only: why creation failed or the status is abnormal (`null` when fine).
     #[serde(default, deserialize_with = "lenient::string")]
     pub error_code: String,
+    /// Whether RocketMQ access control (ACL users) is on.
+    #[serde(default, deserialize_with = "lenient::opt_bool")]
+    pub enable_acl: Option<bool>,
     #[serde(default, deserialize_with = "lenient::string")]
     pub retention_policy: String,
     #[serde(default, deserialize_with = "lenient::null_default")]

@@ -128,6 +128,7 @@ impl Collector for Instances {
                                 id: instance.instance_id.clone(),
                                 engine: *engine,
                                 status: instance.status.clone(),
+                                enable_acl: instance.enable_acl,
                             });
                         }
                         output

@@ -25,6 +25,8 @@ pub struct InstanceRef {
     pub id: String,
     pub engine: Engine,
     pub status: String,
+    /// RocketMQ access control (`enable_acl`); `None` when the API does not say.
+    pub enable_acl: Option<bool>,
 }
 
 impl InstanceRef {
@@ -65,8 +67,11 @@ pub type Part = (String, Result<Vec<Sample>, ApiError>);
 /// What a cycle produced for one project or instance.
 #[derive(Debug, Default)]
 pub struct Output {
-    /// Every part that exists now; parts not listed have vanished.
+    /// Every part that exists now; parts not listed (here or in `kept`) have vanished.
     pub parts: Vec<Part>,
+    /// Parts that still exist but were not read this cycle (a per-cycle call limit skipped
+    /// them): their last good samples stay, ageing out by `max_age` as after a failure.
+    pub kept: Vec<String>,
     /// The instance inventory, from the discovery collector only.
     pub discovered: Option<Vec<InstanceRef>>,
 }
@@ -76,6 +81,7 @@ impl Output {
     pub fn whole(samples: Vec<Sample>) -> Self {
         Self {
             parts: vec![(String::new(), Ok(samples))],
+            kept: Vec::new(),
             discovered: None,
         }
     }
@@ -112,6 +118,11 @@ pub fn all() -> Vec<Arc<dyn Collector>> {
         Arc::new(kafka::partitions::Partitions),
         Arc::new(kafka::groups::Groups),
         // RocketMQ collectors
+        Arc::new(rocketmq::brokers::Brokers),
+        Arc::new(rocketmq::groups::Groups::default()),
+        Arc::new(rocketmq::lag::Lag::default()),
+        Arc::new(rocketmq::topics::Topics::default()),
+        Arc::new(rocketmq::users::Users),
         // RabbitMQ collectors
         Arc::new(rabbitmq::plugins::Plugins),
     ]

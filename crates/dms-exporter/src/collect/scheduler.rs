@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
-use crate::metrics::self_metrics::{CYCLE_API_CALLS, CycleReport, SelfMetrics, unix_now};
+use crate::metrics::self_metrics::{
+    CYCLE_API_CALLS, CYCLE_SKIPPED_CALLS, CycleReport, SelfMetrics, unix_now,
+};
 
 /// Instances read at once by one collector of one project.
 const INSTANCES_IN_FLIGHT: usize = 8;
@@ -204,13 +206,20 @@ impl Job {
         }
     }
 
-    fn report(&self, started: Instant, calls: &AtomicU64, errors: Vec<&'static str>) {
+    fn report(
+        &self,
+        started: Instant,
+        calls: &AtomicU64,
+        skipped: &AtomicU64,
+        errors: Vec<&'static str>,
+    ) {
         self.metrics.record_cycle(&CycleReport {
             collector: self.collector.name(),
             region: self.target.region.clone(),
             project_id: self.target.project_id.clone(),
             duration: started.elapsed(),
             api_calls: calls.load(Ordering::Relaxed),
+            skipped_calls: skipped.load(Ordering::Relaxed),
             finished_unix: unix_now(),
             errors,
         });
@@ -219,6 +228,7 @@ impl Job {
     async fn project_cycle(&self, publish: &watch::Sender<Option<Arc<Vec<InstanceRef>>>>) {
         let started = Instant::now();
         let calls = Arc::new(AtomicU64::new(0));
+        let skipped = Arc::new(AtomicU64::new(0));
         let cx = Context {
             target: &self.target,
             instance: None,
@@ -226,7 +236,10 @@ impl Job {
             filters: &self.filters,
         };
         let result = CYCLE_API_CALLS
-            .scope(Arc::clone(&calls), self.collector.collect(&cx))
+            .scope(
+                Arc::clone(&calls),
+                CYCLE_SKIPPED_CALLS.scope(Arc::clone(&skipped), self.collector.collect(&cx)),
+            )
             .await;
         let errors = self.store.apply(
             &self.scope_key(""),
@@ -246,12 +259,13 @@ impl Job {
                 .retain_instances(&self.target.region, &self.target.project_id, &live);
             publish.send_replace(Some(Arc::new(discovered.clone())));
         }
-        self.report(started, &calls, errors);
+        self.report(started, &calls, &skipped, errors);
     }
 
     async fn instance_cycle(&self, instances: Vec<InstanceRef>) {
         let started = Instant::now();
         let calls = Arc::new(AtomicU64::new(0));
+        let skipped = Arc::new(AtomicU64::new(0));
         let work = futures::stream::iter(instances)
             .map(|instance| async move {
                 let cx = Context {
@@ -268,7 +282,17 @@ impl Job {
             })
             .buffer_unordered(INSTANCES_IN_FLIGHT)
             .collect::<Vec<Vec<&'static str>>>();
-        let errors = CYCLE_API_CALLS.scope(Arc::clone(&calls), work).await;
-        self.report(started, &calls, errors.into_iter().flatten().collect());
+        let errors = CYCLE_API_CALLS
+            .scope(
+                Arc::clone(&calls),
+                CYCLE_SKIPPED_CALLS.scope(Arc::clone(&skipped), work),
+            )
+            .await;
+        self.report(
+            started,
+            &calls,
+            &skipped,
+            errors.into_iter().flatten().collect(),
+        );
     }
 }

@@ -73,8 +73,12 @@ impl Store {
         let mut state = self.lock();
         match result {
             Ok(output) => {
-                let listed: BTreeSet<&str> =
-                    output.parts.iter().map(|(name, _)| name.as_str()).collect();
+                let listed: BTreeSet<&str> = output
+                    .parts
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .chain(output.kept.iter().map(String::as_str))
+                    .collect();
                 state
                     .entries
                     .retain(|(key, part), _| key != scope || listed.contains(part.as_str()));
@@ -228,7 +232,7 @@ mod tests {
                 ("a".into(), Ok(vec![sample("a", 1.0)])),
                 ("b".into(), Ok(vec![sample("b", 2.0)])),
             ],
-            discovered: None,
+            ..Output::default()
         };
         store.apply(&scope("i"), Ok(&first), Duration::from_secs(60), now, 1.0);
         let second = Output {
@@ -236,7 +240,7 @@ mod tests {
                 ("a".into(), Err(error())),
                 ("c".into(), Ok(vec![sample("c", 3.0)])),
             ],
-            discovered: None,
+            ..Output::default()
         };
         let errors = store.apply(&scope("i"), Ok(&second), Duration::from_secs(60), now, 2.0);
         assert_eq!(errors, ["server_error"]);
@@ -244,6 +248,40 @@ mod tests {
             values(&store),
             [("a".to_owned(), 1.0), ("c".to_owned(), 3.0)]
         );
+    }
+
+    #[test]
+    fn kept_parts_stay_unrefreshed_and_still_age_out() {
+        let store = Store::default();
+        let now = Instant::now();
+        let max_age = Duration::from_secs(60);
+        let first = Output {
+            parts: vec![
+                ("a".into(), Ok(vec![sample("a", 1.0)])),
+                ("b".into(), Ok(vec![sample("b", 2.0)])),
+            ],
+            ..Output::default()
+        };
+        store.apply(&scope("i"), Ok(&first), max_age, now, 1.0);
+        // 30 s later: a is refreshed, b skipped but still there.
+        let later = now + Duration::from_secs(30);
+        let second = Output {
+            parts: vec![("a".into(), Ok(vec![sample("a", 5.0)]))],
+            kept: vec!["b".into()],
+            ..Output::default()
+        };
+        let errors = store.apply(&scope("i"), Ok(&second), max_age, later, 2.0);
+        assert!(errors.is_empty());
+        assert_eq!(
+            values(&store),
+            [("a".to_owned(), 5.0), ("b".to_owned(), 2.0)]
+        );
+        // Kept does not refresh: b expires a max age after its last read, a does not.
+        store.expire(now + max_age);
+        assert_eq!(values(&store), [("a".to_owned(), 5.0)]);
+        // Neither listed nor kept: gone at once.
+        store.apply(&scope("i"), Ok(&Output::default()), max_age, later, 3.0);
+        assert!(values(&store).is_empty());
     }
 
     #[test]

@@ -233,6 +233,98 @@ families! {
         "Lag of the group summed over the partitions of the topic.";
 
     // RocketMQ
+    ROCKETMQ_BROKER_NODES = "dms_rocketmq_broker_nodes", Gauge, None,
+        ["instance_id", "broker"],
+        "rocketmq_brokers", "GET /v2/{project_id}/instances/{instance_id}/brokers",
+        "Number of nodes (ids; 0 is the master by RocketMQ convention) of the broker. The API reports no broker health.";
+    ROCKETMQ_GROUPS = "dms_rocketmq_consumergroups", Gauge, None,
+        ["instance_id"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (total)",
+        "Number of consumer groups of the instance.";
+    ROCKETMQ_GROUPS_LIMIT = "dms_rocketmq_consumergroups_limit", Gauge, None,
+        ["instance_id"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (max)",
+        "Maximum number of consumer groups the instance allows.";
+    ROCKETMQ_GROUPS_REMAINING = "dms_rocketmq_consumergroups_remaining", Gauge, None,
+        ["instance_id"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (remaining)",
+        "Consumer groups that can still be created on the instance.";
+    ROCKETMQ_GROUP_ENABLED = "dms_rocketmq_consumergroup_enabled", Gauge, None,
+        ["instance_id", "group"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "1 if the group may consume (enabled), else 0.";
+    ROCKETMQ_GROUP_BROADCAST = "dms_rocketmq_consumergroup_broadcast", Gauge, None,
+        ["instance_id", "group"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "1 if the group consumes in broadcast mode, else 0.";
+    ROCKETMQ_GROUP_RETRY_MAX = "dms_rocketmq_consumergroup_retry_max_times", Gauge, None,
+        ["instance_id", "group"],
+        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (retry_max_time)",
+        "Maximum number of consumption retries of the group.";
+    ROCKETMQ_GROUP_CLIENTS = "dms_rocketmq_consumergroup_clients", Gauge, None,
+        ["instance_id", "group"],
+        "rocketmq_groups", "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "Number of consumer clients connected to the group (total).";
+    ROCKETMQ_GROUP_ONLINE = "dms_rocketmq_consumergroup_online", Gauge, None,
+        ["instance_id", "group"],
+        "rocketmq_groups", "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "1 if the group has online consumers (online), else 0.";
+    ROCKETMQ_GROUP_LAG = "dms_rocketmq_consumergroup_lag", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages the group has yet to consume on the queue (lag = broker offset - consumer offset).";
+    ROCKETMQ_GROUP_CONSUMER_OFFSET = "dms_rocketmq_consumergroup_consumer_offset", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Offset the group has consumed up to on the queue.";
+    ROCKETMQ_GROUP_BROKER_OFFSET = "dms_rocketmq_consumergroup_broker_offset", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages in the queue (its max offset) as the group's consumption detail reports it.";
+    ROCKETMQ_GROUP_TOPIC_LAG = "dms_rocketmq_consumergroup_topic_lag", Gauge, None,
+        ["instance_id", "group", "topic"],
+        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages the group has yet to consume on the topic (lag summed over brokers and queues).";
+    ROCKETMQ_GROUP_LAST_CONSUMED = "dms_rocketmq_consumergroup_last_consumed_timestamp_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
+        "Store time of the newest message the group has consumed on the topic, as a Unix timestamp; no series before the first one.";
+    ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
+        ["instance_id"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",
+        "Number of topics of the instance (total).";
+    ROCKETMQ_TOPIC_READ_QUEUES = "dms_rocketmq_topic_read_queues", Gauge, None,
+        ["instance_id", "topic"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "Read queues of the topic over all brokers (total_read_queue_num).";
+    ROCKETMQ_TOPIC_WRITE_QUEUES = "dms_rocketmq_topic_write_queues", Gauge, None,
+        ["instance_id", "topic"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "Write queues of the topic over all brokers (total_write_queue_num).";
+    ROCKETMQ_TOPIC_MESSAGES = "dms_rocketmq_topic_messages", Gauge, None,
+        ["instance_id", "topic"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Messages retained in the topic, derived as the sum over queues of max offset - min offset (the API has no count field).";
+    ROCKETMQ_QUEUE_MIN_OFFSET = "dms_rocketmq_queue_min_offset", Gauge, None,
+        ["instance_id", "topic", "broker", "queue"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Smallest offset still stored in the queue.";
+    ROCKETMQ_QUEUE_MAX_OFFSET = "dms_rocketmq_queue_max_offset", Gauge, None,
+        ["instance_id", "topic", "broker", "queue"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Next offset to be written in the queue (messages ever produced to it).";
+    ROCKETMQ_TOPIC_LAST_MESSAGE = "dms_rocketmq_topic_last_message_timestamp_seconds", Gauge, S,
+        ["instance_id", "topic"],
+        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time)",
+        "When the newest message of the topic was stored (latest over its queues), as a Unix timestamp; no series before the first message.";
+    ROCKETMQ_USERS = "dms_rocketmq_users", Gauge, None,
+        ["instance_id"],
+        "rocketmq_users", "GET /v2/{project_id}/instances/{instance_id}/users",
+        "Number of ACL users of the instance; read only when the instance has ACL enabled (enable_acl).";
+    ROCKETMQ_ADMIN_USERS = "dms_rocketmq_admin_users", Gauge, None,
+        ["instance_id"],
+        "rocketmq_users", "GET /v2/{project_id}/instances/{instance_id}/users (admin)",
+        "Number of ACL users with administrator rights; read only when the instance has ACL enabled.";
 
     // RabbitMQ
     RABBITMQ_PLUGIN_ENABLED = "dms_rabbitmq_plugin_enabled", Gauge, None,
@@ -289,6 +381,10 @@ families! {
         ["collector", "region", "project_id"],
         "scrape", "self",
         "API calls (including retries) the collector's last cycle made for the project.";
+    COLLECTOR_SKIPPED_CALLS = "dms_collector_cycle_skipped_calls", Gauge, None,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "API calls the collector's last cycle skipped for the project because of a per-cycle call limit (rocketmq_detail_calls_limit); skipped parts keep their last data and are read in a later cycle.";
     COLLECTOR_ERRORS = "dms_collector_errors_total", Counter, None,
         ["collector", "region", "project_id", "kind"],
         "scrape", "self",

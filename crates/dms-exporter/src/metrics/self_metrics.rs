@@ -16,6 +16,14 @@ const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 tokio::task_local! {
     /// Counts API calls made inside one collector cycle (set by the scheduler).
     pub static CYCLE_API_CALLS: Arc<AtomicU64>;
+    /// Counts API calls a per-cycle limit skipped inside one collector cycle (set by the
+    /// scheduler; collectors report through [`record_skipped_calls`]).
+    pub static CYCLE_SKIPPED_CALLS: Arc<AtomicU64>;
+}
+
+/// Reports calls the current cycle skipped (a no-op outside a scheduled cycle).
+pub fn record_skipped_calls(count: u64) {
+    let _ = CYCLE_SKIPPED_CALLS.try_with(|skipped| skipped.fetch_add(count, Ordering::Relaxed));
 }
 
 #[derive(Debug, Default, Clone)]
@@ -33,6 +41,8 @@ pub struct CycleReport {
     pub project_id: String,
     pub duration: Duration,
     pub api_calls: u64,
+    /// Calls a per-cycle limit skipped.
+    pub skipped_calls: u64,
     pub finished_unix: f64,
     /// Error kinds met in the cycle, one entry per failed read.
     pub errors: Vec<&'static str>,
@@ -44,6 +54,7 @@ struct CycleState {
     duration: f64,
     last_success: Option<f64>,
     api_calls: u64,
+    skipped_calls: u64,
 }
 
 type CycleKey = (&'static str, String, String);
@@ -143,6 +154,7 @@ impl SelfMetrics {
         state.up = report.errors.is_empty();
         state.duration = report.duration.as_secs_f64();
         state.api_calls = report.api_calls;
+        state.skipped_calls = report.skipped_calls;
         if state.up {
             state.last_success = Some(report.finished_unix);
         }
@@ -238,6 +250,10 @@ impl SelfMetrics {
         write_header(&catalog::COLLECTOR_API_CALLS, format, out);
         Self::cycle_samples(&inner, &catalog::COLLECTOR_API_CALLS, out, |s| {
             Some(s.api_calls as f64)
+        });
+        write_header(&catalog::COLLECTOR_SKIPPED_CALLS, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_SKIPPED_CALLS, out, |s| {
+            Some(s.skipped_calls as f64)
         });
         write_header(&catalog::COLLECTOR_DURATION, format, out);
         Self::cycle_samples(&inner, &catalog::COLLECTOR_DURATION, out, |s| {
@@ -386,6 +402,7 @@ mod tests {
             project_id: "p".into(),
             duration: Duration::from_secs(2),
             api_calls: 4,
+            skipped_calls: 0,
             finished_unix: 100.0,
             errors: vec![],
         };

@@ -7,6 +7,7 @@ mod docs;
 mod golden;
 mod rabbitmq;
 mod reload;
+mod rocketmq;
 mod scheduler;
 mod support;
 mod web;

@@ -7,3 +7,4 @@ mod common;
 mod control;
 mod fidelity;
 mod fidelity_rabbitmq;
+mod fidelity_rocketmq;

@@ -109,7 +109,7 @@ impl Collector for Groups {
                 .await;
             Ok(Output {
                 parts,
-                discovered: None,
+                ..Output::default()
             })
         }
         .boxed()

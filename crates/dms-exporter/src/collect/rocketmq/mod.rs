@@ -1,1 +1,147 @@
-//! RocketMQ collectors, one API area per file.
+//! RocketMQ collectors, one API area per file. Per-group and per-topic detail calls grow as
+//! groups × topics, so each instance gets at most `rocketmq_detail_calls_limit` of them per
+//! cycle; a rotating cursor makes every item's turn come in later cycles, and skipped items
+//! keep their last data (`Output::kept`).
+
+pub mod brokers;
+pub mod groups;
+pub mod lag;
+pub mod topics;
+pub mod users;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+
+use dms_cloud::error::ApiError;
+use futures::StreamExt;
+
+use crate::collect::{Output, Part};
+use crate::metrics::Sample;
+use crate::metrics::self_metrics::record_skipped_calls;
+
+/// Detail reads in flight per instance; the host budget still caps the total.
+pub const DETAILS_IN_FLIGHT: usize = 4;
+
+/// Per-instance cursor over a list of detail calls.
+#[derive(Debug, Default)]
+pub struct Rotation {
+    cursors: Mutex<HashMap<String, usize>>,
+}
+
+/// What one cycle reads and what it leaves for later.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Turn<T> {
+    pub read: Vec<T>,
+    pub skipped: Vec<T>,
+}
+
+impl Rotation {
+    /// Splits `items` (in a stable order) into at most `limit` to read now, starting where the
+    /// previous cycle of this instance stopped, and the rest; reports the skipped count to the
+    /// cycle's self-metrics.
+    pub fn turn<T>(&self, instance_id: &str, items: Vec<T>, limit: u32) -> Turn<T> {
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let len = items.len();
+        if len <= limit {
+            return Turn {
+                read: items,
+                skipped: Vec::new(),
+            };
+        }
+        let mut cursors = self.cursors.lock().unwrap_or_else(PoisonError::into_inner);
+        let cursor = cursors.entry(instance_id.to_owned()).or_default();
+        let start = *cursor % len;
+        *cursor = (start + limit) % len;
+        drop(cursors);
+        let mut read = Vec::with_capacity(limit);
+        let mut skipped = Vec::with_capacity(len - limit);
+        for (index, item) in items.into_iter().enumerate() {
+            // Position relative to the cursor, wrapping around the end.
+            if (index + len - start) % len < limit {
+                read.push(item);
+            } else {
+                skipped.push(item);
+            }
+        }
+        record_skipped_calls(skipped.len() as u64);
+        Turn { read, skipped }
+    }
+}
+
+impl Rotation {
+    /// Reads this cycle's turn of `items` (one call each, a few at a time) into parts of
+    /// `output`, and lists the skipped ones as kept.
+    pub async fn read_turn<T, Fut>(
+        &self,
+        instance_id: &str,
+        items: Vec<T>,
+        limit: u32,
+        key: impl Fn(&T) -> String,
+        read: impl Fn(T) -> Fut,
+        output: &mut Output,
+    ) where
+        Fut: Future<Output = Result<Vec<Sample>, ApiError>>,
+    {
+        let turn = self.turn(instance_id, items, limit);
+        output.kept.extend(turn.skipped.iter().map(&key));
+        let parts: Vec<Part> = futures::stream::iter(turn.read)
+            .map(|item| {
+                let part = key(&item);
+                let result = read(item);
+                async move { (part, result.await) }
+            })
+            .buffered(DETAILS_IN_FLIGHT)
+            .collect()
+            .await;
+        output.parts.extend(parts);
+    }
+}
+
+/// The latest of some epoch-ms times, ignoring 0 and absent ("no message yet").
+pub fn latest_ms(times: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    times.into_iter().flatten().filter(|ms| *ms > 0).max()
+}
+
+/// The part key of a (group, topic) pair; names cannot contain `/`.
+pub fn pair_key(group: &str, topic: &str) -> String {
+    format!("{group}/{topic}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn under_the_limit_everything_is_read() {
+        let rotation = Rotation::default();
+        let turn = rotation.turn("i", vec![1, 2, 3], 3);
+        assert_eq!(turn.read, [1, 2, 3]);
+        assert!(turn.skipped.is_empty());
+    }
+
+    #[test]
+    fn over_the_limit_the_cursor_rotates_through_everything() {
+        let rotation = Rotation::default();
+        let items = || vec!['a', 'b', 'c', 'd', 'e'];
+        let first = rotation.turn("i", items(), 2);
+        assert_eq!(first.read, ['a', 'b']);
+        assert_eq!(first.skipped, ['c', 'd', 'e']);
+        let second = rotation.turn("i", items(), 2);
+        assert_eq!(second.read, ['c', 'd']);
+        let third = rotation.turn("i", items(), 2);
+        // Wraps: e, then a again.
+        assert_eq!(third.read, ['a', 'e']);
+        assert_eq!(third.skipped, ['b', 'c', 'd']);
+        // Cursors are per instance.
+        assert_eq!(rotation.turn("other", items(), 2).read, ['a', 'b']);
+    }
+
+    #[test]
+    fn a_zero_limit_skips_everything() {
+        let rotation = Rotation::default();
+        let turn = rotation.turn("i", vec![1, 2], 0);
+        assert!(turn.read.is_empty());
+        assert_eq!(turn.skipped, [1, 2]);
+    }
+}

@@ -1,0 +1,173 @@
+//! Consumer lag: for each group the topics it consumes, then per (group, topic) the
+//! consumption of every queue (lag, broker and consumer offsets), summed per topic. The
+//! (group, topic) reads are limited per cycle and rotate (see the module above).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+
+use dms_cloud::dto::rocketmq::GroupTopics;
+use dms_cloud::error::ApiError;
+
+use super::{DETAILS_IN_FLIGHT, Rotation, latest_ms, pair_key};
+use crate::collect::{Collector, Context, Output, Scope};
+use crate::config::Engine;
+use crate::metrics::{Sample, Samples, catalog};
+
+#[derive(Default)]
+pub struct Lag {
+    rotation: Rotation,
+    /// (instance, group) → the topics it consumed when last listed: when a group's listing
+    /// fails, its pairs are kept (last good data) instead of vanishing.
+    known: Mutex<HashMap<(String, String), Vec<String>>>,
+}
+
+fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<Sample> {
+    let mut samples = Samples::default();
+    let mut topic_lag = 0.0;
+    let mut any_lag = false;
+    for broker in &body.brokers {
+        for queue in &broker.queues {
+            let Some(queue_id) = queue.id else {
+                continue;
+            };
+            let queue_id = queue_id.to_string();
+            let labels = [id, group, topic, broker.broker_name.as_str(), &queue_id];
+            let lag = queue.lag();
+            samples.push_some(&catalog::ROCKETMQ_GROUP_LAG, labels, lag.map(|v| v as f64));
+            samples.push_some(
+                &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,
+                labels,
+                queue.consumer_offset.map(|v| v as f64),
+            );
+            samples.push_some(
+                &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
+                labels,
+                queue.broker_offset.map(|v| v as f64),
+            );
+            if let Some(lag) = lag {
+                topic_lag += lag as f64;
+                any_lag = true;
+            }
+        }
+    }
+    if any_lag {
+        samples.push(
+            &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
+            [id, group, topic],
+            topic_lag,
+        );
+    }
+    samples.push_some(
+        &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
+        [id, group, topic],
+        // 0 means "nothing consumed yet", not 1970.
+        latest_ms(
+            body.brokers
+                .iter()
+                .flat_map(|b| &b.queues)
+                .map(|q| q.last_message_time),
+        )
+        .map(|ms| ms as f64 / 1000.0),
+    );
+    samples.into()
+}
+
+impl Lag {
+    /// The topics of one group: listed now, or the last known ones when listing failed.
+    async fn topics_of(&self, cx: &Context<'_>, group: &str) -> (Vec<String>, Option<ApiError>) {
+        let id = cx.instance().id.as_str();
+        let key = (id.to_owned(), group.to_owned());
+        match cx.target.client.rocketmq_group_topics(id, group).await {
+            Ok(topics) => {
+                let topics: Vec<String> = topics
+                    .into_iter()
+                    .filter(|t| cx.filters.topics.allows(t))
+                    .collect();
+                self.known
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key, topics.clone());
+                (topics, None)
+            }
+            Err(error) => {
+                let known = self
+                    .known
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_default();
+                (known, Some(error))
+            }
+        }
+    }
+}
+
+impl Collector for Lag {
+    fn name(&self) -> &'static str {
+        "rocketmq_lag"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Instance(Some(Engine::RocketMq))
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let all = cx.target.client.rocketmq_groups(id).await?;
+            let groups: Vec<String> = all
+                .items
+                .into_iter()
+                .map(|g| g.name)
+                .filter(|name| cx.filters.groups.allows(name))
+                .collect();
+            {
+                // Forget groups that are gone.
+                let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+                known.retain(|(instance, group), _| instance != id || groups.contains(group));
+            }
+            let listed: Vec<(String, Vec<String>, Option<ApiError>)> =
+                futures::stream::iter(groups)
+                    .map(|group| async move {
+                        let (topics, error) = self.topics_of(cx, &group).await;
+                        (group, topics, error)
+                    })
+                    .buffered(DETAILS_IN_FLIGHT)
+                    .collect()
+                    .await;
+            let mut output = Output::default();
+            let mut pairs = Vec::new();
+            for (group, topics, error) in listed {
+                if let Some(error) = error {
+                    // Its pairs are kept below; the error marks the instance's read as failed.
+                    output.parts.push((format!("{group}/"), Err(error)));
+                    output
+                        .kept
+                        .extend(topics.iter().map(|t| pair_key(&group, t)));
+                    continue;
+                }
+                pairs.extend(topics.into_iter().map(|t| (group.clone(), t)));
+            }
+            self.rotation
+                .read_turn(
+                    id,
+                    pairs,
+                    cx.settings.rocketmq_detail_calls_limit,
+                    |(group, topic)| pair_key(group, topic),
+                    |(group, topic)| async move {
+                        let client = &cx.target.client;
+                        let body = client.rocketmq_group_topic(id, &group, &topic).await?;
+                        Ok(pair_samples(id, &group, &topic, &body))
+                    },
+                    &mut output,
+                )
+                .await;
+            Ok(output)
+        }
+        .boxed()
+    }
+}

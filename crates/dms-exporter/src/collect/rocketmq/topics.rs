@@ -1,0 +1,144 @@
+//! Topics: the list (the Huawei SDK's endpoint; beyond the seed) gives the count and the
+//! queues of each topic; the status of each topic (per-queue offsets and last message time)
+//! is one call per topic, within `rocketmq_detail_calls_limit` and rotating.
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
+use dms_cloud::error::ApiError;
+
+use super::{Rotation, latest_ms};
+use crate::collect::{Collector, Context, Output, Scope};
+use crate::config::Engine;
+use crate::metrics::{Sample, Samples, catalog};
+
+#[derive(Default)]
+pub struct Topics {
+    rotation: Rotation,
+}
+
+fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
+    let mut samples = Samples::default();
+    let total = all.total.unwrap_or(all.items.len() as i64);
+    samples.push(&catalog::ROCKETMQ_TOPICS, [id], total as f64);
+    for topic in all
+        .items
+        .iter()
+        .filter(|t| cx.filters.topics.allows(&t.name))
+    {
+        let labels = [id, topic.name.as_str()];
+        // The totals, else the sum over brokers.
+        let sum = |f: fn(&dms_cloud::dto::rocketmq::TopicBroker) -> Option<i64>| {
+            let values: Vec<i64> = topic.brokers.iter().filter_map(f).collect();
+            (!values.is_empty()).then(|| values.iter().sum::<i64>() as f64)
+        };
+        samples.push_some(
+            &catalog::ROCKETMQ_TOPIC_READ_QUEUES,
+            labels,
+            topic
+                .total_read_queue_num
+                .or_else(|| sum(|b| b.read_queue_num)),
+        );
+        samples.push_some(
+            &catalog::ROCKETMQ_TOPIC_WRITE_QUEUES,
+            labels,
+            topic
+                .total_write_queue_num
+                .or_else(|| sum(|b| b.write_queue_num)),
+        );
+    }
+    samples.into()
+}
+
+fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
+    let mut samples = Samples::default();
+    let mut retained = 0.0;
+    let mut any = false;
+    for broker in &status.brokers {
+        for queue in &broker.queues {
+            let Some(queue_id) = queue.id else {
+                continue;
+            };
+            let queue_id = queue_id.to_string();
+            let labels = [id, topic, broker.broker_name.as_str(), &queue_id];
+            samples.push_some(
+                &catalog::ROCKETMQ_QUEUE_MIN_OFFSET,
+                labels,
+                queue.min_offset.map(|v| v as f64),
+            );
+            samples.push_some(
+                &catalog::ROCKETMQ_QUEUE_MAX_OFFSET,
+                labels,
+                queue.max_offset.map(|v| v as f64),
+            );
+            if let (Some(min), Some(max)) = (queue.min_offset, queue.max_offset) {
+                retained += (max - min).max(0) as f64;
+                any = true;
+            }
+        }
+    }
+    if any {
+        samples.push(&catalog::ROCKETMQ_TOPIC_MESSAGES, [id, topic], retained);
+    }
+    samples.push_some(
+        &catalog::ROCKETMQ_TOPIC_LAST_MESSAGE,
+        [id, topic],
+        latest_ms(
+            status
+                .brokers
+                .iter()
+                .flat_map(|b| &b.queues)
+                .map(|q| q.last_message_time),
+        )
+        .map(|ms| ms as f64 / 1000.0),
+    );
+    samples.into()
+}
+
+/// Part key of a topic's status (the list's part is `""`).
+fn status_key(topic: &str) -> String {
+    format!("status/{topic}")
+}
+
+impl Collector for Topics {
+    fn name(&self) -> &'static str {
+        "rocketmq_topics"
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Instance(Some(Engine::RocketMq))
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let all = cx.target.client.rocketmq_topics(id).await?;
+            let mut output = Output::default();
+            output
+                .parts
+                .push((String::new(), Ok(list_samples(id, &all, cx))));
+            let names: Vec<String> = all
+                .items
+                .into_iter()
+                .map(|t| t.name)
+                .filter(|name| cx.filters.topics.allows(name))
+                .collect();
+            self.rotation
+                .read_turn(
+                    id,
+                    names,
+                    cx.settings.rocketmq_detail_calls_limit,
+                    |topic| status_key(topic),
+                    |topic| async move {
+                        let status = cx.target.client.rocketmq_topic_status(id, &topic).await?;
+                        Ok(status_samples(id, &topic, &status))
+                    },
+                    &mut output,
+                )
+                .await;
+            Ok(output)
+        }
+        .boxed()
+    }
+}

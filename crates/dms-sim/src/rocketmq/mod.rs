@@ -1,0 +1,392 @@
+//! Simulated RocketMQ instances (engine `reliability`): state and evolution here, the JSON of
+//! every endpoint in `api`, shaped like the documented examples in `fixtures/api/rocketmq`.
+//!
+//! One invariant ties the endpoints together: a queue's `max_offset` (topic status) is the
+//! `broker_offset` every group sees for it, and `lag == broker_offset - consumer_offset`.
+
+mod api;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::Project;
+use crate::fleet::hex_id;
+
+pub(crate) use api::dispatch;
+
+const TOPIC_NAMES: &[&str] = &["orders", "payments", "audit", "shipping", "events"];
+const TASK_NAMES: &[&str] = &["createTopic", "modifyGroup", "resetOffset"];
+
+/// One message queue of a topic on one broker.
+#[derive(Debug, Clone)]
+pub(crate) struct Queue {
+    pub min_offset: u64,
+    pub max_offset: u64,
+    /// Store time of the newest message, unix ms; 0 before the first one.
+    pub last_ms: i64,
+}
+
+pub(crate) struct Topic {
+    /// Queues per broker (read = write queues here).
+    pub queues_per_broker: usize,
+    /// (broker index, queue id) → queue.
+    pub queues: BTreeMap<(usize, usize), Queue>,
+    /// Messages produced per queue per tick, at most.
+    rate: u64,
+}
+
+/// A group's committed position on one queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Committed {
+    pub offset: u64,
+    /// Store time of the last consumed message, unix ms; 0 when none.
+    pub last_ms: i64,
+}
+
+pub(crate) struct Group {
+    pub enabled: bool,
+    pub broadcast: bool,
+    pub retry_max_time: i64,
+    pub from_beginning: bool,
+    pub topics: Vec<String>,
+    /// (topic, broker index, queue id) → committed position.
+    pub committed: BTreeMap<(String, usize, usize), Committed>,
+    /// Whether its consumers run (clients online, offsets advance).
+    pub running: bool,
+    /// Touched through the control API: churn leaves it alone.
+    pub pinned: bool,
+    clients: Vec<String>,
+}
+
+pub(crate) struct User {
+    pub access_key: String,
+    pub admin: bool,
+}
+
+pub(crate) struct Task {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+pub(crate) struct Instance {
+    /// The instance's own random stream (evolution), independent of other instances.
+    rng: fastrand::Rng,
+    /// Touched through the control API: churn leaves it alone.
+    pub pinned: bool,
+    pub id: String,
+    pub project_id: String,
+    pub region: String,
+    pub name: String,
+    pub status: String,
+    created_at_ms: i64,
+    pub brokers: Vec<String>,
+    pub topics: BTreeMap<String, Topic>,
+    pub groups: BTreeMap<String, Group>,
+    pub enable_acl: bool,
+    pub users: Vec<User>,
+    pub tasks: Vec<Task>,
+    pub tags: Vec<(String, String)>,
+    user_id: String,
+    vpc_id: String,
+    subnet_id: String,
+    security_group_id: String,
+    octet: u32,
+    storage_gb: u64,
+}
+
+/// A stable seed from an instance id (FNV-1a).
+fn seed_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl Instance {
+    /// A populated, RUNNING instance; `serial` numbers instances across the fleet.
+    pub fn build(
+        rng: &mut fastrand::Rng,
+        project: &Project,
+        name: String,
+        serial: u64,
+        now_ms: i64,
+    ) -> Instance {
+        let uuid = |rng: &mut fastrand::Rng| {
+            format!(
+                "{}-{}-{}-{}-{}",
+                hex_id(rng, 8),
+                hex_id(rng, 4),
+                hex_id(rng, 4),
+                hex_id(rng, 4),
+                hex_id(rng, 12)
+            )
+        };
+        let broker_count = if serial.is_multiple_of(2) { 2 } else { 1 };
+        // The shared engine stream gives the id only, as before this engine had a model: the
+        // rest comes from the instance's own stream, so other engines' fleets do not shift.
+        let id = uuid(rng);
+        let rng = &mut fastrand::Rng::with_seed(seed_of(&id));
+        let mut instance = Instance {
+            rng: fastrand::Rng::with_seed(seed_of(&id) ^ 0x5eed),
+            pinned: false,
+            id,
+            project_id: project.project_id.clone(),
+            region: project.region.clone(),
+            name,
+            status: "RUNNING".to_owned(),
+            created_at_ms: now_ms - 90 * 86_400_000,
+            brokers: (0..broker_count).map(|b| format!("broker-{b}")).collect(),
+            topics: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            // Every other instance has ACL on, so both paths are exercised.
+            enable_acl: broker_count == 2,
+            users: Vec::new(),
+            tasks: Vec::new(),
+            tags: vec![
+                ("owner".to_owned(), "team-rocket".to_owned()),
+                ("env".to_owned(), "test".to_owned()),
+            ],
+            user_id: hex_id(rng, 32),
+            vpc_id: uuid(rng),
+            subnet_id: uuid(rng),
+            security_group_id: uuid(rng),
+            octet: 10 + u32::try_from(serial % 200).unwrap_or(0),
+            storage_gb: 600,
+        };
+        for (t, base) in TOPIC_NAMES.iter().take(3).enumerate() {
+            let name = format!("topic-{base}");
+            let mut topic = Topic {
+                queues_per_broker: if t == 2 { 2 } else { 3 },
+                queues: BTreeMap::new(),
+                rate: 5 + 5 * t as u64,
+            };
+            for b in 0..broker_count {
+                for q in 0..topic.queues_per_broker {
+                    let max = 1_000 + u64::from(rng.u32(0..5_000));
+                    topic.queues.insert(
+                        (b, q),
+                        Queue {
+                            min_offset: max / 10,
+                            max_offset: max,
+                            last_ms: now_ms - i64::from(rng.u32(0..60_000)),
+                        },
+                    );
+                }
+            }
+            instance.topics.insert(name, topic);
+        }
+        let subscriptions: [(&str, &[&str]); 3] = [
+            ("orders", &["topic-orders"]),
+            ("billing", &["topic-orders", "topic-payments"]),
+            ("archive", &["topic-audit"]),
+        ];
+        for (g, (base, topics)) in subscriptions.iter().enumerate() {
+            let topics = topics.iter().map(|t| (*t).to_owned()).collect();
+            // The second group is stopped from the start: its lag grows.
+            let running = g != 1;
+            instance.add_group(rng, &format!("group-{base}"), topics, running, now_ms);
+        }
+        if instance.enable_acl {
+            for (access_key, admin) in [("admin_user", true), ("app_user", false)] {
+                instance.users.push(User {
+                    access_key: access_key.to_owned(),
+                    admin,
+                });
+            }
+        }
+        for (k, status) in ["SUCCESS", "FAILED", "SUCCESS"].iter().enumerate() {
+            let created = now_ms - (3 - k as i64) * 3_600_000;
+            instance.tasks.push(Task {
+                id: hex_id(rng, 32),
+                name: TASK_NAMES[k % TASK_NAMES.len()].to_owned(),
+                status: (*status).to_owned(),
+                created_ms: created,
+                updated_ms: created + 5_000,
+            });
+        }
+        instance
+    }
+
+    fn add_group(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        name: &str,
+        topics: Vec<String>,
+        running: bool,
+        now_ms: i64,
+    ) {
+        let mut committed = BTreeMap::new();
+        for topic in &topics {
+            let Some(t) = self.topics.get(topic) else {
+                continue;
+            };
+            for (&(b, q), queue) in &t.queues {
+                let behind = u64::from(rng.u32(0..50));
+                committed.insert(
+                    (topic.clone(), b, q),
+                    Committed {
+                        offset: queue.max_offset.saturating_sub(behind),
+                        last_ms: now_ms - 1_000,
+                    },
+                );
+            }
+        }
+        let clients = (0..2)
+            .map(|c| {
+                format!(
+                    "192.168.{}.{}@{}#{}",
+                    self.octet,
+                    100 + c,
+                    rng.u32(1000..60000),
+                    now_ms
+                )
+            })
+            .collect();
+        self.groups.insert(
+            name.to_owned(),
+            Group {
+                enabled: true,
+                broadcast: false,
+                retry_max_time: 16,
+                from_beginning: false,
+                topics,
+                committed,
+                running,
+                pinned: false,
+                clients,
+            },
+        );
+    }
+
+    /// One logical tick: every queue receives messages, running groups consume (usually all
+    /// of it, sometimes falling a little behind); with churn, an unpinned group may stop or
+    /// start and old messages are deleted.
+    pub fn step(&mut self, _shared: &mut fastrand::Rng, now_ms: i64, churn: bool) {
+        if !self.status.eq_ignore_ascii_case("RUNNING") {
+            return;
+        }
+        let rng = &mut self.rng;
+        for topic in self.topics.values_mut() {
+            for queue in topic.queues.values_mut() {
+                let produced = rng.u64(0..=topic.rate);
+                if produced > 0 {
+                    queue.max_offset += produced;
+                    queue.last_ms = now_ms;
+                }
+                if churn && rng.u32(0..10) == 0 {
+                    // Retention: the oldest messages go.
+                    queue.min_offset = (queue.min_offset + produced).min(queue.max_offset);
+                }
+            }
+        }
+        for group in self.groups.values_mut() {
+            if churn && !group.pinned && rng.u32(0..30) == 0 {
+                group.running = !group.running;
+            }
+            if !group.running {
+                continue;
+            }
+            for ((topic, b, q), position) in &mut group.committed {
+                let Some(queue) = self.topics.get(topic).and_then(|t| t.queues.get(&(*b, *q)))
+                else {
+                    continue;
+                };
+                let lag = queue.max_offset.saturating_sub(position.offset);
+                let consumed = if rng.u32(0..4) == 0 { lag / 2 } else { lag };
+                if consumed > 0 {
+                    position.offset += consumed;
+                    position.last_ms = if position.offset == queue.max_offset {
+                        queue.last_ms
+                    } else {
+                        now_ms - 1_000
+                    };
+                }
+            }
+        }
+    }
+
+    /// Starts or stops a group's consumers; false if the group is unknown.
+    pub fn set_consumer_running(&mut self, group: &str, running: bool) -> bool {
+        let Some(group) = self.groups.get_mut(group) else {
+            return false;
+        };
+        group.running = running;
+        group.pinned = true;
+        self.pinned = true;
+        true
+    }
+
+    pub fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
+        self.pinned = true;
+        self.tasks.push(Task {
+            id,
+            name: name.to_owned(),
+            status: status.to_owned(),
+            created_ms,
+            updated_ms: created_ms,
+        });
+    }
+
+    pub fn delete_task(&mut self, task_id: &str) -> bool {
+        let before = self.tasks.len();
+        self.tasks.retain(|t| t.id != task_id);
+        before != self.tasks.len()
+    }
+
+    /// Broker offset and committed offset of a group on one queue (for tests and summaries).
+    pub fn lag(&self, group: &str) -> u64 {
+        let Some(group) = self.groups.get(group) else {
+            return 0;
+        };
+        group
+            .committed
+            .iter()
+            .map(|((t, b, q), c)| {
+                self.topics
+                    .get(t)
+                    .and_then(|t| t.queues.get(&(*b, *q)))
+                    .map_or(0, |queue| queue.max_offset.saturating_sub(c.offset))
+            })
+            .sum()
+    }
+
+    /// Used storage, GB: a stand-in proportional to the retained messages.
+    fn used_storage_gb(&self) -> u64 {
+        let retained: u64 = self
+            .topics
+            .values()
+            .flat_map(|t| t.queues.values())
+            .map(|q| q.max_offset - q.min_offset)
+            .sum();
+        (retained / 1_000).min(self.storage_gb)
+    }
+
+    /// What `GET /_sim/state` shows of the instance.
+    pub fn summary(&self) -> Value {
+        let groups: BTreeMap<&str, Value> = self
+            .groups
+            .iter()
+            .map(|(name, g)| {
+                (
+                    name.as_str(),
+                    json!({ "running": g.running, "lag": self.lag(name), "topics": g.topics }),
+                )
+            })
+            .collect();
+        json!({
+            "instance_id": self.id,
+            "project_id": self.project_id,
+            "region": self.region,
+            "name": self.name,
+            "status": self.status,
+            "enable_acl": self.enable_acl,
+            "brokers": self.brokers,
+            "topics": self.topics.keys().collect::<Vec<_>>(),
+            "groups": groups,
+            "tasks": self.tasks.iter().map(|t| json!({"id": t.id, "status": t.status})).collect::<Vec<_>>(),
+        })
+    }
+}
