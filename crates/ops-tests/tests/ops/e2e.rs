@@ -346,11 +346,12 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         )
         .await;
 
-    // The same for a RocketMQ group that consumes a topic.
+    // The same for a RocketMQ group that consumes a topic, on an instance with ACL users (so
+    // the dashboard's user panels have data).
     let rocket = running(&state, "rocketmq")
-        .first()
-        .cloned()
-        .expect("the demo fleet has a running RocketMQ instance");
+        .into_iter()
+        .find(|i| i["enable_acl"] == true)
+        .expect("the demo fleet has a running RocketMQ instance with ACL on");
     let rocket_id = rocket["instance_id"].as_str().expect("id").to_owned();
     let (rocket_group, rocket_topic) = rocket["groups"]
         .as_object()
