@@ -149,6 +149,15 @@ pub(crate) struct Task {
     pinned: bool,
 }
 
+/// The name of the `index`-th instance of an engine, e.g. `kafka-orders-01`.
+fn instance_name(engine: &str, index: usize) -> String {
+    format!(
+        "{engine}-{}-{:02}",
+        INSTANCE_NAMES[index % INSTANCE_NAMES.len()],
+        index + 1
+    )
+}
+
 /// `n` lower-case hex digits.
 pub(crate) fn hex_id(rng: &mut fastrand::Rng, n: usize) -> String {
     (0..n)
@@ -259,18 +268,8 @@ impl Fleet {
             user_name: "paas_dms".to_owned(),
         };
         for i in 0..config.fleet.kafka_instances {
-            let project = match fleet.projects.get(i % fleet.projects.len().max(1)) {
-                Some(p) => p.clone(),
-                None => Project {
-                    region: "cn-north-4".to_owned(),
-                    project_id: "00000000000000000000000000000000".to_owned(),
-                },
-            };
-            let name = format!(
-                "kafka-{}-{:02}",
-                INSTANCE_NAMES[i % INSTANCE_NAMES.len()],
-                i + 1
-            );
+            let project = fleet.project_round_robin(i);
+            let name = instance_name("kafka", i);
             let instance = fleet.build_instance(&project, name, true);
             fleet.instances.insert(instance.id.clone(), instance);
         }
@@ -278,11 +277,7 @@ impl Fleet {
             let project = fleet.project_round_robin(i);
             fleet.serial += 1;
             let now = fleet.now_ms();
-            let name = format!(
-                "rocketmq-{}-{:02}",
-                INSTANCE_NAMES[i % INSTANCE_NAMES.len()],
-                i + 1
-            );
+            let name = instance_name("rocketmq", i);
             let instance = crate::rocketmq::Instance::build(
                 &mut fleet.engines_rng,
                 &project,
@@ -296,11 +291,7 @@ impl Fleet {
             let project = fleet.project_round_robin(i);
             fleet.serial += 1;
             let now = fleet.now_ms();
-            let name = format!(
-                "rabbitmq-{}-{:02}",
-                INSTANCE_NAMES[i % INSTANCE_NAMES.len()],
-                i + 1
-            );
+            let name = instance_name("rabbitmq", i);
             let instance = crate::rabbitmq::Instance::build(
                 &mut fleet.engines_rng,
                 &project,
@@ -528,11 +519,7 @@ impl Fleet {
         if churn {
             if self.rng.u32(0..40) == 0 && !self.projects.is_empty() {
                 let project = self.projects[self.rng.usize(0..self.projects.len())].clone();
-                let name = format!(
-                    "kafka-{}-{:02}",
-                    INSTANCE_NAMES[(self.serial as usize) % INSTANCE_NAMES.len()],
-                    self.serial + 1
-                );
+                let name = instance_name("kafka", self.serial as usize);
                 let mut instance = self.build_instance(&project, name, true);
                 instance.status = "CREATING".to_owned();
                 instance.created_at_ms = now;
