@@ -70,7 +70,10 @@ impl fmt::Display for ErrorKind {
 }
 
 /// Error codes that mean "throttled", whatever the HTTP status.
-pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", "DMS.10240407"];
+pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", INSTANCE_THROTTLING_CODE];
+
+/// DMS flow control per instance and API.
+pub const INSTANCE_THROTTLING_CODE: &str = "DMS.10240407";
 
 /// One failed API call. Never contains credentials.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -151,6 +154,16 @@ impl ApiError {
 
     pub fn is_throttled(&self) -> bool {
         self.kind == ErrorKind::Throttled
+    }
+
+    /// DMS's own flow control (`DMS.10240407`, a 404), which limits one API on one instance,
+    /// unlike the gateway's 429 that limits the whole AK.
+    pub fn is_instance_throttled(&self) -> bool {
+        self.is_throttled()
+            && self
+                .error_code
+                .as_deref()
+                .is_some_and(|code| code.eq_ignore_ascii_case(INSTANCE_THROTTLING_CODE))
     }
 }
 

@@ -18,7 +18,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use auth::Credentials;
-pub use budget::{BudgetConfig, Budgets, HostBudget};
+pub use budget::{BudgetConfig, Budgets, FLOW, Flow, HostBudget, HostStatus};
 pub use client::{AKSK_REJECTED_PAUSE, DmsClient};
 pub use error::{ApiError, ErrorKind};
 pub use retry::RetryPolicy;

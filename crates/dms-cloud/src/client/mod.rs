@@ -207,6 +207,12 @@ fn decode<T: DeserializeOwned>(api: &'static str, body: &[u8]) -> Result<T, ApiE
     Ok(value)
 }
 
+/// The instance a request addresses (`…/instances/{instance_id}/…`), for per-instance limits.
+fn instance_of(segments: &[String]) -> Option<&str> {
+    let position = segments.iter().position(|s| s == "instances")?;
+    segments.get(position + 1).map(String::as_str)
+}
+
 fn header_value(value: &str, sensitive: bool) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(value).ok()?;
     value.set_sensitive(sensitive);
@@ -373,6 +379,11 @@ impl DmsClient {
     ) -> Result<Response<Bytes>, AttemptError> {
         let api = req.api;
         let observer = &self.inner.observer;
+        let instance = instance_of(&req.segments);
+        let turn = match instance {
+            Some(instance) => Some(endpoint.budget.pacer().turn(api, instance).await),
+            None => None,
+        };
         let _permit = endpoint.budget.acquire().await;
         let request = self.build_request(endpoint, req, auth)?;
         let started = Instant::now();
@@ -398,6 +409,10 @@ impl DmsClient {
         let status = response.status();
         observer.request_finished(api, status.as_str(), elapsed);
         if status.is_success() {
+            endpoint.budget.succeeded();
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
             return Ok(response);
         }
         let error =
@@ -407,11 +422,28 @@ impl DmsClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, OffsetDateTime::now_utc()));
-        if error.is_throttled() {
-            observer.throttled(api);
-            endpoint
-                .budget
-                .pause_for(self.inner.retry.adjust(Duration::ZERO, true, retry_after));
+        let hold_off = self.inner.retry.adjust(Duration::ZERO, true, retry_after);
+        match (error.is_throttled(), instance) {
+            // DMS's own flow control is per instance and API: only that pair waits.
+            (true, Some(instance)) if error.is_instance_throttled() => {
+                observer.throttled(api);
+                match turn {
+                    Some(turn) => turn.answered(Some(hold_off)),
+                    None => endpoint.budget.pacer().hold_off(api, instance, hold_off),
+                }
+            }
+            (true, _) => {
+                observer.throttled(api);
+                endpoint.budget.throttled(hold_off);
+                if let Some(turn) = turn {
+                    turn.answered(None);
+                }
+            }
+            (false, _) => {
+                if let Some(turn) = turn {
+                    turn.answered(None);
+                }
+            }
         }
         Err(AttemptError { error, retry_after })
     }
@@ -430,9 +462,6 @@ impl DmsClient {
             })
             .notify(|e: &AttemptError, delay: Duration| {
                 observer.retried(req.api);
-                if e.error.is_throttled() {
-                    endpoint.budget.pause_for(delay);
-                }
                 tracing::debug!(
                     api = req.api,
                     kind = e.error.kind.as_label(),
@@ -840,6 +869,14 @@ mod tests {
         assert_eq!(e.prefix, "/proxy");
         assert!(parse_endpoint("ftp://x", &budgets).is_err());
         assert!(parse_endpoint("not a url", &budgets).is_err());
+    }
+
+    #[test]
+    fn instance_of_finds_the_addressed_instance() {
+        let segments = path(&["v2", "p", "instances", "i-1", "topics", "t"]);
+        assert_eq!(instance_of(&segments), Some("i-1"));
+        assert_eq!(instance_of(&path(&["v2", "p", "instances"])), None);
+        assert_eq!(instance_of(&path(&["v3", "projects"])), None);
     }
 
     #[test]

@@ -1,0 +1,606 @@
+//! The request scheduler of each endpoint host, shared by the whole process: every request of
+//! every collector, project and instance waits in the host's one queue and leaves as the host's
+//! budget allows — an adaptive rate ([`aimd`]) under a configured ceiling, a concurrency cap,
+//! a pause after throttling — in weighted fair order between collectors ([`queue`]). The
+//! API's per-instance limits are kept by [`pacing`] before a request joins the queue.
+//!
+//! Time comes from `tokio::time`, so tests under `tokio::time::pause()` are deterministic.
+
+mod aimd;
+pub mod pacing;
+mod queue;
+mod rate;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::time::Instant;
+
+use self::aimd::Aimd;
+use self::pacing::Pacer;
+use self::queue::FairQueue;
+use self::rate::CellRate;
+
+/// Budget of one host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BudgetConfig {
+    /// Sustained requests per second, the ceiling of the adaptive rate; may be below 1. Zero,
+    /// negative or non-finite disables the rate limit.
+    pub rate_per_second: f64,
+    /// Requests that may go out at once after an idle period (at least 1).
+    pub burst: u32,
+    /// Requests in flight at once (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for BudgetConfig {
+    fn default() -> Self {
+        BudgetConfig {
+            rate_per_second: 10.0,
+            burst: 5,
+            concurrency: 4,
+        }
+    }
+}
+
+/// Who a request is for: its share of a busy host follows `weight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    pub name: &'static str,
+    pub weight: u32,
+}
+
+impl Flow {
+    /// Requests made outside any flow (project discovery, tokens): served first among equals.
+    pub const DEFAULT: Flow = Flow {
+        name: "other",
+        weight: 8,
+    };
+}
+
+tokio::task_local! {
+    /// The flow of the requests made by the current task (set by the exporter's scheduler
+    /// around each collector's work).
+    pub static FLOW: Flow;
+}
+
+fn current_flow() -> Flow {
+    FLOW.try_with(|flow| *flow).unwrap_or(Flow::DEFAULT)
+}
+
+/// How long flows count as active for [`HostBudget::share`] after their last request.
+const FLOW_ACTIVE_FOR: Duration = Duration::from_secs(60);
+
+struct State {
+    config: BudgetConfig,
+    aimd: Aimd,
+    rate: CellRate,
+    paused_until: Option<Instant>,
+    queue: FairQueue<oneshot::Sender<Permit>>,
+    flows: HashMap<&'static str, (u32, Instant)>,
+    dispatching: bool,
+}
+
+impl State {
+    /// The burst shrinks with the adaptive rate: a throttled host gets no full burst.
+    fn apply_rate(&mut self) {
+        let ceiling = self.aimd.ceiling();
+        let rate = self.aimd.rate();
+        let burst = if ceiling.is_finite() && ceiling > 0.0 {
+            ((f64::from(self.config.burst) * rate / ceiling).floor() as u32).max(1)
+        } else {
+            self.config.burst
+        };
+        self.rate.set(rate, burst);
+    }
+}
+
+struct HostInner {
+    host: String,
+    state: Mutex<State>,
+    semaphore: Arc<Semaphore>,
+    work: Notify,
+    pacer: Pacer,
+}
+
+impl HostInner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The scheduler of one host. Clones share the same state.
+#[derive(Clone)]
+pub struct HostBudget {
+    inner: Arc<HostInner>,
+}
+
+impl fmt::Debug for HostBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostBudget")
+            .field("host", &self.inner.host)
+            .field("config", &self.config())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Permission to send one request; hold it until the response is read.
+#[derive(Debug)]
+pub struct Permit {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// What a host's scheduler is doing, for self-metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostStatus {
+    pub host: String,
+    /// The rate requests leave at now (the adaptive rate), requests per second; 0 = unlimited.
+    pub effective_rate: f64,
+    pub configured_rate: f64,
+    pub queued: usize,
+    pub concurrency: usize,
+}
+
+impl HostBudget {
+    /// A budget not shared through [`Budgets`].
+    pub fn new(host: impl Into<String>, config: BudgetConfig) -> Self {
+        let mut state = State {
+            config,
+            aimd: Aimd::new(config.rate_per_second),
+            rate: CellRate::new(config.rate_per_second, config.burst),
+            paused_until: None,
+            queue: FairQueue::default(),
+            flows: HashMap::new(),
+            dispatching: false,
+        };
+        state.apply_rate();
+        HostBudget {
+            inner: Arc::new(HostInner {
+                host: host.into(),
+                state: Mutex::new(state),
+                semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
+                work: Notify::new(),
+                pacer: Pacer::default(),
+            }),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        &self.inner.host
+    }
+
+    pub fn config(&self) -> BudgetConfig {
+        self.inner.lock().config
+    }
+
+    /// The per-instance limits of this host's APIs.
+    pub fn pacer(&self) -> &Pacer {
+        &self.inner.pacer
+    }
+
+    /// A new configuration (a reload): the adaptive rate, pauses, queue and pacing carry on.
+    pub fn reconfigure(&self, config: BudgetConfig) {
+        let mut state = self.inner.lock();
+        let old = state.config.concurrency.max(1);
+        let new = config.concurrency.max(1);
+        if new > old {
+            self.inner.semaphore.add_permits(new - old);
+        } else if new < old {
+            // Permits in use are forgotten as they come back.
+            let inner = Arc::clone(&self.inner);
+            let excess = u32::try_from(old - new).unwrap_or(u32::MAX);
+            tokio::spawn(async move {
+                if let Ok(permits) = inner.semaphore.clone().acquire_many_owned(excess).await {
+                    permits.forget();
+                }
+            });
+        }
+        state.config = config;
+        state.aimd.set_ceiling(config.rate_per_second);
+        state.apply_rate();
+    }
+
+    /// Queues for a turn of the current task's [`FLOW`] and returns a permit once the pause,
+    /// the rate, a concurrency slot and every request ahead in fair order allow.
+    pub async fn acquire(&self) -> Permit {
+        let flow = current_flow();
+        let (sender, receiver) = oneshot::channel();
+        let start_dispatcher = {
+            let mut state = self.inner.lock();
+            state.queue.push(flow.name, flow.weight, sender);
+            state.flows.insert(flow.name, (flow.weight, Instant::now()));
+            !std::mem::replace(&mut state.dispatching, true)
+        };
+        if start_dispatcher {
+            tokio::spawn(dispatch(Arc::clone(&self.inner)));
+        }
+        self.inner.work.notify_one();
+        match receiver.await {
+            Ok(permit) => permit,
+            // The dispatcher ended with the runtime; nothing is sent any more anyway.
+            Err(_) => Permit { _permit: None },
+        }
+    }
+
+    /// Every request to this host waits until `duration` from now has passed (a longer pause
+    /// already in force is kept).
+    pub fn pause_for(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        let mut state = self.inner.lock();
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+        }
+    }
+
+    /// How long the current pause still lasts, if any.
+    pub fn pause_remaining(&self) -> Option<Duration> {
+        let now = Instant::now();
+        self.inner
+            .lock()
+            .paused_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
+    /// The gateway throttled a request: pause every request for `pause` and cut the rate
+    /// (once per burst of answers). Returns whether the rate was cut.
+    pub fn throttled(&self, pause: Duration) -> bool {
+        let now = Instant::now();
+        let mut state = self.inner.lock();
+        let until = now + pause;
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+        }
+        let cut = state.aimd.throttled(now);
+        if cut {
+            state.apply_rate();
+            tracing::warn!(host = %self.inner.host, rate = state.aimd.rate(), "API gateway throttled; lowering the request rate");
+        }
+        cut
+    }
+
+    /// A request was answered without throttling.
+    pub fn succeeded(&self) {
+        let mut state = self.inner.lock();
+        if state.aimd.succeeded(Instant::now()) {
+            state.apply_rate();
+        }
+    }
+
+    /// The rate `flow` can count on while every flow seen in the last minute is busy:
+    /// the effective rate split by weight. `None` when the rate is unlimited.
+    pub fn share(&self, flow: Flow) -> Option<f64> {
+        let state = self.inner.lock();
+        let rate = state.aimd.rate();
+        if !(rate.is_finite() && rate > 0.0) {
+            return None;
+        }
+        let now = Instant::now();
+        let mut total: u64 = state
+            .flows
+            .iter()
+            .filter(|(name, (_, seen))| {
+                **name != flow.name && now.saturating_duration_since(*seen) < FLOW_ACTIVE_FOR
+            })
+            .map(|(_, (weight, _))| u64::from(*weight))
+            .sum();
+        total += u64::from(flow.weight.max(1));
+        Some(rate * f64::from(flow.weight.max(1)) / total as f64)
+    }
+
+    pub fn status(&self) -> HostStatus {
+        let state = self.inner.lock();
+        HostStatus {
+            host: self.inner.host.clone(),
+            effective_rate: state.aimd.rate().max(0.0),
+            configured_rate: state.config.rate_per_second.max(0.0),
+            queued: state.queue.len(),
+            concurrency: state.config.concurrency,
+        }
+    }
+}
+
+/// Hands permits to waiters, one at a time, in fair order.
+async fn dispatch(inner: Arc<HostInner>) {
+    loop {
+        let notified = inner.work.notified();
+        if inner.lock().queue.is_empty() {
+            notified.await;
+            continue;
+        }
+        let Ok(mut slot) = inner.semaphore.clone().acquire_owned().await else {
+            return;
+        };
+        loop {
+            let wait = {
+                let mut state = inner.lock();
+                let now = Instant::now();
+                match state.paused_until.filter(|until| *until > now) {
+                    Some(until) => Some(until),
+                    None => state.rate.take(now).err(),
+                }
+            };
+            match wait {
+                None => break,
+                Some(until) => tokio::time::sleep_until(until).await,
+            }
+        }
+        loop {
+            let Some(waiter) = inner.lock().queue.pop() else {
+                break;
+            };
+            match waiter.send(Permit {
+                _permit: Some(slot),
+            }) {
+                Ok(()) => break,
+                // The waiter gave up (its task was cancelled): the next one gets the turn.
+                Err(returned) => match returned._permit {
+                    Some(permit) => slot = permit,
+                    None => break,
+                },
+            }
+        }
+    }
+}
+
+struct BudgetsInner {
+    default: Mutex<BudgetConfig>,
+    overrides: Mutex<HashMap<String, BudgetConfig>>,
+    hosts: Mutex<HashMap<String, HostBudget>>,
+}
+
+/// All host schedulers of the process. Clones share them; they outlive configuration reloads.
+#[derive(Clone)]
+pub struct Budgets {
+    inner: Arc<BudgetsInner>,
+}
+
+impl fmt::Debug for Budgets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Budgets")
+            .field("default", &*lock(&self.inner.default))
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Budgets {
+    pub fn new(default: BudgetConfig) -> Self {
+        Budgets {
+            inner: Arc::new(BudgetsInner {
+                default: Mutex::new(default),
+                overrides: Mutex::new(HashMap::new()),
+                hosts: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Sets the budget of one host (`dms.cn-north-4.myhuaweicloud.com`, or `127.0.0.1:8080`).
+    pub fn with_host(self, host: impl Into<String>, config: BudgetConfig) -> Self {
+        let host = host.into().to_ascii_lowercase();
+        lock(&self.inner.overrides).insert(host.clone(), config);
+        if let Some(budget) = lock(&self.inner.hosts).get(&host) {
+            budget.reconfigure(config);
+        }
+        self
+    }
+
+    /// Applies a new configuration to every host (a reload), keeping each host's state.
+    pub fn reconfigure(&self, default: BudgetConfig, overrides: HashMap<String, BudgetConfig>) {
+        let overrides: HashMap<String, BudgetConfig> = overrides
+            .into_iter()
+            .map(|(host, config)| (host.to_ascii_lowercase(), config))
+            .collect();
+        *lock(&self.inner.default) = default;
+        for (host, budget) in lock(&self.inner.hosts).iter() {
+            budget.reconfigure(overrides.get(host).copied().unwrap_or(default));
+        }
+        *lock(&self.inner.overrides) = overrides;
+    }
+
+    /// The shared scheduler of a host, created on first use.
+    pub fn for_host(&self, host: &str) -> HostBudget {
+        let key = host.to_ascii_lowercase();
+        let config = lock(&self.inner.overrides)
+            .get(&key)
+            .copied()
+            .unwrap_or(*lock(&self.inner.default));
+        lock(&self.inner.hosts)
+            .entry(key.clone())
+            .or_insert_with(|| HostBudget::new(key, config))
+            .clone()
+    }
+
+    /// Every host's state, by host name.
+    pub fn statuses(&self) -> Vec<HostStatus> {
+        let mut statuses: Vec<HostStatus> = lock(&self.inner.hosts)
+            .values()
+            .map(HostBudget::status)
+            .collect();
+        statuses.sort_by(|a, b| a.host.cmp(&b.host));
+        statuses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(rate: f64, burst: u32, concurrency: usize) -> BudgetConfig {
+        BudgetConfig {
+            rate_per_second: rate,
+            burst,
+            concurrency,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_below_one_spaces_requests() {
+        let budget = HostBudget::new("h", config(0.5, 1, 4));
+        let start = Instant::now();
+        drop(budget.acquire().await);
+        drop(budget.acquire().await);
+        assert_eq!(Instant::now() - start, Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_delays_acquire() {
+        let budget = Budgets::new(BudgetConfig::default()).for_host("H");
+        budget.pause_for(Duration::from_secs(3));
+        budget.pause_for(Duration::from_secs(1));
+        let start = Instant::now();
+        drop(budget.acquire().await);
+        assert_eq!(Instant::now() - start, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn for_host_shares_state_and_honours_overrides() {
+        let special = config(1.0, 1, 1);
+        let budgets = Budgets::new(BudgetConfig::default()).with_host("Special.Host", special);
+        assert_eq!(budgets.for_host("special.host").config(), special);
+        assert_eq!(budgets.for_host("other").config(), BudgetConfig::default());
+        let a = budgets.for_host("other");
+        let b = budgets.clone().for_host("OTHER");
+        assert!(Arc::ptr_eq(&a.inner, &b.inner));
+    }
+
+    /// Sends `count` requests of `flow`, each holding its permit for `hold`; returns when each
+    /// request got its permit.
+    fn requests(
+        budget: &HostBudget,
+        flow: Flow,
+        count: usize,
+        hold: Duration,
+    ) -> Vec<tokio::task::JoinHandle<Instant>> {
+        (0..count)
+            .map(|_| {
+                let budget = budget.clone();
+                tokio::spawn(FLOW.scope(flow, async move {
+                    let permit = budget.acquire().await;
+                    let at = Instant::now();
+                    tokio::time::sleep(hold).await;
+                    drop(permit);
+                    at
+                }))
+            })
+            .collect()
+    }
+
+    async fn times(handles: Vec<tokio::task::JoinHandle<Instant>>) -> Vec<Instant> {
+        let mut out = Vec::new();
+        for handle in handles {
+            if let Ok(at) = handle.await {
+                out.push(at);
+            }
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sweep_does_not_starve_a_light_collector() {
+        let budget = HostBudget::new("h", config(10.0, 1, 4));
+        let start = Instant::now();
+        let sweep = Flow {
+            name: "sweep",
+            weight: 1,
+        };
+        let lag = Flow {
+            name: "lag",
+            weight: 4,
+        };
+        let sweep = requests(&budget, sweep, 200, Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let lag = requests(&budget, lag, 10, Duration::from_millis(50));
+        let lag = times(lag).await;
+        let last_lag = lag.iter().max().copied().unwrap_or(start);
+        // 10 lag requests at 4/5 of 10/s take about 1.25 s, not the sweep's remaining 15 s.
+        assert!(
+            last_lag - start < Duration::from_millis(6500),
+            "lag done {:?} after start",
+            last_lag - start
+        );
+        let sweep = times(sweep).await;
+        assert_eq!(sweep.len(), 200);
+        assert_eq!(
+            sweep.iter().max().map(|t| *t - start),
+            Some(Duration::from_millis(20_900)),
+            "the host's rate was used to the full: 210 requests at 10/s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancelled_waiters_give_their_turn_away() {
+        let budget = HostBudget::new("h", config(1.0, 1, 1));
+        drop(budget.acquire().await);
+        let waiter = {
+            let budget = budget.clone();
+            tokio::spawn(async move { drop(budget.acquire().await) })
+        };
+        tokio::task::yield_now().await;
+        waiter.abort();
+        let start = Instant::now();
+        drop(budget.acquire().await);
+        assert!(Instant::now() - start <= Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_cuts_the_rate_once_per_burst_and_reconfigure_keeps_it() {
+        let budgets = Budgets::new(config(100.0, 10, 4));
+        let budget = budgets.for_host("h");
+        assert!(budget.throttled(Duration::from_secs(1)));
+        assert!(!budget.throttled(Duration::from_secs(1)), "same burst");
+        assert_eq!(budget.status().effective_rate, 70.0);
+        assert!(budget.pause_remaining().is_some());
+        // A reload with the same ceiling keeps the learned rate and the pause.
+        budgets.reconfigure(config(100.0, 10, 8), HashMap::new());
+        let status = budget.status();
+        assert_eq!(status.effective_rate, 70.0);
+        assert_eq!(status.concurrency, 8);
+        assert!(budget.pause_remaining().is_some());
+        assert_eq!(budgets.statuses().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reloads_do_not_refill_the_burst() {
+        let budgets = Budgets::new(config(10.0, 10, 100));
+        let budget = budgets.for_host("h");
+        let start = Instant::now();
+        for _ in 0..10 {
+            drop(budget.acquire().await);
+        }
+        assert_eq!(Instant::now(), start, "the burst");
+        budgets.reconfigure(config(10.0, 10, 100), HashMap::new());
+        budgets.reconfigure(config(10.0, 10, 100), HashMap::new());
+        drop(budget.acquire().await);
+        assert_eq!(
+            Instant::now() - start,
+            Duration::from_millis(100),
+            "the burst was spent; two reloads gave no new one"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shares_split_the_rate_by_weight() {
+        let budget = HostBudget::new("h", config(100.0, 1, 4));
+        let high = Flow {
+            name: "high",
+            weight: 4,
+        };
+        let low = Flow {
+            name: "low",
+            weight: 1,
+        };
+        assert_eq!(budget.share(high), Some(100.0), "alone");
+        times(requests(&budget, low, 1, Duration::ZERO)).await;
+        assert_eq!(budget.share(high), Some(80.0));
+        assert_eq!(budget.share(low), Some(100.0), "high has not asked yet");
+        let unlimited = HostBudget::new("u", config(0.0, 1, 4));
+        assert_eq!(unlimited.share(high), None);
+    }
+}
