@@ -29,6 +29,9 @@ const PROJECT_RETRY: Duration = Duration::from_secs(30);
 /// collection is replaced.
 pub struct Exporter {
     pub snapshot: SnapshotHandle,
+    /// The request schedulers of the endpoint hosts: their adaptive rate, pauses and pacing
+    /// outlive reloads, so a reload never hands out a fresh burst.
+    pub budgets: Budgets,
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub store: Arc<Store>,
@@ -56,9 +59,13 @@ impl Exporter {
             Arc::clone(&snapshot),
             shutdown.clone(),
         ));
+        let budgets = Budgets::new(BudgetConfig::default());
+        let self_metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
+        self_metrics.watch_budgets(budgets.clone());
         Self {
             snapshot,
-            self_metrics: Arc::new(SelfMetrics::new(BuildInfo::current())),
+            budgets,
+            self_metrics,
             readiness: Arc::new(Readiness::pending_startup()),
             store,
             publisher,
@@ -102,6 +109,7 @@ impl Exporter {
         let token = self.shutdown.child_token();
         let task = tokio::spawn(collect_all(
             input,
+            self.budgets.clone(),
             Arc::clone(&self.store),
             Arc::clone(&self.self_metrics),
             Arc::clone(&self.readiness),
@@ -119,17 +127,19 @@ impl Exporter {
     }
 }
 
-fn budgets(config: &Config) -> Budgets {
+/// Applies the configuration's API budget to the process's host schedulers.
+fn configure_budgets(budgets: &Budgets, config: &Config) {
     let api = &config.api;
     let default = BudgetConfig {
         rate_per_second: api.rate_limit,
         burst: api.burst,
         concurrency: api.concurrency,
     };
-    api.hosts
+    let overrides = api
+        .hosts
         .iter()
-        .fold(Budgets::new(default), |budgets, (host, o)| {
-            budgets.with_host(
+        .map(|(host, o)| {
+            (
                 host.clone(),
                 BudgetConfig {
                     rate_per_second: o.rate_limit.unwrap_or(api.rate_limit),
@@ -138,6 +148,8 @@ fn budgets(config: &Config) -> Budgets {
                 },
             )
         })
+        .collect();
+    budgets.reconfigure(default, overrides);
 }
 
 /// Resolves every configured project into a target; projects IAM cannot name yet are retried
@@ -212,6 +224,7 @@ async fn targets(
 /// Resolves the projects, then runs every collector until `shutdown`.
 async fn collect_all(
     input: CollectionInput,
+    budgets: Budgets,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
     readiness: Arc<Readiness>,
@@ -223,7 +236,7 @@ async fn collect_all(
         transport,
         env_project,
     } = input;
-    let budgets = budgets(&config);
+    configure_budgets(&budgets, &config);
     let targets = targets(
         &config,
         &credentials,

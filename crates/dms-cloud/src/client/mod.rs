@@ -251,6 +251,11 @@ impl DmsClient {
         &self.inner.region
     }
 
+    /// The request scheduler of the DMS endpoint's host (`None` when the endpoint is invalid).
+    pub fn dms_budget(&self) -> Option<&HostBudget> {
+        self.inner.dms.as_ref().ok().map(|e| &e.budget)
+    }
+
     /// Whether instance listing fell back to the V1 API (R28).
     pub fn uses_v1_instance_list(&self) -> bool {
         self.inner.instances_v1.load(Ordering::Relaxed)

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::Instance;
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Scope, normalise_state};
+use super::{Collector, Context, InstanceRef, Output, Priority, Scope, normalise_state};
 use crate::metrics::{Samples, catalog};
 
 /// API storage figures are GB, read as 2^30 bytes.
@@ -111,6 +111,10 @@ impl Collector for Instances {
 
     fn scope(&self) -> Scope {
         Scope::Project
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::High
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

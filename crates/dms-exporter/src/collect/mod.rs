@@ -4,6 +4,7 @@
 pub mod instances;
 pub mod kafka;
 pub mod rabbitmq;
+mod readiness;
 pub mod rocketmq;
 pub mod scheduler;
 pub mod store;
@@ -94,10 +95,35 @@ pub enum Scope {
     Instance(Option<Engine>),
 }
 
+/// How much of a busy host's budget a collector gets, relative to the others: consumer lag
+/// and status before inventories that change slowly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Lag, consumer status, discovery: read often, paged on.
+    High,
+    Normal,
+    /// Inventories read every few minutes (tags, topics, disk usage).
+    Low,
+}
+
+impl Priority {
+    /// The weight of the collector's flow in its host's fair queue.
+    pub fn weight(self) -> u32 {
+        match self {
+            Priority::High => 4,
+            Priority::Normal => 2,
+            Priority::Low => 1,
+        }
+    }
+}
+
 /// A collector: one API area, one file.
 pub trait Collector: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn scope(&self) -> Scope;
+    fn priority(&self) -> Priority {
+        Priority::Normal
+    }
     /// Instance-scoped collectors skip instances this refuses (by default: not RUNNING, since
     /// their management APIs do not answer; their last good data ages out).
     fn wants(&self, instance: &InstanceRef) -> bool {

@@ -1,72 +1,42 @@
-//! Runs every collector on its own interval, per project, without overlapping cycles.
+//! Runs every collector on its own interval, per project, inside the API budget.
 //!
-//! One task per (project, collector). The discovery collector publishes the project's
-//! instance inventory; instance-scoped collectors wait for the first inventory, then fan out
-//! over the instances, bounded, while the cloud client's host budget caps the request rate.
+//! One task per (project, collector). The discovery collector publishes the project's instance
+//! inventory; an instance-scoped collector starts, each round, the work of every instance at
+//! once: the requests queue in their host's scheduler (`dms_cloud::budget`), which dispatches
+//! them as the budget allows, fairly between collectors by [`Priority`]. There is no fan-out
+//! limit here and no pacing sleep: per-instance API limits are the client's.
+//!
+//! A round does not wait for its slowest instance beyond its deadline: an instance still busy
+//! then (a stalled call) carries on alone and is skipped by later rounds until it finishes, so
+//! only its own data ages. A round whose work needs longer than the interval within the budget
+//! stretches instead of overlapping; its expected time is exported and the data's `max_age`
+//! grows with it, so series do not blink merely because the fleet is large.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use dms_cloud::{FLOW, Flow};
 use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
 use crate::metrics::self_metrics::{
-    CYCLE_API_CALLS, CYCLE_SKIPPED_CALLS, CycleReport, SelfMetrics, unix_now,
+    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_SKIPPED_CALLS, CycleReport, SelfMetrics, unix_now,
 };
 
-/// Instances read at once by one collector of one project.
-const INSTANCES_IN_FLIGHT: usize = 8;
-
-/// Tells when every collector has finished its first cycle.
-#[derive(Debug)]
-pub struct Readiness {
-    pending: AtomicUsize,
-    ready: watch::Sender<bool>,
-}
-
-impl Readiness {
-    fn new(pending: usize) -> Self {
-        Self {
-            pending: AtomicUsize::new(pending),
-            ready: watch::Sender::new(pending == 0),
-        }
-    }
-
-    fn one_done(&self) {
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.ready.send_replace(true);
-        }
-    }
-
-    /// Not ready until [`Readiness::follow`] sees the scheduler's readiness turn true.
-    pub fn pending_startup() -> Self {
-        Self::new(1)
-    }
-
-    /// Becomes ready when `jobs` does (the projects are resolved before the jobs exist).
-    pub async fn follow(&self, jobs: Arc<Readiness>) {
-        jobs.wait().await;
-        self.ready.send_replace(true);
-    }
-
-    pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
-    }
-
-    /// Resolves once ready.
-    pub async fn wait(&self) {
-        let mut receiver = self.ready.subscribe();
-        let _ = receiver.wait_for(|ready| *ready).await;
-    }
-}
+/// A round waits for its instances at most this many times its expected duration (or its
+/// interval, when longer) before it ends without the stragglers.
+const ROUND_PATIENCE: u32 = 2;
 
 /// Everything the collector tasks share.
 pub struct Scheduler {
@@ -78,6 +48,7 @@ pub struct Scheduler {
 }
 
 type Inventory = watch::Receiver<Option<Arc<Vec<InstanceRef>>>>;
+type Publish = Arc<watch::Sender<Option<Arc<Vec<InstanceRef>>>>>;
 
 struct Job {
     collector: Arc<dyn Collector>,
@@ -89,6 +60,31 @@ struct Job {
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
     readiness: Arc<Readiness>,
+}
+
+/// Counters one round's requests feed through task-locals.
+#[derive(Default)]
+struct RoundCounters {
+    calls: Arc<AtomicU64>,
+    skipped: Arc<AtomicU64>,
+}
+
+/// One instance's finished work.
+struct Done {
+    instance_id: String,
+    round: u64,
+    errors: Vec<&'static str>,
+    paced: Duration,
+}
+
+/// What a round measured, for its report and the next round's plan.
+struct RoundOutcome {
+    calls: u64,
+    skipped: u64,
+    errors: Vec<&'static str>,
+    /// The longest per-instance time the API's own limits impose.
+    paced: Duration,
+    complete: bool,
 }
 
 impl Scheduler {
@@ -104,27 +100,22 @@ impl Scheduler {
             .filter(|c| self.settings.settings(c.name()).is_none_or(|s| s.enabled))
             .cloned()
             .collect();
-        let jobs_per_target = |target: &Target| {
-            enabled
-                .iter()
-                .filter(|c| match c.scope() {
-                    Scope::Instance(Some(engine)) => target.engines.contains(&engine),
-                    _ => true,
-                })
-                .count()
+        let runs_for = |collector: &Arc<dyn Collector>, target: &Target| match collector.scope() {
+            Scope::Instance(Some(engine)) => target.engines.contains(&engine),
+            _ => true,
         };
-        let readiness = Arc::new(Readiness::new(targets.iter().map(jobs_per_target).sum()));
+        let readiness = Arc::new(Readiness::new(
+            targets
+                .iter()
+                .map(|t| enabled.iter().filter(|c| runs_for(c, t)).count())
+                .sum(),
+        ));
         let mut tasks = JoinSet::new();
         for target in targets {
             let target = Arc::new(target);
             let (publish, inventory) = watch::channel(None);
             let publish = Arc::new(publish);
-            for collector in &enabled {
-                if let Scope::Instance(Some(engine)) = collector.scope()
-                    && !target.engines.contains(&engine)
-                {
-                    continue;
-                }
+            for collector in enabled.iter().filter(|c| runs_for(c, &target)) {
                 let settings = self.settings.settings(collector.name());
                 let interval = settings
                     .and_then(|s| s.interval)
@@ -132,7 +123,7 @@ impl Scheduler {
                 let max_age = settings
                     .and_then(|s| s.max_age)
                     .map_or(interval * 3, |d| d.0);
-                let job = Job {
+                let job = Arc::new(Job {
                     collector: Arc::clone(collector),
                     target: Arc::clone(&target),
                     interval,
@@ -142,7 +133,7 @@ impl Scheduler {
                     store: Arc::clone(&self.store),
                     metrics: Arc::clone(&self.metrics),
                     readiness: Arc::clone(&readiness),
-                };
+                });
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
                 let publish = Arc::clone(&publish);
@@ -159,41 +150,115 @@ impl Scheduler {
 }
 
 impl Job {
-    async fn run(
-        self,
-        mut inventory: Inventory,
-        publish: Arc<watch::Sender<Option<Arc<Vec<InstanceRef>>>>>,
-    ) {
-        if matches!(self.collector.scope(), Scope::Instance(_))
-            && inventory.wait_for(Option::is_some).await.is_err()
-        {
+    fn flow(&self) -> Flow {
+        Flow {
+            name: self.collector.name(),
+            weight: self.collector.priority().weight(),
+        }
+    }
+
+    async fn run(self: Arc<Self>, mut inventory: Inventory, publish: Publish) {
+        let instance_scoped = matches!(self.collector.scope(), Scope::Instance(_));
+        if instance_scoped && inventory.wait_for(Option::is_some).await.is_err() {
             return;
         }
-        let mut first = true;
+        let mut busy: HashSet<String> = HashSet::new();
+        let mut running: FuturesUnordered<BoxFuture<'static, Done>> = FuturesUnordered::new();
+        let mut expected: Option<Duration> = None;
+        let mut planned = Instant::now();
+        let mut round = 0u64;
         loop {
+            round += 1;
             let started = Instant::now();
-            match self.collector.scope() {
-                Scope::Project => self.project_cycle(&publish).await,
+            let lateness = started.saturating_duration_since(planned);
+            // Data must outlive the cycle the budget really allows, not just the interval.
+            let max_age = self.max_age_for(expected);
+            let outcome = match self.collector.scope() {
+                Scope::Project => self.project_round(&publish, max_age).await,
                 Scope::Instance(engine) => {
                     let current = inventory.borrow().clone().unwrap_or_default();
                     let instances: Vec<InstanceRef> = current
                         .iter()
                         .filter(|i| engine.is_none_or(|e| e == i.engine) && self.collector.wants(i))
+                        .filter(|i| !busy.contains(&i.id))
                         .cloned()
                         .collect();
-                    self.instance_cycle(instances).await;
+                    let patience = self
+                        .interval
+                        .max(expected.unwrap_or_default() * ROUND_PATIENCE);
+                    self.instance_round(
+                        round,
+                        instances,
+                        max_age,
+                        started + patience,
+                        &mut busy,
+                        &mut running,
+                    )
+                    .await
                 }
+            };
+            let needed = self.expected_duration(&outcome);
+            if needed.is_some_and(|n| n > self.interval)
+                && expected.is_none_or(|e| e <= self.interval)
+            {
+                tracing::warn!(
+                    collector = self.collector.name(),
+                    region = %self.target.region,
+                    project_id = %self.target.project_id,
+                    needed_s = needed.map(|n| n.as_secs_f64()),
+                    interval_s = self.interval.as_secs_f64(),
+                    "the collector's calls do not fit its interval within the API budget; its cycles stretch"
+                );
             }
-            if first {
-                first = false;
+            expected = needed;
+            self.report(started, lateness, &outcome, expected);
+            if round == 1 {
                 self.readiness.one_done();
             }
-            // The next cycle starts an interval after this one started, or right after it
-            // ended when it ran long: never two at once.
             let jitter = self
                 .interval
                 .mul_f64(self.settings.jitter * fastrand::f64());
-            tokio::time::sleep_until(started + self.interval + jitter).await;
+            planned = started + self.interval + jitter;
+            // Stragglers of earlier rounds finish meanwhile; they are not awaited.
+            let sleep = tokio::time::sleep_until(planned);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    Some(done) = running.next(), if !running.is_empty() => {
+                        busy.remove(&done.instance_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `max_age` as configured, stretched in proportion when the cycle needs longer than the
+    /// interval.
+    fn max_age_for(&self, expected: Option<Duration>) -> Duration {
+        match expected {
+            Some(needed) if needed > self.interval => self.max_age.max(
+                self.max_age
+                    .mul_f64(needed.as_secs_f64() / self.interval.as_secs_f64()),
+            ),
+            _ => self.max_age,
+        }
+    }
+
+    /// The time the round's calls need within the collector's share of its host's rate, or
+    /// the API's per-instance limits, whichever is longer.
+    fn expected_duration(&self, outcome: &RoundOutcome) -> Option<Duration> {
+        let share = self
+            .target
+            .client
+            .dms_budget()
+            .and_then(|b| b.share(self.flow()));
+        let by_rate = share
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(outcome.calls as f64 / s).ok());
+        match by_rate {
+            Some(by_rate) => Some(by_rate.max(outcome.paced)),
+            None => (outcome.paced > Duration::ZERO).then_some(outcome.paced),
         }
     }
 
@@ -209,42 +274,48 @@ impl Job {
     fn report(
         &self,
         started: Instant,
-        calls: &AtomicU64,
-        skipped: &AtomicU64,
-        errors: Vec<&'static str>,
+        lateness: Duration,
+        outcome: &RoundOutcome,
+        expected: Option<Duration>,
     ) {
         self.metrics.record_cycle(&CycleReport {
             collector: self.collector.name(),
             region: self.target.region.clone(),
             project_id: self.target.project_id.clone(),
             duration: started.elapsed(),
-            api_calls: calls.load(Ordering::Relaxed),
-            skipped_calls: skipped.load(Ordering::Relaxed),
+            api_calls: outcome.calls,
+            skipped_calls: outcome.skipped,
             finished_unix: unix_now(),
-            errors,
+            errors: outcome.errors.clone(),
+            expected,
+            lateness,
+            max_age: self.max_age_for(expected),
+            complete: outcome.complete,
         });
     }
 
-    async fn project_cycle(&self, publish: &watch::Sender<Option<Arc<Vec<InstanceRef>>>>) {
-        let started = Instant::now();
-        let calls = Arc::new(AtomicU64::new(0));
-        let skipped = Arc::new(AtomicU64::new(0));
+    async fn project_round(&self, publish: &Publish, max_age: Duration) -> RoundOutcome {
+        let counters = RoundCounters::default();
         let cx = Context {
             target: &self.target,
             instance: None,
             settings: &self.settings,
             filters: &self.filters,
         };
-        let result = CYCLE_API_CALLS
+        let result = FLOW
             .scope(
-                Arc::clone(&calls),
-                CYCLE_SKIPPED_CALLS.scope(Arc::clone(&skipped), self.collector.collect(&cx)),
+                self.flow(),
+                CYCLE_API_CALLS.scope(
+                    Arc::clone(&counters.calls),
+                    CYCLE_SKIPPED_CALLS
+                        .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
+                ),
             )
             .await;
         let errors = self.store.apply(
             &self.scope_key(""),
             result.as_ref(),
-            self.max_age,
+            max_age,
             Instant::now(),
             unix_now(),
         );
@@ -259,40 +330,113 @@ impl Job {
                 .retain_instances(&self.target.region, &self.target.project_id, &live);
             publish.send_replace(Some(Arc::new(discovered.clone())));
         }
-        self.report(started, &calls, &skipped, errors);
+        RoundOutcome {
+            calls: counters.calls.load(Ordering::Relaxed),
+            skipped: counters.skipped.load(Ordering::Relaxed),
+            errors,
+            paced: Duration::ZERO,
+            complete: true,
+        }
     }
 
-    async fn instance_cycle(&self, instances: Vec<InstanceRef>) {
-        let started = Instant::now();
-        let calls = Arc::new(AtomicU64::new(0));
-        let skipped = Arc::new(AtomicU64::new(0));
-        let work = futures::stream::iter(instances)
-            .map(|instance| async move {
-                let cx = Context {
-                    target: &self.target,
-                    instance: Some(&instance),
-                    settings: &self.settings,
-                    filters: &self.filters,
-                };
-                let result = self.collector.collect(&cx).await;
-                if let Err(error) = &result {
-                    tracing::warn!(collector = self.collector.name(), instance_id = %instance.id, %error, "collection failed; serving the last good data");
+    /// One instance's read and its store update, as a task of its own lifetime.
+    fn instance_work(
+        self: &Arc<Self>,
+        round: u64,
+        instance: InstanceRef,
+        counters: &RoundCounters,
+        max_age: Duration,
+    ) -> BoxFuture<'static, Done> {
+        let job = Arc::clone(self);
+        let calls = Arc::clone(&counters.calls);
+        let skipped = Arc::clone(&counters.skipped);
+        Box::pin(async move {
+            let paced = Arc::new(AtomicU64::new(0));
+            let cx = Context {
+                target: &job.target,
+                instance: Some(&instance),
+                settings: &job.settings,
+                filters: &job.filters,
+            };
+            let work = job.collector.collect(&cx);
+            let result = FLOW
+                .scope(
+                    job.flow(),
+                    CYCLE_API_CALLS.scope(
+                        calls,
+                        CYCLE_SKIPPED_CALLS
+                            .scope(skipped, CYCLE_PACED_SECONDS.scope(Arc::clone(&paced), work)),
+                    ),
+                )
+                .await;
+            if let Err(error) = &result {
+                tracing::warn!(collector = job.collector.name(), instance_id = %instance.id, %error, "collection failed; serving the last good data");
+            }
+            let errors = job.store.apply(
+                &job.scope_key(&instance.id),
+                result.as_ref(),
+                max_age,
+                Instant::now(),
+                unix_now(),
+            );
+            Done {
+                instance_id: instance.id.clone(),
+                round,
+                errors,
+                paced: Duration::from_nanos(paced.load(Ordering::Relaxed)),
+            }
+        })
+    }
+
+    /// Starts every instance's work and waits for it until `deadline`.
+    async fn instance_round(
+        self: &Arc<Self>,
+        round: u64,
+        instances: Vec<InstanceRef>,
+        max_age: Duration,
+        deadline: Instant,
+        busy: &mut HashSet<String>,
+        running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
+    ) -> RoundOutcome {
+        let counters = RoundCounters::default();
+        let mut pending = instances.len();
+        for instance in instances {
+            busy.insert(instance.id.clone());
+            running.push(self.instance_work(round, instance, &counters, max_age));
+        }
+        let mut errors = Vec::new();
+        let mut paced = Duration::ZERO;
+        let timeout = tokio::time::sleep_until(deadline);
+        tokio::pin!(timeout);
+        while pending > 0 {
+            tokio::select! {
+                () = &mut timeout => break,
+                Some(done) = running.next() => {
+                    busy.remove(&done.instance_id);
+                    if done.round == round {
+                        pending -= 1;
+                        errors.extend(done.errors);
+                        paced = paced.max(done.paced);
+                    }
                 }
-                self.store.apply(&self.scope_key(&instance.id), result.as_ref(), self.max_age, Instant::now(), unix_now())
-            })
-            .buffer_unordered(INSTANCES_IN_FLIGHT)
-            .collect::<Vec<Vec<&'static str>>>();
-        let errors = CYCLE_API_CALLS
-            .scope(
-                Arc::clone(&calls),
-                CYCLE_SKIPPED_CALLS.scope(Arc::clone(&skipped), work),
-            )
-            .await;
-        self.report(
-            started,
-            &calls,
-            &skipped,
-            errors.into_iter().flatten().collect(),
-        );
+            }
+        }
+        if pending > 0 {
+            tracing::warn!(
+                collector = self.collector.name(),
+                region = %self.target.region,
+                project_id = %self.target.project_id,
+                instances = pending,
+                "instances still busy at the round's deadline; they finish on their own and only their data ages"
+            );
+            errors.extend(std::iter::repeat_n("timeout", pending));
+        }
+        RoundOutcome {
+            calls: counters.calls.load(Ordering::Relaxed),
+            skipped: counters.skipped.load(Ordering::Relaxed),
+            errors,
+            paced,
+            complete: pending == 0,
+        }
     }
 }

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Scope};
+use super::{Collector, Context, InstanceRef, Output, Priority, Scope};
 use crate::metrics::{Samples, catalog};
 
 pub struct Tags;
@@ -17,6 +17,10 @@ impl Collector for Tags {
 
     fn scope(&self) -> Scope {
         Scope::Instance(None)
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Low
     }
 
     fn wants(&self, _instance: &InstanceRef) -> bool {

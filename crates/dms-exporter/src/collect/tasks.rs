@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Scope, normalise_state};
+use super::{Collector, Context, InstanceRef, Output, Priority, Scope, normalise_state};
 use crate::metrics::{Samples, catalog};
 
 /// Statuses always listed in `dms_background_tasks` (0 when absent), so alerts see a value.
@@ -22,6 +22,10 @@ impl Collector for Tasks {
 
     fn scope(&self) -> Scope {
         Scope::Instance(None)
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Normal
     }
 
     fn wants(&self, _instance: &InstanceRef) -> bool {

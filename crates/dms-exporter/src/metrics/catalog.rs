@@ -385,6 +385,18 @@ families! {
         ["collector", "region", "project_id"],
         "scrape", "self",
         "API calls the collector's last cycle skipped for the project because of a per-cycle call limit (rocketmq_detail_calls_limit); skipped parts keep their last data and are read in a later cycle.";
+    COLLECTOR_EXPECTED = "dms_collector_expected_cycle_seconds", Gauge, S,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "How long the collector's cycle for the project needs within the API budget: the API calls of its last cycle divided by its fair share of the host's rate, or the API's own per-instance limits (topic detail: one call per second per instance), whichever is longer. Absent when the rate is unlimited.";
+    COLLECTOR_LATENESS = "dms_collector_lateness_seconds", Gauge, S,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "How much later than its interval the collector's last cycle for the project started; above 0 when the previous cycle did not fit its interval within the budget and stretched.";
+    COLLECTOR_MAX_AGE = "dms_collector_max_age_seconds", Gauge, S,
+        ["collector", "region", "project_id"],
+        "scrape", "self",
+        "How long the collector's data is served after its last good read: the configured max_age, stretched in proportion when the cycle needs longer than its interval.";
     COLLECTOR_ERRORS = "dms_collector_errors_total", Counter, None,
         ["collector", "region", "project_id", "kind"],
         "scrape", "self",
@@ -401,6 +413,14 @@ families! {
         ["api"],
         "scrape", "self",
         "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by api.";
+    API_EFFECTIVE_RATE = "dms_api_effective_rate_limit", Gauge, None,
+        ["host"],
+        "scrape", "self",
+        "Requests per second the host's request scheduler sends at now: the configured rate_limit, cut after the API gateway throttles (HTTP 429) and raised back step by step (AIMD); 0 when unlimited.";
+    API_QUEUED = "dms_api_queued_requests", Gauge, None,
+        ["host"],
+        "scrape", "self",
+        "Requests waiting in the host's request scheduler for their turn.";
     API_RETRIES = "dms_api_retries_total", Counter, None,
         ["api"],
         "scrape", "self",

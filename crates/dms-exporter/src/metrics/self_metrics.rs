@@ -19,6 +19,9 @@ tokio::task_local! {
     /// Counts API calls a per-cycle limit skipped inside one collector cycle (set by the
     /// scheduler; collectors report through [`record_skipped_calls`]).
     pub static CYCLE_SKIPPED_CALLS: Arc<AtomicU64>;
+    /// Adds up, in nanoseconds, the per-instance intervals the API imposes on the calls of one
+    /// instance's work (set by the scheduler).
+    pub static CYCLE_PACED_SECONDS: Arc<AtomicU64>;
 }
 
 /// Reports calls the current cycle skipped (a no-op outside a scheduled cycle).
@@ -46,6 +49,14 @@ pub struct CycleReport {
     pub finished_unix: f64,
     /// Error kinds met in the cycle, one entry per failed read.
     pub errors: Vec<&'static str>,
+    /// What the cycle needs within the budget (`None`: unlimited rate and no paced API).
+    pub expected: Option<Duration>,
+    /// How much later than planned the cycle started.
+    pub lateness: Duration,
+    /// The max age in force for the cycle's data.
+    pub max_age: Duration,
+    /// Whether every instance finished before the round's deadline.
+    pub complete: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -55,6 +66,9 @@ struct CycleState {
     last_success: Option<f64>,
     api_calls: u64,
     skipped_calls: u64,
+    expected: Option<f64>,
+    lateness: f64,
+    max_age: f64,
 }
 
 type CycleKey = (&'static str, String, String);
@@ -98,6 +112,8 @@ pub struct SelfMetrics {
     build: BuildInfo,
     /// (last reload succeeded, when the configuration was last loaded).
     reload: Mutex<(bool, f64)>,
+    /// The host schedulers, whose state is read at scrape time.
+    budgets: Mutex<Option<dms_cloud::Budgets>>,
 }
 
 /// The wall clock as a Unix timestamp in seconds (what `_timestamp_seconds` series carry).
@@ -114,7 +130,13 @@ impl SelfMetrics {
             inner: Mutex::new(Inner::default()),
             build,
             reload: Mutex::new((true, unix_now())),
+            budgets: Mutex::new(None),
         }
+    }
+
+    /// Reports the state of these host schedulers from now on.
+    pub fn watch_budgets(&self, budgets: dms_cloud::Budgets) {
+        *self.budgets.lock().unwrap_or_else(|e| e.into_inner()) = Some(budgets);
     }
 
     /// Forgets collector cycles of regions a reload removed.
@@ -155,6 +177,9 @@ impl SelfMetrics {
         state.duration = report.duration.as_secs_f64();
         state.api_calls = report.api_calls;
         state.skipped_calls = report.skipped_calls;
+        state.expected = report.expected.map(|d| d.as_secs_f64());
+        state.lateness = report.lateness.as_secs_f64();
+        state.max_age = report.max_age.as_secs_f64();
         if state.up {
             state.last_success = Some(report.finished_unix);
         }
@@ -259,6 +284,16 @@ impl SelfMetrics {
         Self::cycle_samples(&inner, &catalog::COLLECTOR_DURATION, out, |s| {
             Some(s.duration)
         });
+        write_header(&catalog::COLLECTOR_EXPECTED, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_EXPECTED, out, |s| s.expected);
+        write_header(&catalog::COLLECTOR_LATENESS, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_LATENESS, out, |s| {
+            Some(s.lateness)
+        });
+        write_header(&catalog::COLLECTOR_MAX_AGE, format, out);
+        Self::cycle_samples(&inner, &catalog::COLLECTOR_MAX_AGE, out, |s| {
+            Some(s.max_age)
+        });
         write_header(&catalog::COLLECTOR_ERRORS, format, out);
         for ((collector, region, project, kind), count) in &inner.errors {
             let values = [
@@ -284,6 +319,33 @@ impl SelfMetrics {
         Self::cycle_samples(&inner, &catalog::COLLECTOR_UP, out, |s| {
             Some(if s.up { 1.0 } else { 0.0 })
         });
+
+        let hosts = self
+            .budgets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(dms_cloud::Budgets::statuses)
+            .unwrap_or_default();
+        for (family, value) in [
+            (
+                &catalog::API_EFFECTIVE_RATE,
+                (|h: &dms_cloud::HostStatus| h.effective_rate) as fn(&dms_cloud::HostStatus) -> f64,
+            ),
+            (&catalog::API_QUEUED, |h| h.queued as f64),
+        ] {
+            write_header(family, format, out);
+            for host in &hosts {
+                write_sample(
+                    family.name,
+                    family.labels,
+                    std::slice::from_ref(&host.host),
+                    None,
+                    value(host),
+                    out,
+                );
+            }
+        }
 
         let (reload_ok, loaded_at) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
         write_header(&catalog::CONFIG_RELOAD_OK, format, out);
@@ -339,6 +401,10 @@ impl SelfMetrics {
 impl dms_cloud::ApiObserver for SelfMetrics {
     fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration) {
         let _ = CYCLE_API_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+        if let Some(interval) = dms_cloud::budget::pacing::per_instance_interval(api) {
+            let nanos = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
+            let _ = CYCLE_PACED_SECONDS.try_with(|paced| paced.fetch_add(nanos, Ordering::Relaxed));
+        }
         let mut inner = self.lock();
         *inner.requests.entry((api, code.to_owned())).or_default() += 1;
         let histogram = inner.durations.entry(api).or_default();
@@ -371,6 +437,7 @@ mod tests {
         metrics.request_finished("kafka_groups", "429", Duration::from_millis(700));
         let mut out = String::new();
         metrics.encode(Format::Text, &mut out);
+
         assert!(
             out.contains("dms_api_requests_total{api=\"kafka_groups\",code=\"429\"} 1\n"),
             "{out}"
@@ -405,6 +472,10 @@ mod tests {
             skipped_calls: 0,
             finished_unix: 100.0,
             errors: vec![],
+            expected: Some(Duration::from_millis(1500)),
+            lateness: Duration::ZERO,
+            max_age: Duration::from_secs(90),
+            complete: true,
         };
         metrics.record_cycle(&report);
         report.errors = vec!["throttled"];
@@ -412,6 +483,11 @@ mod tests {
         metrics.record_cycle(&report);
         let mut out = String::new();
         metrics.encode(Format::Text, &mut out);
+        assert!(
+            out.contains("dms_collector_expected_cycle_seconds{collector=\"kafka_groups\",region=\"r\",project_id=\"p\"} 1.5\n"),
+            "{out}"
+        );
+        assert!(out.contains("dms_collector_max_age_seconds{collector=\"kafka_groups\",region=\"r\",project_id=\"p\"} 90\n"));
         let labels = "{collector=\"kafka_groups\",region=\"r\",project_id=\"p\"}";
         assert!(
             out.contains(&format!("dms_collector_up{labels} 0\n")),

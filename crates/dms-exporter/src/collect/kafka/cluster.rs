@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -23,6 +23,10 @@ impl Collector for Cluster {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::Kafka))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Normal
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -9,7 +9,7 @@ use dms_cloud::dto::lenient::parse_size_bytes;
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -22,6 +22,10 @@ impl Collector for DiskUsage {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::Kafka))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Low
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
 use dms_cloud::dto::kafka::GroupDetail;
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Scope, normalise_state};
+use crate::collect::{Collector, Context, Output, Priority, Scope, normalise_state};
 use crate::config::{Engine, FiltersConfig};
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -21,9 +21,6 @@ pub const GROUP_STATES: &[&str] = &[
     "STABLE",
     "UNKNOWN",
 ];
-
-/// Group details read at once per instance; the host budget still caps the total.
-const DETAILS_IN_FLIGHT: usize = 4;
 
 pub struct Groups;
 
@@ -91,6 +88,10 @@ impl Collector for Groups {
         Scope::Instance(Some(Engine::Kafka))
     }
 
+    fn priority(&self) -> Priority {
+        Priority::High
+    }
+
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
@@ -98,15 +99,13 @@ impl Collector for Groups {
             let wanted = groups
                 .into_iter()
                 .filter(|g| cx.filters.groups.allows(&g.group_id));
-            let parts = futures::stream::iter(wanted)
-                .map(|summary| async move {
-                    let result = cx.target.client.kafka_group(id, &summary.group_id).await;
-                    let samples = result.map(|detail| group_samples(id, &detail, cx.filters));
-                    (summary.group_id, samples)
-                })
-                .buffered(DETAILS_IN_FLIGHT)
-                .collect()
-                .await;
+            // Every detail queues at once; the host's request scheduler paces them.
+            let parts = futures::future::join_all(wanted.map(|summary| async move {
+                let result = cx.target.client.kafka_group(id, &summary.group_id).await;
+                let samples = result.map(|detail| group_samples(id, &detail, cx.filters));
+                (summary.group_id, samples)
+            }))
+            .await;
             Ok(Output {
                 parts,
                 ..Output::default()

@@ -1,8 +1,6 @@
 //! Partition detail per topic (leader, replicas, ISR, offsets). The API allows one call per
-//! second per instance, so topics are read one after another, each 1.1 s after the previous
-//! answer (a margin for clock jitter on either side).
-
-use std::time::Duration;
+//! second per instance; the client's pacing keeps that limit (`dms_cloud::budget::pacing`),
+//! so every topic's read queues at once and they leave one per second per instance.
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -10,12 +8,9 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::kafka::TopicDetail;
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
-
-/// The documented pace of the topic-detail API, per instance.
-pub const TOPIC_DETAIL_PACE: Duration = Duration::from_millis(1100);
 
 pub struct Partitions;
 
@@ -79,27 +74,30 @@ impl Collector for Partitions {
         Scope::Instance(Some(Engine::Kafka))
     }
 
+    fn priority(&self) -> Priority {
+        Priority::Low
+    }
+
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
             let list = cx.target.client.kafka_topics(id).await?;
-            let mut output = Output::default();
             let topics = list
                 .topics
                 .iter()
                 .filter(|t| cx.filters.topics.allows(&t.name));
-            for (index, topic) in topics.enumerate() {
-                // Paced from the previous answer, not the previous send: the API measures
-                // arrivals, and a slow answer followed by a fast one would arrive too close.
-                if index > 0 {
-                    tokio::time::sleep(TOPIC_DETAIL_PACE).await;
-                }
+            let parts = futures::future::join_all(topics.map(|topic| async move {
                 let result = cx.target.client.kafka_topic_detail(id, &topic.name).await;
-                output.parts.push((
+                (
                     topic.name.clone(),
                     result.map(|detail| partition_samples(id, &detail)),
-                ));
-            }
+                )
+            }))
+            .await;
+            let output = Output {
+                parts,
+                ..Output::default()
+            };
             Ok(output)
         }
         .boxed()

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -18,6 +18,10 @@ impl Collector for Topics {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::Kafka))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Low
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

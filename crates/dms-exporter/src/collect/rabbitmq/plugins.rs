@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -22,6 +22,10 @@ impl Collector for Plugins {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::RabbitMq))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Normal
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

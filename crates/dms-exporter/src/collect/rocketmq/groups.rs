@@ -9,7 +9,7 @@ use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
 use super::Rotation;
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -86,6 +86,10 @@ impl Collector for Groups {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::RocketMq))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::High
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

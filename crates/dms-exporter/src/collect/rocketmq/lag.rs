@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
 use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
-use super::{DETAILS_IN_FLIGHT, Rotation, latest_ms, pair_key};
-use crate::collect::{Collector, Context, Output, Scope};
+use super::{Rotation, latest_ms, pair_key};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -115,6 +115,10 @@ impl Collector for Lag {
         Scope::Instance(Some(Engine::RocketMq))
     }
 
+    fn priority(&self) -> Priority {
+        Priority::High
+    }
+
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
@@ -131,14 +135,11 @@ impl Collector for Lag {
                 known.retain(|(instance, group), _| instance != id || groups.contains(group));
             }
             let listed: Vec<(String, Vec<String>, Option<ApiError>)> =
-                futures::stream::iter(groups)
-                    .map(|group| async move {
-                        let (topics, error) = self.topics_of(cx, &group).await;
-                        (group, topics, error)
-                    })
-                    .buffered(DETAILS_IN_FLIGHT)
-                    .collect()
-                    .await;
+                futures::future::join_all(groups.into_iter().map(|group| async move {
+                    let (topics, error) = self.topics_of(cx, &group).await;
+                    (group, topics, error)
+                }))
+                .await;
             let mut output = Output::default();
             let mut pairs = Vec::new();
             for (group, topics, error) in listed {

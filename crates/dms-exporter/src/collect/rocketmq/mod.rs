@@ -14,14 +14,10 @@ use std::future::Future;
 use std::sync::{Mutex, PoisonError};
 
 use dms_cloud::error::ApiError;
-use futures::StreamExt;
 
 use crate::collect::{Output, Part};
 use crate::metrics::Sample;
 use crate::metrics::self_metrics::record_skipped_calls;
-
-/// Detail reads in flight per instance; the host budget still caps the total.
-pub const DETAILS_IN_FLIGHT: usize = 4;
 
 /// Per-instance cursor over a list of detail calls.
 #[derive(Debug, Default)]
@@ -85,15 +81,13 @@ impl Rotation {
     {
         let turn = self.turn(instance_id, items, limit);
         output.kept.extend(turn.skipped.iter().map(&key));
-        let parts: Vec<Part> = futures::stream::iter(turn.read)
-            .map(|item| {
-                let part = key(&item);
-                let result = read(item);
-                async move { (part, result.await) }
-            })
-            .buffered(DETAILS_IN_FLIGHT)
-            .collect()
-            .await;
+        // Every read queues at once; the host's request scheduler paces them.
+        let parts: Vec<Part> = futures::future::join_all(turn.read.into_iter().map(|item| {
+            let part = key(&item);
+            let result = read(item);
+            async move { (part, result.await) }
+        }))
+        .await;
         output.parts.extend(parts);
     }
 }

@@ -9,7 +9,7 @@ use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
 use super::{Rotation, latest_ms};
-use crate::collect::{Collector, Context, Output, Scope};
+use crate::collect::{Collector, Context, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -108,6 +108,10 @@ impl Collector for Topics {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::RocketMq))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Low
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -5,7 +5,7 @@ use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, InstanceRef, Output, Scope};
+use crate::collect::{Collector, Context, InstanceRef, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -18,6 +18,10 @@ impl Collector for Users {
 
     fn scope(&self) -> Scope {
         Scope::Instance(Some(Engine::RocketMq))
+    }
+
+    fn priority(&self) -> Priority {
+        Priority::Low
     }
 
     /// Without ACL there are no users to read (and no series).

@@ -1,0 +1,49 @@
+//! Readiness: true once every collector has finished its first cycle.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::watch;
+
+/// Tells when every collector has finished its first cycle.
+#[derive(Debug)]
+pub struct Readiness {
+    pending: AtomicUsize,
+    ready: watch::Sender<bool>,
+}
+
+impl Readiness {
+    pub(super) fn new(pending: usize) -> Self {
+        Self {
+            pending: AtomicUsize::new(pending),
+            ready: watch::Sender::new(pending == 0),
+        }
+    }
+
+    pub(super) fn one_done(&self) {
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.ready.send_replace(true);
+        }
+    }
+
+    /// Not ready until [`Readiness::follow`] sees the scheduler's readiness turn true.
+    pub fn pending_startup() -> Self {
+        Self::new(1)
+    }
+
+    /// Becomes ready when `jobs` does (the projects are resolved before the jobs exist).
+    pub async fn follow(&self, jobs: Arc<Readiness>) {
+        jobs.wait().await;
+        self.ready.send_replace(true);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Resolves once ready.
+    pub async fn wait(&self) {
+        let mut receiver = self.ready.subscribe();
+        let _ = receiver.wait_for(|ready| *ready).await;
+    }
+}
