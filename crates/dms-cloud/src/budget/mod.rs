@@ -46,19 +46,26 @@ impl Default for BudgetConfig {
     }
 }
 
-/// Who a request is for: its share of a busy host follows `weight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who a request is for (one collector of one project): its share of a busy host follows
+/// `weight`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flow {
-    pub name: &'static str,
+    pub name: Arc<str>,
     pub weight: u32,
 }
 
 impl Flow {
+    pub fn new(name: impl Into<Arc<str>>, weight: u32) -> Self {
+        Self {
+            name: name.into(),
+            weight,
+        }
+    }
+
     /// Requests made outside any flow (project discovery, tokens): served first among equals.
-    pub const DEFAULT: Flow = Flow {
-        name: "other",
-        weight: 8,
-    };
+    fn other() -> Self {
+        Self::new("other", 8)
+    }
 }
 
 tokio::task_local! {
@@ -68,11 +75,12 @@ tokio::task_local! {
 }
 
 fn current_flow() -> Flow {
-    FLOW.try_with(|flow| *flow).unwrap_or(Flow::DEFAULT)
+    FLOW.try_with(Flow::clone).unwrap_or_else(|_| Flow::other())
 }
 
-/// How long flows count as active for [`HostBudget::share`] after their last request.
-const FLOW_ACTIVE_FOR: Duration = Duration::from_secs(60);
+/// The shortest window [`HostBudget::share`] looks back over: a flow with work queued asks
+/// continuously, an idle one (a list every minute) soon drops out.
+const FLOW_ACTIVE_FOR: Duration = Duration::from_secs(2);
 
 struct State {
     config: BudgetConfig,
@@ -80,7 +88,7 @@ struct State {
     rate: CellRate,
     paused_until: Option<Instant>,
     queue: FairQueue<oneshot::Sender<Permit>>,
-    flows: HashMap<&'static str, (u32, Instant)>,
+    flows: HashMap<Arc<str>, (u32, Instant)>,
     dispatching: bool,
 }
 
@@ -210,8 +218,10 @@ impl HostBudget {
         let (sender, receiver) = oneshot::channel();
         let start_dispatcher = {
             let mut state = self.inner.lock();
-            state.queue.push(flow.name, flow.weight, sender);
-            state.flows.insert(flow.name, (flow.weight, Instant::now()));
+            state.queue.push(&flow.name, flow.weight, sender);
+            state
+                .flows
+                .insert(Arc::clone(&flow.name), (flow.weight, Instant::now()));
             !std::mem::replace(&mut state.dispatching, true)
         };
         if start_dispatcher {
@@ -270,25 +280,30 @@ impl HostBudget {
         }
     }
 
-    /// The rate `flow` can count on while every flow seen in the last minute is busy:
-    /// the effective rate split by weight. `None` when the rate is unlimited.
-    pub fn share(&self, flow: Flow) -> Option<f64> {
+    /// The rate `flow` was entitled to since `since` (a round's start): the effective rate
+    /// split by weight among the flows that sent requests in that time (or in the last
+    /// moments, for a short round). A flow that was busy only part of the time counts as busy
+    /// throughout, so the share errs on the small side. `None` when the rate is unlimited.
+    pub fn share(&self, flow: &Flow, since: Instant) -> Option<f64> {
         let state = self.inner.lock();
         let rate = state.aimd.rate();
         if !(rate.is_finite() && rate > 0.0) {
             return None;
         }
-        let now = Instant::now();
+        let since = since.min(Instant::now() - FLOW_ACTIVE_FOR);
         let mut total: u64 = state
             .flows
             .iter()
-            .filter(|(name, (_, seen))| {
-                **name != flow.name && now.saturating_duration_since(*seen) < FLOW_ACTIVE_FOR
-            })
+            .filter(|(name, (_, seen))| **name != flow.name && *seen >= since)
             .map(|(_, (weight, _))| u64::from(*weight))
             .sum();
         total += u64::from(flow.weight.max(1));
         Some(rate * f64::from(flow.weight.max(1)) / total as f64)
+    }
+
+    /// Requests of `flow` waiting for their turn.
+    pub fn waiting(&self, flow: &Flow) -> usize {
+        self.inner.lock().queue.waiting(&flow.name)
     }
 
     pub fn status(&self) -> HostStatus {
@@ -481,7 +496,7 @@ mod tests {
         (0..count)
             .map(|_| {
                 let budget = budget.clone();
-                tokio::spawn(FLOW.scope(flow, async move {
+                tokio::spawn(FLOW.scope(flow.clone(), async move {
                     let permit = budget.acquire().await;
                     let at = Instant::now();
                     tokio::time::sleep(hold).await;
@@ -506,17 +521,14 @@ mod tests {
     async fn a_sweep_does_not_starve_a_light_collector() {
         let budget = HostBudget::new("h", config(10.0, 1, 4));
         let start = Instant::now();
-        let sweep = Flow {
-            name: "sweep",
-            weight: 1,
-        };
-        let lag = Flow {
-            name: "lag",
-            weight: 4,
-        };
-        let sweep = requests(&budget, sweep, 200, Duration::from_millis(50));
+        let sweep = requests(
+            &budget,
+            Flow::new("sweep", 1),
+            200,
+            Duration::from_millis(50),
+        );
         tokio::time::sleep(Duration::from_secs(5)).await;
-        let lag = requests(&budget, lag, 10, Duration::from_millis(50));
+        let lag = requests(&budget, Flow::new("lag", 4), 10, Duration::from_millis(50));
         let lag = times(lag).await;
         let last_lag = lag.iter().max().copied().unwrap_or(start);
         // 10 lag requests at 4/5 of 10/s take about 1.25 s, not the sweep's remaining 15 s.
@@ -588,19 +600,29 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shares_split_the_rate_by_weight() {
         let budget = HostBudget::new("h", config(100.0, 1, 4));
-        let high = Flow {
-            name: "high",
-            weight: 4,
-        };
-        let low = Flow {
-            name: "low",
-            weight: 1,
-        };
-        assert_eq!(budget.share(high), Some(100.0), "alone");
-        times(requests(&budget, low, 1, Duration::ZERO)).await;
-        assert_eq!(budget.share(high), Some(80.0));
-        assert_eq!(budget.share(low), Some(100.0), "high has not asked yet");
+        let high = Flow::new("high", 4);
+        let low = Flow::new("low", 1);
+        let start = Instant::now();
+        assert_eq!(budget.share(&high, start), Some(100.0), "alone");
+        times(requests(&budget, low.clone(), 1, Duration::ZERO)).await;
+        assert_eq!(budget.share(&high, start), Some(80.0));
+        assert_eq!(
+            budget.share(&low, start),
+            Some(100.0),
+            "high has not asked yet"
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            budget.share(&high, start),
+            Some(80.0),
+            "low was busy in the round"
+        );
+        assert_eq!(
+            budget.share(&high, Instant::now()),
+            Some(100.0),
+            "low went idle before this round"
+        );
         let unlimited = HostBudget::new("u", config(0.0, 1, 4));
-        assert_eq!(unlimited.share(high), None);
+        assert_eq!(unlimited.share(&high, start), None);
     }
 }

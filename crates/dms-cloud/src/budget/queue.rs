@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 /// Virtual time units one request of a weight-1 flow costs.
 const COST: u64 = 1 << 20;
@@ -14,6 +15,7 @@ const COST: u64 = 1 << 20;
 struct Entry<T> {
     finish: u64,
     sequence: u64,
+    flow: Arc<str>,
     item: T,
 }
 
@@ -41,7 +43,8 @@ impl<T> Ord for Entry<T> {
 /// Waiting items of many flows, served in weighted fair order.
 pub struct FairQueue<T> {
     heap: BinaryHeap<Entry<T>>,
-    last_finish: HashMap<&'static str, u64>,
+    last_finish: HashMap<Arc<str>, u64>,
+    waiting: HashMap<Arc<str>, usize>,
     virtual_time: u64,
     sequence: u64,
 }
@@ -51,6 +54,7 @@ impl<T> Default for FairQueue<T> {
         Self {
             heap: BinaryHeap::new(),
             last_finish: HashMap::new(),
+            waiting: HashMap::new(),
             virtual_time: 0,
             sequence: 0,
         }
@@ -58,15 +62,17 @@ impl<T> Default for FairQueue<T> {
 }
 
 impl<T> FairQueue<T> {
-    pub fn push(&mut self, flow: &'static str, weight: u32, item: T) {
+    pub fn push(&mut self, flow: &Arc<str>, weight: u32, item: T) {
         let cost = COST / u64::from(weight.max(1));
         let last = self.last_finish.get(flow).copied().unwrap_or(0);
         let finish = last.max(self.virtual_time) + cost;
-        self.last_finish.insert(flow, finish);
+        self.last_finish.insert(Arc::clone(flow), finish);
+        *self.waiting.entry(Arc::clone(flow)).or_default() += 1;
         self.sequence += 1;
         self.heap.push(Entry {
             finish,
             sequence: self.sequence,
+            flow: Arc::clone(flow),
             item,
         });
     }
@@ -74,11 +80,22 @@ impl<T> FairQueue<T> {
     pub fn pop(&mut self) -> Option<T> {
         let entry = self.heap.pop()?;
         self.virtual_time = entry.finish;
+        if let Some(count) = self.waiting.get_mut(&entry.flow) {
+            *count -= 1;
+            if *count == 0 {
+                self.waiting.remove(&entry.flow);
+            }
+        }
         if self.heap.is_empty() {
             // Idle flows carry no credit into the next busy period.
             self.last_finish.clear();
         }
         Some(entry.item)
+    }
+
+    /// Items of `flow` waiting.
+    pub fn waiting(&self, flow: &str) -> usize {
+        self.waiting.get(flow).copied().unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -94,14 +111,18 @@ impl<T> FairQueue<T> {
 mod tests {
     use super::*;
 
+    fn flow(name: &str) -> Arc<str> {
+        Arc::from(name)
+    }
+
     #[test]
     fn a_light_flow_is_not_starved_by_a_flood() {
         let mut queue = FairQueue::default();
         for i in 0..1000 {
-            queue.push("sweep", 1, ("sweep", i));
+            queue.push(&flow("sweep"), 1, ("sweep", i));
         }
-        queue.push("lag", 1, ("lag", 0));
-        queue.push("lag", 1, ("lag", 1));
+        queue.push(&flow("lag"), 1, ("lag", 0));
+        queue.push(&flow("lag"), 1, ("lag", 1));
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).take(6).collect();
         let lag_positions: Vec<usize> = order
             .iter()
@@ -116,8 +137,8 @@ mod tests {
     fn shares_follow_weights_and_flows_stay_fifo() {
         let mut queue = FairQueue::default();
         for i in 0..300 {
-            queue.push("high", 4, ("high", i));
-            queue.push("low", 1, ("low", i));
+            queue.push(&flow("high"), 4, ("high", i));
+            queue.push(&flow("low"), 1, ("low", i));
         }
         let first: Vec<_> = std::iter::from_fn(|| queue.pop()).take(250).collect();
         let high = first.iter().filter(|(flow, _)| *flow == "high").count();
@@ -135,15 +156,28 @@ mod tests {
     #[test]
     fn an_idle_flow_gets_no_credit() {
         let mut queue = FairQueue::default();
-        queue.push("a", 1, 0);
+        queue.push(&flow("a"), 1, 0);
         assert_eq!(queue.pop(), Some(0));
         for i in 1..=3 {
-            queue.push("b", 1, i);
+            queue.push(&flow("b"), 1, i);
         }
-        queue.push("a", 1, 9);
+        queue.push(&flow("a"), 1, 9);
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(order, [1, 9, 2, 3]);
         assert!(queue.is_empty());
         assert_eq!(queue.len(), 0);
+        assert_eq!(queue.waiting("b"), 0);
+    }
+
+    #[test]
+    fn counts_what_each_flow_has_waiting() {
+        let mut queue = FairQueue::default();
+        queue.push(&flow("a"), 1, 1);
+        queue.push(&flow("a"), 1, 2);
+        queue.push(&flow("b"), 1, 3);
+        assert_eq!((queue.waiting("a"), queue.waiting("b")), (2, 1));
+        queue.pop();
+        assert_eq!(queue.waiting("a") + queue.waiting("b"), 2);
+        assert_eq!(queue.waiting("c"), 0);
     }
 }

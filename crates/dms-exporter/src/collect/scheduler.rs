@@ -6,11 +6,13 @@
 //! them as the budget allows, fairly between collectors by [`Priority`]. There is no fan-out
 //! limit here and no pacing sleep: per-instance API limits are the client's.
 //!
-//! A round does not wait for its slowest instance beyond its deadline: an instance still busy
-//! then (a stalled call) carries on alone and is skipped by later rounds until it finishes, so
-//! only its own data ages. A round whose work needs longer than the interval within the budget
-//! stretches instead of overlapping; its expected time is exported and the data's `max_age`
-//! grows with it, so series do not blink merely because the fleet is large.
+//! A round does not wait for its slowest instance: once no instance has finished for an
+//! interval and the round has no request waiting for the budget, the instances still busy (a
+//! stalled call) carry on alone and are skipped by later rounds until they finish, so only
+//! their own data ages. A round whose work needs longer than the interval within the budget
+//! stretches instead of overlapping (its requests are still queued); its expected time is
+//! exported and the data's `max_age` grows with it, so series do not blink merely because the
+//! fleet is large.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -34,9 +36,8 @@ use crate::metrics::self_metrics::{
     CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_SKIPPED_CALLS, CycleReport, SelfMetrics, unix_now,
 };
 
-/// A round waits for its instances at most this many times its expected duration (or its
-/// interval, when longer) before it ends without the stragglers.
-const ROUND_PATIENCE: u32 = 2;
+/// How often a round that waits only for stragglers checks whether its budget queue is empty.
+const STRAGGLER_CHECK: Duration = Duration::from_secs(1);
 
 /// Everything the collector tasks share.
 pub struct Scheduler {
@@ -54,7 +55,10 @@ struct Job {
     collector: Arc<dyn Collector>,
     target: Arc<Target>,
     interval: Duration,
+    /// As configured (default 3 × interval).
     max_age: Duration,
+    /// In force: `max_age`, stretched while cycles need longer than the interval.
+    current_max_age: std::sync::Mutex<Duration>,
     settings: Arc<CollectorsConfig>,
     filters: Arc<FiltersConfig>,
     store: Arc<Store>,
@@ -128,6 +132,7 @@ impl Scheduler {
                     target: Arc::clone(&target),
                     interval,
                     max_age,
+                    current_max_age: std::sync::Mutex::new(max_age),
                     settings: Arc::clone(&self.settings),
                     filters: Arc::clone(&self.filters),
                     store: Arc::clone(&self.store),
@@ -150,11 +155,12 @@ impl Scheduler {
 }
 
 impl Job {
+    /// Each collector of each project is a flow of its own in its host's fair queue.
     fn flow(&self) -> Flow {
-        Flow {
-            name: self.collector.name(),
-            weight: self.collector.priority().weight(),
-        }
+        Flow::new(
+            format!("{}/{}", self.collector.name(), self.target.project_id),
+            self.collector.priority().weight(),
+        )
     }
 
     async fn run(self: Arc<Self>, mut inventory: Inventory, publish: Publish) {
@@ -172,9 +178,9 @@ impl Job {
             let started = Instant::now();
             let lateness = started.saturating_duration_since(planned);
             // Data must outlive the cycle the budget really allows, not just the interval.
-            let max_age = self.max_age_for(expected);
+            self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
-                Scope::Project => self.project_round(&publish, max_age).await,
+                Scope::Project => Some(self.project_round(&publish).await),
                 Scope::Instance(engine) => {
                     let current = inventory.borrow().clone().unwrap_or_default();
                     let instances: Vec<InstanceRef> = current
@@ -183,35 +189,21 @@ impl Job {
                         .filter(|i| !busy.contains(&i.id))
                         .cloned()
                         .collect();
-                    let patience = self
-                        .interval
-                        .max(expected.unwrap_or_default() * ROUND_PATIENCE);
-                    self.instance_round(
-                        round,
-                        instances,
-                        max_age,
-                        started + patience,
-                        &mut busy,
-                        &mut running,
-                    )
-                    .await
+                    if instances.is_empty() && !busy.is_empty() {
+                        // Only stragglers of earlier rounds exist: no new round to report.
+                        None
+                    } else {
+                        Some(
+                            self.instance_round(round, instances, &mut busy, &mut running)
+                                .await,
+                        )
+                    }
                 }
             };
-            let needed = self.expected_duration(&outcome);
-            if needed.is_some_and(|n| n > self.interval)
-                && expected.is_none_or(|e| e <= self.interval)
-            {
-                tracing::warn!(
-                    collector = self.collector.name(),
-                    region = %self.target.region,
-                    project_id = %self.target.project_id,
-                    needed_s = needed.map(|n| n.as_secs_f64()),
-                    interval_s = self.interval.as_secs_f64(),
-                    "the collector's calls do not fit its interval within the API budget; its cycles stretch"
-                );
+            if let Some(outcome) = outcome {
+                expected = self.plan(&outcome, started, expected);
+                self.report(started, lateness, &outcome, expected);
             }
-            expected = needed;
-            self.report(started, lateness, &outcome, expected);
             if round == 1 {
                 self.readiness.one_done();
             }
@@ -233,6 +225,54 @@ impl Job {
         }
     }
 
+    /// What the next rounds need, from this one's outcome; warns when it stops fitting.
+    fn plan(
+        &self,
+        outcome: &RoundOutcome,
+        started: Instant,
+        previous: Option<Duration>,
+    ) -> Option<Duration> {
+        let needed = self.expected_duration(outcome, started);
+        if needed.is_some_and(|n| n > self.interval) && previous.is_none_or(|e| e <= self.interval)
+        {
+            tracing::warn!(
+                collector = self.collector.name(),
+                region = %self.target.region,
+                project_id = %self.target.project_id,
+                needed_s = needed.map(|n| n.as_secs_f64()),
+                interval_s = self.interval.as_secs_f64(),
+                "the collector's calls do not fit its interval within the API budget; its cycles stretch"
+            );
+        }
+        needed
+    }
+
+    fn max_age_now(&self) -> Duration {
+        *self
+            .current_max_age
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the max age in force (the configured one at least); data already served keeps
+    /// being served that much longer when it grows.
+    fn stretch_max_age(&self, wanted: Duration) {
+        let wanted = wanted.max(self.max_age);
+        let mut current = self
+            .current_max_age
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if wanted > *current {
+            self.store.stretch_max_age(
+                self.collector.name(),
+                &self.target.region,
+                &self.target.project_id,
+                wanted - *current,
+            );
+        }
+        *current = wanted;
+    }
+
     /// `max_age` as configured, stretched in proportion when the cycle needs longer than the
     /// interval.
     fn max_age_for(&self, expected: Option<Duration>) -> Duration {
@@ -247,12 +287,12 @@ impl Job {
 
     /// The time the round's calls need within the collector's share of its host's rate, or
     /// the API's per-instance limits, whichever is longer.
-    fn expected_duration(&self, outcome: &RoundOutcome) -> Option<Duration> {
+    fn expected_duration(&self, outcome: &RoundOutcome, started: Instant) -> Option<Duration> {
         let share = self
             .target
             .client
             .dms_budget()
-            .and_then(|b| b.share(self.flow()));
+            .and_then(|b| b.share(&self.flow(), started));
         let by_rate = share
             .filter(|s| *s > 0.0)
             .and_then(|s| Duration::try_from_secs_f64(outcome.calls as f64 / s).ok());
@@ -289,12 +329,12 @@ impl Job {
             errors: outcome.errors.clone(),
             expected,
             lateness,
-            max_age: self.max_age_for(expected),
+            max_age: self.max_age_now(),
             complete: outcome.complete,
         });
     }
 
-    async fn project_round(&self, publish: &Publish, max_age: Duration) -> RoundOutcome {
+    async fn project_round(&self, publish: &Publish) -> RoundOutcome {
         let counters = RoundCounters::default();
         let cx = Context {
             target: &self.target,
@@ -315,7 +355,7 @@ impl Job {
         let errors = self.store.apply(
             &self.scope_key(""),
             result.as_ref(),
-            max_age,
+            self.max_age_now(),
             Instant::now(),
             unix_now(),
         );
@@ -345,7 +385,6 @@ impl Job {
         round: u64,
         instance: InstanceRef,
         counters: &RoundCounters,
-        max_age: Duration,
     ) -> BoxFuture<'static, Done> {
         let job = Arc::clone(self);
         let calls = Arc::clone(&counters.calls);
@@ -375,7 +414,7 @@ impl Job {
             let errors = job.store.apply(
                 &job.scope_key(&instance.id),
                 result.as_ref(),
-                max_age,
+                job.max_age_now(),
                 Instant::now(),
                 unix_now(),
             );
@@ -388,13 +427,12 @@ impl Job {
         })
     }
 
-    /// Starts every instance's work and waits for it until `deadline`.
+    /// Starts every instance's work and waits for it: to the end, or until no instance has
+    /// finished for an interval while none of the round's requests waits for the budget.
     async fn instance_round(
         self: &Arc<Self>,
         round: u64,
         instances: Vec<InstanceRef>,
-        max_age: Duration,
-        deadline: Instant,
         busy: &mut HashSet<String>,
         running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
     ) -> RoundOutcome {
@@ -402,19 +440,38 @@ impl Job {
         let mut pending = instances.len();
         for instance in instances {
             busy.insert(instance.id.clone());
-            running.push(self.instance_work(round, instance, &counters, max_age));
+            running.push(self.instance_work(round, instance, &counters));
         }
         let mut errors = Vec::new();
         let mut paced = Duration::ZERO;
-        let timeout = tokio::time::sleep_until(deadline);
-        tokio::pin!(timeout);
+        let flow = self.flow();
+        let budget = self.target.client.dms_budget();
+        let started = Instant::now();
+        let mut last_progress = started;
+        let patience = tokio::time::sleep(self.interval);
+        tokio::pin!(patience);
         while pending > 0 {
             tokio::select! {
-                () = &mut timeout => break,
+                () = &mut patience => {
+                    let queued = budget.is_some_and(|b| b.waiting(&flow) > 0);
+                    if queued {
+                        // Over the interval and still waiting for the budget: what is served
+                        // must last until the rest of this round and all of the next came.
+                        let overrun = started.elapsed() + self.interval;
+                        self.stretch_max_age(self.max_age.mul_f64(
+                            overrun.as_secs_f64() / self.interval.as_secs_f64(),
+                        ));
+                    }
+                    if !queued && last_progress.elapsed() >= self.interval {
+                        break;
+                    }
+                    patience.as_mut().reset(Instant::now() + STRAGGLER_CHECK);
+                }
                 Some(done) = running.next() => {
                     busy.remove(&done.instance_id);
                     if done.round == round {
                         pending -= 1;
+                        last_progress = Instant::now();
                         errors.extend(done.errors);
                         paced = paced.max(done.paced);
                     }
@@ -427,7 +484,7 @@ impl Job {
                 region = %self.target.region,
                 project_id = %self.target.project_id,
                 instances = pending,
-                "instances still busy at the round's deadline; they finish on their own and only their data ages"
+                "instances still busy after an interval without progress; they finish on their own and only their data ages"
             );
             errors.extend(std::iter::repeat_n("timeout", pending));
         }

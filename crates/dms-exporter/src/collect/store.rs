@@ -144,6 +144,17 @@ impl Store {
         self.changed.notify_one();
     }
 
+    /// Serves the data of one collector of one project `by` longer (its max age grew because
+    /// its cycle stretched).
+    pub fn stretch_max_age(&self, collector: &str, region: &str, project_id: &str, by: Duration) {
+        let mut state = self.lock();
+        for ((key, _), entry) in state.entries.iter_mut() {
+            if key.collector == collector && key.region == region && key.project_id == project_id {
+                entry.fresh_until += by;
+            }
+        }
+    }
+
     /// Removes data older than its max age; returns the next time something expires.
     pub fn expire(&self, now: Instant) -> Option<Instant> {
         let mut state = self.lock();
@@ -314,6 +325,36 @@ mod tests {
                 .iter()
                 .any(|s| s.family == &catalog::INSTANCE_COLLECTOR_UP && s.value == 0.0)
         );
+    }
+
+    #[test]
+    fn stretched_max_age_keeps_data_longer_for_that_collector_only() {
+        let store = Store::default();
+        let now = Instant::now();
+        let max_age = Duration::from_secs(60);
+        store.apply(
+            &scope("i"),
+            Ok(&Output::whole(vec![sample("a", 1.0)])),
+            max_age,
+            now,
+            1.0,
+        );
+        let other = ScopeKey {
+            collector: "kafka_partitions",
+            ..scope("j")
+        };
+        store.apply(
+            &other,
+            Ok(&Output::whole(vec![sample("b", 2.0)])),
+            max_age,
+            now,
+            1.0,
+        );
+        store.stretch_max_age("kafka_groups", "r", "p", Duration::from_secs(30));
+        store.expire(now + max_age);
+        assert_eq!(values(&store), [("a".to_owned(), 1.0)]);
+        store.expire(now + max_age + Duration::from_secs(30));
+        assert!(values(&store).is_empty());
     }
 
     #[test]
