@@ -1,18 +1,21 @@
 //! Sharding: three exporters, shards 0, 1 and 2 of one simulated fleet, together export
 //! exactly the data series of one unsharded exporter, none twice, and make its instance-level
-//! calls between them while each lists the whole project.
+//! calls between them while each lists the whole project; a reload moves an exporter between
+//! shards.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use dms_exporter::app::Exporter;
+use dms_exporter::app::{CollectionInput, Exporter};
 use dms_exporter::collect::sharding::shard_of;
 use dms_exporter::config::COLLECTOR_NAMES;
 use dms_exporter::metrics::catalog;
+use dms_exporter::metrics::exposition::Format;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{in_process, serve_http};
+use crate::support::{RouterTransport, config_for, credentials, in_process, series, serve_http};
 
 const TOTAL_SHARDS: u32 = 3;
 
@@ -237,5 +240,62 @@ async fn three_shards_export_exactly_what_one_exporter_does() {
             );
         }
     }
+    shutdown.cancel();
+}
+
+/// A reload that changes the file's sharding keys moves the process to its new shard: the
+/// instances it no longer owns vanish, and the self-metrics follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_moves_the_exporter_to_its_new_shard() {
+    let shutdown = CancellationToken::new();
+    let sim_config = fleet();
+    let sim = Simulator::new(fleet());
+    let one_cycle = one_cycle();
+    let mut exporter = in_process(&sim, &sim_config, &one_cycle, &shutdown);
+    tokio::time::timeout(Duration::from_secs(90), exporter.readiness.wait())
+        .await
+        .expect("ready within 90 s");
+    let instance_ids = |exporter: &Exporter| -> Vec<String> {
+        series(exporter, catalog::INSTANCE_INFO.name)
+            .iter()
+            .filter_map(|s| label(s, "instance_id").map(str::to_owned))
+            .collect()
+    };
+    let all = instance_ids(&exporter);
+    let owned: Vec<String> = all
+        .iter()
+        .filter(|id| shard_of(id, TOTAL_SHARDS) == 1)
+        .cloned()
+        .collect();
+    assert!(
+        !owned.is_empty() && owned.len() < all.len(),
+        "{owned:?} of {all:?}"
+    );
+
+    let yaml = format!("{one_cycle}sharding: {{shard: 1, total_shards: {TOTAL_SHARDS}}}\n");
+    exporter
+        .start_collection(CollectionInput {
+            config: config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml),
+            credentials: credentials(&sim_config),
+            transport: Arc::new(RouterTransport(sim.clone())),
+            env_project: None,
+        })
+        .await;
+    let mut now = Vec::new();
+    for _ in 0..100 {
+        now = instance_ids(&exporter);
+        if now == owned {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        now, owned,
+        "after the reload, shard 1 of 3 exports its instances only"
+    );
+    let mut text = String::new();
+    exporter.self_metrics.encode(Format::Text, &mut text);
+    assert!(text.contains("\ndms_exporter_shard_ordinal 1\n"), "{text}");
+    assert!(text.contains("\ndms_exporter_total_shards 3\n"), "{text}");
     shutdown.cancel();
 }
