@@ -106,6 +106,9 @@ impl Exporter {
 
     /// Spawns collection under a child of the shutdown token, so a reload can stop it alone.
     fn spawn_collection(&mut self, input: CollectionInput) {
+        let sharding = input.config.sharding;
+        self.self_metrics
+            .record_sharding(sharding.shard, sharding.total_shards);
         let token = self.shutdown.child_token();
         let task = tokio::spawn(collect_all(
             input,
@@ -248,7 +251,7 @@ async fn collect_all(
     )
     .await;
     let scheduler = Scheduler {
-        collectors: collect::all(),
+        collectors: collect::all(config.sharding),
         settings: Arc::new(config.collectors.clone()),
         filters: Arc::new(config.filters.clone()),
         store,

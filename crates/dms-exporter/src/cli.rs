@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::config::ShardFlags;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Logfmt,
@@ -52,6 +54,13 @@ pub struct Cli {
     /// Validate the configuration file, print each problem with its line, and exit.
     #[arg(long = "check-config")]
     pub check_config: bool,
+    /// This process's shard, from 0 (wins over `sharding.shard`): it reads and exports only
+    /// the instances a stable hash of their id assigns to it.
+    #[arg(long = "shard", value_name = "N")]
+    pub shard: Option<u32>,
+    /// How many shards split the fleet (wins over `sharding.total_shards`).
+    #[arg(long = "total-shards", value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
+    pub total_shards: Option<u32>,
     /// Run against the embedded DMS simulator with a lively fleet; no configuration or
     /// credentials needed.
     #[arg(long)]
@@ -63,6 +72,16 @@ pub struct Cli {
         default_value = "127.0.0.1:0"
     )]
     pub demo_simulator_address: String,
+}
+
+impl Cli {
+    /// The sharding flags, for [`crate::config::apply_shard_flags`].
+    pub fn shard_flags(&self) -> ShardFlags {
+        ShardFlags {
+            shard: self.shard,
+            total_shards: self.total_shards,
+        }
+    }
 }
 
 /// Parses `:9866` as every interface, anything else as a socket address.

@@ -20,7 +20,13 @@ fn main() -> ExitCode {
     if cli.check_config {
         let mut ok = true;
         match config::load_file(&cli.config_file) {
-            Ok(_) => println!("{}: configuration is valid", cli.config_file.display()),
+            Ok(mut file) => match config::apply_shard_flags(&mut file, cli.shard_flags()) {
+                Ok(()) => println!("{}: configuration is valid", cli.config_file.display()),
+                Err(error) => {
+                    eprintln!("{error}");
+                    ok = false;
+                }
+            },
             Err(error) => {
                 eprintln!("{error}");
                 ok = false;
@@ -94,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         None => web_config::settings("(none)", &web_config::WebConfig::default())?,
     };
     let scheme = if web.tls.is_some() { "https" } else { "http" };
+    let shard_flags = cli.shard_flags();
     let (config, credentials, env_project, reload) = if cli.demo {
         let simulator =
             parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
@@ -103,10 +110,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             control = %format!("http://{}/_sim/state", demo.address),
             "demo mode: reading the embedded DMS simulator"
         );
-        (demo.config, demo.credentials, None, None)
+        let mut config = demo.config;
+        config::apply_shard_flags(&mut config, shard_flags)?;
+        (config, demo.credentials, None, None)
     } else {
-        let load = |path: &std::path::Path| -> anyhow::Result<_> {
-            let config = config::load_file(path)?;
+        // Flags win over the file at every reload too.
+        let load = move |path: &std::path::Path| -> anyhow::Result<_> {
+            let mut config = config::load_file(path)?;
+            config::apply_shard_flags(&mut config, shard_flags)?;
             let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
             Ok((config, credentials))
         };
@@ -122,7 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
-    tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, "serving metrics");
+    tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
     let serving = app::Serving {
         listener,
         telemetry_path: cli.telemetry_path.clone(),

@@ -7,6 +7,7 @@ use dms_cloud::dto::Instance;
 use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, InstanceRef, Output, Priority, Scope, normalise_state};
+use crate::config::ShardingConfig;
 use crate::metrics::{Samples, catalog};
 
 /// API storage figures are GB, read as 2^30 bytes.
@@ -33,7 +34,13 @@ pub const INSTANCE_STATUSES: &[&str] = &[
     "UNKNOWN",
 ];
 
-pub struct Instances;
+/// Discovery. With sharding, every shard lists the whole project (one call per engine) but
+/// keeps only the instances it owns: in its samples and in the inventory it publishes, so
+/// instance-scoped collectors read only those and the store drops the others' data.
+#[derive(Debug, Default)]
+pub struct Instances {
+    pub sharding: ShardingConfig,
+}
 
 fn status_label(raw: &str) -> String {
     let normalised = normalise_state(raw);
@@ -126,7 +133,10 @@ impl Collector for Instances {
                 match cx.target.client.list_instances(engine.api_name()).await {
                     Ok(instances) => {
                         let mut samples = Samples::default();
-                        for instance in &instances {
+                        let owned = instances
+                            .iter()
+                            .filter(|instance| self.sharding.owns(&instance.instance_id));
+                        for instance in owned {
                             instance_samples(cx, engine.as_str(), instance, &mut samples);
                             discovered.push(InstanceRef {
                                 id: instance.instance_id.clone(),

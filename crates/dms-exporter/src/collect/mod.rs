@@ -7,6 +7,7 @@ pub mod rabbitmq;
 mod readiness;
 pub mod rocketmq;
 pub mod scheduler;
+pub mod sharding;
 pub mod store;
 mod tags;
 mod tasks;
@@ -17,7 +18,7 @@ use dms_cloud::DmsClient;
 use dms_cloud::error::ApiError;
 use futures::future::BoxFuture;
 
-use crate::config::{CollectorsConfig, Engine, FiltersConfig};
+use crate::config::{CollectorsConfig, Engine, FiltersConfig, ShardingConfig};
 use crate::metrics::Sample;
 
 /// An instance as discovery saw it.
@@ -132,10 +133,11 @@ pub trait Collector: Send + Sync + 'static {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>>;
 }
 
-/// Every collector, registered in one line each.
-pub fn all() -> Vec<Arc<dyn Collector>> {
+/// Every collector, registered in one line each; discovery keeps the instances `sharding`
+/// assigns to this process.
+pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
     vec![
-        Arc::new(instances::Instances),
+        Arc::new(instances::Instances { sharding }),
         Arc::new(tags::Tags),
         Arc::new(tasks::Tasks),
         Arc::new(kafka::cluster::Cluster),

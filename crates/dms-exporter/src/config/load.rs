@@ -272,6 +272,18 @@ fn validate(config: &Config) -> Vec<Problem> {
             ));
         }
     }
+    let sharding = &config.sharding;
+    if sharding.total_shards == 0 {
+        problems.push(nowhere("sharding.total_shards", "must be at least 1"));
+    } else if sharding.shard >= sharding.total_shards {
+        problems.push(nowhere(
+            "sharding.shard",
+            format!(
+                "{} must be less than sharding.total_shards ({}): shards are numbered from 0",
+                sharding.shard, sharding.total_shards
+            ),
+        ));
+    }
     let credentials = &config.credentials;
     for (field, inline, file) in [
         (

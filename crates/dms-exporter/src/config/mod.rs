@@ -4,8 +4,10 @@
 mod credentials;
 mod load;
 mod locate;
+mod sharding;
 mod types;
 
 pub use credentials::{CredentialSource, CredentialsError, ProcessEnv, resolve_credentials};
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
+pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;

@@ -21,6 +21,29 @@ pub struct Config {
     pub api: ApiConfig,
     #[serde(default)]
     pub filters: FiltersConfig,
+    #[serde(default)]
+    pub sharding: ShardingConfig,
+}
+
+/// Which share of the fleet this process reads, as kube-state-metrics shards: instances are
+/// assigned to shards by a stable hash of their id. `--shard` and `--total-shards` win over
+/// these keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShardingConfig {
+    /// This process's shard, from 0 to `total_shards - 1`.
+    pub shard: u32,
+    pub total_shards: u32,
+}
+
+impl Default for ShardingConfig {
+    /// One shard owning every instance: no sharding.
+    fn default() -> Self {
+        Self {
+            shard: 0,
+            total_shards: 1,
+        }
+    }
 }
 
 /// Where credentials come from. Anything left empty falls back to the SDK environment

@@ -433,6 +433,14 @@ families! {
         [],
         "scrape", "self",
         "When the configuration was last loaded successfully (start or reload), as a Unix timestamp.";
+    SHARD_ORDINAL = "dms_exporter_shard_ordinal", Gauge, None,
+        [],
+        "scrape", "self",
+        "This process's shard (--shard or sharding.shard), from 0; it exports the instances a stable hash of instance_id assigns to it.";
+    TOTAL_SHARDS = "dms_exporter_total_shards", Gauge, None,
+        [],
+        "scrape", "self",
+        "How many shards the fleet is split into (--total-shards or sharding.total_shards); 1 when unsharded.";
     BUILD_INFO = "dms_exporter_build_info", Info, None,
         ["version", "revision", "rustc"],
         "scrape", "self",

@@ -114,6 +114,8 @@ pub struct SelfMetrics {
     reload: Mutex<(bool, f64)>,
     /// The host schedulers, whose state is read at scrape time.
     budgets: Mutex<Option<dms_cloud::Budgets>>,
+    /// (shard ordinal, total shards) of the running collection.
+    sharding: Mutex<(u32, u32)>,
 }
 
 /// The wall clock as a Unix timestamp in seconds (what `_timestamp_seconds` series carry).
@@ -131,12 +133,18 @@ impl SelfMetrics {
             build,
             reload: Mutex::new((true, unix_now())),
             budgets: Mutex::new(None),
+            sharding: Mutex::new((0, 1)),
         }
     }
 
     /// Reports the state of these host schedulers from now on.
     pub fn watch_budgets(&self, budgets: dms_cloud::Budgets) {
         *self.budgets.lock().unwrap_or_else(|e| e.into_inner()) = Some(budgets);
+    }
+
+    /// Records the shard the running collection reads (at start and after each reload).
+    pub fn record_sharding(&self, shard: u32, total_shards: u32) {
+        *self.sharding.lock().unwrap_or_else(|e| e.into_inner()) = (shard, total_shards);
     }
 
     /// Forgets collector cycles of regions a reload removed.
@@ -367,6 +375,15 @@ impl SelfMetrics {
             out,
         );
 
+        let (shard, total_shards) = *self.sharding.lock().unwrap_or_else(|e| e.into_inner());
+        for (family, value) in [
+            (&catalog::SHARD_ORDINAL, shard),
+            (&catalog::TOTAL_SHARDS, total_shards),
+        ] {
+            write_header(family, format, out);
+            write_sample(family.name, &[], &[], None, f64::from(value), out);
+        }
+
         write_header(&catalog::BUILD_INFO, format, out);
         let build = [
             self.build.version.clone(),
@@ -458,6 +475,20 @@ mod tests {
             out.contains("dms_api_request_duration_seconds_count{api=\"kafka_groups\"} 2\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn sharding_is_reported_and_follows_reloads() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(out.contains("\ndms_exporter_shard_ordinal 0\n"), "{out}");
+        assert!(out.contains("\ndms_exporter_total_shards 1\n"), "{out}");
+        metrics.record_sharding(2, 3);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(out.contains("\ndms_exporter_shard_ordinal 2\n"), "{out}");
+        assert!(out.contains("\ndms_exporter_total_shards 3\n"), "{out}");
     }
 
     #[test]

@@ -4,6 +4,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn check(file: &str) -> (bool, String, String) {
+    check_with(file, &[])
+}
+
+/// `--check-config` of a fixture with extra flags.
+fn check_with(file: &str, flags: &[&str]) -> (bool, String, String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/config")
         .join(file);
@@ -11,6 +16,7 @@ fn check(file: &str) -> (bool, String, String) {
         .arg("--check-config")
         .arg("--config.file")
         .arg(&path)
+        .args(flags)
         .output()
         .expect("the binary runs");
     (
@@ -40,4 +46,36 @@ fn check_config_reports_a_missing_file() {
     let (ok, _, stderr) = check("does-not-exist.yaml");
     assert!(!ok);
     assert!(stderr.contains("cannot read"), "{stderr}");
+}
+
+#[test]
+fn check_config_validates_the_shard_flags_over_the_file() {
+    let (ok, stdout, stderr) =
+        check_with("minimal.ok.yaml", &["--shard", "1", "--total-shards", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+
+    let (ok, _, stderr) = check_with("minimal.ok.yaml", &["--shard", "2", "--total-shards", "2"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--shard 2 must be less than --total-shards 2"),
+        "{stderr}"
+    );
+
+    // The file says shard 2 of 3; a smaller --total-shards leaves shard 2 out of range.
+    let (ok, _, stderr) = check_with("sharding.ok.yaml", &["--total-shards", "2"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(
+            "2 (sharding.shard in the configuration file) must be less than --total-shards 2"
+        ),
+        "{stderr}"
+    );
+    // A flag that fixes the file's shard makes it valid.
+    let (ok, _, stderr) = check_with("sharding.ok.yaml", &["--shard", "0", "--total-shards", "2"]);
+    assert!(ok, "{stderr}");
+
+    let (ok, _, stderr) = check_with("minimal.ok.yaml", &["--total-shards", "0"]);
+    assert!(!ok);
+    assert!(stderr.contains("--total-shards"), "{stderr}");
 }

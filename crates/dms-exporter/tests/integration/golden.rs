@@ -13,7 +13,7 @@ use dms_exporter::metrics::catalog;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{config_for, credentials};
+use crate::support::{config_for, credentials, serve_http};
 
 /// Intervals longer than the test, so exactly one cycle of each collector runs.
 const ONE_CYCLE: &str = "collectors:
@@ -51,13 +51,6 @@ async fn serve_exporter_against_simulator() -> Served {
     let config = config_for(&sim_config, sim_address, ONE_CYCLE);
     let transport: Arc<dyn Transport> =
         Arc::new(ReqwestTransport::new(Duration::from_secs(5)).expect("transport"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind exporter");
-    let base = format!(
-        "http://{}",
-        listener.local_addr().expect("exporter address")
-    );
     let exporter = app::start(
         config,
         credentials(&sim_config),
@@ -66,15 +59,7 @@ async fn serve_exporter_against_simulator() -> Served {
         shutdown.clone(),
     );
     let readiness = Arc::clone(&exporter.readiness);
-    let state = exporter.server_state("/metrics");
-    let web = dms_exporter::http::web_config::settings("(none)", &Default::default())
-        .expect("no web config");
-    tokio::spawn(dms_exporter::http::serve(
-        listener,
-        state,
-        web,
-        shutdown.clone(),
-    ));
+    let base = serve_http(&exporter, &shutdown).await;
     tokio::time::timeout(Duration::from_secs(60), readiness.wait())
         .await
         .expect("ready within 60 s");

@@ -10,5 +10,6 @@ mod rabbitmq;
 mod reload;
 mod rocketmq;
 mod scheduler;
+mod sharding;
 mod support;
 mod web;

@@ -105,7 +105,7 @@ async fn cycles_of_one_collector_never_overlap() {
     };
     let scheduler = Scheduler {
         collectors: vec![
-            Arc::new(Instances),
+            Arc::new(Instances::default()),
             Arc::new(Slow {
                 runs: Arc::clone(&runs),
             }),

@@ -63,6 +63,27 @@ pub fn in_process(
     )
 }
 
+/// Serves the exporter's HTTP endpoints on a free local port until `shutdown`; returns
+/// `http://address`.
+pub async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind exporter");
+    let base = format!(
+        "http://{}",
+        listener.local_addr().expect("exporter address")
+    );
+    let web = dms_exporter::http::web_config::settings("(none)", &Default::default())
+        .expect("no web config");
+    tokio::spawn(dms_exporter::http::serve(
+        listener,
+        exporter.server_state("/metrics"),
+        web,
+        shutdown.clone(),
+    ));
+    base
+}
+
 /// The current snapshot as text, without the per-scrape self-metrics.
 pub fn snapshot_text(exporter: &Exporter) -> String {
     String::from_utf8_lossy(&exporter.snapshot.load().text.plain).into_owned()

@@ -827,3 +827,99 @@ fn deploy_compose_prometheus_config_is_valid() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The sharded StatefulSet runs as many shards as `--total-shards` says, each pod's shard is
+/// its ordinal (the pod-index label through the downward API), its headless Service reaches
+/// every pod, and both scrape configurations target that Service's metrics port.
+#[test]
+fn deploy_sharded_statefulset_is_consistent() {
+    const DIR: &str = "deploy/kubernetes/sharded";
+    let statefulset = yaml(&format!("{DIR}/statefulset.yaml"));
+    let service = yaml(&format!("{DIR}/service.yaml"));
+    let file = "statefulset.yaml";
+    assert_eq!(str_at(&statefulset, "/kind", file), "StatefulSet");
+    let replicas = statefulset
+        .pointer("/spec/replicas")
+        .and_then(Value::as_u64)
+        .expect("statefulset.yaml: replicas");
+    let container = &array_at(&statefulset, "/spec/template/spec/containers", file)[0];
+    let args = strings(array_at(container, "/args", file));
+    assert!(
+        args.contains(&format!("--total-shards={replicas}")),
+        "{file}: --total-shards equals replicas ({replicas}): {args:?}"
+    );
+    let shard_arg = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--shard="))
+        .unwrap_or_else(|| panic!("{file}: --shard=…"));
+    let variable = shard_arg
+        .strip_prefix("$(")
+        .and_then(|v| v.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{file}: --shard from an env var, not {shard_arg}"));
+    let env = array_at(container, "/env", file)
+        .iter()
+        .find(|e| e.get("name").and_then(Value::as_str) == Some(variable))
+        .unwrap_or_else(|| panic!("{file}: no env {variable}"));
+    assert_eq!(
+        str_at(env, "/valueFrom/fieldRef/fieldPath", file),
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+
+    let service_name = str_at(&service, "/metadata/name", "service.yaml");
+    assert_eq!(
+        str_at(&statefulset, "/spec/serviceName", file),
+        service_name
+    );
+    assert_eq!(
+        str_at(&service, "/spec/clusterIP", "service.yaml"),
+        "None",
+        "headless"
+    );
+    let pod_labels = statefulset
+        .pointer("/spec/template/metadata/labels")
+        .expect("pod labels");
+    for (selector, source) in [
+        (service.pointer("/spec/selector"), "service.yaml"),
+        (
+            statefulset.pointer("/spec/selector/matchLabels"),
+            "statefulset.yaml",
+        ),
+    ] {
+        let selector = selector.and_then(Value::as_object).expect("a selector");
+        for (key, value) in selector {
+            assert_eq!(
+                pod_labels.get(key),
+                Some(value),
+                "{source} selects the pods"
+            );
+        }
+    }
+
+    let monitor = yaml(&format!("{DIR}/servicemonitor.yaml"));
+    let service_labels = service.pointer("/metadata/labels").expect("Service labels");
+    let selected = monitor
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .expect("ServiceMonitor selector");
+    for (key, value) in selected {
+        assert_eq!(
+            service_labels.get(key),
+            Some(value),
+            "the ServiceMonitor selects the Service"
+        );
+    }
+
+    let scrape = "deploy/prometheus/scrape-sharded.yml";
+    let text = read(scrape);
+    assert!(
+        text.contains(&format!("_metrics._tcp.{service_name}.")),
+        "{scrape} resolves the SRV record of the Service's metrics port"
+    );
+    let output = run_tool("promtool", &["check", "config", scrape]);
+    assert!(
+        output.status.success(),
+        "promtool check config {scrape}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
