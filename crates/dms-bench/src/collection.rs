@@ -143,13 +143,14 @@ pub fn effective_rates(samples: &Samples) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// The latest successful cycle end of one collector over its projects, as a Unix time.
-pub fn last_success(samples: &Samples, collector: &str) -> Option<f64> {
+/// The last successful cycle end of one collector, per project (in exposition order, which
+/// is stable), as Unix times. Projects' cycles end at different moments, so each is kept.
+pub fn cycle_ends(samples: &Samples, collector: &str) -> Vec<f64> {
     samples
         .family(LAST_SUCCESS)
         .filter(|s| s.label("collector") == collector)
         .map(|s| s.value)
-        .reduce(f64::max)
+        .collect()
 }
 
 /// The latest cycle end of every collector, to tell whether any finished between scrapes.

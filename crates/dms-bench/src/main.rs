@@ -26,6 +26,9 @@ use crate::load::{Shape, Tool};
 use crate::scrape::Samples;
 use crate::sim::Fleet;
 
+/// The longest the benchmark waits for one answer of the exporter or the simulator.
+const SCRAPE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Fleet-scale benchmark of dms_exporter against dms-sim.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -96,14 +99,20 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    // Dropping `run` on Ctrl-C drops the children, whose kill_on_drop stops them.
-    tokio::select! {
-        result = run(args) => result,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("interrupted: stopping the simulator, the exporter and any load");
-            std::process::exit(130);
+    // On Ctrl-C `run` is dropped when the select ends, and with it the children, whose
+    // kill_on_drop stops them; only then does the process exit.
+    let interrupted = tokio::select! {
+        result = run(args) => {
+            result?;
+            false
         }
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    if interrupted {
+        eprintln!("interrupted: the simulator, the exporter and any load were stopped");
+        std::process::exit(130);
     }
+    Ok(())
 }
 
 /// A sibling binary of this one (`target/release/…`).
@@ -151,7 +160,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let exporter_binary = sibling_binary("dms_exporter")?;
     let dir = work_dir()?;
     eprintln!("dms-bench: configuration and logs in {}", dir.display());
-    let client = reqwest::Client::new();
+    // Generous: a million-series body takes seconds to serve on a busy machine.
+    let client = reqwest::Client::builder().timeout(SCRAPE_TIMEOUT).build()?;
     let fleet = fleet(&args);
     let budget = Budget {
         rate_limit: args.rate_limit,

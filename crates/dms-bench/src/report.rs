@@ -110,7 +110,7 @@ impl Report {
         );
         let _ = writeln!(
             w,
-            "slowest collector bound   {:>10} s   ready ÷ it    {}",
+            "slowest collector bound   {:>10}     ready ÷ it    {}",
             opt(first.slowest_collector_bound_seconds, 1),
             opt(
                 first

@@ -51,7 +51,9 @@ impl Samples {
         self.family(name)
             .filter(|s| matching.iter().all(|(k, v)| s.label(k) == *v))
             .map(|s| s.value)
-            .sum()
+            .sum::<f64>()
+            // An empty sum is -0.0; the report should not print "-0".
+            + 0.0
     }
 
     /// A family's samples grouped by one label's value.

@@ -88,7 +88,8 @@ pub async fn run(
             last_throttled_after_ready = Some(since_ready);
         }
         last_throttled = throttled;
-        if let Some(end) = collection::last_success(&samples, &settings.refresh_collector)
+        // The period is read from one project's cycles; every project has the same interval.
+        if let Some(&end) = collection::cycle_ends(&samples, &settings.refresh_collector).first()
             && refresh_ends.last() != Some(&end)
         {
             refresh_ends.push(end);

@@ -38,7 +38,8 @@ pub struct Window {
 struct Marks {
     requests: f64,
     cycle_ends: Vec<f64>,
-    refresh_end: Option<f64>,
+    /// The refresh collector's last cycle end, per project.
+    refresh_ends: Vec<f64>,
 }
 
 async fn marks(
@@ -51,18 +52,29 @@ async fn marks(
     Ok(Marks {
         requests: collection::total_requests(&samples),
         cycle_ends: collection::last_successes(&samples),
-        refresh_end: collection::last_success(&samples, refresh),
+        refresh_ends: collection::cycle_ends(&samples, refresh),
     })
 }
 
 fn classify(before: &Marks, after: &Marks) -> WindowKind {
-    if after.refresh_end != before.refresh_end {
+    if after.refresh_ends != before.refresh_ends {
         WindowKind::Refresh
     } else if after.requests == before.requests && after.cycle_ends == before.cycle_ends {
         WindowKind::Idle
     } else {
         WindowKind::Busy
     }
+}
+
+/// How long until `lead` before the soonest predicted cycle end of any project (last end plus
+/// the period; an overdue prediction moves on by whole periods). Jitter only delays cycles,
+/// so the window starts a little before the prediction.
+fn wait_for_next_end(ends: &[f64], period: Duration, lead: Duration, now: f64) -> Option<Duration> {
+    let period = period.as_secs_f64().max(1.0);
+    ends.iter()
+        .map(|end| (end + period - lead.as_secs_f64() - now).rem_euclid(period))
+        .reduce(f64::min)
+        .map(Duration::from_secs_f64)
 }
 
 fn unix_now() -> f64 {
@@ -103,14 +115,9 @@ pub async fn exporter_windows(
     for gzip in [false, true] {
         for _ in 0..ATTEMPTS {
             let mark = marks(client, exporter, refresh).await?;
-            if let Some(end) = mark.refresh_end {
-                // Start a third of a window before the predicted end; jitter only delays.
-                let start = end + period.as_secs_f64() - shape.window.as_secs_f64() / 3.0;
-                let mut wait = start - unix_now();
-                if wait < 0.0 {
-                    wait = wait.rem_euclid(period.as_secs_f64());
-                }
-                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            let lead = shape.window / 3;
+            if let Some(wait) = wait_for_next_end(&mark.refresh_ends, period, lead, unix_now()) {
+                tokio::time::sleep(wait).await;
             }
             let found = window(client, exporter, refresh, shape, gzip).await?;
             let kind = found.kind;
@@ -188,7 +195,7 @@ mod tests {
         Marks {
             requests,
             cycle_ends: ends.to_vec(),
-            refresh_end: Some(refresh),
+            refresh_ends: vec![refresh],
         }
     }
 
@@ -211,5 +218,18 @@ mod tests {
             classify(&before, &mark(30.0, &[1.0, 5.0], 5.0)),
             WindowKind::Refresh
         );
+    }
+
+    #[test]
+    fn waits_for_the_soonest_predicted_end_of_any_project() {
+        let period = Duration::from_secs(30);
+        let lead = Duration::from_secs(2);
+        // Ends at 100 and 110: next at 130 and 140; now 120 → start at 128.
+        let wait = wait_for_next_end(&[100.0, 110.0], period, lead, 120.0).unwrap();
+        assert_eq!(wait, Duration::from_secs(8));
+        // Overdue by 5 s: the slot after, 30 s later, minus the 5 s.
+        let wait = wait_for_next_end(&[100.0], period, lead, 133.0).unwrap();
+        assert_eq!(wait, Duration::from_secs(25));
+        assert_eq!(wait_for_next_end(&[], period, lead, 0.0), None);
     }
 }
