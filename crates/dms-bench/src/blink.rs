@@ -33,6 +33,7 @@ pub struct BlinkTracker {
     blinked: HashMap<u64, u32>,
     appeared_later: usize,
     examples: Vec<String>,
+    appeared_examples: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -49,6 +50,8 @@ pub struct BlinkSummary {
     /// Series absent from the last scrape after having been seen.
     pub gone_at_end: usize,
     pub examples: Vec<String>,
+    /// Up to ten series first seen after the first scrape.
+    pub appeared_examples: Vec<String>,
 }
 
 impl BlinkTracker {
@@ -73,7 +76,12 @@ impl BlinkTracker {
                     }
                 }
                 Some(_) => {}
-                None if now > 1 => self.appeared_later += 1,
+                None if now > 1 => {
+                    self.appeared_later += 1;
+                    if self.appeared_examples.len() < EXAMPLES {
+                        self.appeared_examples.push(series.to_owned());
+                    }
+                }
                 None => {}
             }
         }
@@ -92,6 +100,7 @@ impl BlinkTracker {
                 .filter(|&&seen| seen < self.scrapes)
                 .count(),
             examples: self.examples.clone(),
+            appeared_examples: self.appeared_examples.clone(),
         }
     }
 }
@@ -124,6 +133,7 @@ mod tests {
         assert_eq!(summary.blinked, 0);
         assert_eq!(summary.gone_at_end, 1);
         assert_eq!(summary.appeared_later, 1);
+        assert_eq!(summary.appeared_examples, ["c"]);
     }
 
     #[test]

@@ -300,6 +300,9 @@ impl Report {
         for example in &blink.examples {
             let _ = writeln!(w, "  blinked: {example}");
         }
+        for example in &blink.appeared_examples {
+            let _ = writeln!(w, "  appeared later: {example}");
+        }
         out
     }
 }
