@@ -15,6 +15,7 @@ mod steady;
 mod throughput;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
@@ -97,22 +98,24 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args = Args::parse();
     // On Ctrl-C `run` is dropped when the select ends, and with it the children, whose
     // kill_on_drop stops them; only then does the process exit.
-    let interrupted = tokio::select! {
-        result = run(args) => {
-            result?;
-            false
+    tokio::select! {
+        result = run(args) => match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                // One line with its causes, not a backtrace: the usual failure is a missing build.
+                eprintln!("dms-bench: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted: the simulator, the exporter and any load were stopped");
+            ExitCode::from(130)
         }
-        _ = tokio::signal::ctrl_c() => true,
-    };
-    if interrupted {
-        eprintln!("interrupted: the simulator, the exporter and any load were stopped");
-        std::process::exit(130);
     }
-    Ok(())
 }
 
 /// A sibling binary of this one (`target/release/…`).
