@@ -329,3 +329,65 @@ impl<K: Ord + Clone> Pages<K> {
         (chunks, series)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::metrics::catalog;
+
+    fn body(pages: &Pages<u32>) -> String {
+        let (chunks, _) = pages.chunks(Format::Text);
+        chunks
+            .plain
+            .iter()
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect()
+    }
+
+    fn build_all(pages: &mut Pages<u32>) {
+        for job in pages.take_jobs(usize::MAX, &HashSet::new()) {
+            pages.install(job.build());
+        }
+    }
+
+    #[test]
+    fn a_page_changed_while_building_keeps_the_new_fragment_and_stays_stale() {
+        let family = &catalog::INSTANCE_BROKERS;
+        let mut pages = Pages::default();
+        pages.set(family, &1, Bytes::from("a 1\n"));
+        pages.set(family, &2, Bytes::from("b 1\n"));
+        build_all(&mut pages);
+        assert!(!pages.has_stale());
+        let jobs = pages.take_jobs(usize::MAX, &HashSet::new());
+        assert!(jobs.is_empty(), "nothing to build");
+
+        pages.set(family, &2, Bytes::from("b 2\n"));
+        let jobs = pages.take_jobs(usize::MAX, &HashSet::new());
+        // Changed again before the build is installed.
+        pages.set(family, &1, Bytes::from("a 3\n"));
+        for job in jobs {
+            pages.install(job.build());
+        }
+        assert!(pages.has_stale(), "the later change still needs a build");
+        assert!(
+            body(&pages).ends_with("a 1\nb 2\n"),
+            "serves the build it has"
+        );
+        assert_eq!(pages.get(family, &1), Some(&Bytes::from("a 3\n")));
+        build_all(&mut pages);
+        assert!(body(&pages).ends_with("a 3\nb 2\n"));
+        assert!(body(&pages).starts_with("# HELP dms_instance_brokers "));
+    }
+
+    #[test]
+    fn removing_every_fragment_removes_the_family() {
+        let family = &catalog::INSTANCE_BROKERS;
+        let mut pages = Pages::default();
+        pages.set(family, &1, Bytes::from("a 1\n"));
+        build_all(&mut pages);
+        pages.set(family, &1, Bytes::new());
+        assert_eq!(body(&pages), "");
+    }
+}
