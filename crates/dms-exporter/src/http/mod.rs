@@ -1,6 +1,7 @@
 //! The HTTP server: landing page, metrics, health and readiness. Scrapes read the encoded
 //! snapshot and encode only the small self-metrics; they never call the cloud.
 
+mod body;
 pub mod web_config;
 
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::BytesMut;
+use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -69,19 +70,15 @@ async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Respon
     if format == Format::OpenMetrics {
         tail.push_str("# EOF\n");
     }
-    let (bytes, encoding) = if wants_gzip(&headers) {
-        // Two gzip members form one valid gzip stream (RFC 1952 §2.2).
-        let mut joined = BytesMut::with_capacity(body.gzip.len() + tail.len() / 4);
-        joined.extend_from_slice(&body.gzip);
-        joined.extend_from_slice(&gzip(tail.as_bytes()));
-        (joined.freeze(), Some("gzip"))
+    // The snapshot's chunks are shared, not copied; the tail is the only per-scrape bytes.
+    let (chunks, tail, encoding) = if wants_gzip(&headers) {
+        // Gzip members in a row form one valid gzip stream (RFC 1952 §2.2).
+        (body.gzip.chunks(), gzip(tail.as_bytes()), Some("gzip"))
     } else {
-        let mut joined = BytesMut::with_capacity(body.plain.len() + tail.len());
-        joined.extend_from_slice(&body.plain);
-        joined.extend_from_slice(tail.as_bytes());
-        (joined.freeze(), None)
+        (body.plain.chunks(), Bytes::from(tail), None)
     };
-    let mut response = (StatusCode::OK, bytes).into_response();
+    let body = body::ChunksBody::new(Arc::clone(chunks), tail);
+    let mut response = (StatusCode::OK, axum::body::Body::new(body)).into_response();
     let response_headers = response.headers_mut();
     response_headers.insert(
         header::CONTENT_TYPE,

@@ -2,12 +2,12 @@
 //!
 //! Neither Rust metrics crate encodes both formats from an external snapshot (see
 //! ARCHITECTURE.md), and the snapshot is encoded once per refresh, so this small encoder writes
-//! straight into a byte buffer. Output is deterministic: families in name order, series
-//! sorted by label values.
+//! straight into a byte buffer. Sample lines are the same in both formats; only headers and
+//! `# EOF` differ, which lets [`super::fragment`] encode a part once for both.
 
 use std::fmt::Write as _;
 
-use super::{Family, Kind, Sample};
+use super::{Family, Kind};
 
 /// Which exposition format to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,41 +146,6 @@ pub fn write_sample(
     out.push('\n');
 }
 
-/// Encodes samples of any families, grouped per family in name order and sorted by label
-/// values; no `# EOF` (the caller ends the whole body).
-pub fn encode_samples(samples: &[&Sample], format: Format, out: &mut String) {
-    let mut sorted: Vec<&Sample> = samples.to_vec();
-    sorted.sort_by(|a, b| {
-        a.family
-            .name
-            .cmp(b.family.name)
-            .then_with(|| a.labels.cmp(&b.labels))
-    });
-    let mut current: Option<&'static str> = None;
-    let mut last_labels: Option<&[String]> = None;
-    for sample in sorted {
-        if current != Some(sample.family.name) {
-            write_header(sample.family, format, out);
-            current = Some(sample.family.name);
-            last_labels = None;
-        }
-        // Two collectors never emit the same series; if a bug made them, keep the first
-        // rather than produce an exposition Prometheus rejects.
-        if last_labels == Some(sample.labels.as_slice()) {
-            continue;
-        }
-        last_labels = Some(sample.labels.as_slice());
-        write_sample(
-            sample.family.name,
-            sample.family.labels,
-            &sample.labels,
-            None,
-            sample.value,
-            out,
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,31 +196,5 @@ mod tests {
             bytes.contains("# UNIT dms_instance_storage_used_bytes bytes\n"),
             "{bytes}"
         );
-    }
-
-    #[test]
-    fn sorts_series_and_groups_families() {
-        let a = Sample::new(
-            &catalog::INSTANCE_BROKERS,
-            vec!["kafka".into(), "b".into()],
-            3.0,
-        );
-        let b = Sample::new(
-            &catalog::INSTANCE_BROKERS,
-            vec!["kafka".into(), "a".into()],
-            5.0,
-        );
-        let mut out = String::new();
-        encode_samples(&[&a, &b], Format::Text, &mut out);
-        let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(
-            lines[2],
-            "dms_instance_brokers{engine=\"kafka\",instance_id=\"a\"} 5"
-        );
-        assert_eq!(
-            lines[3],
-            "dms_instance_brokers{engine=\"kafka\",instance_id=\"b\"} 3"
-        );
-        assert_eq!(lines.len(), 4);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod exposition;
+pub mod fragment;
 pub mod self_metrics;
 
 pub use catalog::{Family, Kind};

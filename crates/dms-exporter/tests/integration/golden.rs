@@ -139,21 +139,31 @@ fn check_golden(name: &str, actual: &str) {
     }
 }
 
-/// `promtool check metrics` must accept the exposition (CI installs Debian's prometheus).
-fn promtool_accepts(body: &str) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
+/// Runs a checker with `input` on its standard input.
+fn run_with_input(command: &mut Command, input: &str, missing: &str) -> std::process::Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("promtool must be installed (Debian package prometheus; .ci/run installs it)");
+        .expect(missing);
     {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(body.as_bytes()).expect("write to promtool");
+        stdin
+            .write_all(input.as_bytes())
+            .expect("write to the checker");
     }
-    let output = child.wait_with_output().expect("promtool runs");
+    child.wait_with_output().expect("the checker runs")
+}
+
+/// `promtool check metrics` must accept the exposition (CI installs Debian's prometheus).
+fn promtool_accepts(body: &str) {
+    let output = run_with_input(
+        Command::new("promtool").args(["check", "metrics"]),
+        body,
+        "promtool must be installed (Debian package prometheus; .ci/run installs it)",
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
     // Lint findings (exit 3) would be printed; errors are exit 1.
@@ -161,6 +171,32 @@ fn promtool_accepts(body: &str) {
         output.status.success(),
         "promtool check metrics failed: {stdout}{stderr}"
     );
+}
+
+/// A real OpenMetrics parser must accept the OpenMetrics exposition: Python
+/// `prometheus_client`'s strict `openmetrics.parser` (Debian package python3-prometheus-client,
+/// which scripts/test installs), run with the system interpreter that package serves.
+fn openmetrics_parser_accepts(body: &str) {
+    const PARSE: &str = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+        families = list(text_string_to_metric_families(sys.stdin.read()))\n\
+        print(sum(len(f.samples) for f in families))\n";
+    let output = run_with_input(
+        Command::new("/usr/bin/python3").args(["-c", PARSE]),
+        body,
+        "/usr/bin/python3 must be installed (scripts/test installs it)",
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the OpenMetrics parser rejected the exposition (is python3-prometheus-client installed?): {stderr}"
+    );
+    let samples: usize = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("sample count");
+    let lines = body.lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(samples, lines, "every sample line was parsed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,6 +234,7 @@ async fn metrics_match_the_golden_file_in_both_formats() {
     let om = om.text().await.expect("body");
     assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
     assert_eq!(om.matches("# EOF").count(), 1);
+    openmetrics_parser_accepts(&om);
     check_golden("metrics.openmetrics.txt", &normalise(&om));
 
     let gz = client

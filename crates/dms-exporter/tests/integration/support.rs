@@ -86,7 +86,7 @@ pub async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> St
 
 /// The current snapshot as text, without the per-scrape self-metrics.
 pub fn snapshot_text(exporter: &Exporter) -> String {
-    String::from_utf8_lossy(&exporter.snapshot.load().text.plain).into_owned()
+    String::from_utf8_lossy(&exporter.snapshot.load().text.plain.to_bytes()).into_owned()
 }
 
 /// Lines of the snapshot for one metric family.
