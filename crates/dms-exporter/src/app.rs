@@ -254,13 +254,13 @@ async fn collect_all(
         collectors: collect::all(config.sharding),
         settings: Arc::new(config.collectors.clone()),
         filters: Arc::new(config.filters.clone()),
-        store,
+        store: Arc::clone(&store),
         metrics,
     };
     let (mut jobs, job_readiness) = scheduler.spawn(targets, shutdown.clone());
     // A reload may cancel this collection before its first cycles end.
     tokio::select! {
-        () = readiness.follow(job_readiness) => {}
+        () = readiness.follow(job_readiness, &store) => {}
         () = shutdown.cancelled() => {}
     }
     while jobs.join_next().await.is_some() {}

@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::watch;
 
+use super::store::Store;
+
 /// Tells when every collector has finished its first cycle.
 #[derive(Debug)]
 pub struct Readiness {
@@ -31,9 +33,11 @@ impl Readiness {
         Self::new(1)
     }
 
-    /// Becomes ready when `jobs` does (the projects are resolved before the jobs exist).
-    pub async fn follow(&self, jobs: Arc<Readiness>) {
+    /// Becomes ready when `jobs` does (the projects are resolved before the jobs exist) and
+    /// their data is in a published snapshot, so a scrape right after sees all of it.
+    pub async fn follow(&self, jobs: Arc<Readiness>, store: &Store) {
         jobs.wait().await;
+        store.wait_published().await;
         self.ready.send_replace(true);
     }
 

@@ -11,11 +11,12 @@
 mod compose;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use dms_cloud::error::ApiError;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::Output;
@@ -111,6 +112,9 @@ impl State {
 pub struct Store {
     state: Mutex<State>,
     changed: Notify,
+    /// Counts changes; the publisher reports which count it has published.
+    version: AtomicU64,
+    published: watch::Sender<u64>,
 }
 
 impl Store {
@@ -119,6 +123,34 @@ impl Store {
     }
 
     /// Notified whenever the data changed.
+    fn notify_changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.changed.notify_one();
+    }
+
+    /// The count of changes so far.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// The publisher has published everything up to change `version`.
+    pub fn mark_published(&self, version: u64) {
+        self.published.send_if_modified(|published| {
+            let newer = version > *published;
+            if newer {
+                *published = version;
+            }
+            newer
+        });
+    }
+
+    /// Resolves once every change made before this call is in a published snapshot.
+    pub async fn wait_published(&self) {
+        let wanted = self.version();
+        let mut published = self.published.subscribe();
+        let _ = published.wait_for(|v| *v >= wanted).await;
+    }
+
     pub fn changed(&self) -> &Notify {
         &self.changed
     }
@@ -178,7 +210,7 @@ impl Store {
         }
         state.update(&key, parts, &fresh, health, result.is_ok());
         drop(state);
-        self.changed.notify_one();
+        self.notify_changed();
         errors
     }
 
@@ -191,7 +223,7 @@ impl Store {
                 && !live.contains(&key.instance_id)
         });
         if changed {
-            self.changed.notify_one();
+            self.notify_changed();
         }
     }
 
@@ -199,7 +231,7 @@ impl Store {
     pub fn retain_regions(&self, regions: &BTreeSet<String>) {
         self.lock()
             .remove_scopes(|key| !regions.contains(&key.region));
-        self.changed.notify_one();
+        self.notify_changed();
     }
 
     /// Removes data older than its max age; returns the next time something expires.

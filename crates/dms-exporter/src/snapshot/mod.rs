@@ -136,9 +136,13 @@ pub type SnapshotHandle = Arc<ArcSwap<Encoded>>;
 pub async fn publish(store: Arc<Store>, handle: SnapshotHandle, shutdown: CancellationToken) {
     loop {
         let next_expiry = store.expire(tokio::time::Instant::now());
+        let version = store.version();
         let store_for_render = Arc::clone(&store);
         match tokio::task::spawn_blocking(move || render(&store_for_render)).await {
-            Ok(encoded) => handle.store(Arc::new(encoded)),
+            Ok(encoded) => {
+                handle.store(Arc::new(encoded));
+                store.mark_published(version);
+            }
             Err(error) => tracing::error!(%error, "encoding the snapshot failed"),
         }
         let expiry = async {
