@@ -9,6 +9,7 @@ use dms_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::collect::registry;
 use crate::config::{self, Config};
 
 /// How often the demo fleet moves (offsets, lag, tasks, instances).
@@ -43,27 +44,20 @@ pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> Str
     yaml
 }
 
-/// Short intervals, so the demo shows movement within seconds.
-pub const DEMO_INTERVALS: &str = "collectors:
-  instances: {interval: 10s}
-  tags: {interval: 30s}
-  tasks: {interval: 10s}
-  kafka_cluster: {interval: 10s}
-  kafka_disk_usage: {interval: 15s}
-  kafka_topics: {interval: 15s}
-  kafka_partitions: {interval: 15s}
-  kafka_groups: {interval: 5s}
-  rabbitmq_plugins: {interval: 10s}
-  rocketmq_brokers: {interval: 15s}
-  rocketmq_groups: {interval: 15s}
-  rocketmq_lag: {interval: 5s}
-  rocketmq_topics: {interval: 10s}
-  rocketmq_users: {interval: 30s}
-api:
-  rate_limit: 50
-  burst: 20
-  concurrency: 8
-";
+/// Every collector on its short demo interval (from its description), so the demo shows
+/// movement within seconds, and a budget the local simulator can afford.
+pub fn demo_settings() -> String {
+    let mut yaml = String::from("collectors:\n");
+    for description in registry::descriptions() {
+        yaml.push_str(&format!(
+            "  {}: {{interval: {}}}\n",
+            description.name,
+            humantime::format_duration(description.demo_interval)
+        ));
+    }
+    yaml.push_str("api:\n  rate_limit: 50\n  burst: 20\n  concurrency: 8\n");
+    yaml
+}
 
 /// Starts the simulator on a loopback port and returns the configuration to read it.
 pub async fn start(
@@ -77,7 +71,7 @@ pub async fn start(
     };
     let listener = TcpListener::bind(simulator_address).await?;
     let address = listener.local_addr()?;
-    let yaml = config_yaml(&sim_config, address, DEMO_INTERVALS);
+    let yaml = config_yaml(&sim_config, address, &demo_settings());
     let config = config::parse_str(&yaml, "(demo)")?;
     let key = sim_config
         .credentials
@@ -101,4 +95,31 @@ pub async fn start(
         config,
         credentials,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_settings_give_every_collector_its_demo_interval() {
+        let config = config::parse_str(
+            &format!("regions:\n  - name: cn-north-4\n{}", demo_settings()),
+            "(demo)",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        for description in registry::descriptions() {
+            let settings = config
+                .collectors
+                .settings(description.name)
+                .unwrap_or_else(|| panic!("{} has no settings", description.name));
+            assert_eq!(
+                settings.interval.map(|d| d.0),
+                Some(description.demo_interval),
+                "{}",
+                description.name
+            );
+        }
+        assert_eq!(config.api.rate_limit, 50.0);
+    }
 }

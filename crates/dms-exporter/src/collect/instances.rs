@@ -1,12 +1,16 @@
 //! Discovery and the shared instance families, for every engine of the project.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::dto::Instance;
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Priority, Scope, normalise_state};
+use super::{
+    Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
+};
 use crate::config::ShardingConfig;
 use crate::metrics::{Samples, catalog};
 
@@ -111,17 +115,28 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
     );
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "instances",
+    scope: Scope::Project,
+    priority: Priority::High,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(10),
+    options: &[],
+    families: &[
+        &catalog::INSTANCE_INFO,
+        &catalog::INSTANCE_STATUS,
+        &catalog::INSTANCE_STORAGE_USED,
+        &catalog::INSTANCE_STORAGE_CAPACITY,
+        &catalog::INSTANCE_BROKERS,
+        &catalog::INSTANCE_CREATED,
+        &catalog::INSTANCE_MAINTENANCE_WINDOW_INFO,
+    ],
+};
+
 impl Collector for Instances {
-    fn name(&self) -> &'static str {
-        "instances"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Project
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::High
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -5,12 +5,13 @@ pub mod instances;
 pub mod kafka;
 pub mod rabbitmq;
 mod readiness;
+pub mod registry;
 pub mod rocketmq;
 pub mod scheduler;
 pub mod sharding;
 pub mod store;
-mod tags;
-mod tasks;
+pub mod tags;
+pub mod tasks;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use futures::future::BoxFuture;
 
 use crate::config::{CollectorsConfig, Engine, FiltersConfig, ShardingConfig};
 use crate::metrics::Sample;
+pub use registry::Description;
 
 /// An instance as discovery saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,12 +120,17 @@ impl Priority {
     }
 }
 
-/// A collector: one API area, one file.
+/// A collector: one API area, one file, described by one [`Description`] static.
 pub trait Collector: Send + Sync + 'static {
-    fn name(&self) -> &'static str;
-    fn scope(&self) -> Scope;
+    fn description(&self) -> &'static Description;
+    fn name(&self) -> &'static str {
+        self.description().name
+    }
+    fn scope(&self) -> Scope {
+        self.description().scope
+    }
     fn priority(&self) -> Priority {
-        Priority::Normal
+        self.description().priority
     }
     /// Instance-scoped collectors skip instances this refuses (by default: not RUNNING, since
     /// their management APIs do not answer; their last good data ages out).
@@ -133,8 +140,8 @@ pub trait Collector: Send + Sync + 'static {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>>;
 }
 
-/// Every collector, registered in one line each; discovery keeps the instances `sharding`
-/// assigns to this process.
+/// Every collector, registered in one line each (the registry and the configuration are
+/// derived from this list); discovery keeps the instances `sharding` assigns to this process.
 pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
     vec![
         Arc::new(instances::Instances { sharding }),

@@ -172,7 +172,9 @@ mod tests {
         // without instance_id (a project-level figure) would come from every shard: export it
         // from shard 0 only, and document it in docs/configuration.md#sharding.
         for family in crate::metrics::catalog::ALL {
-            if family.collector != "scrape" {
+            if crate::collect::registry::producer_of(family)
+                != crate::collect::registry::Producer::Scrape
+            {
                 assert!(
                     family.labels.contains(&"instance_id"),
                     "{} has no instance_id: decide which shard exports it",

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use super::Output;
 use crate::metrics::fragment::{EncodedPart, encode_part};
 use crate::snapshot::pages::Pages;
+pub use compose::HEALTH_FAMILIES;
 use compose::{Health, PartMeta, compose};
 
 /// Which collector cycle a result belongs to.

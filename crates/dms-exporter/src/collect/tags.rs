@@ -1,26 +1,31 @@
 //! Instance tags as `dms_instance_tag_info`.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Priority, Scope};
+use super::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
 use crate::metrics::{Samples, catalog};
 
 pub struct Tags;
 
+pub static DESCRIPTION: Description = Description {
+    name: "tags",
+    scope: Scope::Instance(None),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(30),
+    options: &[],
+    families: &[&catalog::INSTANCE_TAG_INFO],
+};
+
 impl Collector for Tags {
-    fn name(&self) -> &'static str {
-        "tags"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(None)
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn wants(&self, _instance: &InstanceRef) -> bool {

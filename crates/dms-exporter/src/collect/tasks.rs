@@ -1,31 +1,47 @@
 //! Background tasks: counts by status among the most recent, and info on the newest few.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use super::{Collector, Context, InstanceRef, Output, Priority, Scope, normalise_state};
+use super::registry::{Count, Opt};
+use super::{
+    Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
+};
 use crate::metrics::{Samples, catalog};
 
 /// Statuses always listed in `dms_background_tasks` (0 when absent), so alerts see a value.
 const TASK_STATUSES: &[&str] = &["EXECUTING", "SUCCESS", "FAILED"];
 
+/// How many of the most recent tasks are read per instance.
+pub static TASKS_LIMIT: Opt<Count> = Opt::count("tasks_limit", 50);
+/// How many of those are exported as `dms_background_task_info`.
+pub static TASKS_INFO_LIMIT: Opt<Count> = Opt::count("tasks_info_limit", 10);
+
 pub struct Tasks;
 
+pub static DESCRIPTION: Description = Description {
+    name: "tasks",
+    scope: Scope::Instance(None),
+    priority: Priority::Normal,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(10),
+    options: &[&TASKS_LIMIT.spec, &TASKS_INFO_LIMIT.spec],
+    families: &[
+        &catalog::BACKGROUND_TASKS,
+        &catalog::BACKGROUND_TASK_INFO,
+        &catalog::BACKGROUND_TASK_CREATED,
+    ],
+};
+
 impl Collector for Tasks {
-    fn name(&self) -> &'static str {
-        "tasks"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(None)
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Normal
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn wants(&self, _instance: &InstanceRef) -> bool {
@@ -39,7 +55,7 @@ impl Collector for Tasks {
             let mut tasks = cx
                 .target
                 .client
-                .tasks(&instance.id, cx.settings.tasks_limit)
+                .tasks(&instance.id, cx.settings.option(&TASKS_LIMIT))
                 .await?
                 .tasks;
             let mut by_status: BTreeMap<String, u64> =
@@ -61,7 +77,10 @@ impl Collector for Tasks {
                     .cmp(&a.created_at)
                     .then_with(|| a.id.cmp(&b.id))
             });
-            for task in tasks.iter().take(cx.settings.tasks_info_limit) {
+            for task in tasks
+                .iter()
+                .take(usize::try_from(cx.settings.option(&TASKS_INFO_LIMIT)).unwrap_or(usize::MAX))
+            {
                 let status = normalise_state(&task.status);
                 samples.push(
                     &catalog::BACKGROUND_TASK_INFO,

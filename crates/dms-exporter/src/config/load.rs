@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Spanned};
 
 use super::locate::KeyLines;
-use super::types::{COLLECTOR_NAMES, Config, RegionConfig};
+use super::types::{Config, RegionConfig};
+use crate::collect::registry;
 
 /// One thing wrong with the configuration, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +127,7 @@ fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
         line: location.line(),
         column: location.column(),
         field: keys
-            .path_at(location.line())
+            .path_at(location.line(), location.column())
             .unwrap_or("(document)")
             .to_owned(),
         message,
@@ -250,18 +251,17 @@ fn validate(config: &Config) -> Vec<Problem> {
     if !(0.0..=0.5).contains(&collectors.jitter) {
         problems.push(nowhere("collectors.jitter", "must be between 0 and 0.5"));
     }
-    let size = &collectors.kafka_disk_usage_min_size;
-    let digits = size.trim_end_matches(['K', 'M', 'G']);
-    if digits.is_empty()
-        || digits.len() + 1 != size.len()
-        || !digits.chars().all(|c| c.is_ascii_digit())
-    {
-        problems.push(nowhere(
-            "collectors.kafka_disk_usage_min_size",
-            format!("{size:?} must be a number followed by K, M or G, e.g. 1K"),
-        ));
+    for option in registry::options() {
+        if let Some(problem) = collectors
+            .options
+            .get(option.key)
+            .and_then(|value| option.problem(value))
+        {
+            problems.push(nowhere(&format!("collectors.{}", option.key), problem));
+        }
     }
-    for name in COLLECTOR_NAMES {
+    for description in registry::descriptions() {
+        let name = description.name;
         if let Some(settings) = collectors.settings(name)
             && let (Some(interval), Some(max_age)) = (settings.interval, settings.max_age)
             && max_age.0 < interval.0

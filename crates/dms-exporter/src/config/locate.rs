@@ -102,12 +102,13 @@ impl KeyLines {
         }
     }
 
-    /// The path of the key written on `line`, or the nearest key above it.
-    pub fn path_at(&self, line: u64) -> Option<&str> {
+    /// The path of the key written at `line` and `column` (the last one starting at or before
+    /// the column, for flow mappings), or the nearest key above it.
+    pub fn path_at(&self, line: u64, column: u64) -> Option<&str> {
         self.0
             .iter()
             .rev()
-            .find(|k| k.line <= line)
+            .find(|k| k.line < line || (k.line == line && k.column <= column))
             .map(|k| k.path.as_str())
     }
 }
@@ -129,6 +130,8 @@ mod tests {
             Some((9, 33))
         );
         assert_eq!(keys.position_of("missing.key"), None);
-        assert_eq!(keys.path_at(5), Some("regions[1].endpoint"));
+        assert_eq!(keys.path_at(5, 5), Some("regions[1].endpoint"));
+        assert_eq!(keys.path_at(9, 3), Some("collectors.kafka_groups"));
+        assert_eq!(keys.path_at(9, 33), Some("collectors.kafka_groups.max_age"));
     }
 }

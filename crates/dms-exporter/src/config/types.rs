@@ -2,11 +2,16 @@
 //! docs/configuration.md.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use regex::Regex;
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
+
+use crate::collect::registry::{self, Description, Opt, OptionDefault, OptionType, OptionValue};
 
 /// The whole configuration file.
 #[derive(Debug, Deserialize)]
@@ -179,111 +184,126 @@ fn enabled() -> bool {
     true
 }
 
-impl CollectorSettings {
-    fn every(seconds: u64) -> Self {
-        Self {
-            enabled: true,
-            interval: Some(HumanDuration(Duration::from_secs(seconds))),
-            max_age: None,
-        }
-    }
-}
-
-/// Per-collector settings; the defaults are documented in docs/configuration.md.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Every registered collector's settings and options (`collectors:`). The keys are derived
+/// from the collectors' descriptions (`collect::registry`); the defaults, documented in
+/// docs/configuration.md, too.
+#[derive(Debug, Clone)]
 pub struct CollectorsConfig {
-    pub instances: CollectorSettings,
-    pub tags: CollectorSettings,
-    pub tasks: CollectorSettings,
-    /// How many of the most recent tasks are read per instance.
-    pub tasks_limit: u32,
-    /// How many of those are exported as `dms_background_task_info`.
-    pub tasks_info_limit: usize,
-    pub kafka_cluster: CollectorSettings,
-    pub kafka_disk_usage: CollectorSettings,
-    /// The disk-usage API's `minSize`: smaller partitions are not reported (API default 1G).
-    pub kafka_disk_usage_min_size: String,
-    pub kafka_topics: CollectorSettings,
-    pub kafka_partitions: CollectorSettings,
-    pub kafka_groups: CollectorSettings,
-    pub rocketmq_brokers: CollectorSettings,
-    pub rocketmq_groups: CollectorSettings,
-    pub rocketmq_lag: CollectorSettings,
-    pub rocketmq_topics: CollectorSettings,
-    /// Upper bound on per-group and per-topic detail calls one RocketMQ collector cycle makes
-    /// for one instance; the rest are skipped (and counted) until a later cycle.
-    pub rocketmq_detail_calls_limit: u32,
-    pub rocketmq_users: CollectorSettings,
-    pub rabbitmq_plugins: CollectorSettings,
+    /// By collector name; every registered collector has an entry.
+    pub collectors: BTreeMap<&'static str, CollectorSettings>,
+    /// By option key; every registered option has a value.
+    pub options: BTreeMap<&'static str, OptionValue>,
     /// Jitter added to each interval, as a fraction of it (0 disables).
     pub jitter: f64,
+}
+
+/// The default `collectors.jitter`.
+pub const DEFAULT_JITTER: f64 = 0.1;
+
+impl CollectorSettings {
+    fn defaults_of(description: &Description) -> Self {
+        Self {
+            enabled: true,
+            interval: Some(HumanDuration(description.interval)),
+            max_age: description.max_age.map(HumanDuration),
+        }
+    }
 }
 
 impl Default for CollectorsConfig {
     fn default() -> Self {
         Self {
-            instances: CollectorSettings::every(60),
-            tags: CollectorSettings::every(300),
-            tasks: CollectorSettings::every(60),
-            tasks_limit: 50,
-            tasks_info_limit: 10,
-            kafka_cluster: CollectorSettings::every(60),
-            kafka_disk_usage: CollectorSettings::every(300),
-            kafka_disk_usage_min_size: "1K".to_owned(),
-            kafka_topics: CollectorSettings::every(300),
-            kafka_partitions: CollectorSettings::every(300),
-            kafka_groups: CollectorSettings::every(30),
-            rocketmq_brokers: CollectorSettings::every(60),
-            rocketmq_groups: CollectorSettings::every(300),
-            rocketmq_lag: CollectorSettings::every(60),
-            rocketmq_topics: CollectorSettings::every(300),
-            rocketmq_detail_calls_limit: 200,
-            rocketmq_users: CollectorSettings::every(300),
-            rabbitmq_plugins: CollectorSettings::every(60),
-            jitter: 0.1,
+            collectors: registry::descriptions()
+                .iter()
+                .map(|d| (d.name, CollectorSettings::defaults_of(d)))
+                .collect(),
+            options: registry::options()
+                .iter()
+                .map(|o| (o.key, o.default_value()))
+                .collect(),
+            jitter: DEFAULT_JITTER,
         }
     }
 }
 
-/// Every collector that has settings, in the order of the configuration reference.
-pub const COLLECTOR_NAMES: &[&str] = &[
-    "instances",
-    "tags",
-    "tasks",
-    "kafka_cluster",
-    "kafka_disk_usage",
-    "kafka_topics",
-    "kafka_partitions",
-    "kafka_groups",
-    "rocketmq_brokers",
-    "rocketmq_groups",
-    "rocketmq_lag",
-    "rocketmq_topics",
-    "rocketmq_users",
-    "rabbitmq_plugins",
-];
-
 impl CollectorsConfig {
-    /// The settings of a collector by name, if it has any.
+    /// The settings of a collector by name, if it is registered.
     pub fn settings(&self, collector: &str) -> Option<&CollectorSettings> {
-        Some(match collector {
-            "instances" => &self.instances,
-            "tags" => &self.tags,
-            "tasks" => &self.tasks,
-            "kafka_cluster" => &self.kafka_cluster,
-            "kafka_disk_usage" => &self.kafka_disk_usage,
-            "kafka_topics" => &self.kafka_topics,
-            "kafka_partitions" => &self.kafka_partitions,
-            "kafka_groups" => &self.kafka_groups,
-            "rocketmq_brokers" => &self.rocketmq_brokers,
-            "rocketmq_groups" => &self.rocketmq_groups,
-            "rocketmq_lag" => &self.rocketmq_lag,
-            "rocketmq_topics" => &self.rocketmq_topics,
-            "rocketmq_users" => &self.rocketmq_users,
-            "rabbitmq_plugins" => &self.rabbitmq_plugins,
-            _ => return None,
-        })
+        self.collectors.get(collector)
+    }
+
+    /// An option's value, typed as its static declares it.
+    pub fn option<'a, T: OptionType>(&'a self, option: &'a Opt<T>) -> T::Value<'a> {
+        self.options
+            .get(option.spec.key)
+            .and_then(T::read)
+            .unwrap_or_else(|| T::fallback(&option.spec))
+    }
+}
+
+/// Every key `collectors:` accepts, for the error that names an unknown one.
+fn collectors_keys() -> &'static [&'static str] {
+    static KEYS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        let mut keys = Vec::new();
+        for description in registry::descriptions() {
+            keys.push(description.name);
+            for option in description.options {
+                if !keys.contains(&option.key) {
+                    keys.push(option.key);
+                }
+            }
+        }
+        keys.push("jitter");
+        keys
+    });
+    &KEYS
+}
+
+impl<'de> Deserialize<'de> for CollectorsConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(CollectorsVisitor)
+    }
+}
+
+struct CollectorsVisitor;
+
+impl<'de> Visitor<'de> for CollectorsVisitor {
+    type Value = CollectorsConfig;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of collector settings and options")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut config = CollectorsConfig::default();
+        let mut seen: Vec<&'static str> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(known) = collectors_keys().iter().copied().find(|k| *k == key) else {
+                return Err(de::Error::unknown_field(&key, collectors_keys()));
+            };
+            if seen.contains(&known) {
+                return Err(de::Error::duplicate_field(known));
+            }
+            seen.push(known);
+            if known == "jitter" {
+                config.jitter = map.next_value()?;
+            } else if let Some(description) = registry::find(known) {
+                let mut settings: CollectorSettings = map.next_value()?;
+                // Keys left out keep the collector's defaults.
+                settings.interval = settings
+                    .interval
+                    .or(Some(HumanDuration(description.interval)));
+                settings.max_age = settings.max_age.or(description.max_age.map(HumanDuration));
+                config.collectors.insert(known, settings);
+            } else if let Some(option) = registry::options().iter().find(|o| o.key == known) {
+                let value = match option.default {
+                    OptionDefault::Count(_) => OptionValue::Count(map.next_value()?),
+                    OptionDefault::Size(_) => OptionValue::Size(map.next_value()?),
+                };
+                config.options.insert(known, value);
+            }
+        }
+        Ok(config)
     }
 }
 
@@ -345,4 +365,63 @@ pub struct FiltersConfig {
     pub topics: NameFilter,
     #[serde(default)]
     pub groups: NameFilter,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::collect::kafka::disk_usage::MIN_SIZE;
+    use crate::collect::rocketmq::DETAIL_CALLS_LIMIT;
+    use crate::collect::tasks::{TASKS_INFO_LIMIT, TASKS_LIMIT};
+
+    fn collectors(yaml: &str) -> Result<CollectorsConfig, String> {
+        serde_saphyr::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn settings_left_out_keep_the_collectors_defaults() {
+        let config = collectors("tags: {max_age: 30m}\nkafka_groups: {enabled: false}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tags = config.settings("tags").expect("tags");
+        assert_eq!(tags.interval, Some(HumanDuration(Duration::from_secs(300))));
+        assert_eq!(tags.max_age, Some(HumanDuration(Duration::from_secs(1800))));
+        let groups = config.settings("kafka_groups").expect("kafka_groups");
+        assert!(!groups.enabled);
+        assert_eq!(
+            groups.interval,
+            Some(HumanDuration(Duration::from_secs(30)))
+        );
+        assert!(config.settings("tasks").expect("tasks").enabled);
+        assert_eq!(config.jitter, DEFAULT_JITTER);
+    }
+
+    #[test]
+    fn options_are_read_typed_under_their_yaml_keys() {
+        let defaults = CollectorsConfig::default();
+        assert_eq!(defaults.option(&TASKS_LIMIT), 50);
+        assert_eq!(defaults.option(&TASKS_INFO_LIMIT), 10);
+        assert_eq!(defaults.option(&MIN_SIZE), "1K");
+        assert_eq!(defaults.option(&DETAIL_CALLS_LIMIT), 200);
+        let config = collectors(
+            "tasks_limit: 7\ntasks_info_limit: 3\nkafka_disk_usage_min_size: 5G\nrocketmq_detail_calls_limit: 2\njitter: 0\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.option(&TASKS_LIMIT), 7);
+        assert_eq!(config.option(&TASKS_INFO_LIMIT), 3);
+        assert_eq!(config.option(&MIN_SIZE), "5G");
+        assert_eq!(config.option(&DETAIL_CALLS_LIMIT), 2);
+        assert_eq!(config.jitter, 0.0);
+    }
+
+    #[test]
+    fn unknown_and_repeated_keys_are_refused() {
+        let error = collectors("kafka_group: {interval: 1m}\n").expect_err("unknown key");
+        assert!(error.contains("unknown field `kafka_group`"), "{error}");
+        assert!(error.contains("kafka_groups, "), "{error}");
+        assert!(error.contains("rocketmq_detail_calls_limit"), "{error}");
+        let error = collectors("tags: {interval: 1m}\ntags: {interval: 2m}\n").expect_err("twice");
+        assert!(error.contains("tags"), "{error}");
+    }
 }

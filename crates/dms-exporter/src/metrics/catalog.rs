@@ -1,5 +1,6 @@
-//! Every metric family the exporter can emit: one place for names, types, units, labels, help,
-//! source API and collector. `docs/metrics.md` is kept equal to this list by a test.
+//! Every metric family the exporter can emit: one place for names, types, units, labels, help
+//! and source API. Which collector emits a family is said by the collector's description
+//! (`collect::registry::producer_of`). `docs/metrics.md` is kept equal to this list by a test.
 
 /// The Prometheus type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,13 +38,10 @@ pub struct Family {
     pub labels: &'static [&'static str],
     /// The API endpoint(s) the values come from (`self` for the exporter's own metrics).
     pub source: &'static str,
-    /// The collector that produces it (its interval applies), or `scrape` for self-metrics
-    /// computed when scraped.
-    pub collector: &'static str,
 }
 
 macro_rules! families {
-    ($( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $collector:literal, $source:literal, $help:literal; )*) => {
+    ($( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
         $(
             pub static $ident: Family = Family {
                 name: $name,
@@ -52,7 +50,6 @@ macro_rules! families {
                 help: $help,
                 labels: &[$($label),*],
                 source: $source,
-                collector: $collector,
             };
         )*
         /// All families, in declaration order.
@@ -67,383 +64,383 @@ families! {
     // Instances (all engines)
     INSTANCE_INFO = "dms_instance_info", Info, None,
         ["engine", "instance_id", "name", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
-        "instances", "GET /v2/{project_id}/instances",
+        "GET /v2/{project_id}/instances",
         "Information about a DMS instance; always 1. Join on instance_id with group_left to get names.";
     INSTANCE_STATUS = "dms_instance_status", StateSet, None,
         ["engine", "instance_id", "status"],
-        "instances", "GET /v2/{project_id}/instances",
+        "GET /v2/{project_id}/instances",
         "Instance status as a state set: 1 for the current status, 0 for the other known ones; a status the exporter does not know is reported as UNKNOWN.";
     INSTANCE_STORAGE_USED = "dms_instance_storage_used_bytes", Gauge, B,
         ["engine", "instance_id"],
-        "instances", "GET /v2/{project_id}/instances (used_storage_space)",
+        "GET /v2/{project_id}/instances (used_storage_space)",
         "Message storage used, in bytes (the API reports GB, read as 2^30 bytes).";
     INSTANCE_STORAGE_CAPACITY = "dms_instance_storage_capacity_bytes", Gauge, B,
         ["engine", "instance_id"],
-        "instances", "GET /v2/{project_id}/instances (total_storage_space)",
+        "GET /v2/{project_id}/instances (total_storage_space)",
         "Message storage purchased, in bytes (total_storage_space; the API reports GB, read as 2^30 bytes).";
     INSTANCE_BROKERS = "dms_instance_brokers", Gauge, None,
         ["engine", "instance_id"],
-        "instances", "GET /v2/{project_id}/instances (broker_num, else node_num)",
+        "GET /v2/{project_id}/instances (broker_num, else node_num)",
         "Number of brokers (nodes) of the instance.";
     INSTANCE_CREATED = "dms_instance_created_timestamp_seconds", Gauge, S,
         ["engine", "instance_id"],
-        "instances", "GET /v2/{project_id}/instances (created_at)",
+        "GET /v2/{project_id}/instances (created_at)",
         "When the instance was created, as a Unix timestamp.";
     INSTANCE_MAINTENANCE_WINDOW_INFO = "dms_instance_maintenance_window_info", Info, None,
         ["engine", "instance_id", "begin", "end"],
-        "instances", "GET /v2/{project_id}/instances (maintain_begin, maintain_end)",
+        "GET /v2/{project_id}/instances (maintain_begin, maintain_end)",
         "The instance's daily maintenance window (UTC, HH:mm:ss; V1 HH:mm normalised); always 1. The window may cross midnight (begin > end).";
     INSTANCE_TAG_INFO = "dms_instance_tag_info", Info, None,
         ["engine", "instance_id", "key", "value"],
-        "tags", "GET /v2/{project_id}/{engine}/{instance_id}/tags",
+        "GET /v2/{project_id}/{engine}/{instance_id}/tags",
         "One series per instance tag; always 1.";
 
     // Kafka cluster metadata
     KAFKA_BROKER_UP = "dms_kafka_broker_up", Gauge, None,
         ["instance_id", "broker"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "1 if the broker's connectivity is normal (is_health), else 0.";
     KAFKA_BROKER_CONTROLLER = "dms_kafka_broker_controller", Gauge, None,
         ["instance_id", "broker"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "1 if the broker is the cluster controller, else 0.";
     KAFKA_CLUSTER_TOPICS = "dms_kafka_cluster_topics", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of topics in the cluster.";
     KAFKA_CLUSTER_PARTITIONS = "dms_kafka_cluster_partitions", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of partitions in the cluster.";
     KAFKA_CLUSTER_ONLINE_PARTITIONS = "dms_kafka_cluster_online_partitions", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of online partitions in the cluster.";
     KAFKA_CLUSTER_OFFLINE_PARTITIONS = "dms_kafka_cluster_offline_partitions", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Partitions that are not online (partitions_count - online_partitions_count).";
     KAFKA_CLUSTER_REPLICAS = "dms_kafka_cluster_replicas", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of partition replicas in the cluster.";
     KAFKA_CLUSTER_ISR = "dms_kafka_cluster_in_sync_replicas", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of in-sync replicas in the cluster.";
     KAFKA_CLUSTER_GROUPS = "dms_kafka_cluster_consumer_groups", Gauge, None,
         ["instance_id"],
-        "kafka_cluster", "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
         "Number of consumer groups in the cluster (consumers_count).";
 
     // Kafka disk usage
     KAFKA_BROKER_DISK_USED = "dms_kafka_broker_disk_used_bytes", Gauge, B,
         ["instance_id", "broker"],
-        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
         "Data disk used on the broker, in bytes (the API's size strings such as 66G use powers of 1024).";
     KAFKA_BROKER_DISK_CAPACITY = "dms_kafka_broker_disk_capacity_bytes", Gauge, B,
         ["instance_id", "broker"],
-        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
         "Data disk size of the broker, in bytes (powers of 1024).";
     KAFKA_TOPIC_DISK_USED = "dms_kafka_topic_disk_used_bytes", Gauge, B,
         ["instance_id", "topic"],
-        "kafka_disk_usage", "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
         "Disk used by the topic summed over brokers and partitions, in bytes (powers of 1024); partitions under the configured min_size are not reported by the API.";
 
     // Kafka topics
     KAFKA_TOPIC_PARTITIONS = "dms_kafka_topic_partitions", Gauge, None,
         ["instance_id", "topic"],
-        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
         "Number of partitions of the topic.";
     KAFKA_TOPIC_REPLICATION = "dms_kafka_topic_replication_factor", Gauge, None,
         ["instance_id", "topic"],
-        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
         "Replication factor of the topic.";
     KAFKA_TOPIC_RETENTION = "dms_kafka_topic_retention_seconds", Gauge, S,
         ["instance_id", "topic"],
-        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
         "Message retention of the topic, in seconds (the API reports hours).";
     KAFKA_PARTITIONS_LIMIT = "dms_kafka_partitions_limit", Gauge, None,
         ["instance_id"],
-        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (max_partitions)",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (max_partitions)",
         "Maximum number of partitions the instance allows.";
     KAFKA_PARTITIONS_REMAINING = "dms_kafka_partitions_remaining", Gauge, None,
         ["instance_id"],
-        "kafka_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (remain_partitions)",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (remain_partitions)",
         "Partitions that can still be created on the instance.";
 
     // Kafka partitions
     KAFKA_PARTITION_LEADER = "dms_kafka_partition_leader", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "Broker id of the partition leader.";
     KAFKA_PARTITION_REPLICAS = "dms_kafka_partition_replicas", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "Number of replicas of the partition.";
     KAFKA_PARTITION_ISR = "dms_kafka_partition_in_sync_replicas", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "Number of in-sync replicas of the partition.";
     KAFKA_PARTITION_UNDER_REPLICATED = "dms_kafka_partition_under_replicated", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "1 if fewer replicas are in sync than exist, else 0.";
     KAFKA_PARTITION_LOG_END_OFFSET = "dms_kafka_partition_log_end_offset", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "Log end offset (leo) of the partition leader.";
     KAFKA_PARTITION_HIGH_WATERMARK = "dms_kafka_partition_high_watermark", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "High watermark (hw) of the partition.";
     KAFKA_PARTITION_LOG_START_OFFSET = "dms_kafka_partition_log_start_offset", Gauge, None,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "Log start offset of the partition leader (the API's lso, documented as log start offset).";
     KAFKA_PARTITION_LAST_WRITE = "dms_kafka_partition_last_write_timestamp_seconds", Gauge, S,
         ["instance_id", "topic", "partition"],
-        "kafka_partitions", "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
         "When a message was last written to the partition, as a Unix timestamp.";
 
     // Kafka consumer groups
     KAFKA_GROUP_STATE = "dms_kafka_consumergroup_state", StateSet, None,
         ["instance_id", "group", "state"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Consumer group state as a state set (DEAD, EMPTY, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE, UNKNOWN).";
     KAFKA_GROUP_MEMBERS = "dms_kafka_consumergroup_members", Gauge, None,
         ["instance_id", "group"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Number of members (consumers) of the group.";
     KAFKA_GROUP_LAG = "dms_kafka_consumergroup_lag", Gauge, None,
         ["instance_id", "group", "topic", "partition"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Messages the group has yet to consume on the partition (log end offset - committed offset).";
     KAFKA_GROUP_CURRENT_OFFSET = "dms_kafka_consumergroup_current_offset", Gauge, None,
         ["instance_id", "group", "topic", "partition"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Offset the group has committed on the partition.";
     KAFKA_GROUP_LOG_END_OFFSET = "dms_kafka_consumergroup_log_end_offset", Gauge, None,
         ["instance_id", "group", "topic", "partition"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Log end offset of the partition as the group detail reports it.";
     KAFKA_GROUP_TOPIC_LAG = "dms_kafka_consumergroup_topic_lag", Gauge, None,
         ["instance_id", "group", "topic"],
-        "kafka_groups", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Lag of the group summed over the partitions of the topic.";
 
     // RocketMQ
     ROCKETMQ_BROKER_NODES = "dms_rocketmq_broker_nodes", Gauge, None,
         ["instance_id", "broker"],
-        "rocketmq_brokers", "GET /v2/{project_id}/instances/{instance_id}/brokers",
+        "GET /v2/{project_id}/instances/{instance_id}/brokers",
         "Number of nodes (ids; 0 is the master by RocketMQ convention) of the broker. The API reports no broker health.";
     ROCKETMQ_GROUPS = "dms_rocketmq_consumergroups", Gauge, None,
         ["instance_id"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (total)",
+        "GET /v2/{project_id}/instances/{instance_id}/groups (total)",
         "Number of consumer groups of the instance.";
     ROCKETMQ_GROUPS_LIMIT = "dms_rocketmq_consumergroups_limit", Gauge, None,
         ["instance_id"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (max)",
+        "GET /v2/{project_id}/instances/{instance_id}/groups (max)",
         "Maximum number of consumer groups the instance allows.";
     ROCKETMQ_GROUPS_REMAINING = "dms_rocketmq_consumergroups_remaining", Gauge, None,
         ["instance_id"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (remaining)",
+        "GET /v2/{project_id}/instances/{instance_id}/groups (remaining)",
         "Consumer groups that can still be created on the instance.";
     ROCKETMQ_GROUP_ENABLED = "dms_rocketmq_consumergroup_enabled", Gauge, None,
         ["instance_id", "group"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "GET /v2/{project_id}/instances/{instance_id}/groups",
         "1 if the group may consume (enabled), else 0.";
     ROCKETMQ_GROUP_BROADCAST = "dms_rocketmq_consumergroup_broadcast", Gauge, None,
         ["instance_id", "group"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "GET /v2/{project_id}/instances/{instance_id}/groups",
         "1 if the group consumes in broadcast mode, else 0.";
     ROCKETMQ_GROUP_RETRY_MAX = "dms_rocketmq_consumergroup_retry_max_times", Gauge, None,
         ["instance_id", "group"],
-        "rocketmq_groups", "GET /v2/{project_id}/instances/{instance_id}/groups (retry_max_time)",
+        "GET /v2/{project_id}/instances/{instance_id}/groups (retry_max_time)",
         "Maximum number of consumption retries of the group.";
     ROCKETMQ_GROUP_CLIENTS = "dms_rocketmq_consumergroup_clients", Gauge, None,
         ["instance_id", "group"],
-        "rocketmq_groups", "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
         "Number of consumer clients connected to the group (total).";
     ROCKETMQ_GROUP_ONLINE = "dms_rocketmq_consumergroup_online", Gauge, None,
         ["instance_id", "group"],
-        "rocketmq_groups", "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
         "1 if the group has online consumers (online), else 0.";
     ROCKETMQ_GROUP_LAG = "dms_rocketmq_consumergroup_lag", Gauge, None,
         ["instance_id", "group", "topic", "broker", "queue"],
-        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
         "Messages the group has yet to consume on the queue (lag = broker offset - consumer offset).";
     ROCKETMQ_GROUP_CONSUMER_OFFSET = "dms_rocketmq_consumergroup_consumer_offset", Gauge, None,
         ["instance_id", "group", "topic", "broker", "queue"],
-        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
         "Offset the group has consumed up to on the queue.";
     ROCKETMQ_GROUP_BROKER_OFFSET = "dms_rocketmq_consumergroup_broker_offset", Gauge, None,
         ["instance_id", "group", "topic", "broker", "queue"],
-        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
         "Messages in the queue (its max offset) as the group's consumption detail reports it.";
     ROCKETMQ_GROUP_TOPIC_LAG = "dms_rocketmq_consumergroup_topic_lag", Gauge, None,
         ["instance_id", "group", "topic"],
-        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
         "Messages the group has yet to consume on the topic (lag summed over brokers and queues).";
     ROCKETMQ_GROUP_LAST_CONSUMED = "dms_rocketmq_consumergroup_last_consumed_timestamp_seconds", Gauge, S,
         ["instance_id", "group", "topic"],
-        "rocketmq_lag", "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
         "Store time of the newest message the group has consumed on the topic, as a Unix timestamp; no series before the first one.";
     ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
         ["instance_id"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",
         "Number of topics of the instance (total).";
     ROCKETMQ_TOPIC_READ_QUEUES = "dms_rocketmq_topic_read_queues", Gauge, None,
         ["instance_id", "topic"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
         "Read queues of the topic over all brokers (total_read_queue_num).";
     ROCKETMQ_TOPIC_WRITE_QUEUES = "dms_rocketmq_topic_write_queues", Gauge, None,
         ["instance_id", "topic"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
         "Write queues of the topic over all brokers (total_write_queue_num).";
     ROCKETMQ_TOPIC_MESSAGES = "dms_rocketmq_topic_messages", Gauge, None,
         ["instance_id", "topic"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
         "Messages retained in the topic, derived as the sum over queues of max offset - min offset (the API has no count field).";
     ROCKETMQ_QUEUE_MIN_OFFSET = "dms_rocketmq_queue_min_offset", Gauge, None,
         ["instance_id", "topic", "broker", "queue"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
         "Smallest offset still stored in the queue.";
     ROCKETMQ_QUEUE_MAX_OFFSET = "dms_rocketmq_queue_max_offset", Gauge, None,
         ["instance_id", "topic", "broker", "queue"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
         "Next offset to be written in the queue (messages ever produced to it).";
     ROCKETMQ_TOPIC_LAST_MESSAGE = "dms_rocketmq_topic_last_message_timestamp_seconds", Gauge, S,
         ["instance_id", "topic"],
-        "rocketmq_topics", "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time)",
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time)",
         "When the newest message of the topic was stored (latest over its queues), as a Unix timestamp; no series before the first message.";
     ROCKETMQ_USERS = "dms_rocketmq_users", Gauge, None,
         ["instance_id"],
-        "rocketmq_users", "GET /v2/{project_id}/instances/{instance_id}/users",
+        "GET /v2/{project_id}/instances/{instance_id}/users",
         "Number of ACL users of the instance; read only when the instance has ACL enabled (enable_acl).";
     ROCKETMQ_ADMIN_USERS = "dms_rocketmq_admin_users", Gauge, None,
         ["instance_id"],
-        "rocketmq_users", "GET /v2/{project_id}/instances/{instance_id}/users (admin)",
+        "GET /v2/{project_id}/instances/{instance_id}/users (admin)",
         "Number of ACL users with administrator rights; read only when the instance has ACL enabled.";
 
     // RabbitMQ
     RABBITMQ_PLUGIN_ENABLED = "dms_rabbitmq_plugin_enabled", Gauge, None,
         ["instance_id", "plugin"],
-        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
         "1 if the plugin is enabled (configured to run), else 0.";
     RABBITMQ_PLUGIN_RUNNING = "dms_rabbitmq_plugin_running", Gauge, None,
         ["instance_id", "plugin"],
-        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
         "1 if the plugin is running, else 0. Enabled but not running (enabled - running > 0) needs attention.";
     RABBITMQ_PLUGIN_INFO = "dms_rabbitmq_plugin_info", Info, None,
         ["instance_id", "plugin", "version"],
-        "rabbitmq_plugins", "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
         "The plugin's version; always 1.";
 
     // Background tasks (all engines)
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
         ["engine", "instance_id", "status"],
-        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
         "Number of recent background tasks by status, among the most recent tasks the exporter reads (tasks.limit).";
     BACKGROUND_TASK_INFO = "dms_background_task_info", Info, None,
         ["engine", "instance_id", "task_id", "name", "status"],
-        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
         "One series per most recent background task (tasks.info_limit); always 1.";
     BACKGROUND_TASK_CREATED = "dms_background_task_created_timestamp_seconds", Gauge, S,
         ["engine", "instance_id", "task_id"],
-        "tasks", "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
         "When the background task started, as a Unix timestamp.";
 
     // Freshness per instance and collector
     INSTANCE_COLLECTOR_UP = "dms_instance_collector_up", Gauge, None,
         ["collector", "instance_id"],
-        "all", "self",
+        "self",
         "1 if the collector's last cycle read this instance without error, else 0 (the last good data is still served until it is too old).";
     INSTANCE_COLLECTOR_LAST_SUCCESS = "dms_instance_collector_last_success_timestamp_seconds", Gauge, S,
         ["collector", "instance_id"],
-        "all", "self",
+        "self",
         "When the collector last read this instance without error, as a Unix timestamp.";
 
     // Self-metrics
     COLLECTOR_UP = "dms_collector_up", Gauge, None,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "1 if the collector's last cycle for the project finished without any error, else 0.";
     COLLECTOR_DURATION = "dms_collector_duration_seconds", Gauge, S,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "How long the collector's last cycle for the project took.";
     COLLECTOR_LAST_SUCCESS = "dms_collector_last_success_timestamp_seconds", Gauge, S,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "When the collector last finished a cycle for the project without error, as a Unix timestamp.";
     COLLECTOR_API_CALLS = "dms_collector_cycle_api_calls", Gauge, None,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "API calls (including retries) the collector's last cycle made for the project.";
     COLLECTOR_SKIPPED_CALLS = "dms_collector_cycle_skipped_calls", Gauge, None,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "API calls the collector's last cycle skipped for the project because of a per-cycle call limit (rocketmq_detail_calls_limit); skipped parts keep their last data and are read in a later cycle.";
     COLLECTOR_EXPECTED = "dms_collector_expected_cycle_seconds", Gauge, S,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "How long the collector's cycle for the project needs within the API budget: the API calls of its last cycle divided by its fair share of the host's rate, or the API's own per-instance limits (topic detail: one call per second per instance), whichever is longer. Absent when the rate is unlimited.";
     COLLECTOR_LATENESS = "dms_collector_lateness_seconds", Gauge, S,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "How much later than its interval the collector's last cycle for the project started; above 0 when the previous cycle did not fit its interval within the budget and stretched.";
     COLLECTOR_MAX_AGE = "dms_collector_max_age_seconds", Gauge, S,
         ["collector", "region", "project_id"],
-        "scrape", "self",
+        "self",
         "How long the collector's data is served after its last good read: the configured max_age, stretched in proportion when the cycle needs longer than its interval.";
     COLLECTOR_ERRORS = "dms_collector_errors_total", Counter, None,
         ["collector", "region", "project_id", "kind"],
-        "scrape", "self",
+        "self",
         "Failed reads by collector and error kind.";
     API_REQUESTS = "dms_api_requests_total", Counter, None,
         ["api", "code"],
-        "scrape", "self",
+        "self",
         "HTTP requests to the cloud API by api and status code (or timeout / transport_error).";
     API_REQUEST_DURATION = "dms_api_request_duration_seconds", Histogram, S,
         ["api"],
-        "scrape", "self",
+        "self",
         "Duration of HTTP requests to the cloud API.";
     API_THROTTLED = "dms_api_throttled_total", Counter, None,
         ["api"],
-        "scrape", "self",
+        "self",
         "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by api.";
     API_EFFECTIVE_RATE = "dms_api_effective_rate_limit", Gauge, None,
         ["host"],
-        "scrape", "self",
+        "self",
         "Requests per second the host's request scheduler sends at now: the configured rate_limit, cut after the API gateway throttles (HTTP 429) and raised back step by step (AIMD); 0 when unlimited.";
     API_QUEUED = "dms_api_queued_requests", Gauge, None,
         ["host"],
-        "scrape", "self",
+        "self",
         "Requests waiting in the host's request scheduler for their turn.";
     API_RETRIES = "dms_api_retries_total", Counter, None,
         ["api"],
-        "scrape", "self",
+        "self",
         "Retried requests by api.";
     CONFIG_RELOAD_OK = "dms_exporter_config_last_reload_successful", Gauge, None,
         [],
-        "scrape", "self",
+        "self",
         "1 if the last configuration reload (SIGHUP or POST /-/reload) succeeded, or none happened; 0 if it failed and the previous configuration still runs.";
     CONFIG_RELOAD_TIME = "dms_exporter_config_last_reload_success_timestamp_seconds", Gauge, S,
         [],
-        "scrape", "self",
+        "self",
         "When the configuration was last loaded successfully (start or reload), as a Unix timestamp.";
     SHARD_ORDINAL = "dms_exporter_shard_ordinal", Gauge, None,
         [],
-        "scrape", "self",
+        "self",
         "This process's shard (--shard or sharding.shard), from 0; it exports the instances a stable hash of instance_id assigns to it.";
     TOTAL_SHARDS = "dms_exporter_total_shards", Gauge, None,
         [],
-        "scrape", "self",
+        "self",
         "How many shards the fleet is split into (--total-shards or sharding.total_shards); 1 when unsharded.";
     BUILD_INFO = "dms_exporter_build_info", Info, None,
         ["version", "revision", "rustc"],
-        "scrape", "self",
+        "self",
         "Build information of the exporter; always 1.";
 }
 

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use dms_exporter::config::{COLLECTOR_NAMES, CollectorsConfig};
+use dms_exporter::collect::registry::{self, Producer};
+use dms_exporter::config::{CollectorsConfig, DEFAULT_JITTER};
 use dms_exporter::metrics::catalog;
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: families (tests/integration/docs.rs) -->";
@@ -14,15 +15,20 @@ fn repo_file(path: &str) -> PathBuf {
         .join(path)
 }
 
-fn interval(collector: &str) -> String {
-    match collector {
-        "scrape" => "at scrape".to_owned(),
-        "all" => "each collector's".to_owned(),
-        name => CollectorsConfig::default()
-            .settings(name)
-            .and_then(|s| s.interval)
-            .map(|d| humantime::format_duration(d.0).to_string())
-            .unwrap_or_else(|| panic!("collector {name} has no settings")),
+/// A collector's default interval, as the docs write it.
+fn default_interval(collector: &str) -> String {
+    CollectorsConfig::default()
+        .settings(collector)
+        .and_then(|s| s.interval)
+        .map(|d| humantime::format_duration(d.0).to_string())
+        .unwrap_or_else(|| panic!("collector {collector} has no settings"))
+}
+
+fn interval(producer: Producer) -> String {
+    match producer {
+        Producer::Scrape => "at scrape".to_owned(),
+        Producer::EveryCollector => "each collector's".to_owned(),
+        Producer::Collector(description) => default_interval(description.name),
     }
 }
 
@@ -31,6 +37,7 @@ fn table() -> String {
         "| family | type | unit | labels | source | collector (default interval) | help |\n|---|---|---|---|---|---|---|\n",
     );
     for family in catalog::ALL {
+        let producer = registry::producer_of(family);
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} ({}) | {} |\n",
             family.name,
@@ -43,8 +50,8 @@ fn table() -> String {
                 .collect::<Vec<_>>()
                 .join(", "),
             family.source.replace('|', "\\|"),
-            family.collector,
-            interval(family.collector),
+            producer.label(),
+            interval(producer),
             family.help.replace('|', "\\|"),
         ));
     }
@@ -77,15 +84,74 @@ fn configuration_example_is_valid() {
     }
 }
 
+/// The rows of docs/configuration.md's collector table: (collector, default interval).
+fn configuration_md_collector_rows(text: &str) -> Vec<(String, String)> {
+    let section = text
+        .split_once("## Collectors")
+        .map(|(_, rest)| rest)
+        .expect("docs/configuration.md has a Collectors section");
+    let table = section
+        .split_once("| collector | default interval |")
+        .map(|(_, rest)| rest)
+        .expect("the Collectors section has a collector table");
+    table
+        .lines()
+        .skip(2) // the rest of the header line, and the |---| line
+        .take_while(|line| line.starts_with('|'))
+        .map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_owned(), cells[2].to_owned())
+        })
+        .collect()
+}
+
 #[test]
-fn configuration_md_names_every_collector_with_its_default_interval() {
+fn configuration_md_lists_exactly_the_registered_collectors_with_their_default_intervals() {
     let text = std::fs::read_to_string(repo_file("docs/configuration.md"))
         .expect("docs/configuration.md exists");
-    for collector in COLLECTOR_NAMES {
-        let row = format!("| `{collector}` | {} |", interval(collector));
+    let documented = configuration_md_collector_rows(&text);
+    let registered: Vec<(String, String)> = registry::descriptions()
+        .iter()
+        .map(|d| (d.name.to_owned(), default_interval(d.name)))
+        .collect();
+    assert_eq!(
+        documented, registered,
+        "docs/configuration.md's collector table must list the registered collectors, in order, with their default intervals"
+    );
+}
+
+/// The value written after `default` following the first mention of `` `key` `` on a line.
+fn documented_defaults(text: &str, key: &str) -> Vec<String> {
+    let mention = format!("{key}`");
+    text.lines()
+        .filter_map(|line| {
+            let (_, after) = line.split_once(&mention)?;
+            let (_, value) = after.split_once("default ")?;
+            let value = value
+                .split(|c: char| c.is_whitespace() || matches!(c, ')' | ';' | ','))
+                .next()?;
+            Some(value.trim_matches('`').to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn configuration_md_states_every_option_default_as_the_registry_does() {
+    let text = std::fs::read_to_string(repo_file("docs/configuration.md"))
+        .expect("docs/configuration.md exists");
+    let mut keys: Vec<(&str, String)> = registry::options()
+        .iter()
+        .map(|o| (o.key, o.default_text()))
+        .collect();
+    keys.push(("jitter", DEFAULT_JITTER.to_string()));
+    for (key, default) in keys {
+        let documented = documented_defaults(&text, key);
         assert!(
-            text.contains(&row),
-            "docs/configuration.md lacks the row {row}"
+            !documented.is_empty(),
+            "docs/configuration.md does not give the default of `{key}`"
         );
+        for value in documented {
+            assert_eq!(value, default, "docs/configuration.md: default of `{key}`");
+        }
     }
 }

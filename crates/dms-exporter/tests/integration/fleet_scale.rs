@@ -14,8 +14,11 @@ use crate::support::{in_process, series};
 /// Every collector off but discovery and the ones named in `extra`.
 fn only(extra: &str) -> String {
     let mut yaml = String::from("collectors:\n  jitter: 0\n");
-    for collector in dms_exporter::config::COLLECTOR_NAMES {
-        if *collector != "instances" && !extra.contains(&format!("  {collector}:")) {
+    for collector in dms_exporter::collect::registry::descriptions()
+        .iter()
+        .map(|d| d.name)
+    {
+        if collector != "instances" && !extra.contains(&format!("  {collector}:")) {
             yaml.push_str(&format!("  {collector}: {{enabled: false}}\n"));
         }
     }

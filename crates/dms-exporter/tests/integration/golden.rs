@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::app;
+use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::metrics::catalog;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
@@ -71,7 +72,7 @@ async fn serve_exporter_against_simulator() -> Served {
 fn self_metric(line: &str) -> bool {
     catalog::ALL
         .iter()
-        .filter(|f| f.collector == "scrape")
+        .filter(|f| registry::producer_of(f) == Producer::Scrape)
         .any(|f| {
             // OpenMetrics names counter and info families without their suffix.
             let name = f.name.strip_suffix("_total").unwrap_or(f.name);
@@ -274,7 +275,10 @@ async fn metrics_match_the_golden_file_in_both_formats() {
 #[test]
 fn every_contract_family_but_self_appears_in_the_golden_file() {
     let golden = std::fs::read_to_string(golden_path("metrics.txt")).expect("golden file exists");
-    for family in catalog::ALL.iter().filter(|f| f.collector != "scrape") {
+    for family in catalog::ALL
+        .iter()
+        .filter(|f| registry::producer_of(f) != Producer::Scrape)
+    {
         assert!(
             golden.contains(&format!("\n{}{{", family.name)),
             "{} missing from the golden output",

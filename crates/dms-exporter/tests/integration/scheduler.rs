@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dms_cloud::{BudgetConfig, Budgets, ClientConfig, DmsClient, NoopObserver, Transport};
+use dms_cloud::BudgetConfig;
 use dms_exporter::collect::scheduler::Scheduler;
 use dms_exporter::collect::store::Store;
-use dms_exporter::collect::{Collector, Context, Output, Scope, Target, instances::Instances};
+use dms_exporter::collect::{
+    Collector, Context, Description, Output, Priority, Scope, instances::Instances,
+};
 use dms_exporter::config::{CollectorsConfig, Engine, FiltersConfig};
 use dms_exporter::metrics::self_metrics::{BuildInfo, SelfMetrics};
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
@@ -16,7 +18,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{RouterTransport, credentials, in_process, series};
+use crate::support::{in_process, in_process_target, series};
 
 fn fault(
     endpoint: &str,
@@ -46,12 +48,21 @@ struct Slow {
     runs: Runs,
 }
 
+/// Not registered, so it runs on the scheduler's fallback interval (60 s).
+static SLOW: Description = Description {
+    name: "slow",
+    scope: Scope::Instance(None),
+    priority: Priority::Normal,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(60),
+    options: &[],
+    families: &[],
+};
+
 impl Collector for Slow {
-    fn name(&self) -> &'static str {
-        "slow"
-    }
-    fn scope(&self) -> Scope {
-        Scope::Instance(None)
+    fn description(&self) -> &'static Description {
+        &SLOW
     }
     fn wants(&self, _: &dms_exporter::collect::InstanceRef) -> bool {
         true
@@ -80,24 +91,16 @@ impl Collector for Slow {
 async fn cycles_of_one_collector_never_overlap() {
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
-    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
-    let budgets = Budgets::new(BudgetConfig {
-        rate_per_second: 50.0,
-        burst: 10,
-        concurrency: 8,
-    });
-    let project = &sim_config.projects[0];
-    let mut client_config = ClientConfig::new(project.region.clone(), credentials(&sim_config));
-    client_config.endpoint = "http://sim".into();
-    client_config.iam_endpoint = "http://sim".into();
-    client_config.project_id = Some(project.project_id.clone());
-    let client = DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver));
-    let target = Target {
-        region: project.region.clone(),
-        project_id: project.project_id.clone(),
-        engines: vec![Engine::Kafka],
-        client,
-    };
+    let target = in_process_target(
+        &sim,
+        &sim_config,
+        vec![Engine::Kafka],
+        BudgetConfig {
+            rate_per_second: 50.0,
+            burst: 10,
+            concurrency: 8,
+        },
+    );
     let runs = Arc::new(Mutex::new(BTreeMap::new()));
     let settings = CollectorsConfig {
         jitter: 0.0,

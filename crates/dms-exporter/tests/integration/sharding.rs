@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_exporter::app::{CollectionInput, Exporter};
+use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::collect::sharding::shard_of;
-use dms_exporter::config::COLLECTOR_NAMES;
 use dms_exporter::metrics::catalog;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{SimConfig, Simulator};
@@ -23,8 +23,8 @@ const TOTAL_SHARDS: u32 = 3;
 /// and a budget that does not make four exporters wait on each other.
 fn one_cycle() -> String {
     let mut yaml = String::from("collectors:\n  jitter: 0\n");
-    for collector in COLLECTOR_NAMES {
-        yaml.push_str(&format!("  {collector}: {{interval: 1h}}\n"));
+    for description in registry::descriptions() {
+        yaml.push_str(&format!("  {}: {{interval: 1h}}\n", description.name));
     }
     yaml.push_str("api: {rate_limit: 200, burst: 50, concurrency: 16}\n");
     yaml
@@ -77,7 +77,7 @@ fn is_self_metric(series: &str) -> bool {
     let name = family_of(series);
     catalog::ALL
         .iter()
-        .filter(|f| f.collector == "scrape")
+        .filter(|f| registry::producer_of(f) == Producer::Scrape)
         .any(|f| {
             name.strip_prefix(f.name)
                 .is_some_and(|rest| ["", "_bucket", "_sum", "_count"].contains(&rest))

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use dms_cloud::auth::Credentials;
-use dms_cloud::{Transport, TransportError};
+use dms_cloud::{
+    BudgetConfig, Budgets, ClientConfig, DmsClient, NoopObserver, Transport, TransportError,
+};
 use dms_exporter::app::{self, Exporter};
-use dms_exporter::config::{self, Config};
+use dms_exporter::collect::Target;
+use dms_exporter::config::{self, Config, Engine};
 use dms_exporter::demo::config_yaml;
 use dms_sim::{SimConfig, Simulator};
 use futures::FutureExt;
@@ -37,6 +40,28 @@ impl Transport for RouterTransport {
 pub fn credentials(sim: &SimConfig) -> Credentials {
     let key = &sim.credentials[0];
     Credentials::aksk(key.access_key.clone(), key.secret_key.clone())
+}
+
+/// The simulator's first project as a collection target, read in-process under `budget`.
+pub fn in_process_target(
+    sim: &Simulator,
+    sim_config: &SimConfig,
+    engines: Vec<Engine>,
+    budget: BudgetConfig,
+) -> Target {
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+    let budgets = Budgets::new(budget);
+    let project = &sim_config.projects[0];
+    let mut client_config = ClientConfig::new(project.region.clone(), credentials(sim_config));
+    client_config.endpoint = "http://sim".into();
+    client_config.iam_endpoint = "http://sim".into();
+    client_config.project_id = Some(project.project_id.clone());
+    Target {
+        region: project.region.clone(),
+        project_id: project.project_id.clone(),
+        engines,
+        client: DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver)),
+    }
 }
 
 /// A configuration for a simulator at `address` (any address for in-process use).

@@ -1,12 +1,14 @@
 //! Cluster metadata: brokers, controller, partition and replica counts.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -16,17 +18,30 @@ fn flag(value: bool) -> f64 {
     if value { 1.0 } else { 0.0 }
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "kafka_cluster",
+    scope: Scope::Instance(Some(Engine::Kafka)),
+    priority: Priority::Normal,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(10),
+    options: &[],
+    families: &[
+        &catalog::KAFKA_BROKER_UP,
+        &catalog::KAFKA_BROKER_CONTROLLER,
+        &catalog::KAFKA_CLUSTER_TOPICS,
+        &catalog::KAFKA_CLUSTER_PARTITIONS,
+        &catalog::KAFKA_CLUSTER_ONLINE_PARTITIONS,
+        &catalog::KAFKA_CLUSTER_OFFLINE_PARTITIONS,
+        &catalog::KAFKA_CLUSTER_REPLICAS,
+        &catalog::KAFKA_CLUSTER_ISR,
+        &catalog::KAFKA_CLUSTER_GROUPS,
+    ],
+};
+
 impl Collector for Cluster {
-    fn name(&self) -> &'static str {
-        "kafka_cluster"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::Kafka))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Normal
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

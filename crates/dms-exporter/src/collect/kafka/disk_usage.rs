@@ -1,6 +1,7 @@
 //! Disk usage per broker and per topic.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -9,23 +10,34 @@ use dms_cloud::dto::lenient::parse_size_bytes;
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::registry::{Opt, Size};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
+/// The disk-usage API's `minSize`: smaller partitions are not reported (API default 1G).
+pub static MIN_SIZE: Opt<Size> = Opt::size("kafka_disk_usage_min_size", "1K");
+
 pub struct DiskUsage;
 
+pub static DESCRIPTION: Description = Description {
+    name: "kafka_disk_usage",
+    scope: Scope::Instance(Some(Engine::Kafka)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(15),
+    options: &[&MIN_SIZE.spec],
+    families: &[
+        &catalog::KAFKA_BROKER_DISK_USED,
+        &catalog::KAFKA_BROKER_DISK_CAPACITY,
+        &catalog::KAFKA_TOPIC_DISK_USED,
+    ],
+};
+
 impl Collector for DiskUsage {
-    fn name(&self) -> &'static str {
-        "kafka_disk_usage"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::Kafka))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
@@ -34,7 +46,7 @@ impl Collector for DiskUsage {
             let usage = cx
                 .target
                 .client
-                .kafka_disk_usage(id, &cx.settings.kafka_disk_usage_min_size)
+                .kafka_disk_usage(id, cx.settings.option(&MIN_SIZE))
                 .await?;
             let mut samples = Samples::default();
             let mut per_topic: BTreeMap<&str, f64> = BTreeMap::new();

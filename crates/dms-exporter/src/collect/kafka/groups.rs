@@ -1,6 +1,7 @@
 //! Consumer groups: state, members, and lag per partition and per topic.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -8,7 +9,7 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::kafka::GroupDetail;
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Priority, Scope, normalise_state};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
 use crate::config::{Engine, FiltersConfig};
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -79,17 +80,27 @@ fn group_samples(id: &str, detail: &GroupDetail, filters: &FiltersConfig) -> Vec
     samples.into()
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "kafka_groups",
+    scope: Scope::Instance(Some(Engine::Kafka)),
+    priority: Priority::High,
+    interval: Duration::from_secs(30),
+    max_age: None,
+    demo_interval: Duration::from_secs(5),
+    options: &[],
+    families: &[
+        &catalog::KAFKA_GROUP_STATE,
+        &catalog::KAFKA_GROUP_MEMBERS,
+        &catalog::KAFKA_GROUP_LAG,
+        &catalog::KAFKA_GROUP_CURRENT_OFFSET,
+        &catalog::KAFKA_GROUP_LOG_END_OFFSET,
+        &catalog::KAFKA_GROUP_TOPIC_LAG,
+    ],
+};
+
 impl Collector for Groups {
-    fn name(&self) -> &'static str {
-        "kafka_groups"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::Kafka))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::High
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -2,13 +2,15 @@
 //! second per instance; the client's pacing keeps that limit (`dms_cloud::budget::pacing`),
 //! so every topic's read queues at once and they leave one per second per instance.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::dto::kafka::TopicDetail;
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -65,17 +67,29 @@ fn partition_samples(id: &str, detail: &TopicDetail) -> Vec<Sample> {
     samples.into()
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "kafka_partitions",
+    scope: Scope::Instance(Some(Engine::Kafka)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(15),
+    options: &[],
+    families: &[
+        &catalog::KAFKA_PARTITION_LEADER,
+        &catalog::KAFKA_PARTITION_REPLICAS,
+        &catalog::KAFKA_PARTITION_ISR,
+        &catalog::KAFKA_PARTITION_UNDER_REPLICATED,
+        &catalog::KAFKA_PARTITION_LOG_END_OFFSET,
+        &catalog::KAFKA_PARTITION_HIGH_WATERMARK,
+        &catalog::KAFKA_PARTITION_LOG_START_OFFSET,
+        &catalog::KAFKA_PARTITION_LAST_WRITE,
+    ],
+};
+
 impl Collector for Partitions {
-    fn name(&self) -> &'static str {
-        "kafka_partitions"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::Kafka))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

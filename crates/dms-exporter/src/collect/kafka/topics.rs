@@ -1,27 +1,38 @@
 //! Topic list: partitions, replication factor, retention, partition quota.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 pub struct Topics;
 
+pub static DESCRIPTION: Description = Description {
+    name: "kafka_topics",
+    scope: Scope::Instance(Some(Engine::Kafka)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(15),
+    options: &[],
+    families: &[
+        &catalog::KAFKA_TOPIC_PARTITIONS,
+        &catalog::KAFKA_TOPIC_REPLICATION,
+        &catalog::KAFKA_TOPIC_RETENTION,
+        &catalog::KAFKA_PARTITIONS_LIMIT,
+        &catalog::KAFKA_PARTITIONS_REMAINING,
+    ],
+};
+
 impl Collector for Topics {
-    fn name(&self) -> &'static str {
-        "kafka_topics"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::Kafka))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

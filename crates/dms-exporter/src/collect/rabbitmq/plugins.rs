@@ -1,11 +1,13 @@
 //! Plugins: enabled and running, per plugin.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
@@ -15,17 +17,24 @@ fn flag(value: bool) -> f64 {
     if value { 1.0 } else { 0.0 }
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "rabbitmq_plugins",
+    scope: Scope::Instance(Some(Engine::RabbitMq)),
+    priority: Priority::Normal,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(10),
+    options: &[],
+    families: &[
+        &catalog::RABBITMQ_PLUGIN_ENABLED,
+        &catalog::RABBITMQ_PLUGIN_RUNNING,
+        &catalog::RABBITMQ_PLUGIN_INFO,
+    ],
+};
+
 impl Collector for Plugins {
-    fn name(&self) -> &'static str {
-        "rabbitmq_plugins"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RabbitMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Normal
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

@@ -1,27 +1,32 @@
 //! Brokers: the node count of each broker (the API reports names and node ids only).
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 pub struct Brokers;
 
+pub static DESCRIPTION: Description = Description {
+    name: "rocketmq_brokers",
+    scope: Scope::Instance(Some(Engine::RocketMq)),
+    priority: Priority::Normal,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(15),
+    options: &[],
+    families: &[&catalog::ROCKETMQ_BROKER_NODES],
+};
+
 impl Collector for Brokers {
-    fn name(&self) -> &'static str {
-        "rocketmq_brokers"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RocketMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Normal
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {

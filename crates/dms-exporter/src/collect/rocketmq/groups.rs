@@ -2,6 +2,8 @@
 //! call) and its consumer clients (the Huawei SDK's endpoint; one call per group, within
 //! `rocketmq_detail_calls_limit`).
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
@@ -9,7 +11,7 @@ use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
 use super::Rotation;
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -79,17 +81,29 @@ fn clients_key(group: &str) -> String {
     format!("clients/{group}")
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "rocketmq_groups",
+    scope: Scope::Instance(Some(Engine::RocketMq)),
+    priority: Priority::High,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(15),
+    options: &[&super::DETAIL_CALLS_LIMIT.spec],
+    families: &[
+        &catalog::ROCKETMQ_GROUPS,
+        &catalog::ROCKETMQ_GROUPS_LIMIT,
+        &catalog::ROCKETMQ_GROUPS_REMAINING,
+        &catalog::ROCKETMQ_GROUP_ENABLED,
+        &catalog::ROCKETMQ_GROUP_BROADCAST,
+        &catalog::ROCKETMQ_GROUP_RETRY_MAX,
+        &catalog::ROCKETMQ_GROUP_CLIENTS,
+        &catalog::ROCKETMQ_GROUP_ONLINE,
+    ],
+};
+
 impl Collector for Groups {
-    fn name(&self) -> &'static str {
-        "rocketmq_groups"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RocketMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::High
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
@@ -110,7 +124,7 @@ impl Collector for Groups {
                 .read_turn(
                     id,
                     names,
-                    cx.settings.rocketmq_detail_calls_limit,
+                    cx.settings.option(&super::DETAIL_CALLS_LIMIT),
                     |group| clients_key(group),
                     |group| async move {
                         let clients = cx.target.client.rocketmq_group_clients(id, &group).await?;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -12,7 +13,7 @@ use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
 use super::{Rotation, latest_ms, pair_key};
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -106,17 +107,26 @@ impl Lag {
     }
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "rocketmq_lag",
+    scope: Scope::Instance(Some(Engine::RocketMq)),
+    priority: Priority::High,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(5),
+    options: &[&super::DETAIL_CALLS_LIMIT.spec],
+    families: &[
+        &catalog::ROCKETMQ_GROUP_LAG,
+        &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,
+        &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
+        &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
+        &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
+    ],
+};
+
 impl Collector for Lag {
-    fn name(&self) -> &'static str {
-        "rocketmq_lag"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RocketMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::High
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
@@ -157,7 +167,7 @@ impl Collector for Lag {
                 .read_turn(
                     id,
                     pairs,
-                    cx.settings.rocketmq_detail_calls_limit,
+                    cx.settings.option(&super::DETAIL_CALLS_LIMIT),
                     |(group, topic)| pair_key(group, topic),
                     |(group, topic)| async move {
                         let client = &cx.target.client;

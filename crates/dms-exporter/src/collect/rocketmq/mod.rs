@@ -15,9 +15,15 @@ use std::sync::{Mutex, PoisonError};
 
 use dms_cloud::error::ApiError;
 
+use crate::collect::registry::{Count, Opt};
 use crate::collect::{Output, Part};
 use crate::metrics::Sample;
 use crate::metrics::self_metrics::record_skipped_calls;
+
+/// Upper bound on per-group and per-topic detail calls one RocketMQ collector cycle makes for
+/// one instance; the rest are skipped (and counted) until a later cycle. Shared by the groups,
+/// lag and topics collectors.
+pub static DETAIL_CALLS_LIMIT: Opt<Count> = Opt::count("rocketmq_detail_calls_limit", 200);
 
 /// Per-instance cursor over a list of detail calls.
 #[derive(Debug, Default)]

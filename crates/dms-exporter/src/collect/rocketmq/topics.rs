@@ -2,6 +2,8 @@
 //! queues of each topic; the status of each topic (per-queue offsets and last message time)
 //! is one call per topic, within `rocketmq_detail_calls_limit` and rotating.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
@@ -9,7 +11,7 @@ use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
 use super::{Rotation, latest_ms};
-use crate::collect::{Collector, Context, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
@@ -101,17 +103,28 @@ fn status_key(topic: &str) -> String {
     format!("status/{topic}")
 }
 
+pub static DESCRIPTION: Description = Description {
+    name: "rocketmq_topics",
+    scope: Scope::Instance(Some(Engine::RocketMq)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(10),
+    options: &[&super::DETAIL_CALLS_LIMIT.spec],
+    families: &[
+        &catalog::ROCKETMQ_TOPICS,
+        &catalog::ROCKETMQ_TOPIC_READ_QUEUES,
+        &catalog::ROCKETMQ_TOPIC_WRITE_QUEUES,
+        &catalog::ROCKETMQ_TOPIC_MESSAGES,
+        &catalog::ROCKETMQ_QUEUE_MIN_OFFSET,
+        &catalog::ROCKETMQ_QUEUE_MAX_OFFSET,
+        &catalog::ROCKETMQ_TOPIC_LAST_MESSAGE,
+    ],
+};
+
 impl Collector for Topics {
-    fn name(&self) -> &'static str {
-        "rocketmq_topics"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RocketMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
@@ -132,7 +145,7 @@ impl Collector for Topics {
                 .read_turn(
                     id,
                     names,
-                    cx.settings.rocketmq_detail_calls_limit,
+                    cx.settings.option(&super::DETAIL_CALLS_LIMIT),
                     |topic| status_key(topic),
                     |topic| async move {
                         let status = cx.target.client.rocketmq_topic_status(id, &topic).await?;

@@ -1,27 +1,32 @@
 //! ACL users: count and administrators, read only for instances with ACL on.
 
+use std::time::Duration;
+
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::{Collector, Context, InstanceRef, Output, Priority, Scope};
+use crate::collect::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 pub struct Users;
 
+pub static DESCRIPTION: Description = Description {
+    name: "rocketmq_users",
+    scope: Scope::Instance(Some(Engine::RocketMq)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(30),
+    options: &[],
+    families: &[&catalog::ROCKETMQ_USERS, &catalog::ROCKETMQ_ADMIN_USERS],
+};
+
 impl Collector for Users {
-    fn name(&self) -> &'static str {
-        "rocketmq_users"
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Instance(Some(Engine::RocketMq))
-    }
-
-    fn priority(&self) -> Priority {
-        Priority::Low
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
     }
 
     /// Without ACL there are no users to read (and no series).

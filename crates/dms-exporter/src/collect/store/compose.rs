@@ -48,7 +48,8 @@ impl PartMeta {
     }
 }
 
-const HEALTH_FAMILIES: [&Family; 2] = [
+/// The freshness families the store writes for every collector and instance.
+pub const HEALTH_FAMILIES: [&Family; 2] = [
     &catalog::INSTANCE_COLLECTOR_UP,
     &catalog::INSTANCE_COLLECTOR_LAST_SUCCESS,
 ];

@@ -1,0 +1,379 @@
+//! What every collector says about itself: its name, scope, priority, default and demo
+//! intervals, the extra configuration keys it reads and the families it emits. The
+//! configuration keys, their defaults and validation, the catalogue's `collector` column,
+//! docs/metrics.md and the demo's intervals are all derived from these descriptions, so a new
+//! collector is one file plus one line in [`super::all`].
+
+use std::marker::PhantomData;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use super::{Priority, Scope};
+use crate::config::ShardingConfig;
+use crate::metrics::catalog::Family;
+
+/// A collector's description; one `static` in the collector's file.
+#[derive(Debug)]
+pub struct Description {
+    /// The collector's key under `collectors:` and its `collector` label.
+    pub name: &'static str,
+    pub scope: Scope,
+    /// Its weight in a busy host's fair queue.
+    pub priority: Priority,
+    pub interval: Duration,
+    /// How long the last good data is served after failures; `None` is 3 × interval.
+    pub max_age: Option<Duration>,
+    /// The short interval `--demo` uses, so the demo shows movement within seconds.
+    pub demo_interval: Duration,
+    /// Keys under `collectors:` it reads besides its own settings; several collectors may
+    /// share one (the same static).
+    pub options: &'static [&'static OptionSpec],
+    /// Every family its samples belong to.
+    pub families: &'static [&'static Family],
+}
+
+/// An extra configuration key under `collectors:`, with its default.
+#[derive(Debug, PartialEq, Eq)]
+pub struct OptionSpec {
+    pub key: &'static str,
+    pub default: OptionDefault,
+}
+
+/// The kinds of value an option holds, with the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionDefault {
+    /// A whole number, at least 0.
+    Count(u32),
+    /// A size as the disk-usage API takes it: digits followed by K, M or G.
+    Size(&'static str),
+}
+
+/// An option's value as configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    Count(u32),
+    Size(String),
+}
+
+impl OptionSpec {
+    pub fn default_value(&self) -> OptionValue {
+        match self.default {
+            OptionDefault::Count(n) => OptionValue::Count(n),
+            OptionDefault::Size(text) => OptionValue::Size(text.to_owned()),
+        }
+    }
+
+    /// The default as docs/configuration.md writes it.
+    pub fn default_text(&self) -> String {
+        match self.default {
+            OptionDefault::Count(n) => n.to_string(),
+            OptionDefault::Size(text) => text.to_owned(),
+        }
+    }
+
+    /// Why a configured value cannot be used, if it cannot.
+    pub fn problem(&self, value: &OptionValue) -> Option<String> {
+        match value {
+            OptionValue::Count(_) => None,
+            OptionValue::Size(size) => {
+                let digits = size.trim_end_matches(['K', 'M', 'G']);
+                let valid = !digits.is_empty()
+                    && digits.len() + 1 == size.len()
+                    && digits.chars().all(|c| c.is_ascii_digit());
+                (!valid)
+                    .then(|| format!("{size:?} must be a number followed by K, M or G, e.g. 1K"))
+            }
+        }
+    }
+}
+
+/// How a collector reads an option's value: the typed side of [`Opt`].
+pub trait OptionType {
+    type Value<'a>;
+    fn read(value: &OptionValue) -> Option<Self::Value<'_>>;
+    fn fallback(spec: &OptionSpec) -> Self::Value<'_>;
+}
+
+/// A whole-number option.
+#[derive(Debug)]
+pub struct Count;
+
+impl OptionType for Count {
+    type Value<'a> = u32;
+    fn read(value: &OptionValue) -> Option<u32> {
+        match value {
+            OptionValue::Count(n) => Some(*n),
+            OptionValue::Size(_) => None,
+        }
+    }
+    fn fallback(spec: &OptionSpec) -> u32 {
+        match spec.default {
+            OptionDefault::Count(n) => n,
+            OptionDefault::Size(_) => 0,
+        }
+    }
+}
+
+/// A size option (`1K`, `5G`).
+#[derive(Debug)]
+pub struct Size;
+
+impl OptionType for Size {
+    type Value<'a> = &'a str;
+    fn read(value: &OptionValue) -> Option<&str> {
+        match value {
+            OptionValue::Size(text) => Some(text),
+            OptionValue::Count(_) => None,
+        }
+    }
+    fn fallback(spec: &OptionSpec) -> &str {
+        match spec.default {
+            OptionDefault::Size(text) => text,
+            OptionDefault::Count(_) => "",
+        }
+    }
+}
+
+/// A typed option, declared as a `static` in the file of the collector that reads it; its
+/// `spec` goes into the collector's [`Description::options`].
+#[derive(Debug)]
+pub struct Opt<T> {
+    pub spec: OptionSpec,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl Opt<Count> {
+    pub const fn count(key: &'static str, default: u32) -> Self {
+        Self {
+            spec: OptionSpec {
+                key,
+                default: OptionDefault::Count(default),
+            },
+            kind: PhantomData,
+        }
+    }
+}
+
+impl Opt<Size> {
+    pub const fn size(key: &'static str, default: &'static str) -> Self {
+        Self {
+            spec: OptionSpec {
+                key,
+                default: OptionDefault::Size(default),
+            },
+            kind: PhantomData,
+        }
+    }
+}
+
+/// The descriptions of every registered collector, in registration order.
+pub fn descriptions() -> &'static [&'static Description] {
+    static ALL: LazyLock<Vec<&'static Description>> = LazyLock::new(|| {
+        super::all(ShardingConfig::default())
+            .iter()
+            .map(|c| c.description())
+            .collect()
+    });
+    &ALL
+}
+
+/// The registered collector of this name.
+pub fn find(name: &str) -> Option<&'static Description> {
+    descriptions().iter().copied().find(|d| d.name == name)
+}
+
+/// Every option of the registered collectors once, in the order they first appear.
+pub fn options() -> &'static [&'static OptionSpec] {
+    static ALL: LazyLock<Vec<&'static OptionSpec>> = LazyLock::new(|| {
+        let mut out: Vec<&'static OptionSpec> = Vec::new();
+        for option in descriptions().iter().flat_map(|d| d.options) {
+            if !out.iter().any(|o| std::ptr::eq(*o, *option)) {
+                out.push(option);
+            }
+        }
+        out
+    });
+    &ALL
+}
+
+/// What produces a family's series.
+#[derive(Debug, Clone, Copy)]
+pub enum Producer {
+    /// One collector, on its interval.
+    Collector(&'static Description),
+    /// The store, per collector and instance, on each collector's interval (freshness).
+    EveryCollector,
+    /// The exporter's self-metrics, computed when scraped.
+    Scrape,
+}
+
+impl PartialEq for Producer {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Producer::Collector(a), Producer::Collector(b)) => std::ptr::eq(*a, *b),
+            (Producer::EveryCollector, Producer::EveryCollector)
+            | (Producer::Scrape, Producer::Scrape) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Producer {
+    /// The `collector` column of docs/metrics.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            Producer::Collector(description) => description.name,
+            Producer::EveryCollector => "all",
+            Producer::Scrape => "scrape",
+        }
+    }
+}
+
+/// Who produces `family`: the first registered collector that lists it (the registry test
+/// requires exactly one), else the framework.
+pub fn producer_of(family: &Family) -> Producer {
+    if let Some(description) = descriptions()
+        .iter()
+        .find(|d| d.families.iter().any(|f| std::ptr::eq(*f, family)))
+    {
+        Producer::Collector(description)
+    } else if super::store::HEALTH_FAMILIES
+        .iter()
+        .any(|f| std::ptr::eq(*f, family))
+    {
+        Producer::EveryCollector
+    } else {
+        Producer::Scrape
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::collect::store::HEALTH_FAMILIES;
+    use crate::metrics::catalog;
+
+    fn is_health(family: &Family) -> bool {
+        HEALTH_FAMILIES.iter().any(|f| std::ptr::eq(*f, family))
+    }
+
+    #[test]
+    fn every_data_family_has_exactly_one_collector() {
+        for family in catalog::ALL {
+            let owners: Vec<&str> = descriptions()
+                .iter()
+                .filter(|d| d.families.iter().any(|f| std::ptr::eq(*f, *family)))
+                .map(|d| d.name)
+                .collect();
+            if family.source == "self" {
+                // Self-metrics are the scrape's, freshness families the store's.
+                assert!(
+                    owners.is_empty(),
+                    "{} is a self-metric, yet listed by {owners:?}",
+                    family.name
+                );
+            } else {
+                assert!(
+                    !is_health(family),
+                    "{} is a health family with an API source",
+                    family.name
+                );
+                assert_eq!(owners.len(), 1, "{} is emitted by {owners:?}", family.name);
+            }
+        }
+        for family in HEALTH_FAMILIES {
+            assert_eq!(family.source, "self", "{}", family.name);
+            assert_eq!(producer_of(family), Producer::EveryCollector);
+        }
+    }
+
+    #[test]
+    fn descriptions_list_only_catalogued_families_once() {
+        for description in descriptions() {
+            let mut seen = BTreeSet::new();
+            assert!(
+                !description.families.is_empty(),
+                "{} emits nothing",
+                description.name
+            );
+            for family in description.families {
+                assert!(
+                    catalog::ALL.iter().any(|f| std::ptr::eq(*f, *family)),
+                    "{}: {} is not in the catalogue",
+                    description.name,
+                    family.name
+                );
+                assert!(
+                    seen.insert(family.name),
+                    "{} lists {} twice",
+                    description.name,
+                    family.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn names_and_option_keys_are_unique_and_intervals_sane() {
+        let mut keys = BTreeSet::from(["jitter"]);
+        for description in descriptions() {
+            assert!(
+                keys.insert(description.name),
+                "duplicate key {}",
+                description.name
+            );
+            assert!(!description.interval.is_zero(), "{}", description.name);
+            assert!(!description.demo_interval.is_zero(), "{}", description.name);
+            assert!(
+                description.demo_interval <= description.interval,
+                "{}: the demo interval should be the shorter",
+                description.name
+            );
+            if let Some(max_age) = description.max_age {
+                assert!(max_age >= description.interval, "{}", description.name);
+            }
+        }
+        for option in options() {
+            assert!(keys.insert(option.key), "duplicate key {}", option.key);
+            assert_eq!(
+                option.problem(&option.default_value()),
+                None,
+                "{}",
+                option.key
+            );
+        }
+    }
+
+    #[test]
+    fn every_registered_collector_has_settings_by_default() {
+        let config = crate::config::CollectorsConfig::default();
+        for description in descriptions() {
+            let settings = config
+                .settings(description.name)
+                .unwrap_or_else(|| panic!("{} has no settings", description.name));
+            assert!(settings.enabled);
+            assert_eq!(settings.interval.map(|d| d.0), Some(description.interval));
+        }
+        assert_eq!(config.collectors.len(), descriptions().len());
+    }
+
+    #[test]
+    fn sizes_are_digits_and_a_unit() {
+        let spec = Opt::size("size", "1K").spec;
+        for good in ["1K", "100M", "5G"] {
+            assert_eq!(
+                spec.problem(&OptionValue::Size(good.to_owned())),
+                None,
+                "{good}"
+            );
+        }
+        for bad in ["1 GB", "K", "1", "1T", "1.5G", ""] {
+            assert!(
+                spec.problem(&OptionValue::Size(bad.to_owned())).is_some(),
+                "{bad}"
+            );
+        }
+    }
+}
