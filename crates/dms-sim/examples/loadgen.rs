@@ -30,6 +30,10 @@ struct Args {
     /// A running simulator; without it, one is started in this process.
     #[arg(long)]
     url: Option<String>,
+    /// Only serve the in-process fleet on this address, sending nothing (to load it from
+    /// another process, so client and server do not share one runtime).
+    #[arg(long)]
+    serve_only: Option<SocketAddr>,
     #[arg(long, default_value = "SIMULATORAK000000001")]
     ak: String,
     #[arg(long, default_value = "simulator-secret-key-0001")]
@@ -346,6 +350,9 @@ async fn describe(signer: &Signer, id: String) -> anyhow::Result<Target> {
 }
 
 async fn start_in_process(args: &Args) -> anyhow::Result<String> {
+    let address = args
+        .serve_only
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
     let config = SimConfig {
         fleet: FleetSpec {
             kafka_instances: args.kafka_instances,
@@ -365,12 +372,21 @@ async fn start_in_process(args: &Args) -> anyhow::Result<String> {
     let generating = Instant::now();
     let sim = Simulator::new(config);
     println!("fleet generated in {:.2?}", generating.elapsed());
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    // The fleet is paused (locked for writing) while it evolves: time one step.
+    let stepping = Instant::now();
+    sim.step();
+    println!("one evolution step in {:.2?}", stepping.elapsed());
+    let listener = tokio::net::TcpListener::bind(address).await?;
     let address = listener.local_addr()?;
     if args.evolve_every_seconds > 0 {
         sim.spawn_evolution(Duration::from_secs(args.evolve_every_seconds));
     }
-    tokio::spawn(async move { sim.serve(listener, std::future::pending()).await });
+    if args.serve_only.is_some() {
+        println!("serving on http://{address}");
+        sim.serve(listener, std::future::pending()).await?;
+    } else {
+        tokio::spawn(async move { sim.serve(listener, std::future::pending()).await });
+    }
     Ok(format!("http://{address}"))
 }
 

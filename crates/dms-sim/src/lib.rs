@@ -14,10 +14,13 @@
 mod control;
 mod error;
 mod fleet;
+mod generate;
 mod http;
+mod kafka;
 mod query;
 mod rabbitmq;
 mod rocketmq;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -197,7 +200,7 @@ impl SimConfig {
         let mut ids = std::collections::BTreeSet::new();
         let mut projects = Vec::new();
         while projects.len() < count as usize {
-            let project_id = fleet::hex_id(&mut rng, 32);
+            let project_id = generate::hex_id(&mut rng, 32);
             if ids.insert(project_id.clone()) {
                 projects.push(Project {
                     region: "cn-north-4".to_owned(),
@@ -363,7 +366,7 @@ pub(crate) struct State {
     pub tokens: HashMap<String, Token>,
     pub token_serial: u64,
     pub log: VecDeque<RequestRecord>,
-    pub counts: BTreeMap<String, u64>,
+    pub counts: BTreeMap<&'static str, u64>,
     pub topic_detail_last: HashMap<String, tokio::time::Instant>,
 }
 
@@ -393,7 +396,7 @@ impl std::fmt::Debug for Simulator {
 impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let fleet = Fleet::generate(&config);
-        let domain_id = fleet::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
+        let domain_id = generate::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
         Simulator {
             inner: Arc::new(Inner {
                 domain_id,
@@ -608,7 +611,11 @@ impl Simulator {
 
     /// Requests per endpoint name since start.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.lock().counts.clone()
+        self.lock()
+            .counts
+            .iter()
+            .map(|(endpoint, count)| ((*endpoint).to_owned(), *count))
+            .collect()
     }
 
     /// A summary of the fleet (the body of `GET /_sim/state`).
@@ -628,7 +635,7 @@ impl Simulator {
 
 impl State {
     pub(crate) fn record(&mut self, record: RequestRecord) {
-        *self.counts.entry(record.endpoint.to_owned()).or_default() += 1;
+        *self.counts.entry(record.endpoint).or_default() += 1;
         if self.log.len() >= REQUEST_LOG_CAPACITY {
             self.log.pop_front();
         }

@@ -3,7 +3,6 @@
 use axum::http::Uri;
 
 use crate::error::ApiError;
-use crate::fleet::TaskQuery;
 
 /// Raw query pairs, percent-decoded, in wire order.
 pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -85,4 +84,39 @@ pub(crate) fn task_query(query: &[(String, String)]) -> Result<TaskQuery, ApiErr
         begin_ms: time("begin_time")?,
         end_ms: time("end_time")?,
     })
+}
+
+/// Query options of the task list (R19).
+pub(crate) struct TaskQuery {
+    /// 1-based index of the first task (newest first).
+    pub start: usize,
+    pub limit: usize,
+    pub begin_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+}
+
+impl TaskQuery {
+    /// The tasks created inside the time window, newest first: how many there are, and the
+    /// page `start`/`limit` selects.
+    pub fn select<'a, T>(
+        &self,
+        tasks: impl Iterator<Item = &'a T>,
+        key: impl Fn(&T) -> (i64, &str),
+    ) -> (usize, Vec<&'a T>) {
+        let mut tasks: Vec<&T> = tasks
+            .filter(|t| self.begin_ms.is_none_or(|b| key(t).0 >= b))
+            .filter(|t| self.end_ms.is_none_or(|e| key(t).0 <= e))
+            .collect();
+        tasks.sort_by(|a, b| {
+            let (a, b) = (key(a), key(b));
+            b.0.cmp(&a.0).then(a.1.cmp(b.1))
+        });
+        let count = tasks.len();
+        let page = tasks
+            .into_iter()
+            .skip(self.start.saturating_sub(1))
+            .take(self.limit)
+            .collect();
+        (count, page)
+    }
 }

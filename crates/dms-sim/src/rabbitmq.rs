@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use crate::Project;
 use crate::error::ApiError;
-use crate::fleet::{TaskQuery, hex_id, iso_ms, uuid};
+use crate::generate::{hex_id, uuid};
+use crate::query::TaskQuery;
+use crate::wire::iso_ms;
 
 /// Plugins of a new instance: (name, version, enabled). The first three are the documented
 /// example (R3), the others are common RabbitMQ plugins (`rabbitmq_shovel` is in W6).

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::Answer;
 use crate::error::ApiError;
-use crate::fleet::iso_ms;
 use crate::query::first;
+use crate::wire::iso_ms;
 use crate::{Simulator, Token};
 
 pub(super) fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiError> {
@@ -52,7 +52,7 @@ pub(super) fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiErr
     let token = format!(
         "MIISim{:08x}{}",
         state.token_serial,
-        crate::fleet::hex_id(&mut rng, 56)
+        crate::generate::hex_id(&mut rng, 56)
     );
     state.tokens.insert(
         token.clone(),

@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 use super::Answer;
 use crate::Simulator;
 use crate::error::ApiError;
-use crate::fleet::{DiskQuery, parse_size};
-use crate::query::{first, page, page_limit, parse_number, task_query};
+use crate::query::{first, page, page_limit, parse_number};
 
 /// A recognised route.
 pub(super) struct Route {
@@ -189,7 +188,13 @@ pub(super) fn dispatch(
                     &i.project_id,
                     &i.name,
                     &i.status,
-                    Box::new(move || if v1 { i.show_v1(fleet) } else { i.show(fleet) }),
+                    Box::new(move || {
+                        if v1 {
+                            i.show_v1(&fleet.account)
+                        } else {
+                            i.show(&fleet.account)
+                        }
+                    }),
                 )
             }));
         }
@@ -262,69 +267,7 @@ pub(super) fn dispatch(
         .get(&instance_id)
         .filter(|i| i.project_id == project_id)
         .ok_or_else(ApiError::instance_not_found)?;
-    let group_not_found = || {
-        ApiError::dms(
-            404,
-            "DMS.10240405",
-            "The consumption group ID is incorrect or not found.",
-        )
-    };
-    let body = match route.endpoint {
-        "instance_get" => instance.show(fleet),
-        "instance_get_v1" => instance.show_v1(fleet),
-        "kafka_cluster" => instance.cluster(),
-        "kafka_coordinators" => instance.coordinators(),
-        "kafka_topics" => instance.topics_list(),
-        "kafka_topic_detail" => instance.topic_detail(item).ok_or_else(|| {
-            ApiError::dms(
-                404,
-                "DMS.10240401",
-                "The queue ID is incorrect or not found.",
-            )
-        })?,
-        "kafka_diskusage" => {
-            let min_size = match first(query, "minSize") {
-                Some(text) => parse_size(text).ok_or_else(ApiError::bad_parameter)?,
-                None => crate::fleet::GIB,
-            };
-            let top = parse_number(query, "top")?;
-            let percentage = first(query, "percentage")
-                .map(|p| {
-                    p.trim()
-                        .parse::<f64>()
-                        .map_err(|_| ApiError::bad_parameter())
-                })
-                .transpose()?;
-            instance.disk_usage(&DiskQuery {
-                min_size,
-                top,
-                percentage,
-            })
-        }
-        "kafka_groups" => {
-            let (offset, limit) = page(query)?;
-            instance.groups_list(offset, limit, first(query, "group"))
-        }
-        "kafka_group" => instance
-            .group_detail(item, false)
-            .ok_or_else(group_not_found)?,
-        "kafka_management_group" => instance
-            .group_detail(item, true)
-            .ok_or_else(group_not_found)?,
-        "tasks" => instance.tasks_list(fleet, &task_query(query)?),
-        "task_get" => instance.task(fleet, item).ok_or_else(|| {
-            ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
-        })?,
-        "kafka_tags" => instance.tags(),
-        _ => {
-            return Err(ApiError::dms(
-                404,
-                "DMS.00404001",
-                "The requested URL does not exist.",
-            ));
-        }
-    };
-    Ok(Answer::ok(body))
+    crate::kafka::dispatch(instance, &fleet.account, route.endpoint, item, query).map(Answer::ok)
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 
 use super::{Group, Instance};
 use crate::error::ApiError;
-use crate::fleet::iso_ms;
 use crate::query::{first, page, parse_number};
+use crate::wire::iso_ms;
 
 const USER_NAME: &str = "paas_dms";
 
