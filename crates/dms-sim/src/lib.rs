@@ -24,7 +24,7 @@ mod wire;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -375,6 +375,9 @@ pub(crate) struct Inner {
     pub domain_id: String,
     /// Read by every answer (in parallel), written by evolution and the control API.
     pub fleet: RwLock<Fleet>,
+    /// Moves on every write to the fleet; rendered bodies are valid for one generation.
+    pub generation: AtomicU64,
+    pub bodies: http::cache::BodyCache,
     pub state: Mutex<State>,
     pub gateway: http::gateway::Gateway,
     pub request_serial: AtomicU64,
@@ -401,6 +404,8 @@ impl Simulator {
             inner: Arc::new(Inner {
                 domain_id,
                 fleet: RwLock::new(fleet),
+                generation: AtomicU64::new(0),
+                bodies: http::cache::BodyCache::default(),
                 gateway: http::gateway::Gateway::new(config.rate_limit, config.latency),
                 state: Mutex::new(State {
                     faults: Vec::new(),
@@ -431,11 +436,19 @@ impl Simulator {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The fleet for writing; moves the generation, so no body rendered before is reused.
     pub(crate) fn fleet_mut(&self) -> RwLockWriteGuard<'_, Fleet> {
-        self.inner
+        let fleet = self
+            .inner
             .fleet
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        fleet
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// The configuration it was built from.

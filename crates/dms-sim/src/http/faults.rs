@@ -42,10 +42,10 @@ pub(super) async fn fault_before_answer(
 /// The part of a fault that spoils the body of a real answer.
 pub(super) fn fault_body(fault: Option<&Fault>, answer: Answer) -> Outcome {
     match fault {
-        Some(Fault::Malformed) => Outcome::Raw(StatusCode::OK, malformed()),
+        Some(Fault::Malformed) => Outcome::Raw(StatusCode::OK, malformed().into()),
         Some(Fault::Truncated) => {
             let bytes = to_bytes(&answer.body);
-            Outcome::Raw(answer.status, bytes[..bytes.len() / 2].to_vec())
+            Outcome::Raw(answer.status, bytes[..bytes.len() / 2].to_vec().into())
         }
         _ => Outcome::Answer(answer),
     }

@@ -3,6 +3,7 @@
 //! its own module.
 
 mod auth;
+pub(crate) mod cache;
 mod faults;
 pub(crate) mod gateway;
 mod iam;
@@ -60,10 +61,10 @@ async fn add_request_id(State(sim): State<Simulator>, mut response: Response) ->
 
 fn json_response(
     status: StatusCode,
-    body: Vec<u8>,
+    body: impl Into<Bytes>,
     headers: &[(&'static str, String)],
 ) -> Response {
-    let mut response = (status, body).into_response();
+    let mut response = (status, body.into()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -143,7 +144,7 @@ struct Incoming<'a> {
 enum Outcome {
     Answer(Answer),
     /// A body sent as-is (malformed or truncated).
-    Raw(StatusCode, Vec<u8>),
+    Raw(StatusCode, Bytes),
 }
 
 async fn handle(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, ApiError> {
@@ -155,10 +156,31 @@ async fn handle(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, ApiE
     let fault = admitted?;
     let answer = if route.endpoint == "iam_tokens" {
         iam::issue_token(sim, request.body)?
+    } else if fault.is_none() {
+        return cached_dispatch(sim, request);
     } else {
-        routes::dispatch(sim, route, request.query)?
+        routes::dispatch(sim, &sim.fleet(), route, request.query)?
     };
     Ok(faults::fault_body(fault.as_ref(), answer))
+}
+
+/// The DMS answer, rendered once per fleet generation (see `cache`).
+fn cached_dispatch(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, ApiError> {
+    let key = request.uri.to_string();
+    if let Some(body) = sim.inner.bodies.get(&key, sim.generation()) {
+        return Ok(Outcome::Raw(StatusCode::OK, body));
+    }
+    let fleet = sim.fleet();
+    // Read under the fleet lock: no write can come between it and the rendering.
+    let generation = sim.generation();
+    let answer = routes::dispatch(sim, &fleet, request.route, request.query)?;
+    drop(fleet);
+    if answer.status != StatusCode::OK || !answer.headers.is_empty() {
+        return Ok(Outcome::Answer(answer));
+    }
+    let body = Bytes::from(to_bytes(&answer.body));
+    sim.inner.bodies.put(key, generation, body.clone());
+    Ok(Outcome::Raw(StatusCode::OK, body))
 }
 
 /// Everything decided when a request arrives: who sends it, whether the gateway lets it

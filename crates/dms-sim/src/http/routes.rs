@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::Answer;
 use crate::Simulator;
 use crate::error::ApiError;
+use crate::fleet::Fleet;
 use crate::query::{first, page, page_limit, parse_number};
 
 /// A recognised route.
@@ -143,10 +144,10 @@ pub(super) fn engine_route(sim: &Simulator, route: &mut Route) {
 
 pub(super) fn dispatch(
     sim: &Simulator,
+    fleet: &Fleet,
     route: &Route,
     query: &[(String, String)],
 ) -> Result<Answer, ApiError> {
-    let fleet = &*sim.fleet();
     if route.endpoint == "iam_projects" {
         return Ok(super::iam::projects(sim, query));
     }
