@@ -9,7 +9,6 @@ pub(crate) mod gateway;
 mod iam;
 mod routes;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
@@ -17,7 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::query::query_pairs;
@@ -197,9 +196,4 @@ async fn admit(sim: &Simulator, request: &Incoming<'_>) -> Result<Option<crate::
     faults::fault_before_answer(sim, route, fault.as_ref()).await?;
     routes::admit_topic_detail(sim, route)?;
     Ok(fault)
-}
-
-/// Per-endpoint counts as JSON (for `GET /_sim/requests`).
-pub(crate) fn counts_json(counts: &BTreeMap<String, u64>) -> Value {
-    json!(counts)
 }
