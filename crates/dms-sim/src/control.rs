@@ -200,5 +200,5 @@ async fn expire_tokens(State(sim): State<Simulator>) -> Response {
 }
 
 async fn requests(State(sim): State<Simulator>) -> Response {
-    Json(crate::http::counts_json(&sim.request_counts())).into_response()
+    Json(sim.request_counts()).into_response()
 }

@@ -12,15 +12,20 @@
 //! wall clock (the only wall-clock uses are the `X-Sdk-Date` skew check and token `expires_at`).
 
 mod control;
+mod error;
 mod fleet;
+mod generate;
 mod http;
+mod kafka;
+mod query;
 mod rabbitmq;
 mod rocketmq;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -107,6 +112,12 @@ pub struct SimConfig {
     /// When true, `step()` also makes seeded random "life events": groups stop and restart,
     /// instances are created and deleted, new tasks start. Off in `deterministic()`.
     pub churn: bool,
+    /// Added before every DMS and IAM answer (after the arrival checks: the gateway limit and
+    /// the topic-detail limit count a request when it arrives). Default zero.
+    pub latency: Duration,
+    /// The API gateway's limit per AK (or token): this many requests per second, with a burst
+    /// of as many; beyond it 429 `APIGW.0308`. `None` (default) = no limit.
+    pub rate_limit: Option<u32>,
 }
 
 impl SimConfig {
@@ -152,6 +163,8 @@ impl SimConfig {
             tick: Duration::from_secs(10),
             topic_detail_interval: Duration::from_secs(1),
             churn: false,
+            latency: Duration::ZERO,
+            rate_limit: None,
         }
     }
 
@@ -176,6 +189,26 @@ impl SimConfig {
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             ..SimConfig::deterministic()
         }
+    }
+}
+
+impl SimConfig {
+    /// `count` projects, all in `cn-north-4` (IAM resolves the region to the first), with
+    /// distinct 32-hex ids derived from `seed`.
+    pub fn generated_projects(seed: u64, count: u32) -> Vec<Project> {
+        let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e0_1ec7);
+        let mut ids = std::collections::BTreeSet::new();
+        let mut projects = Vec::new();
+        while projects.len() < count as usize {
+            let project_id = generate::hex_id(&mut rng, 32);
+            if ids.insert(project_id.clone()) {
+                projects.push(Project {
+                    region: "cn-north-4".to_owned(),
+                    project_id,
+                });
+            }
+        }
+        projects
     }
 }
 
@@ -326,20 +359,27 @@ pub(crate) struct Token {
     pub expires: tokio::time::Instant,
 }
 
+/// Everything but the fleet; each request takes this lock briefly (faults, the log), never
+/// while rendering a body.
 pub(crate) struct State {
-    pub fleet: Fleet,
     pub faults: Vec<FaultRule>,
     pub tokens: HashMap<String, Token>,
     pub token_serial: u64,
     pub log: VecDeque<RequestRecord>,
-    pub counts: BTreeMap<String, u64>,
+    pub counts: BTreeMap<&'static str, u64>,
     pub topic_detail_last: HashMap<String, tokio::time::Instant>,
 }
 
 pub(crate) struct Inner {
     pub config: SimConfig,
     pub domain_id: String,
+    /// Read by every answer (in parallel), written by evolution and the control API.
+    pub fleet: RwLock<Fleet>,
+    /// Moves on every write to the fleet; rendered bodies are valid for one generation.
+    pub generation: AtomicU64,
+    pub bodies: http::cache::BodyCache,
     pub state: Mutex<State>,
+    pub gateway: http::gateway::Gateway,
     pub request_serial: AtomicU64,
     pub release_stalls: tokio::sync::Notify,
 }
@@ -359,12 +399,15 @@ impl std::fmt::Debug for Simulator {
 impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let fleet = Fleet::generate(&config);
-        let domain_id = fleet::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
+        let domain_id = generate::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
         Simulator {
             inner: Arc::new(Inner {
                 domain_id,
+                fleet: RwLock::new(fleet),
+                generation: AtomicU64::new(0),
+                bodies: http::cache::BodyCache::default(),
+                gateway: http::gateway::Gateway::new(config.rate_limit, config.latency),
                 state: Mutex::new(State {
-                    fleet,
                     faults: Vec::new(),
                     tokens: HashMap::new(),
                     token_serial: 0,
@@ -384,6 +427,28 @@ impl Simulator {
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn fleet(&self) -> RwLockReadGuard<'_, Fleet> {
+        self.inner
+            .fleet
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fleet for writing; moves the generation, so no body rendered before is reused.
+    pub(crate) fn fleet_mut(&self) -> RwLockWriteGuard<'_, Fleet> {
+        let fleet = self
+            .inner
+            .fleet
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+        fleet
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
     }
 
     /// The configuration it was built from.
@@ -446,12 +511,12 @@ impl Simulator {
     /// Advances the logical clock one tick and evolves the fleet.
     pub fn step(&self) {
         let churn = self.inner.config.churn;
-        self.lock().fleet.step(churn);
+        self.fleet_mut().step(churn);
     }
 
     /// The logical clock, unix ms.
     pub fn now_ms(&self) -> i64 {
-        self.lock().fleet.now_ms()
+        self.fleet().now_ms()
     }
 
     pub fn set_fault(&self, rule: FaultRule) {
@@ -464,44 +529,43 @@ impl Simulator {
 
     /// Sets an instance's status string (e.g. `FAULTY`); false if unknown.
     pub fn set_instance_status(&self, instance_id: &str, status: &str) -> bool {
-        self.lock().fleet.set_instance_status(instance_id, status)
+        self.fleet_mut().set_instance_status(instance_id, status)
     }
 
     /// Creates an instance (status `CREATING`, `RUNNING` after the next step); returns its id.
     /// An unknown project id still gets the instance (region `unknown`).
     pub fn create_kafka_instance(&self, project_id: &str, name: &str) -> String {
-        self.lock().fleet.create_instance(project_id, name)
+        self.fleet_mut().create_instance(project_id, name)
     }
 
     pub fn delete_instance(&self, instance_id: &str) -> bool {
-        self.lock().fleet.delete_instance(instance_id)
+        self.fleet_mut().delete_instance(instance_id)
     }
 
     pub fn delete_topic(&self, instance_id: &str, topic: &str) -> bool {
-        self.lock().fleet.delete_topic(instance_id, topic)
+        self.fleet_mut().delete_topic(instance_id, topic)
     }
 
     pub fn delete_group(&self, instance_id: &str, group: &str) -> bool {
-        self.lock().fleet.delete_group(instance_id, group)
+        self.fleet_mut().delete_group(instance_id, group)
     }
 
     /// A stopped consumer commits nothing (lag grows), has no members, state `EMPTY`.
     pub fn set_consumer_running(&self, instance_id: &str, group: &str, running: bool) -> bool {
-        self.lock()
-            .fleet
+        self.fleet_mut()
             .set_consumer_running(instance_id, group, running)
     }
 
     /// A down broker is `is_health: false`; its replicas fall out of the ISR and stop growing,
     /// and partitions it leads go offline (`leader: -1`, not counted online).
     pub fn set_broker_up(&self, instance_id: &str, broker_id: u32, up: bool) -> bool {
-        self.lock().fleet.set_broker_up(instance_id, broker_id, up)
+        self.fleet_mut().set_broker_up(instance_id, broker_id, up)
     }
 
     /// Grows or shrinks the partitions' on-disk bytes so that the brokers' average disk use is
     /// `used_ratio` of capacity (disk usage and `used_storage_space` stay consistent).
     pub fn fill_disk(&self, instance_id: &str, used_ratio: f64) -> bool {
-        self.lock().fleet.fill_disk(instance_id, used_ratio)
+        self.fleet_mut().fill_disk(instance_id, used_ratio)
     }
 
     /// Adds a background task; returns its id, `None` if the instance is unknown.
@@ -519,21 +583,18 @@ impl Simulator {
         age: Duration,
     ) -> Option<String> {
         let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-        self.lock()
-            .fleet
-            .add_task(instance_id, name, status, age_ms)
+        self.fleet_mut().add_task(instance_id, name, status, age_ms)
     }
 
     /// Deletes a background task record (what the documented `DELETE .../tasks/{task_id}` does).
     pub fn delete_task(&self, instance_id: &str, task_id: &str) -> bool {
-        self.lock().fleet.delete_task(instance_id, task_id)
+        self.fleet_mut().delete_task(instance_id, task_id)
     }
 
     /// Stops (`running = false`) or restarts an enabled RabbitMQ plugin: it stays enabled,
     /// so the plugin list shows `enable: true, running: false`. Pins the instance.
     pub fn set_plugin_running(&self, instance_id: &str, plugin: &str, running: bool) -> bool {
-        self.lock()
-            .fleet
+        self.fleet_mut()
             .set_plugin_running(instance_id, plugin, running)
     }
 
@@ -544,15 +605,15 @@ impl Simulator {
 
     /// Ids of all instances, sorted.
     pub fn instance_ids(&self) -> Vec<String> {
-        self.lock().fleet.instance_ids()
+        self.fleet().instance_ids()
     }
 
     /// Ids of the instances of one engine (`kafka`, `reliability` for RocketMQ, `rabbitmq`),
     /// sorted.
     pub fn instance_ids_of(&self, engine: &str) -> Vec<String> {
-        let state = self.lock();
-        let mut ids = state.fleet.instance_ids();
-        ids.retain(|id| state.fleet.engine_of(id) == Some(engine));
+        let fleet = self.fleet();
+        let mut ids = fleet.instance_ids();
+        ids.retain(|id| fleet.engine_of(id) == Some(engine));
         ids
     }
 
@@ -563,13 +624,17 @@ impl Simulator {
 
     /// Requests per endpoint name since start.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.lock().counts.clone()
+        self.lock()
+            .counts
+            .iter()
+            .map(|(endpoint, count)| ((*endpoint).to_owned(), *count))
+            .collect()
     }
 
     /// A summary of the fleet (the body of `GET /_sim/state`).
     pub fn state_summary(&self) -> serde_json::Value {
+        let mut summary = self.fleet().summary();
         let state = self.lock();
-        let mut summary = state.fleet.summary();
         if let Some(map) = summary.as_object_mut() {
             map.insert(
                 "faults".to_owned(),
@@ -583,7 +648,7 @@ impl Simulator {
 
 impl State {
     pub(crate) fn record(&mut self, record: RequestRecord) {
-        *self.counts.entry(record.endpoint.to_owned()).or_default() += 1;
+        *self.counts.entry(record.endpoint).or_default() += 1;
         if self.log.len() >= REQUEST_LOG_CAPACITY {
             self.log.pop_front();
         }
@@ -623,6 +688,17 @@ mod tests {
             let fault: Result<Fault, _> = serde_json::from_str(&format!(r#"{{"kind":"{kind}"}}"#));
             assert!(fault.is_ok(), "{kind}");
         }
+    }
+
+    #[test]
+    fn generated_projects_are_distinct_and_stable() {
+        let projects = SimConfig::generated_projects(7, 50);
+        assert_eq!(projects, SimConfig::generated_projects(7, 50));
+        let ids: std::collections::BTreeSet<_> = projects.iter().map(|p| &p.project_id).collect();
+        assert_eq!(ids.len(), 50);
+        assert!(projects.iter().all(|p| p.region == "cn-north-4"
+            && p.project_id.len() == 32
+            && p.project_id.chars().all(|c| c.is_ascii_hexdigit())));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 use serde_json::{Value, json};
 
 use crate::Project;
-use crate::fleet::{TaskQuery, hex_id, iso_ms, uuid};
-use crate::http::ApiError;
+use crate::error::ApiError;
+use crate::generate::{hex_id, uuid};
+use crate::query::TaskQuery;
+use crate::wire::iso_ms;
 
 /// Plugins of a new instance: (name, version, enabled). The first three are the documented
 /// example (R3), the others are common RabbitMQ plugins (`rabbitmq_shovel` is in W6).
@@ -482,7 +484,7 @@ pub(crate) fn dispatch(
         "instance_get_v1" => Ok(instance.show_v1()),
         "rabbitmq_plugins" => Ok(instance.plugins_json()),
         "rabbitmq_tags" => Ok(json!({ "tags": instance.tags_json() })),
-        "tasks" => Ok(instance.tasks_list(&crate::http::task_query(query)?)),
+        "tasks" => Ok(instance.tasks_list(&crate::query::task_query(query)?)),
         // R6 answers in the list's shape, with one task.
         "task_get" => instance
             .tasks

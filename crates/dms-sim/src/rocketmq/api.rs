@@ -4,8 +4,9 @@
 use serde_json::{Value, json};
 
 use super::{Group, Instance};
-use crate::fleet::iso_ms;
-use crate::http::{ApiError, first, page, parse_number};
+use crate::error::ApiError;
+use crate::query::{first, page, parse_number};
+use crate::wire::iso_ms;
 
 const USER_NAME: &str = "paas_dms";
 

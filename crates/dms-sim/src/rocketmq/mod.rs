@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::Project;
-use crate::fleet::hex_id;
+use crate::generate::hex_id;
 
 pub(crate) use api::dispatch;
 

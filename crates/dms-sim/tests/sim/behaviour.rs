@@ -840,3 +840,30 @@ async fn aged_tasks_stay_as_set_and_can_be_deleted() {
     assert!(sim.delete_task(&id, &task));
     assert!(!sim.delete_task(&id, &task), "deleted once");
 }
+
+#[tokio::test]
+async fn a_repeated_read_is_identical_until_the_fleet_changes() {
+    let sim = sim();
+    let id = first_instance(&sim).await;
+    let groups = get_ok(&sim, &format!("/v2/{PROJECT}/instances/{id}/groups"), &[]).await;
+    let group = groups["groups"][0]["group_id"]
+        .as_str()
+        .expect("a group")
+        .to_owned();
+    let path = format!("/v2/{PROJECT}/instances/{id}/groups/{group}");
+    let first = get(&sim, &path, &[]).await.body;
+    assert_eq!(get(&sim, &path, &[]).await.body, first);
+    sim.step();
+    let stepped = get(&sim, &path, &[]).await.body;
+    assert_ne!(stepped, first, "a step moves the offsets");
+    assert!(sim.set_consumer_running(&id, &group, false));
+    let stopped = get(&sim, &path, &[]).await.json();
+    assert_eq!(
+        stopped["group"]["state"], "EMPTY",
+        "a control call shows at once"
+    );
+    // The same request on a fresh simulator at the same point renders the same bytes.
+    let fresh = Simulator::new(SimConfig::deterministic());
+    fresh.step();
+    assert_eq!(get(&fresh, &path, &[]).await.body, stepped);
+}

@@ -8,3 +8,4 @@ mod control;
 mod fidelity;
 mod fidelity_rabbitmq;
 mod fidelity_rocketmq;
+mod gateway;

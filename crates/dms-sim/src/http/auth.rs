@@ -1,0 +1,120 @@
+//! Authentication of DMS requests: IAM tokens and `SDK-HMAC-SHA256` AK/SK signatures.
+
+use axum::http::HeaderMap;
+
+use super::Incoming;
+use crate::error::ApiError;
+use crate::{Simulator, Token};
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Checks the token or the signature; returns who is calling (the AK, or the token), the
+/// key of the gateway's per-caller limit.
+pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<String, ApiError> {
+    let Incoming {
+        route,
+        method,
+        uri,
+        headers,
+        query,
+        body,
+    } = *request;
+    let config = &sim.inner.config;
+    if let Some(token) = header_str(headers, "x-auth-token") {
+        let state = sim.lock();
+        let Some(Token {
+            project_id,
+            expires,
+        }) = state.tokens.get(token)
+        else {
+            return Err(ApiError::dms(401, "DMS.10240101", "Invalid token."));
+        };
+        if tokio::time::Instant::now() >= *expires {
+            return Err(ApiError::dms(401, "DMS.10240102", "Expired token."));
+        }
+        if let Some(path_project) = &route.project_id
+            && path_project != project_id
+        {
+            return Err(ApiError::dms(
+                401,
+                "DMS.10240104",
+                "The project ID and token do not match.",
+            ));
+        }
+        return Ok(token.to_owned());
+    }
+    let Some(authorization) = header_str(headers, "authorization") else {
+        return Err(ApiError::apigw_auth("no authorization header found"));
+    };
+    let parsed = dms_sign::parse_authorization(authorization)
+        .map_err(|_| ApiError::apigw_auth("authorization header is malformed"))?;
+    let Some(key) = config
+        .credentials
+        .iter()
+        .find(|k| k.access_key == parsed.access_key)
+    else {
+        return Err(ApiError::apigw_auth("ak not found"));
+    };
+    let mut signed: Vec<(String, String)> = Vec::new();
+    for name in &parsed.signed_headers {
+        let Some(value) = header_str(headers, name) else {
+            return Err(ApiError::apigw_auth("verify aksk signature fail"));
+        };
+        signed.push((name.clone(), value.to_owned()));
+    }
+    let date = signed
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(dms_sign::SDK_DATE_HEADER))
+        .and_then(|(_, value)| dms_sign::parse_sdk_date(value.trim()).ok());
+    let Some(date) = date else {
+        return Err(ApiError::dms(
+            401,
+            "APIGW.0303",
+            "Incorrect app authentication information: x-sdk-date is missing or invalid",
+        ));
+    };
+    let skew = (time::OffsetDateTime::now_utc() - date).unsigned_abs();
+    if skew > config.max_clock_skew {
+        return Err(ApiError::dms(
+            401,
+            "APIGW.0303",
+            "Incorrect app authentication information: request expired",
+        ));
+    }
+    let path = dms_sign::decode_path(uri.path());
+    let request = dms_sign::SigningRequest {
+        method: method.as_str(),
+        path: &path,
+        query,
+        headers: &signed,
+        body,
+    };
+    if !dms_sign::verify(key.secret_key.as_bytes(), &request, &parsed.signature) {
+        return Err(ApiError::apigw_auth("verify aksk signature fail"));
+    }
+    if let Some(path_project) = &route.project_id {
+        if !config
+            .projects
+            .iter()
+            .any(|p| &p.project_id == path_project)
+        {
+            return Err(ApiError::dms(
+                403,
+                "DMS.10240309",
+                "Access denied. You cannot perform operations on DMS.",
+            ));
+        }
+        if let Some(header_project) = header_str(headers, "x-project-id")
+            && header_project != path_project
+        {
+            return Err(ApiError::dms(
+                401,
+                "DMS.10240104",
+                "The project ID and token do not match.",
+            ));
+        }
+    }
+    Ok(parsed.access_key)
+}

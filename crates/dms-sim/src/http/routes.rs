@@ -1,0 +1,345 @@
+//! The route table (path → endpoint name) and the dispatch of a recognised route to the
+//! engine that answers it.
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+use super::Answer;
+use crate::Simulator;
+use crate::error::ApiError;
+use crate::fleet::Fleet;
+use crate::query::{first, page, page_limit, parse_number};
+
+/// A recognised route.
+pub(super) struct Route {
+    pub endpoint: &'static str,
+    pub project_id: Option<String>,
+    pub instance_id: Option<String>,
+    /// The trailing path parameter (topic, group, task id).
+    pub item: Option<String>,
+}
+
+pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
+    let s: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let make = |endpoint, project: Option<&str>, instance: Option<&str>, item: Option<&str>| {
+        Some(Route {
+            endpoint,
+            project_id: project.map(str::to_owned),
+            instance_id: instance.map(str::to_owned),
+            item: item.map(str::to_owned),
+        })
+    };
+    if method == Method::POST {
+        return match s.as_slice() {
+            ["v3", "auth", "tokens"] => make("iam_tokens", None, None, None),
+            _ => None,
+        };
+    }
+    if method != Method::GET {
+        return None;
+    }
+    match s.as_slice() {
+        ["v3", "projects"] => make("iam_projects", None, None, None),
+        ["v2", p, "instances"] => make("instances_list", Some(p), None, None),
+        ["v2", p, "instances", i] => make("instance_get", Some(p), Some(i), None),
+        ["v1.0", p, "instances"] => make("instances_list_v1", Some(p), None, None),
+        ["v1.0", p, "instances", i] => make("instance_get_v1", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "management", "cluster"] => {
+            make("kafka_cluster", Some(p), Some(i), None)
+        }
+        ["v2", p, "instances", i, "management", "coordinators"] => {
+            make("kafka_coordinators", Some(p), Some(i), None)
+        }
+        ["v2", p, "instances", i, "management", "groups", g] => {
+            make("kafka_management_group", Some(p), Some(i), Some(g))
+        }
+        ["v2", p, "instances", i, "management", "topics", t] => {
+            make("kafka_topic_detail", Some(p), Some(i), Some(t))
+        }
+        ["v2", p, "instances", i, "topics"] => make("kafka_topics", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "topics", "diskusage"] => {
+            make("kafka_diskusage", Some(p), Some(i), None)
+        }
+        ["v2", p, "instances", i, "groups"] => make("kafka_groups", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "groups", g] => make("kafka_group", Some(p), Some(i), Some(g)),
+        ["v2", p, "instances", i, "tasks"] => make("tasks", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "tasks", t] => make("task_get", Some(p), Some(i), Some(t)),
+        ["v2", p, "kafka", i, "tags"] => make("kafka_tags", Some(p), Some(i), None),
+        // RocketMQ-only paths; the paths it shares with Kafka are renamed by `engine_route`.
+        ["v2", p, "instances", i, "brokers"] => make("rocketmq_brokers", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "groups", g, "topics"] => {
+            make("rocketmq_group_topics", Some(p), Some(i), Some(g))
+        }
+        ["v2", "rocketmq", p, "instances", i, "groups", g, "clients"] => {
+            make("rocketmq_group_clients", Some(p), Some(i), Some(g))
+        }
+        ["v2", p, "instances", i, "topics", t] => make("rocketmq_topic", Some(p), Some(i), Some(t)),
+        ["v2", p, "instances", i, "topics", t, "status"] => {
+            make("rocketmq_topic_status", Some(p), Some(i), Some(t))
+        }
+        ["v2", p, "instances", i, "topics", t, "groups"] => {
+            make("rocketmq_topic_groups", Some(p), Some(i), Some(t))
+        }
+        ["v2", p, "instances", i, "users"] => make("rocketmq_users", Some(p), Some(i), None),
+        ["v2", p, "rocketmq", i, "tags"] => make("rocketmq_tags", Some(p), Some(i), None),
+        // RabbitMQ-only paths.
+        ["v2", p, "instances", i, "rabbitmq", "plugins"] => {
+            make("rabbitmq_plugins", Some(p), Some(i), None)
+        }
+        ["v2", p, "rabbitmq", i, "tags"] => make("rabbitmq_tags", Some(p), Some(i), None),
+        _ => None,
+    }
+}
+
+/// Topic-detail flow control: at most one call per interval per instance, counted when the
+/// request arrives (before any configured latency), as the real API counts it.
+pub(super) fn admit_topic_detail(sim: &Simulator, route: &Route) -> Result<(), ApiError> {
+    let interval = sim.inner.config.topic_detail_interval;
+    if route.endpoint != "kafka_topic_detail" || interval.is_zero() {
+        return Ok(());
+    }
+    let (Some(project_id), Some(instance_id)) = (&route.project_id, &route.instance_id) else {
+        return Ok(());
+    };
+    let exists = sim
+        .fleet()
+        .instances
+        .get(instance_id)
+        .is_some_and(|i| &i.project_id == project_id);
+    if !exists {
+        return Ok(());
+    }
+    let now = tokio::time::Instant::now();
+    let mut state = sim.lock();
+    if let Some(last) = state.topic_detail_last.get(instance_id)
+        && now.duration_since(*last) < interval
+    {
+        return Err(ApiError::too_frequent());
+    }
+    state.topic_detail_last.insert(instance_id.clone(), now);
+    Ok(())
+}
+
+/// Paths RocketMQ shares with Kafka are named after the engine of the instance they address,
+/// so request counts, faults and the client's `api` label tell the engines apart.
+pub(super) fn engine_route(sim: &Simulator, route: &mut Route) {
+    const ROCKETMQ_NAMES: &[(&str, &str)] = &[
+        ("kafka_topics", "rocketmq_topics"),
+        ("kafka_groups", "rocketmq_groups"),
+        ("kafka_group", "rocketmq_group"),
+    ];
+    let Some(instance_id) = route.instance_id.as_deref() else {
+        return;
+    };
+    if sim.fleet().engine_of(instance_id) != Some("reliability") {
+        return;
+    }
+    if let Some((_, name)) = ROCKETMQ_NAMES
+        .iter()
+        .find(|(kafka, _)| *kafka == route.endpoint)
+    {
+        route.endpoint = name;
+    }
+}
+
+pub(super) fn dispatch(
+    sim: &Simulator,
+    fleet: &Fleet,
+    route: &Route,
+    query: &[(String, String)],
+) -> Result<Answer, ApiError> {
+    if route.endpoint == "iam_projects" {
+        return Ok(super::iam::projects(sim, query));
+    }
+    let project_id = route.project_id.clone().unwrap_or_default();
+    if matches!(route.endpoint, "instances_list" | "instances_list_v1") {
+        let engine = first(query, "engine").unwrap_or("kafka");
+        let v1 = route.endpoint == "instances_list_v1";
+        let id_filter = first(query, if v1 { "id" } else { "instance_id" });
+        let exact = first(
+            query,
+            if v1 {
+                "exactMatchName"
+            } else {
+                "exact_match_name"
+            },
+        ) == Some("true");
+        let name = first(query, "name");
+        let status = first(query, "status");
+        let (offset, limit) = if v1 {
+            // Undocumented V1 paging seen in the examples: `start` (1-based) and `limit`.
+            let start = parse_number(query, "start")?.unwrap_or(1).max(1);
+            (start - 1, page_limit(query)?)
+        } else {
+            page(query)?
+        };
+        // (id, project, name, status, rendering) of every instance of the asked engine.
+        type Listed<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            Box<dyn Fn() -> Value + 'a>,
+        );
+        let mut all: Vec<Listed<'_>> = Vec::new();
+        if engine.eq_ignore_ascii_case("kafka") {
+            all.extend(fleet.instances.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || {
+                        if v1 {
+                            i.show_v1(&fleet.account)
+                        } else {
+                            i.show(&fleet.account)
+                        }
+                    }),
+                )
+            }));
+        }
+        if engine.eq_ignore_ascii_case("reliability") {
+            all.extend(fleet.rocketmq.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || if v1 { i.show_v1() } else { i.show() }),
+                )
+            }));
+        }
+        if engine.eq_ignore_ascii_case("rabbitmq") {
+            all.extend(fleet.rabbitmq.values().map(|i| -> Listed<'_> {
+                (
+                    &i.id,
+                    &i.project_id,
+                    &i.name,
+                    &i.status,
+                    Box::new(move || if v1 { i.show_v1() } else { i.show() }),
+                )
+            }));
+        }
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        let matching: Vec<_> = all
+            .into_iter()
+            .filter(|(_, project, ..)| *project == project_id)
+            .filter(|(id, ..)| id_filter.is_none_or(|wanted| *id == wanted))
+            .filter(|(_, _, instance_name, ..)| {
+                name.is_none_or(|n| {
+                    if exact {
+                        *instance_name == n
+                    } else {
+                        instance_name.contains(n)
+                    }
+                })
+            })
+            .filter(|(_, _, _, instance_status, _)| {
+                status.is_none_or(|s| instance_status.eq_ignore_ascii_case(s))
+            })
+            .collect();
+        let instances: Vec<Value> = matching
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(.., render)| render())
+            .collect();
+        return Ok(Answer::ok(
+            json!({ "instances": instances, "instance_num": matching.len() }),
+        ));
+    }
+    let instance_id = route.instance_id.clone().unwrap_or_default();
+    let item = route.item.as_deref().unwrap_or_default();
+    if let Some(instance) = fleet.rocketmq.get(&instance_id) {
+        if instance.project_id != project_id {
+            return Err(ApiError::instance_not_found());
+        }
+        return crate::rocketmq::dispatch(instance, route.endpoint, item, query).map(Answer::ok);
+    }
+    if let Some(instance) = fleet.rabbitmq.get(&instance_id) {
+        if instance.project_id != project_id {
+            return Err(ApiError::instance_not_found());
+        }
+        return crate::rabbitmq::dispatch(instance, route.endpoint, item, query).map(Answer::ok);
+    }
+    let instance = fleet
+        .instances
+        .get(&instance_id)
+        .filter(|i| i.project_id == project_id)
+        .ok_or_else(ApiError::instance_not_found)?;
+    crate::kafka::dispatch(instance, &fleet.account, route.endpoint, item, query).map(Answer::ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Uri;
+
+    use crate::query::query_pairs;
+
+    fn segments(path: &str) -> Vec<String> {
+        path.split('/')
+            .filter(|s| !s.is_empty())
+            .map(dms_sign::decode_path)
+            .collect()
+    }
+
+    #[test]
+    fn routes_resolve_to_endpoint_names() {
+        let cases = [
+            ("/v2/p/instances", "instances_list"),
+            ("/v2/p/instances/i", "instance_get"),
+            ("/v1.0/p/instances", "instances_list_v1"),
+            ("/v1.0/p/instances/i", "instance_get_v1"),
+            ("/v2/p/instances/i/management/cluster", "kafka_cluster"),
+            (
+                "/v2/p/instances/i/management/coordinators",
+                "kafka_coordinators",
+            ),
+            (
+                "/v2/p/instances/i/management/groups/g",
+                "kafka_management_group",
+            ),
+            (
+                "/v2/p/instances/i/management/topics/t",
+                "kafka_topic_detail",
+            ),
+            ("/v2/p/instances/i/topics", "kafka_topics"),
+            ("/v2/p/instances/i/topics/diskusage", "kafka_diskusage"),
+            ("/v2/p/instances/i/groups", "kafka_groups"),
+            ("/v2/p/instances/i/groups/g", "kafka_group"),
+            ("/v2/p/instances/i/tasks", "tasks"),
+            ("/v2/p/instances/i/tasks/t", "task_get"),
+            ("/v2/p/kafka/i/tags", "kafka_tags"),
+            ("/v3/projects", "iam_projects"),
+        ];
+        for (path, name) in cases {
+            let route = route(&Method::GET, &segments(path)).map(|r| r.endpoint);
+            assert_eq!(route, Some(name), "{path}");
+            assert!(crate::ENDPOINTS.contains(&name));
+        }
+        let tokens = route(&Method::POST, &segments("/v3/auth/tokens")).map(|r| r.endpoint);
+        assert_eq!(tokens, Some("iam_tokens"));
+        assert!(route(&Method::DELETE, &segments("/v2/p/instances/i")).is_none());
+        let group = route(
+            &Method::GET,
+            &segments("/v2/p/instances/i/groups/a%20b%2Fc"),
+        );
+        assert_eq!(group.and_then(|r| r.item).as_deref(), Some("a b/c"));
+    }
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        let uri: Uri = "/x?name=a%20b&empty=&flag&limit=10".parse().expect("uri");
+        assert_eq!(
+            query_pairs(&uri),
+            vec![
+                ("name".to_owned(), "a b".to_owned()),
+                ("empty".to_owned(), String::new()),
+                ("flag".to_owned(), String::new()),
+                ("limit".to_owned(), "10".to_owned()),
+            ]
+        );
+    }
+}
