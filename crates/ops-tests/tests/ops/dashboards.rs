@@ -504,3 +504,60 @@ fn leaves_unknown_references() {
     assert_eq!(substitute(expr, &v), expr);
     assert_eq!(substitute("$name$name ${name}x", &v), "nn nx");
 }
+
+/// `rate()`, `irate()` and `increase()` assume a counter: a value that goes down is read as a
+/// reset and the whole new value counts as growth. On a gauge, such as an offset a consumer
+/// group resets backwards, that draws a spike, and Prometheus 3 warns about it. Every series
+/// they read must be of a counter family of the catalogue (docs/metrics.md; a histogram's
+/// `_bucket`, `_sum` and `_count` are counters).
+#[test]
+fn counter_functions_read_only_counters() {
+    let types = ops_tests::metric_types();
+    let mut failures = Vec::new();
+    for q in panel_queries() {
+        for (function, argument) in
+            ops_tests::function_arguments(&q.expr, &["rate", "irate", "increase"])
+        {
+            let names = ops_tests::metric_names_in(&argument);
+            if names.is_empty() {
+                failures.push(format!(
+                    "{} / {}: {function}() of no known family: {argument}",
+                    q.dashboard, q.panel
+                ));
+            }
+            for name in names {
+                let kind = types
+                    .get(&name)
+                    .map_or("not in the catalogue", String::as_str);
+                if kind != "counter" {
+                    failures.push(format!(
+                        "{} / {}: {function}() of {name}, a {kind} (use deriv(), or delta() / idelta() with clamp_min)",
+                        q.dashboard, q.panel
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn function_arguments_finds_whole_calls_nested_ones_too() {
+    let expr = r#"sum(rate(a{x="(",y=~"r)"}[5m])) / irate(b[1m]) + deriv(c[5m]) + increase(rate(d[5m])[1h:])"#;
+    let found = ops_tests::function_arguments(expr, &["rate", "irate", "increase"]);
+    assert_eq!(
+        found,
+        [
+            ("rate", r#"a{x="(",y=~"r)"}[5m]"#),
+            ("irate", "b[1m]"),
+            ("increase", "rate(d[5m])[1h:]"),
+            ("rate", "d[5m]"),
+        ]
+        .map(|(f, a)| (f.to_owned(), a.to_owned()))
+    );
+    let types = ops_tests::metric_types();
+    assert_eq!(types["dms_api_requests_total"], "counter");
+    assert_eq!(types["dms_api_request_duration_seconds_bucket"], "counter");
+    assert_eq!(types["dms_kafka_consumergroup_current_offset"], "gauge");
+    assert_eq!(types["dms_instance_status"], "stateset");
+}
