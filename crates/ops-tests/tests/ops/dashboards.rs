@@ -690,3 +690,33 @@ fn overview_lags_cover_every_engine() {
         }
     }
 }
+
+/// Every dashboard parses with Grafana's own types (the `grafana-foundation-sdk` package,
+/// generated from Grafana's schemas), keeps every field through them and has the declared
+/// type in each (enums included). The virtual environment is cached in the target directory.
+#[test]
+fn dashboards_validate_against_grafanas_schema() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("grafana-schema");
+    let python = ops_tests::dashboards::schema_venv(&cache).unwrap_or_else(|e| panic!("{e}"));
+    match ops_tests::dashboards::validate_with_grafana_schema(&python) {
+        Ok(summary) => println!("{summary}"),
+        Err(problems) => panic!("dashboards against Grafana's schema:\n{problems}"),
+    }
+}
+
+/// The pinned schema package is the Grafana of the compose stack.
+#[test]
+fn schema_package_is_the_compose_stacks_grafana() {
+    let compose: Value = serde_saphyr::from_str(&ops_tests::read("deploy/compose/compose.yaml"))
+        .unwrap_or_else(|e| panic!("compose.yaml: {e}"));
+    let image = compose["services"]["grafana"]["image"]
+        .as_str()
+        .expect("grafana image");
+    let tag = image.rsplit(':').next().unwrap_or_default();
+    let minor: Vec<&str> = tag.split('.').take(2).collect();
+    let pinned = ops_tests::dashboards::GRAFANA_FOUNDATION_SDK;
+    assert!(
+        pinned.ends_with(&format!("!{}.0", minor.join("."))),
+        "{pinned} is not the types of Grafana {tag} ({image})"
+    );
+}
