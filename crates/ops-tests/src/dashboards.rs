@@ -208,3 +208,111 @@ pub fn match_all_values() -> BTreeMap<String, String> {
     }
     values
 }
+
+/// The pinned Python package of Grafana's published types: `grafana-foundation-sdk`, whose
+/// versions are `<build timestamp>!<Grafana version>`. 11.6 is the Grafana of the compose
+/// stack (`grafana/grafana:11.6.0`, a test keeps them equal).
+pub const GRAFANA_FOUNDATION_SDK: &str = "grafana-foundation-sdk==1769699379!11.6.0";
+
+/// The script that validates dashboards with that package (see its docstring).
+pub const SCHEMA_VALIDATOR: &str = "crates/ops-tests/src/validate_dashboards.py";
+
+/// Debian's interpreter (the one `scripts/test` completes with `python3-venv`), else the first
+/// `python3` on the PATH.
+fn system_python() -> &'static str {
+    if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    }
+}
+
+fn run(command: &mut std::process::Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: {}\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A virtual environment under `cache` holding [`GRAFANA_FOUNDATION_SDK`]; made once and
+/// reused while it imports. It is built under a temporary name and renamed when complete, so
+/// an interrupted install is never taken for a good one and two runs at once do not clash.
+/// Returns its interpreter.
+pub fn schema_venv(cache: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let name = GRAFANA_FOUNDATION_SDK.replace(['=', '!'], "-");
+    let venv = cache.join(format!("venv-{name}"));
+    let python = venv.join("bin/python");
+    let imports = |python: &std::path::Path| {
+        std::process::Command::new(python)
+            .args(["-c", "import grafana_foundation_sdk.models.dashboard"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if imports(&python) {
+        return Ok(python);
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    std::fs::create_dir_all(cache).map_err(|e| format!("{}: {e}", cache.display()))?;
+    let building = cache.join(format!("venv-{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    run(
+        std::process::Command::new(system_python())
+            .args(["-m", "venv"])
+            .arg(&building),
+        &format!(
+            "{} -m venv (Debian needs python3-venv; scripts/test installs it)",
+            system_python()
+        ),
+    )?;
+    run(
+        std::process::Command::new(building.join("bin/python"))
+            .args(["-m", "pip", "install", "--quiet", "--no-input"])
+            .arg("--disable-pip-version-check")
+            .arg(GRAFANA_FOUNDATION_SDK),
+        &format!("pip install {GRAFANA_FOUNDATION_SDK}"),
+    )?;
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another run finished first: use its environment.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    if imports(&python) {
+        Ok(python)
+    } else {
+        Err(format!(
+            "{}: grafana_foundation_sdk does not import",
+            venv.display()
+        ))
+    }
+}
+
+/// Validates every dashboard with Grafana's published types ([`SCHEMA_VALIDATOR`] run by the
+/// environment's `python`): `Ok` with the validator's summary, or `Err` with one line per
+/// problem, `file: panel: reason`.
+pub fn validate_with_grafana_schema(python: &std::path::Path) -> Result<String, String> {
+    let paths: Vec<String> = dashboards().into_iter().map(|d| d.path).collect();
+    let output = std::process::Command::new(python)
+        .arg(SCHEMA_VALIDATOR)
+        .args(&paths)
+        .current_dir(crate::repo_root())
+        .output()
+        .map_err(|e| format!("{}: {e}", python.display()))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        Ok(text)
+    } else {
+        Err(text)
+    }
+}

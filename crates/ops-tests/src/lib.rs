@@ -1,7 +1,7 @@
 //! Helpers shared by the operations tests (`tests/ops`): where the repository is, which metric
 //! names the exporter really exports, and how to run the Prometheus tools.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -50,6 +50,65 @@ pub fn exported_metric_names() -> BTreeSet<String> {
         }
     }
     names
+}
+
+/// The type of every sample name the exporter can emit, from the catalogue's table in
+/// `docs/metrics.md` (a tidy test keeps it equal to `metrics/catalog.rs`): `counter`, `gauge`,
+/// `stateset`, `info`; a histogram family contributes `_bucket`, `_sum` and `_count`, which
+/// are counters.
+pub fn metric_types() -> BTreeMap<String, String> {
+    let mut types = BTreeMap::new();
+    let docs = read("docs/metrics.md");
+    for line in docs.lines().filter(|l| l.starts_with("| `dms_")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (name, kind) = (cells[1].trim_matches('`'), cells[2]);
+        if kind == "histogram" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                types.insert(format!("{name}{suffix}"), "counter".to_owned());
+            }
+        } else {
+            types.insert(name.to_owned(), kind.to_owned());
+        }
+    }
+    types
+}
+
+/// The arguments of every call of the named PromQL functions in an expression, e.g. for
+/// `["rate"]` in `sum(rate(x{a="b"}[5m]))`: `x{a="b"}[5m]`. A name only counts as a whole
+/// identifier (`irate` is not `rate`); parentheses inside quoted strings are skipped.
+pub fn function_arguments(expr: &str, functions: &[&str]) -> Vec<(String, String)> {
+    let pattern = regex::Regex::new(r"\b([a-z_]+)\s*\(").unwrap_or_else(|e| panic!("{e}"));
+    let mut found = Vec::new();
+    for caps in pattern.captures_iter(expr) {
+        let name = &caps[1];
+        if !functions.contains(&name) {
+            continue;
+        }
+        let start = caps.get(0).map_or(0, |m| m.end());
+        let (mut depth, mut quote, mut end) = (1usize, None::<char>, expr.len());
+        let mut chars = expr[start..].char_indices();
+        while let Some((i, c)) = chars.next() {
+            match (quote, c) {
+                (Some(_), '\\') => {
+                    chars.next();
+                }
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'' | '`') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = start + i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        found.push((name.to_owned(), expr[start..end].to_owned()));
+    }
+    found
 }
 
 /// Metric names referenced by a PromQL expression: identifiers starting with `dms_`.

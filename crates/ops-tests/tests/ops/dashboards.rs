@@ -118,28 +118,64 @@ fn panel_ids_are_unique_within_each_dashboard() {
     }
 }
 
+/// The data source Grafana is provisioned with in the compose stack (name, uid), from
+/// `deploy/compose/grafana/provisioning/datasources/prometheus.yml`.
+fn provisioned_prometheus() -> (String, String) {
+    let path = "deploy/compose/grafana/provisioning/datasources/prometheus.yml";
+    let file: Value =
+        serde_saphyr::from_str(&ops_tests::read(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let sources = file["datasources"].as_array().expect("datasources list");
+    let prometheus: Vec<&Value> = sources
+        .iter()
+        .filter(|s| s["type"] == "prometheus")
+        .collect();
+    assert_eq!(prometheus.len(), 1, "{path}: one Prometheus data source");
+    let source = prometheus[0];
+    assert_eq!(source["isDefault"], true, "{path}: the default data source");
+    let field = |name: &str| {
+        source[name]
+            .as_str()
+            .unwrap_or_else(|| panic!("{path}: no {name}"))
+            .to_owned()
+    };
+    (field("name"), field("uid"))
+}
+
+/// File provisioning loads a dashboard as it is: nothing fills an import dialog's
+/// `__inputs`, so a `${DS_PROMETHEUS}` left in the model stays unresolved. The datasource
+/// variable's default is the provisioned data source itself: its uid as the value (what
+/// Grafana's datasource variable stores) and its name as the text (what older Grafana
+/// matches), so the dashboards open on it with no choice to make, and import unchanged.
 #[test]
-fn datasource_is_an_input_and_a_variable() {
+fn datasource_variable_defaults_to_the_provisioned_data_source() {
+    let (name, uid) = provisioned_prometheus();
     for d in dashboards() {
-        let inputs = d.json["__inputs"].as_array().expect("__inputs is an array");
         assert!(
-            inputs.iter().any(|i| i["name"] == "DS_PROMETHEUS"
-                && i["type"] == "datasource"
-                && i["pluginId"] == "prometheus"),
-            "{}: no DS_PROMETHEUS datasource input",
+            d.json.get("__inputs").is_none(),
+            "{}: __inputs is for the import dialog only; provisioning leaves it unresolved",
+            d.path
+        );
+        let text = ops_tests::read(&d.path);
+        assert!(
+            !text.contains("${DS_"),
+            "{}: an import placeholder ${{DS_...}} that provisioning would not resolve",
             d.path
         );
         let variable = variable(&d, "datasource");
+        assert_eq!(variable["type"], "datasource", "{}: type", d.path);
+        assert_eq!(variable["query"], "prometheus", "{}: plugin", d.path);
         assert_eq!(
-            variable["type"], "datasource",
-            "{}: datasource variable type",
+            variable["current"]["value"], uid,
+            "{}: the default is the provisioned data source's uid",
             d.path
         );
         assert_eq!(
-            variable["query"], "prometheus",
-            "{}: datasource variable query",
+            variable["current"]["text"], name,
+            "{}: the default's text is the provisioned data source's name",
             d.path
         );
+        assert_eq!(variable["multi"], false, "{}: one data source", d.path);
+        assert_eq!(variable["includeAll"], false, "{}: one data source", d.path);
     }
 }
 
@@ -271,10 +307,15 @@ fn links_point_to_existing_dashboards() {
             .collect();
         assert_eq!(dashboard_links, expected, "{}: dashboard links", d.path);
     }
-    // The overview's lag and storage panels drill down into the Kafka dashboard.
+    // The overview's lag and storage panels drill down into the engine dashboards.
     let mut overview_urls = Vec::new();
     urls(&by_uid("dms-overview").json["panels"], &mut overview_urls);
     assert!(overview_urls.iter().any(|u| u.starts_with("/d/dms-kafka")));
+    assert!(
+        overview_urls
+            .iter()
+            .any(|u| u.starts_with("/d/dms-rocketmq"))
+    );
 }
 
 #[test]
@@ -361,18 +402,22 @@ fn queries_filter_by_instance_and_substitute_cleanly() {
 #[test]
 fn template_variables_are_the_documented_ones() {
     let common = [
-        ("region", "label_values(dms_instance_info, region)"),
+        ("job", "label_values(dms_exporter_build_info, job)"),
+        (
+            "region",
+            r#"label_values(dms_instance_info{job=~"$job"}, region)"#,
+        ),
         (
             "project_id",
-            r#"label_values(dms_instance_info{region=~"$region"}, project_id)"#,
+            r#"label_values(dms_instance_info{job=~"$job",region=~"$region"}, project_id)"#,
         ),
         (
             "instance",
-            r#"label_values(dms_instance_info{region=~"$region",project_id=~"$project_id"}, name)"#,
+            r#"label_values(dms_instance_info{job=~"$job",region=~"$region",project_id=~"$project_id"}, name)"#,
         ),
         (
             "instance_id",
-            r#"label_values(dms_instance_info{region=~"$region",project_id=~"$project_id",name=~"$instance"}, instance_id)"#,
+            r#"label_values(dms_instance_info{job=~"$job",region=~"$region",project_id=~"$project_id",name=~"$instance"}, instance_id)"#,
         ),
     ];
     for d in dashboards() {
@@ -388,6 +433,33 @@ fn template_variables_are_the_documented_ones() {
             assert_eq!(v["multi"], true, "{}: {name} is multi-value", d.path);
             assert_eq!(v["includeAll"], true, "{}: {name} includes All", d.path);
         }
+        // The job variable comes first, so the others list what the chosen jobs export.
+        let names: Vec<&str> = d.json["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str())
+            .collect();
+        assert_eq!(
+            names[..2],
+            ["datasource", "job"],
+            "{}: variable order",
+            d.path
+        );
+        // Query variables follow the time range: a series that ended before it is not listed.
+        for v in d.json["templating"]["list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if v["type"] == "query" {
+                assert_eq!(
+                    v["refresh"], 2,
+                    "{}: variable {} refreshes on time-range change",
+                    d.path, v["name"]
+                );
+            }
+        }
         // "All" instances expands to the names the region/project allow, never `.*`.
         assert!(variable(&d, "instance").get("allValue").is_none());
         assert!(variable(&d, "instance_id").get("allValue").is_none());
@@ -401,23 +473,27 @@ fn template_variables_are_the_documented_ones() {
     let kafka = by_uid("dms-kafka");
     assert_eq!(
         variable_query(variable(&kafka, "topic")).as_deref(),
-        Some(r#"label_values(dms_kafka_topic_partitions{instance_id=~"$instance_id"}, topic)"#)
+        Some(
+            r#"label_values(dms_kafka_topic_partitions{job=~"$job",instance_id=~"$instance_id"}, topic)"#
+        )
     );
     assert_eq!(
         variable_query(variable(&kafka, "group")).as_deref(),
         Some(
-            r#"label_values(dms_kafka_consumergroup_members{instance_id=~"$instance_id"}, group)"#
+            r#"label_values(dms_kafka_consumergroup_members{job=~"$job",instance_id=~"$instance_id"}, group)"#
         )
     );
     let rocketmq = by_uid("dms-rocketmq");
     assert_eq!(
         variable_query(variable(&rocketmq, "topic")).as_deref(),
-        Some(r#"label_values(dms_rocketmq_topic_read_queues{instance_id=~"$instance_id"}, topic)"#)
+        Some(
+            r#"label_values(dms_rocketmq_topic_read_queues{job=~"$job",instance_id=~"$instance_id"}, topic)"#
+        )
     );
     assert_eq!(
         variable_query(variable(&rocketmq, "group")).as_deref(),
         Some(
-            r#"label_values(dms_rocketmq_consumergroup_enabled{instance_id=~"$instance_id"}, group)"#
+            r#"label_values(dms_rocketmq_consumergroup_enabled{job=~"$job",instance_id=~"$instance_id"}, group)"#
         )
     );
     let listed: BTreeSet<(String, String)> = template_variables()
@@ -503,4 +579,144 @@ fn leaves_unknown_references() {
     let expr = r#"label_replace(x, "instance_name", "$1", "name", "(.*)") * $other"#;
     assert_eq!(substitute(expr, &v), expr);
     assert_eq!(substitute("$name$name ${name}x", &v), "nn nx");
+}
+
+/// `rate()`, `irate()` and `increase()` assume a counter: a value that goes down is read as a
+/// reset and the whole new value counts as growth. On a gauge, such as an offset a consumer
+/// group resets backwards, that draws a spike, and Prometheus 3 warns about it. Every series
+/// they read must be of a counter family of the catalogue (docs/metrics.md; a histogram's
+/// `_bucket`, `_sum` and `_count` are counters).
+#[test]
+fn counter_functions_read_only_counters() {
+    let types = ops_tests::metric_types();
+    let mut failures = Vec::new();
+    for q in panel_queries() {
+        for (function, argument) in
+            ops_tests::function_arguments(&q.expr, &["rate", "irate", "increase"])
+        {
+            let names = ops_tests::metric_names_in(&argument);
+            if names.is_empty() {
+                failures.push(format!(
+                    "{} / {}: {function}() of no known family: {argument}",
+                    q.dashboard, q.panel
+                ));
+            }
+            for name in names {
+                let kind = types
+                    .get(&name)
+                    .map_or("not in the catalogue", String::as_str);
+                if kind != "counter" {
+                    failures.push(format!(
+                        "{} / {}: {function}() of {name}, a {kind} (use deriv(), or delta() / idelta() with clamp_min)",
+                        q.dashboard, q.panel
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn function_arguments_finds_whole_calls_nested_ones_too() {
+    let expr = r#"sum(rate(a{x="(",y=~"r)"}[5m])) / irate(b[1m]) + deriv(c[5m]) + increase(rate(d[5m])[1h:])"#;
+    let found = ops_tests::function_arguments(expr, &["rate", "irate", "increase"]);
+    assert_eq!(
+        found,
+        [
+            ("rate", r#"a{x="(",y=~"r)"}[5m]"#),
+            ("irate", "b[1m]"),
+            ("increase", "rate(d[5m])[1h:]"),
+            ("rate", "d[5m]"),
+        ]
+        .map(|(f, a)| (f.to_owned(), a.to_owned()))
+    );
+    let types = ops_tests::metric_types();
+    assert_eq!(types["dms_api_requests_total"], "counter");
+    assert_eq!(types["dms_api_request_duration_seconds_bucket"], "counter");
+    assert_eq!(types["dms_kafka_consumergroup_current_offset"], "gauge");
+    assert_eq!(types["dms_instance_status"], "stateset");
+}
+
+/// Every series a panel or variable reads is of the chosen jobs: each selector of a `dms_`
+/// family carries `job=~"$job"` (the job variable's own query excepted), so two
+/// exporters' jobs in one Prometheus are told apart.
+#[test]
+fn every_query_filters_by_job() {
+    let selector = regex::Regex::new(r"\bdms_[a-zA-Z0-9_]+(\{[^}]*\})?").expect("pattern");
+    let check = |place: String, expr: &str| {
+        for m in selector.captures_iter(expr) {
+            let matchers = m.get(1).map_or("", |g| g.as_str());
+            assert!(
+                matchers.contains(r#"job=~"$job""#),
+                "{place}: {} is not filtered by job in {expr}",
+                &m[0]
+            );
+        }
+    };
+    for q in panel_queries() {
+        check(format!("{} / {}", q.dashboard, q.panel), &q.expr);
+    }
+    for (dashboard, name, query) in template_variables() {
+        if name != "job" {
+            check(format!("{dashboard}: variable {name}"), &query);
+        }
+    }
+    for d in dashboards() {
+        let job = variable(&d, "job");
+        assert_eq!(job["multi"], true, "{}: job is multi-value", d.path);
+        assert_eq!(job["includeAll"], true, "{}: job includes All", d.path);
+        assert_eq!(job["datasource"]["uid"], DATASOURCE, "{}: job", d.path);
+    }
+}
+
+/// The overview's lag panels cover every engine that has a consumer lag family in the
+/// catalogue (`dms_<engine>_consumergroup_topic_lag`; RabbitMQ has none).
+#[test]
+fn overview_lags_cover_every_engine() {
+    let lag_families: Vec<String> = ops_tests::metric_types()
+        .into_keys()
+        .filter(|name| name.ends_with("_consumergroup_topic_lag"))
+        .collect();
+    assert!(lag_families.len() >= 2, "lag families: {lag_families:?}");
+    for title in ["Worst consumer lags", "Consumer lag (top 10)"] {
+        let queried: BTreeSet<String> = panel_queries()
+            .into_iter()
+            .filter(|q| q.dashboard == "dms-overview" && q.panel == title)
+            .flat_map(|q| ops_tests::metric_names_in(&q.expr))
+            .collect();
+        for family in &lag_families {
+            assert!(queried.contains(family), "overview / {title}: no {family}");
+        }
+    }
+}
+
+/// Every dashboard parses with Grafana's own types (the `grafana-foundation-sdk` package,
+/// generated from Grafana's schemas), keeps every field through them and has the declared
+/// type in each (enums included). The virtual environment is cached in the target directory.
+#[test]
+fn dashboards_validate_against_grafanas_schema() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("grafana-schema");
+    let python = ops_tests::dashboards::schema_venv(&cache).unwrap_or_else(|e| panic!("{e}"));
+    match ops_tests::dashboards::validate_with_grafana_schema(&python) {
+        Ok(summary) => println!("{summary}"),
+        Err(problems) => panic!("dashboards against Grafana's schema:\n{problems}"),
+    }
+}
+
+/// The pinned schema package is the Grafana of the compose stack.
+#[test]
+fn schema_package_is_the_compose_stacks_grafana() {
+    let compose: Value = serde_saphyr::from_str(&ops_tests::read("deploy/compose/compose.yaml"))
+        .unwrap_or_else(|e| panic!("compose.yaml: {e}"));
+    let image = compose["services"]["grafana"]["image"]
+        .as_str()
+        .expect("grafana image");
+    let tag = image.rsplit(':').next().unwrap_or_default();
+    let minor: Vec<&str> = tag.split('.').take(2).collect();
+    let pinned = ops_tests::dashboards::GRAFANA_FOUNDATION_SDK;
+    assert!(
+        pinned.ends_with(&format!("!{}.0", minor.join("."))),
+        "{pinned} is not the types of Grafana {tag} ({image})"
+    );
 }

@@ -259,7 +259,8 @@ fn running(state: &Value, section: &str) -> Vec<Value> {
 }
 
 /// Dashboard variables for one instance of the simulator's summary: its region, project,
-/// name and id from `dms_instance_info`, and the given topic and group.
+/// name and id and the job that scrapes it from `dms_instance_info`, and the given topic and
+/// group.
 async fn engine_values(
     stack: &Stack,
     instance: &Value,
@@ -277,6 +278,7 @@ async fn engine_values(
     let label = |name: &str| info["metric"][name].as_str().unwrap_or_default().to_owned();
     [
         ("datasource", "prometheus".to_owned()),
+        ("job", label("job")),
         ("region", label("region")),
         ("project_id", label("project_id")),
         ("instance", label("name")),
@@ -566,20 +568,13 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         .expect("info")
         .first()
         .map(|s| {
-            (
-                s["metric"]["region"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-                s["metric"]["project_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
+            let label = |name: &str| s["metric"][name].as_str().unwrap_or_default().to_owned();
+            (label("region"), label("project_id"), label("job"))
         })
         .expect("info of the lagging instance");
     let values: BTreeMap<String, String> = [
         ("datasource", "prometheus".to_owned()),
+        ("job", region.2),
         ("region", region.0),
         ("project_id", region.1),
         ("instance", name_of(&instances[0])),
