@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use self::aimd::Aimd;
 use self::pacing::Pacer;
+pub use self::queue::Competition;
 use self::queue::FairQueue;
 use self::rate::CellRate;
 
@@ -78,17 +79,12 @@ fn current_flow() -> Flow {
     FLOW.try_with(Flow::clone).unwrap_or_else(|_| Flow::other())
 }
 
-/// The shortest window [`HostBudget::share`] looks back over: a flow with work queued asks
-/// continuously, an idle one (a list every minute) soon drops out.
-const FLOW_ACTIVE_FOR: Duration = Duration::from_secs(2);
-
 struct State {
     config: BudgetConfig,
     aimd: Aimd,
     rate: CellRate,
     paused_until: Option<Instant>,
     queue: FairQueue<oneshot::Sender<Permit>>,
-    flows: HashMap<Arc<str>, (u32, Instant)>,
     dispatching: bool,
 }
 
@@ -161,7 +157,6 @@ impl HostBudget {
             rate: CellRate::new(config.rate_per_second, config.burst),
             paused_until: None,
             queue: FairQueue::default(),
-            flows: HashMap::new(),
             dispatching: false,
         };
         state.apply_rate();
@@ -219,9 +214,6 @@ impl HostBudget {
         let start_dispatcher = {
             let mut state = self.inner.lock();
             state.queue.push(&flow.name, flow.weight, sender);
-            state
-                .flows
-                .insert(Arc::clone(&flow.name), (flow.weight, Instant::now()));
             !std::mem::replace(&mut state.dispatching, true)
         };
         if start_dispatcher {
@@ -280,25 +272,30 @@ impl HostBudget {
         }
     }
 
-    /// The rate `flow` was entitled to since `since` (a round's start): the effective rate
-    /// split by weight among the flows that sent requests in that time (or in the last
-    /// moments, for a short round). A flow that was busy only part of the time counts as busy
-    /// throughout, so the share errs on the small side. `None` when the rate is unlimited.
-    pub fn share(&self, flow: &Flow, since: Instant) -> Option<f64> {
+    /// The flow's competition counters so far (read one at a round's start for
+    /// [`HostBudget::share`]).
+    pub fn competition(&self, flow: &Flow) -> Competition {
+        self.inner.lock().queue.competition(&flow.name)
+    }
+
+    /// The rate `flow` was entitled to since `since` (its counters at a round's start): the
+    /// effective rate times its weight over the average weight waiting while it waited — what
+    /// fair queueing gave it. The whole rate when it never had to wait. `None` when the rate is
+    /// unlimited.
+    pub fn share(&self, flow: &Flow, since: Competition) -> Option<f64> {
         let state = self.inner.lock();
         let rate = state.aimd.rate();
         if !(rate.is_finite() && rate > 0.0) {
             return None;
         }
-        let since = since.min(Instant::now() - FLOW_ACTIVE_FOR);
-        let mut total: u64 = state
-            .flows
-            .iter()
-            .filter(|(name, (_, seen))| **name != flow.name && *seen >= since)
-            .map(|(_, (weight, _))| u64::from(*weight))
-            .sum();
-        total += u64::from(flow.weight.max(1));
-        Some(rate * f64::from(flow.weight.max(1)) / total as f64)
+        let now = state.queue.competition(&flow.name);
+        let turns = now.turns.saturating_sub(since.turns);
+        let weight_sum = now.weight_sum.saturating_sub(since.weight_sum);
+        if turns == 0 || weight_sum == 0 {
+            return Some(rate);
+        }
+        let average_waiting = weight_sum as f64 / turns as f64;
+        Some((rate * f64::from(flow.weight.max(1)) / average_waiting).min(rate))
     }
 
     /// Requests of `flow` waiting for their turn.
@@ -598,29 +595,27 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn shares_split_the_rate_by_weight() {
-        let budget = HostBudget::new("h", config(100.0, 1, 4));
+    async fn shares_follow_what_waited_alongside() {
+        let budget = HostBudget::new("h", config(10.0, 1, 4));
         let high = Flow::new("high", 4);
         let low = Flow::new("low", 1);
-        let start = Instant::now();
-        assert_eq!(budget.share(&high, start), Some(100.0), "alone");
-        times(requests(&budget, low.clone(), 1, Duration::ZERO)).await;
-        assert_eq!(budget.share(&high, start), Some(80.0));
-        assert_eq!(
-            budget.share(&low, start),
-            Some(100.0),
-            "high has not asked yet"
-        );
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        let start = budget.competition(&high);
         assert_eq!(
             budget.share(&high, start),
-            Some(80.0),
-            "low was busy in the round"
+            Some(10.0),
+            "never waited: the whole rate"
         );
-        assert_eq!(
-            budget.share(&high, Instant::now()),
-            Some(100.0),
-            "low went idle before this round"
+        let both = [
+            requests(&budget, low.clone(), 40, Duration::ZERO),
+            requests(&budget, high.clone(), 20, Duration::ZERO),
+        ];
+        for handles in both {
+            times(handles).await;
+        }
+        let share = budget.share(&high, start).unwrap_or_default();
+        assert!(
+            (7.5..=8.5).contains(&share),
+            "4/5 of 10/s while both waited: {share}"
         );
         let unlimited = HostBudget::new("u", config(0.0, 1, 4));
         assert_eq!(unlimited.share(&high, start), None);

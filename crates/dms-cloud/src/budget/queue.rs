@@ -40,11 +40,26 @@ impl<T> Ord for Entry<T> {
     }
 }
 
+/// How busy the host was while a flow waited: at each of its waiting turns, the total weight
+/// of the flows waiting. Counters only grow; the difference between two readings describes
+/// the time between them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Competition {
+    /// Sum over the flow's waiting turns of the weight of every flow waiting then.
+    pub weight_sum: u64,
+    /// Requests dispatched (to any flow) while the flow had requests waiting.
+    pub turns: u64,
+}
+
 /// Waiting items of many flows, served in weighted fair order.
 pub struct FairQueue<T> {
     heap: BinaryHeap<Entry<T>>,
     last_finish: HashMap<Arc<str>, u64>,
-    waiting: HashMap<Arc<str>, usize>,
+    /// Per flow: items waiting and the flow's weight.
+    waiting: HashMap<Arc<str>, (usize, u32)>,
+    /// Sum of the weights of the flows with items waiting.
+    waiting_weight: u64,
+    competition: HashMap<Arc<str>, Competition>,
     virtual_time: u64,
     sequence: u64,
 }
@@ -55,6 +70,8 @@ impl<T> Default for FairQueue<T> {
             heap: BinaryHeap::new(),
             last_finish: HashMap::new(),
             waiting: HashMap::new(),
+            waiting_weight: 0,
+            competition: HashMap::new(),
             virtual_time: 0,
             sequence: 0,
         }
@@ -67,7 +84,11 @@ impl<T> FairQueue<T> {
         let last = self.last_finish.get(flow).copied().unwrap_or(0);
         let finish = last.max(self.virtual_time) + cost;
         self.last_finish.insert(Arc::clone(flow), finish);
-        *self.waiting.entry(Arc::clone(flow)).or_default() += 1;
+        let waiting = self.waiting.entry(Arc::clone(flow)).or_insert((0, weight));
+        if waiting.0 == 0 {
+            self.waiting_weight += u64::from(weight.max(1));
+        }
+        waiting.0 += 1;
         self.sequence += 1;
         self.heap.push(Entry {
             finish,
@@ -80,9 +101,15 @@ impl<T> FairQueue<T> {
     pub fn pop(&mut self) -> Option<T> {
         let entry = self.heap.pop()?;
         self.virtual_time = entry.finish;
-        if let Some(count) = self.waiting.get_mut(&entry.flow) {
+        for flow in self.waiting.keys() {
+            let competition = self.competition.entry(Arc::clone(flow)).or_default();
+            competition.weight_sum += self.waiting_weight;
+            competition.turns += 1;
+        }
+        if let Some((count, weight)) = self.waiting.get_mut(&entry.flow) {
             *count -= 1;
             if *count == 0 {
+                self.waiting_weight -= u64::from((*weight).max(1));
                 self.waiting.remove(&entry.flow);
             }
         }
@@ -95,7 +122,12 @@ impl<T> FairQueue<T> {
 
     /// Items of `flow` waiting.
     pub fn waiting(&self, flow: &str) -> usize {
-        self.waiting.get(flow).copied().unwrap_or(0)
+        self.waiting.get(flow).map_or(0, |(count, _)| *count)
+    }
+
+    /// The flow's competition counters so far.
+    pub fn competition(&self, flow: &str) -> Competition {
+        self.competition.get(flow).copied().unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -179,5 +211,22 @@ mod tests {
         queue.pop();
         assert_eq!(queue.waiting("a") + queue.waiting("b"), 2);
         assert_eq!(queue.waiting("c"), 0);
+    }
+
+    #[test]
+    fn competition_sums_the_weight_waiting_at_each_turn() {
+        let mut queue = FairQueue::default();
+        queue.push(&flow("lag"), 4, 0);
+        queue.push(&flow("lag"), 4, 1);
+        queue.push(&flow("sweep"), 1, 2);
+        // Three turns: lag waits at the first two (with the sweep), the sweep at all three.
+        while queue.pop().is_some() {}
+        let lag = queue.competition("lag");
+        let sweep = queue.competition("sweep");
+        assert_eq!(lag.turns, 2);
+        assert_eq!(lag.weight_sum, 5 + 5);
+        assert_eq!(sweep.turns, 3);
+        assert_eq!(sweep.weight_sum, 5 + 5 + 1, "alone at the last turn");
+        assert_eq!(queue.competition("other"), Competition::default());
     }
 }

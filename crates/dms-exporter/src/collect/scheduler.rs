@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use dms_cloud::budget::Competition;
 use dms_cloud::{FLOW, Flow};
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -155,6 +156,10 @@ impl Scheduler {
 }
 
 impl Job {
+    fn budget(&self) -> Option<&dms_cloud::HostBudget> {
+        self.target.client.dms_budget()
+    }
+
     /// Each collector of each project is a flow of its own in its host's fair queue.
     fn flow(&self) -> Flow {
         Flow::new(
@@ -177,6 +182,7 @@ impl Job {
             round += 1;
             let started = Instant::now();
             let lateness = started.saturating_duration_since(planned);
+            let competition = self.budget().map(|b| b.competition(&self.flow()));
             // Data must outlive the cycle the budget really allows, not just the interval.
             self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
@@ -201,7 +207,7 @@ impl Job {
                 }
             };
             if let Some(outcome) = outcome {
-                expected = self.plan(&outcome, started, expected);
+                expected = self.plan(&outcome, competition, expected);
                 self.report(started, lateness, &outcome, expected);
             }
             if round == 1 {
@@ -229,10 +235,10 @@ impl Job {
     fn plan(
         &self,
         outcome: &RoundOutcome,
-        started: Instant,
+        since: Option<Competition>,
         previous: Option<Duration>,
     ) -> Option<Duration> {
-        let needed = self.expected_duration(outcome, started);
+        let needed = self.expected_duration(outcome, since);
         if needed.is_some_and(|n| n > self.interval) && previous.is_none_or(|e| e <= self.interval)
         {
             tracing::warn!(
@@ -287,12 +293,15 @@ impl Job {
 
     /// The time the round's calls need within the collector's share of its host's rate, or
     /// the API's per-instance limits, whichever is longer.
-    fn expected_duration(&self, outcome: &RoundOutcome, started: Instant) -> Option<Duration> {
+    fn expected_duration(
+        &self,
+        outcome: &RoundOutcome,
+        since: Option<Competition>,
+    ) -> Option<Duration> {
         let share = self
-            .target
-            .client
-            .dms_budget()
-            .and_then(|b| b.share(&self.flow(), started));
+            .budget()
+            .zip(since)
+            .and_then(|(b, since)| b.share(&self.flow(), since));
         let by_rate = share
             .filter(|s| *s > 0.0)
             .and_then(|s| Duration::try_from_secs_f64(outcome.calls as f64 / s).ok());
@@ -445,7 +454,7 @@ impl Job {
         let mut errors = Vec::new();
         let mut paced = Duration::ZERO;
         let flow = self.flow();
-        let budget = self.target.client.dms_budget();
+        let budget = self.budget();
         let started = Instant::now();
         let mut last_progress = started;
         let patience = tokio::time::sleep(self.interval);
