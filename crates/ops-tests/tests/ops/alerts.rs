@@ -443,6 +443,7 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
 /// data, and raises one alert there (tests/duplicates.yml), not an error or two alerts.
 #[test]
 fn every_joining_alert_is_tested_on_two_scrapes() {
+    let alertname = regex::Regex::new(r#"alertname="(\w+)""#).expect("regex");
     let mut covered = BTreeSet::new();
     let mut groups = 0;
     for (_, parsed) in test_files() {
@@ -453,7 +454,6 @@ fn every_joining_alert_is_tested_on_two_scrapes() {
                     covered.insert(case.alertname.clone());
                 }
             }
-            let alertname = regex::Regex::new(r#"alertname="(\w+)""#).expect("regex");
             for case in group
                 .promql_expr_test
                 .iter()
