@@ -34,10 +34,25 @@ struct RuleGroup {
     rules: Vec<Rule>,
 }
 
+/// One recording rule of a rule group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingRule {
+    /// The rule file, by path from the repository root.
+    pub file: String,
+    /// The rule group's name.
+    pub group: String,
+    /// The recorded series' name (`record:`).
+    pub name: String,
+    /// The PromQL expression, without the trailing newline of a YAML block.
+    pub expr: String,
+}
+
 #[derive(Deserialize)]
 struct Rule {
     /// Absent on recording rules, which are skipped.
     alert: Option<String>,
+    /// Absent on alerting rules.
+    record: Option<String>,
     expr: String,
     #[serde(rename = "for")]
     for_: Option<String>,
@@ -102,6 +117,28 @@ pub fn alert_rules() -> Vec<AlertRule> {
             parse_alert_rules(file, &crate::read(file)).unwrap_or_else(|e| panic!("{e}"))
         })
         .collect()
+}
+
+/// Every recording rule of every rule file, in file and group order. Panics like
+/// [`alert_rules`].
+pub fn recording_rules() -> Vec<RecordingRule> {
+    let mut rules = Vec::new();
+    for file in rule_files() {
+        let parsed: RuleFile = serde_saphyr::from_str(&crate::read(&file))
+            .unwrap_or_else(|e| panic!("{file}: not a rule file: {e}"));
+        for group in parsed.groups {
+            for rule in group.rules {
+                let Some(name) = rule.record else { continue };
+                rules.push(RecordingRule {
+                    file: file.clone(),
+                    group: group.name.clone(),
+                    name,
+                    expr: rule.expr.trim_end().to_owned(),
+                });
+            }
+        }
+    }
+    rules
 }
 
 /// The anchor GitHub gives a Markdown heading: lower case, spaces to `-`, punctuation other

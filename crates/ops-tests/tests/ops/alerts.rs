@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ops_tests::alerts::{
-    AlertRule, alert_rules, heading_anchor, parse_alert_rules, rule_files, rule_test_files,
+    AlertRule, alert_rules, heading_anchor, parse_alert_rules, recording_rules, rule_files,
+    rule_test_files,
 };
 use ops_tests::{exported_metric_names, metric_names_in, read, run_tool};
 use serde::Deserialize;
@@ -14,8 +15,22 @@ use serde::Deserialize;
 const RUNBOOKS: &str = "docs/runbooks.md";
 
 /// The alerts the operations bundle promises (more may exist).
-const REQUIRED: [&str; 14] = [
+const REQUIRED: [&str; 28] = [
     "DmsInstanceNotRunning",
+    "DmsInstanceNotRunningPlanned",
+    "DmsKafkaControllerCountAbnormal",
+    "DmsKafkaPartitionsNearLimit",
+    "DmsKafkaBrokerDiskHigh",
+    "DmsKafkaBrokerDiskFullInOneDay",
+    "DmsKafkaConsumerLagHigh",
+    "DmsKafkaConsumerGroupRebalancing",
+    "DmsRocketMqConsumerLagHigh",
+    "DmsRocketMqConsumerGroupsNearLimit",
+    "DmsExporterDown",
+    "DmsExporterAbsent",
+    "DmsExporterShardMissing",
+    "DmsExporterConfigReloadFailed",
+    "DmsExporterCollectorOverBudget",
     "DmsInstanceStorageHigh",
     "DmsInstanceStorageFullInOneDay",
     "DmsKafkaBrokerDown",
@@ -30,6 +45,27 @@ const REQUIRED: [&str; 14] = [
     "DmsApiThrottlingSustained",
     "DmsApiAuthenticationFailures",
 ];
+
+/// The kafka_exporter series the compatibility rules promise (docs/compatibility.md).
+const KAFKA_EXPORTER_SERIES: [&str; 12] = [
+    "kafka_brokers",
+    "kafka_topic_partitions",
+    "kafka_topic_partition_current_offset",
+    "kafka_topic_partition_oldest_offset",
+    "kafka_topic_partition_leader",
+    "kafka_topic_partition_replicas",
+    "kafka_topic_partition_in_sync_replica",
+    "kafka_topic_partition_under_replicated_partition",
+    "kafka_consumergroup_current_offset",
+    "kafka_consumergroup_lag",
+    "kafka_consumergroup_lag_sum",
+    "kafka_consumergroup_members",
+];
+
+/// The join every per-instance alert names its instance with, aggregated so that two scrapes
+/// of the exporter do not make duplicate series on the right-hand side.
+const NAME_JOIN: &str =
+    "* on (instance_id) group_left (name) max by (instance_id, name) (dms_instance_info)";
 
 fn assert_success(output: &std::process::Output, what: &str) {
     assert!(
@@ -135,9 +171,8 @@ fn per_instance_alerts_name_the_instance() {
             continue;
         }
         assert!(
-            rule.expr
-                .contains("* on (instance_id) group_left (name) dms_instance_info"),
-            "{}: join dms_instance_info to get the instance's name",
+            rule.expr.contains(NAME_JOIN),
+            "{}: join dms_instance_info to get the instance's name: {NAME_JOIN}",
             rule.name
         );
         let description = &rule.annotations["description"];
@@ -155,13 +190,30 @@ fn expressions_and_templates_only_use_exported_metrics() {
     // Annotations may query Prometheus inside template actions; their prose may say
     // "dms_exporter".
     let actions = regex::Regex::new(r"\{\{.*?\}\}").expect("regex");
+    // Series of the recording rules are not the exporter's (`instance_id:dms_…:ratio`).
+    let recorded: Vec<String> = recording_rules().into_iter().map(|r| r.name).collect();
+    let without_recorded = |text: &str| {
+        recorded
+            .iter()
+            .fold(text.to_owned(), |t, name| t.replace(name.as_str(), ""))
+    };
     for rule in rules() {
-        let mut texts = vec![rule.expr.clone()];
+        let mut texts = vec![without_recorded(&rule.expr)];
         for annotation in rule.annotations.values() {
-            texts.extend(actions.find_iter(annotation).map(|m| m.as_str().to_owned()));
+            texts.extend(
+                actions
+                    .find_iter(annotation)
+                    .map(|m| without_recorded(m.as_str())),
+            );
         }
         let used: BTreeSet<String> = texts.iter().flat_map(|t| metric_names_in(t)).collect();
-        assert!(!used.is_empty(), "{}: uses no dms_ metric", rule.name);
+        // Only the scrape alerts read Prometheus's own `up`.
+        let scrape_alert = rule.expr.starts_with("up{") || rule.expr.starts_with("absent(up{");
+        assert!(
+            !used.is_empty() || scrape_alert,
+            "{}: uses no dms_ metric",
+            rule.name
+        );
         for metric in used {
             assert!(
                 exported.contains(&metric),
@@ -169,6 +221,68 @@ fn expressions_and_templates_only_use_exported_metrics() {
                 rule.name
             );
         }
+    }
+}
+
+#[test]
+fn recording_rules_only_use_exported_metrics_and_are_unique() {
+    let exported = exported_metric_names();
+    let recorded = recording_rules();
+    let names: BTreeSet<&str> = recorded.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), recorded.len(), "a series is recorded twice");
+    for rule in &recorded {
+        assert!(
+            !exported.contains(&rule.name),
+            "{}: records a name the exporter exports",
+            rule.name
+        );
+        let text = recorded
+            .iter()
+            .fold(rule.expr.clone(), |t, r| t.replace(r.name.as_str(), ""));
+        for metric in metric_names_in(&text) {
+            assert!(
+                exported.contains(&metric),
+                "{}: {metric} is not exported",
+                rule.name
+            );
+        }
+    }
+    for name in KAFKA_EXPORTER_SERIES {
+        let rule = recorded
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("kafka_exporter series {name} is not recorded"));
+        assert_eq!(
+            rule.file, "alerts/kafka_exporter_compat.rules.yml",
+            "{name}: the compatibility set lives in its own file"
+        );
+        assert!(
+            rule.expr.contains("instance_id"),
+            "{name}: keeps instance_id (one DMS instance = one Kafka cluster)"
+        );
+    }
+}
+
+/// The parameters docs/runbooks.md tells users to change are the ones the rules use.
+#[test]
+fn documented_rule_parameters_match_the_rules() {
+    let runbooks = read(RUNBOOKS);
+    let by_name: BTreeMap<String, AlertRule> =
+        rules().into_iter().map(|r| (r.name.clone(), r)).collect();
+    for (alert, parameter) in [
+        ("DmsExporterDown", r#"job=~"dms[_-]exporter.*""#),
+        ("DmsExporterAbsent", r#"job=~"dms[_-]exporter.*""#),
+        ("DmsKafkaConsumerLagHigh", "> 100000"),
+        ("DmsRocketMqConsumerLagHigh", "> 100000"),
+    ] {
+        assert!(
+            by_name[alert].expr.contains(parameter),
+            "{alert}: the rule does not use {parameter}"
+        );
+        assert!(
+            runbooks.contains(parameter),
+            "{RUNBOOKS} does not document {parameter} ({alert})"
+        );
     }
 }
 
@@ -205,7 +319,57 @@ struct TestFile {
 #[derive(Deserialize)]
 struct TestGroup {
     #[serde(default)]
+    input_series: Vec<InputSeries>,
+    #[serde(default)]
     alert_rule_test: Vec<AlertCase>,
+    #[serde(default)]
+    promql_expr_test: Vec<ExprCase>,
+}
+
+#[derive(Deserialize)]
+struct InputSeries {
+    series: String,
+}
+
+#[derive(Deserialize)]
+struct ExprCase {
+    expr: String,
+    #[serde(default)]
+    exp_samples: Vec<ExpectedSample>,
+}
+
+#[derive(Deserialize)]
+struct ExpectedSample {
+    #[serde(default)]
+    labels: String,
+}
+
+fn test_files() -> Vec<(String, TestFile)> {
+    rule_test_files()
+        .into_iter()
+        .map(|file| {
+            let parsed: TestFile = serde_saphyr::from_str(&read(&file))
+                .unwrap_or_else(|e| panic!("{file}: not a promtool test file: {e}"));
+            (file, parsed)
+        })
+        .collect()
+}
+
+/// A test group whose every input series is scraped by at least two jobs: the same series
+/// with only `job` (and `instance`) changed appears with two or more `job` values.
+fn scraped_twice(group: &TestGroup) -> bool {
+    let job = regex::Regex::new(r#"(job|instance)="[^"]*",?"#).expect("regex");
+    let job_value = regex::Regex::new(r#"job="([^"]*)""#).expect("regex");
+    let mut jobs: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for input in &group.input_series {
+        let value = job_value
+            .captures(&input.series)
+            .map(|c| c[1].to_owned())
+            .unwrap_or_default();
+        let key = job.replace_all(&input.series, "").replace(",}", "}");
+        jobs.entry(key).or_default().insert(value);
+    }
+    !jobs.is_empty() && jobs.values().all(|j| j.len() >= 2 && !j.contains(""))
 }
 
 #[derive(Deserialize)]
@@ -229,9 +393,7 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
         rules().into_iter().map(|r| (r.name.clone(), r)).collect();
     let mut firing = BTreeSet::new();
     let mut quiet = BTreeSet::new();
-    for file in rule_test_files() {
-        let parsed: TestFile = serde_saphyr::from_str(&read(&file))
-            .unwrap_or_else(|e| panic!("{file}: not a promtool test file: {e}"));
+    for (file, parsed) in test_files() {
         assert!(
             parsed
                 .rule_files
@@ -275,6 +437,84 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
             "{name}: no promtool case where it stays quiet (exp_alerts: [])"
         );
     }
+}
+
+/// Every rule that joins (`on (…)`, `group_left`) is evaluated on two scrapes of the same
+/// data, and raises one alert there (tests/duplicates.yml), not an error or two alerts.
+#[test]
+fn every_joining_alert_is_tested_on_two_scrapes() {
+    let alertname = regex::Regex::new(r#"alertname="(\w+)""#).expect("regex");
+    let mut covered = BTreeSet::new();
+    let mut groups = 0;
+    for (_, parsed) in test_files() {
+        for group in parsed.tests.iter().filter(|g| scraped_twice(g)) {
+            groups += 1;
+            for case in &group.alert_rule_test {
+                if !case.exp_alerts.is_empty() {
+                    covered.insert(case.alertname.clone());
+                }
+            }
+            for case in group
+                .promql_expr_test
+                .iter()
+                .filter(|c| c.expr.contains("ALERTS"))
+            {
+                for sample in &case.exp_samples {
+                    if let Some(name) = alertname.captures(&sample.labels) {
+                        covered.insert(name[1].to_owned());
+                    }
+                }
+            }
+        }
+    }
+    assert!(groups > 0, "no promtool test group scrapes its data twice");
+    for rule in rules() {
+        if rule.expr.contains(" on (") || rule.expr.contains("group_left") {
+            assert!(
+                covered.contains(&rule.name),
+                "{}: joins, but no test on two scrapes shows it firing once",
+                rule.name
+            );
+        }
+    }
+}
+
+/// Every recording rule is evaluated by a promtool case (the compatibility series included).
+#[test]
+fn every_recording_rule_is_unit_tested() {
+    let exprs: Vec<String> = test_files()
+        .into_iter()
+        .flat_map(|(_, parsed)| parsed.tests)
+        .flat_map(|group| group.promql_expr_test)
+        .filter(|case| !case.exp_samples.is_empty())
+        .map(|case| case.expr)
+        .collect();
+    let word = |name: &str| {
+        regex::Regex::new(&format!(r"(^|[^\w:]){}($|[^\w:])", regex::escape(name))).expect("regex")
+    };
+    for rule in recording_rules() {
+        let pattern = word(&rule.name);
+        assert!(
+            exprs.iter().any(|e| pattern.is_match(e)),
+            "{}: no promql_expr_test evaluates it",
+            rule.name
+        );
+    }
+}
+
+#[test]
+fn two_scrapes_are_recognised() {
+    let parse = |text: &str| -> TestGroup { serde_saphyr::from_str(text).expect("parses") };
+    let twice = parse(
+        "input_series:\n  - series: 'a{job=\"x\",instance=\"1\",k=\"v\"}'\n  - series: 'a{job=\"y\",instance=\"2\",k=\"v\"}'\n",
+    );
+    assert!(scraped_twice(&twice));
+    let once = parse(
+        "input_series:\n  - series: 'a{job=\"x\",k=\"v\"}'\n  - series: 'a{job=\"y\",k=\"w\"}'\n",
+    );
+    assert!(!scraped_twice(&once));
+    let none = parse("input_series:\n  - series: 'a{k=\"v\"}'\n  - series: 'a{k=\"v\"}'\n");
+    assert!(!scraped_twice(&none));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! API reachable), and Debian's Prometheus scraping it every second with the shipped rules.
 //! Every dashboard query runs against it, and each fault the simulator can play makes its
 //! alert pending or firing in Prometheus's own alert API, then clearing it clears the alert.
+//! Every kafka_exporter compatibility series equals its native family.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -109,6 +110,36 @@ impl Stack {
             .unwrap_or_default())
     }
 
+    /// An instant query at `time` (Unix seconds); each series' labels (without `__name__`)
+    /// and value.
+    async fn query_at(&self, expr: &str, time: f64) -> Result<Series, String> {
+        let url = reqwest::Url::parse_with_params(
+            &format!("{}/api/v1/query", self.prometheus),
+            &[("query", expr), ("time", &format!("{time:.3}"))],
+        )
+        .map_err(|e| e.to_string())?;
+        let value = self.get(url.as_str()).await?;
+        if value["status"] != "success" {
+            return Err(format!("{expr}: {value}"));
+        }
+        let mut series = Series::new();
+        for sample in value["data"]["result"].as_array().into_iter().flatten() {
+            let labels: BTreeMap<String, String> = sample["metric"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| *k != "__name__")
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect();
+            let number = sample["value"][1]
+                .as_str()
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| format!("{expr}: no value in {sample}"))?;
+            series.insert(labels, number);
+        }
+        Ok(series)
+    }
+
     /// Active alerts (pending or firing) as (name, labels, state).
     async fn alerts(&self) -> Result<Vec<(String, BTreeMap<String, String>, String)>, String> {
         let value = self
@@ -137,6 +168,124 @@ impl Stack {
                 )
             })
             .collect())
+    }
+}
+
+/// Query results: labels (without `__name__`) to value.
+type Series = BTreeMap<BTreeMap<String, String>, f64>;
+
+/// Each kafka_exporter compatibility series (alerts/kafka_exporter_compat.rules.yml) and the
+/// native family it is recorded from; `kafka_brokers` is checked apart.
+const COMPATIBLE: [(&str, &str); 11] = [
+    ("kafka_topic_partitions", "dms_kafka_topic_partitions"),
+    (
+        "kafka_topic_partition_current_offset",
+        "dms_kafka_partition_high_watermark",
+    ),
+    (
+        "kafka_topic_partition_oldest_offset",
+        "dms_kafka_partition_log_start_offset",
+    ),
+    ("kafka_topic_partition_leader", "dms_kafka_partition_leader"),
+    (
+        "kafka_topic_partition_replicas",
+        "dms_kafka_partition_replicas",
+    ),
+    (
+        "kafka_topic_partition_in_sync_replica",
+        "dms_kafka_partition_in_sync_replicas",
+    ),
+    (
+        "kafka_topic_partition_under_replicated_partition",
+        "dms_kafka_partition_under_replicated",
+    ),
+    (
+        "kafka_consumergroup_current_offset",
+        "dms_kafka_consumergroup_current_offset",
+    ),
+    ("kafka_consumergroup_lag", "dms_kafka_consumergroup_lag"),
+    (
+        "kafka_consumergroup_lag_sum",
+        "dms_kafka_consumergroup_topic_lag",
+    ),
+    (
+        "kafka_consumergroup_members",
+        "dms_kafka_consumergroup_members",
+    ),
+];
+
+/// The native series as kafka_exporter names their labels: the scrape's labels dropped,
+/// `group` renamed `consumergroup`.
+fn as_kafka_exporter(native: Series) -> Series {
+    native
+        .into_iter()
+        .map(|(labels, value)| {
+            let labels = labels
+                .into_iter()
+                .filter(|(k, _)| k != "job" && k != "instance")
+                .map(|(k, v)| {
+                    if k == "group" {
+                        ("consumergroup".to_owned(), v)
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect();
+            (labels, value)
+        })
+        .collect()
+}
+
+/// Compares every compatibility series with its native family at one instant (a second ago,
+/// so that the rules have been evaluated on the same samples); differences, if any.
+async fn compatibility_differences(stack: &Stack) -> Result<(), String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs_f64()
+        - 1.0;
+    let mut differences = Vec::new();
+    let mut pairs: Vec<(&str, Series, Series)> = Vec::new();
+    for (compatible, native) in COMPATIBLE {
+        let expected = as_kafka_exporter(stack.query_at(native, now).await?);
+        pairs.push((compatible, stack.query_at(compatible, now).await?, expected));
+    }
+    // kafka_brokers: the healthy brokers of each instance.
+    let mut brokers = Series::new();
+    for (labels, up) in stack.query_at("dms_kafka_broker_up", now).await? {
+        let id = labels.get("instance_id").cloned().unwrap_or_default();
+        *brokers
+            .entry(BTreeMap::from([("instance_id".to_owned(), id)]))
+            .or_default() += up;
+    }
+    pairs.push((
+        "kafka_brokers",
+        stack.query_at("kafka_brokers", now).await?,
+        brokers,
+    ));
+    for (name, got, expected) in pairs {
+        if expected.is_empty() {
+            differences.push(format!("{name}: the native family has no data"));
+        } else if got != expected {
+            let wrong: Vec<String> = expected
+                .iter()
+                .filter(|(labels, value)| got.get(*labels) != Some(*value))
+                .take(3)
+                .map(|(labels, value)| {
+                    format!("{labels:?}: want {value}, got {:?}", got.get(labels))
+                })
+                .collect();
+            differences.push(format!(
+                "{name}: {} series, native {}; {wrong:?}",
+                got.len(),
+                expected.len()
+            ));
+        }
+    }
+    if differences.is_empty() {
+        Ok(())
+    } else {
+        Err(differences.join("\n"))
     }
 }
 
@@ -170,7 +319,8 @@ fn write_prometheus_config(dir: &Path, exporter: &str) -> std::path::PathBuf {
     let config = json!({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "1s"},
         "rule_files": rules,
-        "scrape_configs": [{"job_name": "dms", "static_configs": [{"targets": [exporter]}]}],
+        // The job name the rules' default selector expects (docs/runbooks.md#parameters).
+        "scrape_configs": [{"job_name": "dms_exporter", "static_configs": [{"targets": [exporter]}]}],
     });
     // JSON is YAML.
     let path = dir.join("prometheus.yml");
@@ -376,7 +526,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         "Prometheus scrapes the exporter",
         Duration::from_secs(60),
         || async {
-            let up = stack.query("up{job=\"dms\"} == 1").await?;
+            let up = stack.query("up{job=\"dms_exporter\"} == 1").await?;
             let lag = stack.query("count(dms_kafka_consumergroup_lag)").await?;
             if up.is_empty() || lag.is_empty() {
                 Err("no data yet".into())
@@ -648,6 +798,25 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         "{} panel queries and the variables answered with data",
         queries.len()
     );
+
+    // The kafka_exporter compatibility series equal the native ones (retried: a collector
+    // refresh between a rule's evaluation and the scrape it is compared with differs once).
+    wait_for(
+        "kafka_exporter series equal the native ones",
+        Duration::from_secs(30),
+        || compatibility_differences(&stack),
+    )
+    .await;
+    // The exporter is up and its job is the rules' default: neither scrape alert is active.
+    let scrape_alerts: Vec<String> = stack
+        .alerts()
+        .await
+        .expect("alerts")
+        .into_iter()
+        .filter(|(name, _, _)| name == "DmsExporterDown" || name == "DmsExporterAbsent")
+        .map(|(name, _, state)| format!("{name} {state}"))
+        .collect();
+    assert!(scrape_alerts.is_empty(), "{scrape_alerts:?}");
 
     // Clearing every fault clears every alert.
     stack
