@@ -3,6 +3,9 @@
 //! Every dashboard query runs against it, and each fault the simulator can play makes its
 //! alert pending or firing in Prometheus's own alert API, then clearing it clears the alert.
 
+// A real Prometheus scrapes in real time: waits here mean the wall clock, not tokio's.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
