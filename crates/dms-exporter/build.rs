@@ -1,5 +1,5 @@
-//! Build facts for `--version` and `dms_exporter_build_info`: the git revision (`unknown`
-//! outside git), the rustc version and the build date (`SOURCE_DATE_EPOCH` when set, for
+//! Build facts for `--version` and `dms_exporter_build_info`: the git revision
+//! (`DMS_EXPORTER_REVISION` when set, else `git rev-parse HEAD`, else `unknown`), the rustc version and the build date (`SOURCE_DATE_EPOCH` when set, for
 //! reproducible builds). Reruns only when HEAD moves, not on every build.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +8,13 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
-    let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    // A build from a tree without `.git` (a container build context) can name its revision.
+    println!("cargo:rerun-if-env-changed=DMS_EXPORTER_REVISION");
+    let revision = std::env::var("DMS_EXPORTER_REVISION")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+        .or_else(|| git(&["rev-parse", "HEAD"]))
+        .unwrap_or_else(|| "unknown".to_owned());
     watch_git_head();
     println!("cargo:rustc-env=DMS_EXPORTER_REVISION={revision}");
     println!("cargo:rustc-env=DMS_EXPORTER_RUSTC={}", rustc_version());
