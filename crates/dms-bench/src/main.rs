@@ -2,6 +2,9 @@
 //! side by side, then prints collection, throttling, blinking, throughput, memory and CPU
 //! figures (docs/performance.md, "Collection benchmark"). Figures are printed, never asserted.
 
+// A benchmark measures real elapsed time against real processes: the wall clock is meant.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 mod blink;
 mod collection;
 mod exporter;

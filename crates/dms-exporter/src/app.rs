@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
 use crate::collect::{self, Target};
-use crate::config::Config;
+use crate::config::{CollectorsConfig, Config};
 use crate::http::{self, ServerState};
 use crate::metrics::self_metrics::{BuildInfo, SelfMetrics};
 use crate::snapshot::{self, Encoded, SnapshotHandle};
@@ -35,6 +35,8 @@ pub struct Exporter {
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub store: Arc<Store>,
+    /// The running collection's collector settings (the landing page shows the intervals).
+    pub collectors: Arc<ArcSwap<CollectorsConfig>>,
     publisher: JoinSet<()>,
     collection: Option<(CancellationToken, JoinHandle<()>)>,
     shutdown: CancellationToken,
@@ -68,6 +70,7 @@ impl Exporter {
             self_metrics,
             readiness: Arc::new(Readiness::pending_startup()),
             store,
+            collectors: Arc::new(ArcSwap::from_pointee(CollectorsConfig::default())),
             publisher,
             collection: None,
             shutdown,
@@ -81,6 +84,8 @@ impl Exporter {
             self_metrics: Arc::clone(&self.self_metrics),
             readiness: Arc::clone(&self.readiness),
             telemetry_path: telemetry_path.to_owned(),
+            collectors: Arc::clone(&self.collectors),
+            config_file: None,
             reload: None,
         }
     }
@@ -109,6 +114,8 @@ impl Exporter {
         let sharding = input.config.sharding;
         self.self_metrics
             .record_sharding(sharding.shard, sharding.total_shards);
+        self.collectors
+            .store(Arc::new(input.config.collectors.clone()));
         let token = self.shutdown.child_token();
         let task = tokio::spawn(collect_all(
             input,
@@ -290,9 +297,14 @@ pub type Reloader = Box<dyn Fn() -> anyhow::Result<(Config, Credentials)> + Send
 
 /// Where and how the HTTP server listens.
 pub struct Serving {
-    pub listener: TcpListener,
+    /// One server per listener (repeated `--web.listen-address`, or systemd's sockets).
+    pub listeners: Vec<TcpListener>,
     pub telemetry_path: String,
     pub web: http::web_config::WebSettings,
+    /// The configuration file, for the landing page (`None` in `--demo`).
+    pub config_file: Option<String>,
+    /// Whether the data is simulated (`--demo`): a banner and `dms_exporter_demo`.
+    pub demo: bool,
 }
 
 /// Runs the exporter and its HTTP server until `shutdown`; SIGHUP and `POST /-/reload`
@@ -307,16 +319,38 @@ pub async fn run(
     let transport = Arc::clone(&input.transport);
     let env_project = input.env_project.clone();
     let mut exporter = Exporter::new(shutdown.clone());
+    exporter.self_metrics.set_demo(serving.demo);
     exporter.start_collection(input).await;
     let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
     let mut state = exporter.server_state(&serving.telemetry_path);
     state.reload = reload.is_some().then_some(requests);
-    let server = tokio::spawn(http::serve(
-        serving.listener,
-        state,
-        serving.web,
-        shutdown.clone(),
-    ));
+    state.config_file = serving.config_file;
+    let mut servers = JoinSet::new();
+    for listener in serving.listeners {
+        servers.spawn(http::serve(
+            listener,
+            state.clone(),
+            serving.web.clone(),
+            shutdown.clone(),
+        ));
+    }
+    // A server that fails ends the exporter rather than leaving it half reachable.
+    let server_failed = shutdown.clone();
+    let servers = tokio::spawn(async move {
+        let mut outcome = Ok(());
+        while let Some(result) = servers.join_next().await {
+            let result = result
+                .context("HTTP server task")
+                .and_then(|r| r.context("HTTP server failed"));
+            if result.is_err() {
+                server_failed.cancel();
+                if outcome.is_ok() {
+                    outcome = result;
+                }
+            }
+        }
+        outcome
+    });
     let mut hangups = hangup_signals();
     loop {
         let reply = tokio::select! {
@@ -349,11 +383,9 @@ pub async fn run(
             let _ = reply.send(result);
         }
     }
-    server
-        .await
-        .context("HTTP server task")?
-        .context("HTTP server failed")?;
+    let served = servers.await.context("HTTP servers task")?;
     exporter.join().await;
+    served?;
     Ok(())
 }
 

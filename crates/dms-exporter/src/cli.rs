@@ -13,13 +13,39 @@ pub enum LogFormat {
     Json,
 }
 
+/// The levels `--log.level` accepts, as Prometheus programs have them (finer filters go in
+/// `RUST_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The `tracing` filter directive of this level.
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dms_exporter",
-    version,
+    // `--version` is ours: it prints the revision, build date and rustc too.
+    disable_version_flag = true,
     about = "Prometheus exporter for Huawei Cloud Distributed Message Service (DMS)"
 )]
 pub struct Cli {
+    /// Print the version, revision, build date and rustc version, and exit.
+    #[arg(long, short = 'V')]
+    pub version: bool,
     /// Configuration file (YAML).
     #[arg(
         long = "config.file",
@@ -27,13 +53,19 @@ pub struct Cli {
         default_value = "dms_exporter.yml"
     )]
     pub config_file: PathBuf,
-    /// Address to listen on, `host:port` or `:port` for every interface.
+    /// Address to listen on, `host:port` or `:port` for every interface; repeat it to listen
+    /// on several.
     #[arg(
         long = "web.listen-address",
         value_name = "ADDR",
-        default_value = ":9866"
+        default_value = ":9866",
+        action = clap::ArgAction::Append
     )]
-    pub listen_address: String,
+    pub listen_addresses: Vec<String>,
+    /// Serve on the sockets systemd passes (socket activation: `LISTEN_FDS` from fd 3)
+    /// instead of `--web.listen-address`.
+    #[arg(long = "web.systemd-socket")]
+    pub systemd_socket: bool,
     /// Path under which to expose metrics.
     #[arg(
         long = "web.telemetry-path",
@@ -45,9 +77,14 @@ pub struct Cli {
     /// response headers.
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
-    /// Log level (error, warn, info, debug, trace), or a tracing filter directive.
-    #[arg(long = "log.level", value_name = "LEVEL", default_value = "info")]
-    pub log_level: String,
+    /// Log level; `RUST_LOG` (a tracing filter) wins when set.
+    #[arg(
+        long = "log.level",
+        value_name = "LEVEL",
+        value_enum,
+        default_value = "info"
+    )]
+    pub log_level: LogLevel,
     /// Log format.
     #[arg(long = "log.format", value_enum, default_value = "logfmt")]
     pub log_format: LogFormat,
@@ -63,9 +100,11 @@ pub struct Cli {
     pub total_shards: Option<u32>,
     /// Run against the embedded DMS simulator with a lively fleet; no configuration or
     /// credentials needed.
+    #[cfg(feature = "demo")]
     #[arg(long)]
     pub demo: bool,
     /// Where the demo's simulator listens (its control API under `/_sim/` injects faults).
+    #[cfg(feature = "demo")]
     #[arg(
         long = "demo.simulator-address",
         value_name = "ADDR",
@@ -98,6 +137,39 @@ pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_level_accepts_the_prometheus_levels_only() {
+        let cli = Cli::try_parse_from(["dms_exporter", "--log.level", "warn"]).expect("warn");
+        assert_eq!(cli.log_level, LogLevel::Warn);
+        for bad in ["trace", "verbose", "info,dms_cloud=debug", ""] {
+            let error = Cli::try_parse_from(["dms_exporter", "--log.level", bad])
+                .expect_err("refused")
+                .to_string();
+            assert!(
+                error.contains("possible values: debug, info, warn, error"),
+                "{bad:?}: {error}"
+            );
+            assert!(
+                bad.is_empty() || error.contains(&format!("invalid value '{bad}'")),
+                "{bad:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn listen_address_repeats_and_defaults_to_every_interface() {
+        let cli = Cli::try_parse_from(["dms_exporter"]).expect("no flags");
+        assert_eq!(cli.listen_addresses, [":9866"]);
+        let cli = Cli::try_parse_from([
+            "dms_exporter",
+            "--web.listen-address=127.0.0.1:9866",
+            "--web.listen-address",
+            "[::1]:9866",
+        ])
+        .expect("two addresses");
+        assert_eq!(cli.listen_addresses, ["127.0.0.1:9866", "[::1]:9866"]);
+    }
 
     #[test]
     fn listen_addresses_in_prometheus_style() {

@@ -9,7 +9,9 @@ use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::cli::{Cli, parse_listen_address};
 use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
 use dms_exporter::http::web_config;
-use dms_exporter::{app, demo, logging};
+use dms_exporter::metrics::self_metrics::BuildInfo;
+use dms_exporter::{app, logging};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// Connection set-up limit for the cloud API.
@@ -17,6 +19,10 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.version {
+        println!("{}", BuildInfo::current().version_line());
+        return ExitCode::SUCCESS;
+    }
     if cli.check_config {
         let mut ok = true;
         match config::load_file(&cli.config_file) {
@@ -47,7 +53,7 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         };
     }
-    if let Err(error) = logging::init(&cli.log_level, cli.log_format) {
+    if let Err(error) = logging::init(cli.log_level, cli.log_format) {
         eprintln!("{error:#}");
         return ExitCode::FAILURE;
     }
@@ -94,25 +100,33 @@ async fn shutdown_on_signal(shutdown: CancellationToken) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    let address = parse_listen_address(&cli.listen_address).map_err(anyhow::Error::msg)?;
     let web = match &cli.web_config_file {
         Some(path) => web_config::load(path)?,
         None => web_config::settings("(none)", &web_config::WebConfig::default())?,
     };
     let scheme = if web.tls.is_some() { "https" } else { "http" };
     let shard_flags = cli.shard_flags();
-    let (config, credentials, env_project, reload) = if cli.demo {
-        let simulator =
-            parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
-        let demo = demo::start(simulator, shutdown.clone()).await?;
-        tracing::info!(
-            simulator = %demo.address,
-            control = %format!("http://{}/_sim/state", demo.address),
-            "demo mode: reading the embedded DMS simulator"
-        );
-        let mut config = demo.config;
-        config::apply_shard_flags(&mut config, shard_flags)?;
-        (config, demo.credentials, None, None)
+    #[cfg(feature = "demo")]
+    let demo = cli.demo;
+    #[cfg(not(feature = "demo"))]
+    let demo = false;
+    let (config, credentials, env_project, reload) = if demo {
+        #[cfg(feature = "demo")]
+        {
+            let simulator =
+                parse_listen_address(&cli.demo_simulator_address).map_err(anyhow::Error::msg)?;
+            let demo = dms_exporter::demo::start(simulator, shutdown.clone()).await?;
+            tracing::info!(
+                simulator = %demo.address,
+                control = %format!("http://{}/_sim/state", demo.address),
+                "demo mode: reading the embedded DMS simulator"
+            );
+            let mut config = demo.config;
+            config::apply_shard_flags(&mut config, shard_flags)?;
+            (config, demo.credentials, None, None)
+        }
+        #[cfg(not(feature = "demo"))]
+        unreachable!("--demo exists only with the demo feature")
     } else {
         // Flags win over the file at every reload too.
         let load = move |path: &std::path::Path| -> anyhow::Result<_> {
@@ -130,14 +144,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         (config, credentials, project, Some(reload))
     };
     let transport: Arc<dyn Transport> = Arc::new(ReqwestTransport::new(CONNECT_TIMEOUT)?);
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
-    tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
+    let listeners = if cli.systemd_socket {
+        systemd_listeners()?
+    } else {
+        bind_all(&cli.listen_addresses).await?
+    };
+    for listener in &listeners {
+        tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
+    }
     let serving = app::Serving {
-        listener,
+        listeners,
         telemetry_path: cli.telemetry_path.clone(),
         web,
+        config_file: (!demo).then(|| cli.config_file.display().to_string()),
+        demo,
     };
     let input = app::CollectionInput {
         config,
@@ -146,4 +166,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         env_project,
     };
     app::run(input, reload, serving, shutdown).await
+}
+
+/// Listens on every `--web.listen-address`.
+async fn bind_all(addresses: &[String]) -> anyhow::Result<Vec<TcpListener>> {
+    let mut listeners = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let address = parse_listen_address(address).map_err(anyhow::Error::msg)?;
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+/// The listening sockets systemd passed (`LISTEN_FDS` from fd 3, for this `LISTEN_PID`).
+#[cfg(unix)]
+fn systemd_listeners() -> anyhow::Result<Vec<TcpListener>> {
+    let mut passed = listenfd::ListenFd::from_env();
+    if passed.len() == 0 {
+        anyhow::bail!(
+            "--web.systemd-socket: systemd passed no socket (LISTEN_FDS/LISTEN_PID unset or for another process); start the exporter through its .socket unit"
+        );
+    }
+    (0..passed.len())
+        .map(|index| {
+            let listener = passed
+                .take_tcp_listener(index)
+                .with_context(|| format!("--web.systemd-socket: socket {}", index + 3))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--web.systemd-socket: socket {} is not a listening TCP socket",
+                        index + 3
+                    )
+                })?;
+            // Tokio needs a non-blocking socket; systemd passes blocking ones.
+            listener.set_nonblocking(true)?;
+            Ok(TcpListener::from_std(listener)?)
+        })
+        .collect()
+}
+
+#[cfg(not(unix))]
+fn systemd_listeners() -> anyhow::Result<Vec<TcpListener>> {
+    anyhow::bail!("--web.systemd-socket needs systemd (Linux)")
 }

@@ -2,10 +2,12 @@
 //! snapshot and encode only the small self-metrics; they never call the cloud.
 
 mod body;
+pub mod landing;
 pub mod web_config;
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -17,8 +19,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::scheduler::Readiness;
+use crate::config::CollectorsConfig;
 use crate::metrics::exposition::Format;
-use crate::metrics::self_metrics::SelfMetrics;
+use crate::metrics::self_metrics::{SelfMetrics, unix_now};
 use crate::snapshot::{SnapshotHandle, gzip};
 
 /// What the handlers read.
@@ -28,6 +31,10 @@ pub struct ServerState {
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub telemetry_path: String,
+    /// The running collection's collector settings (their intervals, for the landing page).
+    pub collectors: Arc<ArcSwap<CollectorsConfig>>,
+    /// The configuration file (`None` in `--demo`), for the landing page.
+    pub config_file: Option<String>,
     /// Where `POST /-/reload` asks for a reload; `None` when there is nothing to reload.
     pub reload: Option<mpsc::Sender<oneshot::Sender<Result<(), String>>>>,
 }
@@ -137,20 +144,15 @@ async fn reload(State(state): State<ServerState>) -> (StatusCode, String) {
 }
 
 async fn landing(State(state): State<ServerState>) -> Html<String> {
-    let path = html_escape(&state.telemetry_path);
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>DMS exporter</title></head>\
-         <body><h1>DMS exporter</h1><p>Prometheus exporter for Huawei Cloud Distributed Message Service, version {}.</p>\
-         <ul><li><a href=\"{path}\">Metrics</a></li><li><a href=\"/-/healthy\">Health</a></li><li><a href=\"/-/ready\">Readiness</a></li></ul></body></html>\n",
-        env!("CARGO_PKG_VERSION")
-    ))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    let status = state.self_metrics.status();
+    let collectors = state.collectors.load();
+    Html(landing::render(&landing::Page {
+        status: &status,
+        collectors: &collectors,
+        config_file: state.config_file.as_deref(),
+        telemetry_path: &state.telemetry_path,
+        now_unix: unix_now(),
+    }))
 }
 
 /// The router, for tests and for [`serve`].

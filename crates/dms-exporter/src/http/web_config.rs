@@ -64,7 +64,9 @@ pub enum WebConfigError {
     },
 }
 
-/// What the server needs: a TLS configuration when TLS is on, and the request guard.
+/// What the server needs: a TLS configuration when TLS is on, and the request guard (shared
+/// by every listener).
+#[derive(Clone)]
 pub struct WebSettings {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     pub guard: Arc<Guard>,

@@ -442,6 +442,34 @@ families! {
         ["version", "revision", "rustc"],
         "self",
         "Build information of the exporter; always 1.";
+    DEMO = "dms_exporter_demo", Gauge, None,
+        [],
+        "scrape", "self",
+        "1 when the exporter runs with --demo, reading its embedded simulator: the data is simulated. Absent otherwise.";
+    PROCESS_CPU_SECONDS = "process_cpu_seconds_total", Counter, S,
+        [],
+        "scrape", "/proc/self/stat",
+        "User and system CPU time spent by the exporter process (Linux only).";
+    PROCESS_MAX_FDS = "process_max_fds", Gauge, None,
+        [],
+        "scrape", "/proc/self/limits",
+        "Soft limit on open file descriptors (Linux only; absent when unlimited).";
+    PROCESS_OPEN_FDS = "process_open_fds", Gauge, None,
+        [],
+        "scrape", "/proc/self/fd",
+        "Open file descriptors (Linux only).";
+    PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes", Gauge, B,
+        [],
+        "scrape", "/proc/self/stat",
+        "Resident memory size (Linux only).";
+    PROCESS_START_TIME = "process_start_time_seconds", Gauge, S,
+        [],
+        "scrape", "/proc/self/stat",
+        "Start time of the process as a Unix timestamp (Linux only; from the kernel, or taken at start where /proc/stat is hidden).";
+    PROCESS_VIRTUAL_MEMORY = "process_virtual_memory_bytes", Gauge, B,
+        [],
+        "scrape", "/proc/self/stat",
+        "Virtual memory size (Linux only).";
 }
 
 #[cfg(test)]
@@ -454,13 +482,15 @@ mod tests {
         let mut seen = BTreeSet::new();
         for family in ALL {
             assert!(seen.insert(family.name), "duplicate {}", family.name);
-            assert!(family.name.starts_with("dms_"), "{}", family.name);
+            // `process_*` are the standard families every exporter shares.
+            assert!(
+                family.name.starts_with("dms_") || family.name.starts_with("process_"),
+                "{}",
+                family.name
+            );
             if let Some(unit) = family.unit {
-                assert!(
-                    family.name.ends_with(&format!("_{unit}")),
-                    "{}",
-                    family.name
-                );
+                let base = family.name.strip_suffix("_total").unwrap_or(family.name);
+                assert!(base.ends_with(&format!("_{unit}")), "{}", family.name);
             }
             match family.kind {
                 Kind::Counter => assert!(family.name.ends_with("_total"), "{}", family.name),

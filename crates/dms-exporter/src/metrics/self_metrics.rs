@@ -3,12 +3,12 @@
 //! are small, so they are encoded on each scrape, after the pre-encoded snapshot.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::catalog;
 use super::exposition::{Format, write_header, write_sample};
+use super::{catalog, process};
 
 /// Request-duration buckets, in seconds: API calls take tens of milliseconds to seconds.
 const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -83,25 +83,32 @@ struct Inner {
     errors: BTreeMap<(&'static str, String, String, &'static str), u64>,
 }
 
-/// Build facts for `dms_exporter_build_info`.
-#[derive(Debug, Clone)]
+/// Build facts for `dms_exporter_build_info`, `--version` and the landing page (set by
+/// `build.rs`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuildInfo {
     pub version: String,
     pub revision: String,
     pub rustc: String,
+    pub build_date: String,
 }
 
 impl BuildInfo {
     pub fn current() -> Self {
         Self {
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            revision: option_env!("DMS_EXPORTER_REVISION")
-                .unwrap_or("unknown")
-                .to_owned(),
-            rustc: option_env!("DMS_EXPORTER_RUSTC")
-                .unwrap_or("unknown")
-                .to_owned(),
+            revision: env!("DMS_EXPORTER_REVISION").to_owned(),
+            rustc: env!("DMS_EXPORTER_RUSTC").to_owned(),
+            build_date: env!("DMS_EXPORTER_BUILD_DATE").to_owned(),
         }
+    }
+
+    /// What `--version` prints, in the Prometheus programs' style.
+    pub fn version_line(&self) -> String {
+        format!(
+            "dms_exporter, version {} (revision: {}) build date: {} rustc: {}",
+            self.version, self.revision, self.build_date, self.rustc
+        )
     }
 }
 
@@ -116,6 +123,38 @@ pub struct SelfMetrics {
     budgets: Mutex<Option<dms_cloud::Budgets>>,
     /// (shard ordinal, total shards) of the running collection.
     sharding: Mutex<(u32, u32)>,
+    /// Whether the data comes from the embedded simulator (`--demo`).
+    demo: AtomicBool,
+    /// When these metrics were created, near the process start: `process_start_time_seconds`
+    /// where the kernel's cannot be read.
+    started_unix: f64,
+}
+
+/// What the landing page shows of one collector of one project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleStatus {
+    pub collector: &'static str,
+    pub region: String,
+    pub project_id: String,
+    /// Whether the last cycle read everything without an error.
+    pub up: bool,
+    /// When a cycle last succeeded, as a Unix timestamp.
+    pub last_success_unix: Option<f64>,
+    /// How long the last cycle took.
+    pub last_duration: Duration,
+}
+
+/// A reading of the state the landing page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub build: BuildInfo,
+    pub demo: bool,
+    /// Whether the last reload succeeded (or none happened).
+    pub reload_ok: bool,
+    /// When the configuration was last loaded successfully, as a Unix timestamp.
+    pub loaded_unix: f64,
+    /// In (collector, region, project) order.
+    pub cycles: Vec<CycleStatus>,
 }
 
 /// The wall clock as a Unix timestamp in seconds (what `_timestamp_seconds` series carry).
@@ -134,6 +173,38 @@ impl SelfMetrics {
             reload: Mutex::new((true, unix_now())),
             budgets: Mutex::new(None),
             sharding: Mutex::new((0, 1)),
+            demo: AtomicBool::new(false),
+            started_unix: unix_now(),
+        }
+    }
+
+    /// Marks the data as simulated (`--demo`): `dms_exporter_demo` is 1 from now on.
+    pub fn set_demo(&self, demo: bool) {
+        self.demo.store(demo, Ordering::Relaxed);
+    }
+
+    /// What the landing page shows, read under the locks once.
+    pub fn status(&self) -> Status {
+        let cycles = self
+            .lock()
+            .cycles
+            .iter()
+            .map(|((collector, region, project), state)| CycleStatus {
+                collector,
+                region: region.clone(),
+                project_id: project.clone(),
+                up: state.up,
+                last_success_unix: state.last_success,
+                last_duration: Duration::try_from_secs_f64(state.duration).unwrap_or_default(),
+            })
+            .collect();
+        let (reload_ok, loaded_unix) = *self.reload.lock().unwrap_or_else(|e| e.into_inner());
+        Status {
+            build: self.build.clone(),
+            demo: self.demo.load(Ordering::Relaxed),
+            reload_ok,
+            loaded_unix,
+            cycles,
         }
     }
 
@@ -398,6 +469,13 @@ impl SelfMetrics {
             1.0,
             out,
         );
+        drop(inner);
+
+        if self.demo.load(Ordering::Relaxed) {
+            write_header(&catalog::DEMO, format, out);
+            write_sample(catalog::DEMO.name, &[], &[], None, 1.0, out);
+        }
+        process::encode(&process::sample(self.started_unix), format, out);
     }
 
     fn cycle_samples(
@@ -478,6 +556,41 @@ mod tests {
     }
 
     #[test]
+    fn demo_gauge_only_in_demo_mode() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(!out.contains("dms_exporter_demo"), "{out}");
+        metrics.set_demo(true);
+        let mut out = String::new();
+        metrics.encode(Format::OpenMetrics, &mut out);
+        assert!(out.contains("# TYPE dms_exporter_demo gauge\n"), "{out}");
+        assert!(out.contains("\ndms_exporter_demo 1\n"), "{out}");
+        assert!(metrics.status().demo);
+    }
+
+    #[test]
+    fn build_info_carries_the_revision_from_git() {
+        let build = BuildInfo::current();
+        // The tests run from a git checkout, so build.rs found a revision.
+        assert_eq!(build.revision.len(), 40, "{build:?}");
+        assert!(
+            build.revision.chars().all(|c| c.is_ascii_hexdigit()),
+            "{build:?}"
+        );
+        assert!(build.rustc.starts_with("1."), "{build:?}");
+        let line = build.version_line();
+        assert!(
+            line.starts_with(&format!(
+                "dms_exporter, version {} (revision: {}) build date: ",
+                env!("CARGO_PKG_VERSION"),
+                build.revision
+            )) && line.ends_with(&format!(" rustc: {}", build.rustc)),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn sharding_is_reported_and_follows_reloads() {
         let metrics = SelfMetrics::new(BuildInfo::current());
         let mut out = String::new();
@@ -531,5 +644,17 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("kind=\"throttled\"} 1\n"), "{out}");
+        let status = metrics.status();
+        assert_eq!(
+            status.cycles,
+            [CycleStatus {
+                collector: "kafka_groups",
+                region: "r".into(),
+                project_id: "p".into(),
+                up: false,
+                last_success_unix: Some(100.0),
+                last_duration: Duration::from_secs(2),
+            }]
+        );
     }
 }

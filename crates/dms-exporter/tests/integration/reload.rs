@@ -4,7 +4,9 @@
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use dms_exporter::demo::config_yaml;
 use dms_sim::{SimConfig, Simulator};

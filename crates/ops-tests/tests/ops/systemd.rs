@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use ops_tests::{read, run_tool, workspace_binary};
 
 const UNIT: &str = "systemd/dms_exporter.service";
+const SOCKET: &str = "systemd/dms_exporter.socket";
 const ENV_FILE: &str = "systemd/dms_exporter.default";
 const INSTALLED_BINARY: &str = "/usr/local/bin/dms_exporter";
 /// The highest exposure `systemd-analyze security` may give the unit (0 = locked down, 10 =
@@ -152,6 +153,39 @@ fn systemd_unit_verifies_cleanly() {
     assert!(
         ok && ours.is_empty(),
         "systemd-analyze verify {UNIT}:\n{text}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn systemd_socket_unit_verifies_cleanly_with_the_service() {
+    let (dir, service) = unit_copy("verify-socket");
+    let socket = dir.join("dms_exporter.socket");
+    let text = read(SOCKET);
+    std::fs::write(&socket, &text).unwrap_or_else(|e| panic!("{}: {e}", socket.display()));
+    let socket_directives = directives(&text, "Socket");
+    let listen = values(&socket_directives, "ListenStream");
+    assert_eq!(listen, ["9866"], "{SOCKET} listens on the exporter's port");
+    assert!(
+        text.contains("--web.systemd-socket"),
+        "{SOCKET} says how the service takes the socket"
+    );
+    assert_flags_exist(&flags_in(&text), SOCKET);
+    let (ok, output) = analyze(
+        &dir,
+        &[
+            "verify",
+            socket.to_str().expect("UTF-8 path"),
+            service.to_str().expect("UTF-8 path"),
+        ],
+    );
+    let ours: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("dms_exporter"))
+        .collect();
+    assert!(
+        ok && ours.is_empty(),
+        "systemd-analyze verify {SOCKET}:\n{output}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
