@@ -13,6 +13,9 @@
 //! generator sends it to each instance at most every 1.1 s, spreading it over the fleet, and
 //! sends a group detail instead when no instance is due.
 
+// A load generator measures the wall clock, not a test's paused time.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

@@ -267,8 +267,9 @@ mod tests {
                 .filter(|d| d.families.iter().any(|f| std::ptr::eq(*f, *family)))
                 .map(|d| d.name)
                 .collect();
-            if family.source == "self" {
-                // Self-metrics are the scrape's, freshness families the store's.
+            if family.source == "self" || family.source.starts_with("/proc/") {
+                // Self-metrics (and process metrics) are the scrape's, freshness families the
+                // store's.
                 assert!(
                     owners.is_empty(),
                     "{} is a self-metric, yet listed by {owners:?}",

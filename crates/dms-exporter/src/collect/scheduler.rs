@@ -228,6 +228,38 @@ impl Job {
                     }
                 }
             }
+            if round == 1 && instance_scoped && !self.readiness.is_ready() {
+                self.await_first_collection(&mut busy, &mut running).await;
+            }
+        }
+    }
+
+    /// Until every collector has finished its first round, a second round would take budget
+    /// from the first rounds still running and delay readiness well past the first
+    /// collection's bound (at 1,000 instances the 30-second groups sweep restarted while the
+    /// 5-minute partition sweep had read less than half). So the second round waits, and the
+    /// data served meanwhile is kept that much longer.
+    async fn await_first_collection(
+        &self,
+        busy: &mut HashSet<String>,
+        running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
+    ) {
+        let ready = self.readiness.wait();
+        tokio::pin!(ready);
+        // Keep what is served alive ahead of the wait, a step at a time.
+        let step = self.interval / 2;
+        let mut next_step = Instant::now() + step;
+        loop {
+            tokio::select! {
+                () = &mut ready => break,
+                () = tokio::time::sleep_until(next_step) => {
+                    self.stretch_max_age(self.max_age_now() + step);
+                    next_step += step;
+                }
+                Some(done) = running.next(), if !running.is_empty() => {
+                    busy.remove(&done.instance_id);
+                }
+            }
         }
     }
 

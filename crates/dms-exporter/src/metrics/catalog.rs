@@ -444,31 +444,31 @@ families! {
         "Build information of the exporter; always 1.";
     DEMO = "dms_exporter_demo", Gauge, None,
         [],
-        "scrape", "self",
+        "self",
         "1 when the exporter runs with --demo, reading its embedded simulator: the data is simulated. Absent otherwise.";
     PROCESS_CPU_SECONDS = "process_cpu_seconds_total", Counter, S,
         [],
-        "scrape", "/proc/self/stat",
+        "/proc/self/stat",
         "User and system CPU time spent by the exporter process (Linux only).";
     PROCESS_MAX_FDS = "process_max_fds", Gauge, None,
         [],
-        "scrape", "/proc/self/limits",
+        "/proc/self/limits",
         "Soft limit on open file descriptors (Linux only; absent when unlimited).";
     PROCESS_OPEN_FDS = "process_open_fds", Gauge, None,
         [],
-        "scrape", "/proc/self/fd",
+        "/proc/self/fd",
         "Open file descriptors (Linux only).";
     PROCESS_RESIDENT_MEMORY = "process_resident_memory_bytes", Gauge, B,
         [],
-        "scrape", "/proc/self/stat",
+        "/proc/self/stat",
         "Resident memory size (Linux only).";
     PROCESS_START_TIME = "process_start_time_seconds", Gauge, S,
         [],
-        "scrape", "/proc/self/stat",
+        "/proc/self/stat",
         "Start time of the process as a Unix timestamp (Linux only; from the kernel, or taken at start where /proc/stat is hidden).";
     PROCESS_VIRTUAL_MEMORY = "process_virtual_memory_bytes", Gauge, B,
         [],
-        "scrape", "/proc/self/stat",
+        "/proc/self/stat",
         "Virtual memory size (Linux only).";
 }
 

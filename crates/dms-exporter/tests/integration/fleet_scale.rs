@@ -202,30 +202,49 @@ async fn a_long_sweep_does_not_starve_a_thirty_second_collector() {
     let sim_config = kafka_fleet(20, 30, 2);
     let sim = Simulator::new(sim_config.clone());
     let shutdown = CancellationToken::new();
-    // The partitions sweep needs 20 × 31 calls; at 10/s that is over a minute of work.
+    // The partitions sweep needs 20 × 31 calls; at 10/s that is over a minute of work, so it
+    // runs back to back, and the 30-second groups collector must get its turns meanwhile.
     let config = format!(
         "{}api:\n  rate_limit: 10\n  burst: 1\n  concurrency: 8\n",
-        only("  kafka_partitions: {interval: 300s}\n  kafka_groups: {interval: 30s}\n")
+        only("  kafka_partitions: {interval: 60s}\n  kafka_groups: {interval: 30s}\n")
     );
     let exporter = in_process(&sim, &sim_config, &config, &shutdown);
-    tokio::time::sleep(Duration::from_secs(90)).await;
+    exporter.readiness.wait().await;
+    let ready_at = Instant::now();
+    tokio::time::sleep(Duration::from_secs(150)).await;
     shutdown.cancel();
     let log = sim.request_log();
-    let group_reads: Vec<Instant> = log
-        .iter()
-        .filter(|r| r.endpoint == "kafka_group")
-        .map(|r| r.at)
-        .collect();
-    let sweep_end = log
-        .iter()
-        .filter(|r| r.endpoint == "kafka_topic_detail")
-        .map(|r| r.at)
-        .max()
-        .expect("the sweep ran");
+    let after_ready = |endpoint: &str| -> Vec<Instant> {
+        log.iter()
+            .filter(|r| r.endpoint == endpoint && r.at > ready_at)
+            .map(|r| r.at)
+            .collect()
+    };
+    let details = after_ready("kafka_topic_detail");
+    let (first, last) = (
+        details
+            .iter()
+            .min()
+            .copied()
+            .expect("a sweep ran after ready"),
+        details
+            .iter()
+            .max()
+            .copied()
+            .expect("a sweep ran after ready"),
+    );
     assert!(
-        group_reads.iter().filter(|at| **at < sweep_end).count() >= 80,
-        "two groups cycles (2 × 40 details) ran during the sweep: {} group reads before it ended",
-        group_reads.iter().filter(|at| **at < sweep_end).count()
+        last - first >= Duration::from_secs(60),
+        "a long sweep: {:?}",
+        last - first
+    );
+    let during = after_ready("kafka_group")
+        .into_iter()
+        .filter(|at| *at >= first && *at <= last)
+        .count();
+    assert!(
+        during >= 80,
+        "two groups cycles (2 × 40 details) ran during the sweep: {during} group reads"
     );
     let cycle = collector_metric(&exporter, "dms_collector_duration_seconds", "kafka_groups");
     let expected = collector_metric(
@@ -237,6 +256,40 @@ async fn a_long_sweep_does_not_starve_a_thirty_second_collector() {
         cycle <= expected * 1.1 + 1.0,
         "groups cycle {cycle} s against its share's bound {expected} s"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn second_rounds_wait_for_the_first_collection() {
+    let sim_config = kafka_fleet(20, 30, 2);
+    let sim = Simulator::new(sim_config.clone());
+    let shutdown = CancellationToken::new();
+    let config = format!(
+        "{}api:\n  rate_limit: 10\n  burst: 1\n  concurrency: 8\n",
+        only("  kafka_partitions: {interval: 300s}\n  kafka_groups: {interval: 10s}\n")
+    );
+    let start = Instant::now();
+    let exporter = in_process(&sim, &sim_config, &config, &shutdown);
+    exporter.readiness.wait().await;
+    let elapsed = start.elapsed();
+    let calls: u64 = sim.request_counts().values().sum();
+    let bound = Duration::from_secs_f64(calls as f64 / 10.0);
+    assert!(
+        elapsed <= bound.mul_f64(1.1),
+        "ready after {elapsed:?}; the first collection's {calls} calls need {bound:?}"
+    );
+    let ready_at = Instant::now();
+    let group_lists = sim
+        .request_log()
+        .iter()
+        .filter(|r| r.endpoint == "kafka_groups" && r.at < ready_at)
+        .count();
+    assert_eq!(group_lists, 20, "no second groups round before ready");
+    // The groups data read first is still served at ready.
+    assert_eq!(
+        series(&exporter, "dms_kafka_consumergroup_members").len(),
+        40
+    );
+    shutdown.cancel();
 }
 
 #[tokio::test(start_paused = true)]
@@ -298,4 +351,59 @@ async fn a_stalled_call_degrades_only_its_instance() {
         "{group_lists} group lists of the healthy instance"
     );
     shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_converges_under_a_lower_gateway_limit() {
+    // The gateway admits 20 requests per second; the exporter is configured for 40.
+    let sim_config = SimConfig {
+        rate_limit: Some(20),
+        ..kafka_fleet(40, 1, 5)
+    };
+    let sim = Simulator::new(sim_config.clone());
+    let shutdown = CancellationToken::new();
+    let config = format!(
+        "{}api:\n  rate_limit: 40\n  burst: 10\n  concurrency: 8\n",
+        only("  kafka_groups: {interval: 10s}\n")
+    );
+    let exporter = in_process(&sim, &sim_config, &config, &shutdown);
+    tokio::time::sleep(Duration::from_secs(240)).await;
+    shutdown.cancel();
+    let log = sim.request_log();
+    let start = log.first().map(|r| r.at).expect("requests were made");
+    let throttled: Vec<Duration> = log
+        .iter()
+        .filter(|r| r.status == 429)
+        .map(|r| r.at - start)
+        .collect();
+    assert!(
+        !throttled.is_empty(),
+        "the gateway limit was reached at first"
+    );
+    assert!(
+        throttled.iter().all(|at| *at < Duration::from_secs(120)),
+        "throttled after two minutes: {:?}",
+        throttled
+            .iter()
+            .filter(|at| **at >= Duration::from_secs(120))
+            .collect::<Vec<_>>()
+    );
+    let mut out = String::new();
+    exporter.self_metrics.encode(Format::Text, &mut out);
+    let rate: f64 = out
+        .lines()
+        .find(|l| l.starts_with("dms_api_effective_rate_limit{"))
+        .and_then(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse().ok()))
+        .expect("the effective rate is exported");
+    assert!(
+        (10.0..=20.0).contains(&rate),
+        "settled below the gateway's 20/s: {rate}"
+    );
+    // And the budget was used: the last two minutes ran near the gateway's limit.
+    let late = log
+        .iter()
+        .filter(|r| r.at - start >= Duration::from_secs(120))
+        .count() as f64
+        / 120.0;
+    assert!(late >= 10.0, "{late} requests/s in the last two minutes");
 }
