@@ -341,11 +341,11 @@ families! {
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
         ["engine", "instance_id", "status"],
         "GET /v2/{project_id}/instances/{instance_id}/tasks",
-        "Number of recent background tasks by status, among the most recent tasks the exporter reads (tasks.limit).";
+        "Number of recent background tasks by status, among the most recent tasks the exporter reads (tasks_limit).";
     BACKGROUND_TASK_INFO = "dms_background_task_info", Info, None,
-        ["engine", "instance_id", "task_id", "name", "status"],
+        ["engine", "instance_id", "task_id", "task_name", "status"],
         "GET /v2/{project_id}/instances/{instance_id}/tasks",
-        "One series per most recent background task (tasks.info_limit); always 1.";
+        "One series per most recent background task (tasks_info_limit); always 1. The task's name is `task_name`, so `name` stays free for the instance name joined from dms_instance_info.";
     BACKGROUND_TASK_CREATED = "dms_background_task_created_timestamp_seconds", Gauge, S,
         ["engine", "instance_id", "task_id"],
         "GET /v2/{project_id}/instances/{instance_id}/tasks",
