@@ -72,6 +72,11 @@ impl fmt::Display for ErrorKind {
 /// Error codes that mean "throttled", whatever the HTTP status.
 pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", INSTANCE_THROTTLING_CODE];
 
+/// The gateway's answers to a bad signature or an unknown AK (`APIGW.0301`: signature or key
+/// rejected; `APIGW.0303`: the request's date is out of range). Only these count towards the
+/// gateway's lock of an AK after repeated failures.
+pub const SIGNATURE_REJECTED_CODES: [&str; 2] = ["APIGW.0301", "APIGW.0303"];
+
 /// DMS flow control per instance and API.
 pub const INSTANCE_THROTTLING_CODE: &str = "DMS.10240407";
 
@@ -154,6 +159,17 @@ impl ApiError {
 
     pub fn is_throttled(&self) -> bool {
         self.kind == ErrorKind::Throttled
+    }
+
+    /// The gateway rejected the request's signature or key ([`SIGNATURE_REJECTED_CODES`]), as
+    /// opposed to an API the account may not call.
+    pub fn is_signature_rejected(&self) -> bool {
+        self.kind == ErrorKind::Unauthorized
+            && self.error_code.as_deref().is_some_and(|code| {
+                SIGNATURE_REJECTED_CODES
+                    .iter()
+                    .any(|c| code.eq_ignore_ascii_case(c))
+            })
     }
 
     /// DMS's own flow control (`DMS.10240407`, a 404), which limits one API on one instance,

@@ -193,6 +193,63 @@ async fn a_rejected_signature_pauses_the_host_to_spare_the_ak() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn signature_failures_in_flight_together_pause_the_host_once() {
+    let (transport, server) = fake(|r| {
+        if r.index < 5 {
+            Reply::error(401, "APIGW.0301", "verify aksk signature fail")
+                .delayed(Duration::from_secs(2 * (r.index as u64 + 1)))
+        } else {
+            Reply::json(200, fixture("R3_cluster.json"))
+        }
+    });
+    let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let start = Instant::now();
+    let calls: Vec<_> = (0..5)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.kafka_cluster(&format!("inst-{i}")).await })
+        })
+        .collect();
+    for call in calls {
+        assert!(matches!(call.await, Ok(Err(_))));
+    }
+    assert!(client.kafka_cluster("inst-9").await.is_ok());
+    let requests = server.requests();
+    assert_eq!(requests.len(), 6);
+    let waited = requests[5].at - start;
+    // The first answer (at 2 s) paused the host for 60 s; the four that came after it, from
+    // requests already in flight, did not re-arm the pause (which would end at 70 s).
+    let first_answer = Duration::from_secs(2);
+    let pause = dms_cloud::AKSK_REJECTED_PAUSE;
+    assert!(
+        waited >= first_answer + pause && waited < first_answer + pause + Duration::from_secs(1),
+        "the next request came {waited:?} after the start"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_api_the_account_may_not_call_fails_alone() {
+    let (transport, server) = fake(|r| {
+        if r.path.contains("/instances/inst-a/") {
+            Reply::error(401, "DMS.10240104", "no permission for this API")
+        } else {
+            Reply::json(200, fixture("R3_cluster.json"))
+        }
+    });
+    let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let start = Instant::now();
+    let error = client.kafka_cluster("inst-a").await.err();
+    assert_eq!(error.map(|e| e.kind), Some(ErrorKind::Unauthorized));
+    assert!(client.kafka_cluster("inst-b").await.is_ok());
+    assert_eq!(Instant::now(), start, "the host was not paused");
+    // The same API on the same instance backs off before it is asked again.
+    assert!(client.kafka_cluster("inst-a").await.is_err());
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(requests[2].at - start >= dms_cloud::AKSK_REJECTED_PAUSE);
+}
+
+#[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_up_to_the_maximum() {
     let (transport, server) = fake(|_| Reply::raw(502, "<html>Bad Gateway</html>"));
     let mut cfg = config(aksk_with_token());

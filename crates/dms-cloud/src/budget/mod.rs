@@ -84,6 +84,8 @@ struct State {
     aimd: Aimd,
     rate: CellRate,
     paused_until: Option<Instant>,
+    /// When the last [`HostBudget::pause_once`] pause began.
+    once_paused_at: Option<Instant>,
     queue: FairQueue<oneshot::Sender<Permit>>,
     dispatching: bool,
 }
@@ -156,6 +158,7 @@ impl HostBudget {
             aimd: Aimd::new(config.rate_per_second),
             rate: CellRate::new(config.rate_per_second, config.burst),
             paused_until: None,
+            once_paused_at: None,
             queue: FairQueue::default(),
             dispatching: false,
         };
@@ -235,6 +238,26 @@ impl HostBudget {
         if state.paused_until.is_none_or(|current| current < until) {
             state.paused_until = Some(until);
         }
+    }
+
+    /// Pauses every request for `duration`, unless such a pause began less than `duration`
+    /// ago (answers to requests already in flight then must not extend it). Returns whether
+    /// it paused.
+    pub fn pause_once(&self, duration: Duration) -> bool {
+        let now = Instant::now();
+        let mut state = self.inner.lock();
+        if state
+            .once_paused_at
+            .is_some_and(|at| now.saturating_duration_since(at) < duration)
+        {
+            return false;
+        }
+        state.once_paused_at = Some(now);
+        let until = now + duration;
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+        }
+        true
     }
 
     /// How long the current pause still lasts, if any.

@@ -493,15 +493,25 @@ impl DmsClient {
                         },
                     )
                     .await;
-                if let Err(error) = &result
-                    && error.kind == ErrorKind::Unauthorized
-                {
-                    // Five rejected signatures in a row lock the AK for five minutes: stop
-                    // every request to this host for a while instead of spending them.
-                    tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
-                    self.endpoint(req.target, req.api)?
-                        .budget
-                        .pause_for(AKSK_REJECTED_PAUSE);
+                if let Err(error) = &result {
+                    let endpoint = self.endpoint(req.target, req.api)?;
+                    if error.is_signature_rejected() {
+                        // Five rejected signatures in a row lock the AK for five minutes: stop
+                        // every request to this host for a while instead of spending them.
+                        // Requests already on their way when the pause began do not re-arm it.
+                        if endpoint.budget.pause_once(AKSK_REJECTED_PAUSE) {
+                            tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
+                        }
+                    } else if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
+                        && let Some(instance) = instance_of(&req.segments)
+                    {
+                        // The account may not call this API on this instance: only that
+                        // pair backs off; the rest of the host goes on.
+                        endpoint
+                            .budget
+                            .pacer()
+                            .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
+                    }
                 }
                 result
             }
