@@ -65,6 +65,8 @@ struct Job {
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
     readiness: Arc<Readiness>,
+    /// This collector of this project in its host's fair queue.
+    flow: Flow,
 }
 
 /// Counters one round's requests feed through task-locals.
@@ -89,7 +91,6 @@ struct RoundOutcome {
     errors: Vec<&'static str>,
     /// The longest per-instance time the API's own limits impose.
     paced: Duration,
-    complete: bool,
 }
 
 impl Scheduler {
@@ -139,6 +140,12 @@ impl Scheduler {
                     store: Arc::clone(&self.store),
                     metrics: Arc::clone(&self.metrics),
                     readiness: Arc::clone(&readiness),
+                    // Each collector of each project is a flow of its own in its host's
+                    // fair queue.
+                    flow: Flow::new(
+                        format!("{}/{}", collector.name(), target.project_id),
+                        collector.priority().weight(),
+                    ),
                 });
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
@@ -160,14 +167,6 @@ impl Job {
         self.target.client.dms_budget()
     }
 
-    /// Each collector of each project is a flow of its own in its host's fair queue.
-    fn flow(&self) -> Flow {
-        Flow::new(
-            format!("{}/{}", self.collector.name(), self.target.project_id),
-            self.collector.priority().weight(),
-        )
-    }
-
     async fn run(self: Arc<Self>, mut inventory: Inventory, publish: Publish) {
         let instance_scoped = matches!(self.collector.scope(), Scope::Instance(_));
         if instance_scoped && inventory.wait_for(Option::is_some).await.is_err() {
@@ -182,7 +181,7 @@ impl Job {
             round += 1;
             let started = Instant::now();
             let lateness = started.saturating_duration_since(planned);
-            let competition = self.budget().map(|b| b.competition(&self.flow()));
+            let competition = self.budget().map(|b| b.competition(&self.flow));
             // Data must outlive the cycle the budget really allows, not just the interval.
             self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
@@ -315,10 +314,9 @@ impl Job {
     /// interval.
     fn max_age_for(&self, expected: Option<Duration>) -> Duration {
         match expected {
-            Some(needed) if needed > self.interval => self.max_age.max(
-                self.max_age
-                    .mul_f64(needed.as_secs_f64() / self.interval.as_secs_f64()),
-            ),
+            Some(needed) if needed > self.interval => self
+                .max_age
+                .mul_f64(needed.as_secs_f64() / self.interval.as_secs_f64()),
             _ => self.max_age,
         }
     }
@@ -333,7 +331,7 @@ impl Job {
         let share = self
             .budget()
             .zip(since)
-            .and_then(|(b, since)| b.share(&self.flow(), since));
+            .and_then(|(b, since)| b.share(&self.flow, since));
         let by_rate = share
             .filter(|s| *s > 0.0)
             .and_then(|s| Duration::try_from_secs_f64(outcome.calls as f64 / s).ok());
@@ -371,7 +369,6 @@ impl Job {
             expected,
             lateness,
             max_age: self.max_age_now(),
-            complete: outcome.complete,
         });
     }
 
@@ -385,7 +382,7 @@ impl Job {
         };
         let result = FLOW
             .scope(
-                self.flow(),
+                self.flow.clone(),
                 CYCLE_API_CALLS.scope(
                     Arc::clone(&counters.calls),
                     CYCLE_SKIPPED_CALLS
@@ -416,7 +413,6 @@ impl Job {
             skipped: counters.skipped.load(Ordering::Relaxed),
             errors,
             paced: Duration::ZERO,
-            complete: true,
         }
     }
 
@@ -441,7 +437,7 @@ impl Job {
             let work = job.collector.collect(&cx);
             let result = FLOW
                 .scope(
-                    job.flow(),
+                    job.flow.clone(),
                     CYCLE_API_CALLS.scope(
                         calls,
                         CYCLE_SKIPPED_CALLS
@@ -485,7 +481,6 @@ impl Job {
         }
         let mut errors = Vec::new();
         let mut paced = Duration::ZERO;
-        let flow = self.flow();
         let budget = self.budget();
         let started = Instant::now();
         let mut last_progress = started;
@@ -494,14 +489,12 @@ impl Job {
         while pending > 0 {
             tokio::select! {
                 () = &mut patience => {
-                    let queued = budget.is_some_and(|b| b.waiting(&flow) > 0);
+                    let queued = budget.is_some_and(|b| b.waiting(&self.flow) > 0);
                     if queued {
                         // Over the interval and still waiting for the budget: what is served
                         // must last until the rest of this round and all of the next came.
                         let overrun = started.elapsed() + self.interval;
-                        self.stretch_max_age(self.max_age.mul_f64(
-                            overrun.as_secs_f64() / self.interval.as_secs_f64(),
-                        ));
+                        self.stretch_max_age(self.max_age_for(Some(overrun)));
                     }
                     if !queued && last_progress.elapsed() >= self.interval {
                         break;
@@ -534,7 +527,6 @@ impl Job {
             skipped: counters.skipped.load(Ordering::Relaxed),
             errors,
             paced,
-            complete: pending == 0,
         }
     }
 }

@@ -55,8 +55,6 @@ pub struct CycleReport {
     pub lateness: Duration,
     /// The max age in force for the cycle's data.
     pub max_age: Duration,
-    /// Whether every instance finished before the round's deadline.
-    pub complete: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -619,7 +617,6 @@ mod tests {
             expected: Some(Duration::from_millis(1500)),
             lateness: Duration::ZERO,
             max_age: Duration::from_secs(90),
-            complete: true,
         };
         metrics.record_cycle(&report);
         report.errors = vec!["throttled"];
