@@ -91,6 +91,13 @@ struct State {
 }
 
 impl State {
+    /// Every request waits until `until` (a longer pause already in force is kept).
+    fn pause_until(&mut self, until: Instant) {
+        if self.paused_until.is_none_or(|current| current < until) {
+            self.paused_until = Some(until);
+        }
+    }
+
     /// The burst shrinks with the adaptive rate: a throttled host gets no full burst.
     fn apply_rate(&mut self) {
         let ceiling = self.aimd.ceiling();
@@ -233,11 +240,7 @@ impl HostBudget {
     /// Every request to this host waits until `duration` from now has passed (a longer pause
     /// already in force is kept).
     pub fn pause_for(&self, duration: Duration) {
-        let until = Instant::now() + duration;
-        let mut state = self.inner.lock();
-        if state.paused_until.is_none_or(|current| current < until) {
-            state.paused_until = Some(until);
-        }
+        self.inner.lock().pause_until(Instant::now() + duration);
     }
 
     /// Pauses every request for `duration`, unless such a pause began less than `duration`
@@ -253,10 +256,7 @@ impl HostBudget {
             return false;
         }
         state.once_paused_at = Some(now);
-        let until = now + duration;
-        if state.paused_until.is_none_or(|current| current < until) {
-            state.paused_until = Some(until);
-        }
+        state.pause_until(now + duration);
         true
     }
 
@@ -275,10 +275,7 @@ impl HostBudget {
     pub fn throttled(&self, pause: Duration) -> bool {
         let now = Instant::now();
         let mut state = self.inner.lock();
-        let until = now + pause;
-        if state.paused_until.is_none_or(|current| current < until) {
-            state.paused_until = Some(until);
-        }
+        state.pause_until(now + pause);
         let cut = state.aimd.throttled(now);
         if cut {
             state.apply_rate();
