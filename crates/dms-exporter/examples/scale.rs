@@ -280,6 +280,7 @@ fn serve(store: Store, encoded: snapshot::Encoded, address: &str) {
         collectors: Default::default(),
         config_file: None,
         reload: None,
+        lifecycle: false,
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {

@@ -87,6 +87,7 @@ impl Exporter {
             collectors: Arc::clone(&self.collectors),
             config_file: None,
             reload: None,
+            lifecycle: false,
         }
     }
 
@@ -301,6 +302,8 @@ pub struct Serving {
     pub listeners: Vec<TcpListener>,
     pub telemetry_path: String,
     pub web: http::web_config::WebSettings,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` is served.
+    pub lifecycle: bool,
     /// The configuration file, for the landing page (`None` in `--demo`).
     pub config_file: Option<String>,
     /// Whether the data is simulated (`--demo`): a banner and `dms_exporter_demo`.
@@ -308,7 +311,7 @@ pub struct Serving {
 }
 
 /// Runs the exporter and its HTTP server until `shutdown`; SIGHUP and `POST /-/reload`
-/// re-read the configuration through `reload` (a bad one is reported and the running one
+/// (with `--web.enable-lifecycle`) re-read the configuration through `reload` (a bad one is reported and the running one
 /// kept).
 pub async fn run(
     input: CollectionInput,
@@ -325,6 +328,7 @@ pub async fn run(
     let mut state = exporter.server_state(&serving.telemetry_path);
     state.reload = reload.is_some().then_some(requests);
     state.config_file = serving.config_file;
+    state.lifecycle = serving.lifecycle;
     let mut servers = JoinSet::new();
     for listener in serving.listeners {
         servers.spawn(http::serve(

@@ -66,17 +66,22 @@ pub struct Cli {
     /// instead of `--web.listen-address`.
     #[arg(long = "web.systemd-socket")]
     pub systemd_socket: bool,
-    /// Path under which to expose metrics.
+    /// Path under which to expose metrics: absolute, not `/` nor under `/-/` (the landing
+    /// page's and the health endpoints' paths).
     #[arg(
         long = "web.telemetry-path",
         value_name = "PATH",
-        default_value = "/metrics"
+        default_value = "/metrics",
+        value_parser = parse_telemetry_path
     )]
     pub telemetry_path: String,
     /// Web configuration (exporter-toolkit format): TLS, client certificates, basic auth,
     /// response headers.
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
+    /// Serve `POST /-/reload` (as Prometheus's flag; SIGHUP reloads either way).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
     /// Log level; `RUST_LOG` (a tracing filter) wins when set.
     #[arg(
         long = "log.level",
@@ -134,6 +139,31 @@ pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("address {address:?}: {e} (use host:port or :port)"))
 }
 
+/// Checks `--web.telemetry-path`: an absolute path of plain segments that collides with no
+/// other route (the router would panic on a collision or on capture syntax such as `{id}`).
+pub fn parse_telemetry_path(path: &str) -> Result<String, String> {
+    let Some(rest) = path.strip_prefix('/') else {
+        return Err(format!(
+            "{path:?} must be an absolute path such as /metrics"
+        ));
+    };
+    if rest.is_empty() || rest == "-" || rest.starts_with("-/") {
+        return Err(format!(
+            "{path:?} collides with the landing page (/) or the /-/ endpoints; use a path such as /metrics"
+        ));
+    }
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-._~".contains(c);
+    if rest
+        .split('/')
+        .any(|segment| segment.is_empty() || !segment.chars().all(plain))
+    {
+        return Err(format!(
+            "{path:?}: each segment must be non-empty letters, digits, '-', '.', '_' or '~'"
+        ));
+    }
+    Ok(path.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +182,45 @@ mod tests {
             );
             assert!(
                 bad.is_empty() || error.contains(&format!("invalid value '{bad}'")),
+                "{bad:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn log_format_lists_the_valid_formats() {
+        let error = Cli::try_parse_from(["dms_exporter", "--log.format", "text"])
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("invalid value 'text'"), "{error}");
+        assert!(error.contains("possible values: logfmt, json"), "{error}");
+    }
+
+    #[test]
+    fn telemetry_path_refuses_collisions_and_relative_paths() {
+        for good in ["/metrics", "/probe/dms", "/v1.0/metrics_all"] {
+            let cli = Cli::try_parse_from(["dms_exporter", "--web.telemetry-path", good])
+                .map(|cli| cli.telemetry_path);
+            assert_eq!(cli.ok().as_deref(), Some(good));
+        }
+        for (bad, why) in [
+            ("/", "collides"),
+            ("", "absolute"),
+            ("metrics", "absolute"),
+            ("/-/healthy", "collides"),
+            ("/-/reload", "collides"),
+            ("/-", "collides"),
+            ("/metrics/", "segment"),
+            ("//metrics", "segment"),
+            ("/{id}", "segment"),
+            ("/:name", "segment"),
+            ("/a b", "segment"),
+        ] {
+            let error = Cli::try_parse_from(["dms_exporter", "--web.telemetry-path", bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(
+                error.contains("--web.telemetry-path") && error.contains(why),
                 "{bad:?}: {error}"
             );
         }

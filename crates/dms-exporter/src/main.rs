@@ -156,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         listeners,
         telemetry_path: cli.telemetry_path.clone(),
         web,
+        lifecycle: cli.enable_lifecycle,
         config_file: (!demo).then(|| cli.config_file.display().to_string()),
         demo,
     };

@@ -3,6 +3,8 @@
 
 mod body;
 pub mod landing;
+mod lifecycle;
+pub mod negotiate;
 pub mod web_config;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::collect::scheduler::Readiness;
 use crate::config::CollectorsConfig;
+use crate::http::negotiate::Encoding;
 use crate::metrics::exposition::Format;
 use crate::metrics::self_metrics::{SelfMetrics, unix_now};
 use crate::snapshot::{SnapshotHandle, gzip};
@@ -37,39 +40,19 @@ pub struct ServerState {
     pub config_file: Option<String>,
     /// Where `POST /-/reload` asks for a reload; `None` when there is nothing to reload.
     pub reload: Option<mpsc::Sender<oneshot::Sender<Result<(), String>>>>,
-}
-
-/// Picks the exposition format from `Accept`: OpenMetrics when the client lists it.
-pub fn negotiate(headers: &HeaderMap) -> Format {
-    let accept = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    if accept.contains("application/openmetrics-text") {
-        Format::OpenMetrics
-    } else {
-        Format::Text
-    }
-}
-
-fn wants_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.trim().split(';');
-            let name = parts.next().unwrap_or_default().trim();
-            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
+    /// `--web.enable-lifecycle`: without it `/-/reload` refuses (SIGHUP still reloads).
+    pub lifecycle: bool,
 }
 
 async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
-    let format = negotiate(&headers);
+    let Ok(encoding) = negotiate::encoding(&headers) else {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "Accept-Encoding refuses both gzip and identity\n",
+        )
+            .into_response();
+    };
+    let format = negotiate::format(&headers);
     let snapshot = state.snapshot.load();
     let body = snapshot.body(format);
     let mut tail = String::with_capacity(16 * 1024);
@@ -78,11 +61,10 @@ async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Respon
         tail.push_str("# EOF\n");
     }
     // The snapshot's chunks are shared, not copied; the tail is the only per-scrape bytes.
-    let (chunks, tail, encoding) = if wants_gzip(&headers) {
+    let (chunks, tail, encoding) = match encoding {
         // Gzip members in a row form one valid gzip stream (RFC 1952 §2.2).
-        (body.gzip.chunks(), gzip(tail.as_bytes()), Some("gzip"))
-    } else {
-        (body.plain.chunks(), Bytes::from(tail), None)
+        Encoding::Gzip => (body.gzip.chunks(), gzip(tail.as_bytes()), Some("gzip")),
+        Encoding::Identity => (body.plain.chunks(), Bytes::from(tail), None),
     };
     let body = body::ChunksBody::new(Arc::clone(chunks), tail);
     let mut response = (StatusCode::OK, axum::body::Body::new(body)).into_response();
@@ -116,33 +98,6 @@ async fn ready(State(state): State<ServerState>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn reload(State(state): State<ServerState>) -> (StatusCode, String) {
-    let Some(requests) = &state.reload else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "nothing to reload: no configuration file\n".to_owned(),
-        );
-    };
-    let (reply, answer) = oneshot::channel();
-    if requests.send(reply).await.is_err() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting down\n".to_owned(),
-        );
-    }
-    match answer.await {
-        Ok(Ok(())) => (StatusCode::OK, "configuration reloaded\n".to_owned()),
-        Ok(Err(error)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reload failed: {error}\n"),
-        ),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting down\n".to_owned(),
-        ),
-    }
-}
-
 async fn landing(State(state): State<ServerState>) -> Html<String> {
     let status = state.self_metrics.status();
     let collectors = state.collectors.load();
@@ -162,7 +117,7 @@ pub fn router(state: ServerState) -> Router {
         .route(&state.telemetry_path.clone(), get(metrics))
         .route("/-/healthy", get(healthy).head(healthy))
         .route("/-/ready", get(ready).head(ready))
-        .route("/-/reload", post(reload).put(reload))
+        .route("/-/reload", post(lifecycle::reload).put(lifecycle::reload))
         .with_state(state)
 }
 
@@ -200,39 +155,5 @@ pub async fn serve(
                 .serve(app.into_make_service())
                 .await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_headers_choose_the_format() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(negotiate(&headers), Format::Text);
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static(
-                "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-            ),
-        );
-        assert_eq!(negotiate(&headers), Format::OpenMetrics);
-    }
-
-    #[test]
-    fn gzip_only_when_accepted() {
-        let mut headers = HeaderMap::new();
-        assert!(!wants_gzip(&headers));
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("deflate, gzip;q=0.8"),
-        );
-        assert!(wants_gzip(&headers));
-        headers.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip;q=0"),
-        );
-        assert!(!wants_gzip(&headers));
     }
 }

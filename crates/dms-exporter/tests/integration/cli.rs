@@ -79,3 +79,15 @@ fn check_config_validates_the_shard_flags_over_the_file() {
     assert!(!ok);
     assert!(stderr.contains("--total-shards"), "{stderr}");
 }
+
+#[test]
+fn check_config_refuses_a_telemetry_path_that_collides() {
+    for path in ["/", "/-/healthy", "metrics", ""] {
+        let (ok, _, stderr) = check_with("minimal.ok.yaml", &["--web.telemetry-path", path]);
+        assert!(!ok, "{path:?} accepted");
+        assert!(
+            stderr.contains("--web.telemetry-path") && !stderr.contains("panicked"),
+            "{path:?}: {stderr}"
+        );
+    }
+}

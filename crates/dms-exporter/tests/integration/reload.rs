@@ -88,6 +88,7 @@ async fn reload_applies_good_files_and_refuses_bad_ones() {
         .arg(format!("--config.file={}", file.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--log.level=warn")
+        .arg("--web.enable-lifecycle")
         .stdout(Stdio::null())
         .spawn()
         .expect("start the exporter");
