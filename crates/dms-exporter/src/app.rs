@@ -304,6 +304,8 @@ pub struct Serving {
     pub web: http::web_config::WebSettings,
     /// `--web.enable-lifecycle`: whether `POST /-/reload` is served.
     pub lifecycle: bool,
+    /// The connection cap (shared by the listeners) and the request head deadline.
+    pub limits: http::server::Limits,
     /// The configuration file, for the landing page (`None` in `--demo`).
     pub config_file: Option<String>,
     /// Whether the data is simulated (`--demo`): a banner and `dms_exporter_demo`.
@@ -335,6 +337,7 @@ pub async fn run(
             listener,
             state.clone(),
             serving.web.clone(),
+            serving.limits.clone(),
             shutdown.clone(),
         ));
     }

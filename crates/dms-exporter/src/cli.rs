@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
@@ -79,6 +80,25 @@ pub struct Cli {
     /// response headers.
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
+    /// How many connections may be open at once, over every listener; at the cap new
+    /// connections wait (in the kernel's backlog) until one closes.
+    #[arg(
+        long = "web.max-connections",
+        value_name = "N",
+        default_value = "512",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: u32,
+    /// Time a connection has to send a request's head, counted from when the server starts
+    /// waiting for it (so also the longest a kept-alive connection stays idle), and to finish
+    /// the TLS handshake.
+    #[arg(
+        long = "web.read-header-timeout",
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_timeout
+    )]
+    pub read_header_timeout: Duration,
     /// Serve `POST /-/reload` (as Prometheus's flag; SIGHUP reloads either way).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
@@ -139,6 +159,15 @@ pub fn parse_listen_address(address: &str) -> Result<SocketAddr, String> {
         .map_err(|e| format!("address {address:?}: {e} (use host:port or :port)"))
 }
 
+/// A positive duration such as `30s` or `1m`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => Err("must be more than 0s".to_owned()),
+        Err(error) => Err(format!("{error} (use e.g. 30s or 1m)")),
+    }
+}
+
 /// Checks `--web.telemetry-path`: an absolute path of plain segments that collides with no
 /// other route (the router would panic on a collision or on capture syntax such as `{id}`).
 pub fn parse_telemetry_path(path: &str) -> Result<String, String> {
@@ -184,6 +213,26 @@ mod tests {
                 bad.is_empty() || error.contains(&format!("invalid value '{bad}'")),
                 "{bad:?}: {error}"
             );
+        }
+    }
+
+    #[test]
+    fn server_limits_have_defaults_and_refuse_zero() {
+        let cli = Cli::try_parse_from(["dms_exporter"]).expect("no flags");
+        assert_eq!(cli.max_connections, 512);
+        assert_eq!(cli.read_header_timeout, Duration::from_secs(30));
+        let cli = Cli::try_parse_from(["dms_exporter", "--web.read-header-timeout", "1m"])
+            .map(|cli| cli.read_header_timeout);
+        assert_eq!(cli.ok(), Some(Duration::from_secs(60)));
+        for (flag, bad) in [
+            ("--web.max-connections", "0"),
+            ("--web.read-header-timeout", "0s"),
+            ("--web.read-header-timeout", "soon"),
+        ] {
+            let error = Cli::try_parse_from(["dms_exporter", flag, bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(error.contains(flag), "{flag} {bad}: {error}");
         }
     }
 

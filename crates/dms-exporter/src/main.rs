@@ -8,6 +8,7 @@ use clap::Parser;
 use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::cli::{Cli, parse_listen_address};
 use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
+use dms_exporter::http::server::Limits;
 use dms_exporter::http::web_config;
 use dms_exporter::metrics::self_metrics::BuildInfo;
 use dms_exporter::{app, logging};
@@ -157,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         telemetry_path: cli.telemetry_path.clone(),
         web,
         lifecycle: cli.enable_lifecycle,
+        limits: Limits::new(cli.read_header_timeout, cli.max_connections as usize),
         config_file: (!demo).then(|| cli.config_file.display().to_string()),
         demo,
     };

@@ -5,6 +5,7 @@ mod body;
 pub mod landing;
 mod lifecycle;
 pub mod negotiate;
+pub mod server;
 pub mod web_config;
 
 use std::sync::Arc;
@@ -121,39 +122,20 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-/// How long requests in flight may take to finish once shutdown begins (TLS server).
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Serves until `shutdown` is cancelled, then finishes the requests in flight. With TLS in
-/// `web`, speaks HTTPS (and checks client certificates when configured).
+/// `web`, speaks HTTPS (and checks client certificates when configured); `limits` cap the
+/// connections and how long a request head may take.
 pub async fn serve(
     listener: TcpListener,
     state: ServerState,
     web: web_config::WebSettings,
+    limits: server::Limits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let app = router(state).layer(axum::middleware::from_fn_with_state(
         Arc::clone(&web.guard),
         web_config::guard,
     ));
-    match web.tls {
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.cancelled().await })
-                .await
-        }
-        Some(tls) => {
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.cancelled().await;
-                stopper.graceful_shutdown(Some(SHUTDOWN_GRACE));
-            });
-            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-            axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?
-                .handle(handle)
-                .serve(app.into_make_service())
-                .await
-        }
-    }
+    server::serve(listener, app, web.tls, limits, shutdown).await;
+    Ok(())
 }

@@ -15,6 +15,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, load_yaml_file};
 
@@ -75,34 +76,98 @@ pub struct WebSettings {
 /// Checks basic auth and adds the configured headers.
 #[derive(Default)]
 pub struct Guard {
-    users: BTreeMap<String, String>,
+    basic_auth: Option<BasicAuth>,
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// SHA-256 of `user:password` pairs bcrypt already accepted: bcrypt is slow on purpose,
-    /// and a scrape every few seconds should not pay for it each time.
+}
+
+/// The bcrypt costs accepted: htpasswd's range. Above it one check takes many seconds.
+const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=17;
+
+/// How many accepted `(user, password)` pairs are remembered (exporter-toolkit's figure).
+const ACCEPTED_CAPACITY: usize = 100;
+
+/// bcrypt checks, off the async workers: on the blocking pool, at most one per core at a
+/// time (a flood of wrong passwords queues there, while scrapes whose credentials were
+/// accepted before skip bcrypt altogether), and as slow for an unknown user as for a known
+/// one.
+struct BasicAuth {
+    users: BTreeMap<String, String>,
+    /// A hash of a random password at the users' highest cost, checked for unknown users so
+    /// the answer's timing does not say which names exist.
+    dummy: String,
+    /// SHA-256 of `(user, password, hash)` that bcrypt accepted: bcrypt is slow on purpose,
+    /// and a scrape every few seconds should not pay for it each time. The lock is held for
+    /// a lookup or an insert only, never during bcrypt.
     accepted: Mutex<HashSet<[u8; 32]>>,
+    verifications: Arc<Semaphore>,
+}
+
+impl BasicAuth {
+    fn new(users: BTreeMap<String, String>) -> Result<Self, bcrypt::BcryptError> {
+        let cost = users
+            .values()
+            .filter_map(|hash| hash.parse::<bcrypt::HashParts>().ok())
+            .map(|parts| parts.get_cost())
+            .max()
+            .unwrap_or(bcrypt::DEFAULT_COST);
+        let dummy = bcrypt::hash(fastrand::u64(..).to_le_bytes(), cost)?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self {
+            users,
+            dummy,
+            accepted: Mutex::default(),
+            verifications: Arc::new(Semaphore::new(cores)),
+        })
+    }
+
+    /// The hash `user`'s password is checked against, and whether the user exists.
+    fn hash_for(&self, user: &str) -> (&str, bool) {
+        match self.users.get(user) {
+            Some(hash) => (hash, true),
+            None => (&self.dummy, false),
+        }
+    }
+
+    async fn verify(&self, user: &str, password: &str) -> bool {
+        let (hash, known) = self.hash_for(user);
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(user)
+            .chain_update([0])
+            .chain_update(password)
+            .chain_update([0])
+            .chain_update(hash)
+            .finalize()
+            .into();
+        let accepted = || self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        if known && accepted().contains(&key) {
+            return true;
+        }
+        let Ok(_slot) = self.verifications.acquire().await else {
+            return false;
+        };
+        let (password, hash) = (password.to_owned(), hash.to_owned());
+        let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+            .await
+            .is_ok_and(|verified| verified.unwrap_or(false));
+        if !(known && matches) {
+            return false;
+        }
+        let mut accepted = accepted();
+        if accepted.len() >= ACCEPTED_CAPACITY
+            && let Some(evicted) = accepted.iter().next().copied()
+        {
+            accepted.remove(&evicted);
+        }
+        accepted.insert(key);
+        true
+    }
 }
 
 impl Guard {
-    fn verify(&self, user: &str, password: &str) -> bool {
-        let Some(hash) = self.users.get(user) else {
-            return false;
+    async fn authorised(&self, headers: &HeaderMap) -> bool {
+        let Some(basic_auth) = &self.basic_auth else {
+            return true;
         };
-        let key: [u8; 32] = Sha256::digest(format!("{user}:{password}:{hash}")).into();
-        let mut accepted = self.accepted.lock().unwrap_or_else(|e| e.into_inner());
-        if accepted.contains(&key) {
-            return true;
-        }
-        let ok = bcrypt::verify(password, hash).unwrap_or(false);
-        if ok {
-            accepted.insert(key);
-        }
-        ok
-    }
-
-    fn authorised(&self, headers: &HeaderMap) -> bool {
-        if self.users.is_empty() {
-            return true;
-        }
         let Some(encoded) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -116,15 +181,17 @@ impl Guard {
         let Ok(text) = String::from_utf8(decoded) else {
             return false;
         };
-        text.split_once(':')
-            .is_some_and(|(user, password)| self.verify(user, password))
+        match text.split_once(':') {
+            Some((user, password)) => basic_auth.verify(user, password).await,
+            None => false,
+        }
     }
 }
 
 /// The middleware: 401 with a challenge without valid credentials; configured headers on
 /// every answer.
 pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    let mut response = if guard.authorised(request.headers()) {
+    let mut response = if guard.authorised(request.headers()).await {
         next.run(request).await
     } else {
         let mut denied = (StatusCode::UNAUTHORIZED, "Unauthorized\n").into_response();
@@ -261,14 +328,38 @@ pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
 /// Turns a parsed configuration into server settings.
 pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfigError> {
     for (user, hash) in &config.basic_auth_users {
-        if !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) {
-            return Err(invalid(
-                file,
-                &format!("basic_auth_users.{user}"),
-                "must be a bcrypt hash ($2y$…), e.g. from htpasswd -nBC 10",
-            ));
+        let field = format!("basic_auth_users.{user}");
+        let prefixed = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p));
+        let cost = hash
+            .parse::<bcrypt::HashParts>()
+            .map(|parts| parts.get_cost());
+        match cost {
+            Ok(cost) if prefixed && BCRYPT_COSTS.contains(&cost) => {}
+            Ok(cost) if prefixed => {
+                return Err(invalid(
+                    file,
+                    &field,
+                    format!(
+                        "bcrypt cost {cost} is outside 4–17 (htpasswd's range; each check doubles per step)"
+                    ),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    file,
+                    &field,
+                    "must be a bcrypt hash ($2y$…), e.g. from htpasswd -nBC 10",
+                ));
+            }
         }
     }
+    let basic_auth = if config.basic_auth_users.is_empty() {
+        None
+    } else {
+        let auth = BasicAuth::new(config.basic_auth_users.clone())
+            .map_err(|e| invalid(file, "basic_auth_users", e.to_string()))?;
+        Some(auth)
+    };
     let mut headers = Vec::new();
     for (name, value) in &config.http_server_config.headers {
         let field = format!("http_server_config.headers.{name}");
@@ -286,9 +377,8 @@ pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfig
     Ok(WebSettings {
         tls,
         guard: Arc::new(Guard {
-            users: config.basic_auth_users.clone(),
+            basic_auth,
             headers,
-            accepted: Mutex::default(),
         }),
     })
 }
@@ -297,10 +387,18 @@ pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfig
 mod tests {
     use super::*;
 
-    fn guard_with(user: &str, password: &str) -> Guard {
-        let hash = bcrypt::hash(password, 4).expect("hash");
+    fn guard_with(users: &[(&str, &str)], cost: u32) -> Guard {
+        let users = users
+            .iter()
+            .map(|(user, password)| {
+                (
+                    (*user).to_owned(),
+                    bcrypt::hash(password, cost).expect("hash"),
+                )
+            })
+            .collect();
         Guard {
-            users: BTreeMap::from([(user.to_owned(), hash)]),
+            basic_auth: Some(BasicAuth::new(users).expect("dummy hash")),
             ..Guard::default()
         }
     }
@@ -316,37 +414,110 @@ mod tests {
         headers
     }
 
-    #[test]
-    fn basic_auth_accepts_only_the_right_password() {
-        let guard = guard_with("prometheus", "s3cret");
-        assert!(guard.authorised(&basic("prometheus", "s3cret")));
-        assert!(
-            guard.authorised(&basic("prometheus", "s3cret")),
-            "cached success"
-        );
-        assert!(!guard.authorised(&basic("prometheus", "wrong")));
-        assert!(!guard.authorised(&basic("other", "s3cret")));
-        assert!(!guard.authorised(&HeaderMap::new()));
+    fn accepted_count(guard: &Guard) -> usize {
+        guard.basic_auth.as_ref().map_or(0, |auth| {
+            auth.accepted.lock().map(|a| a.len()).unwrap_or_default()
+        })
+    }
+
+    #[tokio::test]
+    async fn basic_auth_accepts_only_the_right_password() {
+        let guard = guard_with(&[("prometheus", "s3cret")], 4);
+        assert!(guard.authorised(&basic("prometheus", "s3cret")).await);
+        assert_eq!(accepted_count(&guard), 1, "success remembered");
+        assert!(guard.authorised(&basic("prometheus", "s3cret")).await);
+        assert!(!guard.authorised(&basic("prometheus", "wrong")).await);
+        assert!(!guard.authorised(&basic("other", "s3cret")).await);
+        assert!(!guard.authorised(&HeaderMap::new()).await);
+        assert_eq!(accepted_count(&guard), 1, "failures are not remembered");
+    }
+
+    #[tokio::test]
+    async fn no_users_means_no_auth() {
+        assert!(Guard::default().authorised(&HeaderMap::new()).await);
     }
 
     #[test]
-    fn no_users_means_no_auth() {
-        assert!(Guard::default().authorised(&HeaderMap::new()));
+    fn unknown_users_cost_as_much_as_the_dearest_known_one() {
+        let guard = guard_with(&[("a", "x")], 4);
+        let mut users = guard.basic_auth.map(|auth| auth.users).unwrap_or_default();
+        users.insert("b".to_owned(), bcrypt::hash("y", 6).expect("hash"));
+        let auth = BasicAuth::new(users).expect("dummy hash");
+        let (dummy, known) = auth.hash_for("nobody");
+        assert!(!known);
+        let parts = dummy
+            .parse::<bcrypt::HashParts>()
+            .expect("a real bcrypt hash");
+        assert_eq!(parts.get_cost(), 6);
+        let (hash, known) = auth.hash_for("a");
+        assert!(known && hash != dummy);
+    }
+
+    #[tokio::test]
+    async fn remembered_successes_are_bounded() {
+        let users: Vec<(String, String)> = (0..=ACCEPTED_CAPACITY)
+            .map(|i| (format!("user{i}"), format!("password{i}")))
+            .collect();
+        let pairs: Vec<(&str, &str)> = users
+            .iter()
+            .map(|(u, p)| (u.as_str(), p.as_str()))
+            .collect();
+        let guard = guard_with(&pairs, 4);
+        for (user, password) in &pairs {
+            assert!(guard.authorised(&basic(user, password)).await, "{user}");
+        }
+        assert_eq!(accepted_count(&guard), ACCEPTED_CAPACITY);
+    }
+
+    /// On one async worker, wrong passwords being checked must not hold up a request whose
+    /// credentials were accepted before: bcrypt runs on the blocking pool.
+    #[tokio::test(flavor = "current_thread")]
+    async fn verification_runs_off_the_async_workers() {
+        let guard = Arc::new(guard_with(&[("prometheus", "s3cret")], 8));
+        assert!(guard.authorised(&basic("prometheus", "s3cret")).await);
+        let wrong: Vec<_> = (0..4)
+            .map(|i| {
+                let guard = Arc::clone(&guard);
+                tokio::spawn(async move {
+                    guard
+                        .authorised(&basic("prometheus", &format!("guess{i}")))
+                        .await
+                })
+            })
+            .collect();
+        // Lets every wrong-password task start its check.
+        tokio::task::yield_now().await;
+        assert!(guard.authorised(&basic("prometheus", "s3cret")).await);
+        assert!(
+            wrong.iter().any(|task| !task.is_finished()),
+            "the good request waited for every bcrypt check"
+        );
+        for task in wrong {
+            assert_eq!(task.await.ok(), Some(false));
+        }
     }
 
     #[test]
-    fn plain_passwords_are_refused_as_hashes() {
-        let config = WebConfig {
-            basic_auth_users: BTreeMap::from([("u".to_owned(), "plain".to_owned())]),
-            ..WebConfig::default()
-        };
-        let error = settings("web.yml", &config)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            error.contains("basic_auth_users.u") && error.contains("bcrypt"),
-            "{error}"
-        );
+    fn plain_passwords_and_malformed_hashes_are_refused() {
+        for hash in [
+            "plain",
+            "$2y$10$too-short",
+            "$2y$99$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+            "$2y$31$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+            "$2x$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi",
+        ] {
+            let config = WebConfig {
+                basic_auth_users: BTreeMap::from([("u".to_owned(), hash.to_owned())]),
+                ..WebConfig::default()
+            };
+            let error = settings("web.yml", &config)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.contains("basic_auth_users.u") && error.contains("bcrypt"),
+                "{hash}: {error}"
+            );
+        }
     }
 }

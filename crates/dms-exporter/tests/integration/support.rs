@@ -104,6 +104,7 @@ pub async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> St
         listener,
         exporter.server_state("/metrics"),
         web,
+        dms_exporter::http::server::Limits::default(),
         shutdown.clone(),
     ));
     base

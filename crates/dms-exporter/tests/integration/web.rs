@@ -72,8 +72,25 @@ async fn tls_client_certificates_basic_auth_and_headers() {
         listener,
         exporter.server_state("/metrics"),
         web,
+        http::server::Limits::new(Duration::from_secs(2), 16),
         shutdown.clone(),
     ));
+    // A client that connects and never starts the TLS handshake is let go at the deadline.
+    let mut silent = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let silent_closed = tokio::spawn(async move {
+        let mut buffer = [0u8; 64];
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while tokio::io::AsyncReadExt::read(&mut silent, &mut buffer)
+                .await
+                .unwrap_or(0)
+                > 0
+            {}
+        })
+        .await
+        .is_ok()
+    });
 
     let ca = reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).expect("CA");
     let identity = reqwest::Identity::from_pem(pki.client_pem.as_bytes()).expect("identity");
@@ -126,6 +143,11 @@ async fn tls_client_certificates_basic_auth_and_headers() {
         "plain HTTP must not be served"
     );
 
+    assert_eq!(
+        silent_closed.await.ok(),
+        Some(true),
+        "a silent TLS client is closed at the deadline"
+    );
     shutdown.cancel();
     std::fs::remove_dir_all(&pki.dir).ok();
 }
