@@ -33,6 +33,13 @@ async fn serve(state: ServerState, limits: Limits, shutdown: &CancellationToken)
     address
 }
 
+fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("client")
+}
+
 /// Reads until the server closes the connection; how long that took from `since`.
 async fn closed_after(stream: &mut TcpStream, since: Instant) -> Duration {
     let mut buffer = [0u8; 4096];
@@ -98,10 +105,7 @@ async fn at_the_connection_cap_new_connections_wait_and_are_served_when_one_clos
         TcpStream::connect(address).await.expect("connect"),
     ];
     let url = format!("http://{address}/-/healthy");
-    let waiting = reqwest::Client::builder()
-        .timeout(Duration::from_millis(1500))
-        .build()
-        .expect("client")
+    let waiting = client(Duration::from_millis(1500))
         .get(&url)
         .send()
         .await
@@ -111,10 +115,7 @@ async fn at_the_connection_cap_new_connections_wait_and_are_served_when_one_clos
         "waits in the backlog, not refused: {waiting}"
     );
     held.pop();
-    let served = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client")
+    let served = client(Duration::from_secs(20))
         .get(&url)
         .send()
         .await
@@ -137,10 +138,7 @@ async fn reload_needs_the_lifecycle_flag_and_refuses_cross_site_requests() {
     state.reload = Some(requests);
     state.lifecycle = true;
     let on = serve(state, Limits::default(), &shutdown).await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
+    let client = client(Duration::from_secs(20));
 
     let refused = client
         .post(format!("http://{off}/-/reload"))
@@ -178,10 +176,7 @@ async fn reload_needs_the_lifecycle_flag_and_refuses_cross_site_requests() {
 async fn metrics_honour_refused_codings() {
     let (state, shutdown) = state();
     let address = serve(state, Limits::default(), &shutdown).await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("client");
+    let client = client(Duration::from_secs(20));
     let url = format!("http://{address}/metrics");
     let get = |coding: &'static str| client.get(&url).header("accept-encoding", coding).send();
     let refused = get("identity;q=0").await.expect("answer");

@@ -1,16 +1,20 @@
 //! Configuration reload through `POST /-/reload` and SIGHUP, with the real binary against the
 //! simulator on a real port: a region removed disappears, a bad file is refused and the
-//! running configuration keeps serving.
+//! running configuration keeps serving; a reload keeps the hosts' request schedulers.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use dms_exporter::app::CollectionInput;
 use dms_exporter::demo::config_yaml;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
+
+use crate::support::{RouterTransport, config_for, credentials, in_process};
 
 struct Killed(Child);
 
@@ -188,4 +192,47 @@ async fn reload_applies_good_files_and_refuses_bad_ones() {
     drop(exporter);
     shutdown.cancel();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A reload replaces collection, not the hosts' schedulers: a pause after throttling (and
+/// the adaptive rate it cut) holds across it, so a reload never hands out a fresh burst.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_hosts_request_schedulers() {
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(SimConfig::deterministic());
+    let shutdown = CancellationToken::new();
+    let mut exporter = in_process(&sim, &sim_config, FAST, &shutdown);
+    let mut statuses = Vec::new();
+    wait_until("collection uses a host", async || {
+        statuses = exporter.budgets.statuses();
+        !statuses.is_empty()
+    })
+    .await;
+    let host = exporter.budgets.for_host(&statuses[0].host);
+    assert!(
+        host.throttled(Duration::from_secs(3600)),
+        "a new burst of throttling"
+    );
+    let cut = host.status().effective_rate;
+
+    let address = "127.0.0.1:9".parse().expect("address");
+    exporter
+        .start_collection(CollectionInput {
+            config: config_for(&sim_config, address, FAST),
+            credentials: credentials(&sim_config),
+            transport: Arc::new(RouterTransport(sim.clone())),
+            env_project: None,
+        })
+        .await;
+    let after = exporter.budgets.for_host(&statuses[0].host);
+    assert!(
+        after.pause_remaining().is_some(),
+        "the pause outlived the reload"
+    );
+    assert_eq!(
+        after.status().effective_rate,
+        cut,
+        "the cut rate outlived the reload"
+    );
+    shutdown.cancel();
 }
