@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::config::ShardFlags;
+use crate::http::server;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -85,7 +86,7 @@ pub struct Cli {
     #[arg(
         long = "web.max-connections",
         value_name = "N",
-        default_value = "512",
+        default_value_t = server::DEFAULT_MAX_CONNECTIONS,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_connections: u32,
@@ -95,10 +96,19 @@ pub struct Cli {
     #[arg(
         long = "web.read-header-timeout",
         value_name = "DURATION",
-        default_value = "30s",
+        default_value = "30s", // server::DEFAULT_READ_HEADER_TIMEOUT (a unit test checks)
         value_parser = parse_timeout
     )]
     pub read_header_timeout: Duration,
+    /// Time a response may make no progress (the client reads nothing) before its
+    /// connection is dropped.
+    #[arg(
+        long = "web.write-stall-timeout",
+        value_name = "DURATION",
+        default_value = "1m", // server::DEFAULT_WRITE_STALL_TIMEOUT (a unit test checks)
+        value_parser = parse_timeout
+    )]
+    pub write_stall_timeout: Duration,
     /// Serve `POST /-/reload` (as Prometheus's flag; SIGHUP reloads either way).
     #[arg(long = "web.enable-lifecycle")]
     pub enable_lifecycle: bool,
@@ -219,8 +229,9 @@ mod tests {
     #[test]
     fn server_limits_have_defaults_and_refuse_zero() {
         let cli = Cli::try_parse_from(["dms_exporter"]).expect("no flags");
-        assert_eq!(cli.max_connections, 512);
-        assert_eq!(cli.read_header_timeout, Duration::from_secs(30));
+        assert_eq!(cli.max_connections, server::DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(cli.read_header_timeout, server::DEFAULT_READ_HEADER_TIMEOUT);
+        assert_eq!(cli.write_stall_timeout, server::DEFAULT_WRITE_STALL_TIMEOUT);
         let cli = Cli::try_parse_from(["dms_exporter", "--web.read-header-timeout", "1m"])
             .map(|cli| cli.read_header_timeout);
         assert_eq!(cli.ok(), Some(Duration::from_secs(60)));
@@ -228,6 +239,7 @@ mod tests {
             ("--web.max-connections", "0"),
             ("--web.read-header-timeout", "0s"),
             ("--web.read-header-timeout", "soon"),
+            ("--web.write-stall-timeout", "0ms"),
         ] {
             let error = Cli::try_parse_from(["dms_exporter", flag, bad])
                 .expect_err(bad)

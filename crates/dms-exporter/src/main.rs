@@ -153,12 +153,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for listener in &listeners {
         tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
     }
+    let mut limits = Limits::new(cli.read_header_timeout, cli.max_connections as usize);
+    limits.write_stall_timeout = cli.write_stall_timeout;
     let serving = app::Serving {
         listeners,
         telemetry_path: cli.telemetry_path.clone(),
         web,
         lifecycle: cli.enable_lifecycle,
-        limits: Limits::new(cli.read_header_timeout, cli.max_connections as usize),
+        limits,
         config_file: (!demo).then(|| cli.config_file.display().to_string()),
         demo,
     };

@@ -6,6 +6,7 @@ pub mod landing;
 mod lifecycle;
 pub mod negotiate;
 pub mod server;
+mod stall;
 pub mod web_config;
 
 use std::sync::Arc;

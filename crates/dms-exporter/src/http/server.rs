@@ -7,6 +7,8 @@
 //! connection begins waiting for a request — a new one, or a kept-alive one after its last
 //! response (hyper's `header_read_timeout`) — so it also bounds idle keep-alive connections,
 //! as Go does when `IdleTimeout` is unset; on TLS the handshake must finish within it too.
+//! A connection whose answer the client stops reading fails after `write_stall_timeout`
+//! without progress ([`WriteStallGuard`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +24,8 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use super::stall::WriteStallGuard;
+
 /// How long requests in flight may take to finish once shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -33,6 +37,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct Limits {
     /// Time allowed to send a request head, from when the connection starts waiting for it.
     pub read_header_timeout: Duration,
+    /// How long writes may make no progress before the connection is dropped.
+    pub write_stall_timeout: Duration,
     connections: Arc<Semaphore>,
 }
 
@@ -40,15 +46,29 @@ impl Limits {
     pub fn new(read_header_timeout: Duration, max_connections: usize) -> Self {
         Self {
             read_header_timeout,
+            write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             connections: Arc::new(Semaphore::new(max_connections)),
         }
     }
 }
 
+/// `--web.read-header-timeout`'s default: hyper's, and longer than the usual 15 s scrape
+/// interval, so Prometheus keeps its connection between scrapes.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `--web.write-stall-timeout`'s default: far beyond any live reader's pause.
+pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `--web.max-connections`'s default, Prometheus's.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
+
 impl Default for Limits {
     /// The flags' defaults.
     fn default() -> Self {
-        Self::new(Duration::from_secs(30), 512)
+        Self::new(
+            DEFAULT_READ_HEADER_TIMEOUT,
+            DEFAULT_MAX_CONNECTIONS as usize,
+        )
     }
 }
 
@@ -74,11 +94,13 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
         };
-        while connections.try_join_next().is_some() {}
+        while let Some(ended) = connections.try_join_next() {
+            log_panic(ended);
+        }
         match accepted {
             Ok((stream, _)) => {
                 connections.spawn(connection(
-                    stream,
+                    WriteStallGuard::new(stream, limits.write_stall_timeout),
                     tls.clone(),
                     app.clone(),
                     limits.read_header_timeout,
@@ -92,15 +114,26 @@ pub async fn serve(
             }
         }
     }
-    let drained = async { while connections.join_next().await.is_some() {} };
+    let drained = async {
+        while let Some(ended) = connections.join_next().await {
+            log_panic(ended);
+        }
+    };
     if tokio::time::timeout(SHUTDOWN_GRACE, drained).await.is_err() {
         tracing::warn!("connections still open after the shutdown grace period; closing them");
     }
 }
 
+/// A panic in a handler ends its connection only; it is logged, not lost.
+fn log_panic(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = ended {
+        tracing::error!(%error, "an HTTP connection's task failed");
+    }
+}
+
 /// One connection, holding its slot under the cap until it closes.
 async fn connection(
-    stream: TcpStream,
+    stream: WriteStallGuard<TcpStream>,
     tls: Option<TlsAcceptor>,
     app: Router,
     read_header_timeout: Duration,
