@@ -20,8 +20,7 @@ use crate::cli::{LogFormat, LogLevel};
 
 /// Installs the global subscriber. `RUST_LOG` wins over `--log.level` when set.
 pub fn init(level: LogLevel, format: LogFormat) -> anyhow::Result<()> {
-    let filter =
-        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(level.directive()))?;
+    let filter = filter(std::env::var("RUST_LOG").ok().as_deref(), level)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -34,6 +33,19 @@ pub fn init(level: LogLevel, format: LogFormat) -> anyhow::Result<()> {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     result.map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
+}
+
+/// The filter: `RUST_LOG` when set and not empty, else `--log.level`. A `RUST_LOG` that does
+/// not parse is an error, not silently replaced by the level.
+fn filter(rust_log: Option<&str>, level: LogLevel) -> anyhow::Result<EnvFilter> {
+    match rust_log.filter(|v| !v.trim().is_empty()) {
+        Some(directives) => EnvFilter::try_new(directives).map_err(|e| {
+            anyhow::anyhow!(
+                "RUST_LOG={directives:?} is not a tracing filter ({e}); e.g. info,dms_cloud=debug"
+            )
+        }),
+        None => Ok(EnvFilter::try_new(level.directive())?),
+    }
 }
 
 /// Formats events as logfmt lines.
@@ -186,6 +198,20 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn rust_log_wins_and_a_malformed_one_is_refused() {
+        let level = |rust_log| {
+            filter(rust_log, LogLevel::Warn)
+                .map(|f| f.max_level_hint().map(|l| l.to_string()))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(level(None), Ok(Some("warn".to_owned())));
+        assert_eq!(level(Some("")), Ok(Some("warn".to_owned())));
+        assert_eq!(level(Some("debug")), Ok(Some("debug".to_owned())));
+        let refused = level(Some("dms_cloud=loud")).expect_err("not a level");
+        assert!(refused.contains("RUST_LOG=\"dms_cloud=loud\""), "{refused}");
+    }
 
     /// Collects what the subscriber writes.
     #[derive(Clone, Default)]
