@@ -90,16 +90,23 @@ pub struct Cli {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub max_connections: u32,
-    /// Time a connection has to send a request's head, counted from when the server starts
-    /// waiting for it (so also the longest a kept-alive connection stays idle), and to finish
-    /// the TLS handshake.
+    /// Time a request's head may take from its first byte (from the accept on a new
+    /// connection), and the TLS handshake from the accept.
     #[arg(
         long = "web.read-header-timeout",
         value_name = "DURATION",
-        default_value = "30s", // server::DEFAULT_READ_HEADER_TIMEOUT (a unit test checks)
+        default_value = "10s", // server::DEFAULT_READ_HEADER_TIMEOUT (a unit test checks)
         value_parser = parse_timeout
     )]
     pub read_header_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request.
+    #[arg(
+        long = "web.idle-timeout",
+        value_name = "DURATION",
+        default_value = "2m", // server::DEFAULT_IDLE_TIMEOUT (a unit test checks)
+        value_parser = parse_timeout
+    )]
+    pub idle_timeout: Duration,
     /// Time a response may make no progress (the client reads nothing) before its
     /// connection is dropped.
     #[arg(
@@ -232,6 +239,7 @@ mod tests {
         assert_eq!(cli.max_connections, server::DEFAULT_MAX_CONNECTIONS);
         assert_eq!(cli.read_header_timeout, server::DEFAULT_READ_HEADER_TIMEOUT);
         assert_eq!(cli.write_stall_timeout, server::DEFAULT_WRITE_STALL_TIMEOUT);
+        assert_eq!(cli.idle_timeout, server::DEFAULT_IDLE_TIMEOUT);
         let cli = Cli::try_parse_from(["dms_exporter", "--web.read-header-timeout", "1m"])
             .map(|cli| cli.read_header_timeout);
         assert_eq!(cli.ok(), Some(Duration::from_secs(60)));
@@ -240,6 +248,7 @@ mod tests {
             ("--web.read-header-timeout", "0s"),
             ("--web.read-header-timeout", "soon"),
             ("--web.write-stall-timeout", "0ms"),
+            ("--web.idle-timeout", "0"),
         ] {
             let error = Cli::try_parse_from(["dms_exporter", flag, bad])
                 .expect_err(bad)

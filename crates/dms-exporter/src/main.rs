@@ -153,7 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     for listener in &listeners {
         tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
     }
-    let mut limits = Limits::new(cli.read_header_timeout, cli.max_connections as usize);
+    let mut limits = Limits::new(cli.max_connections as usize);
+    limits.read_header_timeout = cli.read_header_timeout;
+    limits.idle_timeout = cli.idle_timeout;
     limits.write_stall_timeout = cli.write_stall_timeout;
     let serving = app::Serving {
         listeners,

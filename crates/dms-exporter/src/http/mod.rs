@@ -2,6 +2,7 @@
 //! snapshot and encode only the small self-metrics; they never call the cloud.
 
 mod body;
+mod head_deadline;
 pub mod landing;
 mod lifecycle;
 pub mod negotiate;

@@ -1,22 +1,26 @@
 //! The accept loop, with the limits a server facing a network needs (as Prometheus's
-//! `--web.max-connections` and Go's `ReadHeaderTimeout`): a cap on open connections, shared
-//! by every listener, and a deadline for each request head.
+//! `--web.max-connections` and Go's `ReadHeaderTimeout` and `IdleTimeout`): a cap on open
+//! connections, shared by every listener, and deadlines for request heads and idle time.
 //!
 //! At the cap the loop stops accepting: new connections wait in the kernel's backlog, not
-//! refused, and are served as soon as a connection closes. The head deadline starts when a
-//! connection begins waiting for a request — a new one, or a kept-alive one after its last
-//! response (hyper's `header_read_timeout`) — so it also bounds idle keep-alive connections,
-//! as Go does when `IdleTimeout` is unset; on TLS the handshake must finish within it too.
-//! A connection whose answer the client stops reading fails after `write_stall_timeout`
+//! refused, and are served as soon as a connection closes. A request head is due within
+//! `read_header_timeout` of its first byte, or of the accept on a new connection (the TLS
+//! handshake too); a kept-alive connection may wait `idle_timeout` for its next request. A
+//! connection whose answer the client stops reading fails after `write_stall_timeout`
 //! without progress ([`WriteStallGuard`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+
 use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -24,6 +28,9 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use tower_service::Service as _;
+
+use super::head_deadline::{HeadDeadline, Requests, Tracked};
 use super::stall::WriteStallGuard;
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -35,26 +42,34 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// The connection limits; clones share one connection cap.
 #[derive(Clone)]
 pub struct Limits {
-    /// Time allowed to send a request head, from when the connection starts waiting for it.
+    /// Time allowed to send a request head, from its first byte (from the accept on a new
+    /// connection); also the TLS handshake's.
     pub read_header_timeout: Duration,
+    /// How long a kept-alive connection may wait for the next request (head included).
+    pub idle_timeout: Duration,
     /// How long writes may make no progress before the connection is dropped.
     pub write_stall_timeout: Duration,
     connections: Arc<Semaphore>,
 }
 
 impl Limits {
-    pub fn new(read_header_timeout: Duration, max_connections: usize) -> Self {
+    /// `max_connections` open at once; the timeouts at their defaults.
+    pub fn new(max_connections: usize) -> Self {
         Self {
-            read_header_timeout,
+            read_header_timeout: DEFAULT_READ_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             connections: Arc::new(Semaphore::new(max_connections)),
         }
     }
 }
 
-/// `--web.read-header-timeout`'s default: hyper's, and longer than the usual 15 s scrape
-/// interval, so Prometheus keeps its connection between scrapes.
-pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--web.read-header-timeout`'s default: a live client sends a head in milliseconds.
+pub const DEFAULT_READ_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `--web.idle-timeout`'s default: longer than the usual scrape intervals (up to 1m), so
+/// Prometheus keeps its connection between scrapes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `--web.write-stall-timeout`'s default: far beyond any live reader's pause.
 pub const DEFAULT_WRITE_STALL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -65,10 +80,7 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 512;
 impl Default for Limits {
     /// The flags' defaults.
     fn default() -> Self {
-        Self::new(
-            DEFAULT_READ_HEADER_TIMEOUT,
-            DEFAULT_MAX_CONNECTIONS as usize,
-        )
+        Self::new(DEFAULT_MAX_CONNECTIONS as usize)
     }
 }
 
@@ -103,7 +115,7 @@ pub async fn serve(
                     WriteStallGuard::new(stream, limits.write_stall_timeout),
                     tls.clone(),
                     app.clone(),
-                    limits.read_header_timeout,
+                    limits.clone(),
                     shutdown.clone(),
                     permit,
                 ));
@@ -136,29 +148,42 @@ async fn connection(
     stream: WriteStallGuard<TcpStream>,
     tls: Option<TlsAcceptor>,
     app: Router,
-    read_header_timeout: Duration,
+    limits: Limits,
     shutdown: CancellationToken,
     _slot: OwnedSemaphorePermit,
 ) {
     let Some(acceptor) = tls else {
-        return http(stream, app, read_header_timeout, shutdown).await;
+        return http(stream, app, &limits, shutdown).await;
     };
-    match tokio::time::timeout(read_header_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => http(stream, app, read_header_timeout, shutdown).await,
+    match tokio::time::timeout(limits.read_header_timeout, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => http(stream, app, &limits, shutdown).await,
         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
         Err(_) => tracing::debug!("TLS handshake timed out"),
     }
 }
 
 /// HTTP/1.1 on one connection; at shutdown it closes once its request in flight is answered.
-async fn http<I>(io: I, app: Router, read_header_timeout: Duration, shutdown: CancellationToken)
+/// hyper's head timer, which runs from when the connection starts waiting for a request,
+/// is the idle bound; [`HeadDeadline`] times each head from its first byte.
+async fn http<I>(io: I, app: Router, limits: &Limits, shutdown: CancellationToken)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let requests = Arc::new(Requests::default());
+    let io = HeadDeadline::new(io, limits.read_header_timeout, Arc::clone(&requests));
+    let service = service_fn(move |request: Request<Incoming>| {
+        let in_flight = requests.start();
+        // Router is always ready; no `poll_ready` needed.
+        let response = app.clone().call(request);
+        async move {
+            let response = response.await?;
+            Ok::<_, Infallible>(response.map(|body| Body::new(Tracked::new(body, in_flight))))
+        }
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(read_header_timeout)
-        .serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
+        .header_read_timeout(limits.idle_timeout)
+        .serve_connection(TokioIo::new(io), service);
     let mut connection = std::pin::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,

@@ -16,6 +16,13 @@ struct Pki {
     client_pem: String,
 }
 
+/// Limits with a short head deadline, for a test to see it.
+fn limits(read_header_timeout: Duration) -> http::server::Limits {
+    let mut limits = http::server::Limits::new(16);
+    limits.read_header_timeout = read_header_timeout;
+    limits
+}
+
 fn pki() -> Pki {
     let dir = std::env::temp_dir().join(format!("dms-web-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -72,7 +79,7 @@ async fn tls_client_certificates_basic_auth_and_headers() {
         listener,
         exporter.server_state("/metrics"),
         web,
-        http::server::Limits::new(Duration::from_secs(2), 16),
+        limits(Duration::from_secs(2)),
         shutdown.clone(),
     ));
     // A client that connects and never starts the TLS handshake is let go at the deadline.
