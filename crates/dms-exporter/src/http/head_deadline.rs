@@ -177,7 +177,7 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(10);
 
-    async fn read_some(stream: &mut HeadDeadline<tokio::io::DuplexStream>) -> io::Result<usize> {
+    async fn read_some(stream: &mut Stream) -> io::Result<usize> {
         let mut buffer = [0u8; 64];
         stream.read(&mut buffer).await
     }
@@ -192,8 +192,10 @@ mod tests {
         assert_eq!(start.elapsed(), LIMIT);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn after_a_response_the_wait_is_free_and_the_next_head_is_timed_from_its_first_byte() {
+    type Stream = HeadDeadline<tokio::io::DuplexStream>;
+
+    /// A connection whose first head has been read, with its client and request counts.
+    async fn after_a_head() -> (Stream, tokio::io::DuplexStream, Arc<Requests>) {
         let (server, mut client) = tokio::io::duplex(64);
         let requests = Arc::new(Requests::default());
         let mut stream = HeadDeadline::new(server, LIMIT, Arc::clone(&requests));
@@ -202,16 +204,28 @@ mod tests {
             .await
             .expect("write");
         assert!(read_some(&mut stream).await.is_ok_and(|n| n > 0));
+        (stream, client, requests)
+    }
+
+    /// Whether a read still waits after five times the limit (no deadline ran).
+    async fn untimed(stream: &mut Stream) -> bool {
+        tokio::time::timeout(LIMIT * 5, read_some(stream))
+            .await
+            .is_err()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_response_the_wait_is_free_and_the_next_head_is_timed_from_its_first_byte() {
+        let (mut stream, mut client, requests) = after_a_head().await;
         // The head is parsed and answered; a body read meanwhile arms nothing.
         let in_flight = requests.start();
         client.write_all(b"body").await.expect("write");
         assert!(read_some(&mut stream).await.is_ok_and(|n| n == 4));
         drop(in_flight);
-        // Idle far beyond the limit: no deadline runs (hyper's idle timer is the bound).
-        let waiting = tokio::time::timeout(LIMIT * 5, read_some(&mut stream)).await;
+        // hyper's idle timer, not this deadline, bounds a kept-alive connection's wait.
         assert!(
-            waiting.is_err(),
-            "an idle kept-alive connection is not timed here"
+            untimed(&mut stream).await,
+            "an idle connection is not timed here"
         );
         client.write_all(b"GET /").await.expect("write");
         assert!(read_some(&mut stream).await.is_ok_and(|n| n == 5));
@@ -223,18 +237,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_head_completed_in_time_disarms_the_deadline() {
-        let (server, mut client) = tokio::io::duplex(64);
-        let requests = Arc::new(Requests::default());
-        let mut stream = HeadDeadline::new(server, LIMIT, Arc::clone(&requests));
-        client
-            .write_all(b"GET / HTTP/1.1\r\n\r\n")
-            .await
-            .expect("write");
-        assert!(read_some(&mut stream).await.is_ok());
+        let (mut stream, _client, requests) = after_a_head().await;
         drop(requests.start());
-        let waiting = tokio::time::timeout(LIMIT * 5, read_some(&mut stream)).await;
         assert!(
-            waiting.is_err(),
+            untimed(&mut stream).await,
             "the parsed head's deadline no longer runs"
         );
     }
