@@ -47,6 +47,7 @@ fn parse_quality(value: &str) -> Option<u16> {
 
 /// The quality the `Accept` list gives `media_type`: that of its most specific matching
 /// range (`type/subtype`, then `type/*`, then `*/*`), and whether the match was explicit.
+/// Version parameters are not compared: one version of each format is served.
 fn media_quality(accept: &[Weighted<'_>], media_type: &str) -> Option<(u16, bool)> {
     let main = media_type.split('/').next().unwrap_or_default();
     let specificity = |range: &str| {
@@ -66,7 +67,8 @@ fn media_quality(accept: &[Weighted<'_>], media_type: &str) -> Option<(u16, bool
     accept
         .iter()
         .filter_map(|e| specificity(e.name).map(|s| (s, e.quality)))
-        .max_by_key(|&(s, _)| s)
+        // Of equally specific ranges (the same type listed per version), the best quality.
+        .max()
         .map(|(s, quality)| (quality, s == 2))
 }
 
@@ -153,6 +155,12 @@ mod tests {
                 OpenMetrics,
             ),
             (Some("application/openmetrics-text;q=0"), Text),
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0;q=0.4,application/openmetrics-text;version=0.0.1;q=0.1,text/plain;q=0.3",
+                ),
+                OpenMetrics,
+            ),
             (Some("application/openmetrics-text; q=0.0, */*"), Text),
             (
                 Some("text/plain;q=0.9, application/openmetrics-text;q=0.5"),
