@@ -48,12 +48,11 @@ pub struct ServerState {
 }
 
 async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
-    let Ok(encoding) = negotiate::encoding(&headers) else {
-        return (
-            StatusCode::NOT_ACCEPTABLE,
-            "Accept-Encoding refuses both gzip and identity\n",
-        )
-            .into_response();
+    let encoding = match negotiate::encoding(&headers) {
+        Ok(encoding) => encoding,
+        Err(refused) => {
+            return (StatusCode::NOT_ACCEPTABLE, format!("{refused}\n")).into_response();
+        }
     };
     let format = negotiate::format(&headers);
     let snapshot = state.snapshot.load();
@@ -126,7 +125,7 @@ pub fn router(state: ServerState) -> Router {
 
 /// Serves until `shutdown` is cancelled, then finishes the requests in flight. With TLS in
 /// `web`, speaks HTTPS (and checks client certificates when configured); `limits` cap the
-/// connections and how long a request head may take.
+/// connections and how long one may wait, send a head or stall.
 pub async fn serve(
     listener: TcpListener,
     state: ServerState,

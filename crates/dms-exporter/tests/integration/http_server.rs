@@ -206,6 +206,8 @@ async fn metrics_honour_refused_codings() {
     let get = |coding: &'static str| client.get(&url).header("accept-encoding", coding).send();
     let refused = get("identity;q=0").await.expect("answer");
     assert_eq!(refused.status(), 406);
+    let message = refused.text().await.unwrap_or_default();
+    assert!(message.contains("Accept-Encoding"), "{message}");
     let plain = get("gzip;q=0").await.expect("answer");
     assert_eq!(plain.status(), 200);
     assert!(!plain.headers().contains_key("content-encoding"));
