@@ -24,20 +24,29 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.check_config {
-        let mut ok = true;
-        match config::load_file(&cli.config_file) {
-            Ok(mut file) => match config::apply_shard_flags(&mut file, cli.shard_flags()) {
-                Ok(()) => println!("{}: configuration is valid", cli.config_file.display()),
-                Err(error) => {
-                    eprintln!("{error}");
-                    ok = false;
+        let mut ok = match config::load_file(&cli.config_file) {
+            Ok(mut file) => {
+                let display = cli.config_file.display();
+                let mut errors: Vec<String> = config::check_credential_files(&file.credentials)
+                    .iter()
+                    .map(|error| format!("{display}: {error}"))
+                    .collect();
+                if let Err(error) = config::apply_shard_flags(&mut file, cli.shard_flags()) {
+                    errors.push(error.to_string());
                 }
-            },
+                for error in &errors {
+                    eprintln!("{error}");
+                }
+                if errors.is_empty() {
+                    println!("{display}: configuration is valid");
+                }
+                errors.is_empty()
+            }
             Err(error) => {
                 eprintln!("{error}");
-                ok = false;
+                false
             }
-        }
+        };
         if let Some(path) = &cli.web_config_file {
             match web_config::load(path) {
                 Ok(_) => println!("{}: web configuration is valid", path.display()),

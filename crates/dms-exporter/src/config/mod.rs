@@ -2,12 +2,16 @@
 //! files (systemd `LoadCredential=`). Every problem is reported with the file, line and field.
 
 mod credentials;
+mod files;
 mod load;
 mod locate;
+mod ranges;
 mod sharding;
 mod types;
 
-pub use credentials::{CredentialSource, CredentialsError, ProcessEnv, resolve_credentials};
+pub use credentials::{
+    CredentialSource, CredentialsError, ProcessEnv, check_credential_files, resolve_credentials,
+};
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;

@@ -123,6 +123,10 @@ pub struct RegionConfig {
     pub projects: Vec<String>,
     #[serde(default = "default_engines")]
     pub engines: Vec<Engine>,
+    /// Allows `http://` endpoints (a local simulator or a TLS-terminating proxy on the same
+    /// host): without it they are refused with an IAM password and warned about otherwise.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 fn default_engines() -> Vec<Engine> {
@@ -320,6 +324,9 @@ pub struct ApiConfig {
     pub max_retries: u32,
     /// Overrides per endpoint host (`dms.cn-north-4.myhuaweicloud.com`).
     pub hosts: BTreeMap<String, HostBudgetConfig>,
+    /// PEM certificates trusted besides the system's roots, for DMS and IAM endpoints and
+    /// proxies signed by a private CA. Read at start-up (a reload does not re-read it).
+    pub ca_file: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -331,6 +338,7 @@ impl Default for ApiConfig {
             timeout: HumanDuration(Duration::from_secs(10)),
             max_retries: 3,
             hosts: BTreeMap::new(),
+            ca_file: None,
         }
     }
 }

@@ -28,9 +28,22 @@ fn check_with(file: &str, flags: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn check_config_accepts_a_valid_file() {
-    let (ok, stdout, _) = check("full.ok.yaml");
-    assert!(ok);
+    let (ok, stdout, stderr) = check("minimal.ok.yaml");
+    assert!(ok, "{stderr}");
     assert!(stdout.contains("configuration is valid"), "{stdout}");
+}
+
+/// Start-up would fail on these, so `--check-config` must too: full.ok.yaml names systemd's
+/// credential files, which do not exist outside the unit.
+#[test]
+fn check_config_refuses_credential_files_it_cannot_read() {
+    let (ok, stdout, stderr) = check("full.ok.yaml");
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("full.ok.yaml: credentials.access_key_file: cannot read /run/credentials/"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("credentials.secret_key_file"), "{stderr}");
 }
 
 #[test]

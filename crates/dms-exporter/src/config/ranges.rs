@@ -1,0 +1,176 @@
+//! Ranges and forms that parsing alone lets through but that would break at run time: a
+//! concurrency of 2⁶³, an interval of 500000000000y (tokio's timer overflows), a rate of
+//! 1e-30 requests per second, an endpoint that is not a URL.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use super::load::{Problem, nowhere};
+use super::types::{ApiConfig, CollectorsConfig, Config, HumanDuration};
+use crate::collect::registry;
+
+/// Requests per second per host: from one every 100 s to far beyond any gateway's limit.
+pub const RATE_LIMIT: RangeInclusive<f64> = 0.01..=100_000.0;
+pub const BURST: RangeInclusive<u32> = 1..=10_000;
+/// Requests in flight per host.
+pub const CONCURRENCY: RangeInclusive<usize> = 1..=1024;
+pub const MAX_RETRIES: RangeInclusive<u32> = 0..=10;
+pub const TIMEOUT: RangeInclusive<Duration> = Duration::from_millis(100)..=Duration::from_secs(600);
+/// A collector's interval: a day is already longer than any DMS reading stays useful.
+pub const INTERVAL: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
+/// How long the last good data may be served.
+pub const MAX_AGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600);
+
+/// The collector that lists the instances every other collector reads.
+const DISCOVERY: &str = "instances";
+
+fn out_of<T: PartialOrd + std::fmt::Debug>(
+    field: &str,
+    value: T,
+    range: &RangeInclusive<T>,
+    what: &str,
+) -> Option<Problem> {
+    (!range.contains(&value)).then(|| {
+        nowhere(
+            field,
+            format!(
+                "{value:?} is out of range: {what} from {:?} to {:?}",
+                range.start(),
+                range.end()
+            ),
+        )
+    })
+}
+
+fn rate_limit(field: &str, rate: f64) -> Option<Problem> {
+    // NaN is outside every range, so it is refused too.
+    out_of(field, rate, &RATE_LIMIT, "requests per second")
+}
+
+fn duration(
+    field: &str,
+    value: HumanDuration,
+    range: &RangeInclusive<Duration>,
+) -> Option<Problem> {
+    (!range.contains(&value.0)).then(|| {
+        nowhere(
+            field,
+            format!(
+                "{} is out of range: from {} to {}",
+                humantime::format_duration(value.0),
+                humantime::format_duration(*range.start()),
+                humantime::format_duration(*range.end())
+            ),
+        )
+    })
+}
+
+fn api(api: &ApiConfig, problems: &mut Vec<Problem>) {
+    problems.extend(rate_limit("api.rate_limit", api.rate_limit));
+    problems.extend(out_of("api.burst", api.burst, &BURST, "requests"));
+    problems.extend(out_of(
+        "api.concurrency",
+        api.concurrency,
+        &CONCURRENCY,
+        "requests in flight",
+    ));
+    problems.extend(out_of(
+        "api.max_retries",
+        api.max_retries,
+        &MAX_RETRIES,
+        "retries",
+    ));
+    problems.extend(duration("api.timeout", api.timeout, &TIMEOUT));
+    for (host, budget) in &api.hosts {
+        let field = |key: &str| format!("api.hosts.{host}.{key}");
+        problems.extend(
+            budget
+                .rate_limit
+                .and_then(|r| rate_limit(&field("rate_limit"), r)),
+        );
+        problems.extend(
+            budget
+                .burst
+                .and_then(|b| out_of(&field("burst"), b, &BURST, "requests")),
+        );
+        problems.extend(
+            budget
+                .concurrency
+                .and_then(|c| out_of(&field("concurrency"), c, &CONCURRENCY, "requests in flight")),
+        );
+    }
+}
+
+fn collectors(collectors: &CollectorsConfig, problems: &mut Vec<Problem>) {
+    if collectors
+        .settings(DISCOVERY)
+        .is_some_and(|settings| !settings.enabled)
+    {
+        problems.push(nowhere(
+            &format!("collectors.{DISCOVERY}.enabled"),
+            "discovery cannot be disabled: every other collector reads the instances it lists, and readiness would wait for them forever; disable the collectors you do not want instead",
+        ));
+    }
+    for (name, settings) in &collectors.collectors {
+        let field = |key: &str| format!("collectors.{name}.{key}");
+        problems.extend(
+            settings
+                .interval
+                .and_then(|i| duration(&field("interval"), i, &INTERVAL)),
+        );
+        problems.extend(
+            settings
+                .max_age
+                .and_then(|m| duration(&field("max_age"), m, &MAX_AGE)),
+        );
+    }
+    for option in registry::options() {
+        if let Some(problem) = collectors
+            .options
+            .get(option.key)
+            .and_then(|value| option.problem(value))
+        {
+            problems.push(nowhere(&format!("collectors.{}", option.key), problem));
+        }
+    }
+}
+
+/// Why an endpoint override cannot be used, if it cannot: it must be an absolute `https://`
+/// or `http://` URL of a host (and port), without credentials, path, query or fragment, as
+/// the client appends the API's paths to it.
+pub fn endpoint_problem(text: &str) -> Option<String> {
+    let no_scheme =
+        || format!("{text:?} must start with https:// (or http:// for a local simulator)");
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => return Some(no_scheme()),
+        Err(error) => return Some(format!("{text:?} is not a URL: {error}")),
+    };
+    if !matches!(url.scheme(), "https" | "http") {
+        return Some(no_scheme());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Some(format!("{text:?} names no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Some(format!(
+            "{text:?} carries credentials: configure them under credentials"
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Some(format!(
+            "{text:?} must be a scheme, host and port only, without path, query or fragment"
+        ));
+    }
+    None
+}
+
+/// Every value of `config` outside its range.
+pub fn problems(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    api(&config.api, &mut problems);
+    collectors(&config.collectors, &mut problems);
+    problems
+}
