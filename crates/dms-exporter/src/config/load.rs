@@ -9,6 +9,7 @@ use serde_saphyr::{Location, Spanned};
 use super::files::read_capped;
 use super::locate::KeyLines;
 use super::ranges;
+use super::redact::redact;
 use super::types::{Config, RegionConfig};
 use crate::collect::registry;
 
@@ -125,7 +126,7 @@ fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
         ))
         .map_or(first, |(_, rest)| rest)
         .to_owned();
-    Problem {
+    redact(Problem {
         line: location.line(),
         column: location.column(),
         field: keys
@@ -133,7 +134,7 @@ fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
             .unwrap_or("(document)")
             .to_owned(),
         message,
-    }
+    })
 }
 
 fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Problem {

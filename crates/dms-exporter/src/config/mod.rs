@@ -6,6 +6,7 @@ mod files;
 mod load;
 mod locate;
 mod ranges;
+mod redact;
 mod sharding;
 mod types;
 

@@ -140,28 +140,34 @@ fn collectors(collectors: &CollectorsConfig, problems: &mut Vec<Problem>) {
 /// Why an endpoint override cannot be used, if it cannot: it must be an absolute `https://`
 /// or `http://` URL of a host (and port), without credentials, path, query or fragment, as
 /// the client appends the API's paths to it.
-pub fn endpoint_problem(text: &str) -> Option<String> {
+pub fn endpoint_problem(raw: &str) -> Option<String> {
+    // A URL with `user:password@` is not echoed: it holds a password.
+    let text = if raw.contains('@') {
+        "the URL".to_owned()
+    } else {
+        format!("{raw:?}")
+    };
     let no_scheme =
-        || format!("{text:?} must start with https:// (or http:// for a local simulator)");
-    let url = match url::Url::parse(text) {
+        || format!("{text} must start with https:// (or http:// for a local simulator)");
+    let url = match url::Url::parse(raw) {
         Ok(url) => url,
         Err(url::ParseError::RelativeUrlWithoutBase) => return Some(no_scheme()),
-        Err(error) => return Some(format!("{text:?} is not a URL: {error}")),
+        Err(error) => return Some(format!("{text} is not a URL: {error}")),
     };
     if !matches!(url.scheme(), "https" | "http") {
         return Some(no_scheme());
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Some(format!("{text:?} names no host"));
+        return Some(format!("{text} names no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Some(format!(
-            "{text:?} carries credentials: configure them under credentials"
+            "{text} carries a user name or password: configure credentials under credentials"
         ));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
         return Some(format!(
-            "{text:?} must be a scheme, host and port only, without path, query or fragment"
+            "{text} must be a scheme, host and port only, without path, query or fragment"
         ));
     }
     None
@@ -173,4 +179,38 @@ pub fn problems(config: &Config) -> Vec<Problem> {
     api(&config.api, &mut problems);
     collectors(&config.collectors, &mut problems);
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_bare_https_or_http_urls() {
+        assert_eq!(endpoint_problem("https://dms.example.com"), None);
+        assert_eq!(endpoint_problem("http://127.0.0.1:8080/"), None);
+        for bad in [
+            "dms.example.com",
+            "ftp://dms.example.com",
+            "http://exa mple.com:99999/x",
+            "https://dms.example.com/v2",
+            "https://dms.example.com?a=b",
+            "https://dms.example.com#f",
+            "https://:443",
+        ] {
+            assert!(endpoint_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_password_in_an_endpoint_is_not_echoed() {
+        for url in [
+            "https://u:hunter2pw@dms.example.com",
+            "https://u:hunter2pw@exa mple",
+        ] {
+            let problem = endpoint_problem(url).unwrap_or_default();
+            assert!(!problem.is_empty(), "{url}");
+            assert!(!problem.contains("hunter2pw"), "{problem}");
+        }
+    }
 }
