@@ -13,6 +13,8 @@ mod types;
 pub use credentials::{
     CredentialSource, CredentialsError, ProcessEnv, check_credential_files, resolve_credentials,
 };
+pub use files::read_capped;
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
+pub use ranges::warnings;
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;

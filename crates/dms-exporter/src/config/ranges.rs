@@ -173,11 +173,69 @@ pub fn endpoint_problem(raw: &str) -> Option<String> {
     None
 }
 
+/// The `http://` endpoints of regions that did not set `insecure_http`, as (field, URL).
+fn plain_http(config: &Config) -> impl Iterator<Item = (String, &str)> {
+    config
+        .regions
+        .iter()
+        .enumerate()
+        .filter(|(_, region)| !region.value.insecure_http)
+        .flat_map(|(index, region)| {
+            let value = &region.value;
+            [
+                ("endpoint", &value.endpoint),
+                ("iam_endpoint", &value.iam_endpoint),
+            ]
+            .into_iter()
+            .filter_map(move |(name, url)| {
+                let url = url.as_deref()?;
+                url.starts_with("http://")
+                    .then(|| (format!("regions[{index}].{name}"), url))
+            })
+        })
+}
+
+/// With an IAM password, a plain `http://` endpoint would carry the password (to IAM) or the
+/// token it buys (to DMS) in clear: refused unless the region says `insecure_http: true`.
+fn refused_plain_http(config: &Config) -> Vec<Problem> {
+    if config.credentials.iam_user.is_none() {
+        return Vec::new();
+    }
+    plain_http(config)
+        .map(|(field, _)| {
+            let region = field.split('.').next().unwrap_or_default().to_owned();
+            nowhere(
+                &field,
+                format!(
+                    "http:// would send the IAM password or token unencrypted: use https://, or set {region}.insecure_http: true for a local endpoint"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// What the configuration allows but an operator should hear about: `http://` endpoints with
+/// AK/SK (the signature and any security token travel in clear).
+pub fn warnings(config: &Config) -> Vec<String> {
+    if config.credentials.iam_user.is_some() {
+        return Vec::new(); // refused instead
+    }
+    plain_http(config)
+        .map(|(field, url)| {
+            let region = field.split('.').next().unwrap_or_default().to_owned();
+            format!(
+                "{field}: {url} is plain HTTP: requests, their signatures and any security token travel unencrypted; use https://, or set {region}.insecure_http: true to silence this"
+            )
+        })
+        .collect()
+}
+
 /// Every value of `config` outside its range.
 pub fn problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     api(&config.api, &mut problems);
     collectors(&config.collectors, &mut problems);
+    problems.extend(refused_plain_http(config));
     problems
 }
 

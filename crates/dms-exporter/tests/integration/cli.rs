@@ -92,3 +92,27 @@ fn check_config_validates_the_shard_flags_over_the_file() {
     assert!(!ok);
     assert!(stderr.contains("--total-shards"), "{stderr}");
 }
+
+#[test]
+fn check_config_warns_of_plain_http_with_ak_sk() {
+    let (ok, _, stderr) = check("plain_http_aksk.ok.yaml");
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning: regions[0].endpoint: http://127.0.0.1:9000 is plain HTTP"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("insecure_http: true"), "{stderr}");
+    let (ok, _, stderr) = check("plain_http_allowed.ok.yaml");
+    assert!(!stderr.contains("warning"), "{ok} {stderr}");
+}
+
+#[test]
+fn check_config_refuses_a_ca_file_without_certificates() {
+    // The file loads (its keys are fine); only reading the CA file fails.
+    let (ok, _, stderr) = check("ca_file_without_certificates.yaml");
+    assert!(!ok);
+    assert!(
+        stderr.contains("ca_file_without_certificates.yaml: api.ca_file: transport error: CA certificates: no PEM certificate"),
+        "{stderr}"
+    );
+}
