@@ -15,6 +15,6 @@ pub use credentials::{
 };
 pub use files::read_capped;
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
-pub use ranges::warnings;
+pub use ranges::{bcrypt_hash_problem, warnings};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;

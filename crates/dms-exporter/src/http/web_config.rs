@@ -261,12 +261,8 @@ pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
 /// Turns a parsed configuration into server settings.
 pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfigError> {
     for (user, hash) in &config.basic_auth_users {
-        if !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) {
-            return Err(invalid(
-                file,
-                &format!("basic_auth_users.{user}"),
-                "must be a bcrypt hash ($2y$…), e.g. from htpasswd -nBC 10",
-            ));
+        if let Some(problem) = crate::config::bcrypt_hash_problem(hash) {
+            return Err(invalid(file, &format!("basic_auth_users.{user}"), problem));
         }
     }
     let mut headers = Vec::new();
