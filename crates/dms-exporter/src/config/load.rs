@@ -155,11 +155,25 @@ pub(super) fn nowhere(field: &str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// The longest region name or project id (Huawei's project ids are 32 characters).
+const MAX_IDENTIFIER_CHARS: usize = 64;
+
 fn is_identifier(text: &str) -> bool {
     !text.is_empty()
+        && text.len() <= MAX_IDENTIFIER_CHARS
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `text` quoted for a message, cut after [`MAX_IDENTIFIER_CHARS`] characters.
+fn quoted_short(text: &str) -> String {
+    if text.chars().count() <= MAX_IDENTIFIER_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX_IDENTIFIER_CHARS).collect();
+        format!("{head:?}… ({} characters)", text.chars().count())
+    }
 }
 
 fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut Vec<Problem>) {
@@ -169,7 +183,10 @@ fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut 
         problems.push(at(
             region,
             field("name"),
-            format!("{:?} is not a region name such as cn-north-4", value.name),
+            format!(
+                "{} is not a region name such as cn-north-4",
+                quoted_short(&value.name)
+            ),
         ));
     }
     for (name, url) in [
@@ -185,7 +202,7 @@ fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut 
             problems.push(at(
                 region,
                 field(&format!("projects[{i}]")),
-                format!("{project:?} is not a project id"),
+                format!("{} is not a project id", quoted_short(project)),
             ));
         }
     }
