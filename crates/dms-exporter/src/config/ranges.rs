@@ -84,6 +84,9 @@ fn api(api: &ApiConfig, problems: &mut Vec<Problem>) {
     ));
     problems.extend(duration("api.timeout", api.timeout, &TIMEOUT));
     for (host, budget) in &api.hosts {
+        if let Some(problem) = host_key_problem(host) {
+            problems.push(nowhere(&format!("api.hosts.{host}"), problem));
+        }
         let field = |key: &str| format!("api.hosts.{host}.{key}");
         problems.extend(
             budget
@@ -165,12 +168,35 @@ pub fn endpoint_problem(raw: &str) -> Option<String> {
             "{text} carries a user name or password: configure credentials under credentials"
         ));
     }
-    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+    // A path is a prefix (a proxy's `/dms`); a query or fragment would corrupt every call.
+    if url.query().is_some() || url.fragment().is_some() {
         return Some(format!(
-            "{text} must be a scheme, host and port only, without path, query or fragment"
+            "{text} must not carry a query or fragment: the client appends the API's paths"
         ));
     }
     None
+}
+
+/// Why an `api.hosts` key cannot match an endpoint, if it cannot: budgets are looked up by
+/// the endpoint's lower-case host (and port, when not the scheme's default).
+fn host_key_problem(key: &str) -> Option<String> {
+    let bare = url::Url::parse(&format!("https://{key}"))
+        .ok()
+        .filter(|url| {
+            url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+                && url.username().is_empty()
+                && url.password().is_none()
+        });
+    if bare.is_none() || key.contains('/') {
+        return Some(
+            "must be a host as in the endpoint (dms.cn-north-4.myhuaweicloud.com, or host:port), not a URL"
+                .to_owned(),
+        );
+    }
+    (key != key.to_ascii_lowercase())
+        .then(|| "must be written in lower case, as endpoints' hosts are compared".to_owned())
 }
 
 /// The bcrypt costs a web configuration's hash may have: each step doubles the time of a
@@ -268,11 +294,11 @@ mod tests {
     fn endpoints_are_bare_https_or_http_urls() {
         assert_eq!(endpoint_problem("https://dms.example.com"), None);
         assert_eq!(endpoint_problem("http://127.0.0.1:8080/"), None);
+        assert_eq!(endpoint_problem("https://proxy.example.com/dms"), None);
         for bad in [
             "dms.example.com",
             "ftp://dms.example.com",
             "http://exa mple.com:99999/x",
-            "https://dms.example.com/v2",
             "https://dms.example.com?a=b",
             "https://dms.example.com#f",
             "https://:443",
@@ -301,6 +327,27 @@ mod tests {
         let expensive = good.replacen("$04$", "$31$", 1);
         let problem = bcrypt_hash_problem(&expensive).unwrap_or_default();
         assert!(problem.contains("cost 31 is out of range"), "{problem}");
+    }
+
+    #[test]
+    fn host_keys_are_bare_lower_case_hosts() {
+        for good in [
+            "dms.cn-north-4.myhuaweicloud.com",
+            "127.0.0.1:8080",
+            "[::1]:9000",
+        ] {
+            assert_eq!(host_key_problem(good), None, "{good}");
+        }
+        for bad in [
+            "https://dms.example.com",
+            "dms.example.com/v2",
+            "u@dms.example.com",
+            "dms.example.com:99999",
+            "DMS.example.com",
+            "",
+        ] {
+            assert!(host_key_problem(bad).is_some(), "{bad}");
+        }
     }
 
     #[test]
