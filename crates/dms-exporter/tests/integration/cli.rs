@@ -116,3 +116,20 @@ fn check_config_refuses_a_ca_file_without_certificates() {
         "{stderr}"
     );
 }
+
+/// An endless file is refused after 1 MiB instead of filling memory (it grew to 1.1 GB).
+#[test]
+fn check_config_refuses_endless_files() {
+    let (ok, _, stderr) = check("/dev/zero");
+    assert!(!ok);
+    assert!(
+        stderr.contains("/dev/zero: cannot read: larger than 1024 KiB"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check_with("minimal.ok.yaml", &["--web.config.file", "/dev/zero"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/dev/zero: cannot read: larger than 1024 KiB"),
+        "{stderr}"
+    );
+}
