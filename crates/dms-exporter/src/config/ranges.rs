@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::load::{Problem, nowhere};
 use super::types::{ApiConfig, CollectorsConfig, Config, HumanDuration};
-use crate::collect::registry;
+use crate::collect::{instances, registry};
 
 /// Requests per second per host: from one every 100 s to far beyond any gateway's limit.
 pub const RATE_LIMIT: RangeInclusive<f64> = 0.01..=100_000.0;
@@ -22,9 +22,6 @@ pub const INTERVAL: RangeInclusive<Duration> =
 /// How long the last good data may be served.
 pub const MAX_AGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600);
-
-/// The collector that lists the instances every other collector reads.
-const DISCOVERY: &str = "instances";
 
 fn out_of<T: PartialOrd + std::fmt::Debug>(
     field: &str,
@@ -107,12 +104,14 @@ fn api(api: &ApiConfig, problems: &mut Vec<Problem>) {
 }
 
 fn collectors(collectors: &CollectorsConfig, problems: &mut Vec<Problem>) {
+    // Discovery lists the instances every other collector reads.
+    let discovery = instances::DESCRIPTION.name;
     if collectors
-        .settings(DISCOVERY)
+        .settings(discovery)
         .is_some_and(|settings| !settings.enabled)
     {
         problems.push(nowhere(
-            &format!("collectors.{DISCOVERY}.enabled"),
+            &format!("collectors.{discovery}.enabled"),
             "discovery cannot be disabled: every other collector reads the instances it lists, and readiness would wait for them forever; disable the collectors you do not want instead",
         ));
     }
