@@ -38,7 +38,32 @@ pub const USER_AGENT: &str = concat!("dms_exporter/", env!("CARGO_PKG_VERSION"))
 
 impl ReqwestTransport {
     pub fn new(connect_timeout: Duration) -> Result<Self, TransportError> {
+        Self::trusting(connect_timeout, None)
+    }
+
+    /// Like [`ReqwestTransport::new`], also trusting the PEM certificates of `ca_pem` (a
+    /// private CA of DMS/IAM endpoints or of a TLS-inspecting proxy) besides the system's.
+    pub fn trusting(
+        connect_timeout: Duration,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<Self, TransportError> {
+        let extra_roots = match ca_pem {
+            Some(pem) => {
+                let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                    TransportError::Other(format!("CA certificates: {}", describe(&e)))
+                })?;
+                if certs.is_empty() {
+                    return Err(TransportError::Other(
+                        "CA certificates: no PEM certificate (-----BEGIN CERTIFICATE-----) found"
+                            .to_owned(),
+                    ));
+                }
+                certs
+            }
+            None => Vec::new(),
+        };
         let client = reqwest::Client::builder()
+            .tls_certs_merge(extra_roots)
             .connect_timeout(connect_timeout)
             .http1_only()
             .user_agent(USER_AGENT)
@@ -131,5 +156,99 @@ where
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
         (self.f)(request).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A private CA's PEM and an HTTPS server on 127.0.0.1 with a certificate it signed,
+    /// answering every connection with one `200 OK`.
+    async fn private_ca_server() -> (String, std::net::SocketAddr) {
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let server_key = KeyPair::generate().expect("server key");
+        let server_cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .expect("server params")
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(server_cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+            )
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A client that does not trust the CA aborts the handshake: nothing to do.
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    let mut request = [0_u8; 4096];
+                    let _ = tls.read(&mut request).await;
+                    let _ = tls
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        (ca_cert.pem(), address)
+    }
+
+    fn get(address: std::net::SocketAddr) -> http::Request<Bytes> {
+        http::Request::builder()
+            .uri(format!("https://127.0.0.1:{}/v2/projects", address.port()))
+            .body(Bytes::new())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_private_ca_is_trusted_only_when_configured() {
+        let (ca_pem, address) = private_ca_server().await;
+        let timeout = Duration::from_secs(5);
+
+        let trusting = ReqwestTransport::trusting(timeout, Some(ca_pem.as_bytes()))
+            .expect("transport with the CA");
+        let response = trusting.send(get(address)).await.expect("trusted answer");
+        assert_eq!(response.status(), http::StatusCode::OK);
+        assert_eq!(response.body().as_ref(), b"ok");
+
+        let default = ReqwestTransport::new(timeout).expect("transport");
+        let error = default
+            .send(get(address))
+            .await
+            .expect_err("an unknown CA is refused");
+        assert!(matches!(error, TransportError::Connect(_)), "{error:?}");
+    }
+
+    #[test]
+    fn a_file_without_certificates_is_refused() {
+        let error = ReqwestTransport::trusting(Duration::from_secs(1), Some(b"not a PEM file"))
+            .expect_err("no certificate");
+        assert!(error.to_string().contains("no PEM certificate"), "{error}");
     }
 }

@@ -25,20 +25,35 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.check_config {
-        let mut ok = true;
-        match config::load_file(&cli.config_file) {
-            Ok(mut file) => match config::apply_shard_flags(&mut file, cli.shard_flags()) {
-                Ok(()) => println!("{}: configuration is valid", cli.config_file.display()),
-                Err(error) => {
-                    eprintln!("{error}");
-                    ok = false;
+        let mut ok = match config::load_file(&cli.config_file) {
+            Ok(mut file) => {
+                let display = cli.config_file.display();
+                for warning in config::warnings(&file) {
+                    eprintln!("{display}: warning: {warning}");
                 }
-            },
+                let mut errors: Vec<String> = config::check_credential_files(&file.credentials)
+                    .iter()
+                    .map(|error| format!("{display}: {error}"))
+                    .collect();
+                if let Err(error) = cloud_transport(&file) {
+                    errors.push(format!("{display}: {error:#}"));
+                }
+                if let Err(error) = config::apply_shard_flags(&mut file, cli.shard_flags()) {
+                    errors.push(error.to_string());
+                }
+                for error in &errors {
+                    eprintln!("{error}");
+                }
+                if errors.is_empty() {
+                    println!("{display}: configuration is valid");
+                }
+                errors.is_empty()
+            }
             Err(error) => {
                 eprintln!("{error}");
-                ok = false;
+                false
             }
-        }
+        };
         if let Some(path) = &cli.web_config_file {
             match web_config::load(path) {
                 Ok(_) => println!("{}: web configuration is valid", path.display()),
@@ -132,6 +147,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         // Flags win over the file at every reload too.
         let load = move |path: &std::path::Path| -> anyhow::Result<_> {
             let mut config = config::load_file(path)?;
+            for warning in config::warnings(&config) {
+                tracing::warn!("{}: {warning}", path.display());
+            }
             config::apply_shard_flags(&mut config, shard_flags)?;
             let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
             Ok((config, credentials))
@@ -144,7 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let reload: app::Reloader = Box::new(move || load(&path));
         (config, credentials, project, Some(reload))
     };
-    let transport: Arc<dyn Transport> = Arc::new(ReqwestTransport::new(CONNECT_TIMEOUT)?);
+    let transport: Arc<dyn Transport> = Arc::new(cloud_transport(&config)?);
     let listeners = if cli.systemd_socket {
         systemd_listeners()?
     } else {
@@ -173,6 +191,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         env_project,
     };
     app::run(input, reload, serving, shutdown).await
+}
+
+/// The cloud API's transport, trusting `api.ca_file` besides the system's roots. Built once:
+/// a reload does not re-read the CA file.
+fn cloud_transport(config: &config::Config) -> anyhow::Result<ReqwestTransport> {
+    let ca_pem = match &config.api.ca_file {
+        Some(path) => Some(
+            config::read_capped(std::path::Path::new(path))
+                .with_context(|| format!("api.ca_file: cannot read {path}"))?,
+        ),
+        None => None,
+    };
+    ReqwestTransport::trusting(CONNECT_TIMEOUT, ca_pem.as_deref().map(str::as_bytes))
+        .context("api.ca_file")
 }
 
 /// Listens on every `--web.listen-address`.

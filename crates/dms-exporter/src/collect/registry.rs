@@ -5,6 +5,7 @@
 //! collector is one file plus one line in [`super::all`].
 
 use std::marker::PhantomData;
+use std::ops::RangeInclusive;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -37,7 +38,16 @@ pub struct Description {
 pub struct OptionSpec {
     pub key: &'static str,
     pub default: OptionDefault,
+    /// The values a count option accepts.
+    pub counts: RangeInclusive<u32>,
 }
+
+/// What a count option accepts unless its static narrows it: any bound a DMS call or cycle
+/// takes is far smaller.
+pub const DEFAULT_COUNTS: RangeInclusive<u32> = 0..=100_000;
+
+/// The largest size option: a Kafka disk is at most a few TB.
+const MAX_SIZE_BYTES: u64 = 1 << 40;
 
 /// The kinds of value an option holds, with the default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,14 +84,32 @@ impl OptionSpec {
     /// Why a configured value cannot be used, if it cannot.
     pub fn problem(&self, value: &OptionValue) -> Option<String> {
         match value {
-            OptionValue::Count(_) => None,
+            OptionValue::Count(n) => (!self.counts.contains(n)).then(|| {
+                format!(
+                    "{n} is out of range: from {} to {}",
+                    self.counts.start(),
+                    self.counts.end()
+                )
+            }),
             OptionValue::Size(size) => {
                 let digits = size.trim_end_matches(['K', 'M', 'G']);
                 let valid = !digits.is_empty()
                     && digits.len() + 1 == size.len()
                     && digits.chars().all(|c| c.is_ascii_digit());
-                (!valid)
-                    .then(|| format!("{size:?} must be a number followed by K, M or G, e.g. 1K"))
+                if !valid {
+                    return Some(format!(
+                        "{size:?} must be a number followed by K, M or G, e.g. 1K"
+                    ));
+                }
+                let unit: u64 = match size.as_bytes().last() {
+                    Some(b'K') => 1 << 10,
+                    Some(b'M') => 1 << 20,
+                    _ => 1 << 30,
+                };
+                let bytes = digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit));
+                bytes
+                    .is_none_or(|bytes| bytes > MAX_SIZE_BYTES)
+                    .then(|| format!("{size:?} is out of range: at most 1024G"))
             }
         }
     }
@@ -143,14 +171,22 @@ pub struct Opt<T> {
 }
 
 impl Opt<Count> {
+    /// A count accepting [`DEFAULT_COUNTS`].
     pub const fn count(key: &'static str, default: u32) -> Self {
         Self {
             spec: OptionSpec {
                 key,
                 default: OptionDefault::Count(default),
+                counts: DEFAULT_COUNTS,
             },
             kind: PhantomData,
         }
+    }
+
+    /// The same option accepting only `counts`.
+    pub const fn within(mut self, counts: RangeInclusive<u32>) -> Self {
+        self.spec.counts = counts;
+        self
     }
 }
 
@@ -160,6 +196,7 @@ impl Opt<Size> {
             spec: OptionSpec {
                 key,
                 default: OptionDefault::Size(default),
+                counts: DEFAULT_COUNTS,
             },
             kind: PhantomData,
         }
@@ -370,11 +407,31 @@ mod tests {
                 "{good}"
             );
         }
-        for bad in ["1 GB", "K", "1", "1T", "1.5G", ""] {
+        for bad in [
+            "1 GB",
+            "K",
+            "1",
+            "1T",
+            "1.5G",
+            "",
+            "1025G",
+            "99999999999999999999G",
+        ] {
             assert!(
                 spec.problem(&OptionValue::Size(bad.to_owned())).is_some(),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn counts_are_checked_against_their_range() {
+        let spec = Opt::count("count", 5).within(1..=10).spec;
+        assert_eq!(spec.problem(&OptionValue::Count(10)), None);
+        let too_small = spec.problem(&OptionValue::Count(0)).unwrap_or_default();
+        assert_eq!(too_small, "0 is out of range: from 1 to 10");
+        assert!(spec.problem(&OptionValue::Count(11)).is_some());
+        let unbounded = Opt::count("count", 5).spec;
+        assert!(unbounded.problem(&OptionValue::Count(u32::MAX)).is_some());
     }
 }

@@ -18,9 +18,9 @@ use crate::metrics::{Samples, catalog};
 const TASK_STATUSES: &[&str] = &["EXECUTING", "SUCCESS", "FAILED"];
 
 /// How many of the most recent tasks are read per instance.
-pub static TASKS_LIMIT: Opt<Count> = Opt::count("tasks_limit", 50);
+pub static TASKS_LIMIT: Opt<Count> = Opt::count("tasks_limit", 50).within(1..=1000);
 /// How many of those are exported as `dms_background_task_info`.
-pub static TASKS_INFO_LIMIT: Opt<Count> = Opt::count("tasks_info_limit", 10);
+pub static TASKS_INFO_LIMIT: Opt<Count> = Opt::count("tasks_info_limit", 10).within(0..=1000);
 
 pub struct Tasks;
 

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use dms_cloud::auth::Credentials;
 use secrecy::SecretString;
 
+use super::files::read_capped;
 use super::types::CredentialsConfig;
 
 /// Where the environment comes from: real in production, a map in tests.
@@ -24,9 +25,11 @@ impl CredentialSource for ProcessEnv {
 /// Why credentials could not be assembled.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialsError {
-    #[error("credentials.{field}: cannot read {path}: {reason}")]
+    #[error("{field}: cannot read {path}: {reason}")]
     File {
-        field: &'static str,
+        /// The key that named the file (`credentials.secret_key_file`), or the credential
+        /// `$CREDENTIALS_DIRECTORY` was searched for.
+        field: String,
         path: String,
         reason: String,
     },
@@ -36,19 +39,25 @@ pub enum CredentialsError {
     Missing,
 }
 
-fn read_secret_file(field: &'static str, path: &Path) -> Result<String, CredentialsError> {
-    std::fs::read_to_string(path)
-        .map(|text| text.trim().to_owned())
-        .map_err(|e| CredentialsError::File {
-            field,
-            path: path.display().to_string(),
-            reason: e.kind().to_string(),
-        })
+fn read_secret_file(field: &str, path: &Path) -> Result<String, CredentialsError> {
+    let error = |reason: String| CredentialsError::File {
+        field: field.to_owned(),
+        path: path.display().to_string(),
+        reason,
+    };
+    // The reason is the I/O error's, which never quotes the file's content.
+    let text = read_capped(path).map_err(|e| error(e.to_string()))?;
+    let value = text.trim();
+    if value.is_empty() {
+        return Err(error("the file is empty".to_owned()));
+    }
+    Ok(value.to_owned())
 }
 
 /// One credential: inline value, else its file, else the SDK variable, else
 /// `$CREDENTIALS_DIRECTORY/<name>` when that file exists.
 fn one(
+    prefix: &str,
     field: &'static str,
     inline: &Option<String>,
     file: &Option<String>,
@@ -59,7 +68,7 @@ fn one(
         return Ok(Some(value.clone()));
     }
     if let Some(path) = file {
-        return read_secret_file(field, Path::new(path)).map(Some);
+        return read_secret_file(&format!("{prefix}{field}_file"), Path::new(path)).map(Some);
     }
     if let Some(value) = env.var(env_name) {
         return Ok(Some(value));
@@ -67,10 +76,32 @@ fn one(
     if let Some(dir) = env.var("CREDENTIALS_DIRECTORY") {
         let path = PathBuf::from(dir).join(field);
         if path.exists() {
-            return read_secret_file(field, &path).map(Some);
+            return read_secret_file(&format!("credentials.{field}"), &path).map(Some);
         }
     }
     Ok(None)
+}
+
+/// Reads every credential file the configuration names as start-up would, so that
+/// `--check-config` reports one that is missing, a directory, empty or too large.
+pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsError> {
+    let iam_password = config
+        .iam_user
+        .as_ref()
+        .map(|user| ("credentials.iam_user.password_file", &user.password_file));
+    [
+        ("credentials.access_key_file", &config.access_key_file),
+        ("credentials.secret_key_file", &config.secret_key_file),
+        (
+            "credentials.security_token_file",
+            &config.security_token_file,
+        ),
+    ]
+    .into_iter()
+    .chain(iam_password)
+    .filter_map(|(field, path)| Some((field, path.as_deref()?)))
+    .filter_map(|(field, path)| read_secret_file(field, Path::new(path)).err())
+    .collect()
 }
 
 /// Builds the client credentials.
@@ -80,6 +111,7 @@ pub fn resolve_credentials(
 ) -> Result<Credentials, CredentialsError> {
     if let Some(user) = &config.iam_user {
         let password = one(
+            "credentials.iam_user.",
             "password",
             &user.password,
             &user.password_file,
@@ -94,6 +126,7 @@ pub fn resolve_credentials(
         });
     }
     let access_key = one(
+        "credentials.",
         "access_key",
         &config.access_key,
         &config.access_key_file,
@@ -101,6 +134,7 @@ pub fn resolve_credentials(
         env,
     )?;
     let secret_key = one(
+        "credentials.",
         "secret_key",
         &config.secret_key,
         &config.secret_key_file,
@@ -108,6 +142,7 @@ pub fn resolve_credentials(
         env,
     )?;
     let security_token = one(
+        "credentials.",
         "security_token",
         &config.security_token,
         &config.security_token_file,
@@ -177,6 +212,43 @@ mod tests {
         assert!(
             matches!(credentials, Credentials::AkSk { ref access_key, .. } if access_key == "AKFILE")
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn credential_files_that_cannot_be_read_are_each_named() {
+        let dir = std::env::temp_dir().join(format!("dms-cred-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("empty"), " \n").expect("write");
+        std::fs::write(dir.join("good"), "SECRETVALUE\n").expect("write");
+        let path = |name: &str| Some(dir.join(name).display().to_string());
+        let config = CredentialsConfig {
+            access_key_file: path("missing"),
+            secret_key_file: Some(dir.display().to_string()),
+            security_token_file: path("empty"),
+            ..CredentialsConfig::default()
+        };
+        let errors: Vec<String> = check_credential_files(&config)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("credentials.access_key_file: cannot read "),
+            "{errors:?}"
+        );
+        assert!(errors[0].contains("No such file"), "{errors:?}");
+        assert!(
+            errors[1].starts_with("credentials.secret_key_file: "),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("is a directory"), "{errors:?}");
+        assert!(errors[2].contains("the file is empty"), "{errors:?}");
+        let good = CredentialsConfig {
+            secret_key_file: path("good"),
+            ..CredentialsConfig::default()
+        };
+        assert!(check_credential_files(&good).is_empty());
         std::fs::remove_dir_all(dir).ok();
     }
 

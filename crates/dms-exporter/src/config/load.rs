@@ -6,7 +6,10 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Spanned};
 
+use super::files::read_capped;
 use super::locate::KeyLines;
+use super::ranges;
+use super::redact::redact;
 use super::types::{Config, RegionConfig};
 use crate::collect::registry;
 
@@ -66,7 +69,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 
 fn read(path: &Path) -> Result<(String, String), ConfigError> {
     let display = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = read_capped(path).map_err(|source| ConfigError::Read {
         path: display.clone(),
         source,
     })?;
@@ -123,7 +126,7 @@ fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
         ))
         .map_or(first, |(_, rest)| rest)
         .to_owned();
-    Problem {
+    redact(Problem {
         line: location.line(),
         column: location.column(),
         field: keys
@@ -131,7 +134,7 @@ fn syntax_problem(error: &serde_saphyr::Error, keys: &KeyLines) -> Problem {
             .unwrap_or("(document)")
             .to_owned(),
         message,
-    }
+    })
 }
 
 fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Problem {
@@ -143,7 +146,7 @@ fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Pro
     }
 }
 
-fn nowhere(field: &str, message: impl Into<String>) -> Problem {
+pub(super) fn nowhere(field: &str, message: impl Into<String>) -> Problem {
     Problem {
         line: 0,
         column: 0,
@@ -152,11 +155,25 @@ fn nowhere(field: &str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// The longest region name or project id (Huawei's project ids are 32 characters).
+const MAX_IDENTIFIER_CHARS: usize = 64;
+
 fn is_identifier(text: &str) -> bool {
     !text.is_empty()
+        && text.len() <= MAX_IDENTIFIER_CHARS
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// `text` quoted for a message, cut after [`MAX_IDENTIFIER_CHARS`] characters.
+fn quoted_short(text: &str) -> String {
+    if text.chars().count() <= MAX_IDENTIFIER_CHARS {
+        format!("{text:?}")
+    } else {
+        let head: String = text.chars().take(MAX_IDENTIFIER_CHARS).collect();
+        format!("{head:?}… ({} characters)", text.chars().count())
+    }
 }
 
 fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut Vec<Problem>) {
@@ -166,21 +183,18 @@ fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut 
         problems.push(at(
             region,
             field("name"),
-            format!("{:?} is not a region name such as cn-north-4", value.name),
+            format!(
+                "{} is not a region name such as cn-north-4",
+                quoted_short(&value.name)
+            ),
         ));
     }
     for (name, url) in [
         ("endpoint", &value.endpoint),
         ("iam_endpoint", &value.iam_endpoint),
     ] {
-        if let Some(url) = url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            problems.push(at(
-                region,
-                field(name),
-                format!("{url:?} must start with https:// (or http:// for a local simulator)"),
-            ));
+        if let Some(problem) = url.as_deref().and_then(ranges::endpoint_problem) {
+            problems.push(at(region, field(name), problem));
         }
     }
     for (i, project) in value.projects.iter().enumerate() {
@@ -188,7 +202,7 @@ fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut 
             problems.push(at(
                 region,
                 field(&format!("projects[{i}]")),
-                format!("{project:?} is not a project id"),
+                format!("{} is not a project id", quoted_short(project)),
             ));
         }
     }
@@ -217,48 +231,10 @@ fn validate(config: &Config) -> Vec<Problem> {
             ));
         }
     }
-    let api = &config.api;
-    if !(api.rate_limit > 0.0 && api.rate_limit.is_finite()) {
-        problems.push(nowhere(
-            "api.rate_limit",
-            "must be a positive number of requests per second",
-        ));
-    }
-    if api.burst == 0 {
-        problems.push(nowhere("api.burst", "must be at least 1"));
-    }
-    if api.concurrency == 0 {
-        problems.push(nowhere("api.concurrency", "must be at least 1"));
-    }
-    for (host, budget) in &api.hosts {
-        if budget
-            .rate_limit
-            .is_some_and(|r| !(r > 0.0 && r.is_finite()))
-        {
-            problems.push(nowhere(
-                &format!("api.hosts.{host}.rate_limit"),
-                "must be a positive number",
-            ));
-        }
-        if budget.concurrency == Some(0) || budget.burst == Some(0) {
-            problems.push(nowhere(
-                &format!("api.hosts.{host}"),
-                "burst and concurrency must be at least 1",
-            ));
-        }
-    }
+    problems.extend(ranges::problems(config));
     let collectors = &config.collectors;
     if !(0.0..=0.5).contains(&collectors.jitter) {
         problems.push(nowhere("collectors.jitter", "must be between 0 and 0.5"));
-    }
-    for option in registry::options() {
-        if let Some(problem) = collectors
-            .options
-            .get(option.key)
-            .and_then(|value| option.problem(value))
-        {
-            problems.push(nowhere(&format!("collectors.{}", option.key), problem));
-        }
     }
     for description in registry::descriptions() {
         let name = description.name;

@@ -34,7 +34,8 @@ fn key_of(text: &str) -> Option<&str> {
     let end = text
         .find(": ")
         .or_else(|| text.strip_suffix(':').map(str::len))?;
-    Some(text[..end].trim())
+    // `: value` has no key (a property test found `:` naming the empty field).
+    Some(text[..end].trim()).filter(|key| !key.is_empty())
 }
 
 impl KeyLines {
@@ -133,5 +134,12 @@ mod tests {
         assert_eq!(keys.path_at(5, 5), Some("regions[1].endpoint"));
         assert_eq!(keys.path_at(9, 3), Some("collectors.kafka_groups"));
         assert_eq!(keys.path_at(9, 33), Some("collectors.kafka_groups.max_age"));
+    }
+
+    #[test]
+    fn a_colon_without_a_key_names_no_field() {
+        let keys = KeyLines::scan(":\n: x\n");
+        assert_eq!(keys.path_at(1, 1), None);
+        assert_eq!(keys.path_at(2, 1), None);
     }
 }

@@ -53,7 +53,7 @@ impl Default for ShardingConfig {
 
 /// Where credentials come from. Anything left empty falls back to the SDK environment
 /// variables, then to files in `$CREDENTIALS_DIRECTORY`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialsConfig {
     pub access_key: Option<String>,
@@ -66,13 +66,43 @@ pub struct CredentialsConfig {
     pub iam_user: Option<IamUserConfig>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IamUserConfig {
     pub name: String,
     pub domain: String,
     pub password: Option<String>,
     pub password_file: Option<String>,
+}
+
+/// `Some` secrets as a placeholder, so `Debug` of a configuration never shows one.
+fn hidden(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| super::redact::REDACTED)
+}
+
+impl fmt::Debug for CredentialsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CredentialsConfig")
+            .field("access_key", &self.access_key)
+            .field("access_key_file", &self.access_key_file)
+            .field("secret_key", &hidden(&self.secret_key))
+            .field("secret_key_file", &self.secret_key_file)
+            .field("security_token", &hidden(&self.security_token))
+            .field("security_token_file", &self.security_token_file)
+            .field("iam_user", &self.iam_user)
+            .finish()
+    }
+}
+
+impl fmt::Debug for IamUserConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IamUserConfig")
+            .field("name", &self.name)
+            .field("domain", &self.domain)
+            .field("password", &hidden(&self.password))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
 }
 
 /// The engines the exporter knows.
@@ -123,6 +153,10 @@ pub struct RegionConfig {
     pub projects: Vec<String>,
     #[serde(default = "default_engines")]
     pub engines: Vec<Engine>,
+    /// Allows `http://` endpoints (a local simulator or a TLS-terminating proxy on the same
+    /// host): without it they are refused with an IAM password and warned about otherwise.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 fn default_engines() -> Vec<Engine> {
@@ -320,6 +354,9 @@ pub struct ApiConfig {
     pub max_retries: u32,
     /// Overrides per endpoint host (`dms.cn-north-4.myhuaweicloud.com`).
     pub hosts: BTreeMap<String, HostBudgetConfig>,
+    /// PEM certificates trusted besides the system's roots, for DMS and IAM endpoints and
+    /// proxies signed by a private CA. Read at start-up (a reload does not re-read it).
+    pub ca_file: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -331,6 +368,7 @@ impl Default for ApiConfig {
             timeout: HumanDuration(Duration::from_secs(10)),
             max_retries: 3,
             hosts: BTreeMap::new(),
+            ca_file: None,
         }
     }
 }
@@ -413,6 +451,20 @@ mod tests {
         assert_eq!(config.option(&MIN_SIZE), "5G");
         assert_eq!(config.option(&DETAIL_CALLS_LIMIT), 2);
         assert_eq!(config.jitter, 0.0);
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let credentials: CredentialsConfig = serde_saphyr::from_str(
+            "access_key: AKVISIBLE\nsecret_key: SKHIDDEN\nsecurity_token: TOKENHIDDEN\niam_user: {name: u, domain: d, password: PWHIDDEN}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let debug = format!("{credentials:?}");
+        assert!(debug.contains("AKVISIBLE"), "{debug}");
+        for secret in ["SKHIDDEN", "TOKENHIDDEN", "PWHIDDEN"] {
+            assert!(!debug.contains(secret), "{debug}");
+        }
+        assert!(debug.contains("<redacted>"), "{debug}");
     }
 
     #[test]

@@ -80,9 +80,6 @@ pub struct Guard {
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
-/// The bcrypt costs accepted: htpasswd's range. Above it one check takes many seconds.
-const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=17;
-
 /// How many accepted `(user, password)` pairs are remembered (exporter-toolkit's figure).
 const ACCEPTED_CAPACITY: usize = 100;
 
@@ -328,29 +325,8 @@ pub fn load(path: &Path) -> Result<WebSettings, WebConfigError> {
 /// Turns a parsed configuration into server settings.
 pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfigError> {
     for (user, hash) in &config.basic_auth_users {
-        let field = format!("basic_auth_users.{user}");
-        let prefixed = ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p));
-        let cost = hash
-            .parse::<bcrypt::HashParts>()
-            .map(|parts| parts.get_cost());
-        match cost {
-            Ok(cost) if prefixed && BCRYPT_COSTS.contains(&cost) => {}
-            Ok(cost) if prefixed => {
-                return Err(invalid(
-                    file,
-                    &field,
-                    format!(
-                        "bcrypt cost {cost} is outside 4–17 (htpasswd's range; each check doubles per step)"
-                    ),
-                ));
-            }
-            _ => {
-                return Err(invalid(
-                    file,
-                    &field,
-                    "must be a bcrypt hash ($2y$…), e.g. from htpasswd -nBC 10",
-                ));
-            }
+        if let Some(problem) = crate::config::bcrypt_hash_problem(hash) {
+            return Err(invalid(file, &format!("basic_auth_users.{user}"), problem));
         }
     }
     let basic_auth = if config.basic_auth_users.is_empty() {

@@ -28,9 +28,22 @@ fn check_with(file: &str, flags: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn check_config_accepts_a_valid_file() {
-    let (ok, stdout, _) = check("full.ok.yaml");
-    assert!(ok);
+    let (ok, stdout, stderr) = check("minimal.ok.yaml");
+    assert!(ok, "{stderr}");
     assert!(stdout.contains("configuration is valid"), "{stdout}");
+}
+
+/// Start-up would fail on these, so `--check-config` must too: full.ok.yaml names systemd's
+/// credential files, which do not exist outside the unit.
+#[test]
+fn check_config_refuses_credential_files_it_cannot_read() {
+    let (ok, stdout, stderr) = check("full.ok.yaml");
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains("full.ok.yaml: credentials.access_key_file: cannot read /run/credentials/"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("credentials.secret_key_file"), "{stderr}");
 }
 
 #[test]
@@ -90,4 +103,45 @@ fn check_config_refuses_a_telemetry_path_that_collides() {
             "{path:?}: {stderr}"
         );
     }
+}
+
+#[test]
+fn check_config_warns_of_plain_http_with_ak_sk() {
+    let (ok, _, stderr) = check("plain_http_aksk.ok.yaml");
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("warning: regions[0].endpoint: http://127.0.0.1:9000 is plain HTTP"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("insecure_http: true"), "{stderr}");
+    let (ok, _, stderr) = check("plain_http_allowed.ok.yaml");
+    assert!(!stderr.contains("warning"), "{ok} {stderr}");
+}
+
+#[test]
+fn check_config_refuses_a_ca_file_without_certificates() {
+    // The file loads (its keys are fine); only reading the CA file fails.
+    let (ok, _, stderr) = check("ca_file_without_certificates.yaml");
+    assert!(!ok);
+    assert!(
+        stderr.contains("ca_file_without_certificates.yaml: api.ca_file: transport error: CA certificates: no PEM certificate"),
+        "{stderr}"
+    );
+}
+
+/// An endless file is refused after 1 MiB instead of filling memory (it grew to 1.1 GB).
+#[test]
+fn check_config_refuses_endless_files() {
+    let (ok, _, stderr) = check("/dev/zero");
+    assert!(!ok);
+    assert!(
+        stderr.contains("/dev/zero: cannot read: larger than 1024 KiB"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = check_with("minimal.ok.yaml", &["--web.config.file", "/dev/zero"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/dev/zero: cannot read: larger than 1024 KiB"),
+        "{stderr}"
+    );
 }

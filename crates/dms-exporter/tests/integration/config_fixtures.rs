@@ -60,3 +60,30 @@ fn bad_fixtures_fail_with_the_exact_problems() {
         assert_eq!(actual, expected, "{}", path.display());
     }
 }
+
+/// The secrets the fixtures misplace (an SK as a key, as an engine, inside `secret_key`): their
+/// errors must locate the problem without printing them.
+#[test]
+fn errors_never_echo_a_misplaced_secret() {
+    const SECRET_MARKERS: [&str; 2] = ["Sk7Qw9Secret", "Pa55word"];
+    let mut checked = 0;
+    for path in fixtures(".bad.yaml") {
+        let text = std::fs::read_to_string(&path).expect("fixture");
+        if !SECRET_MARKERS.iter().any(|m| text.contains(m)) {
+            continue;
+        }
+        checked += 1;
+        let error = config::load_file(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(!error.is_empty(), "{} should fail", path.display());
+        for marker in SECRET_MARKERS {
+            assert!(!error.contains(marker), "{}: {error}", path.display());
+        }
+    }
+    assert!(
+        checked >= 4,
+        "expected fixtures with secrets, found {checked}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_fixtures;
+mod config_properties;
 mod docs;
 mod fleet_scale;
 mod golden;

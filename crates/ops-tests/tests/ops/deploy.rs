@@ -570,9 +570,20 @@ fn deploy_kubernetes_config_and_credentials_are_wired() {
             );
         }
 
+        // `--check-config` reads the credential files: stand-ins for the Secret's mount.
+        let mut config = config.to_owned();
+        let secrets =
+            std::env::temp_dir().join(format!("dms_exporter-ops-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&secrets).expect("scratch secrets directory");
+        for credential in ["access_key_file", "secret_key_file"] {
+            let path = config_value(&config, credential);
+            let stand_in = secrets.join(credential);
+            std::fs::write(&stand_in, "stand-in\n").expect("write a stand-in credential");
+            config = config.replace(&path, stand_in.to_str().expect("UTF-8 path"));
+        }
         let scratch =
             std::env::temp_dir().join(format!("dms_exporter-ops-cm-{}.yml", std::process::id()));
-        std::fs::write(&scratch, config).expect("write the ConfigMap's configuration");
+        std::fs::write(&scratch, &config).expect("write the ConfigMap's configuration");
         let output = run_tool(
             workspace_binary("dms_exporter")
                 .to_str()
@@ -584,6 +595,7 @@ fn deploy_kubernetes_config_and_credentials_are_wired() {
             ],
         );
         let _ = std::fs::remove_file(&scratch);
+        let _ = std::fs::remove_dir_all(&secrets);
         assert!(
             output.status.success(),
             "configmap.yaml's configuration: {}{}",
