@@ -25,7 +25,8 @@ fn main() {
 fn git(args: &[&str]) -> Option<String> {
     let output = Command::new("git")
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        // Read at run time: the build script binary may be reused from another checkout.
+        .current_dir(std::env::var_os("CARGO_MANIFEST_DIR")?)
         .output()
         .ok()?;
     if !output.status.success() {

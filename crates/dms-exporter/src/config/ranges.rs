@@ -205,6 +205,14 @@ pub const BCRYPT_COST: RangeInclusive<u32> = 4..=16;
 /// Why a `basic_auth_users` value is not a usable bcrypt hash, if it is not. The hash is never
 /// quoted: it may be a password pasted by mistake.
 pub fn bcrypt_hash_problem(hash: &str) -> Option<String> {
+    // `$2x$` (and anything else) is a variant the bcrypt crate reads but cannot verify as
+    // its writer meant: only the three current prefixes are accepted.
+    if !["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
+        return Some(
+            "must be a bcrypt hash starting $2y$, $2b$ or $2a$, e.g. from htpasswd -nBC 10"
+                .to_owned(),
+        );
+    }
     match hash.parse::<bcrypt::HashParts>() {
         Err(error) => Some(format!(
             "must be a bcrypt hash ($2y$…), e.g. from htpasswd -nBC 10: {error}"
