@@ -160,6 +160,8 @@ pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
         Arc::new(rocketmq::users::Users),
         // RabbitMQ collectors
         Arc::new(rabbitmq::plugins::Plugins),
+        Arc::new(rabbitmq::queues::Queues),
+        Arc::new(rabbitmq::users::Users),
     ]
 }
 
