@@ -7,6 +7,7 @@ mod docs;
 mod fleet_scale;
 mod golden;
 mod rabbitmq;
+mod rabbitmq_queues;
 mod registry;
 mod reload;
 mod rocketmq;
