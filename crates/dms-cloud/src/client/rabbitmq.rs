@@ -1,6 +1,10 @@
 //! RabbitMQ endpoints (the RabbitMQ catalog's R-numbers; "SDK" marks endpoints only the Huawei
 //! SDK has). API names equal the simulator's endpoint names.
 
+use std::hash::Hash;
+
+use serde::de::DeserializeOwned;
+
 use super::rocketmq::{Page, all_pages, paging};
 use super::{DmsClient, path};
 use crate::dto::rabbitmq;
@@ -13,6 +17,36 @@ pub fn vhost_path_segment(vhost: &str) -> String {
 }
 
 impl DmsClient {
+    /// Every item of an SDK `offset`/`limit` listing (50 a page) whose pages read as `L`;
+    /// `items` takes a page's items and its `total`.
+    async fn sdk_listing<L, T, K>(
+        &self,
+        api: &'static str,
+        segments: Vec<String>,
+        key: impl Fn(&T) -> K,
+        items: impl Fn(L) -> (Vec<T>, Option<i64>),
+    ) -> Result<(Vec<T>, Option<i64>), ApiError>
+    where
+        L: DeserializeOwned,
+        K: Eq + Hash,
+    {
+        let listing = all_pages(key, |offset| {
+            let (segments, items) = (segments.clone(), &items);
+            async move {
+                let page: L = self.dms_get(api, segments, paging(offset)).await?;
+                let (items, total) = items(page);
+                Ok(Page {
+                    items,
+                    total,
+                    next_offset: None,
+                    quota: (None, None),
+                })
+            }
+        })
+        .await?;
+        Ok((listing.items, listing.total))
+    }
+
     /// Plugins with their `enable` / `running` flags (R3).
     pub async fn rabbitmq_plugins(
         &self,
@@ -54,25 +88,16 @@ impl DmsClient {
         instance_id: &str,
     ) -> Result<Vec<rabbitmq::Vhost>, ApiError> {
         let segments = self.vhosts_path(instance_id, None, &[]).await?;
-        let listing = all_pages(
-            |v: &rabbitmq::Vhost| v.name.clone(),
-            |offset| {
-                let segments = segments.clone();
-                async move {
-                    let page: rabbitmq::VhostList = self
-                        .dms_get("rabbitmq_vhosts", segments, paging(offset))
-                        .await?;
-                    Ok(Page {
-                        items: page.items,
-                        total: page.total,
-                        next_offset: None,
-                        quota: (None, None),
-                    })
-                }
-            },
-        )
-        .await?;
-        Ok(listing.items)
+        let key = |v: &rabbitmq::Vhost| v.name.clone();
+        let (vhosts, _) = self
+            .sdk_listing(
+                "rabbitmq_vhosts",
+                segments,
+                key,
+                |page: rabbitmq::VhostList| (page.items, page.total),
+            )
+            .await?;
+        Ok(vhosts)
     }
 
     /// SDK `ListQueues`: every queue of a vhost with its depth and consumers (paged, 50 a page).
@@ -84,28 +109,16 @@ impl DmsClient {
         let segments = self
             .vhosts_path(instance_id, Some(vhost), &["queues"])
             .await?;
-        let listing = all_pages(
-            |q: &rabbitmq::Queue| q.name.clone(),
-            |offset| {
-                let segments = segments.clone();
-                async move {
-                    let page: rabbitmq::QueueList = self
-                        .dms_get("rabbitmq_queues", segments, paging(offset))
-                        .await?;
-                    Ok(Page {
-                        items: page.items,
-                        total: page.total,
-                        next_offset: None,
-                        quota: (None, None),
-                    })
-                }
-            },
-        )
-        .await?;
-        Ok(rabbitmq::AllQueues {
-            items: listing.items,
-            total: listing.total,
-        })
+        let key = |q: &rabbitmq::Queue| q.name.clone();
+        let (items, total) = self
+            .sdk_listing(
+                "rabbitmq_queues",
+                segments,
+                key,
+                |page: rabbitmq::QueueList| (page.items, page.total),
+            )
+            .await?;
+        Ok(rabbitmq::AllQueues { items, total })
     }
 
     /// SDK `ShowQueueDetails`: one queue with its consumers and bindings.
@@ -137,50 +150,32 @@ impl DmsClient {
         if let Some(total) = first.total.and_then(|t| u64::try_from(t).ok()) {
             return Ok(total);
         }
-        let listing = all_pages(
-            |e: &rabbitmq::Exchange| e.name.clone(),
-            |offset| {
-                let segments = segments.clone();
-                async move {
-                    let page: rabbitmq::ExchangeList = self
-                        .dms_get("rabbitmq_exchanges", segments, paging(offset))
-                        .await?;
-                    Ok(Page {
-                        items: page.items,
-                        total: None,
-                        next_offset: None,
-                        quota: (None, None),
-                    })
-                }
-            },
-        )
-        .await?;
-        Ok(listing.items.len() as u64)
+        let key = |e: &rabbitmq::Exchange| e.name.clone();
+        let (all, _) = self
+            .sdk_listing(
+                "rabbitmq_exchanges",
+                segments,
+                key,
+                |page: rabbitmq::ExchangeList| (page.items, None),
+            )
+            .await?;
+        Ok(all.len() as u64)
     }
 
     /// SDK `ListUser`: every AMQP user (paged; `offset`/`limit` are strings in the model).
     pub async fn rabbitmq_users(&self, instance_id: &str) -> Result<Vec<rabbitmq::User>, ApiError> {
         let project_id = self.project_id().await?;
         let segments = Self::instance_path(&project_id, instance_id, &["users"]);
-        let listing = all_pages(
-            |u: &rabbitmq::User| u.access_key.clone(),
-            |offset| {
-                let segments = segments.clone();
-                async move {
-                    let page: rabbitmq::UserList = self
-                        .dms_get("rabbitmq_users", segments, paging(offset))
-                        .await?;
-                    Ok(Page {
-                        items: page.users,
-                        total: page.total,
-                        next_offset: None,
-                        quota: (None, None),
-                    })
-                }
-            },
-        )
-        .await?;
-        Ok(listing.items)
+        let key = |u: &rabbitmq::User| u.access_key.clone();
+        let (users, _) = self
+            .sdk_listing(
+                "rabbitmq_users",
+                segments,
+                key,
+                |page: rabbitmq::UserList| (page.users, page.total),
+            )
+            .await?;
+        Ok(users)
     }
 
     /// SDK `ShowQuotas`: the project's instance quotas of every engine.

@@ -10,6 +10,7 @@ use dms_exporter::app::Exporter;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
+use crate::rabbitmq::rabbit;
 use crate::support::{in_process, series};
 
 const FAST: &str = "collectors:
@@ -17,13 +18,6 @@ const FAST: &str = "collectors:
   instances: {interval: 10s}
   rabbitmq_queues: {interval: 5s}
 ";
-
-fn rabbit(sim: &Simulator) -> String {
-    sim.instance_ids_of("rabbitmq")
-        .into_iter()
-        .next()
-        .expect("a RabbitMQ instance")
-}
 
 async fn start(sim: &Simulator, extra: &str) -> (Exporter, CancellationToken) {
     let shutdown = CancellationToken::new();

@@ -7,16 +7,7 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn fixture(name: &str) -> Value {
-    engine_fixture("rabbitmq", name)
-}
-
-fn rabbit(sim: &dms_sim::Simulator) -> String {
-    sim.instance_ids_of("rabbitmq")
-        .into_iter()
-        .next()
-        .expect("a RabbitMQ instance")
-}
+use crate::fidelity_rabbitmq::{fixture, rabbit};
 
 /// Queue `arguments` hold only what was set: each key the simulator sends must be one of the
 /// SDK's `QueueArguments` with its type; the rest of the queue is compared whole.

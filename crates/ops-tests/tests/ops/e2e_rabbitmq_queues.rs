@@ -70,34 +70,24 @@ impl QueueFaults {
         faults
     }
 
-    fn queue_path(&self, (vhost, queue): &(String, String)) -> String {
-        format!(
-            "/_sim/instances/{}/vhosts/{}/queues/{queue}",
+    /// Sets one property of a queue through the control API (`consumers` or `messages`).
+    async fn put(&self, stack: &Stack, (vhost, queue): &(String, String), what: &str, body: Value) {
+        let path = format!(
+            "/_sim/instances/{}/vhosts/{}/queues/{queue}/{what}",
             self.instance_id,
             path_vhost(vhost)
-        )
+        );
+        stack.control(reqwest::Method::PUT, &path, Some(body)).await;
     }
 
     async fn set_consumers(&self, stack: &Stack, running: bool) {
-        let path = format!("{}/consumers", self.queue_path(&self.stopped));
-        stack
-            .control(
-                reqwest::Method::PUT,
-                &path,
-                Some(json!({ "running": running })),
-            )
-            .await;
+        let body = json!({ "running": running });
+        self.put(stack, &self.stopped, "consumers", body).await;
     }
 
     async fn set_flooded_depth(&self, stack: &Stack, messages: u64) {
-        let path = format!("{}/messages", self.queue_path(&self.flooded));
-        stack
-            .control(
-                reqwest::Method::PUT,
-                &path,
-                Some(json!({ "messages": messages })),
-            )
-            .await;
+        let body = json!({ "messages": messages });
+        self.put(stack, &self.flooded, "messages", body).await;
     }
 
     /// The alerts these faults raise, by the labels that identify each queue.
