@@ -3,6 +3,7 @@
 
 pub mod instances;
 pub mod kafka;
+pub mod quotas;
 pub mod rabbitmq;
 mod readiness;
 pub mod registry;
@@ -162,6 +163,7 @@ pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
         Arc::new(rabbitmq::plugins::Plugins),
         Arc::new(rabbitmq::queues::Queues),
         Arc::new(rabbitmq::users::Users),
+        Arc::new(quotas::Quotas { sharding }),
     ]
 }
 

@@ -375,6 +375,16 @@ families! {
         "GET /v2/{project_id}/instances/{instance_id}/users (Huawei SDK; beyond the seed)",
         "Number of AMQP users of the instance.";
 
+    // Project quotas (every engine)
+    PROJECT_INSTANCE_QUOTA_LIMIT = "dms_project_instance_quota_limit", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (quota; Huawei SDK; beyond the seed)",
+        "Instances of the engine the project may have (its quota). With sharding, shard 0 exports it.";
+    PROJECT_INSTANCE_QUOTA_USED = "dms_project_instance_quota_used", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (used; Huawei SDK; beyond the seed)",
+        "Instances of the engine the project has, counted against its quota. With sharding, shard 0 exports it.";
+
     // Background tasks (all engines)
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
         ["engine", "instance_id", "status"],
