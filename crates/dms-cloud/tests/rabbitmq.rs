@@ -238,3 +238,120 @@ async fn throttling_as_404_is_no_reason_to_fall_back() {
     assert!(!client.uses_v1_instance_list());
     assert_eq!(server.count_path("/v1.0/"), 0);
 }
+
+/// The SDK-model fixtures (Huawei SDK; beyond the seed) and their DTOs.
+#[test]
+fn sdk_depth_fixtures_parse() {
+    let names = fixture_names("rabbitmq");
+    let sdk: Vec<&String> = names.iter().filter(|n| n.starts_with("sdk_")).collect();
+    assert_eq!(sdk.len(), 6, "{sdk:?}");
+    for name in sdk {
+        match name.trim_end_matches(".json") {
+            "sdk_vhosts" => drop(parse::<rabbitmq::VhostList>(name)),
+            "sdk_queues" => drop(parse::<rabbitmq::QueueList>(name)),
+            "sdk_queue" => drop(parse::<rabbitmq::QueueDetail>(name)),
+            "sdk_exchanges" => drop(parse::<rabbitmq::ExchangeList>(name)),
+            "sdk_users" => drop(parse::<rabbitmq::UserList>(name)),
+            "sdk_quotas" => drop(parse::<rabbitmq::Quotas>(name)),
+            other => panic!("no DTO for fixture {other}"),
+        }
+    }
+    let vhosts: rabbitmq::VhostList = parse("sdk_vhosts.json");
+    assert_eq!(
+        (vhosts.total, vhosts.items[0].name.as_str()),
+        (Some(2), "/")
+    );
+    assert_eq!(vhosts.items[1].tracing, Some(true));
+    let queues: rabbitmq::QueueList = parse("sdk_queues.json");
+    let queue = &queues.items[0];
+    assert_eq!((queue.messages, queue.consumers), (Some(12), Some(2)));
+    assert_eq!(
+        (queue.durable, queue.auto_delete),
+        (Some(true), Some(false))
+    );
+    assert_eq!(queue.policy, "ha-all");
+    assert_eq!(queue.arguments.message_ttl_ms, Some(86_400_000));
+    assert_eq!(queue.arguments.queue_mode, "lazy");
+    let detail: rabbitmq::QueueDetail = parse("sdk_queue.json");
+    assert_eq!(detail.queue.name, "orders.created");
+    assert_eq!(detail.consumer_details[0].prefetch_count, Some(10));
+    assert_eq!(detail.queue_bindings[0].source, "orders");
+    let exchanges: rabbitmq::ExchangeList = parse("sdk_exchanges.json");
+    assert_eq!(
+        (exchanges.total, exchanges.items[0].kind.as_str()),
+        (Some(8), "topic")
+    );
+    let users: rabbitmq::UserList = parse("sdk_users.json");
+    assert_eq!(users.users[0].vhosts[0].write, "orders.*");
+    let quotas: rabbitmq::Quotas = parse("sdk_quotas.json");
+    let rabbit = quotas
+        .quotas
+        .resources
+        .iter()
+        .find(|q| q.kind == "rabbitmqInstance");
+    assert_eq!(
+        rabbit.map(|q| (q.quota, q.used)),
+        Some((Some(100), Some(2)))
+    );
+}
+
+#[test]
+fn depth_dtos_are_lenient() {
+    let queue: rabbitmq::Queue = serde_json::from_value(json!({
+        "name": "q", "messages": "17", "consumers": null, "policy": null, "arguments": null
+    }))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((queue.messages, queue.consumers), (Some(17), None));
+    assert!(queue.policy.is_empty());
+    let list: rabbitmq::QueueList =
+        serde_json::from_value(json!({ "items": null })).unwrap_or_else(|e| panic!("{e}"));
+    assert!(list.items.is_empty() && list.total.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn queues_are_paged_on_the_sdk_path_with_the_vhost_spelled_out() {
+    let (transport, server) = fake(|r| {
+        let offset: usize = r.param("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+        let items: Vec<Value> = (offset..(offset + 50).min(70))
+            .map(|n| json!({ "vhost": "/", "name": format!("q{n}"), "messages": n }))
+            .collect();
+        Reply::json(
+            200,
+            json!({ "size": items.len(), "total": 70, "items": items }),
+        )
+    });
+    let (client, _) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let all = client
+        .rabbitmq_queues("inst", "/")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((all.items.len(), all.total), (70, Some(70)));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].path,
+        format!("/v2/rabbitmq/{PROJECT}/instances/inst/vhosts/__F_SLASH__/queues")
+    );
+    assert_eq!(requests[1].query, "limit=50&offset=50");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exchange_count_is_one_call() {
+    let (transport, server) = fake(|_| {
+        Reply::json(
+            200,
+            json!({ "size": 1, "total": 130, "items": [{ "name": "x" }] }),
+        )
+    });
+    let (client, _) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let count = client
+        .rabbitmq_exchange_count("inst", "billing")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(count, 130);
+    assert_eq!(server.count(), 1);
+    assert_eq!(
+        server.requests()[0].path,
+        format!("/v2/rabbitmq/{PROJECT}/instances/inst/vhosts/billing/exchanges")
+    );
+}

@@ -33,6 +33,18 @@ pub(crate) fn routes() -> Router<Simulator> {
             "/_sim/instances/{id}/plugins/{plugin}",
             put(set_plugin_running),
         )
+        .route(
+            "/_sim/instances/{id}/vhosts/{vhost}/queues",
+            post(add_queues),
+        )
+        .route(
+            "/_sim/instances/{id}/vhosts/{vhost}/queues/{queue}/consumers",
+            put(set_queue_consumers),
+        )
+        .route(
+            "/_sim/instances/{id}/vhosts/{vhost}/queues/{queue}/messages",
+            put(set_queue_messages),
+        )
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/requests", get(requests))
 }
@@ -192,6 +204,51 @@ async fn set_plugin_running(
     Json(body): Json<PluginBody>,
 ) -> Response {
     found(sim.set_plugin_running(&id, &plugin, body.running))
+}
+
+/// A vhost in a control path: `%2F` or `__F_SLASH__` for each `/`, as in the API.
+fn vhost_name(path: &str) -> String {
+    path.replace(crate::rabbitmq::depth::SLASH, "/")
+}
+
+async fn set_queue_consumers(
+    State(sim): State<Simulator>,
+    Path((id, vhost, queue)): Path<(String, String, String)>,
+    Json(body): Json<ConsumerBody>,
+) -> Response {
+    found(sim.set_queue_consumers_running(&id, &vhost_name(&vhost), &queue, body.running))
+}
+
+#[derive(Deserialize)]
+struct MessagesBody {
+    messages: u64,
+}
+
+async fn set_queue_messages(
+    State(sim): State<Simulator>,
+    Path((id, vhost, queue)): Path<(String, String, String)>,
+    Json(body): Json<MessagesBody>,
+) -> Response {
+    found(sim.set_queue_messages(&id, &vhost_name(&vhost), &queue, body.messages))
+}
+
+#[derive(Deserialize)]
+struct NewQueues {
+    count: usize,
+    #[serde(default = "bulk_prefix")]
+    prefix: String,
+}
+
+fn bulk_prefix() -> String {
+    "bulk".to_owned()
+}
+
+async fn add_queues(
+    State(sim): State<Simulator>,
+    Path((id, vhost)): Path<(String, String)>,
+    Json(body): Json<NewQueues>,
+) -> Response {
+    found(sim.add_queues(&id, &vhost_name(&vhost), &body.prefix, body.count))
 }
 
 async fn expire_tokens(State(sim): State<Simulator>) -> Response {

@@ -285,6 +285,46 @@ impl Fleet {
             .is_some_and(|instance| instance.set_plugin_running(plugin, running))
     }
 
+    /// The RabbitMQ depth model of an instance (vhosts, queues), for the control API.
+    pub fn rabbitmq_depth(
+        &mut self,
+        instance_id: &str,
+    ) -> Option<&mut crate::rabbitmq::depth::Depth> {
+        let instance = self.rabbitmq.get_mut(instance_id)?;
+        instance.pinned = true;
+        Some(&mut instance.depth)
+    }
+
+    /// `ShowQuotasResponse` of a project: its instances of each engine against the default
+    /// quota of 100, and the tag quota per instance.
+    pub fn quotas(&self, project_id: &str) -> Value {
+        let used = |projects: &mut dyn Iterator<Item = &String>| {
+            projects.filter(|p| *p == project_id).count()
+        };
+        let resources = [
+            (
+                "rabbitmqInstance",
+                100,
+                used(&mut self.rabbitmq.values().map(|i| &i.project_id)),
+            ),
+            (
+                "kafkaInstance",
+                100,
+                used(&mut self.instances.values().map(|i| &i.project_id)),
+            ),
+            (
+                "rocketmqInstance",
+                100,
+                used(&mut self.rocketmq.values().map(|i| &i.project_id)),
+            ),
+            ("tags", 20, 0),
+        ];
+        json!({ "quotas": { "resources": resources
+            .iter()
+            .map(|(kind, quota, used)| json!({ "type": kind, "quota": quota, "used": used }))
+            .collect::<Vec<_>>() } })
+    }
+
     pub fn summary(&self) -> Value {
         json!({
             "tick": self.tick,

@@ -340,6 +340,12 @@ pub const ENDPOINTS: &[&str] = &[
     "rocketmq_tags",
     "rabbitmq_plugins",
     "rabbitmq_tags",
+    "rabbitmq_vhosts",
+    "rabbitmq_queues",
+    "rabbitmq_queue",
+    "rabbitmq_exchanges",
+    "rabbitmq_users",
+    "quotas",
 ];
 
 /// One answered (or stalled: status 0) API request.
@@ -596,6 +602,42 @@ impl Simulator {
     pub fn set_plugin_running(&self, instance_id: &str, plugin: &str, running: bool) -> bool {
         self.fleet_mut()
             .set_plugin_running(instance_id, plugin, running)
+    }
+
+    /// Stops (0 consumers, messages keep arriving) or restarts the consumers of a RabbitMQ
+    /// queue; `vhost` is the vhost's name (`/`, not `__F_SLASH__`). Pins the instance.
+    pub fn set_queue_consumers_running(
+        &self,
+        instance_id: &str,
+        vhost: &str,
+        queue: &str,
+        running: bool,
+    ) -> bool {
+        self.fleet_mut()
+            .rabbitmq_depth(instance_id)
+            .is_some_and(|d| d.set_consumers_running(vhost, queue, running))
+    }
+
+    /// Sets a RabbitMQ queue's depth: a flood (a large number) or a purge (0). Pins it.
+    pub fn set_queue_messages(
+        &self,
+        instance_id: &str,
+        vhost: &str,
+        queue: &str,
+        messages: u64,
+    ) -> bool {
+        self.fleet_mut()
+            .rabbitmq_depth(instance_id)
+            .is_some_and(|d| d.set_messages(vhost, queue, messages))
+    }
+
+    /// Adds `count` queues `{prefix}-00000`… to a RabbitMQ vhost (created if new), with
+    /// depths spread over 0..1000; false if there is no such RabbitMQ instance.
+    pub fn add_queues(&self, instance_id: &str, vhost: &str, prefix: &str, count: usize) -> bool {
+        self.fleet_mut()
+            .rabbitmq_depth(instance_id)
+            .map(|d| d.add_queues(vhost, prefix, count))
+            .is_some()
     }
 
     /// Invalidates every token issued so far.

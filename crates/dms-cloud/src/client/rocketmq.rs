@@ -10,24 +10,24 @@ use crate::dto::rocketmq as rmq;
 use crate::error::ApiError;
 
 /// One page of an `offset`/`limit` listing.
-struct Page<T> {
-    items: Vec<T>,
-    total: Option<i64>,
-    next_offset: Option<i64>,
+pub(super) struct Page<T> {
+    pub items: Vec<T>,
+    pub total: Option<i64>,
+    pub next_offset: Option<i64>,
     /// `max` and `remaining`, where the listing reports a quota.
-    quota: (Option<i64>, Option<i64>),
+    pub quota: (Option<i64>, Option<i64>),
 }
 
 /// Everything a listing returned, with the totals of its first page.
-struct Listing<T> {
-    items: Vec<T>,
-    total: Option<i64>,
-    quota: (Option<i64>, Option<i64>),
+pub(super) struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: Option<i64>,
+    pub quota: (Option<i64>, Option<i64>),
 }
 
 /// Reads every page. Stops on `next_offset == -1`, on reaching `total`, on a short or empty
 /// page, and on a page with nothing new (a server that ignores `offset` would loop forever).
-async fn all_pages<T, K, F, Fut>(
+pub(super) async fn all_pages<T, K, F, Fut>(
     key: impl Fn(&T) -> K,
     mut fetch: F,
 ) -> Result<Listing<T>, ApiError>
@@ -72,7 +72,7 @@ where
     })
 }
 
-fn paging(offset: u64) -> Vec<(String, String)> {
+pub(super) fn paging(offset: u64) -> Vec<(String, String)> {
     query(&[
         ("offset", offset.to_string()),
         ("limit", PAGE_LIMIT.to_string()),

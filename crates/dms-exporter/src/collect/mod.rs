@@ -3,6 +3,7 @@
 
 pub mod instances;
 pub mod kafka;
+pub mod quotas;
 pub mod rabbitmq;
 mod readiness;
 pub mod registry;
@@ -160,6 +161,9 @@ pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
         Arc::new(rocketmq::users::Users),
         // RabbitMQ collectors
         Arc::new(rabbitmq::plugins::Plugins),
+        Arc::new(rabbitmq::queues::Queues),
+        Arc::new(rabbitmq::users::Users),
+        Arc::new(quotas::Quotas { sharding }),
     ]
 }
 

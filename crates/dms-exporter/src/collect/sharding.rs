@@ -172,9 +172,13 @@ mod tests {
         // without instance_id (a project-level figure) would come from every shard: export it
         // from shard 0 only, and document it in docs/configuration.md#sharding.
         for family in crate::metrics::catalog::ALL {
-            if crate::collect::registry::producer_of(family)
-                != crate::collect::registry::Producer::Scrape
-            {
+            let producer = crate::collect::registry::producer_of(family);
+            // Project quotas: only shard 0 reads and exports them (collect/quotas.rs).
+            let first_shard_only = producer
+                == crate::collect::registry::Producer::Collector(
+                    &crate::collect::quotas::DESCRIPTION,
+                );
+            if producer != crate::collect::registry::Producer::Scrape && !first_shard_only {
                 assert!(
                     family.labels.contains(&"instance_id"),
                     "{} has no instance_id: decide which shard exports it",

@@ -403,6 +403,12 @@ pub struct FiltersConfig {
     pub topics: NameFilter,
     #[serde(default)]
     pub groups: NameFilter,
+    /// RabbitMQ vhosts whose queues and exchanges are read.
+    #[serde(default)]
+    pub vhosts: NameFilter,
+    /// RabbitMQ queues exported (every queue is still counted).
+    #[serde(default)]
+    pub queues: NameFilter,
 }
 
 #[cfg(test)]

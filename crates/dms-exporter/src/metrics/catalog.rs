@@ -337,6 +337,54 @@ families! {
         "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
         "The plugin's version; always 1.";
 
+    // RabbitMQ depth (names and labels of rabbitmq_prometheus where it has the family)
+    RABBITMQ_QUEUE_MESSAGES = "dms_rabbitmq_queue_messages", Gauge, None,
+        ["instance_id", "vhost", "queue"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (messages; Huawei SDK; beyond the seed)",
+        "Messages waiting in the queue (ready and unacknowledged), as rabbitmq_prometheus's rabbitmq_queue_messages. Only queues the vhost and queue filters allow, at most rabbitmq_queues_limit per instance, the deepest first.";
+    RABBITMQ_QUEUE_CONSUMERS = "dms_rabbitmq_queue_consumers", Gauge, None,
+        ["instance_id", "vhost", "queue"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (consumers; Huawei SDK; beyond the seed)",
+        "Consumers attached to the queue, as rabbitmq_prometheus's rabbitmq_queue_consumers; same queues as dms_rabbitmq_queue_messages.";
+    RABBITMQ_QUEUE_INFO = "dms_rabbitmq_queue_info", Info, None,
+        ["instance_id", "vhost", "queue", "durable", "auto_delete", "policy"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK; beyond the seed)",
+        "The queue's settings (durable and auto_delete are true or false, policy is empty when none applies); always 1; same queues as dms_rabbitmq_queue_messages.";
+    RABBITMQ_VHOST_QUEUES = "dms_rabbitmq_vhost_queues", Gauge, None,
+        ["instance_id", "vhost"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK; beyond the seed)",
+        "Queues in the vhost, exported or not (filters and the limit do not change it); vhosts the vhost filter allows.";
+    RABBITMQ_VHOST_EXCHANGES = "dms_rabbitmq_vhost_exchanges", Gauge, None,
+        ["instance_id", "vhost"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK; beyond the seed)",
+        "Exchanges in the vhost, the built-in ones included; vhosts the vhost filter allows.";
+    RABBITMQ_QUEUES = "dms_rabbitmq_queues", Gauge, None,
+        ["instance_id"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK; beyond the seed)",
+        "Queues of the instance, summed over the vhosts the vhost filter allows, as rabbitmq_prometheus's rabbitmq_queues.";
+    RABBITMQ_EXCHANGES = "dms_rabbitmq_exchanges", Gauge, None,
+        ["instance_id"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK; beyond the seed)",
+        "Exchanges of the instance, summed over the vhosts the vhost filter allows.";
+    RABBITMQ_QUEUES_OMITTED = "dms_rabbitmq_queues_omitted", Gauge, None,
+        ["instance_id", "reason"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK; beyond the seed)",
+        "Queues listed but not exported in the last cycle: reason filter (filters.queues) or limit (beyond rabbitmq_queues_limit, the shallowest left out).";
+    RABBITMQ_USERS = "dms_rabbitmq_users", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/users (Huawei SDK; beyond the seed)",
+        "Number of AMQP users of the instance.";
+
+    // Project quotas (every engine)
+    PROJECT_INSTANCE_QUOTA_LIMIT = "dms_project_instance_quota_limit", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (quota; Huawei SDK; beyond the seed)",
+        "Instances of the engine the project may have (its quota). With sharding, shard 0 exports it.";
+    PROJECT_INSTANCE_QUOTA_USED = "dms_project_instance_quota_used", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (used; Huawei SDK; beyond the seed)",
+        "Instances of the engine the project has, counted against its quota. With sharding, shard 0 exports it.";
+
     // Background tasks (all engines)
     BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
         ["engine", "instance_id", "status"],

@@ -9,6 +9,7 @@ mod fleet_scale;
 mod golden;
 mod http_server;
 mod rabbitmq;
+mod rabbitmq_queues;
 mod registry;
 mod reload;
 mod rocketmq;

@@ -40,7 +40,8 @@ async fn start(sim: &Simulator) -> (Exporter, CancellationToken) {
     (exporter, shutdown)
 }
 
-fn rabbit(sim: &Simulator) -> String {
+/// The deterministic fleet's RabbitMQ instance (a cluster: vhosts `/`, `/staging`, `billing`).
+pub(crate) fn rabbit(sim: &Simulator) -> String {
     sim.instance_ids_of("rabbitmq")
         .into_iter()
         .next()

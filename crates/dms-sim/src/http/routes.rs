@@ -17,6 +17,8 @@ pub(super) struct Route {
     pub instance_id: Option<String>,
     /// The trailing path parameter (topic, group, task id).
     pub item: Option<String>,
+    /// A RabbitMQ vhost, as sent (`__F_SLASH__` for each `/`).
+    pub vhost: Option<String>,
 }
 
 pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
@@ -27,6 +29,16 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             project_id: project.map(str::to_owned),
             instance_id: instance.map(str::to_owned),
             item: item.map(str::to_owned),
+            vhost: None,
+        })
+    };
+    let in_vhost = |endpoint, project: &str, instance: &str, vhost: &str, item: Option<&str>| {
+        Some(Route {
+            endpoint,
+            project_id: Some(project.to_owned()),
+            instance_id: Some(instance.to_owned()),
+            item: item.map(str::to_owned),
+            vhost: Some(vhost.to_owned()),
         })
     };
     if method == Method::POST {
@@ -87,6 +99,35 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             make("rabbitmq_plugins", Some(p), Some(i), None)
         }
         ["v2", p, "rabbitmq", i, "tags"] => make("rabbitmq_tags", Some(p), Some(i), None),
+        // RabbitMQ depth (Huawei SDK); `users` is RocketMQ's path, renamed by `engine_route`.
+        ["v2", "rabbitmq", p, "instances", i, "vhosts"] => {
+            make("rabbitmq_vhosts", Some(p), Some(i), None)
+        }
+        ["v2", "rabbitmq", p, "instances", i, "vhosts", v, "queues"] => {
+            in_vhost("rabbitmq_queues", p, i, v, None)
+        }
+        [
+            "v2",
+            "rabbitmq",
+            p,
+            "instances",
+            i,
+            "vhosts",
+            v,
+            "queues",
+            q,
+        ] => in_vhost("rabbitmq_queue", p, i, v, Some(q)),
+        [
+            "v2",
+            "rabbitmq",
+            p,
+            "instances",
+            i,
+            "vhosts",
+            v,
+            "exchanges",
+        ] => in_vhost("rabbitmq_exchanges", p, i, v, None),
+        ["v2", p, "quotas"] => make("quotas", Some(p), None, None),
         _ => None,
     }
 }
@@ -131,7 +172,11 @@ pub(super) fn engine_route(sim: &Simulator, route: &mut Route) {
     let Some(instance_id) = route.instance_id.as_deref() else {
         return;
     };
-    if sim.fleet().engine_of(instance_id) != Some("reliability") {
+    let engine = sim.fleet().engine_of(instance_id);
+    if engine == Some("rabbitmq") && route.endpoint == "rocketmq_users" {
+        route.endpoint = "rabbitmq_users";
+    }
+    if engine != Some("reliability") {
         return;
     }
     if let Some((_, name)) = ROCKETMQ_NAMES
@@ -249,6 +294,9 @@ pub(super) fn dispatch(
             json!({ "instances": instances, "instance_num": matching.len() }),
         ));
     }
+    if route.endpoint == "quotas" {
+        return Ok(Answer::ok(fleet.quotas(&project_id)));
+    }
     let instance_id = route.instance_id.clone().unwrap_or_default();
     let item = route.item.as_deref().unwrap_or_default();
     if let Some(instance) = fleet.rocketmq.get(&instance_id) {
@@ -261,7 +309,9 @@ pub(super) fn dispatch(
         if instance.project_id != project_id {
             return Err(ApiError::instance_not_found());
         }
-        return crate::rabbitmq::dispatch(instance, route.endpoint, item, query).map(Answer::ok);
+        let vhost = route.vhost.as_deref();
+        return crate::rabbitmq::dispatch(instance, route.endpoint, vhost, item, query)
+            .map(Answer::ok);
     }
     let instance = fleet
         .instances
@@ -313,6 +363,20 @@ mod tests {
             ("/v2/p/instances/i/tasks/t", "task_get"),
             ("/v2/p/kafka/i/tags", "kafka_tags"),
             ("/v3/projects", "iam_projects"),
+            ("/v2/rabbitmq/p/instances/i/vhosts", "rabbitmq_vhosts"),
+            (
+                "/v2/rabbitmq/p/instances/i/vhosts/v/queues",
+                "rabbitmq_queues",
+            ),
+            (
+                "/v2/rabbitmq/p/instances/i/vhosts/v/queues/q",
+                "rabbitmq_queue",
+            ),
+            (
+                "/v2/rabbitmq/p/instances/i/vhosts/v/exchanges",
+                "rabbitmq_exchanges",
+            ),
+            ("/v2/p/quotas", "quotas"),
         ];
         for (path, name) in cases {
             let route = route(&Method::GET, &segments(path)).map(|r| r.endpoint);

@@ -11,12 +11,12 @@ use serde_json::{Value, json};
 
 use crate::common::*;
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     engine_fixture("rabbitmq", name)
 }
 
 /// The deterministic fleet's RabbitMQ instance (a cluster with public access).
-fn rabbit(sim: &dms_sim::Simulator) -> String {
+pub(crate) fn rabbit(sim: &dms_sim::Simulator) -> String {
     sim.instance_ids_of("rabbitmq")
         .into_iter()
         .next()

@@ -9,3 +9,4 @@ mod fidelity;
 mod fidelity_rabbitmq;
 mod fidelity_rocketmq;
 mod gateway;
+mod rabbitmq_depth;

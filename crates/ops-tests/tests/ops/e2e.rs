@@ -17,6 +17,9 @@ use ops_tests::dashboards::{panel_queries, substitute, template_variables};
 use ops_tests::{repo_file, workspace_binary};
 use serde_json::{Value, json};
 
+#[path = "e2e_rabbitmq_queues.rs"]
+mod rabbitmq_queues;
+
 /// Kills the child when the test ends, however it ends.
 struct Process(Child);
 
@@ -525,6 +528,8 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         )
         .await;
 
+    let queue_faults = rabbitmq_queues::QueueFaults::inject(&stack, &state).await;
+
     wait_for(
         "Prometheus scrapes the exporter",
         Duration::from_secs(60),
@@ -700,6 +705,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             "tasks API throttled",
         ),
     ];
+    let expected = [expected, queue_faults.expected()].concat();
     wait_for_alerts(&stack, &expected, true, Duration::from_secs(120)).await;
 
     // Every dashboard query, with its variables filled in from the live data, is accepted and
@@ -873,6 +879,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             )
             .await;
     }
+    queue_faults.clear(&stack).await;
     stack
         .control(reqwest::Method::DELETE, "/_sim/faults", None)
         .await;

@@ -4,6 +4,8 @@
 //! Each instance draws from its own generator, seeded by its fleet serial: the RabbitMQ fleet
 //! stays the same whatever the other engines draw.
 
+pub(crate) mod depth;
+
 use serde_json::{Value, json};
 
 use crate::Project;
@@ -74,6 +76,8 @@ pub(crate) struct Instance {
     ip: String,
     pub plugins: Vec<Plugin>,
     pub tasks: Vec<Task>,
+    /// Vhosts, queues, exchanges and users (their own random stream).
+    pub depth: depth::Depth,
 }
 
 /// A JSON object from pairs, in order (`json!` of 43 keys exceeds the macro recursion limit).
@@ -136,6 +140,7 @@ impl Instance {
                 })
                 .collect(),
             tasks: Vec::new(),
+            depth: depth::Depth::build(serial, cluster),
             rng,
         };
         // Newest first: one still running, one failed, one done (the documented example).
@@ -207,6 +212,7 @@ impl Instance {
     /// running and later comes back.
     pub fn step(&mut self, rng: &mut fastrand::Rng, now_ms: i64, churn: bool) {
         let _ = rng;
+        self.depth.step(churn);
         for i in 0..self.tasks.len() {
             let finish = self.rng.u32(0..4) == 0;
             let fail = self.rng.u32(0..3) == 0;
@@ -468,17 +474,23 @@ impl Instance {
             "tasks": self.tasks.iter().map(|t| json!({
                 "id": t.id, "name": t.name, "status": t.status,
             })).collect::<Vec<_>>(),
+            "depth": self.depth.summary(),
         })
     }
 }
 
-/// Answers an instance-scoped endpoint of this engine (`item` is the trailing path parameter).
+/// Answers an instance-scoped endpoint of this engine (`item` is the trailing path parameter,
+/// `vhost` the vhost one as sent).
 pub(crate) fn dispatch(
     instance: &Instance,
     endpoint: &str,
+    vhost: Option<&str>,
     item: &str,
     query: &[(String, String)],
 ) -> Result<Value, ApiError> {
+    if let Some(answer) = instance.depth.dispatch(endpoint, vhost, item, query) {
+        return answer;
+    }
     match endpoint {
         "instance_get" => Ok(instance.show()),
         "instance_get_v1" => Ok(instance.show_v1()),

@@ -1,0 +1,276 @@
+//! Queues: vhosts, then every queue of each vhost (paged) with its depth and consumers, and
+//! each vhost's exchange count (one call). The queue list carries every field the families
+//! need, so no per-queue detail call is made.
+//!
+//! Cardinality: `filters.vhosts` decides which vhosts are read, `filters.queues` which queues
+//! are exported, and at most `rabbitmq_queues_limit` queues per instance are exported, the
+//! deepest first; `dms_rabbitmq_queues_omitted` counts the rest. Parts: one per vhost for its
+//! queues, one per vhost for its exchanges, one for the instance's totals (which keep their
+//! last value while a vhost fails, rather than dropping to a partial sum).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use dms_cloud::dto::rabbitmq::{AllQueues, Queue};
+use dms_cloud::error::ApiError;
+
+use crate::collect::registry::{Count, Opt};
+use crate::collect::{Collector, Context, Description, Output, Part, Priority, Scope};
+use crate::config::Engine;
+use crate::metrics::{Samples, catalog};
+
+/// Queues one instance exports at most per cycle (the deepest first).
+pub static QUEUES_LIMIT: Opt<Count> = Opt::count("rabbitmq_queues_limit", 1000);
+
+pub struct Queues;
+
+pub static DESCRIPTION: Description = Description {
+    name: "rabbitmq_queues",
+    scope: Scope::Instance(Some(Engine::RabbitMq)),
+    // Queue depth is what a RabbitMQ user looks at first, as lag is for Kafka.
+    priority: Priority::High,
+    interval: Duration::from_secs(60),
+    max_age: None,
+    demo_interval: Duration::from_secs(5),
+    options: &[&QUEUES_LIMIT.spec],
+    families: &[
+        &catalog::RABBITMQ_QUEUE_MESSAGES,
+        &catalog::RABBITMQ_QUEUE_CONSUMERS,
+        &catalog::RABBITMQ_QUEUE_INFO,
+        &catalog::RABBITMQ_VHOST_QUEUES,
+        &catalog::RABBITMQ_VHOST_EXCHANGES,
+        &catalog::RABBITMQ_QUEUES,
+        &catalog::RABBITMQ_EXCHANGES,
+        &catalog::RABBITMQ_QUEUES_OMITTED,
+    ],
+};
+
+fn bool_label(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    }
+}
+
+/// What one vhost answered.
+struct VhostRead {
+    name: String,
+    queues: Result<AllQueues, ApiError>,
+    exchanges: Result<u64, ApiError>,
+}
+
+/// Which queues are exported, each with the vhost it was listed under: those the filter
+/// allows, at most `limit`, the deepest first (ties by vhost and name, so the choice is
+/// stable). Returns the kept queues and how many the filter and the limit left out.
+pub fn select<'a>(
+    queues: impl Iterator<Item = (&'a str, &'a Queue)>,
+    allows: impl Fn(&str) -> bool,
+    limit: u32,
+) -> (Vec<(&'a str, &'a Queue)>, u64, u64) {
+    let mut filtered = 0u64;
+    let mut kept: Vec<(&str, &Queue)> = queues
+        .filter(|(_, q)| {
+            let ok = allows(&q.name);
+            filtered += u64::from(!ok);
+            ok
+        })
+        .collect();
+    kept.sort_by(|(av, a), (bv, b)| {
+        b.messages
+            .unwrap_or(0)
+            .cmp(&a.messages.unwrap_or(0))
+            .then_with(|| av.cmp(bv))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let over = kept.len().saturating_sub(limit) as u64;
+    kept.truncate(limit);
+    (kept, filtered, over)
+}
+
+fn queue_samples(id: &str, vhost: &str, queue: &Queue, out: &mut Samples) {
+    let labels = [id, vhost, queue.name.as_str()];
+    out.push_some(
+        &catalog::RABBITMQ_QUEUE_MESSAGES,
+        labels,
+        queue.messages.map(|m| m as f64),
+    );
+    out.push_some(
+        &catalog::RABBITMQ_QUEUE_CONSUMERS,
+        labels,
+        queue.consumers.map(|c| c as f64),
+    );
+    out.push(
+        &catalog::RABBITMQ_QUEUE_INFO,
+        [
+            id,
+            vhost,
+            &queue.name,
+            bool_label(queue.durable),
+            bool_label(queue.auto_delete),
+            &queue.policy,
+        ],
+        1.0,
+    );
+}
+
+/// A queue's vhost: as the item says, else the vhost it was listed under.
+fn vhost_of<'a>(queue: &'a Queue, listed_under: &'a str) -> &'a str {
+    if queue.vhost.is_empty() {
+        listed_under
+    } else {
+        &queue.vhost
+    }
+}
+
+impl Collector for Queues {
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let client = &cx.target.client;
+            let vhosts = client.rabbitmq_vhosts(id).await?;
+            let wanted = vhosts
+                .into_iter()
+                .filter(|v| !v.name.is_empty() && cx.filters.vhosts.allows(&v.name));
+            // Every read queues at once; the host's request scheduler paces them.
+            let reads: Vec<VhostRead> = futures::future::join_all(wanted.map(|v| async move {
+                let (queues, exchanges) = futures::join!(
+                    client.rabbitmq_queues(id, &v.name),
+                    client.rabbitmq_exchange_count(id, &v.name)
+                );
+                VhostRead {
+                    name: v.name,
+                    queues,
+                    exchanges,
+                }
+            }))
+            .await;
+
+            let listed = reads
+                .iter()
+                .filter_map(|r| r.queues.as_ref().ok().map(|q| (r.name.as_str(), q)))
+                .flat_map(|(name, q)| q.items.iter().map(move |queue| (name, queue)));
+            let (kept, filtered, over) = select(
+                listed,
+                |name| cx.filters.queues.allows(name),
+                cx.settings.option(&QUEUES_LIMIT),
+            );
+            let mut kept_by_vhost: HashMap<&str, Vec<&Queue>> = HashMap::new();
+            for (vhost, queue) in kept {
+                kept_by_vhost.entry(vhost).or_default().push(queue);
+            }
+
+            let mut output = Output::default();
+            let (mut queues_total, mut exchanges_total) = (0u64, 0u64);
+            let mut first_error = None;
+            for read in &reads {
+                let queue_part = match &read.queues {
+                    Ok(all) => {
+                        let mut samples = Samples::default();
+                        let count = all
+                            .total
+                            .and_then(|t| u64::try_from(t).ok())
+                            .unwrap_or(all.items.len() as u64)
+                            .max(all.items.len() as u64);
+                        samples.push(
+                            &catalog::RABBITMQ_VHOST_QUEUES,
+                            [id, &read.name],
+                            count as f64,
+                        );
+                        for queue in kept_by_vhost.remove(read.name.as_str()).unwrap_or_default() {
+                            queue_samples(id, vhost_of(queue, &read.name), queue, &mut samples);
+                        }
+                        queues_total += count;
+                        Ok(samples.into())
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert_with(|| error.clone());
+                        Err(error.clone())
+                    }
+                };
+                output
+                    .parts
+                    .push((format!("queues:{}", read.name), queue_part));
+                let exchange_part: Part = match &read.exchanges {
+                    Ok(count) => {
+                        exchanges_total += count;
+                        let mut samples = Samples::default();
+                        samples.push(
+                            &catalog::RABBITMQ_VHOST_EXCHANGES,
+                            [id, &read.name],
+                            *count as f64,
+                        );
+                        (format!("exchanges:{}", read.name), Ok(samples.into()))
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert_with(|| error.clone());
+                        (format!("exchanges:{}", read.name), Err(error.clone()))
+                    }
+                };
+                output.parts.push(exchange_part);
+            }
+            // A failed vhost would make the sums partial: they keep their last value instead.
+            let instance_part = match first_error {
+                Some(error) => Err(error),
+                None => {
+                    let mut samples = Samples::default();
+                    samples.push(&catalog::RABBITMQ_QUEUES, [id], queues_total as f64);
+                    samples.push(&catalog::RABBITMQ_EXCHANGES, [id], exchanges_total as f64);
+                    for (reason, count) in [("filter", filtered), ("limit", over)] {
+                        samples.push(
+                            &catalog::RABBITMQ_QUEUES_OMITTED,
+                            [id, reason],
+                            count as f64,
+                        );
+                    }
+                    Ok(samples.into())
+                }
+            };
+            output.parts.push(("instance".to_owned(), instance_part));
+            Ok(output)
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(vhost: &str, name: &str, messages: i64) -> Queue {
+        Queue {
+            vhost: vhost.to_owned(),
+            name: name.to_owned(),
+            messages: Some(messages),
+            ..Queue::default()
+        }
+    }
+
+    #[test]
+    fn the_deepest_allowed_queues_are_kept() {
+        let queues = [
+            queue("/", "a", 5),
+            queue("/", "b", 50),
+            queue("x", "c", 50),
+            queue("/", "tmp.1", 999),
+            queue("/", "d", 1),
+        ];
+        let listed = || queues.iter().map(|q| (q.vhost.as_str(), q));
+        let (kept, filtered, over) = select(listed(), |n| !n.starts_with("tmp."), 3);
+        let names: Vec<&str> = kept.iter().map(|(_, q)| q.name.as_str()).collect();
+        assert_eq!(names, ["b", "c", "a"], "by depth, ties by vhost");
+        assert_eq!((filtered, over), (1, 1));
+        let (all, _, none) = select(listed(), |_| true, 1000);
+        assert_eq!((all.len(), none), (5, 0));
+        let (nothing, _, every) = select(listed(), |_| true, 0);
+        assert_eq!((nothing.len(), every), (0, 5));
+    }
+}

@@ -1,0 +1,42 @@
+//! AMQP users: how many an instance has.
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use dms_cloud::error::ApiError;
+
+use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
+use crate::config::Engine;
+use crate::metrics::{Samples, catalog};
+
+pub struct Users;
+
+pub static DESCRIPTION: Description = Description {
+    name: "rabbitmq_users",
+    scope: Scope::Instance(Some(Engine::RabbitMq)),
+    priority: Priority::Low,
+    interval: Duration::from_secs(300),
+    max_age: None,
+    demo_interval: Duration::from_secs(30),
+    options: &[],
+    families: &[&catalog::RABBITMQ_USERS],
+};
+
+impl Collector for Users {
+    fn description(&self) -> &'static Description {
+        &DESCRIPTION
+    }
+
+    fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
+        async move {
+            let id = cx.instance().id.as_str();
+            let users = cx.target.client.rabbitmq_users(id).await?;
+            let mut samples = Samples::default();
+            samples.push(&catalog::RABBITMQ_USERS, [id], users.len() as f64);
+            Ok(Output::whole(samples.into()))
+        }
+        .boxed()
+    }
+}
