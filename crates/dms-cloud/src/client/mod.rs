@@ -502,23 +502,16 @@ impl DmsClient {
                         if endpoint.budget.pause_once(AKSK_REJECTED_PAUSE) {
                             tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
                         }
-                    } else if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
-                        && let Some(instance) = instance_of(&req.segments)
-                    {
-                        // The account may not call this API on this instance: only that
-                        // pair backs off; the rest of the host goes on.
-                        endpoint
-                            .budget
-                            .pacer()
-                            .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
+                    } else {
+                        Self::hold_off_denied_api(endpoint, req, error);
                     }
                 }
                 result
             }
             Credentials::Password { .. } => {
                 let token = self.token().await?;
-                match self.execute(req, &Auth::Token(token.value.clone())).await {
-                    Err(error) if error.kind == ErrorKind::Unauthorized => {
+                let result = match self.execute(req, &Auth::Token(token.value.clone())).await {
+                    Err(error) if error.is_token_rejected() => {
                         tracing::info!(
                             api = req.api,
                             "DMS rejected the IAM token; refreshing it once"
@@ -527,8 +520,27 @@ impl DmsClient {
                         self.execute(req, &Auth::Token(fresh.value)).await
                     }
                     other => other,
+                };
+                if let Err(error) = &result
+                    && !error.is_token_rejected()
+                {
+                    Self::hold_off_denied_api(self.endpoint(req.target, req.api)?, req, error);
                 }
+                result
             }
+        }
+    }
+
+    /// After a DMS 401 or 403 that is about one API (not the credentials): the account may
+    /// not call this API on this instance, so only that pair backs off; the rest goes on.
+    fn hold_off_denied_api(endpoint: &Endpoint, req: &ApiRequest, error: &ApiError) {
+        if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
+            && let Some(instance) = instance_of(&req.segments)
+        {
+            endpoint
+                .budget
+                .pacer()
+                .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
         }
     }
 
