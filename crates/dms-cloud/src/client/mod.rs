@@ -256,7 +256,7 @@ impl DmsClient {
         self.inner.dms.as_ref().ok().map(|e| &e.budget)
     }
 
-    /// Whether instance listing fell back to the V1 API (R28).
+    /// Whether the last instance listing fell back to the V1 API (R28).
     pub fn uses_v1_instance_list(&self) -> bool {
         self.inner.instances_v1.load(Ordering::Relaxed)
     }
@@ -760,19 +760,27 @@ impl DmsClient {
 
     // ----- engine-agnostic endpoints ------------------------------------------------------
 
-    /// All instances of an engine (R1, paged; falls back to V1 R28 once V2 answers 404).
+    /// All instances of an engine (R1, paged). When V2 answers 404 this call falls back to
+    /// V1 (R28; its instances are marked `listed_by_v1`); the next call tries V2 again, so
+    /// one stray 404 never switches an endpoint for good.
     pub async fn list_instances(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
-        if self.uses_v1_instance_list() {
-            return self.list_instances_v1(engine).await;
-        }
-        match self.list_instances_v2(engine).await {
-            Err(error) if error.kind == ErrorKind::NotFound => {
-                tracing::info!(%error, "V2 instance list not available; falling back to the V1 API");
-                self.inner.instances_v1.store(true, Ordering::Relaxed);
-                self.list_instances_v1(engine).await
+        let v2 = self.list_instances_v2(engine).await;
+        let fell_back = matches!(&v2, Err(error) if error.kind == ErrorKind::NotFound);
+        let was_v1 = self.inner.instances_v1.swap(fell_back, Ordering::Relaxed);
+        if !fell_back {
+            if was_v1 && v2.is_ok() {
+                tracing::info!(engine, "V2 instance list answers again");
             }
-            other => other,
+            return v2;
         }
+        if !was_v1 && let Err(error) = &v2 {
+            tracing::info!(%error, engine, "V2 instance list not available; falling back to the V1 API");
+        }
+        let mut instances = self.list_instances_v1(engine).await?;
+        for instance in &mut instances {
+            instance.listed_by_v1 = true;
+        }
+        Ok(instances)
     }
 
     async fn list_instances_v2(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {

@@ -144,7 +144,7 @@ pub trait Collector: Send + Sync + 'static {
 /// derived from this list); discovery keeps the instances `sharding` assigns to this process.
 pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
     vec![
-        Arc::new(instances::Instances { sharding }),
+        Arc::new(instances::Instances::new(sharding)),
         Arc::new(tags::Tags),
         Arc::new(tasks::Tasks),
         Arc::new(kafka::cluster::Cluster),

@@ -6,6 +6,7 @@ mod config_fixtures;
 mod docs;
 mod fleet_scale;
 mod golden;
+mod isolation;
 mod rabbitmq;
 mod registry;
 mod reload;
