@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dms_cloud::budget::Competition;
-use dms_cloud::{FLOW, Flow};
+use dms_cloud::{ErrorKind, FLOW, Flow};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -185,7 +185,7 @@ impl Job {
             // Data must outlive the cycle the budget really allows, not just the interval.
             self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
-                Scope::Project => Some(self.project_round(&publish).await),
+                Scope::Project => Some(self.project_round(&publish, started, lateness).await),
                 Scope::Instance(engine) => {
                     let current = inventory.borrow().clone().unwrap_or_default();
                     let instances: Vec<InstanceRef> = current
@@ -372,7 +372,15 @@ impl Job {
         });
     }
 
-    async fn project_round(&self, publish: &Publish) -> RoundOutcome {
+    /// One project-scoped cycle. One that has not ended after an interval (a stalled or
+    /// endlessly held-off call) is reported down meanwhile: its data ages while no read
+    /// succeeds, and `dms_collector_up` must not keep saying 1 from an older cycle.
+    async fn project_round(
+        &self,
+        publish: &Publish,
+        started: Instant,
+        lateness: Duration,
+    ) -> RoundOutcome {
         let counters = RoundCounters::default();
         let cx = Context {
             target: &self.target,
@@ -380,16 +388,29 @@ impl Job {
             settings: &self.settings,
             filters: &self.filters,
         };
-        let result = FLOW
-            .scope(
-                self.flow.clone(),
-                CYCLE_API_CALLS.scope(
-                    Arc::clone(&counters.calls),
-                    CYCLE_SKIPPED_CALLS
-                        .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
-                ),
-            )
-            .await;
+        let work = FLOW.scope(
+            self.flow.clone(),
+            CYCLE_API_CALLS.scope(
+                Arc::clone(&counters.calls),
+                CYCLE_SKIPPED_CALLS
+                    .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
+            ),
+        );
+        tokio::pin!(work);
+        let result = tokio::select! {
+            result = &mut work => result,
+            () = tokio::time::sleep(self.interval) => {
+                tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval; reported down until it ends");
+                let unfinished = RoundOutcome {
+                    calls: counters.calls.load(Ordering::Relaxed),
+                    skipped: counters.skipped.load(Ordering::Relaxed),
+                    errors: vec![ErrorKind::Timeout.as_label()],
+                    paced: Duration::ZERO,
+                };
+                self.report(started, lateness, &unfinished, None);
+                work.await
+            }
+        };
         let errors = self.store.apply(
             &self.scope_key(""),
             result.as_ref(),
