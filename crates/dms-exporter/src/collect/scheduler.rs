@@ -94,12 +94,26 @@ struct RoundOutcome {
 }
 
 impl Scheduler {
-    /// Starts one task per (target, enabled collector); returns them and the readiness.
+    /// Starts one task per (target, enabled collector); returns them and the readiness, which
+    /// turns true once each of these collectors has finished its first cycle.
     pub fn spawn(
-        self,
+        &self,
         targets: Vec<Target>,
         shutdown: CancellationToken,
     ) -> (JoinSet<()>, Arc<Readiness>) {
+        let mut tasks = JoinSet::new();
+        let readiness = self.spawn_into(targets, &mut tasks, &shutdown);
+        (tasks, readiness)
+    }
+
+    /// Starts the tasks of `targets` into `tasks` (for a target resolved after the others);
+    /// returns the readiness of these tasks alone.
+    pub fn spawn_into(
+        &self,
+        targets: Vec<Target>,
+        tasks: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) -> Arc<Readiness> {
         let enabled: Vec<Arc<dyn Collector>> = self
             .collectors
             .iter()
@@ -116,7 +130,6 @@ impl Scheduler {
                 .map(|t| enabled.iter().filter(|c| runs_for(c, t)).count())
                 .sum(),
         ));
-        let mut tasks = JoinSet::new();
         for target in targets {
             let target = Arc::new(target);
             let (publish, inventory) = watch::channel(None);
@@ -158,7 +171,7 @@ impl Scheduler {
                 });
             }
         }
-        (tasks, readiness)
+        readiness
     }
 }
 

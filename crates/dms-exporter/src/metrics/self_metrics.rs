@@ -79,6 +79,8 @@ struct Inner {
     retries: BTreeMap<&'static str, u64>,
     cycles: BTreeMap<CycleKey, CycleState>,
     errors: BTreeMap<(&'static str, String, String, &'static str), u64>,
+    /// (region, configured project id or "") → resolved and collecting.
+    targets: BTreeMap<(String, String), bool>,
 }
 
 /// Build facts for `dms_exporter_build_info`, `--version` and the landing page (set by
@@ -225,6 +227,17 @@ impl SelfMetrics {
         inner
             .errors
             .retain(|(_, region, _, _), _| regions.contains(region));
+        inner
+            .targets
+            .retain(|(region, _), _| regions.contains(region));
+    }
+
+    /// Records whether a configured target (region, configured project id or "") is
+    /// resolved and collecting.
+    pub fn record_target(&self, region: &str, configured_project: &str, up: bool) {
+        self.lock()
+            .targets
+            .insert((region.to_owned(), configured_project.to_owned()), up);
     }
 
     /// Records a configuration reload.
@@ -396,6 +409,17 @@ impl SelfMetrics {
         Self::cycle_samples(&inner, &catalog::COLLECTOR_UP, out, |s| {
             Some(if s.up { 1.0 } else { 0.0 })
         });
+        write_header(&catalog::TARGET_UP, format, out);
+        for ((region, project), up) in &inner.targets {
+            write_sample(
+                catalog::TARGET_UP.name,
+                catalog::TARGET_UP.labels,
+                &[region.clone(), project.clone()],
+                None,
+                if *up { 1.0 } else { 0.0 },
+                out,
+            );
+        }
 
         let hosts = self
             .budgets
