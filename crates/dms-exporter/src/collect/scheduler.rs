@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::failures::{FailureLog, Origin};
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
@@ -67,6 +68,8 @@ struct Job {
     readiness: Arc<Readiness>,
     /// This collector of this project in its host's fair queue.
     flow: Flow,
+    /// What is failing now, logged once per change.
+    failures: FailureLog,
 }
 
 /// Counters one round's requests feed through task-locals.
@@ -159,6 +162,7 @@ impl Scheduler {
                         format!("{}/{}", collector.name(), target.project_id),
                         collector.priority().weight(),
                     ),
+                    failures: FailureLog::default(),
                 });
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
@@ -354,6 +358,15 @@ impl Job {
         }
     }
 
+    fn origin<'a>(&'a self, instance_id: &'a str) -> Origin<'a> {
+        Origin {
+            collector: self.collector.name(),
+            region: &self.target.region,
+            project_id: &self.target.project_id,
+            instance_id,
+        }
+    }
+
     fn scope_key(&self, instance_id: &str) -> ScopeKey {
         ScopeKey {
             collector: self.collector.name(),
@@ -431,9 +444,7 @@ impl Job {
             Instant::now(),
             unix_now(),
         );
-        if let Err(error) = &result {
-            tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, %error, "collection failed; serving the last good data");
-        }
+        self.failures.observe(&self.origin(""), result.as_ref());
         if let Ok(output) = &result
             && let Some(discovered) = &output.discovered
         {
@@ -479,9 +490,8 @@ impl Job {
                     ),
                 )
                 .await;
-            if let Err(error) = &result {
-                tracing::warn!(collector = job.collector.name(), instance_id = %instance.id, %error, "collection failed; serving the last good data");
-            }
+            job.failures
+                .observe(&job.origin(&instance.id), result.as_ref());
             let errors = job.store.apply(
                 &job.scope_key(&instance.id),
                 result.as_ref(),
