@@ -4,6 +4,7 @@
 mod cli;
 mod config_fixtures;
 mod docs;
+mod fault_matrix;
 mod fleet_scale;
 mod golden;
 mod isolation;
