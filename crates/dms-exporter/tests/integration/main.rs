@@ -14,5 +14,6 @@ mod reload;
 mod rocketmq;
 mod scheduler;
 mod sharding;
+mod soak;
 mod support;
 mod web;
