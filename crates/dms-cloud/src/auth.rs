@@ -258,15 +258,21 @@ mod tests {
         assert_eq!(value["auth"]["scope"]["project"]["name"], "cn-north-4");
     }
 
-    #[test]
-    fn schedule_refreshes_an_hour_early_or_at_half_validity() {
+    /// A fixed wall clock and tokio's now.
+    fn clocks() -> (OffsetDateTime, Instant) {
         let wall = OffsetDateTime::from_unix_timestamp(1_700_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let now = Instant::now();
-        let fmt = |at: OffsetDateTime| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
+        (wall, Instant::now())
+    }
+
+    fn fmt(at: OffsetDateTime) -> String {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn schedule_refreshes_an_hour_early_or_at_half_validity() {
+        let (wall, now) = clocks();
         let day = fmt(wall + time::Duration::hours(24));
         let (refresh, expires) = token_schedule(&day, &fmt(wall), wall, now);
         assert_eq!(refresh - now, Duration::from_secs(23 * 3600));
@@ -289,13 +295,7 @@ mod tests {
 
     #[test]
     fn a_token_under_a_minute_is_refreshed_before_it_expires() {
-        let wall = OffsetDateTime::from_unix_timestamp(1_700_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let now = Instant::now();
-        let fmt = |at: OffsetDateTime| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
+        let (wall, now) = clocks();
         let expires = fmt(wall + time::Duration::seconds(40));
         let (refresh, expiry) = token_schedule(&expires, &fmt(wall), wall, now);
         assert_eq!(refresh - now, Duration::from_secs(20), "at half its life");

@@ -177,22 +177,19 @@ impl ApiError {
     /// opposed to an API the account may not call.
     pub fn is_signature_rejected(&self) -> bool {
         self.kind == ErrorKind::Unauthorized
-            && self.error_code.as_deref().is_some_and(|code| {
-                SIGNATURE_REJECTED_CODES
-                    .iter()
-                    .any(|c| code.eq_ignore_ascii_case(c))
-            })
+            && self.code_in(&SIGNATURE_REJECTED_CODES) == Some(true)
+    }
+
+    /// Whether the error code is one of `codes` (`None` without a code).
+    fn code_in(&self, codes: &[&str]) -> Option<bool> {
+        let code = self.error_code.as_deref()?;
+        Some(codes.iter().any(|c| code.eq_ignore_ascii_case(c)))
     }
 
     /// A 401 saying the IAM token is bad ([`TOKEN_REJECTED_CODES`], or no code at all), as
     /// opposed to a 401 about one API.
     pub fn is_token_rejected(&self) -> bool {
-        self.kind == ErrorKind::Unauthorized
-            && self.error_code.as_deref().is_none_or(|code| {
-                TOKEN_REJECTED_CODES
-                    .iter()
-                    .any(|c| code.eq_ignore_ascii_case(c))
-            })
+        self.kind == ErrorKind::Unauthorized && self.code_in(&TOKEN_REJECTED_CODES) != Some(false)
     }
 
     /// DMS's own flow control (`DMS.10240407`, a 404), which limits one API on one instance,

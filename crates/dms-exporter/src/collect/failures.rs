@@ -28,6 +28,19 @@ pub struct Origin<'a> {
     pub instance_id: &'a str,
 }
 
+/// One change of a read's state.
+#[derive(Debug, PartialEq)]
+enum Change {
+    /// `part` started failing (`None`: the whole cycle).
+    Failing {
+        part: Option<String>,
+        error: ApiError,
+    },
+    Recovered {
+        part: Option<String>,
+    },
+}
+
 impl FailureLog {
     /// Logs the changes a cycle's result brings.
     pub fn observe(&self, origin: &Origin<'_>, result: Result<&Output, &ApiError>) {
@@ -37,38 +50,71 @@ impl FailureLog {
             project_id,
             instance_id,
         } = *origin;
+        for change in self.changes(instance_id, result) {
+            match change {
+                Change::Failing { part: None, error } => {
+                    tracing::warn!(collector, region, project_id, instance_id, %error, "collection failed; serving the last good data");
+                }
+                Change::Failing {
+                    part: Some(part),
+                    error,
+                } => {
+                    tracing::warn!(collector, region, project_id, instance_id, part, %error, "part failed; serving its last good data");
+                }
+                Change::Recovered { part: None } => {
+                    tracing::info!(
+                        collector,
+                        region,
+                        project_id,
+                        instance_id,
+                        "collection works again"
+                    );
+                }
+                Change::Recovered { part: Some(part) } => {
+                    tracing::info!(
+                        collector,
+                        region,
+                        project_id,
+                        instance_id,
+                        part,
+                        "part works again"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What changed with this result, remembering what fails now.
+    fn changes(&self, instance_id: &str, result: Result<&Output, &ApiError>) -> Vec<Change> {
         let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
         let key = |part: &str| (instance_id.to_owned(), part.to_owned());
+        let named = |part: &str| (part != WHOLE).then(|| part.to_owned());
+        let mut changes = Vec::new();
         let output = match result {
             Err(error) => {
                 if failing.insert(key(WHOLE)) {
-                    tracing::warn!(collector, region, project_id, instance_id, %error, "collection failed; serving the last good data");
+                    changes.push(Change::Failing {
+                        part: None,
+                        error: error.clone(),
+                    });
                 }
-                return;
+                return changes;
             }
             Ok(output) => output,
         };
         if failing.remove(&key(WHOLE)) {
-            tracing::info!(
-                collector,
-                region,
-                project_id,
-                instance_id,
-                "collection works again"
-            );
+            changes.push(Change::Recovered { part: None });
         }
         for (part, samples) in &output.parts {
             match samples {
-                Err(error) => {
-                    if failing.insert(key(part)) {
-                        tracing::warn!(collector, region, project_id, instance_id, part = %part, %error, "part failed; serving its last good data");
-                    }
+                Err(error) if failing.insert(key(part)) => changes.push(Change::Failing {
+                    part: named(part),
+                    error: error.clone(),
+                }),
+                Ok(_) if failing.remove(&key(part)) => {
+                    changes.push(Change::Recovered { part: named(part) });
                 }
-                Ok(_) => {
-                    if failing.remove(&key(part)) {
-                        tracing::info!(collector, region, project_id, instance_id, part = %part, "part works again");
-                    }
-                }
+                _ => {}
             }
         }
         // Parts that vanished are no longer failing (nor anything else).
@@ -78,50 +124,18 @@ impl FailureLog {
                 || output.parts.iter().any(|(p, _)| p == part)
                 || output.kept.contains(part)
         });
+        changes
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use dms_cloud::ErrorKind;
 
     use super::*;
 
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    fn logged(run: impl FnOnce()) -> Vec<String> {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, run);
-        let bytes = buffer
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_owned)
-            .collect()
+    fn boom() -> ApiError {
+        ApiError::new("kafka_group", ErrorKind::ServerError, "boom")
     }
 
     fn cycle(groups: &[(&str, bool)]) -> Output {
@@ -129,11 +143,7 @@ mod tests {
             parts: groups
                 .iter()
                 .map(|(name, ok)| {
-                    let samples = if *ok {
-                        Ok(Vec::new())
-                    } else {
-                        Err(ApiError::new("kafka_group", ErrorKind::ServerError, "boom"))
-                    };
+                    let samples = if *ok { Ok(Vec::new()) } else { Err(boom()) };
                     ((*name).to_owned(), samples)
                 })
                 .collect(),
@@ -142,43 +152,42 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_part_is_logged_once_naming_collector_instance_and_part() {
+    fn a_failure_is_reported_once_per_change_and_per_part() {
         let log = FailureLog::default();
-        let origin = Origin {
-            collector: "kafka_groups",
-            region: "cn-north-4",
-            project_id: "p",
-            instance_id: "i-1",
-        };
-        let lines = logged(|| {
-            for _ in 0..5 {
-                log.observe(&origin, Ok(&cycle(&[("g1", true), ("g2", false)])));
-            }
-        });
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        let line = &lines[0];
-        assert!(line.contains("WARN"), "{line}");
-        for needle in ["kafka_groups", "i-1", "part=g2", "boom"] {
-            assert!(line.contains(needle), "{needle} in {line}");
-        }
-
-        let lines = logged(|| {
-            log.observe(&origin, Ok(&cycle(&[("g1", true), ("g2", true)])));
-            log.observe(&origin, Ok(&cycle(&[("g1", true), ("g2", true)])));
-        });
-        assert_eq!(lines.len(), 1, "{lines:?}");
-        assert!(
-            lines[0].contains("INFO") && lines[0].contains("works again"),
-            "{lines:?}"
+        let failing = log.changes("i-1", Ok(&cycle(&[("g1", true), ("g2", false)])));
+        assert_eq!(
+            failing,
+            [Change::Failing {
+                part: Some("g2".into()),
+                error: boom()
+            }]
         );
+        for _ in 0..5 {
+            let again = log.changes("i-1", Ok(&cycle(&[("g1", true), ("g2", false)])));
+            assert_eq!(again, [], "a persistent failure is not repeated");
+        }
+        // The same part of another instance is its own state.
+        assert_eq!(log.changes("i-2", Ok(&cycle(&[("g2", false)]))).len(), 1);
+        let recovered = log.changes("i-1", Ok(&cycle(&[("g1", true), ("g2", true)])));
+        assert_eq!(
+            recovered,
+            [Change::Recovered {
+                part: Some("g2".into())
+            }]
+        );
+        assert_eq!(log.changes("i-1", Ok(&cycle(&[("g2", true)]))), []);
 
         // A whole failure, then recovery: once each.
         let error = ApiError::new("kafka_groups", ErrorKind::Timeout, "slow");
-        let lines = logged(|| {
-            log.observe(&origin, Err(&error));
-            log.observe(&origin, Err(&error));
-            log.observe(&origin, Ok(&cycle(&[("g1", true)])));
-        });
-        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert_eq!(log.changes("i-1", Err(&error)).len(), 1);
+        assert_eq!(log.changes("i-1", Err(&error)), []);
+        assert_eq!(
+            log.changes("i-1", Ok(&cycle(&[("g1", true)]))),
+            [Change::Recovered { part: None }]
+        );
+
+        // A part that vanished while failing is forgotten: failing again is news.
+        assert_eq!(log.changes("i-2", Ok(&cycle(&[]))), []);
+        assert_eq!(log.changes("i-2", Ok(&cycle(&[("g2", false)]))).len(), 1);
     }
 }

@@ -62,6 +62,16 @@ fn strings(value: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// The group ids of an instance of the simulator's state.
+fn group_ids(instance: &Value) -> BTreeSet<String> {
+    instance["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["group_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The simulator's truth: every instance id, and per running Kafka instance its topics and
 /// groups.
 struct Truth {
@@ -96,18 +106,7 @@ fn truth(sim: &Simulator) -> Truth {
         .iter()
         .map(|i| (id(i), strings(&i["topics"])))
         .collect();
-    let groups = running
-        .iter()
-        .map(|i| {
-            let groups = i["groups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|g| g["group_id"].as_str().map(str::to_owned))
-                .collect();
-            (id(i), groups)
-        })
-        .collect();
+    let groups = running.iter().map(|i| (id(i), group_ids(i))).collect();
     Truth {
         instances,
         topics,
@@ -122,16 +121,10 @@ fn kafka_instances(sim: &Simulator) -> Vec<(String, Vec<String>, Vec<String>)> {
         .into_iter()
         .flatten()
         .map(|i| {
-            let groups = i["groups"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|g| g["group_id"].as_str().map(str::to_owned))
-                .collect();
             (
                 i["instance_id"].as_str().unwrap_or_default().to_owned(),
                 strings(&i["topics"]).into_iter().collect(),
-                groups,
+                group_ids(i).into_iter().collect(),
             )
         })
         .collect()
