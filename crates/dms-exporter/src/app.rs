@@ -190,6 +190,7 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
         &metrics,
         env_project,
     );
+    metrics.retain_targets(&configured.iter().map(targets::Unresolved::key).collect());
     let mut collectors = collect::all(config.sharding);
     crate::supervisor::debug_hooks(&mut collectors);
     let scheduler = Scheduler {

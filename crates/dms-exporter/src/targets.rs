@@ -90,6 +90,11 @@ pub fn configured(
 }
 
 impl Unresolved {
+    /// (region, configured project id or ""), as `dms_target_up` labels it.
+    pub fn key(&self) -> (String, String) {
+        (self.region.clone(), self.configured_project.clone())
+    }
+
     /// Asks for the project id until it comes (then reports the target) or `shutdown`.
     pub async fn resolve(
         self,

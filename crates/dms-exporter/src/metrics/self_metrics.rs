@@ -232,6 +232,14 @@ impl SelfMetrics {
             .retain(|(region, _), _| regions.contains(region));
     }
 
+    /// Forgets the targets a reload no longer configures: (region, configured project id
+    /// or "").
+    pub fn retain_targets(&self, configured: &std::collections::BTreeSet<(String, String)>) {
+        self.lock()
+            .targets
+            .retain(|key, _| configured.contains(key));
+    }
+
     /// Records whether a configured target (region, configured project id or "") is
     /// resolved and collecting.
     pub fn record_target(&self, region: &str, configured_project: &str, up: bool) {
@@ -610,6 +618,29 @@ mod tests {
             )) && line.ends_with(&format!(" rustc: {}", build.rustc)),
             "{line}"
         );
+    }
+
+    #[test]
+    fn targets_are_reported_and_follow_reloads() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        metrics.record_target("eu-west-101", "", false);
+        metrics.record_target("cn-north-4", "p1", true);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(
+            out.contains("\ndms_target_up{region=\"eu-west-101\",project_id=\"\"} 0\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\ndms_target_up{region=\"cn-north-4\",project_id=\"p1\"} 1\n"),
+            "{out}"
+        );
+        let kept = [("cn-north-4".to_owned(), "p1".to_owned())].into();
+        metrics.retain_targets(&kept);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(!out.contains("eu-west-101"), "{out}");
+        assert!(out.contains("project_id=\"p1\"} 1"), "{out}");
     }
 
     #[test]
