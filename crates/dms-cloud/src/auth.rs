@@ -96,8 +96,12 @@ pub const AUTH_FAILURE_BACKOFF: Duration = Duration::from_secs(60);
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(3600);
 /// Assumed validity when the token body has no readable `expires_at`.
 pub const FALLBACK_VALIDITY: Duration = Duration::from_secs(3600);
-/// Least time before a refresh, so a clock-skewed `expires_at` never causes a fast loop.
+/// Least time before a refresh, so a clock-skewed `expires_at` never causes a fast loop; for a
+/// token that lives less than twice this, half its validity instead (it must be refreshed
+/// before it expires), but never less than [`MIN_REFRESH_FLOOR`].
 pub const MIN_REFRESH_DELAY: Duration = Duration::from_secs(60);
+/// The absolute least time before a refresh, whatever the token's times say.
+pub const MIN_REFRESH_FLOOR: Duration = Duration::from_secs(1);
 
 /// The JSON body of `POST /v3/auth/tokens` (the shape of `fixtures/api/kafka/iam_token_request.json`).
 pub(crate) fn token_request_body(
@@ -163,7 +167,13 @@ pub(crate) fn token_schedule(
         _ => remaining,
     };
     let margin = REFRESH_MARGIN.min(validity / 2);
-    let refresh_in = remaining.saturating_sub(margin).max(MIN_REFRESH_DELAY);
+    // An expiry already past by our clock says nothing about the validity: wait the minimum.
+    let least = if validity.is_zero() {
+        MIN_REFRESH_DELAY
+    } else {
+        MIN_REFRESH_DELAY.min(validity / 2).max(MIN_REFRESH_FLOOR)
+    };
+    let refresh_in = remaining.saturating_sub(margin).max(least);
     (now + refresh_in, now + remaining.max(refresh_in))
 }
 
@@ -248,15 +258,21 @@ mod tests {
         assert_eq!(value["auth"]["scope"]["project"]["name"], "cn-north-4");
     }
 
-    #[test]
-    fn schedule_refreshes_an_hour_early_or_at_half_validity() {
+    /// A fixed wall clock and tokio's now.
+    fn clocks() -> (OffsetDateTime, Instant) {
         let wall = OffsetDateTime::from_unix_timestamp(1_700_000_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let now = Instant::now();
-        let fmt = |at: OffsetDateTime| {
-            at.format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default()
-        };
+        (wall, Instant::now())
+    }
+
+    fn fmt(at: OffsetDateTime) -> String {
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn schedule_refreshes_an_hour_early_or_at_half_validity() {
+        let (wall, now) = clocks();
         let day = fmt(wall + time::Duration::hours(24));
         let (refresh, expires) = token_schedule(&day, &fmt(wall), wall, now);
         assert_eq!(refresh - now, Duration::from_secs(23 * 3600));
@@ -268,6 +284,21 @@ mod tests {
         assert_eq!(refresh - now, Duration::from_secs(30 * 60));
         let past = fmt(wall - time::Duration::hours(1));
         let (refresh, _) = token_schedule(&past, "", wall, now);
-        assert_eq!(refresh - now, MIN_REFRESH_DELAY);
+        assert_eq!(refresh - now, MIN_REFRESH_DELAY, "no known validity");
+        let skewed = token_schedule(&past, &fmt(wall - time::Duration::hours(25)), wall, now);
+        assert_eq!(
+            skewed.0 - now,
+            MIN_REFRESH_DELAY,
+            "a skewed clock never loops fast"
+        );
+    }
+
+    #[test]
+    fn a_token_under_a_minute_is_refreshed_before_it_expires() {
+        let (wall, now) = clocks();
+        let expires = fmt(wall + time::Duration::seconds(40));
+        let (refresh, expiry) = token_schedule(&expires, &fmt(wall), wall, now);
+        assert_eq!(refresh - now, Duration::from_secs(20), "at half its life");
+        assert!(refresh < expiry);
     }
 }

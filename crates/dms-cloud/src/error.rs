@@ -77,6 +77,18 @@ pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", INSTANCE_THR
 /// gateway's lock of an AK after repeated failures.
 pub const SIGNATURE_REJECTED_CODES: [&str; 2] = ["APIGW.0301", "APIGW.0303"];
 
+/// DMS's and the gateway's answers that the IAM token itself is bad (invalid, expired,
+/// missing, or rejected by the gateway): only these make the client drop its token. Other
+/// 401s, such as `DMS.10240104` on an API the account may not call, leave a valid token alone.
+pub const TOKEN_REJECTED_CODES: [&str; 6] = [
+    "DMS.10240101",
+    "DMS.10240102",
+    "DMS.10240103",
+    "111401001",
+    "111401003",
+    "APIGW.0301",
+];
+
 /// DMS flow control per instance and API.
 pub const INSTANCE_THROTTLING_CODE: &str = "DMS.10240407";
 
@@ -165,11 +177,19 @@ impl ApiError {
     /// opposed to an API the account may not call.
     pub fn is_signature_rejected(&self) -> bool {
         self.kind == ErrorKind::Unauthorized
-            && self.error_code.as_deref().is_some_and(|code| {
-                SIGNATURE_REJECTED_CODES
-                    .iter()
-                    .any(|c| code.eq_ignore_ascii_case(c))
-            })
+            && self.code_in(&SIGNATURE_REJECTED_CODES) == Some(true)
+    }
+
+    /// Whether the error code is one of `codes` (`None` without a code).
+    fn code_in(&self, codes: &[&str]) -> Option<bool> {
+        let code = self.error_code.as_deref()?;
+        Some(codes.iter().any(|c| code.eq_ignore_ascii_case(c)))
+    }
+
+    /// A 401 saying the IAM token is bad ([`TOKEN_REJECTED_CODES`], or no code at all), as
+    /// opposed to a 401 about one API.
+    pub fn is_token_rejected(&self) -> bool {
+        self.kind == ErrorKind::Unauthorized && self.code_in(&TOKEN_REJECTED_CODES) != Some(false)
     }
 
     /// DMS's own flow control (`DMS.10240407`, a 404), which limits one API on one instance,

@@ -530,12 +530,19 @@ async fn groups_with_a_server_ignoring_offset_stop() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn v1_fallback_when_v2_list_is_missing() {
-    let (transport, server) = fake(|r| {
-        if r.path.starts_with("/v2/") {
+async fn v1_fallback_is_per_call_and_v2_is_back_when_it_answers() {
+    let v2_missing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let missing = v2_missing.clone();
+    let (transport, server) = fake(move |r| {
+        if r.path.starts_with("/v1.0/") {
+            Reply::json(200, fixture("R28_instances_v1_b.json"))
+        } else if missing.load(std::sync::atomic::Ordering::SeqCst) {
             Reply::error(404, "DMS.00404001", "The API does not exist")
         } else {
-            Reply::json(200, fixture("R28_instances_v1_b.json"))
+            Reply::json(
+                200,
+                json!({"instances": [{"instance_id": "v2-a", "broker_num": 3}], "instance_num": 1}),
+            )
         }
     });
     let (client, observer) = client_with(config(aksk_with_token()), transport, &unlimited());
@@ -545,11 +552,12 @@ async fn v1_fallback_when_v2_list_is_missing() {
         instances[0].instance_id,
         "b2fa82cc-3682-4e8c-bc20-e4a4d23ec142"
     );
+    assert!(instances[0].listed_by_v1);
     assert!(client.uses_v1_instance_list());
     let again = client.list_instances("kafka").await.unwrap_or_default();
     assert_eq!(again.len(), 1);
     let requests = server.requests();
-    assert_eq!(requests.len(), 3, "the fallback is remembered");
+    assert_eq!(requests.len(), 4, "V2 is tried again on every call");
     assert_eq!(requests[1].path, format!("/v1.0/{PROJECT}/instances"));
     assert_eq!(requests[1].query, "engine=kafka&limit=50&start=1");
     let apis: Vec<String> = observer
@@ -559,8 +567,19 @@ async fn v1_fallback_when_v2_list_is_missing() {
         .collect();
     assert_eq!(
         apis,
-        ["instances_list", "instances_list_v1", "instances_list_v1"]
+        [
+            "instances_list",
+            "instances_list_v1",
+            "instances_list",
+            "instances_list_v1"
+        ]
     );
+
+    v2_missing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let back = client.list_instances("kafka").await.unwrap_or_default();
+    assert!(!back.is_empty() && back.iter().all(|i| !i.listed_by_v1));
+    assert!(!client.uses_v1_instance_list(), "back on V2");
+    assert_eq!(server.count_path("/v1.0/"), 2);
 }
 
 #[tokio::test(start_paused = true)]

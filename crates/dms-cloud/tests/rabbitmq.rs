@@ -198,7 +198,7 @@ async fn plugins_are_read_from_the_documented_path() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn rabbitmq_list_falls_back_to_v1_once() {
+async fn rabbitmq_list_falls_back_to_v1_on_each_call() {
     let v1: Value = serde_json::from_str(&text("R13_instances_v1.json")).unwrap_or_default();
     let (transport, server) = fake(move |r| {
         if r.path.starts_with("/v2/") {
@@ -214,14 +214,14 @@ async fn rabbitmq_list_falls_back_to_v1_once() {
         assert_eq!(instances[0].maintain_begin, "02:00:00");
     }
     assert!(client.uses_v1_instance_list());
-    // V2 was tried once; the decision is kept for every later cycle.
-    assert_eq!(server.count_path("/v2/"), 1);
+    // V2 is tried on every call (one 404 is no decision for good).
+    assert_eq!(server.count_path("/v2/"), 3);
     assert_eq!(server.count_path("/v1.0/"), 3);
     assert_eq!(
         server.requests()[1].query,
         "engine=rabbitmq&limit=50&start=1"
     );
-    assert_eq!(observer.events_of("finished").len(), 4);
+    assert_eq!(observer.events_of("finished").len(), 6);
 }
 
 #[tokio::test(start_paused = true)]

@@ -51,7 +51,14 @@ fn sim_config(credentials: Credentials) -> ClientConfig {
 }
 
 fn setup(credentials: Credentials) -> (Simulator, DmsClient, Arc<RecordingObserver>) {
-    let sim = Simulator::new(SimConfig::deterministic());
+    setup_with(SimConfig::deterministic(), credentials)
+}
+
+fn setup_with(
+    config: SimConfig,
+    credentials: Credentials,
+) -> (Simulator, DmsClient, Arc<RecordingObserver>) {
+    let sim = Simulator::new(config);
     let transport = Arc::new(SimTransport { sim: sim.clone() });
     let observer = Arc::new(RecordingObserver::default());
     let client = DmsClient::new(
@@ -349,6 +356,79 @@ async fn token_auth_against_the_simulator() {
         .filter(|r| r.status == 401)
         .count();
     assert_eq!(unauthorized, 1, "the proactive refresh avoided a 401");
+}
+
+async fn kafka_ids(client: &DmsClient) -> Vec<String> {
+    client
+        .list_instances("kafka")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|i| i.instance_id)
+        .collect()
+}
+
+fn unauthorized_answers(sim: &Simulator) -> usize {
+    sim.request_log()
+        .into_iter()
+        .filter(|r| r.status == 401)
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_living_under_a_minute_is_refreshed_before_it_expires() {
+    let config = SimConfig {
+        token_validity: Duration::from_secs(30),
+        ..SimConfig::deterministic()
+    };
+    let (sim, client, _) = setup_with(config, password());
+    let id = kafka_ids(&client)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    for _ in 0..12 {
+        let cluster = client.kafka_cluster(&id).await;
+        assert!(cluster.is_ok(), "{cluster:?}");
+        tokio::time::advance(Duration::from_secs(10)).await;
+    }
+    assert_eq!(unauthorized_answers(&sim), 0, "never used an expired token");
+    assert!(count(&sim, "iam_tokens") >= 6, "refreshed at half its life");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_per_api_401_keeps_a_valid_token() {
+    let (sim, client, _) = setup(password());
+    let ids = kafka_ids(&client).await;
+    let (Some(denied), Some(other)) = (ids.first(), ids.get(1)) else {
+        panic!("the deterministic fleet has two Kafka instances in cn-north-4");
+    };
+    assert!(client.kafka_cluster(other).await.is_ok());
+    for fault in [Fault::DmsUnauthorized, Fault::Forbidden] {
+        sim.set_fault(FaultRule {
+            endpoint: "kafka_cluster".into(),
+            instance_id: Some(denied.clone()),
+            fault,
+            remaining: Some(1),
+        });
+        let error = client.kafka_cluster(denied).await.err().map(|e| e.kind);
+        assert!(
+            matches!(error, Some(ErrorKind::Unauthorized | ErrorKind::Forbidden)),
+            "{error:?}"
+        );
+    }
+    assert!(client.kafka_cluster(other).await.is_ok());
+    assert_eq!(count(&sim, "iam_tokens"), 1, "the token was kept");
+
+    // A real token rejection still refreshes.
+    sim.set_fault(FaultRule {
+        endpoint: "kafka_cluster".into(),
+        instance_id: Some(other.clone()),
+        fault: Fault::TokenExpired,
+        remaining: Some(1),
+    });
+    assert!(client.kafka_cluster(other).await.is_ok());
+    assert_eq!(count(&sim, "iam_tokens"), 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -2,27 +2,25 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use dms_cloud::auth::Credentials;
-use dms_cloud::{BudgetConfig, Budgets, ClientConfig, DmsClient, RetryPolicy, Transport};
+use dms_cloud::{BudgetConfig, Budgets, Transport};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::collect;
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
-use crate::collect::{self, Target};
 use crate::config::{CollectorsConfig, Config};
 use crate::http::{self, ServerState};
 use crate::metrics::self_metrics::{BuildInfo, SelfMetrics};
 use crate::snapshot::{self, Encoded, SnapshotHandle};
-
-/// How long to wait before asking IAM again for a project id it could not give.
-const PROJECT_RETRY: Duration = Duration::from_secs(30);
+use crate::supervisor::Supervisor;
+use crate::targets::{self, Resolution};
 
 /// A running exporter, without its HTTP listener (tests read the pieces directly). The
 /// snapshot, self-metrics, readiness and store outlive configuration reloads; only the
@@ -37,7 +35,9 @@ pub struct Exporter {
     pub store: Arc<Store>,
     /// The running collection's collector settings (the landing page shows the intervals).
     pub collectors: Arc<ArcSwap<CollectorsConfig>>,
-    publisher: JoinSet<()>,
+    /// Ends the process when a background task panics.
+    pub supervisor: Supervisor,
+    publisher: JoinHandle<()>,
     collection: Option<(CancellationToken, JoinHandle<()>)>,
     shutdown: CancellationToken,
 }
@@ -55,12 +55,11 @@ impl Exporter {
     pub fn new(shutdown: CancellationToken) -> Self {
         let store = Arc::new(Store::default());
         let snapshot: SnapshotHandle = Arc::new(ArcSwap::from_pointee(Encoded::default()));
-        let mut publisher = JoinSet::new();
-        publisher.spawn(snapshot::publish(
-            Arc::clone(&store),
-            Arc::clone(&snapshot),
-            shutdown.clone(),
-        ));
+        let supervisor = Supervisor::new(shutdown.clone());
+        let publisher = supervisor.spawn(
+            "publisher",
+            snapshot::publish(Arc::clone(&store), Arc::clone(&snapshot), shutdown.clone()),
+        );
         let budgets = Budgets::new(BudgetConfig::default());
         let self_metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
         self_metrics.watch_budgets(budgets.clone());
@@ -71,6 +70,7 @@ impl Exporter {
             readiness: Arc::new(Readiness::pending_startup()),
             store,
             collectors: Arc::new(ArcSwap::from_pointee(CollectorsConfig::default())),
+            supervisor,
             publisher,
             collection: None,
             shutdown,
@@ -118,14 +118,16 @@ impl Exporter {
         self.collectors
             .store(Arc::new(input.config.collectors.clone()));
         let token = self.shutdown.child_token();
-        let task = tokio::spawn(collect_all(
-            input,
-            self.budgets.clone(),
-            Arc::clone(&self.store),
-            Arc::clone(&self.self_metrics),
-            Arc::clone(&self.readiness),
-            token.clone(),
-        ));
+        let shared = Shared {
+            budgets: self.budgets.clone(),
+            store: Arc::clone(&self.store),
+            metrics: Arc::clone(&self.self_metrics),
+            readiness: Arc::clone(&self.readiness),
+            supervisor: self.supervisor.clone(),
+        };
+        let task = self
+            .supervisor
+            .spawn("collection", collect_all(input, shared, token.clone()));
         self.collection = Some((token, task));
     }
 
@@ -134,7 +136,7 @@ impl Exporter {
         if let Some((_, task)) = self.collection.take() {
             let _ = task.await;
         }
-        while self.publisher.join_next().await.is_some() {}
+        let _ = self.publisher.await;
     }
 }
 
@@ -163,119 +165,105 @@ fn configure_budgets(budgets: &Budgets, config: &Config) {
     budgets.reconfigure(default, overrides);
 }
 
-/// Resolves every configured project into a target; projects IAM cannot name yet are retried
-/// until it can or shutdown comes.
-async fn targets(
-    config: &Config,
-    credentials: &Credentials,
-    transport: &Arc<dyn Transport>,
-    budgets: &Budgets,
-    metrics: &Arc<SelfMetrics>,
-    env_project: Option<String>,
-    shutdown: &CancellationToken,
-) -> Vec<Target> {
-    let mut out = Vec::new();
-    for region in &config.regions {
-        let region = &region.value;
-        let (default_dms, default_iam) = dms_cloud::default_endpoints(&region.name);
-        let mut projects: Vec<Option<String>> = region.projects.iter().cloned().map(Some).collect();
-        if projects.is_empty() {
-            // The SDK variable names one project; it only makes sense with one region.
-            let env = if config.regions.len() == 1 {
-                env_project.clone()
-            } else {
-                None
-            };
-            projects.push(env);
-        }
-        for project in projects {
-            let client_config = ClientConfig {
-                region: region.name.clone(),
-                endpoint: region
-                    .endpoint
-                    .clone()
-                    .unwrap_or_else(|| default_dms.clone()),
-                iam_endpoint: region
-                    .iam_endpoint
-                    .clone()
-                    .unwrap_or_else(|| default_iam.clone()),
-                project_id: project,
-                credentials: credentials.clone(),
-                request_timeout: config.api.timeout.0,
-                retry: RetryPolicy {
-                    max_retries: config.api.max_retries,
-                    ..RetryPolicy::default()
-                },
-            };
-            let observer: Arc<dyn dms_cloud::ApiObserver> = metrics.clone();
-            let client = DmsClient::new(client_config, Arc::clone(transport), budgets, observer);
-            let project_id = loop {
-                match client.project_id().await {
-                    Ok(id) => break id,
-                    Err(error) => {
-                        tracing::error!(region = %region.name, %error, "cannot resolve the project id; retrying");
-                        tokio::select! {
-                            () = shutdown.cancelled() => return out,
-                            () = tokio::time::sleep(PROJECT_RETRY) => {}
-                        }
-                    }
-                }
-            };
-            out.push(Target {
-                region: region.name.clone(),
-                project_id,
-                engines: region.engines.clone(),
-                client,
-            });
-        }
-    }
-    out
-}
-
-/// Resolves the projects, then runs every collector until `shutdown`.
-async fn collect_all(
-    input: CollectionInput,
-    budgets: Budgets,
-    store: Arc<Store>,
-    metrics: Arc<SelfMetrics>,
-    readiness: Arc<Readiness>,
-    shutdown: CancellationToken,
-) {
+/// Resolves each target on its own and runs its collectors as soon as it is resolved, until
+/// `shutdown`. Readiness waits for the targets resolved at the first attempt (and their first
+/// cycles); one that fails joins when it resolves, shown meanwhile as `dms_target_up` 0.
+async fn collect_all(input: CollectionInput, shared: Shared, shutdown: CancellationToken) {
     let CollectionInput {
         config,
         credentials,
         transport,
         env_project,
     } = input;
+    let Shared {
+        budgets,
+        store,
+        metrics,
+        readiness,
+        supervisor,
+    } = shared;
     configure_budgets(&budgets, &config);
-    let targets = targets(
+    let configured = targets::configured(
         &config,
         &credentials,
         &transport,
         &budgets,
         &metrics,
         env_project,
-        &shutdown,
-    )
-    .await;
+    );
+    metrics.retain_targets(&configured.iter().map(targets::Unresolved::key).collect());
+    let mut collectors = collect::all(config.sharding);
+    crate::supervisor::debug_hooks(&mut collectors);
     let scheduler = Scheduler {
-        collectors: collect::all(config.sharding),
+        collectors,
         settings: Arc::new(config.collectors.clone()),
         filters: Arc::new(config.filters.clone()),
         store: Arc::clone(&store),
-        metrics,
+        metrics: Arc::clone(&metrics),
     };
-    let (mut jobs, job_readiness) = scheduler.spawn(targets, shutdown.clone());
-    // A reload may cancel this collection before its first cycles end.
-    tokio::select! {
-        () = readiness.follow(job_readiness, &store) => {}
-        () = shutdown.cancelled() => {}
+    let (report, mut resolutions) = mpsc::unbounded_channel();
+    let mut resolvers = JoinSet::new();
+    let mut unsettled = configured.len();
+    for target in configured {
+        resolvers.spawn(target.resolve(Arc::clone(&metrics), report.clone(), shutdown.clone()));
     }
-    while jobs.join_next().await.is_some() {}
+    drop(report);
+    let mut jobs = JoinSet::new();
+    let mut initial = Vec::new();
+    let mut following = false;
+    loop {
+        if unsettled == 0 && !following {
+            following = true;
+            let (readiness, store, shutdown) =
+                (Arc::clone(&readiness), Arc::clone(&store), shutdown.clone());
+            let initial = std::mem::take(&mut initial);
+            supervisor.spawn("readiness", async move {
+                tokio::select! {
+                    () = readiness.follow(initial, &store) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            });
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(resolution) = resolutions.recv() => match resolution {
+                Resolution::Resolved { target, first_attempt } => {
+                    let ready = scheduler.spawn_into(vec![target], &mut jobs, &shutdown);
+                    if first_attempt {
+                        initial.push(ready);
+                        unsettled -= 1;
+                    }
+                }
+                Resolution::Retrying => unsettled -= 1,
+            },
+            Some(joined) = jobs.join_next(), if !jobs.is_empty() => {
+                supervisor.check("collection", joined);
+            }
+            Some(joined) = resolvers.join_next(), if !resolvers.is_empty() => {
+                supervisor.check("target resolution", joined);
+            }
+        }
+    }
+    while let Some(joined) = jobs.join_next().await {
+        supervisor.check("collection", joined);
+    }
+    while let Some(joined) = resolvers.join_next().await {
+        supervisor.check("target resolution", joined);
+    }
 }
 
-/// Starts collection and publishing. Readiness stays false until the projects are resolved
-/// and every collector has finished one cycle.
+/// The pieces every collection shares with the exporter (they outlive reloads).
+struct Shared {
+    budgets: Budgets,
+    store: Arc<Store>,
+    metrics: Arc<SelfMetrics>,
+    readiness: Arc<Readiness>,
+    supervisor: Supervisor,
+}
+
+/// Starts collection and publishing. Readiness stays false until every target has had its
+/// first resolution attempt and the collectors of those resolved then have finished one
+/// cycle (a target IAM cannot resolve does not hold readiness; `dms_target_up` shows it).
 pub fn start(
     config: Config,
     credentials: Credentials,
@@ -391,9 +379,13 @@ pub async fn run(
         }
     }
     let served = servers.await.context("HTTP servers task")?;
+    let supervisor = exporter.supervisor.clone();
     exporter.join().await;
     served?;
-    Ok(())
+    match supervisor.failure() {
+        Some(failure) => Err(anyhow::anyhow!("{failure}")),
+        None => Ok(()),
+    }
 }
 
 /// SIGHUPs as a channel (none on platforms without them).

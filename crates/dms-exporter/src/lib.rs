@@ -17,3 +17,5 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod snapshot;
+pub mod supervisor;
+pub mod targets;

@@ -222,7 +222,9 @@ impl Default for SimConfig {
 ///
 /// JSON (control API): `{"kind":"throttle429"}`, `{"kind":"throttle404"}`,
 /// `{"kind":"server_error","status":503}`, `{"kind":"latency","ms":500}`, `{"kind":"stall"}`,
-/// `{"kind":"malformed"}`, `{"kind":"truncated"}`, `{"kind":"not_found"}`.
+/// `{"kind":"malformed"}`, `{"kind":"truncated"}`, `{"kind":"not_found"}`,
+/// `{"kind":"unauthorized"}`, `{"kind":"dms_unauthorized"}`, `{"kind":"forbidden"}`,
+/// `{"kind":"token_expired"}`, `{"kind":"clock_skew"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "FaultWire", into = "FaultWire")]
 pub enum Fault {
@@ -244,6 +246,14 @@ pub enum Fault {
     NotFound,
     /// HTTP 401 `APIGW.0301`, as for a rejected signature.
     Unauthorized,
+    /// HTTP 401 `DMS.10240104`: an API this account may not call (the credentials are fine).
+    DmsUnauthorized,
+    /// HTTP 403 `DMS.10240309`: access denied to this API.
+    Forbidden,
+    /// HTTP 401 `DMS.10240102`: the IAM token expired (as if the server dropped it early).
+    TokenExpired,
+    /// HTTP 401 `APIGW.0303`: the request's `X-Sdk-Date` is out of range (clock skew).
+    ClockSkew,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -258,6 +268,10 @@ enum FaultWire {
     Truncated,
     NotFound,
     Unauthorized,
+    DmsUnauthorized,
+    Forbidden,
+    TokenExpired,
+    ClockSkew,
 }
 
 impl From<FaultWire> for Fault {
@@ -272,6 +286,10 @@ impl From<FaultWire> for Fault {
             FaultWire::Truncated => Fault::Truncated,
             FaultWire::NotFound => Fault::NotFound,
             FaultWire::Unauthorized => Fault::Unauthorized,
+            FaultWire::DmsUnauthorized => Fault::DmsUnauthorized,
+            FaultWire::Forbidden => Fault::Forbidden,
+            FaultWire::TokenExpired => Fault::TokenExpired,
+            FaultWire::ClockSkew => Fault::ClockSkew,
         }
     }
 }
@@ -290,6 +308,10 @@ impl From<Fault> for FaultWire {
             Fault::Truncated => FaultWire::Truncated,
             Fault::NotFound => FaultWire::NotFound,
             Fault::Unauthorized => FaultWire::Unauthorized,
+            Fault::DmsUnauthorized => FaultWire::DmsUnauthorized,
+            Fault::Forbidden => FaultWire::Forbidden,
+            Fault::TokenExpired => FaultWire::TokenExpired,
+            Fault::ClockSkew => FaultWire::ClockSkew,
         }
     }
 }

@@ -256,7 +256,7 @@ impl DmsClient {
         self.inner.dms.as_ref().ok().map(|e| &e.budget)
     }
 
-    /// Whether instance listing fell back to the V1 API (R28).
+    /// Whether the last instance listing fell back to the V1 API (R28).
     pub fn uses_v1_instance_list(&self) -> bool {
         self.inner.instances_v1.load(Ordering::Relaxed)
     }
@@ -502,23 +502,16 @@ impl DmsClient {
                         if endpoint.budget.pause_once(AKSK_REJECTED_PAUSE) {
                             tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
                         }
-                    } else if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
-                        && let Some(instance) = instance_of(&req.segments)
-                    {
-                        // The account may not call this API on this instance: only that
-                        // pair backs off; the rest of the host goes on.
-                        endpoint
-                            .budget
-                            .pacer()
-                            .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
+                    } else {
+                        Self::hold_off_denied_api(endpoint, req, error);
                     }
                 }
                 result
             }
             Credentials::Password { .. } => {
                 let token = self.token().await?;
-                match self.execute(req, &Auth::Token(token.value.clone())).await {
-                    Err(error) if error.kind == ErrorKind::Unauthorized => {
+                let result = match self.execute(req, &Auth::Token(token.value.clone())).await {
+                    Err(error) if error.is_token_rejected() => {
                         tracing::info!(
                             api = req.api,
                             "DMS rejected the IAM token; refreshing it once"
@@ -527,8 +520,27 @@ impl DmsClient {
                         self.execute(req, &Auth::Token(fresh.value)).await
                     }
                     other => other,
+                };
+                if let Err(error) = &result
+                    && !error.is_token_rejected()
+                {
+                    Self::hold_off_denied_api(self.endpoint(req.target, req.api)?, req, error);
                 }
+                result
             }
+        }
+    }
+
+    /// After a DMS 401 or 403 that is about one API (not the credentials): the account may
+    /// not call this API on this instance, so only that pair backs off; the rest goes on.
+    fn hold_off_denied_api(endpoint: &Endpoint, req: &ApiRequest, error: &ApiError) {
+        if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
+            && let Some(instance) = instance_of(&req.segments)
+        {
+            endpoint
+                .budget
+                .pacer()
+                .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
         }
     }
 
@@ -748,19 +760,27 @@ impl DmsClient {
 
     // ----- engine-agnostic endpoints ------------------------------------------------------
 
-    /// All instances of an engine (R1, paged; falls back to V1 R28 once V2 answers 404).
+    /// All instances of an engine (R1, paged). When V2 answers 404 this call falls back to
+    /// V1 (R28; its instances are marked `listed_by_v1`); the next call tries V2 again, so
+    /// one stray 404 never switches an endpoint for good.
     pub async fn list_instances(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
-        if self.uses_v1_instance_list() {
-            return self.list_instances_v1(engine).await;
-        }
-        match self.list_instances_v2(engine).await {
-            Err(error) if error.kind == ErrorKind::NotFound => {
-                tracing::info!(%error, "V2 instance list not available; falling back to the V1 API");
-                self.inner.instances_v1.store(true, Ordering::Relaxed);
-                self.list_instances_v1(engine).await
+        let v2 = self.list_instances_v2(engine).await;
+        let fell_back = matches!(&v2, Err(error) if error.kind == ErrorKind::NotFound);
+        let was_v1 = self.inner.instances_v1.swap(fell_back, Ordering::Relaxed);
+        if !fell_back {
+            if was_v1 && v2.is_ok() {
+                tracing::info!(engine, "V2 instance list answers again");
             }
-            other => other,
+            return v2;
         }
+        if !was_v1 && let Err(error) = &v2 {
+            tracing::info!(%error, engine, "V2 instance list not available; falling back to the V1 API");
+        }
+        let mut instances = self.list_instances_v1(engine).await?;
+        for instance in &mut instances {
+            instance.listed_by_v1 = true;
+        }
+        Ok(instances)
     }
 
     async fn list_instances_v2(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {

@@ -31,6 +31,10 @@ pub struct TagList {
 /// Sizes are in GB (2^30 bytes) as the API sends them.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Instance {
+    /// Set by the client when this instance came from the V1 list (R28), which lacks some
+    /// V2 fields (`broker_num`) and sends others in another form (`specification`).
+    #[serde(skip)]
+    pub listed_by_v1: bool,
     #[serde(default, deserialize_with = "lenient::string")]
     pub instance_id: String,
     #[serde(default, deserialize_with = "lenient::string")]

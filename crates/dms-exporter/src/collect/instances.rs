@@ -1,5 +1,7 @@
 //! Discovery and the shared instance families, for every engine of the project.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -11,7 +13,7 @@ use dms_cloud::error::ApiError;
 use super::{
     Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
 };
-use crate::config::ShardingConfig;
+use crate::config::{Engine, ShardingConfig};
 use crate::metrics::{Samples, catalog};
 
 /// API storage figures are GB, read as 2^30 bytes.
@@ -44,6 +46,51 @@ pub const INSTANCE_STATUSES: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct Instances {
     pub sharding: ShardingConfig,
+    last_v2: Mutex<HashMap<String, V2Fields>>,
+}
+
+/// What the V2 list said last about an instance, for the fields V1 lacks or sends in another
+/// form, so a cycle that fell back to V1 changes no label value and drops no series.
+#[derive(Debug, Clone)]
+struct V2Fields {
+    project_id: String,
+    engine: Engine,
+    specification: String,
+    brokers: Option<i64>,
+}
+
+impl Instances {
+    pub fn new(sharding: ShardingConfig) -> Self {
+        Instances {
+            sharding,
+            last_v2: Mutex::default(),
+        }
+    }
+
+    /// Remembers V2's fields, or puts them back into instances V1 listed; forgets instances
+    /// of this project and engine that are no longer listed.
+    fn keep_v2_fields(&self, project_id: &str, engine: Engine, instances: &mut [Instance]) {
+        let mut last = self.last_v2.lock().unwrap_or_else(PoisonError::into_inner);
+        last.retain(|id, fields| {
+            fields.project_id != project_id
+                || fields.engine != engine
+                || instances.iter().any(|i| &i.instance_id == id)
+        });
+        for instance in instances {
+            if !instance.listed_by_v1 {
+                let fields = V2Fields {
+                    project_id: project_id.to_owned(),
+                    engine,
+                    specification: instance.specification.clone(),
+                    brokers: instance.broker_num,
+                };
+                last.insert(instance.instance_id.clone(), fields);
+            } else if let Some(fields) = last.get(&instance.instance_id) {
+                instance.specification.clone_from(&fields.specification);
+                instance.broker_num = fields.brokers.or(instance.broker_num);
+            }
+        }
+    }
 }
 
 fn status_label(raw: &str) -> String {
@@ -146,7 +193,8 @@ impl Collector for Instances {
             let mut complete = true;
             for engine in &cx.target.engines {
                 match cx.target.client.list_instances(engine.api_name()).await {
-                    Ok(instances) => {
+                    Ok(mut instances) => {
+                        self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();
                         let owned = instances
                             .iter()

@@ -1,6 +1,7 @@
 //! Collection: collectors turn API responses into plain samples; the scheduler runs them on
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
+mod failures;
 pub mod instances;
 pub mod kafka;
 pub mod quotas;
@@ -145,7 +146,7 @@ pub trait Collector: Send + Sync + 'static {
 /// derived from this list); discovery keeps the instances `sharding` assigns to this process.
 pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
     vec![
-        Arc::new(instances::Instances { sharding }),
+        Arc::new(instances::Instances::new(sharding)),
         Arc::new(tags::Tags),
         Arc::new(tasks::Tasks),
         Arc::new(kafka::cluster::Cluster),

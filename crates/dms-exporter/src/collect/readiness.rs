@@ -33,10 +33,12 @@ impl Readiness {
         Self::new(1)
     }
 
-    /// Becomes ready when `jobs` does (the projects are resolved before the jobs exist) and
-    /// their data is in a published snapshot, so a scrape right after sees all of it.
-    pub async fn follow(&self, jobs: Arc<Readiness>, store: &Store) {
-        jobs.wait().await;
+    /// Becomes ready when every one of `jobs` does (the jobs of the targets resolved at
+    /// once) and their data is in a published snapshot, so a scrape right after sees all of it.
+    pub async fn follow(&self, jobs: Vec<Arc<Readiness>>, store: &Store) {
+        for jobs in jobs {
+            jobs.wait().await;
+        }
         store.wait_published().await;
         self.ready.send_replace(true);
     }

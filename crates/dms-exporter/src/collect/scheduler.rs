@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dms_cloud::budget::Competition;
-use dms_cloud::{FLOW, Flow};
+use dms_cloud::{ErrorKind, FLOW, Flow};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::failures::{FailureLog, Origin};
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
@@ -67,6 +68,8 @@ struct Job {
     readiness: Arc<Readiness>,
     /// This collector of this project in its host's fair queue.
     flow: Flow,
+    /// What is failing now, logged once per change.
+    failures: FailureLog,
 }
 
 /// Counters one round's requests feed through task-locals.
@@ -94,12 +97,26 @@ struct RoundOutcome {
 }
 
 impl Scheduler {
-    /// Starts one task per (target, enabled collector); returns them and the readiness.
+    /// Starts one task per (target, enabled collector); returns them and the readiness, which
+    /// turns true once each of these collectors has finished its first cycle.
     pub fn spawn(
-        self,
+        &self,
         targets: Vec<Target>,
         shutdown: CancellationToken,
     ) -> (JoinSet<()>, Arc<Readiness>) {
+        let mut tasks = JoinSet::new();
+        let readiness = self.spawn_into(targets, &mut tasks, &shutdown);
+        (tasks, readiness)
+    }
+
+    /// Starts the tasks of `targets` into `tasks` (for a target resolved after the others);
+    /// returns the readiness of these tasks alone.
+    pub fn spawn_into(
+        &self,
+        targets: Vec<Target>,
+        tasks: &mut JoinSet<()>,
+        shutdown: &CancellationToken,
+    ) -> Arc<Readiness> {
         let enabled: Vec<Arc<dyn Collector>> = self
             .collectors
             .iter()
@@ -116,7 +133,6 @@ impl Scheduler {
                 .map(|t| enabled.iter().filter(|c| runs_for(c, t)).count())
                 .sum(),
         ));
-        let mut tasks = JoinSet::new();
         for target in targets {
             let target = Arc::new(target);
             let (publish, inventory) = watch::channel(None);
@@ -146,6 +162,7 @@ impl Scheduler {
                         format!("{}/{}", collector.name(), target.project_id),
                         collector.priority().weight(),
                     ),
+                    failures: FailureLog::default(),
                 });
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
@@ -158,7 +175,7 @@ impl Scheduler {
                 });
             }
         }
-        (tasks, readiness)
+        readiness
     }
 }
 
@@ -185,7 +202,7 @@ impl Job {
             // Data must outlive the cycle the budget really allows, not just the interval.
             self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
-                Scope::Project => Some(self.project_round(&publish).await),
+                Scope::Project => Some(self.project_round(&publish, started, lateness).await),
                 Scope::Instance(engine) => {
                     let current = inventory.borrow().clone().unwrap_or_default();
                     let instances: Vec<InstanceRef> = current
@@ -341,6 +358,15 @@ impl Job {
         }
     }
 
+    fn origin<'a>(&'a self, instance_id: &'a str) -> Origin<'a> {
+        Origin {
+            collector: self.collector.name(),
+            region: &self.target.region,
+            project_id: &self.target.project_id,
+            instance_id,
+        }
+    }
+
     fn scope_key(&self, instance_id: &str) -> ScopeKey {
         ScopeKey {
             collector: self.collector.name(),
@@ -372,7 +398,15 @@ impl Job {
         });
     }
 
-    async fn project_round(&self, publish: &Publish) -> RoundOutcome {
+    /// One project-scoped cycle. One that has not ended after an interval (a stalled or
+    /// endlessly held-off call) is reported down meanwhile: its data ages while no read
+    /// succeeds, and `dms_collector_up` must not keep saying 1 from an older cycle.
+    async fn project_round(
+        &self,
+        publish: &Publish,
+        started: Instant,
+        lateness: Duration,
+    ) -> RoundOutcome {
         let counters = RoundCounters::default();
         let cx = Context {
             target: &self.target,
@@ -380,16 +414,29 @@ impl Job {
             settings: &self.settings,
             filters: &self.filters,
         };
-        let result = FLOW
-            .scope(
-                self.flow.clone(),
-                CYCLE_API_CALLS.scope(
-                    Arc::clone(&counters.calls),
-                    CYCLE_SKIPPED_CALLS
-                        .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
-                ),
-            )
-            .await;
+        let work = FLOW.scope(
+            self.flow.clone(),
+            CYCLE_API_CALLS.scope(
+                Arc::clone(&counters.calls),
+                CYCLE_SKIPPED_CALLS
+                    .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
+            ),
+        );
+        tokio::pin!(work);
+        let result = tokio::select! {
+            result = &mut work => result,
+            () = tokio::time::sleep(self.interval) => {
+                tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval; reported down until it ends");
+                let unfinished = RoundOutcome {
+                    calls: counters.calls.load(Ordering::Relaxed),
+                    skipped: counters.skipped.load(Ordering::Relaxed),
+                    errors: vec![ErrorKind::Timeout.as_label()],
+                    paced: Duration::ZERO,
+                };
+                self.report(started, lateness, &unfinished, None);
+                work.await
+            }
+        };
         let errors = self.store.apply(
             &self.scope_key(""),
             result.as_ref(),
@@ -397,9 +444,7 @@ impl Job {
             Instant::now(),
             unix_now(),
         );
-        if let Err(error) = &result {
-            tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, %error, "collection failed; serving the last good data");
-        }
+        self.failures.observe(&self.origin(""), result.as_ref());
         if let Ok(output) = &result
             && let Some(discovered) = &output.discovered
         {
@@ -445,9 +490,8 @@ impl Job {
                     ),
                 )
                 .await;
-            if let Err(error) = &result {
-                tracing::warn!(collector = job.collector.name(), instance_id = %instance.id, %error, "collection failed; serving the last good data");
-            }
+            job.failures
+                .observe(&job.origin(&instance.id), result.as_ref());
             let errors = job.store.apply(
                 &job.scope_key(&instance.id),
                 result.as_ref(),

@@ -414,6 +414,10 @@ families! {
         ["collector", "region", "project_id"],
         "self",
         "1 if the collector's last cycle for the project finished without any error, else 0.";
+    TARGET_UP = "dms_target_up", Gauge, None,
+        ["region", "project_id"],
+        "self",
+        "1 once the exporter has resolved the region's project (its id from IAM, unless configured) and collects it; 0 while it cannot and retries, the other regions and projects collecting meanwhile. project_id is the configured one, empty when it is discovered.";
     COLLECTOR_DURATION = "dms_collector_duration_seconds", Gauge, S,
         ["collector", "region", "project_id"],
         "self",

@@ -79,6 +79,8 @@ struct Inner {
     retries: BTreeMap<&'static str, u64>,
     cycles: BTreeMap<CycleKey, CycleState>,
     errors: BTreeMap<(&'static str, String, String, &'static str), u64>,
+    /// (region, configured project id or "") → resolved and collecting.
+    targets: BTreeMap<(String, String), bool>,
 }
 
 /// Build facts for `dms_exporter_build_info`, `--version` and the landing page (set by
@@ -225,6 +227,25 @@ impl SelfMetrics {
         inner
             .errors
             .retain(|(_, region, _, _), _| regions.contains(region));
+        inner
+            .targets
+            .retain(|(region, _), _| regions.contains(region));
+    }
+
+    /// Forgets the targets a reload no longer configures: (region, configured project id
+    /// or "").
+    pub fn retain_targets(&self, configured: &std::collections::BTreeSet<(String, String)>) {
+        self.lock()
+            .targets
+            .retain(|key, _| configured.contains(key));
+    }
+
+    /// Records whether a configured target (region, configured project id or "") is
+    /// resolved and collecting.
+    pub fn record_target(&self, region: &str, configured_project: &str, up: bool) {
+        self.lock()
+            .targets
+            .insert((region.to_owned(), configured_project.to_owned()), up);
     }
 
     /// Records a configuration reload.
@@ -396,6 +417,17 @@ impl SelfMetrics {
         Self::cycle_samples(&inner, &catalog::COLLECTOR_UP, out, |s| {
             Some(if s.up { 1.0 } else { 0.0 })
         });
+        write_header(&catalog::TARGET_UP, format, out);
+        for ((region, project), up) in &inner.targets {
+            write_sample(
+                catalog::TARGET_UP.name,
+                catalog::TARGET_UP.labels,
+                &[region.clone(), project.clone()],
+                None,
+                if *up { 1.0 } else { 0.0 },
+                out,
+            );
+        }
 
         let hosts = self
             .budgets
@@ -586,6 +618,29 @@ mod tests {
             )) && line.ends_with(&format!(" rustc: {}", build.rustc)),
             "{line}"
         );
+    }
+
+    #[test]
+    fn targets_are_reported_and_follow_reloads() {
+        let metrics = SelfMetrics::new(BuildInfo::current());
+        metrics.record_target("eu-west-101", "", false);
+        metrics.record_target("cn-north-4", "p1", true);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(
+            out.contains("\ndms_target_up{region=\"eu-west-101\",project_id=\"\"} 0\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\ndms_target_up{region=\"cn-north-4\",project_id=\"p1\"} 1\n"),
+            "{out}"
+        );
+        let kept = [("cn-north-4".to_owned(), "p1".to_owned())].into();
+        metrics.retain_targets(&kept);
+        let mut out = String::new();
+        metrics.encode(Format::Text, &mut out);
+        assert!(!out.contains("eu-west-101"), "{out}");
+        assert!(out.contains("project_id=\"p1\"} 1"), "{out}");
     }
 
     #[test]

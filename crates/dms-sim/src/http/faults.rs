@@ -24,6 +24,22 @@ pub(super) async fn fault_before_answer(
         )),
         Some(Fault::NotFound) => Err(ApiError::instance_not_found()),
         Some(Fault::Unauthorized) => Err(ApiError::apigw_auth("verify aksk signature fail")),
+        Some(Fault::DmsUnauthorized) => Err(ApiError::dms(
+            401,
+            "DMS.10240104",
+            "The project ID and token do not match.",
+        )),
+        Some(Fault::Forbidden) => Err(ApiError::dms(
+            403,
+            "DMS.10240309",
+            "Access denied. You cannot perform operations on DMS.",
+        )),
+        Some(Fault::TokenExpired) => Err(ApiError::dms(401, "DMS.10240102", "Expired token.")),
+        Some(Fault::ClockSkew) => Err(ApiError::dms(
+            401,
+            "APIGW.0303",
+            "Incorrect app authentication information: request expired",
+        )),
         Some(Fault::Latency(delay)) => {
             tokio::time::sleep(*delay).await;
             Ok(())
