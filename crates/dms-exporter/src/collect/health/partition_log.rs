@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::interpolation::{self, LogEndHistory, Point};
 use super::{ConsumerHealth, ExactTime};
 
@@ -24,7 +26,58 @@ pub struct PartitionFacts {
     pub last_write: Option<Point>,
 }
 
+/// One partition's log end history as the state file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedHistory {
+    pub instance_id: String,
+    pub topic: String,
+    pub partition: String,
+    pub points: Vec<Point>,
+}
+
 impl ConsumerHealth {
+    /// Every partition's log end history (for the state file), in a stable order.
+    pub fn saved_histories(&self) -> Vec<SavedHistory> {
+        let inner = self.lock();
+        let mut out: Vec<SavedHistory> = inner
+            .instances
+            .iter()
+            .flat_map(|(instance, state)| {
+                state.logs.iter().flat_map(move |(topic, partitions)| {
+                    partitions.iter().map(move |(partition, log)| SavedHistory {
+                        instance_id: instance.clone(),
+                        topic: topic.clone(),
+                        partition: partition.clone(),
+                        points: log.history.points().to_vec(),
+                    })
+                })
+            })
+            .filter(|saved| !saved.points.is_empty())
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.instance_id, &a.topic, &a.partition).cmp(&(&b.instance_id, &b.topic, &b.partition))
+        });
+        out
+    }
+
+    /// Adds saved histories (a restart's state file); each point goes through the same checks
+    /// and bounds as a live one.
+    pub fn restore_histories(&self, saved: Vec<SavedHistory>) {
+        for history in saved {
+            self.with_instance(&history.instance_id, |state| {
+                let log = state
+                    .logs
+                    .entry(history.topic)
+                    .or_default()
+                    .entry(history.partition)
+                    .or_default();
+                for point in history.points {
+                    log.history.add(point);
+                }
+            });
+        }
+    }
+
     /// Records the log end one partition has now (a groups cycle's `message_log_end_offset`).
     pub fn record_log_end(&self, instance: &str, topic: &str, partition: &str, offset: i64) {
         let point = Point {
