@@ -78,6 +78,21 @@ fn value(exporter: &Exporter, family: &str, labels: &[(&str, &str)]) -> Option<f
     })
 }
 
+/// The labels of one group partition's series.
+fn partition_labels<'a>(
+    id: &'a str,
+    group: &'a str,
+    topic: &'a str,
+    partition: &'a str,
+) -> [(&'static str, &'a str); 4] {
+    [
+        ("instance_id", id),
+        ("group", group),
+        ("topic", topic),
+        ("partition", partition),
+    ]
+}
+
 /// Sleeps until `at` seconds after `start` (paused time).
 async fn until(start: tokio::time::Instant, at: u64) {
     tokio::time::sleep_until(start + Duration::from_secs(at)).await;
@@ -96,6 +111,51 @@ fn partitions_of(sim: &Simulator, id: &str, group: &str) -> Vec<(String, u32, u6
 fn truth(sim: &Simulator, id: &str, topic: &str, partition: u32, committed: u64) -> Option<f64> {
     let produced = sim.produce_time_ms(id, topic, partition, committed)?;
     Some((sim.now_ms() - produced) as f64 / 1000.0)
+}
+
+/// (topic, partition, truth, interpolated − truth) of each partition of `group` whose
+/// committed offset the simulator still has, after checking that the exact method matches
+/// the truth.
+fn against_truth(
+    sim: &Simulator,
+    interpolated: &Exporter,
+    exact: &Exporter,
+    id: &str,
+    group: &str,
+) -> Vec<(String, u32, f64, f64)> {
+    let family = "dms_kafka_consumergroup_lag_seconds";
+    let mut out = Vec::new();
+    for (topic, partition, committed) in partitions_of(sim, id, group) {
+        let Some(truth) = truth(sim, id, &topic, partition, committed) else {
+            continue;
+        };
+        let p = partition.to_string();
+        let labels = partition_labels(id, group, &topic, &p);
+        let by_exact = value(exact, family, &labels).expect("an exact value");
+        assert!(
+            (by_exact - truth).abs() < 0.001,
+            "{topic}/{partition}: exact {by_exact} s, truth {truth} s"
+        );
+        let by_interpolation = value(interpolated, family, &labels).expect("an estimate");
+        out.push((topic, partition, truth, by_interpolation - truth));
+    }
+    out
+}
+
+fn partition_status(
+    exporter: &Exporter,
+    id: &str,
+    group: &str,
+    topic: &str,
+    partition: u32,
+) -> Option<String> {
+    let p = partition.to_string();
+    let labels = partition_labels(id, group, topic, &p);
+    status(
+        exporter,
+        "dms_kafka_consumergroup_partition_status",
+        &labels,
+    )
 }
 
 fn status(exporter: &Exporter, family: &str, labels: &[(&str, &str)]) -> Option<String> {
@@ -198,20 +258,8 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
 
     until(start, 632).await;
     for (topic, partition, _) in partitions_of(&sim, &id, &rewound) {
-        let p = partition.to_string();
-        let labels = [
-            ("instance_id", id.as_str()),
-            ("group", rewound.as_str()),
-            ("topic", topic.as_str()),
-            ("partition", p.as_str()),
-        ];
         assert_eq!(
-            status(
-                &interpolated,
-                "dms_kafka_consumergroup_partition_status",
-                &labels
-            )
-            .as_deref(),
+            partition_status(&interpolated, &id, &rewound, &topic, partition).as_deref(),
             Some("REWIND"),
             "{topic}/{partition} went back"
         );
@@ -221,28 +269,12 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
     let mut errors = Vec::new();
     for cycle in 22..=30 {
         until(start, cycle * 30 + 2).await;
-        for (topic, partition, committed) in partitions_of(&sim, &id, &stopped) {
-            let Some(truth) = truth(&sim, &id, &topic, partition, committed) else {
-                continue;
-            };
-            let p = partition.to_string();
-            let labels = [
-                ("instance_id", id.as_str()),
-                ("group", stopped.as_str()),
-                ("topic", topic.as_str()),
-                ("partition", p.as_str()),
-            ];
-            let family = "dms_kafka_consumergroup_lag_seconds";
-            let by_exact = value(&exact, family, &labels).expect("an exact value");
-            assert!(
-                (by_exact - truth).abs() < 0.001,
-                "{topic}/{partition}: exact {by_exact} s, truth {truth} s"
-            );
-            let by_interpolation = value(&interpolated, family, &labels).expect("an estimate");
-            let error = by_interpolation - truth;
+        for (topic, partition, truth, error) in
+            against_truth(&sim, &interpolated, &exact, &id, &stopped)
+        {
             assert!(
                 error.abs() <= CYCLE_SECONDS,
-                "{topic}/{partition}: interpolated {by_interpolation} s, truth {truth} s"
+                "{topic}/{partition}: interpolated {error} s off a {truth} s lag"
             );
             errors.push(error);
         }
@@ -259,12 +291,7 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
     // at most one 10 s step after the stop).
     for (topic, partition, _) in partitions_of(&sim, &id, &stopped) {
         let p = partition.to_string();
-        let labels = [
-            ("instance_id", id.as_str()),
-            ("group", stopped.as_str()),
-            ("topic", topic.as_str()),
-            ("partition", p.as_str()),
-        ];
+        let labels = partition_labels(&id, &stopped, &topic, &p);
         let seconds = value(
             &interpolated,
             "dms_kafka_consumergroup_lag_seconds",
@@ -277,12 +304,7 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
         );
         // Ten readings without members or commits: STOP.
         assert_eq!(
-            status(
-                &interpolated,
-                "dms_kafka_consumergroup_partition_status",
-                &labels
-            )
-            .as_deref(),
+            partition_status(&interpolated, &id, &stopped, &topic, partition).as_deref(),
             Some("STOP")
         );
     }
@@ -299,22 +321,12 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
         Some("ERR")
     );
     let (topic, partition, _) = partitions_of(&sim, &id, &rewound)[0].clone();
-    let p = partition.to_string();
-    let labels = [
-        ("instance_id", id.as_str()),
-        ("group", rewound.as_str()),
-        ("topic", topic.as_str()),
-        ("partition", p.as_str()),
-    ];
     assert_eq!(
-        status(
-            &interpolated,
-            "dms_kafka_consumergroup_partition_status",
-            &labels
-        )
-        .as_deref(),
+        partition_status(&interpolated, &id, &rewound, &topic, partition).as_deref(),
         Some("STALL")
     );
+    let p = partition.to_string();
+    let labels = partition_labels(&id, &rewound, &topic, &p);
     assert!(
         value(
             &interpolated,
@@ -332,12 +344,7 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
     until(start, 1022).await;
     for (topic, partition, _) in partitions_of(&sim, &id, &stopped) {
         let p = partition.to_string();
-        let labels = [
-            ("instance_id", id.as_str()),
-            ("group", stopped.as_str()),
-            ("topic", topic.as_str()),
-            ("partition", p.as_str()),
-        ];
+        let labels = partition_labels(&id, &stopped, &topic, &p);
         for exporter in [&interpolated, &exact] {
             assert_eq!(
                 value(exporter, "dms_kafka_consumergroup_messages_lost", &labels),
@@ -388,27 +395,10 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
     // Half an hour later the rewound group's stuck offset lies in the thinned, older half of
     // the history: the points around it are further apart, and so is the error's bound.
     until(start, 2402).await;
-    let mut late = Vec::new();
-    for (topic, partition, committed) in partitions_of(&sim, &id, &rewound) {
-        let Some(truth) = truth(&sim, &id, &topic, partition, committed) else {
-            continue;
-        };
-        let p = partition.to_string();
-        let labels = [
-            ("instance_id", id.as_str()),
-            ("group", rewound.as_str()),
-            ("topic", topic.as_str()),
-            ("partition", p.as_str()),
-        ];
-        let family = "dms_kafka_consumergroup_lag_seconds";
-        let by_exact = value(&exact, family, &labels).expect("an exact value");
-        assert!(
-            (by_exact - truth).abs() < 0.001,
-            "exact {by_exact} vs {truth}"
-        );
-        let by_interpolation = value(&interpolated, family, &labels).expect("an estimate");
-        late.push((truth, by_interpolation - truth));
-    }
+    let late: Vec<(f64, f64)> = against_truth(&sim, &interpolated, &exact, &id, &rewound)
+        .into_iter()
+        .map(|(_, _, truth, error)| (truth, error))
+        .collect();
     eprintln!("interpolated lag error vs truth after ~30 min stuck (truth, error): {late:?}");
     assert!(!late.is_empty());
     for (truth, error) in late {

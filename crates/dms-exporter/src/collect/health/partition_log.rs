@@ -10,7 +10,7 @@ use super::interpolation::{self, LogEndHistory, Point};
 use super::{ConsumerHealth, ExactTime};
 
 /// One partition's log as the partitions and groups cycles saw it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(super) struct PartitionLog {
     pub history: LogEndHistory,
     /// Log start offset (R11 `lso`).
@@ -132,9 +132,16 @@ impl ConsumerHealth {
         self.with_instance(instance, |state| state.retention_ms = retention);
     }
 
-    fn log(&self, instance: &str, topic: &str, partition: &str) -> Option<PartitionLog> {
+    /// Reads one partition's log in place.
+    fn read_log<R>(
+        &self,
+        instance: &str,
+        topic: &str,
+        partition: &str,
+        f: impl FnOnce(&PartitionLog) -> Option<R>,
+    ) -> Option<R> {
         self.read_instance(instance, |state| {
-            state.logs.get(topic)?.get(partition).cloned()
+            f(state.logs.get(topic)?.get(partition)?)
         })
     }
 
@@ -151,13 +158,15 @@ impl ConsumerHealth {
         if lag <= 0 {
             return Some(0.0);
         }
-        let log = self.log(instance, topic, partition)?;
-        interpolation::lag_seconds(&log.history, committed, lag, self.now_ms())
+        let now = self.now_ms();
+        self.read_log(instance, topic, partition, |log| {
+            interpolation::lag_seconds(&log.history, committed, lag, now)
+        })
     }
 
     /// The partition's log start offset, as the last partitions cycle read it.
     pub fn log_start(&self, instance: &str, topic: &str, partition: &str) -> Option<i64> {
-        self.log(instance, topic, partition)?.log_start
+        self.read_log(instance, topic, partition, |log| log.log_start)
     }
 
     /// The topic's retention in seconds, as the last topics cycle read it.
