@@ -13,6 +13,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::collect;
+use crate::collect::health::{ConsumerHealth, state_file};
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
 use crate::config::{CollectorsConfig, Config};
@@ -33,6 +34,9 @@ pub struct Exporter {
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub store: Arc<Store>,
+    /// Consumer state kept across cycles (status windows, log end history): like the
+    /// budgets, it outlives reloads.
+    pub health: Arc<ConsumerHealth>,
     /// The running collection's collector settings (the landing page shows the intervals).
     pub collectors: Arc<ArcSwap<CollectorsConfig>>,
     /// Ends the process when a background task panics.
@@ -69,6 +73,7 @@ impl Exporter {
             self_metrics,
             readiness: Arc::new(Readiness::pending_startup()),
             store,
+            health: Arc::new(ConsumerHealth::default()),
             collectors: Arc::new(ArcSwap::from_pointee(CollectorsConfig::default())),
             supervisor,
             publisher,
@@ -122,6 +127,7 @@ impl Exporter {
             budgets: self.budgets.clone(),
             store: Arc::clone(&self.store),
             metrics: Arc::clone(&self.self_metrics),
+            health: Arc::clone(&self.health),
             readiness: Arc::clone(&self.readiness),
             supervisor: self.supervisor.clone(),
         };
@@ -179,6 +185,7 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
         budgets,
         store,
         metrics,
+        health,
         readiness,
         supervisor,
     } = shared;
@@ -200,6 +207,7 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
         filters: Arc::new(config.filters.clone()),
         store: Arc::clone(&store),
         metrics: Arc::clone(&metrics),
+        health,
     };
     let (report, mut resolutions) = mpsc::unbounded_channel();
     let mut resolvers = JoinSet::new();
@@ -257,6 +265,7 @@ struct Shared {
     budgets: Budgets,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
+    health: Arc<ConsumerHealth>,
     readiness: Arc<Readiness>,
     supervisor: Supervisor,
 }
@@ -298,6 +307,8 @@ pub struct Serving {
     pub config_file: Option<String>,
     /// Whether the data is simulated (`--demo`): a banner and `dms_exporter_demo`.
     pub demo: bool,
+    /// Where the consumer log end histories persist (`--state.file`), if anywhere.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the exporter and its HTTP server until `shutdown`; SIGHUP and `POST /-/reload`
@@ -313,6 +324,14 @@ pub async fn run(
     let env_project = input.env_project.clone();
     let mut exporter = Exporter::new(shutdown.clone());
     exporter.self_metrics.set_demo(serving.demo);
+    let persister = serving.state_file.map(|path| {
+        state_file::restore(&exporter.health, &path);
+        tokio::spawn(state_file::persist(
+            Arc::clone(&exporter.health),
+            path,
+            shutdown.clone(),
+        ))
+    });
     exporter.start_collection(input).await;
     let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
     let mut state = exporter.server_state(&serving.telemetry_path);
@@ -381,6 +400,10 @@ pub async fn run(
     let served = servers.await.context("HTTP servers task")?;
     let supervisor = exporter.supervisor.clone();
     exporter.join().await;
+    if let Some(persister) = persister {
+        // Its last save happens at shutdown.
+        persister.await.context("state file task")?;
+    }
     served?;
     match supervisor.failure() {
         Some(failure) => Err(anyhow::anyhow!("{failure}")),

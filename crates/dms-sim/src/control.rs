@@ -24,6 +24,18 @@ pub(crate) fn routes() -> Router<Simulator> {
             put(set_consumer),
         )
         .route("/_sim/instances/{id}/groups/{group}", delete(delete_group))
+        .route(
+            "/_sim/instances/{id}/groups/{group}/rewind",
+            post(rewind_group),
+        )
+        .route(
+            "/_sim/instances/{id}/groups/{group}/commits",
+            put(set_commits),
+        )
+        .route(
+            "/_sim/instances/{id}/groups/{group}/overtake",
+            post(overtake_group),
+        )
         .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
         .route("/_sim/instances/{id}/disk", put(fill_disk))
@@ -125,6 +137,43 @@ async fn set_consumer(
     found(sim.set_consumer_running(&id, &group, body.running))
 }
 
+#[derive(Deserialize)]
+struct MessagesBody {
+    messages: u64,
+}
+
+/// Kafka: moves the group's committed offsets `messages` back on every partition.
+async fn rewind_group(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<MessagesBody>,
+) -> Response {
+    found(sim.rewind_group(&id, &group, body.messages))
+}
+
+#[derive(Deserialize)]
+struct CommitsBody {
+    paused: bool,
+}
+
+/// Kafka: the group's members stay but commit nothing (`paused: true`) or resume.
+async fn set_commits(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<CommitsBody>,
+) -> Response {
+    found(sim.set_commits_paused(&id, &group, body.paused))
+}
+
+/// Kafka: retention deletes `messages` beyond the group's committed offsets.
+async fn overtake_group(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<MessagesBody>,
+) -> Response {
+    found(sim.overtake_group(&id, &group, body.messages))
+}
+
 async fn delete_group(
     State(sim): State<Simulator>,
     Path((id, group)): Path<(String, String)>,
@@ -217,11 +266,6 @@ async fn set_queue_consumers(
     Json(body): Json<ConsumerBody>,
 ) -> Response {
     found(sim.set_queue_consumers_running(&id, &vhost_name(&vhost), &queue, body.running))
-}
-
-#[derive(Deserialize)]
-struct MessagesBody {
-    messages: u64,
 }
 
 async fn set_queue_messages(

@@ -234,6 +234,10 @@ impl Fleet {
             .get_mut(instance_id)
             .is_some_and(|instance| instance.set_consumer_running(rng, group, running))
     }
+    pub(crate) fn kafka_mut(&mut self, instance_id: &str) -> Option<&mut Instance> {
+        self.instances.get_mut(instance_id)
+    }
+
     pub fn set_broker_up(&mut self, instance_id: &str, broker_id: u32, up: bool) -> bool {
         self.instances
             .get_mut(instance_id)

@@ -584,6 +584,51 @@ impl Simulator {
             .set_consumer_running(instance_id, group, running)
     }
 
+    /// Moves a Kafka group's committed offsets `messages` back on every partition.
+    pub fn rewind_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.rewind_group(group, messages))
+    }
+
+    /// Stops (or resumes) a Kafka group's commits while its members stay.
+    pub fn set_commits_paused(&self, instance_id: &str, group: &str, paused: bool) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.set_commits_paused(group, paused))
+    }
+
+    /// Retention deletes `messages` beyond a Kafka group's committed offset on each of its
+    /// partitions (the log start moves past it).
+    pub fn overtake_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.overtake_group(group, messages))
+    }
+
+    /// Truth for tests: the produce time (unix ms) of a Kafka partition's message at `offset`.
+    pub fn produce_time_ms(
+        &self,
+        instance_id: &str,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Option<i64> {
+        self.fleet()
+            .instances
+            .get(instance_id)?
+            .produce_time_ms(topic, partition, offset)
+    }
+
+    /// Truth for tests: a Kafka group's committed offsets, (topic, partition) → offset.
+    pub fn committed_offsets(
+        &self,
+        instance_id: &str,
+        group: &str,
+    ) -> Option<BTreeMap<(String, u32), u64>> {
+        self.fleet().instances.get(instance_id)?.committed(group)
+    }
+
     /// A down broker is `is_health: false`; its replicas fall out of the ISR and stop growing,
     /// and partitions it leads go offline (`leader: -1`, not counted online).
     pub fn set_broker_up(&self, instance_id: &str, broker_id: u32, up: bool) -> bool {

@@ -2,6 +2,7 @@
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
 mod failures;
+pub mod health;
 pub mod instances;
 pub mod kafka;
 pub mod quotas;
@@ -56,6 +57,8 @@ pub struct Context<'a> {
     pub instance: Option<&'a InstanceRef>,
     pub settings: &'a CollectorsConfig,
     pub filters: &'a FiltersConfig,
+    /// State kept across cycles and reloads (status windows, log end history).
+    pub health: &'a health::ConsumerHealth,
 }
 
 impl Context<'_> {
@@ -153,7 +156,7 @@ pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
         Arc::new(kafka::disk_usage::DiskUsage),
         Arc::new(kafka::topics::Topics),
         Arc::new(kafka::partitions::Partitions),
-        Arc::new(kafka::groups::Groups),
+        Arc::new(kafka::groups::Groups::default()),
         // RocketMQ collectors
         Arc::new(rocketmq::brokers::Brokers),
         Arc::new(rocketmq::groups::Groups::default()),

@@ -30,6 +30,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::failures::{FailureLog, Origin};
+use super::health::ConsumerHealth;
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
@@ -48,6 +49,8 @@ pub struct Scheduler {
     pub filters: Arc<FiltersConfig>,
     pub store: Arc<Store>,
     pub metrics: Arc<SelfMetrics>,
+    /// Consumer state kept across cycles (and reloads).
+    pub health: Arc<ConsumerHealth>,
 }
 
 type Inventory = watch::Receiver<Option<Arc<Vec<InstanceRef>>>>;
@@ -65,6 +68,7 @@ struct Job {
     filters: Arc<FiltersConfig>,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
+    health: Arc<ConsumerHealth>,
     readiness: Arc<Readiness>,
     /// This collector of this project in its host's fair queue.
     flow: Flow,
@@ -155,6 +159,7 @@ impl Scheduler {
                     filters: Arc::clone(&self.filters),
                     store: Arc::clone(&self.store),
                     metrics: Arc::clone(&self.metrics),
+                    health: Arc::clone(&self.health),
                     readiness: Arc::clone(&readiness),
                     // Each collector of each project is a flow of its own in its host's
                     // fair queue.
@@ -413,6 +418,7 @@ impl Job {
             instance: None,
             settings: &self.settings,
             filters: &self.filters,
+            health: &self.health,
         };
         let work = FLOW.scope(
             self.flow.clone(),
@@ -478,6 +484,7 @@ impl Job {
                 instance: Some(&instance),
                 settings: &job.settings,
                 filters: &job.filters,
+                health: &job.health,
             };
             let work = job.collector.collect(&cx);
             let result = FLOW

@@ -4,6 +4,7 @@
 mod cli;
 mod config_fixtures;
 mod config_properties;
+mod consumer_health;
 mod docs;
 mod fault_matrix;
 mod fleet_scale;
