@@ -23,6 +23,14 @@ pub(crate) fn routes() -> Router<Simulator> {
             "/_sim/instances/{id}/groups/{group}/consumer",
             put(set_consumer),
         )
+        .route(
+            "/_sim/instances/{id}/groups/{group}/commits",
+            put(set_committing),
+        )
+        .route(
+            "/_sim/instances/{id}/groups/{group}/rewind",
+            post(rewind_group),
+        )
         .route("/_sim/instances/{id}/groups/{group}", delete(delete_group))
         .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
@@ -111,6 +119,32 @@ async fn set_consumer(
     Json(body): Json<ConsumerBody>,
 ) -> Response {
     found(sim.set_consumer_running(&id, &group, body.running))
+}
+
+#[derive(Deserialize)]
+struct CommitsBody {
+    committing: bool,
+}
+
+async fn set_committing(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<CommitsBody>,
+) -> Response {
+    found(sim.set_consumer_committing(&id, &group, body.committing))
+}
+
+#[derive(Deserialize)]
+struct RewindBody {
+    messages: u64,
+}
+
+async fn rewind_group(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<RewindBody>,
+) -> Response {
+    found(sim.rewind_group(&id, &group, body.messages))
 }
 
 async fn delete_group(

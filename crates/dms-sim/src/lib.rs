@@ -556,6 +556,23 @@ impl Simulator {
             .set_consumer_running(instance_id, group, running)
     }
 
+    /// Consumers that stay online but commit nothing (a stalled group); RocketMQ groups.
+    pub fn set_consumer_committing(
+        &self,
+        instance_id: &str,
+        group: &str,
+        committing: bool,
+    ) -> bool {
+        self.fleet_mut()
+            .set_consumer_committing(instance_id, group, committing)
+    }
+
+    /// Moves a group's committed offsets back by `messages` on every queue (an offset
+    /// reset); RocketMQ groups.
+    pub fn rewind_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
+        self.fleet_mut().rewind_group(instance_id, group, messages)
+    }
+
     /// A down broker is `is_health: false`; its replicas fall out of the ISR and stop growing,
     /// and partitions it leads go offline (`leader: -1`, not counted online).
     pub fn set_broker_up(&self, instance_id: &str, broker_id: u32, up: bool) -> bool {
