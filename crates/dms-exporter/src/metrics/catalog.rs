@@ -286,6 +286,14 @@ families! {
         ["instance_id", "group", "topic"],
         "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
         "Store time of the newest message the group has consumed on the topic, as a Unix timestamp; no series before the first one.";
+    ROCKETMQ_GROUP_LAG_SECONDS = "dms_rocketmq_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the queue in time: store time of the queue's newest message minus that of the group's last consumed one; 0 when caught up; no series before the group consumed anything.";
+    ROCKETMQ_GROUP_TOPIC_LAG_SECONDS = "dms_rocketmq_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the topic in time: the largest lag in seconds over its queues.";
     ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
         ["instance_id"],
         "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",

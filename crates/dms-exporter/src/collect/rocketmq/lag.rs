@@ -1,18 +1,20 @@
 //! Consumer lag: for each group the topics it consumes, then per (group, topic) the
-//! consumption of every queue (lag, broker and consumer offsets), summed per topic. The
-//! (group, topic) reads are limited per cycle and rotate (see the module above).
+//! consumption of every queue (lag, broker and consumer offsets), summed per topic, and the lag
+//! in seconds against the status of each topic read this cycle (one call per topic, however
+//! many groups read it). The (group, topic) reads are limited per cycle and rotate (see the
+//! module above).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use dms_cloud::dto::rocketmq::GroupTopics;
+use dms_cloud::dto::rocketmq::{GroupTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
-use super::{Rotation, latest_ms, pair_key};
+use super::{Rotation, lag_seconds, latest_ms, pair_key};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
@@ -76,7 +78,70 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
     samples.into()
 }
 
+/// Part key of a pair's lag in seconds, apart from its offsets so that a failed topic status
+/// keeps the last good seconds without holding back fresh offsets.
+fn seconds_key(group: &str, topic: &str) -> String {
+    format!("seconds/{}", pair_key(group, topic))
+}
+
 impl Lag {
+    /// Reads this cycle's pairs and, once per topic (shared by the groups reading it), the
+    /// topic's status for the newest store times; all at once, the host's scheduler paces them.
+    async fn read_pairs(
+        &self,
+        cx: &Context<'_>,
+        pairs: Vec<(String, String)>,
+        output: &mut Output,
+    ) {
+        let id = cx.instance().id.as_str();
+        let client = &cx.target.client;
+        let topics: BTreeSet<&str> = pairs.iter().map(|(_, topic)| topic.as_str()).collect();
+        let statuses =
+            futures::future::join_all(topics.into_iter().map(|topic| async move {
+                (topic, client.rocketmq_topic_status(id, topic).await)
+            }));
+        let consumption =
+            futures::future::join_all(pairs.iter().map(|(group, topic)| async move {
+                (
+                    group,
+                    topic,
+                    client.rocketmq_group_topic(id, group, topic).await,
+                )
+            }));
+        let (statuses, consumption) = futures::join!(statuses, consumption);
+        let mut newest: HashMap<&str, TopicStatus> = HashMap::new();
+        for (topic, result) in statuses {
+            match result {
+                Ok(status) => {
+                    newest.insert(topic, status);
+                }
+                // One error for the call; the pairs of the topic keep their seconds below.
+                Err(error) => output.parts.push((format!("status/{topic}"), Err(error))),
+            }
+        }
+        for (group, topic, result) in consumption {
+            match result {
+                Ok(body) => {
+                    output.parts.push((
+                        pair_key(group, topic),
+                        Ok(pair_samples(id, group, topic, &body)),
+                    ));
+                    match newest.get(topic.as_str()) {
+                        Some(status) => output.parts.push((
+                            seconds_key(group, topic),
+                            Ok(lag_seconds::samples(id, group, topic, &body, status)),
+                        )),
+                        None => output.kept.push(seconds_key(group, topic)),
+                    }
+                }
+                Err(error) => {
+                    output.parts.push((pair_key(group, topic), Err(error)));
+                    output.kept.push(seconds_key(group, topic));
+                }
+            }
+        }
+    }
+
     /// The topics of one group: listed now, or the last known ones when listing failed.
     async fn topics_of(&self, cx: &Context<'_>, group: &str) -> (Vec<String>, Option<ApiError>) {
         let id = cx.instance().id.as_str();
@@ -121,6 +186,8 @@ pub static DESCRIPTION: Description = Description {
         &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
         &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
         &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
+        &catalog::ROCKETMQ_GROUP_LAG_SECONDS,
+        &catalog::ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
     ],
 };
 
@@ -163,20 +230,14 @@ impl Collector for Lag {
                 }
                 pairs.extend(topics.into_iter().map(|t| (group.clone(), t)));
             }
-            self.rotation
-                .read_turn(
-                    id,
-                    pairs,
-                    cx.settings.option(&super::DETAIL_CALLS_LIMIT),
-                    |(group, topic)| pair_key(group, topic),
-                    |(group, topic)| async move {
-                        let client = &cx.target.client;
-                        let body = client.rocketmq_group_topic(id, &group, &topic).await?;
-                        Ok(pair_samples(id, &group, &topic, &body))
-                    },
-                    &mut output,
-                )
-                .await;
+            let turn =
+                self.rotation
+                    .turn(id, pairs, cx.settings.option(&super::DETAIL_CALLS_LIMIT));
+            for (group, topic) in &turn.skipped {
+                output.kept.push(pair_key(group, topic));
+                output.kept.push(seconds_key(group, topic));
+            }
+            self.read_pairs(cx, turn.read, &mut output).await;
             Ok(output)
         }
         .boxed()
