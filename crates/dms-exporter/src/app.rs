@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::collect::health::ConsumerHealth;
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
 use crate::collect::{self, Target};
@@ -35,6 +36,9 @@ pub struct Exporter {
     pub self_metrics: Arc<SelfMetrics>,
     pub readiness: Arc<Readiness>,
     pub store: Arc<Store>,
+    /// Consumer state kept across cycles (status windows, log end history): like the
+    /// budgets, it outlives reloads.
+    pub health: Arc<ConsumerHealth>,
     /// The running collection's collector settings (the landing page shows the intervals).
     pub collectors: Arc<ArcSwap<CollectorsConfig>>,
     publisher: JoinSet<()>,
@@ -70,6 +74,7 @@ impl Exporter {
             self_metrics,
             readiness: Arc::new(Readiness::pending_startup()),
             store,
+            health: Arc::new(ConsumerHealth::default()),
             collectors: Arc::new(ArcSwap::from_pointee(CollectorsConfig::default())),
             publisher,
             collection: None,
@@ -122,6 +127,7 @@ impl Exporter {
             self.budgets.clone(),
             Arc::clone(&self.store),
             Arc::clone(&self.self_metrics),
+            Arc::clone(&self.health),
             Arc::clone(&self.readiness),
             token.clone(),
         ));
@@ -237,6 +243,7 @@ async fn collect_all(
     budgets: Budgets,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
+    health: Arc<ConsumerHealth>,
     readiness: Arc<Readiness>,
     shutdown: CancellationToken,
 ) {
@@ -263,6 +270,7 @@ async fn collect_all(
         filters: Arc::new(config.filters.clone()),
         store: Arc::clone(&store),
         metrics,
+        health,
     };
     let (mut jobs, job_readiness) = scheduler.spawn(targets, shutdown.clone());
     // A reload may cancel this collection before its first cycles end.

@@ -1,6 +1,7 @@
 //! Collection: collectors turn API responses into plain samples; the scheduler runs them on
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
+pub mod health;
 pub mod instances;
 pub mod kafka;
 pub mod rabbitmq;
@@ -54,6 +55,8 @@ pub struct Context<'a> {
     pub instance: Option<&'a InstanceRef>,
     pub settings: &'a CollectorsConfig,
     pub filters: &'a FiltersConfig,
+    /// State kept across cycles and reloads (status windows, log end history).
+    pub health: &'a health::ConsumerHealth,
 }
 
 impl Context<'_> {

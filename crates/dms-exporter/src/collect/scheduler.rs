@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::health::ConsumerHealth;
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
@@ -47,6 +48,8 @@ pub struct Scheduler {
     pub filters: Arc<FiltersConfig>,
     pub store: Arc<Store>,
     pub metrics: Arc<SelfMetrics>,
+    /// Consumer state kept across cycles (and reloads).
+    pub health: Arc<ConsumerHealth>,
 }
 
 type Inventory = watch::Receiver<Option<Arc<Vec<InstanceRef>>>>;
@@ -64,6 +67,7 @@ struct Job {
     filters: Arc<FiltersConfig>,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
+    health: Arc<ConsumerHealth>,
     readiness: Arc<Readiness>,
     /// This collector of this project in its host's fair queue.
     flow: Flow,
@@ -139,6 +143,7 @@ impl Scheduler {
                     filters: Arc::clone(&self.filters),
                     store: Arc::clone(&self.store),
                     metrics: Arc::clone(&self.metrics),
+                    health: Arc::clone(&self.health),
                     readiness: Arc::clone(&readiness),
                     // Each collector of each project is a flow of its own in its host's
                     // fair queue.
@@ -379,6 +384,7 @@ impl Job {
             instance: None,
             settings: &self.settings,
             filters: &self.filters,
+            health: &self.health,
         };
         let result = FLOW
             .scope(
@@ -433,6 +439,7 @@ impl Job {
                 instance: Some(&instance),
                 settings: &job.settings,
                 filters: &job.filters,
+                health: &job.health,
             };
             let work = job.collector.collect(&cx);
             let result = FLOW

@@ -3,6 +3,7 @@
 //! `collector` column is derived from those lists).
 
 use dms_cloud::BudgetConfig;
+use dms_exporter::collect::health::ConsumerHealth;
 use dms_exporter::collect::{self, Context, Scope};
 use dms_exporter::config::{CollectorsConfig, Engine, FiltersConfig, ShardingConfig};
 use dms_sim::{SimConfig, Simulator};
@@ -25,6 +26,7 @@ async fn every_collector_emits_only_the_families_it_describes() {
     );
     let settings = CollectorsConfig::default();
     let filters = FiltersConfig::default();
+    let health = ConsumerHealth::default();
     let collectors = collect::all(ShardingConfig::default());
     let discovery = collectors
         .iter()
@@ -35,6 +37,7 @@ async fn every_collector_emits_only_the_families_it_describes() {
         instance: None,
         settings: &settings,
         filters: &filters,
+        health: &health,
     };
     let inventory = discovery
         .collect(&project_cx)

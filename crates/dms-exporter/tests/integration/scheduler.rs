@@ -117,6 +117,7 @@ async fn cycles_of_one_collector_never_overlap() {
         filters: Arc::new(FiltersConfig::default()),
         store: Arc::new(Store::default()),
         metrics: Arc::new(SelfMetrics::new(BuildInfo::current())),
+        health: Arc::default(),
     };
     let shutdown = CancellationToken::new();
     let (_tasks, _ready) = scheduler.spawn(vec![target], shutdown.clone());
