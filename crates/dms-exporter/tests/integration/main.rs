@@ -10,6 +10,7 @@ mod rabbitmq;
 mod registry;
 mod reload;
 mod rocketmq;
+mod rocketmq_status;
 mod scheduler;
 mod sharding;
 mod support;

@@ -4,9 +4,11 @@
 //! keep their last data (`Output::kept`).
 
 pub mod brokers;
+pub mod consumer_status;
 pub mod groups;
 pub mod lag;
 pub mod lag_seconds;
+pub mod pairs;
 pub mod topics;
 pub mod users;
 
