@@ -102,6 +102,25 @@ pub(crate) struct Instance {
     storage_gb: u64,
 }
 
+/// Store times of a queue's retained messages `oldest..newest_end` when they came at `rate`
+/// per 10 s: coarse runs back to the oldest retained message (an offset reset to it is
+/// minutes or hours behind), then one run per 10 s for the last two and a half minutes.
+fn produced_so_far(oldest: u64, newest_end: u64, newest_ms: i64, rate: u64) -> StoreTimes {
+    let ms_per_message = 10_000 / rate.max(1) as i64;
+    let time_of = |end: u64| newest_ms - (newest_end - end) as i64 * ms_per_message;
+    let recent = newest_end.saturating_sub(15 * rate).max(oldest);
+    let mut times = StoreTimes::default();
+    for k in 1..=8 {
+        let end = oldest + (recent - oldest) * k / 8;
+        times.record(end, time_of(end));
+    }
+    for k in (0..15).rev() {
+        let end = newest_end - k * rate;
+        times.record(end, time_of(end));
+    }
+    times
+}
+
 /// A stable seed from an instance id (FNV-1a).
 fn seed_of(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
@@ -171,11 +190,7 @@ impl Instance {
                 for q in 0..topic.queues_per_broker {
                     let max = 1_000 + u64::from(rng.u32(0..5_000));
                     let newest_ms = now_ms - i64::from(rng.u32(0..60_000));
-                    // The last minutes of production, one run per 10 s.
-                    let mut times = StoreTimes::default();
-                    for k in (0..16u64).rev() {
-                        times.record(max - k * topic.rate, newest_ms - k as i64 * 10_000);
-                    }
+                    let times = produced_so_far(max / 10, max, newest_ms, topic.rate);
                     topic.queues.insert(
                         (b, q),
                         Queue {

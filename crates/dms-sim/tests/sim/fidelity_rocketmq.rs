@@ -470,6 +470,12 @@ async fn control_stalls_and_rewinds_a_group() {
     );
     let (lag_rewound, _) = check_consistency(&sim, &base, group).await;
     assert_eq!(lag_rewound, lag_after + 5 * queues);
+    // Back to the oldest retained message: minutes behind the newest (the simulated queues
+    // hold their production of the last 10 minutes or more).
+    assert!(sim.rewind_group(&id, group, u64::MAX));
+    let (_, seconds) = check_consistency(&sim, &base, group).await;
+    assert!(seconds > 300.0, "{seconds}");
+    assert_eq!(seconds, truth_lag_seconds(&sim, &id, group));
     let unknown = send_json(
         &sim,
         "POST",
