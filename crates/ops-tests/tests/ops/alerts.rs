@@ -15,7 +15,7 @@ use serde::Deserialize;
 const RUNBOOKS: &str = "docs/runbooks.md";
 
 /// The alerts the operations bundle promises (more may exist).
-const REQUIRED: [&str; 28] = [
+const REQUIRED: [&str; 30] = [
     "DmsInstanceNotRunning",
     "DmsInstanceNotRunningPlanned",
     "DmsKafkaControllerCountAbnormal",
@@ -44,6 +44,8 @@ const REQUIRED: [&str; 28] = [
     "DmsExporterDataStale",
     "DmsApiThrottlingSustained",
     "DmsApiAuthenticationFailures",
+    "DmsRocketMqConsumerLagSecondsHigh",
+    "DmsRocketMqConsumerGroupStatusError",
 ];
 
 /// The kafka_exporter series the compatibility rules promise (docs/compatibility.md).
@@ -274,6 +276,7 @@ fn documented_rule_parameters_match_the_rules() {
         ("DmsExporterAbsent", r#"job=~"dms[_-]exporter.*""#),
         ("DmsKafkaConsumerLagHigh", "> 100000"),
         ("DmsRocketMqConsumerLagHigh", "> 100000"),
+        ("DmsRocketMqConsumerLagSecondsHigh", "> 300"),
     ] {
         assert!(
             by_name[alert].expr.contains(parameter),
