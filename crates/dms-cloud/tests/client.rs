@@ -625,6 +625,8 @@ async fn every_kafka_endpoint_uses_its_documented_path() {
     let (transport, server) = fake(|r| {
         let name = if r.path.ends_with("/management/cluster") {
             "R3_cluster.json"
+        } else if r.path.ends_with("/message") {
+            "R15_message_at_offset.json"
         } else if r.path.ends_with("/management/coordinators") {
             "R5_coordinators.json"
         } else if r.path.contains("/management/topics/") {
@@ -679,6 +681,14 @@ async fn every_kafka_endpoint_uses_its_documented_path() {
             .ok(),
         Some(2)
     );
+    assert_eq!(
+        client
+            .kafka_partition_message("i", "mytest", 0, 7)
+            .await
+            .map(|m| m.produced_ms(7))
+            .ok(),
+        Some(Some(1_568_125_036_045))
+    );
     let paths: Vec<String> = server
         .requests()
         .iter()
@@ -693,8 +703,11 @@ async fn every_kafka_endpoint_uses_its_documented_path() {
             "/v2/P/instances/i/topics",
             "/v2/P/instances/i/groups/test-consumer-group",
             "/v2/P/kafka/i/tags",
+            "/v2/P/instances/i/management/topics/mytest/partitions/0/message",
         ]
     );
+    let last = server.requests().last().map(|r| r.query.clone());
+    assert_eq!(last.as_deref(), Some("message_offset=7"));
     let apis: Vec<String> = observer
         .events_of("finished")
         .into_iter()
@@ -708,7 +721,8 @@ async fn every_kafka_endpoint_uses_its_documented_path() {
             "kafka_topic_detail",
             "kafka_topics",
             "kafka_group",
-            "kafka_tags"
+            "kafka_tags",
+            "kafka_partition_message"
         ]
     );
 }

@@ -23,15 +23,19 @@ pub(crate) fn routes() -> Router<Simulator> {
             "/_sim/instances/{id}/groups/{group}/consumer",
             put(set_consumer),
         )
-        .route(
-            "/_sim/instances/{id}/groups/{group}/commits",
-            put(set_committing),
-        )
+        .route("/_sim/instances/{id}/groups/{group}", delete(delete_group))
         .route(
             "/_sim/instances/{id}/groups/{group}/rewind",
             post(rewind_group),
         )
-        .route("/_sim/instances/{id}/groups/{group}", delete(delete_group))
+        .route(
+            "/_sim/instances/{id}/groups/{group}/commits",
+            put(set_commits),
+        )
+        .route(
+            "/_sim/instances/{id}/groups/{group}/overtake",
+            post(overtake_group),
+        )
         .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
         .route("/_sim/instances/{id}/disk", put(fill_disk))
@@ -122,29 +126,40 @@ async fn set_consumer(
 }
 
 #[derive(Deserialize)]
-struct CommitsBody {
-    committing: bool,
+struct MessagesBody {
+    messages: u64,
 }
 
-async fn set_committing(
+/// Moves the group's committed offsets `messages` back on every partition or queue.
+async fn rewind_group(
+    State(sim): State<Simulator>,
+    Path((id, group)): Path<(String, String)>,
+    Json(body): Json<MessagesBody>,
+) -> Response {
+    found(sim.rewind_group(&id, &group, body.messages))
+}
+
+#[derive(Deserialize)]
+struct CommitsBody {
+    paused: bool,
+}
+
+/// The group's members (online consumers) stay but commit nothing (`paused: true`) or resume.
+async fn set_commits(
     State(sim): State<Simulator>,
     Path((id, group)): Path<(String, String)>,
     Json(body): Json<CommitsBody>,
 ) -> Response {
-    found(sim.set_consumer_committing(&id, &group, body.committing))
+    found(sim.set_commits_paused(&id, &group, body.paused))
 }
 
-#[derive(Deserialize)]
-struct RewindBody {
-    messages: u64,
-}
-
-async fn rewind_group(
+/// Kafka: retention deletes `messages` beyond the group's committed offsets.
+async fn overtake_group(
     State(sim): State<Simulator>,
     Path((id, group)): Path<(String, String)>,
-    Json(body): Json<RewindBody>,
+    Json(body): Json<MessagesBody>,
 ) -> Response {
-    found(sim.rewind_group(&id, &group, body.messages))
+    found(sim.overtake_group(&id, &group, body.messages))
 }
 
 async fn delete_group(

@@ -234,21 +234,17 @@ impl Fleet {
             .get_mut(instance_id)
             .is_some_and(|instance| instance.set_consumer_running(rng, group, running))
     }
-    pub fn set_consumer_committing(
+    pub(crate) fn kafka_mut(&mut self, instance_id: &str) -> Option<&mut Instance> {
+        self.instances.get_mut(instance_id)
+    }
+
+    pub(crate) fn rocketmq_mut(
         &mut self,
         instance_id: &str,
-        group: &str,
-        committing: bool,
-    ) -> bool {
-        self.rocketmq
-            .get_mut(instance_id)
-            .is_some_and(|instance| instance.set_committing(group, committing))
+    ) -> Option<&mut crate::rocketmq::Instance> {
+        self.rocketmq.get_mut(instance_id)
     }
-    pub fn rewind_group(&mut self, instance_id: &str, group: &str, messages: u64) -> bool {
-        self.rocketmq
-            .get_mut(instance_id)
-            .is_some_and(|instance| instance.rewind_group(group, messages))
-    }
+
     pub fn set_broker_up(&mut self, instance_id: &str, broker_id: u32, up: bool) -> bool {
         self.instances
             .get_mut(instance_id)

@@ -556,21 +556,59 @@ impl Simulator {
             .set_consumer_running(instance_id, group, running)
     }
 
-    /// Consumers that stay online but commit nothing (a stalled group); RocketMQ groups.
-    pub fn set_consumer_committing(
+    /// Moves a group's committed offsets `messages` back on every partition (Kafka) or queue
+    /// (RocketMQ, not below the oldest retained message).
+    pub fn rewind_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
+        let mut fleet = self.fleet_mut();
+        if let Some(rocket) = fleet.rocketmq_mut(instance_id) {
+            return rocket.rewind_group(group, messages);
+        }
+        fleet
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.rewind_group(group, messages))
+    }
+
+    /// Stops (or resumes) a group's commits while its members (RocketMQ: online consumers)
+    /// stay.
+    pub fn set_commits_paused(&self, instance_id: &str, group: &str, paused: bool) -> bool {
+        let mut fleet = self.fleet_mut();
+        if let Some(rocket) = fleet.rocketmq_mut(instance_id) {
+            return rocket.set_committing(group, !paused);
+        }
+        fleet
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.set_commits_paused(group, paused))
+    }
+
+    /// Retention deletes `messages` beyond a Kafka group's committed offset on each of its
+    /// partitions (the log start moves past it).
+    pub fn overtake_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.overtake_group(group, messages))
+    }
+
+    /// Truth for tests: the produce time (unix ms) of a Kafka partition's message at `offset`.
+    pub fn produce_time_ms(
+        &self,
+        instance_id: &str,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Option<i64> {
+        self.fleet()
+            .instances
+            .get(instance_id)?
+            .produce_time_ms(topic, partition, offset)
+    }
+
+    /// Truth for tests: a Kafka group's committed offsets, (topic, partition) → offset.
+    pub fn committed_offsets(
         &self,
         instance_id: &str,
         group: &str,
-        committing: bool,
-    ) -> bool {
-        self.fleet_mut()
-            .set_consumer_committing(instance_id, group, committing)
-    }
-
-    /// Moves a group's committed offsets back by `messages` on every queue (an offset
-    /// reset); RocketMQ groups.
-    pub fn rewind_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
-        self.fleet_mut().rewind_group(instance_id, group, messages)
+    ) -> Option<BTreeMap<(String, u32), u64>> {
+        self.fleet().instances.get(instance_id)?.committed(group)
     }
 
     /// A down broker is `is_health: false`; its replicas fall out of the ISR and stop growing,

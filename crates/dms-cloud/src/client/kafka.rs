@@ -129,4 +129,33 @@ impl DmsClient {
             .await?;
         Ok(list.coordinators)
     }
+
+    /// The message at `offset` of a partition (R15; `partition` is an integer path segment).
+    pub async fn kafka_partition_message(
+        &self,
+        instance_id: &str,
+        topic: &str,
+        partition: i64,
+        offset: i64,
+    ) -> Result<kafka::PartitionMessages, ApiError> {
+        let project_id = self.project_id().await?;
+        let partition = partition.to_string();
+        self.dms_get(
+            "kafka_partition_message",
+            Self::instance_path(
+                &project_id,
+                instance_id,
+                &[
+                    "management",
+                    "topics",
+                    topic,
+                    "partitions",
+                    &partition,
+                    "message",
+                ],
+            ),
+            query(&[("message_offset", offset.to_string())]),
+        )
+        .await
+    }
 }

@@ -1,4 +1,4 @@
-//! Kafka-specific DTOs (R3, R4/R8, R5, R6, R7, R10, R11).
+//! Kafka-specific DTOs (R3, R4/R8, R5, R6, R7, R10, R11, R15).
 
 use serde::Deserialize;
 
@@ -416,4 +416,32 @@ pub struct Coordinator {
     pub host: String,
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub port: Option<i64>,
+}
+
+/// R15 response: the message at a partition offset, under the singular key `message`. Only
+/// the offset and the produce time are read: the key and the value (message content) are
+/// never deserialised, so they cannot reach a log or a metric.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PartitionMessages {
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub message: Vec<PartitionMessage>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct PartitionMessage {
+    #[serde(default, deserialize_with = "lenient::opt_i64")]
+    pub message_offset: Option<i64>,
+    /// Produce time, epoch milliseconds.
+    #[serde(default, deserialize_with = "lenient::opt_epoch_ms")]
+    pub timestamp: Option<i64>,
+}
+
+impl PartitionMessages {
+    /// The produce time of the message at `offset`, if the answer holds it.
+    pub fn produced_ms(&self, offset: i64) -> Option<i64> {
+        self.message
+            .iter()
+            .find(|m| m.message_offset == Some(offset))
+            .and_then(|m| m.timestamp)
+    }
 }

@@ -154,7 +154,7 @@ pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
         Arc::new(kafka::disk_usage::DiskUsage),
         Arc::new(kafka::topics::Topics),
         Arc::new(kafka::partitions::Partitions),
-        Arc::new(kafka::groups::Groups),
+        Arc::new(kafka::groups::Groups::default()),
         // RocketMQ collectors
         Arc::new(rocketmq::brokers::Brokers),
         Arc::new(rocketmq::groups::Groups::default()),

@@ -228,6 +228,34 @@ families! {
         ["instance_id", "group", "topic"],
         "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Lag of the group summed over the partitions of the topic.";
+    KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: R8 log end offsets and R11 leo/last_update_timestamp over time (interpolated); R15 message timestamp (exact, opt-in)",
+        "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate.";
+    KAFKA_GROUP_TOPIC_LAG_SECONDS = "dms_kafka_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
+        "How far behind in time the group is on the topic: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
+        ["instance_id", "method"],
+        "derived: this cycle's dms_kafka_consumergroup_lag_seconds values",
+        "Partitions of the instance's groups by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), none (no estimate yet, no series).";
+    KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
+        ["instance_id", "group", "topic", "partition", "status"],
+        "derived: R8 committed offset, lag and members over the last consumer_status_window cycles",
+        "Evaluated consumer status of the partition (Burrow's rules, see the section below): OK, WARN, STALL, STOP or REWIND.";
+    KAFKA_GROUP_STATUS = "dms_kafka_consumergroup_status", StateSet, None,
+        ["instance_id", "group", "status"],
+        "derived: dms_kafka_consumergroup_partition_status of every partition of the group",
+        "Evaluated consumer status of the group: ERR when a partition is STOP or STALL, WARN when one is WARN, else OK.";
+    KAFKA_GROUP_MESSAGES_LOST = "dms_kafka_consumergroup_messages_lost", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: R11 lso (log start offset) minus the R8 committed offset",
+        "Messages deleted by retention before the group consumed them (log start offset minus committed offset); no series when none.";
+    KAFKA_GROUP_LAG_RETENTION_RATIO = "dms_kafka_consumergroup_lag_retention_ratio", Gauge, Some("ratio"),
+        ["instance_id", "group", "topic"],
+        "derived: dms_kafka_consumergroup_topic_lag_seconds / R10 retention_time",
+        "The group's lag in seconds on the topic divided by the topic's retention: at 1 the oldest unconsumed messages are about to be deleted; no series while the group is caught up on the topic.";
 
     // RocketMQ
     ROCKETMQ_BROKER_NODES = "dms_rocketmq_broker_nodes", Gauge, None,

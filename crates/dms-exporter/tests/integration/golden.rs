@@ -16,7 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::{config_for, credentials, serve_http};
 
-/// Intervals longer than the test, so exactly one cycle of each collector runs.
+/// Intervals longer than the test, so exactly one cycle of each collector runs, except the
+/// groups collector: it runs again after the partitions collector's first cycle, so it sees
+/// the log start offsets (messages lost) whichever finished first.
 const ONE_CYCLE: &str = "collectors:
   jitter: 0
   instances: {interval: 1h}
@@ -26,8 +28,9 @@ const ONE_CYCLE: &str = "collectors:
   kafka_disk_usage: {interval: 1h}
   kafka_topics: {interval: 1h}
   kafka_partitions: {interval: 1h}
-  kafka_groups: {interval: 1h}
+  kafka_groups: {interval: 2s}
   rabbitmq_plugins: {interval: 1h}
+  kafka_exact_lag_calls_limit: 1000
 ";
 
 struct Served {
@@ -39,6 +42,7 @@ async fn serve_exporter_against_simulator() -> Served {
     let shutdown = CancellationToken::new();
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
+    overtake_a_stopped_group(&sim);
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind simulator");
@@ -64,9 +68,24 @@ async fn serve_exporter_against_simulator() -> Served {
     tokio::time::timeout(Duration::from_secs(60), readiness.wait())
         .await
         .expect("ready within 60 s");
-    // Let the publisher fold in the last results (it debounces 200 ms).
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // A groups cycle after every first cycle (2 s interval), and the publisher's fold-in (it
+    // debounces 200 ms).
+    tokio::time::sleep(Duration::from_millis(2800)).await;
     Served { base, shutdown }
+}
+
+/// Retention deletes 10 unconsumed messages of the first instance's stopped group on each of
+/// its partitions (messages lost); the other instances stay as generated.
+fn overtake_a_stopped_group(sim: &Simulator) {
+    let state = sim.state_summary();
+    let instance = &state["instances"][0];
+    let id = instance["instance_id"].as_str().unwrap_or_default();
+    let stopped = instance["groups"]
+        .as_array()
+        .and_then(|groups| groups.iter().find(|g| g["running"] == false))
+        .and_then(|g| g["group_id"].as_str())
+        .expect("the deterministic fleet has a stopped group");
+    assert!(sim.overtake_group(id, stopped, 10), "{id}/{stopped}");
 }
 
 fn self_metric(line: &str) -> bool {
@@ -86,15 +105,29 @@ fn self_metric(line: &str) -> bool {
         })
 }
 
-/// Drops the self-metrics (they time real requests) and masks wall-clock timestamps.
+/// Families whose values are now (the wall clock) minus a simulated time, unless 0.
+const SINCE_WALL_CLOCK: [&str; 3] = [
+    catalog::KAFKA_GROUP_LAG_SECONDS.name,
+    catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS.name,
+    catalog::KAFKA_GROUP_LAG_RETENTION_RATIO.name,
+];
+
+/// Drops the self-metrics (they time real requests) and masks wall-clock timestamps and
+/// durations measured against the wall clock.
 fn normalise(body: &str) -> String {
     let mut out = String::new();
     for line in body.lines().filter(|l| !self_metric(l)) {
-        if line.starts_with(catalog::INSTANCE_COLLECTOR_LAST_SUCCESS.name) && !line.starts_with('#')
-        {
-            let (series, _) = line.rsplit_once(' ').unwrap_or((line, ""));
+        let series_of = |family: &str| {
+            line.strip_prefix(family)
+                .is_some_and(|rest| rest.starts_with('{'))
+        };
+        let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
+        if series_of(catalog::INSTANCE_COLLECTOR_LAST_SUCCESS.name) {
             out.push_str(series);
             out.push_str(" <timestamp>\n");
+        } else if value != "0" && SINCE_WALL_CLOCK.iter().any(|f| series_of(f)) {
+            out.push_str(series);
+            out.push_str(" <since simulated time>\n");
         } else {
             out.push_str(line);
             out.push('\n');

@@ -75,7 +75,7 @@ async fn stopped_is_stop_stalled_is_stall_resumed_is_ok_rewound_is_rewind() {
     let id = sim.instance_ids_of("reliability").remove(0);
     // group-billing is stopped from the start (no consumers online); group-orders keeps its
     // consumers online but they commit nothing; group-archive consumes.
-    assert!(sim.set_consumer_committing(&id, "group-orders", false));
+    assert!(sim.set_commits_paused(&id, "group-orders", true));
     cycles(&sim, 4).await;
     let queues = queue_statuses(&exporter);
     assert_eq!(queues["group-billing"], strings(&["STOP"]), "{queues:?}");
@@ -91,7 +91,7 @@ async fn stopped_is_stop_stalled_is_stall_resumed_is_ok_rewound_is_rewind() {
         3 * 3
     );
 
-    assert!(sim.set_consumer_committing(&id, "group-orders", true));
+    assert!(sim.set_commits_paused(&id, "group-orders", false));
     assert!(sim.set_consumer_running(&id, "group-billing", true));
     cycles(&sim, 1).await;
     let groups = group_status(&exporter);

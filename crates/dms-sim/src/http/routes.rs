@@ -56,6 +56,21 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
         ["v2", p, "instances", i, "management", "topics", t] => {
             make("kafka_topic_detail", Some(p), Some(i), Some(t))
         }
+        [
+            "v2",
+            p,
+            "instances",
+            i,
+            "management",
+            "topics",
+            t,
+            "partitions",
+            n,
+            "message",
+        ] => {
+            let item = format!("{t}/{n}");
+            make("kafka_partition_message", Some(p), Some(i), Some(&item))
+        }
         ["v2", p, "instances", i, "topics"] => make("kafka_topics", Some(p), Some(i), None),
         ["v2", p, "instances", i, "topics", "diskusage"] => {
             make("kafka_diskusage", Some(p), Some(i), None)

@@ -521,6 +521,43 @@ impl Instance {
     }
 
     /// R4 (`with_assignment`) and R8: the documented schema, fields under `"group"`.
+    /// R15: the message at `offset` (singular `message` array; empty outside the retained
+    /// log). The value is filler: the exporter must never show it.
+    fn partition_message(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: u64,
+    ) -> Result<Value, ApiError> {
+        let p = self
+            .topics
+            .get(topic)
+            .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
+            .ok_or_else(|| {
+                ApiError::dms(
+                    404,
+                    "DMS.10240401",
+                    "The queue ID is incorrect or not found.",
+                )
+            })?;
+        let messages: Vec<Value> = self
+            .produce_time_ms(topic, partition, offset)
+            .map(|timestamp| {
+                json!({
+                    "topic": topic,
+                    "partition": partition,
+                    "message_offset": offset,
+                    "key": null,
+                    "value": format!("secret-payload-{offset}"),
+                    "size": p.msg_bytes,
+                    "timestamp": timestamp,
+                })
+            })
+            .into_iter()
+            .collect();
+        Ok(json!({ "message": messages }))
+    }
+
     pub fn group_detail(&self, group: &str, with_assignment: bool) -> Option<Value> {
         let g = self.groups.get(group)?;
         // Range-style assignment over the group's partitions, member by member.
@@ -694,6 +731,17 @@ pub(crate) fn dispatch(
             ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
         })?,
         "kafka_tags" => instance.tags(),
+        "kafka_partition_message" => {
+            // `item` is `topic/partition` (topic names cannot hold a `/`).
+            let (topic, partition) = item.rsplit_once('/').unwrap_or((item, ""));
+            let partition: u32 = partition.parse().map_err(|_| ApiError::bad_parameter())?;
+            let offset: u64 = first(query, "message_offset")
+                .ok_or_else(ApiError::bad_parameter)?
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::bad_parameter())?;
+            instance.partition_message(topic, partition, offset)?
+        }
         _ => {
             return Err(ApiError::dms(
                 404,

@@ -9,6 +9,7 @@
 //!   instance's `used_storage_space` is the brokers' total in whole GiB (floor).
 
 mod api;
+mod produced;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::generate::{hex_id, uuid};
 use crate::{FleetSpec, Project};
+use produced::Produced;
 
 pub(crate) use api::{GIB, dispatch};
 
@@ -99,6 +101,8 @@ pub(crate) struct Partition {
     msg_bytes: u64,
     last_update_ms: i64,
     rate: u64,
+    /// When each retained offset was produced (R15's `timestamp`).
+    produced: Produced,
 }
 
 pub(crate) struct Group {
@@ -106,6 +110,8 @@ pub(crate) struct Group {
     pinned: bool,
     id: String,
     pub running: bool,
+    /// Members stay but commit nothing (a stuck consumer): set through the control API.
+    commits_paused: bool,
     topics: Vec<String>,
     /// (topic, partition) → committed offset.
     pub committed: BTreeMap<(String, u32), u64>,
@@ -345,6 +351,77 @@ impl Instance {
         true
     }
 
+    /// Moves a group's committed offsets `messages` back on every partition (not below the
+    /// log start); pins the group and the instance.
+    pub fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        g.pinned = true;
+        self.pinned = true;
+        let topics = &self.topics;
+        for ((topic, partition), committed) in &mut g.committed {
+            let lso = topics
+                .get(topic)
+                .and_then(|t| t.partitions.iter().find(|p| p.id == *partition))
+                .map_or(0, |p| p.lso);
+            *committed = committed.saturating_sub(messages).max(lso.min(*committed));
+        }
+        true
+    }
+
+    /// Stops or resumes a group's commits while its members stay; pins the group and the
+    /// instance.
+    pub fn set_commits_paused(&mut self, group: &str, paused: bool) -> bool {
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        g.commits_paused = paused;
+        g.pinned = true;
+        self.pinned = true;
+        true
+    }
+
+    /// Retention deletes `messages` beyond the group's committed offset on each of its
+    /// partitions (the log start moves to committed + messages, at most the log end): the
+    /// group lost exactly that many where the log had them. Pins the group and the instance.
+    pub fn overtake_group(&mut self, group: &str, messages: u64) -> bool {
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        g.pinned = true;
+        self.pinned = true;
+        for ((topic, partition), committed) in &g.committed {
+            if let Some(p) = self
+                .topics
+                .get_mut(topic)
+                .and_then(|t| t.partitions.iter_mut().find(|p| p.id == *partition))
+            {
+                p.lso = p.lso.max((committed + messages).min(p.leo));
+            }
+        }
+        true
+    }
+
+    /// The produce time of the message at `offset`, unix ms; `None` outside the retained log.
+    pub fn produce_time_ms(&self, topic: &str, partition: u32, offset: u64) -> Option<i64> {
+        let p = self
+            .topics
+            .get(topic)?
+            .partitions
+            .iter()
+            .find(|p| p.id == partition)?;
+        if offset < p.lso || offset >= p.leo {
+            return None;
+        }
+        p.produced.time_of(offset, p.rate)
+    }
+
+    /// A group's committed offsets, (topic, partition) → offset.
+    pub fn committed(&self, group: &str) -> Option<BTreeMap<(String, u32), u64>> {
+        self.groups.get(group).map(|g| g.committed.clone())
+    }
+
     /// A down broker's replicas leave the ISR; the controller moves to a live broker.
     pub fn set_broker_up(&mut self, broker_id: u32, up: bool) -> bool {
         self.pinned = true;
@@ -501,16 +578,21 @@ fn add_topic(
             } else {
                 rng.u64(5_000..60_000)
             };
+            // Drawn in the order the fleet has always drawn them (stable goldens).
+            let base_bytes = rng.u64(0..4096);
+            let msg_bytes = if internal { 120 } else { rng.u64(512..4096) };
+            let last_update_ms = instance.created_at_ms.max(0) + i64::from(rng.u32(0..1_000_000));
             Partition {
                 id: u32::try_from(p).unwrap_or(0),
                 replica_leo: vec![leo; replicas.len()],
                 replicas,
                 lso: 0,
                 leo,
-                base_bytes: rng.u64(0..4096),
-                msg_bytes: if internal { 120 } else { rng.u64(512..4096) },
-                last_update_ms: instance.created_at_ms.max(0) + i64::from(rng.u32(0..1_000_000)),
+                base_bytes,
+                msg_bytes,
+                last_update_ms,
                 rate: if internal { 5 } else { rng.u64(10..200) },
+                produced: Produced::starting_at(leo, last_update_ms),
             }
         })
         .collect();
@@ -564,6 +646,7 @@ fn add_group(
         pinned: false,
         id: group_id.to_owned(),
         running,
+        commits_paused: false,
         topics,
         committed,
         members: Vec::new(),
@@ -633,6 +716,7 @@ fn step_instance(instance: &mut Instance, rng: &mut fastrand::Rng, now: i64, chu
                 }
                 if added > 0 {
                     p.last_update_ms = now;
+                    p.produced.record(p.leo, now);
                 }
             }
         }
@@ -641,7 +725,7 @@ fn step_instance(instance: &mut Instance, rng: &mut fastrand::Rng, now: i64, chu
     // fields, so the partitions are read in place, without a copy of every offset.
     let topics = &instance.topics;
     for group in instance.groups.values_mut() {
-        if !group.running {
+        if !group.running || group.commits_paused {
             continue;
         }
         for ((topic, partition), committed) in &mut group.committed {

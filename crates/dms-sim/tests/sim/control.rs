@@ -200,3 +200,118 @@ async fn control_api_over_http() {
         "control calls are not API requests"
     );
 }
+
+/// The committed offsets of the instance's first EMPTY (stopped) group, from R8.
+async fn stopped_group(sim: &dms_sim::Simulator, id: &str) -> (String, serde_json::Value) {
+    let base = format!("/v2/{PROJECT}/instances/{id}");
+    let groups = get_ok(sim, &format!("{base}/groups"), &[]).await;
+    let group = groups["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["state"] == "EMPTY"))
+        .and_then(|g| g["group_id"].as_str())
+        .expect("an EMPTY group")
+        .to_owned();
+    let detail = get_ok(sim, &format!("{base}/groups/{group}"), &[]).await;
+    (group, detail["group"]["group_message_offsets"].clone())
+}
+
+#[tokio::test(start_paused = true)]
+async fn groups_rewind_pause_and_are_overtaken_by_retention() {
+    let sim = sim();
+    let id = first_instance(&sim).await;
+    let (group, before) = stopped_group(&sim, &id).await;
+    let committed = |offsets: &serde_json::Value| -> Vec<u64> {
+        offsets
+            .as_array()
+            .map(|o| {
+                o.iter()
+                    .filter_map(|o| o["message_current_offset"].as_u64())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let reply = send_json(
+        &sim,
+        "POST",
+        &format!("/_sim/instances/{id}/groups/{group}/rewind"),
+        Some(json!({"messages": 5})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let (_, after) = stopped_group(&sim, &id).await;
+    let moved: Vec<u64> = committed(&before)
+        .iter()
+        .map(|c| c.saturating_sub(5))
+        .collect();
+    assert_eq!(committed(&after), moved);
+
+    // A STABLE group whose commits are paused keeps its members and its offsets.
+    let groups = get_ok(&sim, &format!("/v2/{PROJECT}/instances/{id}/groups"), &[]).await;
+    let stable = groups["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["state"] == "STABLE"))
+        .and_then(|g| g["group_id"].as_str())
+        .expect("a STABLE group")
+        .to_owned();
+    let reply = send_json(
+        &sim,
+        "PUT",
+        &format!("/_sim/instances/{id}/groups/{stable}/commits"),
+        Some(json!({"paused": true})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let path = format!("/v2/{PROJECT}/instances/{id}/groups/{stable}");
+    let paused = get_ok(&sim, &path, &[]).await;
+    sim.step();
+    sim.step();
+    let later = get_ok(&sim, &path, &[]).await;
+    assert_eq!(
+        committed(&paused["group"]["group_message_offsets"]),
+        committed(&later["group"]["group_message_offsets"])
+    );
+    assert_eq!(later["group"]["state"], "STABLE");
+
+    // Retention overtakes the stopped group by 7 messages: the log start moves past it.
+    let reply = send_json(
+        &sim,
+        "POST",
+        &format!("/_sim/instances/{id}/groups/{group}/overtake"),
+        Some(json!({"messages": 7})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let offsets = sim.committed_offsets(&id, &group).expect("the group");
+    for ((topic, partition), committed) in offsets {
+        // Topic detail allows one call per second per instance.
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let detail = get_ok(
+            &sim,
+            &format!("/v2/{PROJECT}/instances/{id}/management/topics/{topic}"),
+            &[],
+        )
+        .await;
+        let lso = detail["partitions"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["partition"] == partition))
+            .and_then(|p| p["lso"].as_u64())
+            .expect("the partition's lso");
+        assert!(
+            lso >= committed + 7,
+            "{topic}/{partition}: lso {lso}, committed {committed}"
+        );
+        assert_eq!(
+            sim.produce_time_ms(&id, &topic, partition, committed),
+            None,
+            "deleted"
+        );
+    }
+    let unknown = send_json(
+        &sim,
+        "POST",
+        &format!("/_sim/instances/{id}/groups/nope/overtake"),
+        Some(json!({"messages": 1})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

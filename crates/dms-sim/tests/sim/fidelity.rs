@@ -91,6 +91,19 @@ async fn every_documented_example_has_the_same_shape() {
     let detail = get_ok(&sim, &format!("{base}/management/topics/{topic}"), &[]).await;
     assert_shape("R11", &fixture("R11_topic_detail.json"), &detail);
 
+    let leo = detail["partitions"][0]["leo"].as_u64().expect("a leo");
+    let partition = detail["partitions"][0]["partition"]
+        .as_u64()
+        .expect("a partition number");
+    let offset = (leo - 1).to_string();
+    let message = get_ok(
+        &sim,
+        &format!("{base}/management/topics/{topic}/partitions/{partition}/message"),
+        &[("message_offset", &offset)],
+    )
+    .await;
+    assert_shape("R15", &fixture("R15_message_at_offset.json"), &message);
+
     let tasks = get_ok(
         &sim,
         &format!("{base}/tasks"),

@@ -435,7 +435,7 @@ async fn control_stalls_and_rewinds_a_group() {
         &sim,
         "PUT",
         &format!("/_sim/instances/{id}/groups/{group}/commits"),
-        Some(json!({"committing": false})),
+        Some(json!({"paused": true})),
     )
     .await;
     assert_eq!(stall.status, StatusCode::OK);

@@ -24,12 +24,15 @@
 //! their group, topic or partition is no longer listed, and an instance nobody reported on
 //! for [`FORGET_AFTER_MS`] is dropped whole (it left the inventory).
 
+pub mod interpolation;
+mod partition_log;
 pub mod status;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::collect::registry::{Count, Opt};
+pub use partition_log::PartitionFacts;
 pub use status::{GroupStatus, PartitionStatus, Reading};
 
 /// How many readings (cycles) the status rules look back over; shared by the Kafka groups
@@ -55,11 +58,20 @@ pub fn wall_clock() -> Clock {
     })
 }
 
-/// One partition's window and the status it last gave.
+/// One group partition: its status window, the status it last gave, and the exact produce
+/// time last read for its committed offset.
 #[derive(Debug, Default)]
 struct Tracked {
     window: status::Window,
     status: Option<PartitionStatus>,
+    exact: Option<ExactTime>,
+}
+
+/// The produce time (unix ms) of the message at `committed`, as R15 gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ExactTime {
+    committed: i64,
+    produced_ms: i64,
 }
 
 /// Partition (or queue label) → its window.
@@ -70,6 +82,10 @@ struct InstanceHealth {
     touched_ms: i64,
     /// Group → topic → partition windows.
     groups: HashMap<String, HashMap<String, TopicWindows>>,
+    /// Topic → partition → log end history and log start.
+    logs: HashMap<String, HashMap<String, partition_log::PartitionLog>>,
+    /// Topic → retention, ms.
+    retention_ms: HashMap<String, i64>,
 }
 
 #[derive(Default)]
@@ -127,6 +143,22 @@ impl ConsumerHealth {
         state
     }
 
+    /// Runs `f` on the state of `instance`, marked as reported on now.
+    fn with_instance<R>(&self, instance: &str, f: impl FnOnce(&mut InstanceHealth) -> R) -> R {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        f(Self::instance(&mut inner, instance, now))
+    }
+
+    /// Reads the state of `instance`, if there is one.
+    fn read_instance<R>(
+        &self,
+        instance: &str,
+        f: impl FnOnce(&InstanceHealth) -> Option<R>,
+    ) -> Option<R> {
+        self.lock().instances.get(instance).and_then(f)
+    }
+
     /// Records this cycle's readings of one (group, topic) and returns each partition's
     /// status, in the order given; partitions of the pair not given are forgotten.
     pub fn observe(
@@ -137,25 +169,24 @@ impl ConsumerHealth {
         readings: impl IntoIterator<Item = (String, Reading)>,
         window: usize,
     ) -> Vec<(String, PartitionStatus)> {
-        let now = self.now_ms();
-        let mut inner = self.lock();
-        let state = Self::instance(&mut inner, instance, now);
-        let topics = state.groups.entry(group.to_owned()).or_default();
-        // Rebuilt from this cycle's partitions, so those not given are dropped.
-        let mut previous = topics.remove(topic).unwrap_or_default();
-        let mut current = TopicWindows::with_capacity(previous.len());
-        let mut out = Vec::new();
-        for (partition, reading) in readings {
-            let mut tracked = previous.remove(&partition).unwrap_or_default();
-            tracked.window.push(reading, window);
-            tracked.status = tracked.window.status(window);
-            if let Some(status) = tracked.status {
-                out.push((partition.clone(), status));
+        self.with_instance(instance, |state| {
+            let topics = state.groups.entry(group.to_owned()).or_default();
+            // Rebuilt from this cycle's partitions, so those not given are dropped.
+            let mut previous = topics.remove(topic).unwrap_or_default();
+            let mut current = TopicWindows::with_capacity(previous.len());
+            let mut out = Vec::new();
+            for (partition, reading) in readings {
+                let mut tracked = previous.remove(&partition).unwrap_or_default();
+                tracked.window.push(reading, window);
+                tracked.status = tracked.window.status(window);
+                if let Some(status) = tracked.status {
+                    out.push((partition.clone(), status));
+                }
+                current.insert(partition, tracked);
             }
-            current.insert(partition, tracked);
-        }
-        topics.insert(topic.to_owned(), current);
-        out
+            topics.insert(topic.to_owned(), current);
+            out
+        })
     }
 
     /// Forgets the windows of the instance's groups that `keep` refuses (groups that vanished).
@@ -175,6 +206,19 @@ impl ConsumerHealth {
         {
             topics.retain(|topic, _| keep(topic));
         }
+    }
+
+    /// The status one partition's window gave when last observed.
+    pub fn partition_status(
+        &self,
+        instance: &str,
+        group: &str,
+        topic: &str,
+        partition: &str,
+    ) -> Option<PartitionStatus> {
+        self.read_instance(instance, |state| {
+            state.groups.get(group)?.get(topic)?.get(partition)?.status
+        })
     }
 
     /// The group's status from the last status of each of its partitions (every topic);

@@ -1,6 +1,13 @@
-//! Consumer groups: state, members, and lag per partition and per topic.
+//! Consumer groups: state, members, lag per partition and per topic, and from the health
+//! state kept across cycles: lag in seconds, evaluated status, messages lost to retention.
+//!
+//! Lag in seconds is interpolated over each partition's log end history (no extra calls); with
+//! `kafka_exact_lag_calls_limit` > 0 the produce time of the message at the committed offset
+//! is read instead (R15) for partitions with lag, at most that many calls per instance per
+//! cycle (a rotating cursor gives every partition its turn), cached while the committed offset
+//! stays. A partition whose turn has not come yet falls back to interpolation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -9,6 +16,9 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::kafka::GroupDetail;
 use dms_cloud::error::ApiError;
 
+use crate::collect::health::{self, ConsumerHealth, Reading, status};
+use crate::collect::registry::{Count, Opt};
+use crate::collect::rocketmq::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
 use crate::config::{Engine, FiltersConfig};
 use crate::metrics::{Sample, Samples, catalog};
@@ -23,9 +33,100 @@ pub const GROUP_STATES: &[&str] = &[
     "UNKNOWN",
 ];
 
-pub struct Groups;
+/// R15 calls per instance per cycle for exact lag in seconds; 0 (the default) reads none and
+/// interpolates every partition.
+pub static EXACT_LAG_CALLS_LIMIT: Opt<Count> = Opt::count("kafka_exact_lag_calls_limit", 0);
 
-fn group_samples(id: &str, detail: &GroupDetail, filters: &FiltersConfig) -> Vec<Sample> {
+/// How a partition's lag in seconds was found (the `method` label).
+const METHODS: [&str; 4] = ["caught_up", "exact", "interpolated", "none"];
+
+#[derive(Default)]
+pub struct Groups {
+    /// Per-instance cursor over the partitions that need an R15 read.
+    exact_turns: Rotation,
+}
+
+/// One partition of a group's detail, as read this cycle.
+struct PartitionRead<'a> {
+    topic: &'a str,
+    partition: i64,
+    label: String,
+    committed: Option<i64>,
+    end: Option<i64>,
+    lag: Option<i64>,
+}
+
+/// The partitions of a group detail the filters let through.
+fn partitions<'a>(detail: &'a GroupDetail, filters: &FiltersConfig) -> Vec<PartitionRead<'a>> {
+    detail
+        .group_message_offsets
+        .iter()
+        .filter(|offset| filters.topics.allows(&offset.topic))
+        .filter_map(|offset| {
+            let partition = offset.partition?;
+            let committed = offset.message_current_offset;
+            let end = offset.message_log_end_offset;
+            Some(PartitionRead {
+                topic: offset.topic.as_str(),
+                partition,
+                label: partition.to_string(),
+                committed,
+                end,
+                // lag is documented as end - current; derive it when only the offsets came.
+                lag: offset
+                    .lag
+                    .or(committed.zip(end).map(|(c, e)| (e - c).max(0))),
+            })
+        })
+        .collect()
+}
+
+/// Feeds one group's reading into the health state: log ends into the history, readings
+/// into the status windows (topics and partitions no longer read are forgotten).
+fn observe(
+    health: &ConsumerHealth,
+    id: &str,
+    detail: &GroupDetail,
+    reads: &[PartitionRead<'_>],
+    window: usize,
+) {
+    let now = health.now_ms();
+    let group = detail.group_id.as_str();
+    let has_members = !detail.members.is_empty();
+    let mut per_topic: BTreeMap<&str, Vec<(String, Reading)>> = BTreeMap::new();
+    for read in reads {
+        if let Some(end) = read.end {
+            health.record_log_end(id, read.topic, &read.label, end);
+        }
+        let readings = per_topic.entry(read.topic).or_default();
+        if let (Some(committed), Some(lag)) = (read.committed, read.lag) {
+            readings.push((
+                read.label.clone(),
+                Reading {
+                    time_ms: now,
+                    committed,
+                    lag,
+                    has_members,
+                },
+            ));
+        }
+    }
+    for (topic, readings) in &per_topic {
+        health.observe(id, group, topic, readings.iter().cloned(), window);
+    }
+    health.retain_topics(id, group, |topic| per_topic.contains_key(topic));
+}
+
+/// Method counts of one cycle of one instance.
+type MethodCounts = BTreeMap<&'static str, u32>;
+
+fn group_samples(
+    id: &str,
+    detail: &GroupDetail,
+    reads: &[PartitionRead<'_>],
+    health: &ConsumerHealth,
+    methods: &mut MethodCounts,
+) -> Vec<Sample> {
     let mut samples = Samples::default();
     let group = detail.group_id.as_str();
     let state = normalise_state(&detail.state);
@@ -46,38 +147,159 @@ fn group_samples(id: &str, detail: &GroupDetail, filters: &FiltersConfig) -> Vec
         detail.members.len() as f64,
     );
     let mut lag_per_topic: BTreeMap<&str, f64> = BTreeMap::new();
-    for offset in &detail.group_message_offsets {
-        if !filters.topics.allows(&offset.topic) {
-            continue;
-        }
-        let Some(partition) = offset.partition else {
-            continue;
-        };
-        let partition = partition.to_string();
-        let labels = [id, group, offset.topic.as_str(), partition.as_str()];
-        let current = offset.message_current_offset;
-        let end = offset.message_log_end_offset;
-        // lag is documented as end - current; derive it when only the offsets came.
-        let lag = offset.lag.or(current.zip(end).map(|(c, e)| (e - c).max(0)));
-        samples.push_some(&catalog::KAFKA_GROUP_LAG, labels, lag.map(|v| v as f64));
+    // The largest lag in seconds per topic, `None` once a partition has no estimate (the
+    // maximum of the others would understate it).
+    let mut seconds_per_topic: BTreeMap<&str, Option<f64>> = BTreeMap::new();
+    for read in reads {
+        let labels = [id, group, read.topic, read.label.as_str()];
+        samples.push_some(
+            &catalog::KAFKA_GROUP_LAG,
+            labels,
+            read.lag.map(|v| v as f64),
+        );
         samples.push_some(
             &catalog::KAFKA_GROUP_CURRENT_OFFSET,
             labels,
-            current.map(|v| v as f64),
+            read.committed.map(|v| v as f64),
         );
         samples.push_some(
             &catalog::KAFKA_GROUP_LOG_END_OFFSET,
             labels,
-            end.map(|v| v as f64),
+            read.end.map(|v| v as f64),
         );
-        if let Some(lag) = lag {
-            *lag_per_topic.entry(offset.topic.as_str()).or_default() += lag as f64;
+        if let Some(lag) = read.lag {
+            *lag_per_topic.entry(read.topic).or_default() += lag as f64;
+        }
+        let (Some(committed), Some(lag)) = (read.committed, read.lag) else {
+            continue;
+        };
+        let (method, seconds) = lag_seconds(health, id, group, read, committed, lag);
+        *methods.entry(method).or_default() += 1;
+        samples.push_some(&catalog::KAFKA_GROUP_LAG_SECONDS, labels, seconds);
+        let max = seconds_per_topic.entry(read.topic).or_insert(Some(0.0));
+        *max = max.zip(seconds).map(|(a, b)| a.max(b));
+        if let Some(log_start) = health.log_start(id, read.topic, &read.label)
+            && committed < log_start
+        {
+            samples.push(
+                &catalog::KAFKA_GROUP_MESSAGES_LOST,
+                labels,
+                (log_start - committed) as f64,
+            );
         }
     }
     for (topic, lag) in lag_per_topic {
         samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
     }
+    for (topic, seconds) in seconds_per_topic {
+        let Some(seconds) = seconds else { continue };
+        let labels = [id, group, topic];
+        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS, labels, seconds);
+        // No ratio while caught up: nothing is at risk.
+        if seconds > 0.0
+            && let Some(retention) = health.retention_seconds(id, topic)
+            && retention > 0.0
+        {
+            samples.push(
+                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                labels,
+                seconds / retention,
+            );
+        }
+    }
+    status_samples(&mut samples, health, id, group, reads);
     samples.into()
+}
+
+/// The partitions' and the group's evaluated status, from the windows `observe` fed.
+fn status_samples(
+    samples: &mut Samples,
+    health: &ConsumerHealth,
+    id: &str,
+    group: &str,
+    reads: &[PartitionRead<'_>],
+) {
+    for read in reads {
+        let Some(status) = health.partition_status(id, group, read.topic, &read.label) else {
+            continue;
+        };
+        samples.push_state_set(
+            &catalog::KAFKA_GROUP_PARTITION_STATUS,
+            [id, group, read.topic, read.label.as_str()],
+            status::PartitionStatus::LABELS,
+            status.label(),
+        );
+    }
+    if let Some(status) = health.group_status(id, group) {
+        samples.push_state_set(
+            &catalog::KAFKA_GROUP_STATUS,
+            [id, group],
+            status::GroupStatus::LABELS,
+            status.label(),
+        );
+    }
+}
+
+/// A partition's lag in seconds and the method that found it: 0 when caught up, the exact
+/// produce time when R15 gave it for this committed offset, else interpolation.
+fn lag_seconds(
+    health: &ConsumerHealth,
+    id: &str,
+    group: &str,
+    read: &PartitionRead<'_>,
+    committed: i64,
+    lag: i64,
+) -> (&'static str, Option<f64>) {
+    if lag <= 0 {
+        return ("caught_up", Some(0.0));
+    }
+    if let Some(produced) = health.exact_produced_ms(id, group, read.topic, &read.label, committed)
+    {
+        let seconds = (health.now_ms() - produced) as f64 / 1000.0;
+        return ("exact", Some(seconds.max(0.0)));
+    }
+    match health.interpolated_lag_seconds(id, read.topic, &read.label, committed, lag) {
+        Some(seconds) => ("interpolated", Some(seconds)),
+        None => ("none", None),
+    }
+}
+
+/// A partition whose exact produce time is to be read: (group, topic, partition, committed).
+type ExactRead = (String, String, i64, i64);
+
+impl Groups {
+    /// Reads, within this cycle's limit, the produce times of the committed offsets of
+    /// partitions with lag that are not cached yet.
+    async fn read_exact(&self, cx: &Context<'_>, wanted: Vec<ExactRead>) {
+        let id = cx.instance().id.as_str();
+        let limit = cx.settings.option(&EXACT_LAG_CALLS_LIMIT);
+        if limit == 0 || wanted.is_empty() {
+            return;
+        }
+        let turn = self.exact_turns.turn(id, wanted, limit);
+        let client = &cx.target.client;
+        futures::future::join_all(turn.read.into_iter().map(
+            |(group, topic, partition, committed)| async move {
+                match client
+                    .kafka_partition_message(id, &topic, partition, committed)
+                    .await
+                {
+                    Ok(messages) => {
+                        if let Some(produced) = messages.produced_ms(committed) {
+                            let label = partition.to_string();
+                            cx.health
+                                .remember_exact(id, &group, &topic, &label, committed, produced);
+                        }
+                    }
+                    // The partition falls back to interpolation this cycle.
+                    Err(error) => {
+                        tracing::debug!(instance_id = id, %group, %topic, partition, %error, "message at the committed offset unavailable");
+                    }
+                }
+            },
+        ))
+        .await;
+    }
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -87,7 +309,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(30),
     max_age: None,
     demo_interval: Duration::from_secs(5),
-    options: &[],
+    options: &[&health::STATUS_WINDOW.spec, &EXACT_LAG_CALLS_LIMIT.spec],
     families: &[
         &catalog::KAFKA_GROUP_STATE,
         &catalog::KAFKA_GROUP_MEMBERS,
@@ -95,6 +317,13 @@ pub static DESCRIPTION: Description = Description {
         &catalog::KAFKA_GROUP_CURRENT_OFFSET,
         &catalog::KAFKA_GROUP_LOG_END_OFFSET,
         &catalog::KAFKA_GROUP_TOPIC_LAG,
+        &catalog::KAFKA_GROUP_LAG_SECONDS,
+        &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+        &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+        &catalog::KAFKA_GROUP_PARTITION_STATUS,
+        &catalog::KAFKA_GROUP_STATUS,
+        &catalog::KAFKA_GROUP_MESSAGES_LOST,
+        &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
     ],
 };
 
@@ -106,17 +335,71 @@ impl Collector for Groups {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
+            let window = status::window_length(cx.settings.option(&health::STATUS_WINDOW));
             let groups = cx.target.client.kafka_groups(id).await?;
-            let wanted = groups
+            let wanted: Vec<String> = groups
                 .into_iter()
-                .filter(|g| cx.filters.groups.allows(&g.group_id));
+                .map(|g| g.group_id)
+                .filter(|g| cx.filters.groups.allows(g))
+                .collect();
+            let listed: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+            cx.health.retain_groups(id, |group| listed.contains(group));
             // Every detail queues at once; the host's request scheduler paces them.
-            let parts = futures::future::join_all(wanted.map(|summary| async move {
-                let result = cx.target.client.kafka_group(id, &summary.group_id).await;
-                let samples = result.map(|detail| group_samples(id, &detail, cx.filters));
-                (summary.group_id, samples)
+            let details = futures::future::join_all(wanted.iter().map(|group| async move {
+                (group, cx.target.client.kafka_group(id, group).await)
             }))
             .await;
+            let mut exact = Vec::new();
+            for (_, detail) in &details {
+                let Ok(detail) = detail else { continue };
+                let reads = partitions(detail, cx.filters);
+                observe(cx.health, id, detail, &reads, window);
+                for read in &reads {
+                    if let (Some(committed), Some(lag)) = (read.committed, read.lag)
+                        && lag > 0
+                        && cx
+                            .health
+                            .exact_produced_ms(
+                                id,
+                                &detail.group_id,
+                                read.topic,
+                                &read.label,
+                                committed,
+                            )
+                            .is_none()
+                    {
+                        exact.push((
+                            detail.group_id.clone(),
+                            read.topic.to_owned(),
+                            read.partition,
+                            committed,
+                        ));
+                    }
+                }
+            }
+            self.read_exact(cx, exact).await;
+            let mut methods = MethodCounts::new();
+            let mut parts: Vec<_> = details
+                .into_iter()
+                .map(|(group, detail)| {
+                    let samples = detail.map(|detail| {
+                        let reads = partitions(&detail, cx.filters);
+                        group_samples(id, &detail, &reads, cx.health, &mut methods)
+                    });
+                    (group.clone(), samples)
+                })
+                .collect();
+            let mut counts = Samples::default();
+            for method in METHODS {
+                let count = methods.get(method).copied().unwrap_or(0);
+                counts.push(
+                    &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+                    [id, method],
+                    f64::from(count),
+                );
+            }
+            // The instance's own part; group ids are never empty.
+            parts.push((String::new(), Ok(counts.into())));
             Ok(Output {
                 parts,
                 ..Output::default()

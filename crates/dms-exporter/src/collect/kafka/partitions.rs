@@ -10,6 +10,8 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::kafka::TopicDetail;
 use dms_cloud::error::ApiError;
 
+use crate::collect::health::interpolation::Point;
+use crate::collect::health::{ConsumerHealth, PartitionFacts};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
@@ -67,6 +69,24 @@ fn partition_samples(id: &str, detail: &TopicDetail) -> Vec<Sample> {
     samples.into()
 }
 
+/// Leaves the log start and the last write of each partition for the groups cycle (messages
+/// lost, lag in seconds).
+fn record_facts(health: &ConsumerHealth, id: &str, detail: &TopicDetail) {
+    let facts = detail.partitions.iter().filter_map(|partition| {
+        let number = partition.partition?;
+        let last_write = partition
+            .leo
+            .zip(partition.last_update_timestamp)
+            .map(|(offset, time_ms)| Point { offset, time_ms });
+        let facts = PartitionFacts {
+            log_start: partition.lso,
+            last_write,
+        };
+        Some((number.to_string(), facts))
+    });
+    health.record_topic_partitions(id, &detail.topic, facts);
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "kafka_partitions",
     scope: Scope::Instance(Some(Engine::Kafka)),
@@ -96,16 +116,21 @@ impl Collector for Partitions {
         async move {
             let id = cx.instance().id.as_str();
             let list = cx.target.client.kafka_topics(id).await?;
-            let topics = list
+            let topics: Vec<&str> = list
                 .topics
                 .iter()
-                .filter(|t| cx.filters.topics.allows(&t.name));
-            let parts = futures::future::join_all(topics.map(|topic| async move {
-                let result = cx.target.client.kafka_topic_detail(id, &topic.name).await;
-                (
-                    topic.name.clone(),
-                    result.map(|detail| partition_samples(id, &detail)),
-                )
+                .map(|t| t.name.as_str())
+                .filter(|name| cx.filters.topics.allows(name))
+                .collect();
+            cx.health
+                .retain_log_topics(id, |topic| topics.contains(&topic));
+            let parts = futures::future::join_all(topics.iter().map(|topic| async move {
+                let result = cx.target.client.kafka_topic_detail(id, topic).await;
+                let samples = result.map(|detail| {
+                    record_facts(cx.health, id, &detail);
+                    partition_samples(id, &detail)
+                });
+                ((*topic).to_owned(), samples)
             }))
             .await;
             let output = Output {

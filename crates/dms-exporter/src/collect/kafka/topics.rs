@@ -62,6 +62,13 @@ impl Collector for Topics {
                     topic.retention_time.map(|h| h as f64 * 3600.0),
                 );
             }
+            // For the groups cycle's lag retention ratio.
+            cx.health.record_retention(
+                id,
+                list.topics
+                    .iter()
+                    .filter_map(|t| Some((t.name.clone(), t.retention_time? * 3_600_000))),
+            );
             samples.push_some(
                 &catalog::KAFKA_PARTITIONS_LIMIT,
                 [id],
