@@ -37,6 +37,10 @@ pub(crate) fn routes() -> Router<Simulator> {
             post(overtake_group),
         )
         .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
+        .route(
+            "/_sim/instances/{id}/topics/{topic}/retention",
+            put(set_retention),
+        )
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
         .route("/_sim/instances/{id}/disk", put(fill_disk))
         .route("/_sim/instances/{id}/tasks", post(add_task))
@@ -174,6 +178,20 @@ async fn delete_topic(
     Path((id, topic)): Path<(String, String)>,
 ) -> Response {
     found(sim.delete_topic(&id, &topic))
+}
+
+#[derive(Deserialize)]
+struct RetentionBody {
+    hours: u64,
+}
+
+/// Kafka: the topic's retention, hours.
+async fn set_retention(
+    State(sim): State<Simulator>,
+    Path((id, topic)): Path<(String, String)>,
+    Json(body): Json<RetentionBody>,
+) -> Response {
+    found(sim.set_topic_retention(&id, &topic, body.hours))
 }
 
 #[derive(Deserialize)]

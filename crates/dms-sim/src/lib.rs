@@ -580,6 +580,13 @@ impl Simulator {
             .is_some_and(|i| i.set_commits_paused(group, paused))
     }
 
+    /// Sets a Kafka topic's retention in hours (`retention_time`).
+    pub fn set_topic_retention(&self, instance_id: &str, topic: &str, hours: u64) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.set_retention_hours(topic, hours))
+    }
+
     /// Retention deletes `messages` beyond a Kafka group's committed offset on each of its
     /// partitions (the log start moves past it).
     pub fn overtake_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {

@@ -403,6 +403,17 @@ impl Instance {
         true
     }
 
+    /// Sets a topic's retention (`retention_time`, hours); pins the instance. False if the
+    /// topic is unknown.
+    pub fn set_retention_hours(&mut self, topic: &str, hours: u64) -> bool {
+        let Some(t) = self.topics.get_mut(topic) else {
+            return false;
+        };
+        t.retention_hours = hours;
+        self.pinned = true;
+        true
+    }
+
     /// The produce time of the message at `offset`, unix ms; `None` outside the retained log.
     pub fn produce_time_ms(&self, topic: &str, partition: u32, offset: u64) -> Option<i64> {
         let p = self
