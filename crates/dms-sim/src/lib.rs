@@ -17,6 +17,7 @@ mod fleet;
 mod generate;
 mod http;
 mod kafka;
+mod produced;
 mod query;
 mod rabbitmq;
 mod rocketmq;

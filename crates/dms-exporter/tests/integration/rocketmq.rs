@@ -65,6 +65,11 @@ fn lag_per_group(exporter: &dms_exporter::app::Exporter) -> BTreeMap<String, f64
 
 /// group → lag, from the simulator's state.
 fn sim_lag(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
+    sim_per_group(sim, instance, "lag")
+}
+
+/// group → one field of the group in the simulator's state.
+fn sim_per_group(sim: &Simulator, instance: &str, field: &str) -> BTreeMap<String, f64> {
     let state = sim.state_summary();
     let rocket = state["rocketmq"].as_array().cloned().unwrap_or_default();
     let me = rocket
@@ -75,7 +80,7 @@ fn sim_lag(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
         .as_object()
         .expect("groups")
         .iter()
-        .map(|(g, v)| (g.clone(), v["lag"].as_f64().unwrap_or(f64::NAN)))
+        .map(|(g, v)| (g.clone(), v[field].as_f64().unwrap_or(f64::NAN)))
         .collect()
 }
 
@@ -129,18 +134,7 @@ fn lag_seconds_per_group(exporter: &dms_exporter::app::Exporter) -> BTreeMap<Str
 
 /// group → lag in seconds, from the simulator's truth.
 fn sim_lag_seconds(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
-    let state = sim.state_summary();
-    let rocket = state["rocketmq"].as_array().cloned().unwrap_or_default();
-    let me = rocket
-        .iter()
-        .find(|i| i["instance_id"] == instance)
-        .expect("instance in state");
-    me["groups"]
-        .as_object()
-        .expect("groups")
-        .iter()
-        .map(|(g, v)| (g.clone(), v["lag_seconds"].as_f64().unwrap_or(f64::NAN)))
-        .collect()
+    sim_per_group(sim, instance, "lag_seconds")
 }
 
 /// Series without its value (name and labels), for joining two families.

@@ -9,15 +9,14 @@
 //!   instance's `used_storage_space` is the brokers' total in whole GiB (floor).
 
 mod api;
-mod produced;
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::generate::{hex_id, uuid};
+use crate::produced::Produced;
 use crate::{FleetSpec, Project};
-use produced::Produced;
 
 pub(crate) use api::{GIB, dispatch};
 

@@ -4,10 +4,10 @@
 //! Invariants tie the endpoints together: a queue's `max_offset` (topic status) is the
 //! `broker_offset` every group sees for it, `lag == broker_offset - consumer_offset`, and a
 //! group's `last_message_time` (the store time of its last consumed message) is never after the
-//! queue's own `last_message_time` (its newest message): both are read from one [`StoreTimes`].
+//! queue's own `last_message_time` (its newest message): both are read from one store-time
+//! history ([`Produced`]).
 
 mod api;
-mod stored;
 
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::Project;
 use crate::generate::hex_id;
-use stored::StoreTimes;
+use crate::produced::Produced;
 
 pub(crate) use api::dispatch;
 
@@ -28,7 +28,29 @@ pub(crate) struct Queue {
     pub min_offset: u64,
     pub max_offset: u64,
     /// When its messages were stored.
-    pub times: StoreTimes,
+    times: Produced,
+    /// The topic's rate (messages per tick at most): the pace of the history's prelude.
+    rate: u64,
+}
+
+impl Queue {
+    /// Store time of the message at `offset`, unix ms; 0 when there is none.
+    fn stored_ms(&self, offset: Option<u64>) -> i64 {
+        offset
+            .and_then(|offset| self.times.time_of(offset, self.rate))
+            .unwrap_or(0)
+    }
+
+    /// Store time of the newest message, unix ms (the topic status's `last_message_time`).
+    pub fn newest_ms(&self) -> i64 {
+        self.stored_ms(self.max_offset.checked_sub(1))
+    }
+
+    /// Store time of the last message before `consumer_offset`, the last one consumed (a
+    /// group's `last_message_time`); 0 when nothing was consumed.
+    pub fn consumed_ms(&self, consumer_offset: u64) -> i64 {
+        self.stored_ms(consumer_offset.checked_sub(1))
+    }
 }
 
 pub(crate) struct Topic {
@@ -102,25 +124,6 @@ pub(crate) struct Instance {
     storage_gb: u64,
 }
 
-/// Store times of a queue's retained messages `oldest..newest_end` when they came at `rate`
-/// per 10 s: coarse runs back to the oldest retained message (an offset reset to it is
-/// minutes or hours behind), then one run per 10 s for the last two and a half minutes.
-fn produced_so_far(oldest: u64, newest_end: u64, newest_ms: i64, rate: u64) -> StoreTimes {
-    let ms_per_message = 10_000 / rate.max(1) as i64;
-    let time_of = |end: u64| newest_ms - (newest_end - end) as i64 * ms_per_message;
-    let recent = newest_end.saturating_sub(15 * rate).max(oldest);
-    let mut times = StoreTimes::default();
-    for k in 1..=8 {
-        let end = oldest + (recent - oldest) * k / 8;
-        times.record(end, time_of(end));
-    }
-    for k in (0..15).rev() {
-        let end = newest_end - k * rate;
-        times.record(end, time_of(end));
-    }
-    times
-}
-
 /// A stable seed from an instance id (FNV-1a).
 fn seed_of(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
@@ -190,13 +193,13 @@ impl Instance {
                 for q in 0..topic.queues_per_broker {
                     let max = 1_000 + u64::from(rng.u32(0..5_000));
                     let newest_ms = now_ms - i64::from(rng.u32(0..60_000));
-                    let times = produced_so_far(max / 10, max, newest_ms, topic.rate);
                     topic.queues.insert(
                         (b, q),
                         Queue {
                             min_offset: max / 10,
                             max_offset: max,
-                            times,
+                            times: Produced::starting_at(max, newest_ms),
+                            rate: topic.rate,
                         },
                     );
                 }
@@ -415,7 +418,7 @@ impl Instance {
                 if c.offset >= queue.max_offset {
                     return Some(0);
                 }
-                Some(queue.times.newest_ms() - queue.times.consumed_ms(c.offset))
+                Some(queue.newest_ms() - queue.consumed_ms(c.offset))
             })
             .max()
             .map_or(0.0, |ms| ms.max(0) as f64 / 1000.0)

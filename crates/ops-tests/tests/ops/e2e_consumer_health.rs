@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Expected, Stack, wait_for};
+use super::{Expected, Stack, wait_for, wait_for_alerts};
 
 /// What the faults changed, to undo it, and the alerts they raise.
 pub(super) struct Faults {
@@ -118,7 +118,7 @@ pub(super) async fn before_scraping(
 
 /// Once Prometheus has data: retention overtakes the stopped Kafka group by 10 messages, and
 /// the topic the rewound Kafka group is furthest behind on gets a retention under 1.25 × that
-/// lag (whole hours, at least one).
+/// lag (whole hours, at least one); returns once every consumer-health alert is active.
 pub(super) async fn while_scraping(
     stack: &Stack,
     faults: &mut Faults,
@@ -198,6 +198,10 @@ pub(super) async fn while_scraping(
         ],
         "retention of the rewound group's topic cut",
     ));
+    // The statuses need a whole window of readings: wait for these alerts before the main
+    // test's faults start, so that data it holds back (a failing collector's, kept for
+    // max_age) is still there when the dashboards are checked.
+    wait_for_alerts(stack, &faults.expected, true, Duration::from_secs(120)).await;
 }
 
 /// Undoes the faults (the main test restarts the groups it stopped itself).
