@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::collect::health::ConsumerHealth;
+use crate::collect::health::{ConsumerHealth, state_file};
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
 use crate::collect::{self, Target};
@@ -313,6 +313,8 @@ pub struct Serving {
     pub config_file: Option<String>,
     /// Whether the data is simulated (`--demo`): a banner and `dms_exporter_demo`.
     pub demo: bool,
+    /// Where the consumer log end histories persist (`--state.file`), if anywhere.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 /// Runs the exporter and its HTTP server until `shutdown`; SIGHUP and `POST /-/reload`
@@ -328,6 +330,14 @@ pub async fn run(
     let env_project = input.env_project.clone();
     let mut exporter = Exporter::new(shutdown.clone());
     exporter.self_metrics.set_demo(serving.demo);
+    let persister = serving.state_file.map(|path| {
+        state_file::restore(&exporter.health, &path);
+        tokio::spawn(state_file::persist(
+            Arc::clone(&exporter.health),
+            path,
+            shutdown.clone(),
+        ))
+    });
     exporter.start_collection(input).await;
     let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
     let mut state = exporter.server_state(&serving.telemetry_path);
@@ -393,6 +403,10 @@ pub async fn run(
     }
     let served = servers.await.context("HTTP servers task")?;
     exporter.join().await;
+    if let Some(persister) = persister {
+        // Its last save happens at shutdown.
+        persister.await.context("state file task")?;
+    }
     served?;
     Ok(())
 }

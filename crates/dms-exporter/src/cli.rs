@@ -98,6 +98,10 @@ pub struct Cli {
     /// How many shards split the fleet (wins over `sharding.total_shards`).
     #[arg(long = "total-shards", value_name = "M", value_parser = clap::value_parser!(u32).range(1..))]
     pub total_shards: Option<u32>,
+    /// Keep the consumer log end histories (lag in seconds by interpolation) in this file,
+    /// so they survive a restart; written every minute and at shutdown.
+    #[arg(long = "state.file", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
     /// Run against the embedded DMS simulator with a lively fleet; no configuration or
     /// credentials needed.
     #[cfg(feature = "demo")]

@@ -158,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         web,
         config_file: (!demo).then(|| cli.config_file.display().to_string()),
         demo,
+        state_file: cli.state_file.clone(),
     };
     let input = app::CollectionInput {
         config,

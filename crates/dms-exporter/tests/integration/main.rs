@@ -3,6 +3,7 @@
 
 mod cli;
 mod config_fixtures;
+mod consumer_health;
 mod docs;
 mod fleet_scale;
 mod golden;

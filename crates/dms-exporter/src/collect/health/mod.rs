@@ -26,13 +26,14 @@
 
 pub mod interpolation;
 mod partition_log;
+pub mod state_file;
 pub mod status;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::collect::registry::{Count, Opt};
-pub use partition_log::PartitionFacts;
+pub use partition_log::{PartitionFacts, SavedHistory};
 pub use status::{GroupStatus, PartitionStatus, Reading};
 
 /// How many readings (cycles) the status rules look back over; shared by the Kafka groups

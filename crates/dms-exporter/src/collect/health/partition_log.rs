@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::interpolation::{self, LogEndHistory, Point};
 use super::{ConsumerHealth, ExactTime};
 
 /// One partition's log as the partitions and groups cycles saw it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(super) struct PartitionLog {
     pub history: LogEndHistory,
     /// Log start offset (R11 `lso`).
@@ -24,7 +26,58 @@ pub struct PartitionFacts {
     pub last_write: Option<Point>,
 }
 
+/// One partition's log end history as the state file keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedHistory {
+    pub instance_id: String,
+    pub topic: String,
+    pub partition: String,
+    pub points: Vec<Point>,
+}
+
 impl ConsumerHealth {
+    /// Every partition's log end history (for the state file), in a stable order.
+    pub fn saved_histories(&self) -> Vec<SavedHistory> {
+        let inner = self.lock();
+        let mut out: Vec<SavedHistory> = inner
+            .instances
+            .iter()
+            .flat_map(|(instance, state)| {
+                state.logs.iter().flat_map(move |(topic, partitions)| {
+                    partitions.iter().map(move |(partition, log)| SavedHistory {
+                        instance_id: instance.clone(),
+                        topic: topic.clone(),
+                        partition: partition.clone(),
+                        points: log.history.points().to_vec(),
+                    })
+                })
+            })
+            .filter(|saved| !saved.points.is_empty())
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.instance_id, &a.topic, &a.partition).cmp(&(&b.instance_id, &b.topic, &b.partition))
+        });
+        out
+    }
+
+    /// Adds saved histories (a restart's state file); each point goes through the same checks
+    /// and bounds as a live one.
+    pub fn restore_histories(&self, saved: Vec<SavedHistory>) {
+        for history in saved {
+            self.with_instance(&history.instance_id, |state| {
+                let log = state
+                    .logs
+                    .entry(history.topic)
+                    .or_default()
+                    .entry(history.partition)
+                    .or_default();
+                for point in history.points {
+                    log.history.add(point);
+                }
+            });
+        }
+    }
+
     /// Records the log end one partition has now (a groups cycle's `message_log_end_offset`).
     pub fn record_log_end(&self, instance: &str, topic: &str, partition: &str, offset: i64) {
         let point = Point {
@@ -79,9 +132,16 @@ impl ConsumerHealth {
         self.with_instance(instance, |state| state.retention_ms = retention);
     }
 
-    fn log(&self, instance: &str, topic: &str, partition: &str) -> Option<PartitionLog> {
+    /// Reads one partition's log in place.
+    fn read_log<R>(
+        &self,
+        instance: &str,
+        topic: &str,
+        partition: &str,
+        f: impl FnOnce(&PartitionLog) -> Option<R>,
+    ) -> Option<R> {
         self.read_instance(instance, |state| {
-            state.logs.get(topic)?.get(partition).cloned()
+            f(state.logs.get(topic)?.get(partition)?)
         })
     }
 
@@ -98,13 +158,15 @@ impl ConsumerHealth {
         if lag <= 0 {
             return Some(0.0);
         }
-        let log = self.log(instance, topic, partition)?;
-        interpolation::lag_seconds(&log.history, committed, lag, self.now_ms())
+        let now = self.now_ms();
+        self.read_log(instance, topic, partition, |log| {
+            interpolation::lag_seconds(&log.history, committed, lag, now)
+        })
     }
 
     /// The partition's log start offset, as the last partitions cycle read it.
     pub fn log_start(&self, instance: &str, topic: &str, partition: &str) -> Option<i64> {
-        self.log(instance, topic, partition)?.log_start
+        self.read_log(instance, topic, partition, |log| log.log_start)
     }
 
     /// The topic's retention in seconds, as the last topics cycle read it.

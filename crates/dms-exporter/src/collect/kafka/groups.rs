@@ -408,3 +408,176 @@ impl Collector for Groups {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use super::*;
+    use crate::collect::health::PartitionFacts;
+    use crate::collect::health::interpolation::Point;
+
+    /// A group reading two topics: `t` with partitions 0 (behind) and 1 (caught up), `u` with
+    /// partition 0 (behind).
+    fn detail(committed: [i64; 3], end: [i64; 3]) -> GroupDetail {
+        let offsets: Vec<serde_json::Value> = [("t", 0), ("t", 1), ("u", 0)]
+            .iter()
+            .enumerate()
+            .map(|(i, (topic, partition))| {
+                serde_json::json!({
+                    "topic": topic, "partition": partition,
+                    "message_current_offset": committed[i],
+                    "message_log_end_offset": end[i],
+                    "lag": end[i] - committed[i],
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "group": {"group_id": "g", "state": "STABLE", "members": [{"member_id": "m"}],
+                      "group_message_offsets": offsets}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn find(samples: &[Sample], family: &Family, labels: &[&str]) -> Option<f64> {
+        samples
+            .iter()
+            .find(|s| std::ptr::eq(s.family, family) && s.labels == labels)
+            .map(|s| s.value)
+    }
+
+    use crate::metrics::catalog::Family;
+
+    /// Feeds one cycle at `now` and returns its samples and method counts.
+    fn cycle(
+        health: &ConsumerHealth,
+        now: &AtomicI64,
+        at: i64,
+        detail: &GroupDetail,
+    ) -> (Vec<Sample>, MethodCounts) {
+        now.store(at, Ordering::Relaxed);
+        let filters = FiltersConfig::default();
+        let reads = partitions(detail, &filters);
+        observe(health, "i", detail, &reads, 10);
+        let mut methods = MethodCounts::new();
+        let samples = group_samples("i", detail, &reads, health, &mut methods);
+        (samples, methods)
+    }
+
+    #[test]
+    fn lag_seconds_losses_and_ratio_from_the_health_state() {
+        let now = Arc::new(AtomicI64::new(0));
+        let clock = Arc::clone(&now);
+        let health = ConsumerHealth::with_clock(Arc::new(move || clock.load(Ordering::Relaxed)));
+        // The partitions and topics cycles: `t/0` starts at offset 150, `t` keeps 1000 s.
+        health.record_topic_partitions(
+            "i",
+            "t",
+            [(
+                "0".to_owned(),
+                PartitionFacts {
+                    log_start: Some(150),
+                    last_write: None,
+                },
+            )],
+        );
+        health.record_retention("i", [("t".to_owned(), 1_000_000)]);
+
+        // First cycle: one point per partition, no estimate for the lagging ones.
+        let (samples, methods) =
+            cycle(&health, &now, 10_000, &detail([100, 50, 10], [200, 50, 20]));
+        let t0 = ["i", "g", "t", "0"];
+        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_LAG_SECONDS,
+                &["i", "g", "t", "1"]
+            ),
+            Some(0.0),
+            "caught up is exactly 0"
+        );
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &["i", "g", "t"]
+            ),
+            None,
+            "a partition without an estimate hides the topic's maximum"
+        );
+        assert_eq!(methods.get("none"), Some(&2));
+        assert_eq!(methods.get("caught_up"), Some(&1));
+        assert_eq!(
+            find(&samples, &catalog::KAFKA_GROUP_MESSAGES_LOST, &t0),
+            Some(50.0),
+            "log start 150, committed 100"
+        );
+
+        // Second cycle 10 s later: the log ends moved, so offsets interpolate.
+        health.record_topic_partitions(
+            "i",
+            "u",
+            [(
+                "0".to_owned(),
+                PartitionFacts {
+                    log_start: Some(0),
+                    last_write: Some(Point {
+                        offset: 20,
+                        time_ms: 5_000,
+                    }),
+                },
+            )],
+        );
+        let (samples, methods) =
+            cycle(&health, &now, 20_000, &detail([100, 60, 10], [300, 60, 30]));
+        // t/0: log end 200 at 10 s, 300 at 20 s; the committed 100 extrapolates to 0 s.
+        assert_eq!(
+            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
+            Some(20.0)
+        );
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &["i", "g", "t"]
+            ),
+            Some(20.0)
+        );
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &["i", "g", "t"]
+            ),
+            Some(0.02)
+        );
+        // u/0: the last write reached 20 at 5 s (still 20 at 10 s), 30 at 20 s: 1 s per
+        // message, so the log end was at the committed 10 at -5 s.
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_LAG_SECONDS,
+                &["i", "g", "u", "0"]
+            ),
+            Some(25.0)
+        );
+        assert_eq!(methods.get("interpolated"), Some(&2));
+        assert!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &["i", "g", "u"]
+            )
+            .is_none(),
+            "no retention known for u"
+        );
+        let status = |labels: &[&str]| find(&samples, &catalog::KAFKA_GROUP_STATUS, labels);
+        assert_eq!(
+            status(&["i", "g", "OK"]),
+            Some(1.0),
+            "not enough readings for more"
+        );
+    }
+}
