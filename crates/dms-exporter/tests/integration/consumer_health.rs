@@ -391,6 +391,9 @@ async fn lag_seconds_status_and_losses_follow_the_simulators_truth() {
     assert_eq!(methods(&interpolated, "exact"), 0.0);
     assert!(methods(&interpolated, "interpolated") > 0.0);
     assert!(methods(&exact, "exact") > 0.0);
+    // The simulator's message values say "secret-payload-…": none reaches the metrics.
+    let exposed = crate::support::snapshot_text(&exact);
+    assert!(!exposed.contains("secret-payload"));
 
     // Half an hour later the rewound group's stuck offset lies in the thinned, older half of
     // the history: the points around it are further apart, and so is the error's bound.

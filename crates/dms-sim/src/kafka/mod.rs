@@ -253,6 +253,7 @@ impl Instance {
             "__consumer_offsets",
             true,
             spec.partitions_per_topic.max(1),
+            now,
         );
         if populated {
             for t in 0..spec.topics_per_instance {
@@ -268,6 +269,7 @@ impl Instance {
                     &name,
                     false,
                     spec.partitions_per_topic.max(1),
+                    now,
                 );
             }
             let user_topics: Vec<String> = instance
@@ -574,6 +576,7 @@ fn add_topic(
     name: &str,
     internal: bool,
     n: usize,
+    now: i64,
 ) {
     let n_brokers = instance.brokers.len().max(1);
     let replication = n_brokers.min(3);
@@ -591,7 +594,9 @@ fn add_topic(
             // Drawn in the order the fleet has always drawn them (stable goldens).
             let base_bytes = rng.u64(0..4096);
             let msg_bytes = if internal { 120 } else { rng.u64(512..4096) };
-            let last_update_ms = instance.created_at_ms.max(0) + i64::from(rng.u32(0..1_000_000));
+            // Every partition has traffic, so its last write is recent (within 10 s): the
+            // produce times of its older offsets count back from it at its rate.
+            let last_update_ms = now - i64::from(rng.u32(0..1_000_000)) / 100;
             Partition {
                 id: u32::try_from(p).unwrap_or(0),
                 replica_leo: vec![leo; replicas.len()],

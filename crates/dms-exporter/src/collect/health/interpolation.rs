@@ -224,6 +224,25 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_between_two_readings_is_dated_within_one_interval() {
+        // Readings every 30 s; idle until 30 s, then 1,000 messages in one burst at 31 s.
+        let h = history(&[(0, 0), (0, 30_000), (1_000, 60_000), (1_000, 90_000)]);
+        let now = 100_000;
+        let truth = (now - 31_000) as f64 / 1000.0;
+        for committed in [0, 250, 500, 999] {
+            let estimate = lag_seconds(&h, committed, 1_000 - committed, now).unwrap_or(-1.0);
+            let error = estimate - truth;
+            // Interpolation spreads the burst over the interval: the error grows with the
+            // offset's distance from the burst, and stays under one interval.
+            assert!(error.abs() < 30.0, "{committed}: {estimate} vs {truth}");
+            // At most the 1 s between the idle reading and the burst too high.
+            assert!(error <= 1.0, "{committed}: {estimate} vs {truth}");
+        }
+        assert_eq!(lag_seconds(&h, 0, 1_000, now), Some(70.0));
+        assert_eq!(lag_seconds(&h, 500, 500, now), Some(55.0));
+    }
+
+    #[test]
     fn flat_runs_collapse_to_their_ends_and_late_points_slot_in() {
         let mut h = history(&[(100, 0), (100, 10), (100, 20), (100, 30), (150, 40)]);
         assert_eq!(offsets_and_times(&h), [(100, 0), (100, 30), (150, 40)]);

@@ -10,7 +10,8 @@
 //! 2. the committed offset went backwards between two readings → REWIND;
 //! 3. the lag was 0 at some reading → OK;
 //! 4. fewer readings than the window's length → OK (not enough evidence yet);
-//! 5. the committed offset never moved → STALL if any reading had members, else STOP;
+//! 5. the committed offset never moved → STALL if a reading before the newest had members,
+//!    STOP if none had, OK if only the newest had (members just joined);
 //! 6. the offset moved but the lag never decreased → WARN;
 //! 7. otherwise (the lag decreased at some step) → OK.
 
@@ -143,8 +144,12 @@ pub fn evaluate(readings: &[Reading], length: usize) -> Option<PartitionStatus> 
     } else if readings.iter().any(|r| r.lag <= 0) || readings.len() < length.max(MIN_WINDOW) {
         PartitionStatus::Ok
     } else if steps().all(|(a, b)| b.committed == a.committed) {
-        if readings.iter().any(|r| r.has_members) {
+        let (earlier, _) = readings.split_at(readings.len() - 1);
+        if earlier.iter().any(|r| r.has_members) {
             PartitionStatus::Stall
+        } else if newest.has_members {
+            // Members only just (re)joined: they have had no cycle to commit in yet.
+            PartitionStatus::Ok
         } else {
             PartitionStatus::Stop
         }
@@ -220,6 +225,12 @@ mod tests {
                 3,
                 &[(10, 5, M), (10, 7, EMPTY), (10, 9, EMPTY)],
                 Some(Stall),
+            ),
+            (
+                "members joined at the newest reading only: not yet judged",
+                3,
+                &[(10, 5, EMPTY), (10, 7, EMPTY), (10, 9, M)],
+                Some(Ok),
             ),
             (
                 "no members for the whole window, behind: STOP",
