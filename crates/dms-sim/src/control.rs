@@ -37,6 +37,10 @@ pub(crate) fn routes() -> Router<Simulator> {
             post(overtake_group),
         )
         .route("/_sim/instances/{id}/topics/{topic}", delete(delete_topic))
+        .route(
+            "/_sim/instances/{id}/topics/{topic}/retention",
+            put(set_retention),
+        )
         .route("/_sim/instances/{id}/brokers/{broker}", put(set_broker))
         .route("/_sim/instances/{id}/disk", put(fill_disk))
         .route("/_sim/instances/{id}/tasks", post(add_task))
@@ -142,7 +146,7 @@ struct MessagesBody {
     messages: u64,
 }
 
-/// Kafka: moves the group's committed offsets `messages` back on every partition.
+/// Moves the group's committed offsets `messages` back on every partition or queue.
 async fn rewind_group(
     State(sim): State<Simulator>,
     Path((id, group)): Path<(String, String)>,
@@ -156,7 +160,7 @@ struct CommitsBody {
     paused: bool,
 }
 
-/// Kafka: the group's members stay but commit nothing (`paused: true`) or resume.
+/// The group's members (online consumers) stay but commit nothing (`paused: true`) or resume.
 async fn set_commits(
     State(sim): State<Simulator>,
     Path((id, group)): Path<(String, String)>,
@@ -186,6 +190,20 @@ async fn delete_topic(
     Path((id, topic)): Path<(String, String)>,
 ) -> Response {
     found(sim.delete_topic(&id, &topic))
+}
+
+#[derive(Deserialize)]
+struct RetentionBody {
+    hours: u64,
+}
+
+/// Kafka: the topic's retention, hours.
+async fn set_retention(
+    State(sim): State<Simulator>,
+    Path((id, topic)): Path<(String, String)>,
+    Json(body): Json<RetentionBody>,
+) -> Response {
+    found(sim.set_topic_retention(&id, &topic, body.hours))
 }
 
 #[derive(Deserialize)]

@@ -238,6 +238,13 @@ impl Fleet {
         self.instances.get_mut(instance_id)
     }
 
+    pub(crate) fn rocketmq_mut(
+        &mut self,
+        instance_id: &str,
+    ) -> Option<&mut crate::rocketmq::Instance> {
+        self.rocketmq.get_mut(instance_id)
+    }
+
     pub fn set_broker_up(&mut self, instance_id: &str, broker_id: u32, up: bool) -> bool {
         self.instances
             .get_mut(instance_id)

@@ -17,6 +17,7 @@ mod fleet;
 mod generate;
 mod http;
 mod kafka;
+mod produced;
 mod query;
 mod rabbitmq;
 mod rocketmq;
@@ -584,18 +585,35 @@ impl Simulator {
             .set_consumer_running(instance_id, group, running)
     }
 
-    /// Moves a Kafka group's committed offsets `messages` back on every partition.
+    /// Moves a group's committed offsets `messages` back on every partition (Kafka) or queue
+    /// (RocketMQ, not below the oldest retained message).
     pub fn rewind_group(&self, instance_id: &str, group: &str, messages: u64) -> bool {
-        self.fleet_mut()
+        let mut fleet = self.fleet_mut();
+        if let Some(rocket) = fleet.rocketmq_mut(instance_id) {
+            return rocket.rewind_group(group, messages);
+        }
+        fleet
             .kafka_mut(instance_id)
             .is_some_and(|i| i.rewind_group(group, messages))
     }
 
-    /// Stops (or resumes) a Kafka group's commits while its members stay.
+    /// Stops (or resumes) a group's commits while its members (RocketMQ: online consumers)
+    /// stay.
     pub fn set_commits_paused(&self, instance_id: &str, group: &str, paused: bool) -> bool {
-        self.fleet_mut()
+        let mut fleet = self.fleet_mut();
+        if let Some(rocket) = fleet.rocketmq_mut(instance_id) {
+            return rocket.set_committing(group, !paused);
+        }
+        fleet
             .kafka_mut(instance_id)
             .is_some_and(|i| i.set_commits_paused(group, paused))
+    }
+
+    /// Sets a Kafka topic's retention in hours (`retention_time`).
+    pub fn set_topic_retention(&self, instance_id: &str, topic: &str, hours: u64) -> bool {
+        self.fleet_mut()
+            .kafka_mut(instance_id)
+            .is_some_and(|i| i.set_retention_hours(topic, hours))
     }
 
     /// Retention deletes `messages` beyond a Kafka group's committed offset on each of its

@@ -314,6 +314,22 @@ families! {
         ["instance_id", "group", "topic"],
         "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
         "Store time of the newest message the group has consumed on the topic, as a Unix timestamp; no series before the first one.";
+    ROCKETMQ_GROUP_LAG_SECONDS = "dms_rocketmq_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the queue in time: store time of the queue's newest message minus that of the group's last consumed one; 0 when caught up; no series before the group consumed anything.";
+    ROCKETMQ_GROUP_TOPIC_LAG_SECONDS = "dms_rocketmq_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the topic in time: the largest lag in seconds over its queues.";
+    ROCKETMQ_GROUP_QUEUE_STATUS = "dms_rocketmq_consumergroup_queue_status", StateSet, None,
+        ["instance_id", "group", "topic", "broker", "queue", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed) when it lags",
+        "Evaluated status of the group on the queue (Burrow's rules over the last consumer_status_window readings): OK, WARN (consuming but lag never decreasing), STALL (offset standing still with lag and online consumers), STOP (the same without online consumers), REWIND (offset moved back).";
+    ROCKETMQ_GROUP_STATUS = "dms_rocketmq_consumergroup_status", StateSet, None,
+        ["instance_id", "group", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed) when it lags",
+        "Evaluated status of the group: ERR when any queue is STOP or STALL, WARN when any is WARN, else OK.";
     ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
         ["instance_id"],
         "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",

@@ -16,6 +16,7 @@ mod rabbitmq_queues;
 mod registry;
 mod reload;
 mod rocketmq;
+mod rocketmq_status;
 mod scheduler;
 mod sharding;
 mod soak;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::{in_process, series};
 
-const ROCKET: &str = "collectors:
+pub const ROCKET: &str = "collectors:
   jitter: 0
   instances: {interval: 1h}
   tags: {interval: 1h}
@@ -31,7 +31,7 @@ api:
   burst: 20
 ";
 
-async fn ready(config: &str) -> (Simulator, dms_exporter::app::Exporter, CancellationToken) {
+pub async fn ready(config: &str) -> (Simulator, dms_exporter::app::Exporter, CancellationToken) {
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
     let shutdown = CancellationToken::new();
@@ -41,13 +41,13 @@ async fn ready(config: &str) -> (Simulator, dms_exporter::app::Exporter, Cancell
     (sim, exporter, shutdown)
 }
 
-fn value(line: &str) -> f64 {
+pub fn value(line: &str) -> f64 {
     line.rsplit_once(' ')
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(f64::NAN)
 }
 
-fn label<'a>(line: &'a str, name: &str) -> &'a str {
+pub fn label<'a>(line: &'a str, name: &str) -> &'a str {
     line.split(&format!("{name}=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -65,6 +65,11 @@ fn lag_per_group(exporter: &dms_exporter::app::Exporter) -> BTreeMap<String, f64
 
 /// group → lag, from the simulator's state.
 fn sim_lag(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
+    sim_per_group(sim, instance, "lag")
+}
+
+/// group → one field of the group in the simulator's state.
+fn sim_per_group(sim: &Simulator, instance: &str, field: &str) -> BTreeMap<String, f64> {
     let state = sim.state_summary();
     let rocket = state["rocketmq"].as_array().cloned().unwrap_or_default();
     let me = rocket
@@ -75,7 +80,7 @@ fn sim_lag(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
         .as_object()
         .expect("groups")
         .iter()
-        .map(|(g, v)| (g.clone(), v["lag"].as_f64().unwrap_or(f64::NAN)))
+        .map(|(g, v)| (g.clone(), v[field].as_f64().unwrap_or(f64::NAN)))
         .collect()
 }
 
@@ -117,6 +122,61 @@ async fn lag_matches_the_simulator_and_a_stopped_consumer_falls_behind() {
     shutdown.cancel();
 }
 
+/// group → its largest lag in seconds over its topics, from the exporter.
+fn lag_seconds_per_group(exporter: &dms_exporter::app::Exporter) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for line in series(exporter, "dms_rocketmq_consumergroup_topic_lag_seconds") {
+        let max = out.entry(label(&line, "group").to_owned()).or_default();
+        *max = max.max(value(&line));
+    }
+    out
+}
+
+/// group → lag in seconds, from the simulator's truth.
+fn sim_lag_seconds(sim: &Simulator, instance: &str) -> BTreeMap<String, f64> {
+    sim_per_group(sim, instance, "lag_seconds")
+}
+
+/// Series without its value (name and labels), for joining two families.
+fn labels_of(line: &str, family: &str) -> String {
+    line.rsplit_once(' ')
+        .map(|(head, _)| head.trim_start_matches(family).to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn lag_in_seconds_matches_the_simulator_and_grows_while_stopped() {
+    let (sim, exporter, shutdown) = ready(ROCKET).await;
+    let id = sim.instance_ids_of("reliability").remove(0);
+    assert_eq!(lag_seconds_per_group(&exporter), sim_lag_seconds(&sim, &id));
+    assert!(sim.set_consumer_running(&id, "group-orders", false));
+    for _ in 0..6 {
+        sim.step();
+    }
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let seconds = lag_seconds_per_group(&exporter);
+    assert_eq!(seconds, sim_lag_seconds(&sim, &id));
+    // Stopped for 6 ticks of 10 s: a queue written in the last tick is at least 60 s ahead of
+    // the last message consumed before the stop.
+    assert!(seconds["group-orders"] >= 60.0, "{seconds:?}");
+    // Every queue without lag reports exactly 0 seconds, and every lagging one a value.
+    let lag_family = "dms_rocketmq_consumergroup_lag";
+    let seconds_family = "dms_rocketmq_consumergroup_lag_seconds";
+    let by_queue: BTreeMap<String, f64> = series(&exporter, seconds_family)
+        .iter()
+        .map(|l| (labels_of(l, seconds_family), value(l)))
+        .collect();
+    let lags = series(&exporter, lag_family);
+    assert_eq!(by_queue.len(), lags.len());
+    for line in lags {
+        let queue_seconds = by_queue[&labels_of(&line, lag_family)];
+        if value(&line) == 0.0 {
+            assert_eq!(queue_seconds, 0.0, "{line}");
+        }
+    }
+    shutdown.cancel();
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_detail_call_limit_skips_rotates_and_reports() {
     let config = ROCKET.replace(
@@ -144,11 +204,12 @@ async fn the_detail_call_limit_skips_rotates_and_reports() {
         ),
         1.0
     );
-    // 2 listing calls... plus exactly 2 detail calls for the lag cycle: groups (1) + group
-    // topic lists (3) + pairs (2).
+    // The lag cycle: groups (1) + group topic lists (3) + pairs (2) + the status of each topic
+    // of those pairs (group-archive/topic-audit, group-billing/topic-orders: 2) + the clients
+    // of each group lagging on them (both: 2).
     assert_eq!(
         self_metric(&exporter, "dms_collector_cycle_api_calls", "rocketmq_lag"),
-        6.0
+        10.0
     );
     tokio::time::sleep(Duration::from_secs(11)).await;
     // The other two were read; the first two are kept: all four are there.
@@ -211,5 +272,47 @@ async fn a_failing_group_keeps_its_last_good_data() {
             .any(|l| l.contains("collector=\"rocketmq_lag\"") && value(l) == 0.0),
         "{up:?}"
     );
+    shutdown.cancel();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_topic_status_keeps_the_seconds_and_refreshes_the_offsets() {
+    // Only the lag collector reads topic status after the first round.
+    let config = ROCKET.replace(
+        "rocketmq_topics: {interval: 10s, max_age: 1h}",
+        "rocketmq_topics: {interval: 1h}",
+    );
+    let (sim, exporter, shutdown) = ready(&config).await;
+    let id = sim.instance_ids_of("reliability").remove(0);
+    let pairs = series(&exporter, "dms_rocketmq_consumergroup_topic_lag_seconds").len();
+    assert_eq!(pairs, 4);
+    for _ in 0..3 {
+        sim.step();
+    }
+    sim.set_fault(FaultRule {
+        endpoint: "rocketmq_topic_status".to_owned(),
+        instance_id: Some(id.clone()),
+        fault: Fault::NotFound,
+        remaining: Some(1),
+    });
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(
+        series(&exporter, "dms_rocketmq_consumergroup_topic_lag_seconds").len(),
+        pairs,
+        "no pair lost its seconds"
+    );
+    assert_eq!(
+        lag_per_group(&exporter),
+        sim_lag(&sim, &id),
+        "offsets are fresh"
+    );
+    let up = series(&exporter, "dms_instance_collector_up");
+    assert!(
+        up.iter()
+            .any(|l| l.contains("collector=\"rocketmq_lag\"") && value(l) == 0.0),
+        "{up:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(lag_seconds_per_group(&exporter), sim_lag_seconds(&sim, &id));
     shutdown.cancel();
 }

@@ -9,15 +9,14 @@
 //!   instance's `used_storage_space` is the brokers' total in whole GiB (floor).
 
 mod api;
-mod produced;
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::generate::{hex_id, uuid};
+use crate::produced::Produced;
 use crate::{FleetSpec, Project};
-use produced::Produced;
 
 pub(crate) use api::{GIB, dispatch};
 
@@ -402,6 +401,17 @@ impl Instance {
                 p.lso = p.lso.max((committed + messages).min(p.leo));
             }
         }
+        true
+    }
+
+    /// Sets a topic's retention (`retention_time`, hours); pins the instance. False if the
+    /// topic is unknown.
+    pub fn set_retention_hours(&mut self, topic: &str, hours: u64) -> bool {
+        let Some(t) = self.topics.get_mut(topic) else {
+            return false;
+        };
+        t.retention_hours = hours;
+        self.pinned = true;
         true
     }
 

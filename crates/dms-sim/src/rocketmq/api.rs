@@ -203,7 +203,7 @@ impl Instance {
                             "lag": lag,
                             "broker_offset": queue.max_offset,
                             "consumer_offset": queue.max_offset - lag,
-                            "last_message_time": c.last_ms,
+                            "last_message_time": queue.consumed_ms(c.offset),
                         }))
                     })
                     .collect();
@@ -308,7 +308,7 @@ impl Instance {
                             "id": q,
                             "min_offset": queue.min_offset,
                             "max_offset": queue.max_offset,
-                            "last_message_time": queue.last_ms,
+                            "last_message_time": queue.newest_ms(),
                         }))
                     })
                     .collect();

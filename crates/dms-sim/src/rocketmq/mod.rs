@@ -1,8 +1,11 @@
 //! Simulated RocketMQ instances (engine `reliability`): state and evolution here, the JSON of
 //! every endpoint in `api`, shaped like the documented examples in `fixtures/api/rocketmq`.
 //!
-//! One invariant ties the endpoints together: a queue's `max_offset` (topic status) is the
-//! `broker_offset` every group sees for it, and `lag == broker_offset - consumer_offset`.
+//! Invariants tie the endpoints together: a queue's `max_offset` (topic status) is the
+//! `broker_offset` every group sees for it, `lag == broker_offset - consumer_offset`, and a
+//! group's `last_message_time` (the store time of its last consumed message) is never after the
+//! queue's own `last_message_time` (its newest message): both are read from one store-time
+//! history ([`Produced`]).
 
 mod api;
 
@@ -12,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::Project;
 use crate::generate::hex_id;
+use crate::produced::Produced;
 
 pub(crate) use api::dispatch;
 
@@ -23,8 +27,30 @@ const TASK_NAMES: &[&str] = &["createTopic", "modifyGroup", "resetOffset"];
 pub(crate) struct Queue {
     pub min_offset: u64,
     pub max_offset: u64,
-    /// Store time of the newest message, unix ms; 0 before the first one.
-    pub last_ms: i64,
+    /// When its messages were stored.
+    times: Produced,
+    /// The topic's rate (messages per tick at most): the pace of the history's prelude.
+    rate: u64,
+}
+
+impl Queue {
+    /// Store time of the message at `offset`, unix ms; 0 when there is none.
+    fn stored_ms(&self, offset: Option<u64>) -> i64 {
+        offset
+            .and_then(|offset| self.times.time_of(offset, self.rate))
+            .unwrap_or(0)
+    }
+
+    /// Store time of the newest message, unix ms (the topic status's `last_message_time`).
+    pub fn newest_ms(&self) -> i64 {
+        self.stored_ms(self.max_offset.checked_sub(1))
+    }
+
+    /// Store time of the last message before `consumer_offset`, the last one consumed (a
+    /// group's `last_message_time`); 0 when nothing was consumed.
+    pub fn consumed_ms(&self, consumer_offset: u64) -> i64 {
+        self.stored_ms(consumer_offset.checked_sub(1))
+    }
 }
 
 pub(crate) struct Topic {
@@ -40,8 +66,6 @@ pub(crate) struct Topic {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Committed {
     pub offset: u64,
-    /// Store time of the last consumed message, unix ms; 0 when none.
-    pub last_ms: i64,
 }
 
 pub(crate) struct Group {
@@ -54,6 +78,8 @@ pub(crate) struct Group {
     pub committed: BTreeMap<(String, usize, usize), Committed>,
     /// Whether its consumers run (clients online, offsets advance).
     pub running: bool,
+    /// Whether running consumers commit; false: online but stuck (offsets stand still).
+    pub committing: bool,
     /// Touched through the control API: churn leaves it alone.
     pub pinned: bool,
     clients: Vec<String>,
@@ -166,12 +192,14 @@ impl Instance {
             for b in 0..broker_count {
                 for q in 0..topic.queues_per_broker {
                     let max = 1_000 + u64::from(rng.u32(0..5_000));
+                    let newest_ms = now_ms - i64::from(rng.u32(0..60_000));
                     topic.queues.insert(
                         (b, q),
                         Queue {
                             min_offset: max / 10,
                             max_offset: max,
-                            last_ms: now_ms - i64::from(rng.u32(0..60_000)),
+                            times: Produced::starting_at(max, newest_ms),
+                            rate: topic.rate,
                         },
                     );
                 }
@@ -229,7 +257,6 @@ impl Instance {
                     (topic.clone(), b, q),
                     Committed {
                         offset: queue.max_offset.saturating_sub(behind),
-                        last_ms: now_ms - 1_000,
                     },
                 );
             }
@@ -255,6 +282,7 @@ impl Instance {
                 topics,
                 committed,
                 running,
+                committing: true,
                 pinned: false,
                 clients,
             },
@@ -274,7 +302,7 @@ impl Instance {
                 let produced = rng.u64(0..=topic.rate);
                 if produced > 0 {
                     queue.max_offset += produced;
-                    queue.last_ms = now_ms;
+                    queue.times.record(queue.max_offset, now_ms);
                 }
                 if churn && rng.u32(0..10) == 0 {
                     // Retention: the oldest messages go.
@@ -286,7 +314,7 @@ impl Instance {
             if churn && !group.pinned && rng.u32(0..30) == 0 {
                 group.running = !group.running;
             }
-            if !group.running {
+            if !group.running || !group.committing {
                 continue;
             }
             for ((topic, b, q), position) in &mut group.committed {
@@ -296,14 +324,7 @@ impl Instance {
                 };
                 let lag = queue.max_offset.saturating_sub(position.offset);
                 let consumed = if rng.u32(0..4) == 0 { lag / 2 } else { lag };
-                if consumed > 0 {
-                    position.offset += consumed;
-                    position.last_ms = if position.offset == queue.max_offset {
-                        queue.last_ms
-                    } else {
-                        now_ms - 1_000
-                    };
-                }
+                position.offset += consumed;
             }
         }
     }
@@ -315,6 +336,36 @@ impl Instance {
         };
         group.running = running;
         group.pinned = true;
+        self.pinned = true;
+        true
+    }
+
+    /// Lets a group's online consumers commit or stand still; false if the group is unknown.
+    pub fn set_committing(&mut self, group: &str, committing: bool) -> bool {
+        let Some(group) = self.groups.get_mut(group) else {
+            return false;
+        };
+        group.committing = committing;
+        group.pinned = true;
+        self.pinned = true;
+        true
+    }
+
+    /// Moves a group back by `messages` on every queue (not below the oldest retained
+    /// message), as a consumer-offset reset does; false if the group is unknown.
+    pub fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
+        let Some(g) = self.groups.get_mut(group) else {
+            return false;
+        };
+        for ((topic, b, q), position) in &mut g.committed {
+            let oldest = self
+                .topics
+                .get(topic)
+                .and_then(|t| t.queues.get(&(*b, *q)))
+                .map_or(0, |queue| queue.min_offset);
+            position.offset = position.offset.saturating_sub(messages).max(oldest);
+        }
+        g.pinned = true;
         self.pinned = true;
         true
     }
@@ -353,6 +404,26 @@ impl Instance {
             .sum()
     }
 
+    /// The group's largest lag in time over its queues, seconds: the newest message's store
+    /// time minus the last consumed one's, 0 on a caught-up queue (the truth tests compare with).
+    pub fn lag_seconds(&self, group: &str) -> f64 {
+        let Some(group) = self.groups.get(group) else {
+            return 0.0;
+        };
+        group
+            .committed
+            .iter()
+            .filter_map(|((t, b, q), c)| {
+                let queue = self.topics.get(t)?.queues.get(&(*b, *q))?;
+                if c.offset >= queue.max_offset {
+                    return Some(0);
+                }
+                Some(queue.newest_ms() - queue.consumed_ms(c.offset))
+            })
+            .max()
+            .map_or(0.0, |ms| ms.max(0) as f64 / 1000.0)
+    }
+
     /// Used storage, GB: a stand-in proportional to the retained messages.
     fn used_storage_gb(&self) -> u64 {
         let retained: u64 = self
@@ -372,7 +443,13 @@ impl Instance {
             .map(|(name, g)| {
                 (
                     name.as_str(),
-                    json!({ "running": g.running, "lag": self.lag(name), "topics": g.topics }),
+                    json!({
+                        "running": g.running,
+                        "committing": g.committing,
+                        "lag": self.lag(name),
+                        "lag_seconds": self.lag_seconds(name),
+                        "topics": g.topics,
+                    }),
                 )
             })
             .collect();

@@ -315,3 +315,37 @@ async fn groups_rewind_pause_and_are_overtaken_by_retention() {
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_topics_retention_can_be_set() {
+    let sim = sim();
+    let id = first_instance(&sim).await;
+    let path = format!("/v2/{PROJECT}/instances/{id}/topics");
+    let topics = get_ok(&sim, &path, &[]).await;
+    let topic = topics["topics"][0]["name"]
+        .as_str()
+        .expect("a topic")
+        .to_owned();
+    let reply = send_json(
+        &sim,
+        "PUT",
+        &format!("/_sim/instances/{id}/topics/{topic}/retention"),
+        Some(json!({"hours": 1})),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let topics = get_ok(&sim, &path, &[]).await;
+    let retention = topics["topics"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == topic.as_str()))
+        .map(|t| t["retention_time"].clone());
+    assert_eq!(retention, Some(json!(1)));
+    let unknown = send_json(
+        &sim,
+        "PUT",
+        &format!("/_sim/instances/{id}/topics/nope/retention"),
+        Some(json!({"hours": 1})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}

@@ -240,10 +240,13 @@ async fn instance_objects_have_every_documented_field() {
 }
 
 /// Σ over every queue the group consumes of (lag, broker offset - consumer offset), and the
-/// topic status max offsets must equal the broker offsets.
-async fn check_consistency(sim: &Simulator, base: &str, group: &str) -> i64 {
+/// topic status max offsets must equal the broker offsets; the group's last consumed message is
+/// never stored after the queue's newest, and is the newest when the queue is caught up. Also
+/// returns the largest difference of the two times over the queues, seconds.
+async fn check_consistency(sim: &Simulator, base: &str, group: &str) -> (i64, f64) {
     let topics = get_ok(sim, &format!("{base}/groups/{group}/topics"), &[]).await;
     let mut total = 0;
+    let mut lag_ms = 0;
     for topic in topics["topics"].as_array().expect("topics") {
         let topic = topic.as_str().expect("name");
         let lag = get_ok(
@@ -279,11 +282,27 @@ async fn check_consistency(sim: &Simulator, base: &str, group: &str) -> i64 {
                     Some(b),
                     "broker offset = max offset"
                 );
+                let consumed = q["last_message_time"].as_i64().expect("consumed time");
+                let newest = sq["last_message_time"].as_i64().expect("newest time");
+                assert!(consumed <= newest, "{group}/{topic}: {consumed} > {newest}");
+                if l == 0 {
+                    assert_eq!(consumed, newest, "{group}/{topic}: caught up");
+                }
+                lag_ms = lag_ms.max(newest - consumed);
                 total += l;
             }
         }
     }
-    total
+    (total, lag_ms as f64 / 1000.0)
+}
+
+fn truth_lag_seconds(sim: &Simulator, id: &str, group: &str) -> f64 {
+    let state = sim.state_summary();
+    state["rocketmq"]
+        .as_array()
+        .and_then(|all| all.iter().find(|i| i["instance_id"] == id))
+        .and_then(|i| i["groups"][group]["lag_seconds"].as_f64())
+        .expect("group in the state")
 }
 
 #[tokio::test]
@@ -292,16 +311,27 @@ async fn lag_is_consistent_and_a_stopped_consumer_falls_behind() {
     let (project, instance) = rocket_instances(&sim).await.remove(0);
     let id = instance["instance_id"].as_str().expect("id").to_owned();
     let base = format!("/v2/{project}/instances/{id}");
-    let before = check_consistency(&sim, &base, "group-orders").await;
+    let (before, _) = check_consistency(&sim, &base, "group-orders").await;
     assert!(sim.set_consumer_running(&id, "group-orders", false));
     for _ in 0..5 {
         sim.step();
     }
-    let after = check_consistency(&sim, &base, "group-orders").await;
+    let (after, seconds) = check_consistency(&sim, &base, "group-orders").await;
     assert!(
         after > before,
         "lag grows while stopped: {before} -> {after}"
     );
+    // A queue written in the last of the 5 ticks (10 s each) is at least 50 s ahead.
+    assert!(
+        seconds >= 50.0,
+        "lag in time grows while stopped: {seconds}"
+    );
+    assert_eq!(seconds, truth_lag_seconds(&sim, &id, "group-orders"));
+    // Running groups (sometimes half caught up) and the stopped billing group hold too.
+    for group in ["group-billing", "group-archive"] {
+        let (_, seconds) = check_consistency(&sim, &base, group).await;
+        assert_eq!(seconds, truth_lag_seconds(&sim, &id, group), "{group}");
+    }
     let clients = get_ok(
         &sim,
         &format!("/v2/rocketmq/{project}/instances/{id}/groups/group-orders/clients"),
@@ -312,7 +342,7 @@ async fn lag_is_consistent_and_a_stopped_consumer_falls_behind() {
     assert_eq!(clients["total"], 0);
     assert!(sim.set_consumer_running(&id, "group-orders", true));
     sim.step();
-    let resumed = check_consistency(&sim, &base, "group-orders").await;
+    let (resumed, _) = check_consistency(&sim, &base, "group-orders").await;
     assert!(resumed < after, "consumption resumes: {after} -> {resumed}");
 }
 
@@ -369,4 +399,94 @@ async fn tasks_include_a_failure_and_can_be_added_and_deleted() {
     assert!(sim.delete_task(id, &added));
     let tasks = get_ok(&sim, &format!("{base}/tasks"), &[]).await;
     assert_eq!(tasks["task_count"], "3");
+}
+
+/// Σ consumer offsets of a group over its queues.
+async fn consumer_offsets(sim: &Simulator, base: &str, group: &str) -> i64 {
+    let topics = get_ok(sim, &format!("{base}/groups/{group}/topics"), &[]).await;
+    let mut total = 0;
+    for topic in topics["topics"].as_array().expect("topics") {
+        let detail = get_ok(
+            sim,
+            &format!("{base}/groups/{group}/topics"),
+            &[("topic", topic.as_str().expect("name"))],
+        )
+        .await;
+        for broker in detail["brokers"].as_array().expect("brokers") {
+            for q in broker["queues"].as_array().expect("queues") {
+                total += q["consumer_offset"].as_i64().expect("consumer offset");
+            }
+        }
+    }
+    total
+}
+
+#[tokio::test]
+async fn control_stalls_and_rewinds_a_group() {
+    use axum::http::StatusCode;
+    use serde_json::json;
+
+    let sim = sim();
+    let (project, instance) = rocket_instances(&sim).await.remove(0);
+    let id = instance["instance_id"].as_str().expect("id").to_owned();
+    let base = format!("/v2/{project}/instances/{id}");
+    let group = "group-orders";
+    let stall = send_json(
+        &sim,
+        "PUT",
+        &format!("/_sim/instances/{id}/groups/{group}/commits"),
+        Some(json!({"paused": true})),
+    )
+    .await;
+    assert_eq!(stall.status, StatusCode::OK);
+    let (lag_before, _) = check_consistency(&sim, &base, group).await;
+    let offsets_before = consumer_offsets(&sim, &base, group).await;
+    for _ in 0..3 {
+        sim.step();
+    }
+    let (lag_after, _) = check_consistency(&sim, &base, group).await;
+    assert_eq!(consumer_offsets(&sim, &base, group).await, offsets_before);
+    assert!(lag_after > lag_before, "{lag_before} -> {lag_after}");
+    let clients = get_ok(
+        &sim,
+        &format!("/v2/rocketmq/{project}/instances/{id}/groups/{group}/clients"),
+        &[],
+    )
+    .await;
+    assert_eq!(clients["online"], true, "a stalled group keeps its members");
+
+    let rewind = send_json(
+        &sim,
+        "POST",
+        &format!("/_sim/instances/{id}/groups/{group}/rewind"),
+        Some(json!({"messages": 5})),
+    )
+    .await;
+    assert_eq!(rewind.status, StatusCode::OK);
+    let queues: i64 = 3 * instance_brokers(&instance);
+    assert_eq!(
+        consumer_offsets(&sim, &base, group).await,
+        offsets_before - 5 * queues
+    );
+    let (lag_rewound, _) = check_consistency(&sim, &base, group).await;
+    assert_eq!(lag_rewound, lag_after + 5 * queues);
+    // Back to the oldest retained message: minutes behind the newest (the simulated queues
+    // hold their production of the last 10 minutes or more).
+    assert!(sim.rewind_group(&id, group, u64::MAX));
+    let (_, seconds) = check_consistency(&sim, &base, group).await;
+    assert!(seconds > 300.0, "{seconds}");
+    assert_eq!(seconds, truth_lag_seconds(&sim, &id, group));
+    let unknown = send_json(
+        &sim,
+        "POST",
+        &format!("/_sim/instances/{id}/groups/nope/rewind"),
+        Some(json!({"messages": 5})),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+/// Brokers of an instance object (`broker_num`).
+fn instance_brokers(instance: &Value) -> i64 {
+    instance["broker_num"].as_i64().expect("broker_num")
 }

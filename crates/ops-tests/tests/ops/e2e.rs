@@ -14,6 +14,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ops_tests::dashboards::{panel_queries, substitute, template_variables};
+
+#[path = "e2e_consumer_health.rs"]
+mod consumer_health;
 use ops_tests::{repo_file, workspace_binary};
 use serde_json::{Value, json};
 
@@ -527,6 +530,9 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             Some(json!({"running": false})),
         )
         .await;
+    let mut health =
+        consumer_health::before_scraping(&stack, &instances[0], &group, &rocket, &rocket_group)
+            .await;
 
     let queue_faults = rabbitmq_queues::QueueFaults::inject(&stack, &state).await;
 
@@ -546,6 +552,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     .await;
 
     // Faults, one per alert.
+    consumer_health::while_scraping(&stack, &mut health, &lagging, &group).await;
     let put = reqwest::Method::PUT;
     let post = reqwest::Method::POST;
     stack
@@ -705,7 +712,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             "tasks API throttled",
         ),
     ];
-    let expected = [expected, queue_faults.expected()].concat();
+    let expected = [expected, queue_faults.expected(), health.expected.clone()].concat();
     wait_for_alerts(&stack, &expected, true, Duration::from_secs(120)).await;
 
     // Every dashboard query, with its variables filled in from the live data, is accepted and
@@ -883,6 +890,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     stack
         .control(reqwest::Method::DELETE, "/_sim/faults", None)
         .await;
+    consumer_health::clear(&stack, &health).await;
     wait_for_alerts(&stack, &expected, false, Duration::from_secs(200)).await;
 
     // Authentication failures, last: a rejected AK/SK pauses the exporter's requests for a

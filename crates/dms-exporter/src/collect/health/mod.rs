@@ -46,12 +46,16 @@ pub const FORGET_AFTER_MS: i64 = 3_600_000;
 /// The time source of readings, unix ms: the wall clock, or the simulator's in tests.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-/// The wall clock, unix ms.
+/// The wall clock, unix ms: read once, then advanced by tokio's monotonic clock, so readings
+/// are ordered even if the system clock steps, and tests under paused time move it.
 pub fn wall_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    let start_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let start = tokio::time::Instant::now();
+    Arc::new(move || {
+        let elapsed = i64::try_from(start.elapsed().as_millis()).unwrap_or(i64::MAX);
+        start_ms.saturating_add(elapsed)
     })
 }
 

@@ -1,6 +1,7 @@
-//! Consumer lag: for each group the topics it consumes, then per (group, topic) the
-//! consumption of every queue (lag, broker and consumer offsets), summed per topic. The
-//! (group, topic) reads are limited per cycle and rotate (see the module above).
+//! Consumer lag and status: for each group the topics it consumes, then per (group, topic) the
+//! consumption of every queue (lag, broker and consumer offsets), summed per topic, the lag in
+//! seconds and the evaluated status of queues and groups (`pairs`). The (group, topic) reads
+//! are limited per cycle and rotate (see the module above).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -12,7 +13,8 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
-use super::{Rotation, latest_ms, pair_key};
+use super::{Rotation, consumer_status, latest_ms, pairs};
+use crate::collect::health;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
@@ -23,6 +25,7 @@ pub struct Lag {
     /// (instance, group) → the topics it consumed when last listed: when a group's listing
     /// fails, its pairs are kept (last good data) instead of vanishing.
     known: Mutex<HashMap<(String, String), Vec<String>>>,
+    members: pairs::Members,
 }
 
 fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<Sample> {
@@ -114,13 +117,17 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(5),
-    options: &[&super::DETAIL_CALLS_LIMIT.spec],
+    options: &[&super::DETAIL_CALLS_LIMIT.spec, &health::STATUS_WINDOW.spec],
     families: &[
         &catalog::ROCKETMQ_GROUP_LAG,
         &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,
         &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
         &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
         &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
+        &catalog::ROCKETMQ_GROUP_LAG_SECONDS,
+        &catalog::ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
+        &catalog::ROCKETMQ_GROUP_QUEUE_STATUS,
+        &catalog::ROCKETMQ_GROUP_STATUS,
     ],
 };
 
@@ -141,8 +148,14 @@ impl Collector for Lag {
                 .collect();
             {
                 // Forget groups that are gone.
+                let gone =
+                    |instance: &String, group: &String| instance == id && !groups.contains(group);
                 let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
-                known.retain(|(instance, group), _| instance != id || groups.contains(group));
+                known.retain(|(instance, group), _| !gone(instance, group));
+                let mut members = self.members.lock().unwrap_or_else(PoisonError::into_inner);
+                members.retain(|(instance, group), _| !gone(instance, group));
+                cx.health
+                    .retain_groups(id, |group| groups.iter().any(|g| g == group));
             }
             let listed: Vec<(String, Vec<String>, Option<ApiError>)> =
                 futures::future::join_all(groups.into_iter().map(|group| async move {
@@ -152,31 +165,37 @@ impl Collector for Lag {
                 .await;
             let mut output = Output::default();
             let mut pairs = Vec::new();
-            for (group, topics, error) in listed {
+            for (group, topics, error) in &listed {
                 if let Some(error) = error {
                     // Its pairs are kept below; the error marks the instance's read as failed.
-                    output.parts.push((format!("{group}/"), Err(error)));
+                    output.parts.push((format!("{group}/"), Err(error.clone())));
                     output
                         .kept
-                        .extend(topics.iter().map(|t| pair_key(&group, t)));
+                        .extend(topics.iter().flat_map(|t| pairs::keys(group, t)));
                     continue;
                 }
-                pairs.extend(topics.into_iter().map(|t| (group.clone(), t)));
+                pairs.extend(topics.iter().map(|t| (group.clone(), t.clone())));
             }
-            self.rotation
-                .read_turn(
-                    id,
-                    pairs,
-                    cx.settings.option(&super::DETAIL_CALLS_LIMIT),
-                    |(group, topic)| pair_key(group, topic),
-                    |(group, topic)| async move {
-                        let client = &cx.target.client;
-                        let body = client.rocketmq_group_topic(id, &group, &topic).await?;
-                        Ok(pair_samples(id, &group, &topic, &body))
-                    },
-                    &mut output,
-                )
-                .await;
+            let turn =
+                self.rotation
+                    .turn(id, pairs, cx.settings.option(&super::DETAIL_CALLS_LIMIT));
+            for (group, topic) in &turn.skipped {
+                output.kept.extend(pairs::keys(group, topic));
+            }
+            let offsets =
+                |group: &str, topic: &str, body: &GroupTopics| pair_samples(id, group, topic, body);
+            pairs::read(cx, turn.read, &self.members, offsets, &mut output).await;
+            // Each group's status from the last status of every queue it consumes, read this
+            // cycle or before.
+            for (group, topics, _) in &listed {
+                cx.health
+                    .retain_topics(id, group, |topic| topics.iter().any(|t| t == topic));
+                let status = cx.health.group_status(id, group);
+                output.parts.push((
+                    pairs::group_key(group),
+                    Ok(consumer_status::group_samples(id, group, status)),
+                ));
+            }
             Ok(output)
         }
         .boxed()

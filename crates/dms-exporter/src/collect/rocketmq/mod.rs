@@ -4,8 +4,11 @@
 //! keep their last data (`Output::kept`).
 
 pub mod brokers;
+pub mod consumer_status;
 pub mod groups;
 pub mod lag;
+pub mod lag_seconds;
+pub mod pairs;
 pub mod topics;
 pub mod users;
 
@@ -22,7 +25,8 @@ use crate::metrics::self_metrics::record_skipped_calls;
 
 /// Upper bound on per-group and per-topic detail calls one RocketMQ collector cycle makes for
 /// one instance; the rest are skipped (and counted) until a later cycle. Shared by the groups,
-/// lag and topics collectors.
+/// lag and topics collectors (lag bounds its (group, topic) pairs; the topic statuses it reads
+/// for them come on top, one per distinct topic).
 pub static DETAIL_CALLS_LIMIT: Opt<Count> = Opt::count("rocketmq_detail_calls_limit", 200);
 
 /// Per-instance cursor over a list of detail calls.

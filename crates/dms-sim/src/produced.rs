@@ -1,7 +1,8 @@
-//! When each offset of a partition was produced: a compact history of (log end after a step,
-//! time of that step), from which the produce time of any retained offset is computed. Every
-//! message a step adds is produced at that step's time. Offsets older than the history are
-//! placed back from its oldest entry at the partition's mean rate.
+//! When each offset of a Kafka partition or RocketMQ queue was produced (stored): a compact
+//! history of (log end after a step, time of that step), from which the produce time of any
+//! retained offset is computed. Every message a step adds is produced at that step's time.
+//! Offsets older than the history are placed back from its oldest entry at the partition's
+//! mean rate.
 
 use std::collections::VecDeque;
 
