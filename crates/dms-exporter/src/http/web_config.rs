@@ -212,9 +212,17 @@ fn invalid(file: &str, field: &str, message: impl Into<String>) -> WebConfigErro
     }
 }
 
+/// A PEM file's text, read with the configuration files' size cap (a `/dev/zero` must not
+/// fill memory).
+fn pem_text(file: &str, field: &str, path: &str) -> Result<String, WebConfigError> {
+    crate::config::read_capped(std::path::Path::new(path))
+        .map_err(|e| invalid(file, field, format!("{path}: {e}")))
+}
+
 fn tls_config(file: &str, tls: &TlsServerConfig) -> Result<rustls::ServerConfig, WebConfigError> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&tls.cert_file)
-        .and_then(|iter| iter.collect())
+    let cert_pem = pem_text(file, "tls_server_config.cert_file", &tls.cert_file)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
         .map_err(|e| {
             invalid(
                 file,
@@ -229,7 +237,8 @@ fn tls_config(file: &str, tls: &TlsServerConfig) -> Result<rustls::ServerConfig,
             format!("{}: no certificate", tls.cert_file),
         ));
     }
-    let key = PrivateKeyDer::from_pem_file(&tls.key_file).map_err(|e| {
+    let key_pem = pem_text(file, "tls_server_config.key_file", &tls.key_file)?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| {
         invalid(
             file,
             "tls_server_config.key_file",
@@ -260,8 +269,9 @@ fn tls_config(file: &str, tls: &TlsServerConfig) -> Result<rustls::ServerConfig,
             )
         })?;
         let mut roots = rustls::RootCertStore::empty();
-        let certs = CertificateDer::pem_file_iter(path)
-            .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+        let ca_pem = pem_text(file, "tls_server_config.client_ca_file", path)?;
+        let certs = CertificateDer::pem_slice_iter(ca_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 invalid(
                     file,
@@ -362,6 +372,38 @@ pub fn settings(file: &str, config: &WebConfig) -> Result<WebSettings, WebConfig
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Certificate, key and client CA files are read with the configuration files' cap: an
+    /// endless file is refused by name instead of filling memory.
+    #[test]
+    fn endless_tls_files_are_refused_by_field() {
+        let tls = |cert: &str, key: &str| TlsServerConfig {
+            cert_file: cert.to_owned(),
+            key_file: key.to_owned(),
+            client_auth_type: no_client_cert(),
+            client_ca_file: None,
+            min_version: None,
+        };
+        let error = |tls: TlsServerConfig| {
+            tls_config("web.yml", &tls)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        let cert = error(tls("/dev/zero", "/dev/zero"));
+        assert!(
+            cert.contains("tls_server_config.cert_file") && cert.contains("/dev/zero"),
+            "{cert}"
+        );
+        let dir = std::env::temp_dir().join(format!("web-config-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let pki = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+        let cert_path = dir.join("cert.pem");
+        std::fs::write(&cert_path, pki.cert.pem()).expect("write cert");
+        let key = error(tls(&cert_path.to_string_lossy(), "/dev/zero"));
+        assert!(key.contains("tls_server_config.key_file"), "{key}");
+        std::fs::remove_dir_all(dir).ok();
+    }
 
     fn guard_with(users: &[(&str, &str)], cost: u32) -> Guard {
         let users = users

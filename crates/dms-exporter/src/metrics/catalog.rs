@@ -457,7 +457,7 @@ families! {
     COLLECTOR_UP = "dms_collector_up", Gauge, None,
         ["collector", "region", "project_id"],
         "self",
-        "1 if the collector's last cycle for the project finished without any error, else 0.";
+        "1 if the collector's last cycle for the project finished without any error, else 0; also 0 while a cycle is still unfinished an interval after it started.";
     TARGET_UP = "dms_target_up", Gauge, None,
         ["region", "project_id"],
         "self",

@@ -251,7 +251,9 @@ fn served(exporter: &Exporter) -> BTreeSet<String> {
         .map(|l| {
             let family = l.split(['{', ' ']).next().unwrap_or_default();
             if CLOCK_DRIVEN.contains(&family) {
-                l.rsplit_once(' ').map_or(l, |(series, _)| series).to_owned()
+                l.rsplit_once(' ')
+                    .map_or(l, |(series, _)| series)
+                    .to_owned()
             } else {
                 l.to_owned()
             }
