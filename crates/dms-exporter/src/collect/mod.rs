@@ -10,6 +10,7 @@ pub mod rabbitmq;
 mod readiness;
 pub mod registry;
 pub mod rocketmq;
+pub mod rotation;
 pub mod scheduler;
 pub mod sharding;
 pub mod store;

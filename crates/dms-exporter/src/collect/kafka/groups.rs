@@ -18,7 +18,7 @@ use dms_cloud::error::ApiError;
 
 use crate::collect::health::{self, ConsumerHealth, Reading, status};
 use crate::collect::registry::{Count, Opt};
-use crate::collect::rocketmq::Rotation;
+use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
 use crate::config::{Engine, FiltersConfig};
 use crate::metrics::{Sample, Samples, catalog};

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
-use super::Rotation;
+use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};

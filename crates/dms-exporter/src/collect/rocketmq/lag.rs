@@ -13,8 +13,9 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
-use super::{Rotation, consumer_status, latest_ms, pairs};
+use super::{consumer_status, latest_ms, pairs};
 use crate::collect::health;
+use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};

@@ -10,7 +10,8 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
-use super::{Rotation, latest_ms};
+use super::latest_ms;
+use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
