@@ -140,8 +140,8 @@ fn collectors(collectors: &CollectorsConfig, problems: &mut Vec<Problem>) {
 }
 
 /// Why an endpoint override cannot be used, if it cannot: it must be an absolute `https://`
-/// or `http://` URL of a host (and port), without credentials, path, query or fragment, as
-/// the client appends the API's paths to it.
+/// or `http://` URL of a host (and port), without credentials, query or fragment, as the
+/// client appends the API's paths to it (a path is kept as their prefix).
 pub fn endpoint_problem(raw: &str) -> Option<String> {
     // A URL with `user:password@` is not echoed: it holds a password.
     let text = if raw.contains('@') {

@@ -38,7 +38,9 @@ pub use status::{GroupStatus, PartitionStatus, Reading};
 
 /// How many readings (cycles) the status rules look back over; shared by the Kafka groups
 /// and RocketMQ lag collectors.
-pub static STATUS_WINDOW: Opt<Count> = Opt::count("consumer_status_window", 10).within(2..=100);
+/// Configured values outside the rules' window bounds are refused.
+pub static STATUS_WINDOW: Opt<Count> = Opt::count("consumer_status_window", 10)
+    .within(status::MIN_WINDOW as u32..=status::MAX_WINDOW as u32);
 
 /// An instance that no collector reported on for this long (unix ms) is forgotten.
 pub const FORGET_AFTER_MS: i64 = 3_600_000;
