@@ -764,52 +764,67 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
             &values
         }
     };
-    let mut failures = Vec::new();
     let queries = panel_queries();
     assert!(
         queries.len() >= 20,
         "the dashboards hold {} queries",
         queries.len()
     );
-    for panel in &queries {
-        let expr = substitute(&panel.expr, values_for(&panel.dashboard));
-        match stack.query(&expr).await {
-            Ok(result) if result.is_empty() => failures.push(format!(
-                "{} / {}: no data: {expr}",
-                panel.dashboard, panel.panel
-            )),
-            Ok(_) => {}
-            Err(error) => failures.push(format!(
-                "{} / {}: rejected: {error}",
-                panel.dashboard, panel.panel
-            )),
-        }
-    }
     let label_values = regex::Regex::new(r"^label_values\((.*),\s*(\w+)\)$").expect("pattern");
-    for (dashboard, name, query) in template_variables() {
-        let Some(parts) = label_values.captures(query.trim()) else {
-            continue;
-        };
-        let expr = format!(
-            "count by ({}) ({})",
-            &parts[2],
-            substitute(&parts[1], values_for(&dashboard))
-        );
-        match stack.query(&expr).await {
-            Ok(result) if result.is_empty() => {
-                failures.push(format!("{dashboard} / variable {name}: no values: {expr}"))
+    let variables = template_variables();
+    let (stack_ref, queries_ref, values_for) = (&stack, &queries, &values_for);
+    let (label_values, variables) = (&label_values, &variables);
+    // Lag in seconds needs two log-end readings that differ, so its panels may take a few
+    // cycles to have data: the check is repeated until every query answers or time runs out.
+    wait_for(
+        "every dashboard query and variable answers with data",
+        Duration::from_secs(90),
+        || async move {
+            let mut failures = Vec::new();
+            for panel in queries_ref {
+                let expr = substitute(&panel.expr, values_for(&panel.dashboard));
+                match stack_ref.query(&expr).await {
+                    Ok(result) if result.is_empty() => failures.push(format!(
+                        "{} / {}: no data: {expr}",
+                        panel.dashboard, panel.panel
+                    )),
+                    Ok(_) => {}
+                    Err(error) => failures.push(format!(
+                        "{} / {}: rejected: {error}",
+                        panel.dashboard, panel.panel
+                    )),
+                }
             }
-            Ok(_) => {}
-            Err(error) => {
-                failures.push(format!("{dashboard} / variable {name}: rejected: {error}"))
+            for (dashboard, name, query) in variables {
+                let Some(parts) = label_values.captures(query.trim()) else {
+                    continue;
+                };
+                let expr = format!(
+                    "count by ({}) ({})",
+                    &parts[2],
+                    substitute(&parts[1], values_for(dashboard))
+                );
+                match stack_ref.query(&expr).await {
+                    Ok(result) if result.is_empty() => {
+                        failures.push(format!("{dashboard} / variable {name}: no values: {expr}"))
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        failures.push(format!("{dashboard} / variable {name}: rejected: {error}"))
+                    }
+                }
             }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "dashboard queries failed:\n{}",
-        failures.join("\n")
-    );
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "dashboard queries failed:\n{}",
+                    failures.join("\n")
+                ))
+            }
+        },
+    )
+    .await;
     println!(
         "{} panel queries and the variables answered with data",
         queries.len()
