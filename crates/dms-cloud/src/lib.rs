@@ -19,15 +19,16 @@ use std::time::Duration;
 
 pub use auth::Credentials;
 pub use budget::{BudgetConfig, Budgets, FLOW, Flow, HostBudget, HostStatus};
-pub use client::{AKSK_REJECTED_PAUSE, DmsClient};
+pub use client::{DENIED_API_HOLD_OFF, DmsClient, FLOW_CONTROL_CODE};
 pub use error::{ApiError, ErrorKind};
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};
 
 /// Receives what happened on the wire. Implementations must be cheap and must not block.
 pub trait ApiObserver: Send + Sync + 'static {
-    /// One finished HTTP attempt. `code` is the HTTP status as a string ("200", "429", ...) or
-    /// one of "timeout", "transport_error" when there was no response. Bounded values only.
+    /// One finished HTTP attempt. `code` is the HTTP status as a string ("200", "429", ...),
+    /// [`FLOW_CONTROL_CODE`] for DMS's flow control (a 404 `DMS.10240407`), or one of
+    /// "timeout", "transport_error" when there was no response. Bounded values only.
     fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration);
     /// A 429 / APIG(W).0308 / 404 DMS.10240407 answer.
     fn throttled(&self, api: &'static str);

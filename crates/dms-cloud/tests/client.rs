@@ -133,7 +133,15 @@ async fn dms_10240407_as_404_counts_as_throttled() {
     assert_eq!(server.count(), 3);
     assert_eq!(observer.count("throttled"), 2);
     assert_eq!(observer.count("retried"), 2);
-    assert_eq!(observer.codes(), ["404", "404", "200"]);
+    // Counted apart from real 404s, which say a resource does not exist.
+    assert_eq!(
+        observer.codes(),
+        [
+            dms_cloud::FLOW_CONTROL_CODE,
+            dms_cloud::FLOW_CONTROL_CODE,
+            "200"
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -176,34 +184,29 @@ async fn unauthorized_and_client_errors_are_not_retried() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_rejected_signature_pauses_the_host_to_spare_the_ak() {
+async fn a_rejected_signature_holds_signed_calls_without_sending_them() {
     let (transport, server) =
         fake(|_| Reply::error(401, "APIGW.0301", "verify aksk signature fail"));
     let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
     let start = Instant::now();
     assert!(client.kafka_cluster("inst").await.is_err());
+    let held = client.kafka_cluster("inst").await.err();
+    let held = held.unwrap_or_else(|| panic!("expected an error"));
+    assert_eq!(held.kind, ErrorKind::Unauthorized, "not a timeout: {held}");
+    assert!(held.message.contains("not sent"), "{held}");
+    assert_eq!(server.count(), 1, "the held call was not sent");
+    assert_eq!(Instant::now(), start, "and it failed at once");
+    tokio::time::sleep(dms_cloud::budget::signature::FIRST_DELAY).await;
     assert!(client.kafka_cluster("inst").await.is_err());
-    let times: Vec<Instant> = server.requests().iter().map(|r| r.at).collect();
-    assert_eq!(times.len(), 2);
-    assert!(
-        times[1] - start >= dms_cloud::AKSK_REJECTED_PAUSE,
-        "the second request came {:?} after the first 401",
-        times[1] - start
-    );
+    assert_eq!(server.count(), 2, "one probe after the delay");
 }
 
 #[tokio::test(start_paused = true)]
-async fn signature_failures_in_flight_together_pause_the_host_once() {
-    let (transport, server) = fake(|r| {
-        if r.index < 5 {
-            Reply::error(401, "APIGW.0301", "verify aksk signature fail")
-                .delayed(Duration::from_secs(2 * (r.index as u64 + 1)))
-        } else {
-            Reply::json(200, fixture("R3_cluster.json"))
-        }
-    });
+async fn signatures_are_probed_one_at_a_time_until_one_is_accepted() {
+    // A key the gateway rejects: five calls at once send one signature, not five.
+    let (transport, server) =
+        fake(|_| Reply::error(401, "APIGW.0301", "verify aksk signature fail"));
     let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
-    let start = Instant::now();
     let calls: Vec<_> = (0..5)
         .map(|i| {
             let client = client.clone();
@@ -213,18 +216,20 @@ async fn signature_failures_in_flight_together_pause_the_host_once() {
     for call in calls {
         assert!(matches!(call.await, Ok(Err(_))));
     }
-    assert!(client.kafka_cluster("inst-9").await.is_ok());
-    let requests = server.requests();
-    assert_eq!(requests.len(), 6);
-    let waited = requests[5].at - start;
-    // The first answer (at 2 s) paused the host for 60 s; the four that came after it, from
-    // requests already in flight, did not re-arm the pause (which would end at 70 s).
-    let first_answer = Duration::from_secs(2);
-    let pause = dms_cloud::AKSK_REJECTED_PAUSE;
-    assert!(
-        waited >= first_answer + pause && waited < first_answer + pause + Duration::from_secs(1),
-        "the next request came {waited:?} after the start"
-    );
+    assert_eq!(server.count(), 1);
+    // A key the gateway accepts: the first call's answer lets the others go.
+    let (transport, server) = fake(|_| Reply::json(200, fixture("R3_cluster.json")));
+    let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
+    let calls: Vec<_> = (0..5)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.kafka_cluster(&format!("inst-{i}")).await })
+        })
+        .collect();
+    for call in calls {
+        assert!(matches!(call.await, Ok(Ok(_))));
+    }
+    assert_eq!(server.count(), 5);
 }
 
 #[tokio::test(start_paused = true)]
@@ -246,7 +251,7 @@ async fn an_api_the_account_may_not_call_fails_alone() {
     assert!(client.kafka_cluster("inst-a").await.is_err());
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
-    assert!(requests[2].at - start >= dms_cloud::AKSK_REJECTED_PAUSE);
+    assert!(requests[2].at - start >= dms_cloud::DENIED_API_HOLD_OFF);
 }
 
 #[tokio::test(start_paused = true)]
@@ -420,7 +425,9 @@ async fn concurrency_cap_alone_is_respected() {
         assert!(matches!(call.await, Ok(Ok(_))));
     }
     assert_eq!(server.max_in_flight(), 4);
-    assert_eq!(Instant::now() - start, Duration::from_secs(5));
+    // The first signed call goes alone (until the gateway accepts a signature, one at a
+    // time), then 19 calls four at a time.
+    assert_eq!(Instant::now() - start, Duration::from_secs(6));
 }
 
 #[tokio::test(start_paused = true)]
@@ -779,5 +786,42 @@ fn client_debug_does_not_show_secrets() {
     assert!(
         !text.contains(SK) && !text.contains(SECURITY_TOKEN),
         "{text}"
+    );
+}
+
+/// Issue 16, item 3: DMS's flow control, on any path (an instance's API, an engine's tags,
+/// the project's instance list), never lowers the host's rate; only the gateway's 429 does.
+#[tokio::test(start_paused = true)]
+async fn flow_control_never_lowers_the_hosts_rate() {
+    let (transport, _server) = fake(|r| {
+        if r.index % 5 == 0 {
+            Reply::error(404, "DMS.10240407", "The request is too frequent")
+        } else if r.path.ends_with("/tags") {
+            Reply::json(200, serde_json::json!({"tags": []}))
+        } else {
+            Reply::json(200, fixture("R3_cluster.json"))
+        }
+    });
+    let budgets = Budgets::new(BudgetConfig {
+        rate_per_second: 10.0,
+        burst: 5,
+        concurrency: 4,
+    });
+    let (client, observer) = client_with(config(aksk_with_token()), transport, &budgets);
+    for round in 0..20 {
+        let _ = client.kafka_cluster(&format!("inst-{round}")).await;
+        let _ = client
+            .instance_tags("kafka", &format!("inst-{round}"))
+            .await;
+        let _ = client.list_instances("kafka").await;
+    }
+    assert!(
+        observer.count("throttled") >= 10,
+        "flow control was answered"
+    );
+    let status = &budgets.statuses()[0];
+    assert_eq!(
+        status.effective_rate, 10.0,
+        "the host's rate is untouched by DMS's flow control"
     );
 }

@@ -281,6 +281,8 @@ async fn simulated_faults_map_to_error_kinds() {
         (Fault::Stall, ErrorKind::Timeout, 4),
     ] {
         sim.clear_faults();
+        // The previous fault's backoff ends with its longest delay.
+        tokio::time::sleep(dms_cloud::budget::backoff::MAX_DELAY).await;
         sim.set_fault(FaultRule {
             endpoint: "kafka_topics".into(),
             instance_id: None,

@@ -7,9 +7,11 @@
 //! Time comes from `tokio::time`, so tests under `tokio::time::pause()` are deterministic.
 
 mod aimd;
+pub mod backoff;
 pub mod pacing;
 mod queue;
 mod rate;
+pub mod signature;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,10 +22,13 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
 use self::aimd::Aimd;
+use self::backoff::{Admission, Backoffs, Held};
 use self::pacing::Pacer;
 pub use self::queue::Competition;
 use self::queue::FairQueue;
 use self::rate::CellRate;
+use self::signature::{Gate, Signature};
+use crate::error::ErrorKind;
 
 /// Budget of one host.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -84,10 +89,12 @@ struct State {
     aimd: Aimd,
     rate: CellRate,
     paused_until: Option<Instant>,
-    /// When the last [`HostBudget::pause_once`] pause began.
-    once_paused_at: Option<Instant>,
     queue: FairQueue<oneshot::Sender<Permit>>,
     dispatching: bool,
+    /// Failing scopes held with backoff.
+    backoffs: Backoffs,
+    /// The gateway's verdict on the AK/SK.
+    signature: Signature,
 }
 
 impl State {
@@ -117,6 +124,8 @@ struct HostInner {
     semaphore: Arc<Semaphore>,
     work: Notify,
     pacer: Pacer,
+    /// Wakes signed calls waiting for a probe's verdict.
+    verdict: Notify,
 }
 
 impl HostInner {
@@ -155,6 +164,126 @@ pub struct HostStatus {
     pub configured_rate: f64,
     pub queued: usize,
     pub concurrency: usize,
+    /// The gateway rejects this host's AK/SK (signed calls are held).
+    pub credentials_rejected: bool,
+    /// Every call to the host is held after repeated failures.
+    pub held: bool,
+}
+
+/// Why a call was not sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotSent {
+    /// Its scope (or the host) keeps failing and is held with backoff.
+    Backoff(Held),
+    /// The gateway rejects the AK/SK; the next probe may go after this long.
+    CredentialsRejected(Duration),
+}
+
+/// A call on its way: report how it ended. Dropped unreported, it frees any probe slot it held.
+pub struct Attempt {
+    inner: Arc<HostInner>,
+    scope: backoff::Scope,
+    admission: Option<Admission>,
+    signature_probe: bool,
+    signed: bool,
+}
+
+impl fmt::Debug for Attempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("host", &self.inner.host)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attempt {
+    /// Whether this call probes a scope (or host) held after repeated failures: its answer
+    /// speaks for that scope alone.
+    pub fn is_probe(&self) -> bool {
+        self.admission
+            .as_ref()
+            .is_some_and(|a| a.host_probe || a.scope_probe)
+    }
+
+    /// Just before sending: whether the call may still go. A key rejected while the call
+    /// waited for its turn holds it too, so that only calls truly in flight add to the
+    /// failed signatures.
+    pub fn still_allowed(&self) -> Result<(), NotSent> {
+        if !self.signed {
+            return Ok(());
+        }
+        let mut state = self.inner.lock();
+        if state.signature.still_allowed(self.signature_probe) {
+            return Ok(());
+        }
+        let Gate::Refused(remaining) = state.signature.gate(Instant::now()) else {
+            return Ok(());
+        };
+        Err(NotSent::CredentialsRejected(remaining))
+    }
+
+    /// The call was answered by the host (any answer that is not a failure of its scope).
+    pub fn answered(mut self, signature_checked: bool) {
+        let mut state = self.inner.lock();
+        state.backoffs.answered(&self.scope);
+        self.admission = None;
+        if self.signed && signature_checked {
+            state.signature.accepted();
+            self.signature_probe = false;
+            drop(state);
+            self.inner.verdict.notify_waiters();
+        }
+    }
+
+    /// The call failed with `kind`: `host_failure` when it may be the host's (no answer, a
+    /// timeout, a 5xx); `signature_checked` when the answer shows the signature was accepted.
+    pub fn failed(mut self, kind: ErrorKind, host_failure: bool, signature_checked: bool) {
+        let mut state = self.inner.lock();
+        state
+            .backoffs
+            .failed(&self.scope, kind, host_failure, Instant::now());
+        self.admission = None;
+        if self.signed && signature_checked {
+            state.signature.accepted();
+            self.signature_probe = false;
+            drop(state);
+            self.inner.verdict.notify_waiters();
+        }
+    }
+
+    /// The gateway rejected the signature.
+    pub fn signature_rejected(mut self) {
+        let mut state = self.inner.lock();
+        if let Some(admission) = self.admission.take() {
+            state.backoffs.abandoned(&self.scope, &admission);
+        }
+        let was_rejected = state.signature.is_rejected();
+        state.signature.rejected(Instant::now());
+        self.signature_probe = false;
+        drop(state);
+        if !was_rejected {
+            tracing::warn!(host = %self.inner.host, "the API gateway rejects the AK/SK; signed calls to this host are held and probed with backoff");
+        }
+        self.inner.verdict.notify_waiters();
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.admission.is_none() && !self.signature_probe {
+            return;
+        }
+        let mut state = self.inner.lock();
+        if let Some(admission) = self.admission.take() {
+            state.backoffs.abandoned(&self.scope, &admission);
+        }
+        if self.signature_probe {
+            state.signature.undecided();
+            drop(state);
+            self.inner.verdict.notify_waiters();
+        }
+    }
 }
 
 impl HostBudget {
@@ -165,9 +294,10 @@ impl HostBudget {
             aimd: Aimd::new(config.rate_per_second),
             rate: CellRate::new(config.rate_per_second, config.burst),
             paused_until: None,
-            once_paused_at: None,
             queue: FairQueue::default(),
             dispatching: false,
+            backoffs: Backoffs::default(),
+            signature: Signature::default(),
         };
         state.apply_rate();
         HostBudget {
@@ -177,6 +307,7 @@ impl HostBudget {
                 semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
                 work: Notify::new(),
                 pacer: Pacer::default(),
+                verdict: Notify::new(),
             }),
         }
     }
@@ -237,27 +368,73 @@ impl HostBudget {
         }
     }
 
+    /// Whether a call of `api` on `instance` (`""` for project-level calls) may be sent now:
+    /// not while its scope or the host is held after failures, nor, for a signed call, while
+    /// the gateway rejects the AK/SK. Until a signature has been accepted, signed calls go one
+    /// at a time (the others wait here for the first one's verdict).
+    pub async fn begin(
+        &self,
+        api: &'static str,
+        instance: &str,
+        signed: bool,
+    ) -> Result<Attempt, NotSent> {
+        let scope: backoff::Scope = (api, instance.to_owned());
+        let mut signature_probe = false;
+        if signed {
+            loop {
+                let verdict = self.inner.verdict.notified();
+                tokio::pin!(verdict);
+                verdict.as_mut().enable();
+                let gate = self.inner.lock().signature.gate(Instant::now());
+                match gate {
+                    Gate::Go => break,
+                    Gate::Probe => {
+                        signature_probe = true;
+                        break;
+                    }
+                    Gate::Wait => verdict.await,
+                    Gate::Refused(remaining) => {
+                        return Err(NotSent::CredentialsRejected(remaining));
+                    }
+                }
+            }
+        }
+        let mut attempt = Attempt {
+            inner: Arc::clone(&self.inner),
+            scope,
+            admission: None,
+            signature_probe,
+            signed,
+        };
+        let admitted = self
+            .inner
+            .lock()
+            .backoffs
+            .admit(&attempt.scope, Instant::now());
+        // On refusal, dropping `attempt` frees the signature probe slot it may hold.
+        attempt.admission = Some(admitted.map_err(NotSent::Backoff)?);
+        Ok(attempt)
+    }
+
+    /// How long until a call of `api` on `instance` may go past the backoff (zero: now).
+    pub fn backoff_remaining(&self, api: &'static str, instance: &str) -> Duration {
+        self.inner
+            .lock()
+            .backoffs
+            .remaining(&(api, instance.to_owned()), Instant::now())
+    }
+
+    /// New credentials (a reload, a changed credential file): the next signed call probes them
+    /// at once, within the rule of at most three failing signatures in five minutes.
+    pub fn credentials_changed(&self) {
+        self.inner.lock().signature.credentials_changed();
+        self.inner.verdict.notify_waiters();
+    }
+
     /// Every request to this host waits until `duration` from now has passed (a longer pause
     /// already in force is kept).
     pub fn pause_for(&self, duration: Duration) {
         self.inner.lock().pause_until(Instant::now() + duration);
-    }
-
-    /// Pauses every request for `duration`, unless such a pause began less than `duration`
-    /// ago (answers to requests already in flight then must not extend it). Returns whether
-    /// it paused.
-    pub fn pause_once(&self, duration: Duration) -> bool {
-        let now = Instant::now();
-        let mut state = self.inner.lock();
-        if state
-            .once_paused_at
-            .is_some_and(|at| now.saturating_duration_since(at) < duration)
-        {
-            return false;
-        }
-        state.once_paused_at = Some(now);
-        state.pause_until(now + duration);
-        true
     }
 
     /// How long the current pause still lasts, if any.
@@ -331,6 +508,8 @@ impl HostBudget {
             configured_rate: state.config.rate_per_second.max(0.0),
             queued: state.queue.len(),
             concurrency: state.config.concurrency,
+            credentials_rejected: state.signature.is_rejected(),
+            held: state.backoffs.host_held(),
         }
     }
 }
@@ -447,6 +626,13 @@ impl Budgets {
             .entry(key.clone())
             .or_insert_with(|| HostBudget::new(key, config))
             .clone()
+    }
+
+    /// New credentials for every host (a reload, a changed credential file).
+    pub fn credentials_changed(&self) {
+        for budget in lock(&self.inner.hosts).values() {
+            budget.credentials_changed();
+        }
     }
 
     /// Every host's state, by host name.

@@ -22,15 +22,15 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::auth::{self, AUTH_FAILURE_BACKOFF, CachedToken, Credentials, TokenState};
-use crate::budget::{Budgets, HostBudget};
+use crate::budget::{Budgets, HostBudget, NotSent, backoff};
 use crate::dto;
 use crate::error::{ApiError, ErrorKind};
 use crate::retry::{RetryPolicy, parse_retry_after};
 use crate::transport::{Transport, TransportError};
 use crate::{ApiObserver, ClientConfig};
 
-/// How long every request to a host waits after the host rejected the AK/SK (401).
-pub const AKSK_REJECTED_PAUSE: Duration = Duration::from_secs(60);
+/// How long an API the account may not call (a DMS 401 or 403) is held off on one instance.
+pub const DENIED_API_HOLD_OFF: Duration = Duration::from_secs(60);
 
 /// Page size of the paged list APIs (their documented maximum).
 pub const PAGE_LIMIT: u64 = 50;
@@ -118,10 +118,16 @@ impl ApiRequest {
     }
 }
 
+/// The `code` of `dms_api_requests_total` for DMS's flow control (`DMS.10240407`, sent as a
+/// 404), so that it is not mistaken for a resource that does not exist.
+pub const FLOW_CONTROL_CODE: &str = "404_flow_control";
+
 /// A failed attempt with what the retry loop needs beyond the error.
 struct AttemptError {
     error: ApiError,
     retry_after: Option<Duration>,
+    /// The call was not sent (held by a backoff or a rejected key): retrying now is pointless.
+    not_sent: bool,
 }
 
 impl From<ApiError> for AttemptError {
@@ -129,6 +135,41 @@ impl From<ApiError> for AttemptError {
         AttemptError {
             error,
             retry_after: None,
+            not_sent: false,
+        }
+    }
+}
+
+impl AttemptError {
+    fn not_sent(api: &'static str, host: &str, not_sent: NotSent) -> Self {
+        let error = match not_sent {
+            NotSent::Backoff(held) => ApiError::new(
+                api,
+                held.kind,
+                format!(
+                    "not sent: {} keeps failing ({}); next try in {:.0} s",
+                    if held.host {
+                        "the API host"
+                    } else {
+                        "this API of this instance"
+                    },
+                    held.kind,
+                    held.remaining.as_secs_f64().ceil()
+                ),
+            ),
+            NotSent::CredentialsRejected(remaining) => ApiError::new(
+                api,
+                ErrorKind::Unauthorized,
+                format!(
+                    "not sent: the API gateway of {host} rejects the AK/SK; next try in {:.0} s, or at once after a reload or a change of the credential files",
+                    remaining.as_secs_f64().ceil()
+                ),
+            ),
+        };
+        AttemptError {
+            error,
+            retry_after: None,
+            not_sent: true,
         }
     }
 }
@@ -385,11 +426,20 @@ impl DmsClient {
         let api = req.api;
         let observer = &self.inner.observer;
         let instance = instance_of(&req.segments);
+        let signed = matches!(auth, Auth::Sign { .. });
+        let attempt = endpoint
+            .budget
+            .begin(api, instance.unwrap_or(""), signed)
+            .await
+            .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
         let turn = match instance {
             Some(instance) => Some(endpoint.budget.pacer().turn(api, instance).await),
             None => None,
         };
         let _permit = endpoint.budget.acquire().await;
+        attempt
+            .still_allowed()
+            .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
         let request = self.build_request(endpoint, req, auth)?;
         let started = Instant::now();
         let timeout = self.inner.request_timeout;
@@ -398,6 +448,7 @@ impl DmsClient {
         let response = match outcome {
             Err(_) | Ok(Err(TransportError::Timeout)) => {
                 observer.request_finished(api, "timeout", elapsed);
+                attempt.failed(ErrorKind::Timeout, true, false);
                 return Err(ApiError::new(
                     api,
                     ErrorKind::Timeout,
@@ -407,14 +458,16 @@ impl DmsClient {
             }
             Ok(Err(error)) => {
                 observer.request_finished(api, "transport_error", elapsed);
+                attempt.failed(ErrorKind::Transport, true, false);
                 return Err(ApiError::new(api, ErrorKind::Transport, error.to_string()).into());
             }
             Ok(Ok(response)) => response,
         };
         let status = response.status();
-        observer.request_finished(api, status.as_str(), elapsed);
         if status.is_success() {
+            observer.request_finished(api, status.as_str(), elapsed);
             endpoint.budget.succeeded();
+            attempt.answered(true);
             if let Some(turn) = turn {
                 turn.answered(None);
             }
@@ -422,48 +475,76 @@ impl DmsClient {
         }
         let error =
             ApiError::from_response(api, status.as_u16(), response.headers(), response.body());
+        // DMS's flow control is told apart from a real 404 in the request counts.
+        let code = if error.is_instance_throttled() {
+            FLOW_CONTROL_CODE
+        } else {
+            status.as_str()
+        };
+        observer.request_finished(api, code, elapsed);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, OffsetDateTime::now_utc()));
         let hold_off = self.inner.retry.adjust(Duration::ZERO, true, retry_after);
-        match (error.is_throttled(), instance) {
-            // DMS's own flow control is per instance and API: only that pair waits.
-            (true, Some(instance)) if error.is_instance_throttled() => {
-                observer.throttled(api);
-                match turn {
-                    Some(turn) => turn.answered(Some(hold_off)),
-                    None => endpoint.budget.pacer().hold_off(api, instance, hold_off),
-                }
+        if error.is_instance_throttled() {
+            // DMS's own flow control is per instance and API: only that pair waits, and the
+            // host's rate is left alone. The answer came from DMS, past the signature check.
+            observer.throttled(api);
+            match (turn, instance) {
+                (Some(turn), _) => turn.answered(Some(hold_off)),
+                (None, Some(instance)) => endpoint.budget.pacer().hold_off(api, instance, hold_off),
+                (None, None) => {}
             }
-            (true, _) => {
-                observer.throttled(api);
+            attempt.failed(ErrorKind::Throttled, false, true);
+        } else if error.is_throttled() {
+            observer.throttled(api);
+            // A probe of a scope that keeps being throttled while the rest of the host is
+            // answered speaks for that scope: it does not lower the whole host's rate again.
+            if !attempt.is_probe() {
                 endpoint.budget.throttled(hold_off);
-                if let Some(turn) = turn {
-                    turn.answered(None);
-                }
             }
-            (false, _) => {
-                if let Some(turn) = turn {
-                    turn.answered(None);
-                }
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
+            attempt.failed(ErrorKind::Throttled, false, false);
+        } else {
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
+            if error.is_signature_rejected() {
+                attempt.signature_rejected();
+            } else if error.kind == ErrorKind::ServerError {
+                // A 5xx may come from the gateway itself: it says nothing of the signature.
+                attempt.failed(ErrorKind::ServerError, true, false);
+            } else {
+                attempt.answered(true);
             }
         }
-        Err(AttemptError { error, retry_after })
+        Err(AttemptError {
+            error,
+            retry_after,
+            not_sent: false,
+        })
     }
 
-    /// Sends a request with retries (throttling, 5xx, timeouts, transport errors).
+    /// Sends a request with retries (throttling, 5xx, timeouts, transport errors). A retry
+    /// waits for a scope held by the backoff only as long as its first delay: past that the
+    /// call fails now, and the scope's next probe comes with a later cycle.
     async fn execute(&self, req: &ApiRequest, auth: &Auth) -> Result<Response<Bytes>, ApiError> {
         let endpoint = self.endpoint(req.target, req.api)?;
         let policy = self.inner.retry;
         let observer = &self.inner.observer;
+        let instance = instance_of(&req.segments).unwrap_or("");
         (|| self.attempt(endpoint, req, auth))
             .retry(policy.backoff())
             .sleep(tokio::time::sleep)
-            .when(|e: &AttemptError| e.error.is_retryable())
+            .when(|e: &AttemptError| !e.not_sent && e.error.is_retryable())
             .adjust(|e: &AttemptError, delay: Option<Duration>| {
-                delay.map(|d| policy.adjust(d, e.error.is_throttled(), e.retry_after))
+                let delay = policy.adjust(delay?, e.error.is_throttled(), e.retry_after);
+                let held = endpoint.budget.backoff_remaining(req.api, instance);
+                (held <= backoff::FIRST_DELAY).then_some(delay.max(held))
             })
             .notify(|e: &AttemptError, delay: Duration| {
                 observer.retried(req.api);
@@ -493,18 +574,11 @@ impl DmsClient {
                         },
                     )
                     .await;
-                if let Err(error) = &result {
-                    let endpoint = self.endpoint(req.target, req.api)?;
-                    if error.is_signature_rejected() {
-                        // Five rejected signatures in a row lock the AK for five minutes: stop
-                        // every request to this host for a while instead of spending them.
-                        // Requests already on their way when the pause began do not re-arm it.
-                        if endpoint.budget.pause_once(AKSK_REJECTED_PAUSE) {
-                            tracing::warn!(api = req.api, %error, pause_s = AKSK_REJECTED_PAUSE.as_secs(), "AK/SK rejected; pausing requests to this endpoint");
-                        }
-                    } else {
-                        Self::hold_off_denied_api(endpoint, req, error);
-                    }
+                // A rejected signature holds the host's signed calls (`budget::signature`).
+                if let Err(error) = &result
+                    && !error.is_signature_rejected()
+                {
+                    Self::hold_off_denied_api(self.endpoint(req.target, req.api)?, req, error);
                 }
                 result
             }
@@ -540,7 +614,7 @@ impl DmsClient {
             endpoint
                 .budget
                 .pacer()
-                .hold_off(req.api, instance, AKSK_REJECTED_PAUSE);
+                .hold_off(req.api, instance, DENIED_API_HOLD_OFF);
         }
     }
 

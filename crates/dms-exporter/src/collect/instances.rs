@@ -186,6 +186,9 @@ impl Collector for Instances {
         &DESCRIPTION
     }
 
+    fn discovers(&self) -> bool {
+        true
+    }
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let mut output = Output::default();

@@ -143,6 +143,10 @@ pub trait Collector: Send + Sync + 'static {
     fn wants(&self, instance: &InstanceRef) -> bool {
         instance.is_running()
     }
+    /// Whether this is the discovery collector, whose `Output::discovered` feeds the others.
+    fn discovers(&self) -> bool {
+        false
+    }
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>>;
 }
 

@@ -14,7 +14,7 @@
 //! exported and the data's `max_age` grows with it, so series do not blink merely because the
 //! fleet is large.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -36,7 +36,8 @@ use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
 use crate::metrics::self_metrics::{
-    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_SKIPPED_CALLS, CycleReport, SelfMetrics, unix_now,
+    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_PROGRESS, CYCLE_SKIPPED_CALLS, CycleReport,
+    SelfMetrics, unix_now,
 };
 
 /// How often a round that waits only for stragglers checks whether its budget queue is empty.
@@ -81,6 +82,35 @@ struct Job {
 struct RoundCounters {
     calls: Arc<AtomicU64>,
     skipped: Arc<AtomicU64>,
+    /// Successful answers: a round slowed by the budget or by throttling has them, one whose
+    /// calls only fail has none.
+    progress: Arc<AtomicU64>,
+}
+
+/// Tells whether a running round is making progress: a successful answer came within the
+/// last `window`.
+struct ProgressWatch {
+    seen: u64,
+    at: Instant,
+}
+
+impl ProgressWatch {
+    fn new() -> Self {
+        Self {
+            seen: 0,
+            at: Instant::now(),
+        }
+    }
+
+    /// Whether the round moved within `window`, reading its progress counter now.
+    fn moving(&mut self, counters: &RoundCounters, window: Duration) -> bool {
+        let now = counters.progress.load(Ordering::Relaxed);
+        if now != self.seen {
+            self.seen = now;
+            self.at = Instant::now();
+        }
+        self.seen > 0 && self.at.elapsed() < window
+    }
 }
 
 /// One instance's finished work.
@@ -95,6 +125,8 @@ struct Done {
 struct RoundOutcome {
     calls: u64,
     skipped: u64,
+    /// Successful answers: without any, the round only failed.
+    progress: u64,
     errors: Vec<&'static str>,
     /// The longest per-instance time the API's own limits impose.
     paced: Duration,
@@ -204,7 +236,9 @@ impl Job {
             let started = Instant::now();
             let lateness = started.saturating_duration_since(planned);
             let competition = self.budget().map(|b| b.competition(&self.flow));
-            // Data must outlive the cycle the budget really allows, not just the interval.
+            // Data must outlive the cycle the budget really allows, not just the interval (an
+            // expectation only rounds that made progress give). It only grows here: what is
+            // served must last until this round has refreshed it.
             self.stretch_max_age(self.max_age_for(expected));
             let outcome = match self.collector.scope() {
                 Scope::Project => Some(self.project_round(&publish, started, lateness).await),
@@ -227,9 +261,12 @@ impl Job {
                     }
                 }
             };
-            if let Some(outcome) = outcome {
-                expected = self.plan(&outcome, competition, expected);
-                self.report(started, lateness, &outcome, expected);
+            if let Some(outcome) = &outcome {
+                expected = self.plan(outcome, competition, expected);
+                self.report(started, lateness, outcome, expected);
+                // The round has applied what it read: what it could not read ages from its
+                // last successful read by the max age this round's progress justifies.
+                self.set_max_age(self.max_age_for(expected));
             }
             if round == 1 {
                 self.readiness.one_done();
@@ -250,7 +287,9 @@ impl Job {
                 }
             }
             if round == 1 && instance_scoped && !self.readiness.is_ready() {
-                self.await_first_collection(&mut busy, &mut running).await;
+                let progressed = outcome.as_ref().is_some_and(|o| o.progress > 0);
+                self.await_first_collection(progressed, &mut busy, &mut running)
+                    .await;
             }
         }
     }
@@ -259,9 +298,11 @@ impl Job {
     /// from the first rounds still running and delay readiness well past the first
     /// collection's bound (at 1,000 instances the 30-second groups sweep restarted while the
     /// 5-minute partition sweep had read less than half). So the second round waits, and the
-    /// data served meanwhile is kept that much longer.
+    /// data served meanwhile is kept that much longer — if this collector's first round made
+    /// progress; data of a round that only failed ages as usual.
     async fn await_first_collection(
         &self,
+        progressed: bool,
         busy: &mut HashSet<String>,
         running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
     ) {
@@ -274,7 +315,9 @@ impl Job {
             tokio::select! {
                 () = &mut ready => break,
                 () = tokio::time::sleep_until(next_step) => {
-                    self.stretch_max_age(self.max_age_now() + step);
+                    if progressed {
+                        self.stretch_max_age(self.max_age_now() + step);
+                    }
                     next_step += step;
                 }
                 Some(done) = running.next(), if !running.is_empty() => {
@@ -291,7 +334,12 @@ impl Job {
         since: Option<Competition>,
         previous: Option<Duration>,
     ) -> Option<Duration> {
-        let needed = self.expected_duration(outcome, since);
+        // A round whose calls only failed says nothing of the time the budget needs.
+        let needed = if outcome.progress > 0 {
+            self.expected_duration(outcome, since)
+        } else {
+            None
+        };
         if needed.is_some_and(|n| n > self.interval) && previous.is_none_or(|e| e <= self.interval)
         {
             tracing::warn!(
@@ -313,20 +361,28 @@ impl Job {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Sets the max age in force (the configured one at least); data already served keeps
-    /// being served that much longer when it grows.
+    /// Raises the max age in force to `wanted` (never lowers it).
     fn stretch_max_age(&self, wanted: Duration) {
+        if wanted > self.max_age_now() {
+            self.set_max_age(wanted);
+        }
+    }
+
+    /// Sets the max age in force (the configured one at least): data is served until its
+    /// last successful read plus this, so it grows while rounds are slowed by the budget and
+    /// shrinks back when they are not — never ratcheting up over failed rounds.
+    fn set_max_age(&self, wanted: Duration) {
         let wanted = wanted.max(self.max_age);
         let mut current = self
             .current_max_age
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if wanted > *current {
-            self.store.stretch_max_age(
+        if wanted != *current {
+            self.store.set_max_age(
                 self.collector.name(),
                 &self.target.region,
                 &self.target.project_id,
-                wanted - *current,
+                wanted,
             );
         }
         *current = wanted;
@@ -403,9 +459,10 @@ impl Job {
         });
     }
 
-    /// One project-scoped cycle. One that has not ended after an interval (a stalled or
-    /// endlessly held-off call) is reported down meanwhile: its data ages while no read
-    /// succeeds, and `dms_collector_up` must not keep saying 1 from an older cycle.
+    /// One project-scoped cycle. One that has not ended after an interval is reported down
+    /// meanwhile, unless it is being slowed (its calls wait for the budget, throttled or not,
+    /// and successful answers keep coming): then its data is kept for as long as it overruns,
+    /// as an instance round's is. A stalled or endlessly failing cycle gets no such grace.
     async fn project_round(
         &self,
         publish: &Publish,
@@ -424,23 +481,40 @@ impl Job {
             self.flow.clone(),
             CYCLE_API_CALLS.scope(
                 Arc::clone(&counters.calls),
-                CYCLE_SKIPPED_CALLS
-                    .scope(Arc::clone(&counters.skipped), self.collector.collect(&cx)),
+                CYCLE_SKIPPED_CALLS.scope(
+                    Arc::clone(&counters.skipped),
+                    CYCLE_PROGRESS
+                        .scope(Arc::clone(&counters.progress), self.collector.collect(&cx)),
+                ),
             ),
         );
         tokio::pin!(work);
-        let result = tokio::select! {
-            result = &mut work => result,
-            () = tokio::time::sleep(self.interval) => {
-                tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval; reported down until it ends");
-                let unfinished = RoundOutcome {
-                    calls: counters.calls.load(Ordering::Relaxed),
-                    skipped: counters.skipped.load(Ordering::Relaxed),
-                    errors: vec![ErrorKind::Timeout.as_label()],
-                    paced: Duration::ZERO,
-                };
-                self.report(started, lateness, &unfinished, None);
-                work.await
+        let patience = tokio::time::sleep(self.interval);
+        tokio::pin!(patience);
+        let mut progress = ProgressWatch::new();
+        let mut reported_down = false;
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                () = &mut patience => {
+                    let queued = self.budget().is_some_and(|b| b.waiting(&self.flow) > 0);
+                    if queued && progress.moving(&counters, self.interval) {
+                        let overrun = started.elapsed() + self.interval;
+                        self.stretch_max_age(self.max_age_for(Some(overrun)));
+                    } else if !reported_down {
+                        reported_down = true;
+                        tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval without progress; reported down until it ends");
+                        let unfinished = RoundOutcome {
+                            calls: counters.calls.load(Ordering::Relaxed),
+                            skipped: counters.skipped.load(Ordering::Relaxed),
+                            progress: counters.progress.load(Ordering::Relaxed),
+                            errors: vec![ErrorKind::Timeout.as_label()],
+                            paced: Duration::ZERO,
+                        };
+                        self.report(started, lateness, &unfinished, None);
+                    }
+                    patience.as_mut().reset(Instant::now() + STRAGGLER_CHECK);
+                }
             }
         };
         let errors = self.store.apply(
@@ -451,20 +525,43 @@ impl Job {
             unix_now(),
         );
         self.failures.observe(&self.origin(""), result.as_ref());
-        if let Ok(output) = &result
-            && let Some(discovered) = &output.discovered
-        {
-            let live: BTreeSet<String> = discovered.iter().map(|i| i.id.clone()).collect();
-            self.store
-                .retain_instances(&self.target.region, &self.target.project_id, &live);
-            publish.send_replace(Some(Arc::new(discovered.clone())));
+        match &result {
+            Ok(output) => {
+                if let Some(discovered) = &output.discovered {
+                    self.publish_inventory(publish, discovered);
+                }
+            }
+            // Collectors waiting for a first inventory get an empty one: their first round
+            // then ends at once, and readiness does not wait forever for an API that is down.
+            Err(_) if publish.borrow().is_none() && self.collector.discovers() => {
+                publish.send_replace(Some(Arc::new(Vec::new())));
+            }
+            Err(_) => {}
         }
         RoundOutcome {
             calls: counters.calls.load(Ordering::Relaxed),
             skipped: counters.skipped.load(Ordering::Relaxed),
+            progress: counters.progress.load(Ordering::Relaxed),
             errors,
             paced: Duration::ZERO,
         }
+    }
+
+    /// Publishes discovery's inventory: instances no longer listed lose their data at once,
+    /// and each instance's data is tied to the part (engine) of discovery that lists it.
+    fn publish_inventory(&self, publish: &Publish, discovered: &[InstanceRef]) {
+        let live: BTreeSet<String> = discovered.iter().map(|i| i.id.clone()).collect();
+        self.store
+            .retain_instances(&self.target.region, &self.target.project_id, &live);
+        let mut by_part: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for instance in discovered {
+            by_part
+                .entry(instance.engine.as_str().to_owned())
+                .or_default()
+                .insert(instance.id.clone());
+        }
+        self.store.set_inventory(&self.scope_key(""), by_part);
+        publish.send_replace(Some(Arc::new(discovered.to_vec())));
     }
 
     /// One instance's read and its store update, as a task of its own lifetime.
@@ -477,6 +574,7 @@ impl Job {
         let job = Arc::clone(self);
         let calls = Arc::clone(&counters.calls);
         let skipped = Arc::clone(&counters.skipped);
+        let progress = Arc::clone(&counters.progress);
         Box::pin(async move {
             let paced = Arc::new(AtomicU64::new(0));
             let cx = Context {
@@ -486,7 +584,7 @@ impl Job {
                 filters: &job.filters,
                 health: &job.health,
             };
-            let work = job.collector.collect(&cx);
+            let work = CYCLE_PROGRESS.scope(progress, job.collector.collect(&cx));
             let result = FLOW
                 .scope(
                     job.flow.clone(),
@@ -535,15 +633,17 @@ impl Job {
         let budget = self.budget();
         let started = Instant::now();
         let mut last_progress = started;
+        let mut answers = ProgressWatch::new();
         let patience = tokio::time::sleep(self.interval);
         tokio::pin!(patience);
         while pending > 0 {
             tokio::select! {
                 () = &mut patience => {
                     let queued = budget.is_some_and(|b| b.waiting(&self.flow) > 0);
-                    if queued {
-                        // Over the interval and still waiting for the budget: what is served
-                        // must last until the rest of this round and all of the next came.
+                    if queued && answers.moving(&counters, self.interval) {
+                        // Over the interval, waiting for the budget and still answered: what
+                        // is served must last until the rest of this round and all of the
+                        // next came. A round whose calls fail gets no such grace.
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     }
@@ -576,6 +676,7 @@ impl Job {
         RoundOutcome {
             calls: counters.calls.load(Ordering::Relaxed),
             skipped: counters.skipped.load(Ordering::Relaxed),
+            progress: counters.progress.load(Ordering::Relaxed),
             errors,
             paced,
         }

@@ -1,8 +1,9 @@
 //! The latest good data, per collector, project, instance and part.
 //!
-//! A part that fails keeps its previous samples until they are older than the collector's
-//! max age; a part that is no longer listed disappears at once; an instance that discovery no
-//! longer lists disappears with all its parts.
+//! A part that fails keeps its previous samples until its last successful read is older than
+//! the collector's max age in force; a part that is no longer listed disappears at once; an
+//! instance disappears with all its parts once discovery no longer lists it, or once
+//! discovery's own listing of it has aged out.
 //!
 //! Samples are encoded when they arrive and only their lines are kept: per scope and family
 //! one fragment in the exposition [`Pages`], and per part the length of its lines in each
@@ -52,6 +53,9 @@ struct State {
     /// Expiry in time order, so expiring touches only what expires.
     deadlines: BTreeSet<(Instant, Arc<ScopeKey>)>,
     pages: ScopePages,
+    /// Per discovery scope, the instances each of its parts lists: when such a part goes,
+    /// its instances' data goes with it.
+    inventories: BTreeMap<Arc<ScopeKey>, BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl State {
@@ -71,6 +75,17 @@ impl State {
         parts_changed: bool,
     ) {
         let mut scope = self.scopes.remove(key).unwrap_or_default();
+        let orphans: Vec<String> = match self.inventories.get(key) {
+            Some(inventory) => scope
+                .parts
+                .keys()
+                .filter(|part| !parts.contains_key(*part))
+                .filter_map(|part| inventory.get(part))
+                .flatten()
+                .cloned()
+                .collect(),
+            None => Vec::new(),
+        };
         compose(
             &mut self.pages,
             key,
@@ -91,6 +106,15 @@ impl State {
         }
         if !scope.parts.is_empty() || scope.health.is_some() {
             self.scopes.insert(Arc::clone(key), scope);
+        }
+        if !orphans.is_empty() {
+            // Discovery's listing of these instances is gone: so is everything about them.
+            let orphans: BTreeSet<String> = orphans.into_iter().collect();
+            self.remove_scopes(|other| {
+                other.region == key.region
+                    && other.project_id == key.project_id
+                    && orphans.contains(&other.instance_id)
+            });
         }
     }
 
@@ -195,7 +219,7 @@ impl Store {
                 .collect();
             parts.retain(|name, _| listed.contains(name.as_str()));
             for (name, encoded) in &fresh {
-                parts.insert((*name).to_owned(), PartMeta::new(encoded, now + max_age));
+                parts.insert((*name).to_owned(), PartMeta::new(encoded, now, max_age));
             }
         }
         let mut health = current.and_then(|s| s.health);
@@ -253,9 +277,16 @@ impl Store {
         state.deadlines.first().map(|(at, _)| *at)
     }
 
-    /// Serves the data of one collector of one project `by` longer (its max age grew because
-    /// its cycle stretched).
-    pub fn stretch_max_age(&self, collector: &str, region: &str, project_id: &str, by: Duration) {
+    /// Sets the max age in force for one collector of one project: every part of it is
+    /// served until its last successful read plus `max_age`, whether that is later or sooner
+    /// than before (a cycle stretched by the budget, then back to normal).
+    pub fn set_max_age(
+        &self,
+        collector: &'static str,
+        region: &str,
+        project_id: &str,
+        max_age: Duration,
+    ) {
         let mut state = self.lock();
         let state = &mut *state;
         for (key, scope) in state.scopes.iter_mut() {
@@ -263,14 +294,28 @@ impl Store {
                 continue;
             }
             for part in scope.parts.values_mut() {
-                part.fresh_until += by;
+                part.fresh_until = part.read_at + max_age;
             }
             if let Some(at) = scope.deadline.take() {
                 state.deadlines.remove(&(at, Arc::clone(key)));
-                scope.deadline = Some(at + by);
-                state.deadlines.insert((at + by, Arc::clone(key)));
+            }
+            scope.deadline = scope.parts.values().map(|part| part.fresh_until).min();
+            if let Some(at) = scope.deadline {
+                state.deadlines.insert((at, Arc::clone(key)));
             }
         }
+    }
+
+    /// Records which instances each part of a discovery scope lists (after a successful
+    /// discovery): an instance's data lives no longer than discovery's listing of it.
+    pub fn set_inventory(
+        &self,
+        discovery: &ScopeKey,
+        inventory: BTreeMap<String, BTreeSet<String>>,
+    ) {
+        let mut state = self.lock();
+        let key = state.key(discovery);
+        state.inventories.insert(key, inventory);
     }
 
     /// Runs `f` on the exposition pages under the store's lock (keep it short).

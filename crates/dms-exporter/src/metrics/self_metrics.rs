@@ -22,6 +22,10 @@ tokio::task_local! {
     /// Adds up, in nanoseconds, the per-instance intervals the API imposes on the calls of one
     /// instance's work (set by the scheduler).
     pub static CYCLE_PACED_SECONDS: Arc<AtomicU64>;
+    /// Counts the successful answers of one collector round: a round slowed by the budget or
+    /// by throttling still has them, one whose calls only fail has none (set by the
+    /// scheduler).
+    pub static CYCLE_PROGRESS: Arc<AtomicU64>;
 }
 
 /// Reports calls the current cycle skipped (a no-op outside a scheduled cycle).
@@ -526,6 +530,9 @@ impl SelfMetrics {
 impl dms_cloud::ApiObserver for SelfMetrics {
     fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration) {
         let _ = CYCLE_API_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
+        if code.starts_with('2') {
+            let _ = CYCLE_PROGRESS.try_with(|progress| progress.fetch_add(1, Ordering::Relaxed));
+        }
         if let Some(interval) = dms_cloud::budget::pacing::per_instance_interval(api) {
             let nanos = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
             let _ = CYCLE_PACED_SECONDS.try_with(|paced| paced.fetch_add(nanos, Ordering::Relaxed));

@@ -42,7 +42,7 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// data must still be served at its end.
 const FAULT_WINDOW: Duration = Duration::from_secs(15);
 /// The pause after a rejected signature and the hold-off of a denied (API, instance).
-const HOLD_OFF: Duration = dms_cloud::AKSK_REJECTED_PAUSE;
+const HOLD_OFF: Duration = dms_cloud::DENIED_API_HOLD_OFF;
 /// The API the per-API rows break: the Kafka consumer-group list.
 const API: &str = "kafka_groups";
 /// What that API's failure keeps from being read: the list and the details of the groups
@@ -50,7 +50,7 @@ const API: &str = "kafka_groups";
 const SHADOW: [&str; 2] = [API, "kafka_group"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Where {
+pub enum Where {
     ApiOfOneInstance,
     ApiEverywhere,
     WholeRegion,
@@ -72,8 +72,11 @@ fn rows() -> Vec<Row> {
         Where::ApiEverywhere,
         Where::WholeRegion,
     ];
-    let quick = INTERVAL + TIMEOUT + Duration::from_secs(1);
+    // A failing scope is probed with backoff up to its cap; a rejected key after its first
+    // delay, or, when calls in flight together failed, once the five-minute window allows.
+    let quick = INTERVAL + TIMEOUT + dms_cloud::budget::backoff::MAX_DELAY;
     let held_off = HOLD_OFF + INTERVAL + TIMEOUT;
+    let key_rejected = dms_cloud::budget::signature::WINDOW + INTERVAL + TIMEOUT;
     let kinds: Vec<(&'static str, Fault, &[Where], bool, Duration)> = vec![
         ("throttle_429", Fault::Throttle429, &all, false, quick),
         ("throttle_404", Fault::Throttle404, &all, false, quick),
@@ -90,14 +93,14 @@ fn rows() -> Vec<Row> {
             Fault::Unauthorized,
             &[Where::WholeRegion],
             false,
-            held_off,
+            key_rejected,
         ),
         (
             "clock_skew",
             Fault::ClockSkew,
             &[Where::WholeRegion],
             false,
-            held_off,
+            key_rejected,
         ),
         (
             "unauthorized_dms_code",
@@ -244,7 +247,7 @@ const CLOCK_DRIVEN: &[&str] = &[
 
 /// The served series, without the per-instance health lines (their timestamps are wall time);
 /// of clock-driven families only the series themselves, not their values.
-fn served(exporter: &Exporter) -> BTreeSet<String> {
+pub fn served(exporter: &Exporter) -> BTreeSet<String> {
     snapshot_text(exporter)
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("dms_instance_collector_"))
@@ -261,14 +264,14 @@ fn served(exporter: &Exporter) -> BTreeSet<String> {
         .collect()
 }
 
-fn value(line: &str) -> f64 {
+pub fn value(line: &str) -> f64 {
     line.rsplit_once(' ')
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(f64::NAN)
 }
 
 /// The `{...}` label text of a series line.
-fn labels(line: &str) -> &str {
+pub fn labels(line: &str) -> &str {
     line.split_once('{')
         .and_then(|(_, rest)| rest.rsplit_once('}'))
         .map_or("", |(labels, _)| labels)

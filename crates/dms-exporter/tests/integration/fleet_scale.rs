@@ -380,9 +380,19 @@ async fn the_rate_converges_under_a_lower_gateway_limit() {
         !throttled.is_empty(),
         "the gateway limit was reached at first"
     );
+    // After two minutes the rate has settled under the limit and only probes it, ever more
+    // rarely (`budget::aimd`): a handful of throttled answers, not a steady share.
+    let late_throttled = throttled
+        .iter()
+        .filter(|at| **at >= Duration::from_secs(120))
+        .count();
+    let late_requests = log
+        .iter()
+        .filter(|r| r.at - start >= Duration::from_secs(120))
+        .count();
     assert!(
-        throttled.iter().all(|at| *at < Duration::from_secs(120)),
-        "throttled after two minutes: {:?}",
+        late_throttled * 100 <= late_requests,
+        "after two minutes {late_throttled} of {late_requests} requests were throttled: {:?}",
         throttled
             .iter()
             .filter(|at| **at >= Duration::from_secs(120))

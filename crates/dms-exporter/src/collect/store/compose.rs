@@ -4,8 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+
 use tokio::time::Instant;
 
 use super::{ScopeKey, ScopePages};
@@ -24,14 +26,18 @@ pub struct Health {
 /// in each family's fragment of its scope (the lines themselves live in the pages).
 #[derive(Debug, Clone)]
 pub struct PartMeta {
+    /// When it was last read successfully.
+    pub read_at: Instant,
+    /// `read_at` plus the max age in force: served until then.
     pub fresh_until: Instant,
     lens: Box<[(&'static Family, u32)]>,
 }
 
 impl PartMeta {
-    pub fn new(encoded: &EncodedPart, fresh_until: Instant) -> Self {
+    pub fn new(encoded: &EncodedPart, read_at: Instant, max_age: Duration) -> Self {
         Self {
-            fresh_until,
+            read_at,
+            fresh_until: read_at + max_age,
             lens: encoded
                 .spans
                 .iter()

@@ -241,9 +241,101 @@ fn stretched_max_age_keeps_data_longer_for_that_collector_only() {
         now,
         1.0,
     );
-    store.stretch_max_age("kafka_groups", "r", "p", Duration::from_secs(30));
+    store.set_max_age("kafka_groups", "r", "p", max_age + Duration::from_secs(30));
     store.expire(now + max_age);
     assert_eq!(values(&store), [("a".to_owned(), 1.0)]);
     store.expire(now + max_age + Duration::from_secs(30));
     assert!(values(&store).is_empty());
+}
+
+/// Issue 16, item 1: stretching and shrinking the max age over and over never carries data
+/// past its last successful read plus the largest max age in force (the old stretch added
+/// every growth to the deadline, so data outlived an outage by minutes).
+#[test]
+fn max_age_changes_never_ratchet_data_past_its_last_read() {
+    let store = Store::default();
+    let start = Instant::now();
+    let max_age = Duration::from_secs(30);
+    store.apply(
+        &scope("i"),
+        Ok(&Output::whole(vec![sample("i", "a", 1.0)])),
+        max_age,
+        start,
+        1.0,
+    );
+    for _ in 0..10 {
+        store.set_max_age("kafka_groups", "r", "p", Duration::from_secs(63));
+        store.set_max_age("kafka_groups", "r", "p", max_age);
+    }
+    store.expire(start + max_age);
+    assert!(
+        values(&store).is_empty(),
+        "gone at its last read plus the max age in force"
+    );
+}
+
+/// Invariant 4: an instance's data lives no longer than discovery's listing of it.
+#[test]
+fn an_instance_goes_with_discoverys_listing_of_it() {
+    let store = Store::default();
+    let now = Instant::now();
+    let discovery = ScopeKey {
+        collector: "instances",
+        region: "r".to_owned(),
+        project_id: "p".to_owned(),
+        instance_id: String::new(),
+    };
+    let listing = Output {
+        parts: vec![
+            ("kafka".to_owned(), Ok(vec![sample("", "listed", 1.0)])),
+            ("rabbitmq".to_owned(), Ok(vec![sample("", "listed", 2.0)])),
+        ],
+        ..Output::default()
+    };
+    store.apply(&discovery, Ok(&listing), Duration::from_secs(30), now, 1.0);
+    store.set_inventory(
+        &discovery,
+        BTreeMap::from([
+            ("kafka".to_owned(), BTreeSet::from(["i".to_owned()])),
+            ("rabbitmq".to_owned(), BTreeSet::from(["j".to_owned()])),
+        ]),
+    );
+    let long = Duration::from_secs(900);
+    store.apply(
+        &scope("i"),
+        Ok(&Output::whole(vec![sample("i", "a", 3.0)])),
+        long,
+        now,
+        1.0,
+    );
+    store.apply(
+        &scope("j"),
+        Ok(&Output::whole(vec![sample("j", "b", 4.0)])),
+        long,
+        now,
+        1.0,
+    );
+    // Discovery's Kafka listing fails from now on; RabbitMQ's is read again.
+    let later = now + Duration::from_secs(20);
+    let partial = Output {
+        parts: vec![
+            ("kafka".to_owned(), Err(error())),
+            ("rabbitmq".to_owned(), Ok(vec![sample("", "listed", 2.0)])),
+        ],
+        ..Output::default()
+    };
+    store.apply(
+        &discovery,
+        Ok(&partial),
+        Duration::from_secs(30),
+        later,
+        2.0,
+    );
+    store.expire(now + Duration::from_secs(31));
+    let left: Vec<String> = values(&store).into_iter().map(|(label, _)| label).collect();
+    assert!(left.contains(&"b".to_owned()), "{left:?}");
+    assert!(
+        !left.contains(&"a".to_owned()),
+        "instance i went with its listing, though its own max age is 15 minutes: {left:?}"
+    );
 }

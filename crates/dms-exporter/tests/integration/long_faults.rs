@@ -1,0 +1,568 @@
+//! Long faults (issue 16, "Prove it"): each fault kind that can last, held for 15 minutes —
+//! fifty times `max_age` — at the scopes where it can happen, under paused time, against two
+//! regions (hosts `sim-a` and `sim-b`). Every collector reads every 10 s with the default
+//! `max_age` of 30 s. For every row, checked at every simulated scrape (each 5 s):
+//!
+//! - no series of the failing scope is served longer than `max_age` after its last
+//!   successful read (which came before the fault);
+//! - no series outlives its instance (every `instance_id` of a data series has its
+//!   `dms_instance_info`);
+//!
+//! and over the row:
+//!
+//! - requests per minute to the failing scope during the fault stay at or below the no-fault
+//!   rate measured just before it (both printed), and fall over the fault;
+//! - the scopes outside the fault keep every series they had;
+//! - after the fault clears, everything is back within one interval plus the backoff cap;
+//! - after throttling, the host's adaptive rate is back at its ceiling within two minutes;
+//! - a rejected AK/SK gets at most three failing signatures in any five minutes, and is
+//!   probed at once after new credentials (what a reload or a changed credential file does).
+//!
+//! A dead endpoint (connection refused) and a rejected signature exist only per host, so
+//! their rows are region-wide. Each fault kind is a test of its own, so they run side by side.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dms_cloud::{Transport, TransportError};
+use dms_exporter::app::{self, Exporter};
+use dms_exporter::collect::registry;
+use dms_exporter::config;
+use dms_exporter::metrics::exposition::Format;
+use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::fault_matrix::{Where, labels, served, value};
+use crate::support::{credentials, snapshot_text};
+
+const INTERVAL: Duration = Duration::from_secs(10);
+const MAX_AGE: Duration = Duration::from_secs(30);
+const TIMEOUT: Duration = Duration::from_secs(2);
+const FAULT: Duration = Duration::from_secs(15 * 60);
+/// The no-fault window the request rate is measured over, just before the fault.
+const BASELINE: Duration = Duration::from_secs(120);
+const SCRAPE: Duration = Duration::from_secs(5);
+/// A read already in flight when the fault began may still succeed: its answer is due
+/// within one timeout.
+const GRACE: Duration = Duration::from_secs(3);
+/// The collectors read: discovery, and several APIs per instance so that a dead host is
+/// told apart from one failing API.
+const COLLECTORS: [&str; 4] = ["instances", "kafka_groups", "kafka_partitions", "tasks"];
+/// The API the per-API rows break, and the families it feeds.
+const API: &str = "kafka_groups";
+const API_FAMILIES: &str = "dms_kafka_consumergroup_";
+
+/// One request the exporter sent: when, to which host, which path.
+#[derive(Debug, Clone)]
+struct Sent {
+    at: Instant,
+    host: String,
+    path: String,
+}
+
+/// Sends each request to the simulator its host names, logs it, and refuses connections to a
+/// dead host.
+#[derive(Default)]
+struct Router {
+    sims: BTreeMap<String, Simulator>,
+    dead: Mutex<Option<String>>,
+    log: Mutex<Vec<Sent>>,
+}
+
+impl Transport for Router {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Sent {
+                at: Instant::now(),
+                host: host.clone(),
+                path: request.uri().path().to_owned(),
+            });
+        let dead = self
+            .dead
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_deref()
+            == Some(host.as_str());
+        let sim = self.sims.get(&host).cloned();
+        async move {
+            if dead {
+                return Err(TransportError::Other(format!(
+                    "connect to {host}: connection refused"
+                )));
+            }
+            let sim = sim.ok_or_else(|| TransportError::Other(format!("no host {host}")))?;
+            sim.handle(request)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))
+        }
+        .boxed()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Dead,
+    Sim(&'static str),
+}
+
+fn sim_fault(name: &str) -> Fault {
+    match name {
+        "server_error_503" => Fault::ServerError(503),
+        "stall" => Fault::Stall,
+        "throttle_429" => Fault::Throttle429,
+        "throttle_404" => Fault::Throttle404,
+        "unauthorized_signature" => Fault::Unauthorized,
+        _ => Fault::Forbidden,
+    }
+}
+
+fn yaml(sim: &SimConfig) -> String {
+    let mut yaml = String::from("regions:\n");
+    for (project, host) in sim.projects.iter().zip(["sim-a", "sim-b"]) {
+        yaml.push_str(&format!(
+            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    projects: [{}]\n",
+            project.region, project.project_id
+        ));
+    }
+    yaml.push_str("collectors:\n  jitter: 0\n");
+    for description in registry::descriptions() {
+        let enabled = COLLECTORS.contains(&description.name);
+        yaml.push_str(&format!(
+            "  {}: {{enabled: {enabled}, interval: {}s}}\n",
+            description.name,
+            INTERVAL.as_secs()
+        ));
+    }
+    yaml.push_str(&format!(
+        "api:\n  rate_limit: 50\n  burst: 20\n  concurrency: 8\n  timeout: {}s\n",
+        TIMEOUT.as_secs()
+    ));
+    yaml
+}
+
+/// instance id → region, from `dms_instance_info`.
+fn regions_of(text: &BTreeSet<String>) -> BTreeMap<String, String> {
+    text.iter()
+        .filter(|l| l.starts_with("dms_instance_info{"))
+        .filter_map(|l| {
+            let labels = labels(l);
+            Some((label(labels, "instance_id")?, label(labels, "region")?))
+        })
+        .collect()
+}
+
+fn label(labels: &str, name: &str) -> Option<String> {
+    labels
+        .split(&format!("{name}=\""))
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+}
+
+/// Data series only (not the exporter's own families).
+fn data(series: &BTreeSet<String>) -> BTreeSet<String> {
+    series
+        .iter()
+        .filter(|l| !l.starts_with("dms_exporter_") && !l.starts_with("dms_collector_"))
+        .cloned()
+        .collect()
+}
+
+/// A series without its value.
+fn identity(line: &str) -> String {
+    line.rsplit_once(' ')
+        .map_or(line, |(series, _)| series)
+        .to_owned()
+}
+
+struct Scope {
+    scope: Where,
+    victim: String,
+    kafka: BTreeSet<String>,
+    regions: BTreeMap<String, String>,
+}
+
+impl Scope {
+    /// Whether a served series belongs to the failing scope.
+    fn owns_series(&self, line: &str) -> bool {
+        let instance = label(labels(line), "instance_id");
+        match self.scope {
+            Where::WholeRegion => instance
+                .and_then(|i| self.regions.get(&i))
+                .is_some_and(|r| r == "ap-southeast-1"),
+            Where::ApiEverywhere => line.starts_with(API_FAMILIES),
+            Where::ApiOfOneInstance => {
+                line.starts_with(API_FAMILIES) && instance.as_deref() == Some(&self.victim)
+            }
+        }
+    }
+
+    /// Whether a request went to the failing scope.
+    fn owns_request(&self, sent: &Sent) -> bool {
+        let groups_of = |id: &str| sent.path.ends_with(&format!("/instances/{id}/groups"));
+        match self.scope {
+            Where::WholeRegion => sent.host == "sim-b",
+            Where::ApiEverywhere => self.kafka.iter().any(|id| groups_of(id)),
+            Where::ApiOfOneInstance => sent.host == "sim-a" && groups_of(&self.victim),
+        }
+    }
+
+    fn host(&self) -> &'static str {
+        if self.scope == Where::WholeRegion {
+            "sim-b"
+        } else {
+            "sim-a"
+        }
+    }
+}
+
+fn effective_rate(exporter: &Exporter, host: &str) -> f64 {
+    exporter
+        .budgets
+        .statuses()
+        .into_iter()
+        .find(|s| s.host == host)
+        .map_or(0.0, |s| s.effective_rate)
+}
+
+fn all_up(exporter: &Exporter) -> bool {
+    let mut text = String::new();
+    exporter.self_metrics.encode(Format::Text, &mut text);
+    let health = snapshot_text(exporter);
+    text.lines()
+        .chain(health.lines())
+        .filter(|l| {
+            l.starts_with("dms_collector_up{") || l.starts_with("dms_instance_collector_up{")
+        })
+        .all(|l| value(l) == 1.0)
+}
+
+fn per_minute(count: usize, over: Duration) -> f64 {
+    count as f64 * 60.0 / over.as_secs_f64()
+}
+
+/// Runs one row; returns its table line, or the line and what failed.
+async fn run(kind: Kind, scope: Where) -> Result<String, String> {
+    let sim_config = SimConfig::deterministic();
+    let (a, b) = (
+        Simulator::new(sim_config.clone()),
+        Simulator::new(sim_config.clone()),
+    );
+    let router = Arc::new(Router {
+        sims: BTreeMap::from([
+            ("sim-a".to_owned(), a.clone()),
+            ("sim-b".to_owned(), b.clone()),
+        ]),
+        ..Router::default()
+    });
+    let config =
+        config::parse_str(&yaml(&sim_config), "(long faults)").unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = CancellationToken::new();
+    let exporter = app::start(
+        config,
+        credentials(&sim_config),
+        router.clone(),
+        None,
+        shutdown.clone(),
+    );
+    exporter.readiness.wait().await;
+    tokio::time::sleep(INTERVAL).await;
+    let baseline_start = Instant::now();
+    tokio::time::sleep(BASELINE).await;
+    let baseline = served(&exporter);
+    let regions = regions_of(&baseline);
+    let kafka: BTreeSet<String> = baseline
+        .iter()
+        .filter(|l| l.starts_with("dms_instance_info{") && l.contains("engine=\"kafka\""))
+        .filter_map(|l| label(labels(l), "instance_id"))
+        .collect();
+    let victim = kafka
+        .iter()
+        .find(|id| regions.get(*id).is_some_and(|r| r == "cn-north-4"))
+        .cloned()
+        .expect("a Kafka instance in cn-north-4");
+    let failing = Scope {
+        scope,
+        victim: victim.clone(),
+        kafka,
+        regions,
+    };
+    let outside: BTreeSet<String> = data(&baseline)
+        .iter()
+        .filter(|l| !failing.owns_series(l))
+        .map(|l| identity(l))
+        .collect();
+    let owned_before = data(&baseline)
+        .iter()
+        .filter(|l| failing.owns_series(l))
+        .count();
+
+    // The fault.
+    let fault_start = Instant::now();
+    match kind {
+        Kind::Dead => {
+            *router
+                .dead
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some("sim-b".to_owned());
+        }
+        Kind::Sim(name) => {
+            let rule = |endpoint: &str, instance: Option<&str>| FaultRule {
+                endpoint: endpoint.to_owned(),
+                instance_id: instance.map(str::to_owned),
+                fault: sim_fault(name),
+                remaining: None,
+            };
+            match scope {
+                Where::ApiOfOneInstance => a.set_fault(rule(API, Some(&victim))),
+                Where::ApiEverywhere => {
+                    a.set_fault(rule(API, None));
+                    b.set_fault(rule(API, None));
+                }
+                Where::WholeRegion => b.set_fault(rule("*", None)),
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let mut served_too_long = 0usize;
+    let mut orphans = 0usize;
+    let first_problem = |problems: &mut Vec<String>, text: String| {
+        if problems.len() < 6 {
+            problems.push(text);
+        }
+    };
+    while fault_start.elapsed() < FAULT {
+        tokio::time::sleep(SCRAPE).await;
+        let now = data(&served(&exporter));
+        let elapsed = fault_start.elapsed();
+        if elapsed > MAX_AGE + GRACE {
+            let stale: Vec<&String> = now.iter().filter(|l| failing.owns_series(l)).collect();
+            if !stale.is_empty() {
+                served_too_long += 1;
+                first_problem(
+                    &mut problems,
+                    format!(
+                        "{} series served {elapsed:?} after their last read, e.g. {}",
+                        stale.len(),
+                        stale[0]
+                    ),
+                );
+            }
+        }
+        let listed: BTreeSet<String> = now
+            .iter()
+            .filter(|l| l.starts_with("dms_instance_info{"))
+            .filter_map(|l| label(labels(l), "instance_id"))
+            .collect();
+        let orphan = now
+            .iter()
+            .find(|l| label(labels(l), "instance_id").is_some_and(|id| !listed.contains(&id)));
+        if let Some(orphan) = orphan {
+            orphans += 1;
+            first_problem(
+                &mut problems,
+                format!("at {elapsed:?} a series outlives its instance: {orphan}"),
+            );
+        }
+    }
+    let at_end = data(&served(&exporter));
+    let end_identities: BTreeSet<String> = at_end.iter().map(|l| identity(l)).collect();
+    let lost: Vec<&String> = outside.difference(&end_identities).take(3).collect();
+    if !lost.is_empty() {
+        problems.push(format!("series outside the fault were lost: {lost:?}"));
+    }
+
+    // Requests to the failing scope: before, during, and in the fault's last five minutes.
+    let log = router
+        .log
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let count = |from: Instant, to: Instant| {
+        log.iter()
+            .filter(|s| s.at >= from && s.at < to && failing.owns_request(s))
+            .count()
+    };
+    let fault_end = fault_start + FAULT;
+    let before = per_minute(count(baseline_start, fault_start), BASELINE);
+    let during = per_minute(count(fault_start, fault_end), FAULT);
+    let last_five = Duration::from_secs(300);
+    let late = per_minute(count(fault_end - last_five, fault_end), last_five);
+    if during > before {
+        problems.push(format!(
+            "{during:.1} requests/min to the failing scope during the fault, {before:.1} without it"
+        ));
+    }
+    if late > during + 0.5 {
+        problems.push(format!(
+            "the rate to the failing scope did not fall: {late:.1}/min at the end, {during:.1} over the fault"
+        ));
+    }
+    // A rejected key: at most three failing signatures in any five minutes.
+    let mut worst_window = 0;
+    if kind == Kind::Sim("unauthorized_signature") {
+        let failing_signatures: Vec<Instant> = b
+            .request_log()
+            .into_iter()
+            .filter(|r| r.status == 401 && r.at >= fault_start && r.at < fault_end)
+            .map(|r| r.at)
+            .collect();
+        for (i, at) in failing_signatures.iter().enumerate() {
+            let in_window = failing_signatures[i..]
+                .iter()
+                .take_while(|t| **t < *at + Duration::from_secs(300))
+                .count();
+            worst_window = worst_window.max(in_window);
+        }
+        if worst_window > 3 {
+            problems.push(format!(
+                "{worst_window} failing signatures within five minutes"
+            ));
+        }
+    }
+
+    // Clearing.
+    a.clear_faults();
+    b.clear_faults();
+    *router
+        .dead
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    if kind == Kind::Sim("unauthorized_signature") {
+        // The operator fixed the secret: a reload or the changed credential file.
+        exporter.budgets.credentials_changed();
+    }
+    let cleared = Instant::now();
+    let bound = INTERVAL + TIMEOUT + dms_cloud::budget::backoff::MAX_DELAY + SCRAPE;
+    let baseline_identities: BTreeSet<String> =
+        data(&baseline).iter().map(|l| identity(l)).collect();
+    let recovered = loop {
+        let now: BTreeSet<String> = data(&served(&exporter))
+            .iter()
+            .map(|l| identity(l))
+            .collect();
+        if all_up(&exporter) && baseline_identities.is_subset(&now) {
+            break Some(cleared.elapsed());
+        }
+        if cleared.elapsed() > bound {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    if recovered.is_none() {
+        problems.push(format!("not recovered within {bound:?}"));
+    }
+    let host = failing.host();
+    let ceiling = exporter
+        .budgets
+        .statuses()
+        .into_iter()
+        .find(|s| s.host == host)
+        .map_or(0.0, |s| s.configured_rate);
+    let rate_back = loop {
+        if effective_rate(&exporter, host) >= ceiling {
+            break Some(cleared.elapsed());
+        }
+        if cleared.elapsed() > Duration::from_secs(120) {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    if rate_back.is_none() {
+        problems.push(format!(
+            "{host}'s rate {} not back at its ceiling {ceiling} within two minutes",
+            effective_rate(&exporter, host)
+        ));
+    }
+    if let Some(failure) = exporter.supervisor.failure() {
+        problems.push(format!("the exporter failed: {failure}"));
+    }
+    shutdown.cancel();
+    let name = match kind {
+        Kind::Dead => "dead_endpoint",
+        Kind::Sim(name) => name,
+    };
+    let line = format!(
+        "| {name} | {scope:?} | {owned_before} | {served_too_long} | {orphans} | {before:.1} | {during:.1} | {late:.1} | {} | {} | {} |",
+        if kind == Kind::Sim("unauthorized_signature") {
+            worst_window.to_string()
+        } else {
+            "-".to_owned()
+        },
+        rate_back.map_or("never".to_owned(), |d| format!("{}s", d.as_secs())),
+        recovered.map_or("never".to_owned(), |d| format!("{}s", d.as_secs())),
+    );
+    if problems.is_empty() {
+        Ok(line)
+    } else {
+        Err(format!("{line}\n    {}", problems.join("\n    ")))
+    }
+}
+
+const HEADER: &str = "| fault | scope | series in scope | scrapes serving them past max_age | scrapes with orphans | req/min before | req/min during | req/min last 5 min | max failing signatures in 5 min | rate back in | recovered in |";
+
+async fn rows(kind: Kind, scopes: &[Where]) {
+    let mut failed = Vec::new();
+    for scope in scopes {
+        match run(kind, *scope).await {
+            Ok(line) => eprintln!("{HEADER}\n{line}"),
+            Err(line) => {
+                eprintln!("FAIL {line}");
+                failed.push(line);
+            }
+        }
+    }
+    assert!(failed.is_empty(), "failed rows:\n{}", failed.join("\n"));
+}
+
+const ALL: [Where; 3] = [
+    Where::ApiOfOneInstance,
+    Where::ApiEverywhere,
+    Where::WholeRegion,
+];
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_endpoint_for_fifteen_minutes() {
+    rows(Kind::Dead, &[Where::WholeRegion]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_for_fifteen_minutes() {
+    rows(Kind::Sim("server_error_503"), &ALL).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stalls_for_fifteen_minutes() {
+    rows(Kind::Sim("stall"), &ALL).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn gateway_throttling_for_fifteen_minutes() {
+    rows(Kind::Sim("throttle_429"), &ALL).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn dms_flow_control_for_fifteen_minutes() {
+    rows(Kind::Sim("throttle_404"), &ALL).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_signature_for_fifteen_minutes() {
+    rows(Kind::Sim("unauthorized_signature"), &[Where::WholeRegion]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denied_api_for_fifteen_minutes() {
+    rows(Kind::Sim("forbidden"), &ALL).await;
+}
