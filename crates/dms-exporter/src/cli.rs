@@ -81,8 +81,9 @@ pub struct Cli {
     /// response headers.
     #[arg(long = "web.config.file", value_name = "PATH")]
     pub web_config_file: Option<PathBuf>,
-    /// How many connections may be open at once, over every listener; at the cap new
-    /// connections wait (in the kernel's backlog) until one closes.
+    /// How many connections may be open at once, over every listener. At the cap the
+    /// longest-idle kept-alive connection is closed for a new one; when none is idle, new
+    /// connections wait (in the kernel's backlog) until one closes or turns idle.
     #[arg(
         long = "web.max-connections",
         value_name = "N",

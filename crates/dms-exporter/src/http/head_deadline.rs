@@ -35,6 +35,16 @@ impl Requests {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
     }
+
+    /// Heads parsed so far.
+    pub fn heads(&self) -> u64 {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Whether a response has not been sent yet.
+    pub fn answering(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) > 0
+    }
 }
 
 /// One request in flight; dropping it ends it.

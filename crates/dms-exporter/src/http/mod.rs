@@ -3,6 +3,7 @@
 
 mod body;
 mod head_deadline;
+mod idle;
 pub mod landing;
 mod lifecycle;
 pub mod negotiate;

@@ -2,8 +2,11 @@
 //! `--web.max-connections` and Go's `ReadHeaderTimeout` and `IdleTimeout`): a cap on open
 //! connections, shared by every listener, and deadlines for request heads and idle time.
 //!
-//! At the cap the loop stops accepting: new connections wait in the kernel's backlog, not
-//! refused, and are served as soon as a connection closes. A request head is due within
+//! At the cap the loop stops accepting: the connection accepted last waits for a slot and the
+//! next ones in the kernel's backlog, not refused. For each waiting accept the longest-idle
+//! kept-alive connection (answered, no byte of a next request read) is closed, at once or as
+//! soon as one turns idle ([`IdleConnections`]), so idle clients cannot lock out a new
+//! scraper; busy and half-sent connections keep the cap. A request head is due within
 //! `read_header_timeout` of its first byte, or of the accept on a new connection (the TLS
 //! handshake too); a kept-alive connection may wait `idle_timeout` for its next request. A
 //! connection whose answer the client stops reading fails after `write_stall_timeout`
@@ -23,7 +26,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
 use super::head_deadline::{HeadDeadline, Requests, Tracked};
+use super::idle::{Activity, IdleConnections, Registration};
 use super::stall::WriteStallGuard;
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -39,7 +43,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long to wait after a failed `accept` (out of file descriptors, say) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// The connection limits; clones share one connection cap.
+/// The connection limits; clones share one connection cap (and its idle connections).
 #[derive(Clone)]
 pub struct Limits {
     /// Time allowed to send a request head, from its first byte (from the accept on a new
@@ -50,6 +54,7 @@ pub struct Limits {
     /// How long writes may make no progress before the connection is dropped.
     pub write_stall_timeout: Duration,
     connections: Arc<Semaphore>,
+    idle: Arc<IdleConnections>,
 }
 
 impl Limits {
@@ -60,6 +65,7 @@ impl Limits {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             write_stall_timeout: DEFAULT_WRITE_STALL_TIMEOUT,
             connections: Arc::new(Semaphore::new(max_connections)),
+            idle: Arc::default(),
         }
     }
 }
@@ -96,12 +102,6 @@ pub async fn serve(
     let tls = tls.map(TlsAcceptor::from);
     let mut connections = JoinSet::new();
     loop {
-        let permit = tokio::select! {
-            () = shutdown.cancelled() => break,
-            permit = Arc::clone(&limits.connections).acquire_owned() => permit,
-        };
-        // The semaphore is never closed.
-        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -109,22 +109,29 @@ pub async fn serve(
         while let Some(ended) = connections.try_join_next() {
             log_panic(ended);
         }
-        match accepted {
-            Ok((stream, _)) => {
-                connections.spawn(connection(
-                    WriteStallGuard::new(stream, limits.write_stall_timeout),
-                    tls.clone(),
-                    app.clone(),
-                    limits.clone(),
-                    shutdown.clone(),
-                    permit,
-                ));
-            }
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
             Err(error) => {
                 tracing::warn!(%error, "cannot accept a connection");
                 tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
             }
-        }
+        };
+        // Accepted before its slot, so that room is made only for a connection that exists;
+        // the next ones wait in the backlog meanwhile.
+        let permit = tokio::select! {
+            () = shutdown.cancelled() => break,
+            permit = slot(&limits) => permit,
+        };
+        // The semaphore is never closed.
+        let Some(permit) = permit else { break };
+        connections.spawn(connection(
+            WriteStallGuard::new(stream, limits.write_stall_timeout),
+            tls.clone(),
+            app.clone(),
+            limits.clone(),
+            limits.idle.register(permit, &shutdown),
+        ));
     }
     let drained = async {
         while let Some(ended) = connections.join_next().await {
@@ -136,6 +143,34 @@ pub async fn serve(
     }
 }
 
+/// A slot under the cap. At the cap, the accept waits and has room made: the longest-idle
+/// connection closed, again whenever a connection turns idle or the one closed gave its slot
+/// to another listener's accept.
+async fn slot(limits: &Limits) -> Option<OwnedSemaphorePermit> {
+    match Arc::clone(&limits.connections).try_acquire_owned() {
+        Ok(permit) => return Some(permit),
+        Err(TryAcquireError::Closed) => return None,
+        Err(TryAcquireError::NoPermits) => {}
+    }
+    let _waiting = limits.idle.wait();
+    // Created once, so the accept keeps its place in the semaphore's queue.
+    let acquire = Arc::clone(&limits.connections).acquire_owned();
+    let mut acquire = std::pin::pin!(acquire);
+    loop {
+        let changed = limits.idle.changed();
+        let mut changed = std::pin::pin!(changed);
+        // Listening before making room, so a change in between is not missed.
+        changed.as_mut().enable();
+        limits.idle.make_room();
+        tokio::select! {
+            // A slot freed by the connection closed for this accept comes first.
+            biased;
+            permit = acquire.as_mut() => return permit.ok(),
+            () = changed => {}
+        }
+    }
+}
+
 /// A panic in a handler ends its connection only; it is logged, not lost.
 fn log_panic(ended: Result<(), tokio::task::JoinError>) {
     if let Err(error) = ended {
@@ -143,34 +178,36 @@ fn log_panic(ended: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// One connection, holding its slot under the cap until it closes.
+/// One connection, holding its slot under the cap (in `registration`) until it closes.
 async fn connection(
     stream: WriteStallGuard<TcpStream>,
     tls: Option<TlsAcceptor>,
     app: Router,
     limits: Limits,
-    shutdown: CancellationToken,
-    _slot: OwnedSemaphorePermit,
+    registration: Registration,
 ) {
     let Some(acceptor) = tls else {
-        return http(stream, app, &limits, shutdown).await;
+        return http(stream, app, &limits, registration).await;
     };
     match tokio::time::timeout(limits.read_header_timeout, acceptor.accept(stream)).await {
-        Ok(Ok(stream)) => http(stream, app, &limits, shutdown).await,
+        Ok(Ok(stream)) => http(stream, app, &limits, registration).await,
         Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
         Err(_) => tracing::debug!("TLS handshake timed out"),
     }
 }
 
-/// HTTP/1.1 on one connection; at shutdown it closes once its request in flight is answered.
-/// hyper's head timer, which runs from when the connection starts waiting for a request,
-/// is the idle bound; [`HeadDeadline`] times each head from its first byte.
-async fn http<I>(io: I, app: Router, limits: &Limits, shutdown: CancellationToken)
+/// HTTP/1.1 on one connection; at shutdown, or closed to make room, it closes once its
+/// request in flight, if any, is answered. hyper's head timer, which runs from when the
+/// connection starts waiting for a request, is the idle bound; [`HeadDeadline`] times each
+/// head from its first byte.
+async fn http<I>(io: I, app: Router, limits: &Limits, registration: Registration)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let requests = Arc::new(Requests::default());
+    let close = registration.close_token();
     let io = HeadDeadline::new(io, limits.read_header_timeout, Arc::clone(&requests));
+    let io = Activity::new(io, Arc::clone(&requests), registration);
     let service = service_fn(move |request: Request<Incoming>| {
         let in_flight = requests.start();
         // Router is always ready; no `poll_ready` needed.
@@ -187,7 +224,7 @@ where
     let mut connection = std::pin::pin!(connection);
     let result = tokio::select! {
         result = connection.as_mut() => result,
-        () = shutdown.cancelled() => {
+        () = close.cancelled() => {
             connection.as_mut().graceful_shutdown();
             connection.await
         }
