@@ -525,18 +525,15 @@ impl Job {
             unix_now(),
         );
         self.failures.observe(&self.origin(""), result.as_ref());
-        match &result {
-            Ok(output) => {
-                if let Some(discovered) = &output.discovered {
-                    self.publish_inventory(publish, discovered);
-                }
-            }
-            // Collectors waiting for a first inventory get an empty one: their first round
-            // then ends at once, and readiness does not wait forever for an API that is down.
-            Err(_) if publish.borrow().is_none() && self.collector.discovers() => {
+        match result.as_ref().ok().and_then(|output| output.discovered.as_ref()) {
+            Some(discovered) => self.publish_inventory(publish, discovered),
+            // Collectors waiting for a first inventory get an empty one when discovery could
+            // not give a whole one: their first round then ends at once, and readiness does
+            // not wait forever for an API that is down.
+            None if publish.borrow().is_none() && self.collector.discovers() => {
                 publish.send_replace(Some(Arc::new(Vec::new())));
             }
-            Err(_) => {}
+            None => {}
         }
         RoundOutcome {
             calls: counters.calls.load(Ordering::Relaxed),

@@ -510,6 +510,14 @@ families! {
         ["host"],
         "self",
         "Requests per second the host's request scheduler sends at now: the configured rate_limit, cut after the API gateway throttles (HTTP 429) and raised back step by step (AIMD); 0 when unlimited.";
+    API_CREDENTIALS_REJECTED = "dms_api_credentials_rejected", Gauge, None,
+        ["host"],
+        "self",
+        "1 while the host's API gateway rejects the AK/SK (APIGW.0301, APIGW.0303): signed calls are not sent, one probe goes with growing delays (at most three failing signatures in any five minutes), and at once after a reload or a change of the credential files.";
+    API_HOST_HELD = "dms_api_host_held", Gauge, None,
+        ["host"],
+        "self",
+        "1 while every call to the host is held after repeated failures across its APIs (no answer, timeouts, 5xx): one probe goes with capped exponential delays (up to 60 s) until it answers.";
     API_QUEUED = "dms_api_queued_requests", Gauge, None,
         ["host"],
         "self",

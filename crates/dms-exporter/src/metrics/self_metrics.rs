@@ -446,6 +446,10 @@ impl SelfMetrics {
                 (|h: &dms_cloud::HostStatus| h.effective_rate) as fn(&dms_cloud::HostStatus) -> f64,
             ),
             (&catalog::API_QUEUED, |h| h.queued as f64),
+            (&catalog::API_CREDENTIALS_REJECTED, |h| {
+                f64::from(u8::from(h.credentials_rejected))
+            }),
+            (&catalog::API_HOST_HELD, |h| f64::from(u8::from(h.held))),
         ] {
             write_header(family, format, out);
             for host in &hosts {

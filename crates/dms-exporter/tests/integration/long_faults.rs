@@ -566,3 +566,79 @@ async fn a_rejected_signature_for_fifteen_minutes() {
 async fn a_denied_api_for_fifteen_minutes() {
     rows(Kind::Sim("forbidden"), &ALL).await;
 }
+
+/// Issue 16, item 7: one readiness rule for every case — ready once every target and
+/// collector has ended its first attempt, successful or not, and published it; what failed
+/// shows in `dms_target_up` and `dms_collector_up`.
+#[tokio::test(start_paused = true)]
+async fn readiness_follows_first_attempts_whether_they_succeed_or_fail() {
+    for case in ["all good", "DMS unreachable", "IAM cannot resolve the project"] {
+        let sim_config = SimConfig::deterministic();
+        let sim = Simulator::new(sim_config.clone());
+        let router = Arc::new(Router {
+            sims: BTreeMap::from([("sim-a".to_owned(), sim.clone())]),
+            ..Router::default()
+        });
+        let project = &sim_config.projects[0];
+        let projects = if case == "IAM cannot resolve the project" {
+            sim.set_fault(FaultRule {
+                endpoint: "*".to_owned(),
+                instance_id: None,
+                fault: Fault::Unauthorized,
+                remaining: None,
+            });
+            String::new()
+        } else {
+            format!("    projects: [{}]\n", project.project_id)
+        };
+        if case == "DMS unreachable" {
+            *router
+                .dead
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some("sim-a".to_owned());
+        }
+        let yaml = format!(
+            "regions:\n  - name: {}\n    endpoint: http://sim-a\n    iam_endpoint: http://sim-a\n{projects}collectors:\n  jitter: 0\napi:\n  timeout: 2s\n",
+            project.region
+        );
+        let config = config::parse_str(&yaml, "(readiness)").unwrap_or_else(|e| panic!("{e}"));
+        let shutdown = CancellationToken::new();
+        let start = Instant::now();
+        let exporter = app::start(
+            config,
+            credentials(&sim_config),
+            router.clone(),
+            None,
+            shutdown.clone(),
+        );
+        let ready = tokio::time::timeout(Duration::from_secs(120), exporter.readiness.wait()).await;
+        assert!(ready.is_ok(), "{case}: not ready after two minutes");
+        let mut text = String::new();
+        exporter.self_metrics.encode(Format::Text, &mut text);
+        let target_up = text
+            .lines()
+            .find(|l| l.starts_with("dms_target_up{"))
+            .map(value);
+        let discovery_up = text
+            .lines()
+            .find(|l| l.starts_with("dms_collector_up{collector=\"instances\""))
+            .map(value);
+        match case {
+            "all good" => {
+                assert_eq!(discovery_up, Some(1.0), "{case}: {text}");
+                assert!(
+                    !series_of(&exporter, "dms_instance_info").is_empty(),
+                    "{case}: ready with data"
+                );
+            }
+            "DMS unreachable" => assert_eq!(discovery_up, Some(0.0), "{case}"),
+            _ => assert_eq!(target_up, Some(0.0), "{case}"),
+        }
+        eprintln!("{case}: ready after {:?}", start.elapsed());
+        shutdown.cancel();
+    }
+}
+
+fn series_of(exporter: &Exporter, family: &str) -> Vec<String> {
+    crate::support::series(exporter, family)
+}
