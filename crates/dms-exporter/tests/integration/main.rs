@@ -20,5 +20,6 @@ mod rocketmq_status;
 mod scheduler;
 mod sharding;
 mod soak;
+mod state_file;
 mod support;
 mod web;
