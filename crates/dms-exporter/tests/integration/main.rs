@@ -11,6 +11,7 @@ mod fleet_scale;
 mod golden;
 mod http_server;
 mod isolation;
+mod lag_seconds_values;
 mod rabbitmq;
 mod rabbitmq_queues;
 mod registry;
