@@ -84,6 +84,17 @@ impl FailureLog {
         }
     }
 
+    /// Forgets the reads of instances not in `live` (discovery no longer lists them): the
+    /// state stays bounded by the fleet over weeks of churn, and an id that comes back starts
+    /// afresh instead of logging a stale recovery.
+    pub fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
+        let live: HashSet<&str> = live.into_iter().collect();
+        self.failing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(instance, _)| live.contains(instance.as_str()));
+    }
+
     /// What changed with this result, remembering what fails now.
     fn changes(&self, instance_id: &str, result: Result<&Output, &ApiError>) -> Vec<Change> {
         let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
@@ -189,5 +200,25 @@ mod tests {
         // A part that vanished while failing is forgotten: failing again is news.
         assert_eq!(log.changes("i-2", Ok(&cycle(&[]))), []);
         assert_eq!(log.changes("i-2", Ok(&cycle(&[("g2", false)]))).len(), 1);
+    }
+
+    #[test]
+    fn instances_that_left_the_inventory_are_forgotten() {
+        let log = FailureLog::default();
+        assert_eq!(log.changes("gone", Ok(&cycle(&[("g", false)]))).len(), 1);
+        assert_eq!(log.changes("gone", Err(&boom())).len(), 1);
+        assert_eq!(log.changes("stays", Ok(&cycle(&[("g", false)]))).len(), 1);
+        log.retain_instances(["stays", "idle"]);
+        let failing = log.failing.lock().map(|f| f.len()).unwrap_or_default();
+        assert_eq!(failing, 1, "only the listed instance's failure is kept");
+        // An id that comes back starts afresh: no stale "works again" line.
+        assert_eq!(log.changes("gone", Ok(&cycle(&[("g", true)]))), []);
+        // The listed instance keeps its state: its recovery is still news.
+        assert_eq!(
+            log.changes("stays", Ok(&cycle(&[("g", true)]))),
+            [Change::Recovered {
+                part: Some("g".into())
+            }]
+        );
     }
 }

@@ -244,6 +244,8 @@ impl Job {
                 Scope::Project => Some(self.project_round(&publish, started, lateness).await),
                 Scope::Instance(engine) => {
                     let current = inventory.borrow().clone().unwrap_or_default();
+                    self.failures
+                        .retain_instances(current.iter().map(|i| i.id.as_str()));
                     let instances: Vec<InstanceRef> = current
                         .iter()
                         .filter(|i| engine.is_none_or(|e| e == i.engine) && self.collector.wants(i))

@@ -14,6 +14,7 @@ pub use credentials::{
     CredentialSource, CredentialsError, ProcessEnv, check_credential_files, resolve_credentials,
 };
 pub use files::read_capped;
+pub(crate) use files::{CappedOpenError, TooLarge, open_capped, over_cap};
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
 pub use ranges::{bcrypt_hash_problem, warnings};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};

@@ -237,9 +237,9 @@ families! {
         "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
         "How far behind in time the group is on the topic: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
     KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
-        ["instance_id", "method"],
-        "derived: this cycle's dms_kafka_consumergroup_lag_seconds values",
-        "Partitions of the instance's groups by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), none (no estimate yet, no series).";
+        ["instance_id", "group", "method"],
+        "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
+        "Partitions of the group by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
     KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
         ["instance_id", "group", "topic", "partition", "status"],
         "derived: R8 committed offset, lag and members over the last consumer_status_window cycles",

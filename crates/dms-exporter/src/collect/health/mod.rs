@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use crate::collect::registry::{Count, Opt};
-pub use partition_log::{PartitionFacts, SavedHistory};
+pub use partition_log::{PartitionFacts, RestoredHistories, SavedHistory};
 pub use status::{GroupStatus, PartitionStatus, Reading};
 
 /// How many readings (cycles) the status rules look back over; shared by the Kafka groups

@@ -3,6 +3,7 @@
 //! retention (lag retention ratio), plus the exact produce times R15 gave.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,41 @@ pub struct SavedHistory {
     pub points: Vec<Point>,
 }
 
+/// Log end histories read from a state file, kept aside until the whole file has been read
+/// (a bad file then leaves nothing behind). Each point goes through the same checks and
+/// bounds as a live one as it is read, so they take the room of the histories they become,
+/// whatever the file's size.
+#[derive(Debug, Default)]
+pub struct RestoredHistories {
+    /// Instance → topic → partition → history.
+    logs: HashMap<String, HashMap<String, HashMap<String, LogEndHistory>>>,
+}
+
+impl RestoredHistories {
+    pub fn add(&mut self, saved: SavedHistory) {
+        let history = self
+            .logs
+            .entry(saved.instance_id)
+            .or_default()
+            .entry(saved.topic)
+            .or_default()
+            .entry(saved.partition)
+            .or_default();
+        for point in saved.points {
+            history.add(point);
+        }
+    }
+
+    /// How many partitions have a history.
+    pub fn partitions(&self) -> usize {
+        self.logs
+            .values()
+            .flat_map(HashMap::values)
+            .map(HashMap::len)
+            .sum()
+    }
+}
+
 impl ConsumerHealth {
     /// Every partition's log end history (for the state file), in a stable order.
     pub fn saved_histories(&self) -> Vec<SavedHistory> {
@@ -60,21 +96,30 @@ impl ConsumerHealth {
         out
     }
 
-    /// Adds saved histories (a restart's state file); each point goes through the same checks
-    /// and bounds as a live one.
-    pub fn restore_histories(&self, saved: Vec<SavedHistory>) {
-        for history in saved {
-            self.with_instance(&history.instance_id, |state| {
-                let log = state
-                    .logs
-                    .entry(history.topic)
-                    .or_default()
-                    .entry(history.partition)
-                    .or_default();
-                for point in history.points {
-                    log.history.add(point);
+    /// Adds the histories a state file gave (a restart's), merged with any already kept.
+    pub fn restore_histories(&self, restored: RestoredHistories) {
+        let now = self.now_ms();
+        let mut inner = self.lock();
+        for (instance, topics) in restored.logs {
+            let state = Self::instance(&mut inner, &instance, now);
+            for (topic, partitions) in topics {
+                let logs = state.logs.entry(topic).or_default();
+                for (partition, history) in partitions {
+                    match logs.entry(partition) {
+                        Entry::Vacant(entry) => {
+                            entry.insert(PartitionLog {
+                                history,
+                                log_start: None,
+                            });
+                        }
+                        Entry::Occupied(mut entry) => {
+                            for point in history.points() {
+                                entry.get_mut().history.add(*point);
+                            }
+                        }
+                    }
                 }
-            });
+            }
         }
     }
 

@@ -37,9 +37,6 @@ pub const GROUP_STATES: &[&str] = &[
 /// interpolates every partition.
 pub static EXACT_LAG_CALLS_LIMIT: Opt<Count> = Opt::count("kafka_exact_lag_calls_limit", 0);
 
-/// How a partition's lag in seconds was found (the `method` label).
-const METHODS: [&str; 4] = ["caught_up", "exact", "interpolated", "none"];
-
 #[derive(Default)]
 pub struct Groups {
     /// Per-instance cursor over the partitions that need an R15 read.
@@ -117,7 +114,7 @@ fn observe(
     health.retain_topics(id, group, |topic| per_topic.contains_key(topic));
 }
 
-/// Method counts of one cycle of one instance.
+/// How many of a group's partitions had their lag in seconds found by each method.
 type MethodCounts = BTreeMap<&'static str, u32>;
 
 fn group_samples(
@@ -125,7 +122,6 @@ fn group_samples(
     detail: &GroupDetail,
     reads: &[PartitionRead<'_>],
     health: &ConsumerHealth,
-    methods: &mut MethodCounts,
 ) -> Vec<Sample> {
     let mut samples = Samples::default();
     let group = detail.group_id.as_str();
@@ -150,6 +146,7 @@ fn group_samples(
     // The largest lag in seconds per topic, `None` once a partition has no estimate (the
     // maximum of the others would understate it).
     let mut seconds_per_topic: BTreeMap<&str, Option<f64>> = BTreeMap::new();
+    let mut methods = MethodCounts::new();
     for read in reads {
         let labels = [id, group, read.topic, read.label.as_str()];
         samples.push_some(
@@ -206,6 +203,15 @@ fn group_samples(
                 seconds / retention,
             );
         }
+    }
+    // In the group's part, so a failed detail keeps (and expiry drops) the count together
+    // with the series it counts.
+    for (method, count) in methods {
+        samples.push(
+            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            [id, group, method],
+            f64::from(count),
+        );
     }
     status_samples(&mut samples, health, id, group, reads);
     samples.into()
@@ -378,28 +384,16 @@ impl Collector for Groups {
                 }
             }
             self.read_exact(cx, exact).await;
-            let mut methods = MethodCounts::new();
-            let mut parts: Vec<_> = details
+            let parts: Vec<_> = details
                 .into_iter()
                 .map(|(group, detail)| {
                     let samples = detail.map(|detail| {
                         let reads = partitions(&detail, cx.filters);
-                        group_samples(id, &detail, &reads, cx.health, &mut methods)
+                        group_samples(id, &detail, &reads, cx.health)
                     });
                     (group.clone(), samples)
                 })
                 .collect();
-            let mut counts = Samples::default();
-            for method in METHODS {
-                let count = methods.get(method).copied().unwrap_or(0);
-                counts.push(
-                    &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
-                    [id, method],
-                    f64::from(count),
-                );
-            }
-            // The instance's own part; group ids are never empty.
-            parts.push((String::new(), Ok(counts.into())));
             Ok(Output {
                 parts,
                 ..Output::default()
@@ -449,20 +443,27 @@ mod tests {
 
     use crate::metrics::catalog::Family;
 
-    /// Feeds one cycle at `now` and returns its samples and method counts.
+    /// Feeds one cycle at `now` and returns its samples.
     fn cycle(
         health: &ConsumerHealth,
         now: &AtomicI64,
         at: i64,
         detail: &GroupDetail,
-    ) -> (Vec<Sample>, MethodCounts) {
+    ) -> Vec<Sample> {
         now.store(at, Ordering::Relaxed);
         let filters = FiltersConfig::default();
         let reads = partitions(detail, &filters);
         observe(health, "i", detail, &reads, 10);
-        let mut methods = MethodCounts::new();
-        let samples = group_samples("i", detail, &reads, health, &mut methods);
-        (samples, methods)
+        group_samples("i", detail, &reads, health)
+    }
+
+    /// The group's count of partitions whose lag in seconds `method` found.
+    fn method_count(samples: &[Sample], method: &str) -> Option<f64> {
+        find(
+            samples,
+            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            &["i", "g", method],
+        )
     }
 
     #[test]
@@ -485,8 +486,7 @@ mod tests {
         health.record_retention("i", [("t".to_owned(), 1_000_000)]);
 
         // First cycle: one point per partition, no estimate for the lagging ones.
-        let (samples, methods) =
-            cycle(&health, &now, 10_000, &detail([100, 50, 10], [200, 50, 20]));
+        let samples = cycle(&health, &now, 10_000, &detail([100, 50, 10], [200, 50, 20]));
         let t0 = ["i", "g", "t", "0"];
         assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
         assert_eq!(
@@ -507,8 +507,13 @@ mod tests {
             None,
             "a partition without an estimate hides the topic's maximum"
         );
-        assert_eq!(methods.get("none"), Some(&2));
-        assert_eq!(methods.get("caught_up"), Some(&1));
+        assert_eq!(method_count(&samples, "none"), Some(2.0));
+        assert_eq!(method_count(&samples, "caught_up"), Some(1.0));
+        assert_eq!(
+            method_count(&samples, "interpolated"),
+            None,
+            "no series for 0"
+        );
         assert_eq!(
             find(&samples, &catalog::KAFKA_GROUP_MESSAGES_LOST, &t0),
             Some(50.0),
@@ -530,8 +535,7 @@ mod tests {
                 },
             )],
         );
-        let (samples, methods) =
-            cycle(&health, &now, 20_000, &detail([100, 60, 10], [300, 60, 30]));
+        let samples = cycle(&health, &now, 20_000, &detail([100, 60, 10], [300, 60, 30]));
         // t/0: log end 200 at 10 s, 300 at 20 s; the committed 100 extrapolates to 0 s.
         assert_eq!(
             find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
@@ -563,7 +567,7 @@ mod tests {
             ),
             Some(25.0)
         );
-        assert_eq!(methods.get("interpolated"), Some(&2));
+        assert_eq!(method_count(&samples, "interpolated"), Some(2.0));
         assert!(
             find(
                 &samples,
