@@ -9,6 +9,7 @@ use dms_sim::{SimConfig, Simulator};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::collect::kafka::groups::EXACT_LAG_CALLS_LIMIT;
 use crate::collect::registry;
 use crate::config::{self, Config};
 
@@ -44,8 +45,14 @@ pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> Str
     yaml
 }
 
+/// Exact lag in seconds reads per Kafka instance and cycle in the demo: its fleet starts with
+/// groups already far behind, older than any log end history, which only the exact method
+/// can date (interpolation leaves them without a value rather than guess).
+const DEMO_EXACT_LAG_CALLS: u32 = 10;
+
 /// Every collector on its short demo interval (from its description), so the demo shows
-/// movement within seconds, and a budget the local simulator can afford.
+/// movement within seconds, the exact lag in seconds, and a budget the local simulator can
+/// afford.
 pub fn demo_settings() -> String {
     let mut yaml = String::from("collectors:\n");
     for description in registry::descriptions() {
@@ -55,6 +62,10 @@ pub fn demo_settings() -> String {
             humantime::format_duration(description.demo_interval)
         ));
     }
+    yaml.push_str(&format!(
+        "  {}: {DEMO_EXACT_LAG_CALLS}\n",
+        EXACT_LAG_CALLS_LIMIT.spec.key
+    ));
     yaml.push_str("api:\n  rate_limit: 50\n  burst: 20\n  concurrency: 8\n");
     yaml
 }
@@ -121,5 +132,9 @@ mod tests {
             );
         }
         assert_eq!(config.api.rate_limit, 50.0);
+        assert_eq!(
+            config.collectors.option(&EXACT_LAG_CALLS_LIMIT),
+            DEMO_EXACT_LAG_CALLS
+        );
     }
 }

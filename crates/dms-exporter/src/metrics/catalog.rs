@@ -231,7 +231,7 @@ families! {
     KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
         ["instance_id", "group", "topic", "partition"],
         "derived: R8 log end offsets and R11 leo/last_update_timestamp over time (interpolated); R15 message timestamp (exact, opt-in)",
-        "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate.";
+        "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate or the committed offset is older than the log end history (no guess).";
     KAFKA_GROUP_TOPIC_LAG_SECONDS = "dms_kafka_consumergroup_topic_lag_seconds", Gauge, S,
         ["instance_id", "group", "topic"],
         "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
@@ -239,7 +239,7 @@ families! {
     KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
         ["instance_id", "group", "method"],
         "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
-        "Partitions of the group by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
+        "Partitions of the group by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), beyond_history (committed offset older than the log end history, no series), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
     KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
         ["instance_id", "group", "topic", "partition", "status"],
         "derived: R8 committed offset, lag and members over the last consumer_status_window cycles",

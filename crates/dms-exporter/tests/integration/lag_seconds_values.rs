@@ -15,6 +15,9 @@ use crate::support::series;
 /// Methods whose partitions have a `dms_kafka_consumergroup_lag_seconds` series.
 const SERVED: [&str; 3] = ["caught_up", "exact", "interpolated"];
 
+/// Methods whose partitions have none.
+const UNSERVED: [&str; 2] = ["beyond_history", "none"];
+
 /// The value of label `key` in a sample line.
 fn label<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     let needle = format!("{key}=\"");
@@ -70,10 +73,7 @@ fn assert_counts_match(exporter: &Exporter, when: &str) {
         );
     }
     let lags = per_instance(exporter, "dms_kafka_consumergroup_lag");
-    let all_methods = counted(
-        exporter,
-        &["caught_up", "exact", "extrapolated", "interpolated", "none"],
-    );
+    let all_methods = counted(exporter, &[&SERVED[..], &UNSERVED[..]].concat());
     for (id, partitions) in &lags {
         assert_eq!(
             all_methods.get(id).copied().unwrap_or(0.0),

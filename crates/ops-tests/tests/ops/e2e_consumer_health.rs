@@ -2,9 +2,10 @@
 //! messages, lag against retention), for Kafka and RocketMQ, and their clearing. The groups the
 //! main test already stopped before Prometheus started become STOP (status ERR) once the
 //! status window has passed; a second group of each engine is stopped and rewound to its
-//! oldest retained message, so that it is far behind in time at once; retention overtakes the
-//! stopped Kafka group, and the topic the rewound Kafka group is furthest behind on gets a
-//! retention of little more than that lag.
+//! oldest retained message, so that it is far behind in time at once (for Kafka, older than
+//! the exporter's log end history: the exact method the demo turns on dates it, interpolation
+//! would leave it without a value); retention overtakes the stopped Kafka group, and the topic
+//! the rewound Kafka group is furthest behind on gets a retention of little more than that lag.
 
 use std::time::Duration;
 

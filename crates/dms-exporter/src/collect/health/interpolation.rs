@@ -3,8 +3,9 @@
 //! now) and every partitions cycle (the log end and the time of the last write), tells when
 //! the log end was at the group's committed offset; the lag in seconds is now minus that time.
 //!
-//! - Between two points the time is interpolated linearly; below the oldest point it is
-//!   extrapolated from the oldest two distinct offsets.
+//! - Between two points the time is interpolated linearly. Below the oldest point the history
+//!   cannot tell: extrapolating gave guesses such as 1,553 s for an instance created 168 s
+//!   before, so such an offset gets no value, only the mark [`LagSeconds::BeyondHistory`].
 //! - A flat run (no new messages across several points) keeps only its first and last points:
 //!   the first says when the log end reached that offset, the last how long it stayed there.
 //! - The history holds at most [`MAX_POINTS`]; when full, every other point of its older half
@@ -92,38 +93,60 @@ impl LogEndHistory {
         });
     }
 
-    /// When the log end was at `offset`, unix ms, if the history can tell: `None` with
-    /// fewer than two points, at or beyond the newest offset, or when no two distinct
-    /// offsets give a rate to extrapolate with.
-    pub fn time_at(&self, offset: i64) -> Option<f64> {
+    /// When the log end was at `offset`: `None` with fewer than two points or at or beyond
+    /// the newest offset (no estimate yet).
+    pub fn time_at(&self, offset: i64) -> Option<Dated> {
         let points = &self.points;
         if points.len() < 2 {
             return None;
         }
         // Offsets never decrease, so the points at or below `offset` come first.
         let above = points.partition_point(|p| p.offset <= offset);
-        let newer = points.get(above)?;
-        let (base, low, high) = if above == 0 {
-            // Below the oldest point: back from it at the rate of the oldest rise (which
-            // starts at the last point of a flat start).
-            let rise = points.iter().position(|p| p.offset > points[0].offset)?;
-            (points[0], points[rise - 1], points[rise])
-        } else {
-            (points[above - 1], points[above - 1], *newer)
+        let high = *points.get(above)?;
+        let Some(low) = above.checked_sub(1).map(|i| points[i]) else {
+            return Some(Dated::BeforeHistory);
         };
         let rate_ms = (high.time_ms - low.time_ms) as f64 / (high.offset - low.offset) as f64;
-        Some(base.time_ms as f64 + (offset - base.offset) as f64 * rate_ms)
+        Some(Dated::At(
+            low.time_ms as f64 + (offset - low.offset) as f64 * rate_ms,
+        ))
     }
 }
 
-/// The lag in seconds of a committed offset at `now_ms`: exactly 0 when caught up (`lag`
-/// ≤ 0), never negative, `None` when the history cannot tell.
-pub fn lag_seconds(history: &LogEndHistory, committed: i64, lag: i64, now_ms: i64) -> Option<f64> {
+/// When the log end was at an offset, as far as the history tells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Dated {
+    /// At this time, unix ms, interpolated between the two points around it.
+    At(f64),
+    /// Before the oldest point, by an unknown amount.
+    BeforeHistory,
+}
+
+/// A committed offset's lag in seconds, as far as the history tells.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LagSeconds {
+    /// Exactly 0 when caught up, else interpolated; never negative.
+    Seconds(f64),
+    /// The committed offset is older than the oldest point: the group is at least now minus
+    /// that point's time behind, by an amount the history cannot tell.
+    BeyondHistory,
+}
+
+/// The lag in seconds of a committed offset at `now_ms`; `None` when the history cannot
+/// tell yet (see [`LogEndHistory::time_at`]).
+pub fn lag_seconds(
+    history: &LogEndHistory,
+    committed: i64,
+    lag: i64,
+    now_ms: i64,
+) -> Option<LagSeconds> {
     if lag <= 0 {
-        return Some(0.0);
+        return Some(LagSeconds::Seconds(0.0));
     }
-    let at = history.time_at(committed)?;
-    Some(((now_ms as f64 - at) / 1000.0).max(0.0))
+    Some(match history.time_at(committed)? {
+        Dated::At(at) => LagSeconds::Seconds(((now_ms as f64 - at) / 1000.0).max(0.0)),
+        Dated::BeforeHistory => LagSeconds::BeyondHistory,
+    })
 }
 
 #[cfg(test)]
@@ -148,17 +171,25 @@ mod tests {
 
     #[test]
     fn lag_seconds_from_offset_histories() {
-        // (case, points (offset, ms), committed, lag, now ms, expected seconds)
+        // (case, points (offset, ms), committed, lag, now ms, expected)
         type Case = (
             &'static str,
             &'static [(i64, i64)],
             i64,
             i64,
             i64,
-            Option<f64>,
+            Option<LagSeconds>,
         );
+        use LagSeconds::{BeyondHistory, Seconds};
         let cases: &[Case] = &[
-            ("caught up, no history", &[], 100, 0, 50_000, Some(0.0)),
+            (
+                "caught up, no history",
+                &[],
+                100,
+                0,
+                50_000,
+                Some(Seconds(0.0)),
+            ),
             ("behind, one point", &[(100, 0)], 50, 50, 50_000, None),
             (
                 "interpolated between two points",
@@ -166,7 +197,7 @@ mod tests {
                 150,
                 50,
                 20_000,
-                Some(15.0),
+                Some(Seconds(15.0)),
             ),
             (
                 "exactly on a point",
@@ -174,15 +205,23 @@ mod tests {
                 200,
                 100,
                 30_000,
-                Some(20.0),
+                Some(Seconds(20.0)),
             ),
             (
-                "extrapolated below the oldest point",
+                "below the oldest point: beyond the history, never a guess",
                 &[(100, 10_000), (200, 20_000)],
                 50,
                 150,
                 30_000,
-                Some(25.0),
+                Some(BeyondHistory),
+            ),
+            (
+                "on the oldest point: dated",
+                &[(100, 10_000), (200, 20_000)],
+                100,
+                100,
+                30_000,
+                Some(Seconds(20.0)),
             ),
             (
                 "after a flat run the run's last point is the lower end",
@@ -190,20 +229,20 @@ mod tests {
                 100,
                 100,
                 30_000,
-                Some(20.0),
+                Some(Seconds(20.0)),
             ),
             (
-                "extrapolated from a flat start uses the first rise's rate",
+                "below a flat start: beyond the history",
                 &[(100, 0), (100, 10_000), (200, 20_000)],
                 50,
                 150,
                 30_000,
-                Some(35.0),
+                Some(BeyondHistory),
             ),
             (
-                "only a flat run: no rate, no estimate",
+                "at the newest offset with lag: no estimate yet",
                 &[(100, 0), (100, 10_000)],
-                50,
+                100,
                 50,
                 30_000,
                 None,
@@ -214,7 +253,7 @@ mod tests {
                 150,
                 50,
                 1_000,
-                Some(0.0),
+                Some(Seconds(0.0)),
             ),
         ];
         for (case, points, committed, lag, now, expected) in cases {
@@ -230,7 +269,10 @@ mod tests {
         let now = 100_000;
         let truth = (now - 31_000) as f64 / 1000.0;
         for committed in [0, 250, 500, 999] {
-            let estimate = lag_seconds(&h, committed, 1_000 - committed, now).unwrap_or(-1.0);
+            let estimate = match lag_seconds(&h, committed, 1_000 - committed, now) {
+                Some(LagSeconds::Seconds(seconds)) => seconds,
+                other => panic!("{committed}: {other:?}"),
+            };
             let error = estimate - truth;
             // Interpolation spreads the burst over the interval: the error grows with the
             // offset's distance from the burst, and stays under one interval.
@@ -238,8 +280,14 @@ mod tests {
             // At most the 1 s between the idle reading and the burst too high.
             assert!(error <= 1.0, "{committed}: {estimate} vs {truth}");
         }
-        assert_eq!(lag_seconds(&h, 0, 1_000, now), Some(70.0));
-        assert_eq!(lag_seconds(&h, 500, 500, now), Some(55.0));
+        assert_eq!(
+            lag_seconds(&h, 0, 1_000, now),
+            Some(LagSeconds::Seconds(70.0))
+        );
+        assert_eq!(
+            lag_seconds(&h, 500, 500, now),
+            Some(LagSeconds::Seconds(55.0))
+        );
     }
 
     #[test]
@@ -295,6 +343,9 @@ mod tests {
         );
         assert_eq!(h.points().last().map(|p| p.offset), Some(9_990));
         // Steady traffic: interpolation over thinned points is still exact.
-        assert_eq!(lag_seconds(&h, 5_000, 4_990, 1_000_000), Some(500.0));
+        assert_eq!(
+            lag_seconds(&h, 5_000, 4_990, 1_000_000),
+            Some(LagSeconds::Seconds(500.0))
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 
 use serde::{Deserialize, Serialize};
 
-use super::interpolation::{self, LogEndHistory, Point};
+use super::interpolation::{self, LagSeconds, LogEndHistory, Point};
 use super::{ConsumerHealth, ExactTime};
 
 /// One partition's log as the partitions and groups cycles saw it.
@@ -199,9 +199,9 @@ impl ConsumerHealth {
         partition: &str,
         committed: i64,
         lag: i64,
-    ) -> Option<f64> {
+    ) -> Option<LagSeconds> {
         if lag <= 0 {
-            return Some(0.0);
+            return Some(LagSeconds::Seconds(0.0));
         }
         let now = self.now_ms();
         self.read_log(instance, topic, partition, |log| {

@@ -16,6 +16,7 @@ use futures::future::BoxFuture;
 use dms_cloud::dto::kafka::GroupDetail;
 use dms_cloud::error::ApiError;
 
+use crate::collect::health::interpolation::LagSeconds;
 use crate::collect::health::{self, ConsumerHealth, Reading, status};
 use crate::collect::registry::{Count, Opt};
 use crate::collect::rotation::Rotation;
@@ -247,7 +248,10 @@ fn status_samples(
 }
 
 /// A partition's lag in seconds and the method that found it: 0 when caught up, the exact
-/// produce time when R15 gave it for this committed offset, else interpolation.
+/// produce time when R15 gave it for this committed offset, else interpolation; no value
+/// when the committed offset is older than the log end history (`beyond_history`: any
+/// figure would be a guess, and the lag-in-seconds alert must not fire on one) or the
+/// history cannot tell yet (`none`).
 fn lag_seconds(
     health: &ConsumerHealth,
     id: &str,
@@ -265,7 +269,8 @@ fn lag_seconds(
         return ("exact", Some(seconds.max(0.0)));
     }
     match health.interpolated_lag_seconds(id, read.topic, &read.label, committed, lag) {
-        Some(seconds) => ("interpolated", Some(seconds)),
+        Some(LagSeconds::Seconds(seconds)) => ("interpolated", Some(seconds)),
+        Some(LagSeconds::BeyondHistory) => ("beyond_history", None),
         None => ("none", None),
     }
 }
@@ -520,7 +525,8 @@ mod tests {
             "log start 150, committed 100"
         );
 
-        // Second cycle 10 s later: the log ends moved, so offsets interpolate.
+        // Second cycle 10 s later. u/0: the last write reached 20 at 5 s (still 20 at 10 s),
+        // 30 at 20 s: the committed 25 was the log end at 15 s.
         health.record_topic_partitions(
             "i",
             "u",
@@ -535,39 +541,30 @@ mod tests {
                 },
             )],
         );
-        let samples = cycle(&health, &now, 20_000, &detail([100, 60, 10], [300, 60, 30]));
-        // t/0: log end 200 at 10 s, 300 at 20 s; the committed 100 extrapolates to 0 s.
+        let samples = cycle(&health, &now, 20_000, &detail([100, 60, 25], [300, 60, 30]));
+        let u0 = ["i", "g", "u", "0"];
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
-            Some(20.0)
+            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &u0),
+            Some(5.0)
         );
+        // t/0: the log end was 200 at 10 s, its oldest point: the committed 100 is older
+        // than the history, so any figure would be a guess (it extrapolated to 20 s). No
+        // value, and none for the topic, so no alert fires on it.
+        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
         assert_eq!(
             find(
                 &samples,
                 &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
                 &["i", "g", "t"]
             ),
-            Some(20.0)
+            None
         );
+        assert_eq!(method_count(&samples, "beyond_history"), Some(1.0));
         assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
-                &["i", "g", "t"]
-            ),
-            Some(0.02)
+            method_count(&samples, "interpolated"),
+            Some(1.0),
+            "u/0 only"
         );
-        // u/0: the last write reached 20 at 5 s (still 20 at 10 s), 30 at 20 s: 1 s per
-        // message, so the log end was at the committed 10 at -5 s.
-        assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_LAG_SECONDS,
-                &["i", "g", "u", "0"]
-            ),
-            Some(25.0)
-        );
-        assert_eq!(method_count(&samples, "interpolated"), Some(2.0));
         assert!(
             find(
                 &samples,
@@ -577,6 +574,31 @@ mod tests {
             .is_none(),
             "no retention known for u"
         );
+
+        // Third cycle: t/0's group moved into its history (200 at 10 s, 300 at 20 s).
+        let samples = cycle(&health, &now, 30_000, &detail([250, 60, 25], [400, 60, 40]));
+        assert_eq!(
+            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
+            Some(15.0)
+        );
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &["i", "g", "t"]
+            ),
+            Some(15.0)
+        );
+        assert_eq!(
+            find(
+                &samples,
+                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &["i", "g", "t"]
+            ),
+            Some(0.015)
+        );
+        assert_eq!(method_count(&samples, "interpolated"), Some(2.0));
+        assert_eq!(method_count(&samples, "beyond_history"), None);
         let status = |labels: &[&str]| find(&samples, &catalog::KAFKA_GROUP_STATUS, labels);
         assert_eq!(
             status(&["i", "g", "OK"]),

@@ -202,7 +202,7 @@ pub async fn persist(health: Arc<ConsumerHealth>, path: PathBuf, shutdown: Cance
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::health::interpolation::{MAX_POINTS, Point};
+    use crate::collect::health::interpolation::{LagSeconds, MAX_POINTS, Point};
 
     fn scratch(name: &str) -> PathBuf {
         let dir =
@@ -247,7 +247,7 @@ mod tests {
         // The restored history answers like the live one: 150 was the log end at 30 s.
         assert_eq!(
             after.interpolated_lag_seconds("i", "t", "0", 150, 50),
-            Some(20.0)
+            Some(LagSeconds::Seconds(20.0))
         );
     }
 
