@@ -16,7 +16,7 @@ use crate::collect;
 use crate::collect::health::{ConsumerHealth, state_file};
 use crate::collect::scheduler::{Readiness, Scheduler};
 use crate::collect::store::Store;
-use crate::config::{CollectorsConfig, Config};
+use crate::config::{self, CollectorsConfig, Config};
 use crate::http::{self, ServerState};
 use crate::metrics::self_metrics::{BuildInfo, SelfMetrics};
 use crate::snapshot::{self, Encoded, SnapshotHandle};
@@ -112,6 +112,8 @@ impl Exporter {
             .collect();
         self.store.retain_regions(&regions);
         self.self_metrics.retain_regions(&regions);
+        // New credentials may be the fix for a key the gateway rejected: probe them at once.
+        self.budgets.credentials_changed();
         self.spawn_collection(input);
     }
 
@@ -332,6 +334,11 @@ pub async fn run(
             shutdown.clone(),
         ))
     });
+    let watched = crate::credential_watch::Watched::default();
+    watched.set(config::credential_files(
+        &input.config.credentials,
+        &config::ProcessEnv,
+    ));
     exporter.start_collection(input).await;
     let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
     let mut state = exporter.server_state(&serving.telemetry_path);
@@ -366,16 +373,29 @@ pub async fn run(
         outcome
     });
     let mut hangups = hangup_signals();
+    let (credentials_changed, mut credential_changes) = mpsc::channel(1);
+    if reload.is_some() {
+        tokio::spawn(crate::credential_watch::watch(
+            watched.clone(),
+            credentials_changed,
+            shutdown.clone(),
+        ));
+    }
     loop {
         let reply = tokio::select! {
             () = shutdown.cancelled() => break,
             Some(()) = hangups.recv() => None,
+            Some(()) = credential_changes.recv() => None,
             Some(reply) = reloads.recv() => Some(reply),
         };
         let result = match &reload {
             None => Err("this exporter runs without a configuration file (--demo)".to_owned()),
             Some(reload) => match reload() {
                 Ok((config, credentials)) => {
+                    watched.set(config::credential_files(
+                        &config.credentials,
+                        &config::ProcessEnv,
+                    ));
                     let input = CollectionInput {
                         config,
                         credentials,

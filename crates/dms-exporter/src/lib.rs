@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod credential_watch;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;

@@ -527,7 +527,11 @@ impl Job {
             unix_now(),
         );
         self.failures.observe(&self.origin(""), result.as_ref());
-        match result.as_ref().ok().and_then(|output| output.discovered.as_ref()) {
+        match result
+            .as_ref()
+            .ok()
+            .and_then(|output| output.discovered.as_ref())
+        {
             Some(discovered) => self.publish_inventory(publish, discovered),
             // Collectors waiting for a first inventory get an empty one when discovery could
             // not give a whole one: their first round then ends at once, and readiness does

@@ -104,6 +104,27 @@ pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsErro
     .collect()
 }
 
+/// The files credentials may be read from: those the configuration names and those in
+/// `$CREDENTIALS_DIRECTORY`. A change to one of them is a change of credentials.
+pub fn credential_files(config: &CredentialsConfig, env: &dyn CredentialSource) -> Vec<PathBuf> {
+    let named = [
+        &config.access_key_file,
+        &config.secret_key_file,
+        &config.security_token_file,
+    ]
+    .into_iter()
+    .chain(config.iam_user.as_ref().map(|user| &user.password_file))
+    .filter_map(|path| path.as_ref().map(PathBuf::from));
+    let directory = env
+        .var("CREDENTIALS_DIRECTORY")
+        .map(PathBuf::from)
+        .into_iter()
+        .flat_map(|dir| {
+            ["access_key", "secret_key", "security_token", "password"].map(|name| dir.join(name))
+        });
+    named.chain(directory).collect()
+}
+
 /// Builds the client credentials.
 pub fn resolve_credentials(
     config: &CredentialsConfig,

@@ -11,7 +11,8 @@ mod sharding;
 mod types;
 
 pub use credentials::{
-    CredentialSource, CredentialsError, ProcessEnv, check_credential_files, resolve_credentials,
+    CredentialSource, CredentialsError, ProcessEnv, check_credential_files, credential_files,
+    resolve_credentials,
 };
 pub use files::read_capped;
 pub(crate) use files::{CappedOpenError, TooLarge, open_capped, over_cap};

@@ -572,7 +572,11 @@ async fn a_denied_api_for_fifteen_minutes() {
 /// shows in `dms_target_up` and `dms_collector_up`.
 #[tokio::test(start_paused = true)]
 async fn readiness_follows_first_attempts_whether_they_succeed_or_fail() {
-    for case in ["all good", "DMS unreachable", "IAM cannot resolve the project"] {
+    for case in [
+        "all good",
+        "DMS unreachable",
+        "IAM cannot resolve the project",
+    ] {
         let sim_config = SimConfig::deterministic();
         let sim = Simulator::new(sim_config.clone());
         let router = Arc::new(Router {

@@ -236,3 +236,53 @@ async fn a_reload_keeps_the_hosts_request_schedulers() {
     );
     shutdown.cancel();
 }
+
+/// Issue 16, item 5: a key the gateway rejected is held, and a reload (as after a fixed
+/// secret, or a rewritten credential file) probes it at once rather than after the backoff.
+#[tokio::test(start_paused = true)]
+async fn a_reload_probes_a_rejected_key_at_once() {
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(SimConfig::deterministic());
+    sim.set_fault(dms_sim::FaultRule {
+        endpoint: "*".to_owned(),
+        instance_id: None,
+        fault: dms_sim::Fault::Unauthorized,
+        remaining: None,
+    });
+    let shutdown = CancellationToken::new();
+    let mut exporter = in_process(&sim, &sim_config, FAST, &shutdown);
+    let rejected = |exporter: &dms_exporter::app::Exporter| {
+        exporter
+            .budgets
+            .statuses()
+            .iter()
+            .any(|s| s.credentials_rejected)
+    };
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(rejected(&exporter), "the key is rejected and held");
+    let sent_while_held = sim.request_log().len();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(
+        sim.request_log().len(),
+        sent_while_held,
+        "no signature is sent while the key is held"
+    );
+    sim.clear_faults();
+    let reloaded = Instant::now();
+    exporter
+        .start_collection(CollectionInput {
+            config: config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), FAST),
+            credentials: credentials(&sim_config),
+            transport: Arc::new(RouterTransport(sim.clone())),
+            env_project: None,
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        !rejected(&exporter),
+        "the reload probed the key at once ({:?} after it) and it was accepted",
+        reloaded.elapsed()
+    );
+    assert!(sim.request_log().len() > sent_while_held);
+    shutdown.cancel();
+}
