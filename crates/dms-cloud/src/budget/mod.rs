@@ -225,26 +225,29 @@ impl Attempt {
 
     /// The call was answered by the host (any answer that is not a failure of its scope).
     pub fn answered(mut self, signature_checked: bool) {
-        let mut state = self.inner.lock();
+        let inner = Arc::clone(&self.inner);
+        let mut state = inner.lock();
         state.backoffs.answered(&self.scope);
         self.admission = None;
-        if self.signed && signature_checked {
-            state.signature.accepted();
-            self.signature_probe = false;
-            drop(state);
-            self.inner.verdict.notify_waiters();
-        }
+        self.signature_accepted_if(signature_checked, state);
     }
 
     /// The call failed with `kind`: `host_failure` when it may be the host's (no answer, a
     /// timeout, a 5xx); `signature_checked` when the answer shows the signature was accepted.
     pub fn failed(mut self, kind: ErrorKind, host_failure: bool, signature_checked: bool) {
-        let mut state = self.inner.lock();
+        let inner = Arc::clone(&self.inner);
+        let mut state = inner.lock();
         state
             .backoffs
             .failed(&self.scope, kind, host_failure, Instant::now());
         self.admission = None;
-        if self.signed && signature_checked {
+        self.signature_accepted_if(signature_checked, state);
+    }
+
+    /// An answer that passed the gateway's signature check settles a signed call's verdict
+    /// and wakes the calls waiting for it.
+    fn signature_accepted_if(&mut self, checked: bool, mut state: MutexGuard<'_, State>) {
+        if self.signed && checked {
             state.signature.accepted();
             self.signature_probe = false;
             drop(state);

@@ -489,7 +489,7 @@ families! {
     COLLECTOR_MAX_AGE = "dms_collector_max_age_seconds", Gauge, S,
         ["collector", "region", "project_id"],
         "self",
-        "How long the collector's data is served after its last good read: the configured max_age, stretched in proportion when the cycle needs longer than its interval.";
+        "How long the collector's data is served after its last good read: the configured max_age, stretched in proportion while cycles that make progress need longer than the interval.";
     COLLECTOR_ERRORS = "dms_collector_errors_total", Counter, None,
         ["collector", "region", "project_id", "kind"],
         "self",
@@ -497,7 +497,7 @@ families! {
     API_REQUESTS = "dms_api_requests_total", Counter, None,
         ["api", "code"],
         "self",
-        "HTTP requests to the cloud API by api and status code (or timeout / transport_error).";
+        "HTTP requests to the cloud API by api and status code (or timeout / transport_error); DMS's flow control (HTTP 404 DMS.10240407) is code 404_flow_control, apart from real 404s.";
     API_REQUEST_DURATION = "dms_api_request_duration_seconds", Histogram, S,
         ["api"],
         "self",

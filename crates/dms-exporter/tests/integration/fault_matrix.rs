@@ -15,24 +15,20 @@
 //!
 //! The rows and their results are printed (`--nocapture`) and all rows run before one assert.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use dms_cloud::auth::Credentials;
-use dms_cloud::{Transport, TransportError};
 use dms_exporter::app::{self, Exporter};
 use dms_exporter::collect::registry;
 use dms_exporter::config;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{credentials, snapshot_text};
+use crate::support::{HostRouter, credentials, snapshot_text};
 
 /// Every collector's interval; `max_age` is three of them.
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -143,26 +139,6 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// Sends each request to the simulator its host names.
-struct HostRouter(BTreeMap<String, Simulator>);
-
-impl Transport for HostRouter {
-    fn send(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
-        let host = request.uri().host().unwrap_or_default().to_owned();
-        let sim = self.0.get(&host).cloned();
-        async move {
-            let sim = sim.ok_or_else(|| TransportError::Other(format!("no host {host}")))?;
-            sim.handle(request)
-                .await
-                .map_err(|e| TransportError::Other(e.to_string()))
-        }
-        .boxed()
-    }
-}
-
 struct World {
     /// Region `cn-north-4` (host `sim-a`) and region `ap-southeast-1` (host `sim-b`).
     a: Simulator,
@@ -200,10 +176,7 @@ async fn world(password: bool) -> World {
         Simulator::new(sim_config.clone()),
         Simulator::new(sim_config.clone()),
     );
-    let router = HostRouter(BTreeMap::from([
-        ("sim-a".to_owned(), a.clone()),
-        ("sim-b".to_owned(), b.clone()),
-    ]));
+    let router = HostRouter::new([("sim-a", &a), ("sim-b", &b)]);
     let text = yaml(&sim_config);
     let config = config::parse_str(&text, "(fault matrix)").unwrap_or_else(|e| panic!("{e}"));
     let credentials = if password {

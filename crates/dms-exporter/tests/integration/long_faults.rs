@@ -22,23 +22,19 @@
 //! their rows are region-wide. Each fault kind is a test of its own, so they run side by side.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use dms_cloud::{Transport, TransportError};
 use dms_exporter::app::{self, Exporter};
 use dms_exporter::collect::registry;
 use dms_exporter::config;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault_matrix::{Where, labels, served, value};
-use crate::support::{credentials, snapshot_text};
+use crate::support::{HostRouter, Sent, credentials, snapshot_text};
 
 const INTERVAL: Duration = Duration::from_secs(10);
 const MAX_AGE: Duration = Duration::from_secs(30);
@@ -56,59 +52,6 @@ const COLLECTORS: [&str; 4] = ["instances", "kafka_groups", "kafka_partitions", 
 /// The API the per-API rows break, and the families it feeds.
 const API: &str = "kafka_groups";
 const API_FAMILIES: &str = "dms_kafka_consumergroup_";
-
-/// One request the exporter sent: when, to which host, which path.
-#[derive(Debug, Clone)]
-struct Sent {
-    at: Instant,
-    host: String,
-    path: String,
-}
-
-/// Sends each request to the simulator its host names, logs it, and refuses connections to a
-/// dead host.
-#[derive(Default)]
-struct Router {
-    sims: BTreeMap<String, Simulator>,
-    dead: Mutex<Option<String>>,
-    log: Mutex<Vec<Sent>>,
-}
-
-impl Transport for Router {
-    fn send(
-        &self,
-        request: http::Request<Bytes>,
-    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
-        let host = request.uri().host().unwrap_or_default().to_owned();
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Sent {
-                at: Instant::now(),
-                host: host.clone(),
-                path: request.uri().path().to_owned(),
-            });
-        let dead = self
-            .dead
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_deref()
-            == Some(host.as_str());
-        let sim = self.sims.get(&host).cloned();
-        async move {
-            if dead {
-                return Err(TransportError::Other(format!(
-                    "connect to {host}: connection refused"
-                )));
-            }
-            let sim = sim.ok_or_else(|| TransportError::Other(format!("no host {host}")))?;
-            sim.handle(request)
-                .await
-                .map_err(|e| TransportError::Other(e.to_string()))
-        }
-        .boxed()
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
@@ -248,6 +191,23 @@ fn all_up(exporter: &Exporter) -> bool {
         .all(|l| value(l) == 1.0)
 }
 
+/// How long after `since` `done` held, checked each second; `None` past `bound`.
+async fn within(
+    since: Instant,
+    bound: Duration,
+    mut done: impl FnMut() -> bool,
+) -> Option<Duration> {
+    loop {
+        if done() {
+            return Some(since.elapsed());
+        }
+        if since.elapsed() > bound {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 fn per_minute(count: usize, over: Duration) -> f64 {
     count as f64 * 60.0 / over.as_secs_f64()
 }
@@ -259,13 +219,7 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
         Simulator::new(sim_config.clone()),
         Simulator::new(sim_config.clone()),
     );
-    let router = Arc::new(Router {
-        sims: BTreeMap::from([
-            ("sim-a".to_owned(), a.clone()),
-            ("sim-b".to_owned(), b.clone()),
-        ]),
-        ..Router::default()
-    });
+    let router = Arc::new(HostRouter::new([("sim-a", &a), ("sim-b", &b)]));
     let config =
         config::parse_str(&yaml(&sim_config), "(long faults)").unwrap_or_else(|e| panic!("{e}"));
     let shutdown = CancellationToken::new();
@@ -312,10 +266,7 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
     let fault_start = Instant::now();
     match kind {
         Kind::Dead => {
-            *router
-                .dead
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some("sim-b".to_owned());
+            router.set_dead(Some("sim-b"));
         }
         Kind::Sim(name) => {
             let rule = |endpoint: &str, instance: Option<&str>| FaultRule {
@@ -384,11 +335,7 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
     }
 
     // Requests to the failing scope: before, during, and in the fault's last five minutes.
-    let log = router
-        .log
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let log = router.log();
     let count = |from: Instant, to: Instant| {
         log.iter()
             .filter(|s| s.at >= from && s.at < to && failing.owns_request(s))
@@ -435,10 +382,7 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
     // Clearing.
     a.clear_faults();
     b.clear_faults();
-    *router
-        .dead
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    router.set_dead(None);
     if kind == Kind::Sim("unauthorized_signature") {
         // The operator fixed the secret: a reload or the changed credential file.
         exporter.budgets.credentials_changed();
@@ -447,19 +391,14 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
     let bound = INTERVAL + TIMEOUT + dms_cloud::budget::backoff::MAX_DELAY + SCRAPE;
     let baseline_identities: BTreeSet<String> =
         data(&baseline).iter().map(|l| identity(l)).collect();
-    let recovered = loop {
+    let recovered = within(cleared, bound, || {
         let now: BTreeSet<String> = data(&served(&exporter))
             .iter()
             .map(|l| identity(l))
             .collect();
-        if all_up(&exporter) && baseline_identities.is_subset(&now) {
-            break Some(cleared.elapsed());
-        }
-        if cleared.elapsed() > bound {
-            break None;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+        all_up(&exporter) && baseline_identities.is_subset(&now)
+    })
+    .await;
     if recovered.is_none() {
         problems.push(format!("not recovered within {bound:?}"));
     }
@@ -470,15 +409,10 @@ async fn run(kind: Kind, scope: Where) -> Result<String, String> {
         .into_iter()
         .find(|s| s.host == host)
         .map_or(0.0, |s| s.configured_rate);
-    let rate_back = loop {
-        if effective_rate(&exporter, host) >= ceiling {
-            break Some(cleared.elapsed());
-        }
-        if cleared.elapsed() > Duration::from_secs(120) {
-            break None;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let rate_back = within(cleared, Duration::from_secs(120), || {
+        effective_rate(&exporter, host) >= ceiling
+    })
+    .await;
     if rate_back.is_none() {
         problems.push(format!(
             "{host}'s rate {} not back at its ceiling {ceiling} within two minutes",
@@ -579,10 +513,7 @@ async fn readiness_follows_first_attempts_whether_they_succeed_or_fail() {
     ] {
         let sim_config = SimConfig::deterministic();
         let sim = Simulator::new(sim_config.clone());
-        let router = Arc::new(Router {
-            sims: BTreeMap::from([("sim-a".to_owned(), sim.clone())]),
-            ..Router::default()
-        });
+        let router = Arc::new(HostRouter::new([("sim-a", &sim)]));
         let project = &sim_config.projects[0];
         let projects = if case == "IAM cannot resolve the project" {
             sim.set_fault(FaultRule {
@@ -596,10 +527,7 @@ async fn readiness_follows_first_attempts_whether_they_succeed_or_fail() {
             format!("    projects: [{}]\n", project.project_id)
         };
         if case == "DMS unreachable" {
-            *router
-                .dead
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some("sim-a".to_owned());
+            router.set_dead(Some("sim-a"));
         }
         let yaml = format!(
             "regions:\n  - name: {}\n    endpoint: http://sim-a\n    iam_endpoint: http://sim-a\n{projects}collectors:\n  jitter: 0\napi:\n  timeout: 2s\n",

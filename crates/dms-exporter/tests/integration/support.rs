@@ -123,3 +123,84 @@ pub fn series(exporter: &Exporter, family: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// One request the exporter sent: when, to which host, which path.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub at: tokio::time::Instant,
+    pub host: String,
+    pub path: String,
+}
+
+/// Sends each request to the simulator its host names (regions on hosts of their own), logs
+/// it, and refuses connections to a host marked dead.
+#[derive(Default)]
+pub struct HostRouter {
+    sims: std::collections::BTreeMap<String, Simulator>,
+    dead: std::sync::Mutex<Option<String>>,
+    log: std::sync::Mutex<Vec<Sent>>,
+}
+
+impl HostRouter {
+    pub fn new<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a Simulator)>) -> Self {
+        Self {
+            sims: hosts
+                .into_iter()
+                .map(|(host, sim)| (host.to_owned(), sim.clone()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Connections to `host` are refused from now on (`None`: none is).
+    pub fn set_dead(&self, host: Option<&str>) {
+        *self
+            .dead
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = host.map(str::to_owned);
+    }
+
+    /// Every request sent so far.
+    pub fn log(&self) -> Vec<Sent> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Transport for HostRouter {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
+        let host = request.uri().host().unwrap_or_default().to_owned();
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Sent {
+                at: tokio::time::Instant::now(),
+                host: host.clone(),
+                path: request.uri().path().to_owned(),
+            });
+        let dead = self
+            .dead
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_deref()
+            == Some(host.as_str());
+        let sim = self.sims.get(&host).cloned();
+        async move {
+            if dead {
+                return Err(TransportError::Other(format!(
+                    "connect to {host}: connection refused"
+                )));
+            }
+            let sim = sim.ok_or_else(|| TransportError::Other(format!("no host {host}")))?;
+            sim.handle(request)
+                .await
+                .map_err(|e| TransportError::Other(e.to_string()))
+        }
+        .boxed()
+    }
+}
