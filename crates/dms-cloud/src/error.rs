@@ -189,7 +189,10 @@ impl ApiError {
     /// A 401 saying the IAM token is bad ([`TOKEN_REJECTED_CODES`], or no code at all), as
     /// opposed to a 401 about one API.
     pub fn is_token_rejected(&self) -> bool {
-        self.kind == ErrorKind::Unauthorized && self.code_in(&TOKEN_REJECTED_CODES) != Some(false)
+        // A call that was not sent (held) has no status and says nothing of the token.
+        self.kind == ErrorKind::Unauthorized
+            && self.status.is_some()
+            && self.code_in(&TOKEN_REJECTED_CODES) != Some(false)
     }
 
     /// DMS's own flow control (`DMS.10240407`, a 404), which limits one API on one instance,

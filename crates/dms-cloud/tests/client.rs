@@ -247,7 +247,13 @@ async fn an_api_the_account_may_not_call_fails_alone() {
     assert_eq!(error.map(|e| e.kind), Some(ErrorKind::Unauthorized));
     assert!(client.kafka_cluster("inst-b").await.is_ok());
     assert_eq!(Instant::now(), start, "the host was not paused");
-    // The same API on the same instance backs off before it is asked again.
+    // The same API on the same instance is held: asked now, it fails at once, unsent;
+    // after the hold-off it is asked again.
+    let held = client.kafka_cluster("inst-a").await.err();
+    assert_eq!(held.map(|e| e.kind), Some(ErrorKind::Unauthorized));
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(Instant::now(), start, "without waiting");
+    tokio::time::sleep(dms_cloud::DENIED_API_HOLD_OFF).await;
     assert!(client.kafka_cluster("inst-a").await.is_err());
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
@@ -431,10 +437,10 @@ async fn concurrency_cap_alone_is_respected() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn throttling_pauses_every_request_to_the_host() {
+async fn a_retry_after_on_throttling_pauses_every_request_to_the_host() {
     let (transport, server) = fake(|r| {
         let reply = if r.index == 0 {
-            Reply::error(429, "APIGW.0308", "throttled")
+            Reply::error(429, "APIGW.0308", "throttled").header("Retry-After", "2")
         } else {
             Reply::json(200, fixture("R3_cluster.json"))
         };

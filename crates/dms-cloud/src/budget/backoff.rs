@@ -1,6 +1,7 @@
 //! Backoff from failing scopes: a host whose calls fail (no answer, timeouts, 5xx), and an
 //! API of one instance (or of the project) whose calls keep failing while the host answers
-//! the rest. After [`TRIP`] failures in a row a scope is held: its calls fail at once, without
+//! the rest. After [`TRIP`] failures in a row ([`THROTTLED_TRIP`] throttled answers) a scope
+//! is held: its calls fail at once, without
 //! being sent, except one probe each time its delay has passed. The delay doubles with every
 //! failed probe, with jitter, up to [`MAX_DELAY`]; one answer from the scope ends the hold. So
 //! during a long fault the requests to the failing scope fall far below their normal rate, and
@@ -18,6 +19,18 @@ use crate::error::ErrorKind;
 
 /// Failures in a row before a scope is held.
 pub const TRIP: u32 = 3;
+/// Throttled answers in a row before a scope is held: a storm in which one answer in four is
+/// throttled makes runs of three often, and slows such a scope without failing it; only a
+/// scope throttled answer after answer is held.
+pub const THROTTLED_TRIP: u32 = 8;
+
+fn trip(kind: ErrorKind) -> u32 {
+    if kind == ErrorKind::Throttled {
+        THROTTLED_TRIP
+    } else {
+        TRIP
+    }
+}
 /// The first delay of a held scope (a retry waits this long at most for its scope).
 pub const FIRST_DELAY: Duration = Duration::from_secs(1);
 /// The longest delay between two probes of a held scope.
@@ -54,8 +67,9 @@ impl Run {
         self.failures = self.failures.saturating_add(1);
         self.kind = Some(kind);
         self.probing = false;
-        if self.failures >= TRIP {
-            self.not_before = Some(now + delay(self.failures - TRIP));
+        let trip = trip(kind);
+        if self.failures >= trip {
+            self.not_before = Some(now + delay(self.failures - trip));
         }
     }
 
@@ -179,6 +193,16 @@ impl Backoffs {
             .entry(scope.clone())
             .or_default()
             .failed(kind, now);
+    }
+
+    /// Holds `scope` for `duration` after an answer that will not change soon (the account
+    /// may not call this API): its calls fail at once meanwhile, then one probe goes.
+    pub fn hold(&mut self, scope: &Scope, kind: ErrorKind, duration: Duration, now: Instant) {
+        let run = self.scopes.entry(scope.clone()).or_default();
+        run.failures = run.failures.max(TRIP);
+        run.kind = Some(kind);
+        run.probing = false;
+        run.not_before = Some(now + duration);
     }
 
     /// Frees a probe slot whose call was dropped before its answer.

@@ -419,6 +419,17 @@ impl HostBudget {
         Ok(attempt)
     }
 
+    /// Holds `api` on `instance` (`""`: the project's) for `duration`: its calls fail at once
+    /// with `kind` meanwhile (an API the account may not call).
+    pub fn hold(&self, api: &'static str, instance: &str, kind: ErrorKind, duration: Duration) {
+        self.inner.lock().backoffs.hold(
+            &(api, instance.to_owned()),
+            kind,
+            duration,
+            Instant::now(),
+        );
+    }
+
     /// How long until a call of `api` on `instance` may go past the backoff (zero: now).
     pub fn backoff_remaining(&self, api: &'static str, instance: &str) -> Duration {
         self.inner
@@ -450,12 +461,15 @@ impl HostBudget {
             .map(|until| until - now)
     }
 
-    /// The gateway throttled a request: pause every request for `pause` and cut the rate
-    /// (once per burst of answers). Returns whether the rate was cut.
-    pub fn throttled(&self, pause: Duration) -> bool {
+    /// The gateway throttled a request: cut the rate (once per burst of answers), and pause
+    /// every request for `pause` when the gateway said how long (`Retry-After`). Returns
+    /// whether the rate was cut.
+    pub fn throttled(&self, pause: Option<Duration>) -> bool {
         let now = Instant::now();
         let mut state = self.inner.lock();
-        state.pause_until(now + pause);
+        if let Some(pause) = pause {
+            state.pause_until(now + pause);
+        }
         let cut = state.aimd.throttled(now);
         if cut {
             state.apply_rate();
@@ -771,8 +785,11 @@ mod tests {
     async fn throttling_cuts_the_rate_once_per_burst_and_reconfigure_keeps_it() {
         let budgets = Budgets::new(config(100.0, 10, 4));
         let budget = budgets.for_host("h");
-        assert!(budget.throttled(Duration::from_secs(1)));
-        assert!(!budget.throttled(Duration::from_secs(1)), "same burst");
+        assert!(budget.throttled(Some(Duration::from_secs(1))));
+        assert!(
+            !budget.throttled(Some(Duration::from_secs(1))),
+            "same burst"
+        );
         assert_eq!(budget.status().effective_rate, 70.0);
         assert!(budget.pause_remaining().is_some());
         // A reload with the same ceiling keeps the learned rate and the pause.

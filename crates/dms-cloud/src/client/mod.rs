@@ -25,7 +25,7 @@ use crate::auth::{self, AUTH_FAILURE_BACKOFF, CachedToken, Credentials, TokenSta
 use crate::budget::{Budgets, HostBudget, NotSent, backoff};
 use crate::dto;
 use crate::error::{ApiError, ErrorKind};
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::retry::{MAX_RETRY_AFTER, RetryPolicy, parse_retry_after};
 use crate::transport::{Transport, TransportError};
 use crate::{ApiObserver, ClientConfig};
 
@@ -502,8 +502,13 @@ impl DmsClient {
             observer.throttled(api);
             // A probe of a scope that keeps being throttled while the rest of the host is
             // answered speaks for that scope: it does not lower the whole host's rate again.
+            // The throttled call itself waits before its retry; the whole host waits only
+            // when the gateway says for how long (a pause after every 429 of a storm in which
+            // one answer in four is throttled would hold the host nearly all the time).
             if !attempt.is_probe() {
-                endpoint.budget.throttled(hold_off);
+                endpoint
+                    .budget
+                    .throttled(retry_after.map(|after| after.min(MAX_RETRY_AFTER)));
             }
             if let Some(turn) = turn {
                 turn.answered(None);
@@ -606,15 +611,17 @@ impl DmsClient {
     }
 
     /// After a DMS 401 or 403 that is about one API (not the credentials): the account may
-    /// not call this API on this instance, so only that pair backs off; the rest goes on.
+    /// not call this API on this instance, so only that pair is held — its calls fail at once
+    /// for a while, rather than wait — and the rest goes on.
     fn hold_off_denied_api(endpoint: &Endpoint, req: &ApiRequest, error: &ApiError) {
+        // Only an answer holds: a call that was not sent (held already) carries no status.
         if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
+            && error.status.is_some()
             && let Some(instance) = instance_of(&req.segments)
         {
             endpoint
                 .budget
-                .pacer()
-                .hold_off(req.api, instance, DENIED_API_HOLD_OFF);
+                .hold(req.api, instance, error.kind, DENIED_API_HOLD_OFF);
         }
     }
 

@@ -462,9 +462,9 @@ impl Job {
     }
 
     /// One project-scoped cycle. One that has not ended after an interval is reported down
-    /// meanwhile, unless it is being slowed (its calls wait for the budget, throttled or not,
-    /// and successful answers keep coming): then its data is kept for as long as it overruns,
-    /// as an instance round's is. A stalled or endlessly failing cycle gets no such grace.
+    /// meanwhile, unless it is being slowed (successful answers keep coming, if slowly or
+    /// after throttling): then its data is kept for as long as it overruns, as an instance
+    /// round's is. A stalled or endlessly failing cycle gets no such grace.
     async fn project_round(
         &self,
         publish: &Publish,
@@ -499,8 +499,7 @@ impl Job {
             tokio::select! {
                 result = &mut work => break result,
                 () = &mut patience => {
-                    let queued = self.budget().is_some_and(|b| b.waiting(&self.flow) > 0);
-                    if queued && progress.moving(&counters, self.interval) {
+                    if progress.moving(&counters, self.interval) {
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     } else if !reported_down {
@@ -616,8 +615,9 @@ impl Job {
         })
     }
 
-    /// Starts every instance's work and waits for it: to the end, or until no instance has
-    /// finished for an interval while none of the round's requests waits for the budget.
+    /// Starts every instance's work and waits for it: to the end, or until for an interval no
+    /// instance has finished, no call was answered and none of the round's requests waits
+    /// for the budget.
     async fn instance_round(
         self: &Arc<Self>,
         round: u64,
@@ -643,14 +643,16 @@ impl Job {
             tokio::select! {
                 () = &mut patience => {
                     let queued = budget.is_some_and(|b| b.waiting(&self.flow) > 0);
-                    if queued && answers.moving(&counters, self.interval) {
-                        // Over the interval, waiting for the budget and still answered: what
-                        // is served must last until the rest of this round and all of the
-                        // next came. A round whose calls fail gets no such grace.
+                    let moving = answers.moving(&counters, self.interval);
+                    if moving {
+                        // Over the interval and still answered (slowed by the budget, the
+                        // API's per-instance limits or throttling): what is served must last
+                        // until the rest of this round and all of the next came. A round
+                        // whose calls fail gets no such grace.
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     }
-                    if !queued && last_progress.elapsed() >= self.interval {
+                    if !queued && !moving && last_progress.elapsed() >= self.interval {
                         break;
                     }
                     patience.as_mut().reset(Instant::now() + STRAGGLER_CHECK);

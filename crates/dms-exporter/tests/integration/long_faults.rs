@@ -574,3 +574,101 @@ async fn readiness_follows_first_attempts_whether_they_succeed_or_fail() {
 fn series_of(exporter: &Exporter, family: &str) -> Vec<String> {
     crate::support::series(exporter, family)
 }
+
+/// A world of two regions with every collector of `COLLECTORS` (the discovery collector
+/// among them) every 10 s, ready and read once more.
+async fn storm_world() -> (Arc<HostRouter>, Exporter, CancellationToken) {
+    let sim_config = SimConfig::deterministic();
+    let (a, b) = (
+        Simulator::new(sim_config.clone()),
+        Simulator::new(sim_config.clone()),
+    );
+    let router = Arc::new(HostRouter::new([("sim-a", &a), ("sim-b", &b)]));
+    let config = config::parse_str(&yaml(&sim_config), "(storm)").unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = CancellationToken::new();
+    let exporter = app::start(
+        config,
+        credentials(&sim_config),
+        router.clone(),
+        None,
+        shutdown.clone(),
+    );
+    exporter.readiness.wait().await;
+    tokio::time::sleep(INTERVAL * 2).await;
+    (router, exporter, shutdown)
+}
+
+/// Issue 16, item 2: 90 s in which one answer in four is a 429 `APIGW.0308`. Every
+/// collector is slowed, none fails for it: no series blinks — the discovery collector's
+/// `dms_instance_*` included — and the rate is back at its ceiling within two minutes of the
+/// last throttled answer.
+#[tokio::test(start_paused = true)]
+async fn a_throttling_storm_slows_collection_without_blinking_and_the_rate_comes_back() {
+    let (router, exporter, shutdown) = storm_world().await;
+    let baseline: BTreeSet<String> = data(&served(&exporter))
+        .iter()
+        .map(|l| identity(l))
+        .collect();
+    router.set_one_in(Some((4, 429, "APIGW.0308")));
+    let storm = Instant::now();
+    let mut lowest = f64::MAX;
+    while storm.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(SCRAPE).await;
+        let now: BTreeSet<String> = data(&served(&exporter))
+            .iter()
+            .map(|l| identity(l))
+            .collect();
+        let gone: Vec<&String> = baseline.difference(&now).take(3).collect();
+        assert!(
+            gone.is_empty(),
+            "{:?} into the storm, series vanished: {gone:?}",
+            storm.elapsed()
+        );
+        lowest = lowest.min(effective_rate(&exporter, "sim-a"));
+    }
+    router.set_one_in(None);
+    let calm = Instant::now();
+    let ceiling = 50.0;
+    assert!(lowest < ceiling, "the storm cut the rate ({lowest})");
+    let back = within(calm, Duration::from_secs(120), || {
+        effective_rate(&exporter, "sim-a") >= ceiling
+            && effective_rate(&exporter, "sim-b") >= ceiling
+    })
+    .await;
+    eprintln!("storm: lowest rate {lowest:.2}/s, back at {ceiling}/s after {back:?}");
+    assert!(back.is_some(), "the rate is not back within two minutes");
+    shutdown.cancel();
+}
+
+/// Issue 16, item 3: one answer in five is DMS's flow control (`DMS.10240407`, a 404), no
+/// 429 at all: the hosts' rate is never lowered, and collection keeps its pace.
+#[tokio::test(start_paused = true)]
+async fn dms_flow_control_never_lowers_the_hosts_rate() {
+    let (router, exporter, shutdown) = storm_world().await;
+    let before = router.log().len();
+    let window = Duration::from_secs(180);
+    tokio::time::sleep(window).await;
+    let calm_rate = router.log().len() - before;
+    router.set_one_in(Some((5, 404, "DMS.10240407")));
+    let start = router.log().len();
+    let storm = Instant::now();
+    while storm.elapsed() < window {
+        tokio::time::sleep(SCRAPE).await;
+        for host in ["sim-a", "sim-b"] {
+            assert_eq!(
+                effective_rate(&exporter, host),
+                50.0,
+                "{host}'s rate was lowered by DMS's flow control"
+            );
+        }
+    }
+    let stormy_rate = router.log().len() - start;
+    eprintln!(
+        "flow control: {calm_rate} requests in 3 min without, {stormy_rate} with one in five"
+    );
+    assert!(
+        stormy_rate as f64 >= calm_rate as f64 * 0.9,
+        "collection kept its pace: {stormy_rate} requests against {calm_rate}"
+    );
+    shutdown.cancel();
+}

@@ -210,7 +210,7 @@ async fn a_reload_keeps_the_hosts_request_schedulers() {
     .await;
     let host = exporter.budgets.for_host(&statuses[0].host);
     assert!(
-        host.throttled(Duration::from_secs(3600)),
+        host.throttled(Some(Duration::from_secs(3600))),
         "a new burst of throttling"
     );
     let cut = host.status().effective_rate;

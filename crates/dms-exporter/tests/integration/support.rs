@@ -138,6 +138,8 @@ pub struct Sent {
 pub struct HostRouter {
     sims: std::collections::BTreeMap<String, Simulator>,
     dead: std::sync::Mutex<Option<String>>,
+    /// One answer in `n` is this error instead (status, code), whatever the request.
+    every: std::sync::Mutex<Option<(u64, u16, &'static str)>>,
     log: std::sync::Mutex<Vec<Sent>>,
 }
 
@@ -160,6 +162,15 @@ impl HostRouter {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = host.map(str::to_owned);
     }
 
+    /// From now on one answer in `n` is an error of `status` with `code` (a storm of
+    /// throttling, say); `None` ends it.
+    pub fn set_one_in(&self, storm: Option<(u64, u16, &'static str)>) {
+        *self
+            .every
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = storm;
+    }
+
     /// Every request sent so far.
     pub fn log(&self) -> Vec<Sent> {
         self.log
@@ -175,14 +186,33 @@ impl Transport for HostRouter {
         request: http::Request<Bytes>,
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
         let host = request.uri().host().unwrap_or_default().to_owned();
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(Sent {
+        let sent = {
+            let mut log = self
+                .log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            log.push(Sent {
                 at: tokio::time::Instant::now(),
                 host: host.clone(),
                 path: request.uri().path().to_owned(),
             });
+            log.len() as u64
+        };
+        let storm = *self
+            .every
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((n, status, code)) = storm
+            && sent.is_multiple_of(n)
+        {
+            let body = format!(r#"{{"error_code":"{code}","error_msg":"injected by the test"}}"#);
+            let response = http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Bytes::from(body))
+                .map_err(|e| TransportError::Other(e.to_string()));
+            return async move { response }.boxed();
+        }
         let dead = self
             .dead
             .lock()

@@ -604,7 +604,9 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     let stuck = stack.control(post.clone(), &format!("/_sim/instances/{full}/tasks"), Some(json!({"name": "changeRetentionPolicy", "status": "EXECUTING", "age_seconds": 3 * 3600}))).await;
     let task_id = |v: &Value| v["task_id"].as_str().expect("task id").to_owned();
     let (failed, stuck) = (task_id(&failed), task_id(&stuck));
-    stack.control(post.clone(), "/_sim/faults", Some(json!({"endpoint": "kafka_cluster", "instance_id": lagging, "fault": {"kind": "server_error", "status": 503}}))).await;
+    // The cluster API fails on the disk-full instance, not on the one the dashboards are
+    // checked against: a failing read's data ages out at max_age after its last good read.
+    stack.control(post.clone(), "/_sim/faults", Some(json!({"endpoint": "kafka_cluster", "instance_id": full, "fault": {"kind": "server_error", "status": 503}}))).await;
     stack
         .control(
             post.clone(),
@@ -701,7 +703,7 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
         expect(
             "DmsExporterInstanceCollectorDown",
             vec![
-                ("instance_id", lagging.clone()),
+                ("instance_id", full.clone()),
                 ("collector", "kafka_cluster".into()),
             ],
             "cluster API answers 503 for one instance",
