@@ -40,7 +40,11 @@ pub static EXACT_LAG_CALLS_LIMIT: Opt<Count> = Opt::count("kafka_exact_lag_calls
 
 #[derive(Default)]
 pub struct Groups {
-    /// Per-instance cursor over the partitions that need an R15 read.
+    /// Per-instance cursor over the partitions that interpolation cannot date (their
+    /// committed offset is older than the log end history, or the history is too short):
+    /// they get the R15 reads first.
+    undated_turns: Rotation,
+    /// Per-instance cursor over the other partitions that need an R15 read.
     exact_turns: Rotation,
 }
 
@@ -280,16 +284,20 @@ type ExactRead = (String, String, i64, i64);
 
 impl Groups {
     /// Reads, within this cycle's limit, the produce times of the committed offsets of
-    /// partitions with lag that are not cached yet.
-    async fn read_exact(&self, cx: &Context<'_>, wanted: Vec<ExactRead>) {
+    /// partitions with lag that are not cached yet: first those interpolation cannot date
+    /// (`undated`), then, with what the limit leaves, the others — each list in turns.
+    async fn read_exact(&self, cx: &Context<'_>, undated: Vec<ExactRead>, wanted: Vec<ExactRead>) {
         let id = cx.instance().id.as_str();
         let limit = cx.settings.option(&EXACT_LAG_CALLS_LIMIT);
-        if limit == 0 || wanted.is_empty() {
+        if limit == 0 || (undated.is_empty() && wanted.is_empty()) {
             return;
         }
-        let turn = self.exact_turns.turn(id, wanted, limit);
+        let first = self.undated_turns.turn(id, undated, limit);
+        let left = limit.saturating_sub(u32::try_from(first.read.len()).unwrap_or(u32::MAX));
+        let then = self.exact_turns.turn(id, wanted, left);
+        let turn = first.read.into_iter().chain(then.read);
         let client = &cx.target.client;
-        futures::future::join_all(turn.read.into_iter().map(
+        futures::future::join_all(turn.map(
             |(group, topic, partition, committed)| async move {
                 match client
                     .kafka_partition_message(id, &topic, partition, committed)
@@ -360,7 +368,7 @@ impl Collector for Groups {
                 (group, cx.target.client.kafka_group(id, group).await)
             }))
             .await;
-            let mut exact = Vec::new();
+            let (mut undated, mut exact) = (Vec::new(), Vec::new());
             for (_, detail) in &details {
                 let Ok(detail) = detail else { continue };
                 let reads = partitions(detail, cx.filters);
@@ -379,7 +387,22 @@ impl Collector for Groups {
                             )
                             .is_none()
                     {
-                        exact.push((
+                        let interpolable = matches!(
+                            cx.health.interpolated_lag_seconds(
+                                id,
+                                read.topic,
+                                &read.label,
+                                committed,
+                                lag
+                            ),
+                            Some(LagSeconds::Seconds(_))
+                        );
+                        let list = if interpolable {
+                            &mut exact
+                        } else {
+                            &mut undated
+                        };
+                        list.push((
                             detail.group_id.clone(),
                             read.topic.to_owned(),
                             read.partition,
@@ -388,7 +411,7 @@ impl Collector for Groups {
                     }
                 }
             }
-            self.read_exact(cx, exact).await;
+            self.read_exact(cx, undated, exact).await;
             let parts: Vec<_> = details
                 .into_iter()
                 .map(|(group, detail)| {
