@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use crate::api_observer;
 use crate::collect;
 use crate::collect::health::{ConsumerHealth, state_file};
 use crate::collect::scheduler::{Readiness, Scheduler};
@@ -66,7 +67,7 @@ impl Exporter {
         );
         let budgets = Budgets::new(BudgetConfig::default());
         let self_metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
-        self_metrics.watch_budgets(budgets.clone());
+        self_metrics.watch_hosts(api_observer::host_rows(budgets.clone()));
         Self {
             snapshot,
             budgets,

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod api_observer;
 pub mod app;
 pub mod cli;
 pub mod collect;

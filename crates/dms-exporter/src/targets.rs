@@ -10,6 +10,7 @@ use dms_cloud::{Budgets, ClientConfig, DmsClient, RetryPolicy, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::api_observer::MetricsObserver;
 use crate::collect::Target;
 use crate::config::{Config, Engine};
 use crate::metrics::self_metrics::SelfMetrics;
@@ -44,6 +45,8 @@ pub fn configured(
     metrics: &Arc<SelfMetrics>,
     env_project: Option<String>,
 ) -> Vec<Unresolved> {
+    let observer: Arc<dyn dms_cloud::ApiObserver> =
+        Arc::new(MetricsObserver::new(Arc::clone(metrics)));
     let mut out = Vec::new();
     for region in &config.regions {
         let region = &region.value;
@@ -77,12 +80,16 @@ pub fn configured(
                     ..RetryPolicy::default()
                 },
             };
-            let observer: Arc<dyn dms_cloud::ApiObserver> = metrics.clone();
             out.push(Unresolved {
                 region: region.name.clone(),
                 configured_project: project.unwrap_or_default(),
                 engines: region.engines.clone(),
-                client: DmsClient::new(client_config, Arc::clone(transport), budgets, observer),
+                client: DmsClient::new(
+                    client_config,
+                    Arc::clone(transport),
+                    budgets,
+                    Arc::clone(&observer),
+                ),
             });
         }
     }

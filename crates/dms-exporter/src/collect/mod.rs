@@ -1,6 +1,7 @@
 //! Collection: collectors turn API responses into plain samples; the scheduler runs them on
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
+pub mod cycle_counters;
 mod failures;
 pub mod health;
 pub mod instances;

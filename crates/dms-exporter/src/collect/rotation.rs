@@ -8,9 +8,9 @@ use std::sync::{Mutex, PoisonError};
 
 use dms_cloud::error::ApiError;
 
+use crate::collect::cycle_counters::record_skipped_calls;
 use crate::collect::{Output, Part};
 use crate::metrics::Sample;
-use crate::metrics::self_metrics::record_skipped_calls;
 
 /// Per-instance cursor over a list of detail calls.
 #[derive(Debug, Default)]

@@ -29,16 +29,16 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cycle_counters::{
+    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_PROGRESS, CYCLE_SKIPPED_CALLS,
+};
 use super::failures::{FailureLog, Origin};
 use super::health::ConsumerHealth;
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
-use crate::metrics::self_metrics::{
-    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_PROGRESS, CYCLE_SKIPPED_CALLS, CycleReport,
-    SelfMetrics, unix_now,
-};
+use crate::metrics::self_metrics::{CycleReport, SelfMetrics, unix_now};
 
 /// How often a round that waits only for stragglers checks whether its budget queue is empty.
 const STRAGGLER_CHECK: Duration = Duration::from_secs(1);

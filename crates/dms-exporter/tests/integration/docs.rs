@@ -1,6 +1,6 @@
 //! Tidy tests: the docs say what the code does.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::config::{CollectorsConfig, DEFAULT_JITTER};
@@ -154,4 +154,45 @@ fn configuration_md_states_every_option_default_as_the_registry_does() {
             assert_eq!(value, default, "docs/configuration.md: default of `{key}`");
         }
     }
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_metrics_layer_names_nothing_of_the_cloud_client() {
+    // ARCHITECTURE.md, invariant 3: `metrics` knows neither HTTP nor the cloud; what the
+    // self-metrics learn of the client comes through `api_observer.rs`.
+    let files = rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/metrics"));
+    assert!(
+        files
+            .iter()
+            .any(|path| path.ends_with("self_metrics/mod.rs")),
+        "{files:?}"
+    );
+    let leaking: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .contains("dms_cloud")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        leaking.is_empty(),
+        "metrics/ names dms_cloud in {leaking:?}"
+    );
 }
