@@ -1,16 +1,15 @@
 //! The client against a scripted in-process server: signing, retries, timeouts, budget,
 //! pagination, fallbacks. Time is paused, so every timing assertion is exact.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dms_cloud::{BudgetConfig, Budgets, ErrorKind};
 use serde_json::json;
-use support::*;
 use tokio::time::Instant;
+
+use crate::support::*;
 
 fn groups_page(ids: &[&str], total: usize) -> Reply {
     let groups: Vec<_> = ids

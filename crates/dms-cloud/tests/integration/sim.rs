@@ -1,8 +1,6 @@
 //! The client against the DMS/IAM simulator, in process (the simulator's axum router behind a
 //! `Transport`), under paused tokio time.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +10,8 @@ use dms_cloud::{ClientConfig, Credentials, DmsClient, ErrorKind};
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use support::{RecordingObserver, fast_retry, unlimited};
+
+use crate::support::{RecordingObserver, fast_retry, unlimited};
 
 const SIM_AK: &str = "SIMULATORAK000000001";
 const SIM_SK: &str = "simulator-secret-key-0001";
