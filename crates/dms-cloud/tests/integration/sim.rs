@@ -65,7 +65,8 @@ fn setup_with(
         transport,
         &unlimited(),
         observer.clone(),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     (sim, client, observer)
 }
 
@@ -309,7 +310,8 @@ async fn a_wrong_secret_is_unauthorized_and_not_retried() {
         Arc::new(SimTransport { sim: sim.clone() }),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let error = client.list_instances("kafka").await.err();
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Unauthorized);
@@ -471,7 +473,8 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
         Arc::new(transport),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let instances = client
         .list_instances("kafka")
         .await
@@ -497,7 +500,8 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
         Arc::new(transport),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let error = client.kafka_cluster("x").await.err();
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Transport, "{error}");

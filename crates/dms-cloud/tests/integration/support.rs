@@ -285,7 +285,8 @@ pub fn client_with(
     budgets: &Budgets,
 ) -> (DmsClient, Arc<RecordingObserver>) {
     let observer = Arc::new(RecordingObserver::default());
-    let client = DmsClient::new(config, transport, budgets, observer.clone());
+    let client = DmsClient::new(config, transport, budgets, observer.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
     (client, observer)
 }
 
