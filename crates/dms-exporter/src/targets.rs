@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
-use dms_cloud::{Budgets, ClientConfig, DmsClient, RetryPolicy, Transport};
+use dms_cloud::{Budgets, ClientConfig, ClientError, DmsClient, RetryPolicy, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,7 +24,9 @@ pub struct Unresolved {
     /// The configured project id, `""` when it is discovered (the `dms_target_up` label).
     configured_project: String,
     engines: Vec<Engine>,
-    client: DmsClient,
+    /// An error only for an endpoint the configuration's checks let through (they refuse
+    /// every URL the client cannot use, with its file and line).
+    client: Result<DmsClient, ClientError>,
 }
 
 /// What a target's resolution reports to the collection.
@@ -32,7 +34,8 @@ pub enum Resolution {
     /// The project id is known: collect. `first_attempt` tells whether readiness waits
     /// for it (only targets resolved at once do; a failing one joins later).
     Resolved { target: Target, first_attempt: bool },
-    /// The first attempt failed; the resolution goes on in the background.
+    /// The first attempt failed; the resolution goes on in the background (or not at all,
+    /// for a target whose client could not be built).
     Retrying,
 }
 
@@ -102,18 +105,28 @@ impl Unresolved {
         (self.region.clone(), self.configured_project.clone())
     }
 
-    /// Asks for the project id until it comes (then reports the target) or `shutdown`.
+    /// Asks for the project id until it comes (then reports the target) or `shutdown`. A
+    /// target without a client stays unresolved, its error logged.
     pub async fn resolve(
         self,
         metrics: Arc<SelfMetrics>,
         report: mpsc::UnboundedSender<Resolution>,
         shutdown: CancellationToken,
     ) {
+        let client = match self.client {
+            Ok(client) => client,
+            Err(error) => {
+                metrics.record_target(&self.region, &self.configured_project, false);
+                tracing::error!(region = %self.region, %error, "cannot build the API client; this target is not collected");
+                let _ = report.send(Resolution::Retrying);
+                return;
+            }
+        };
         let mut first_attempt = true;
         loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return,
-                attempt = self.client.project_id() => attempt,
+                attempt = client.project_id() => attempt,
             };
             match attempt {
                 Ok(project_id) => {
@@ -125,7 +138,7 @@ impl Unresolved {
                         region: self.region,
                         project_id,
                         engines: self.engines,
-                        client: self.client,
+                        client,
                     };
                     let _ = report.send(Resolution::Resolved {
                         target,

@@ -1,18 +1,17 @@
 //! Kafka endpoints (the Kafka catalog's R-numbers).
 
-use std::collections::HashSet;
-
-use super::{DmsClient, MAX_PAGES, PAGE_LIMIT, query};
+use super::paging::{Page, ShortPage, unsigned_total};
+use super::{DmsClient, query};
 use crate::dto::kafka;
 use crate::error::ApiError;
 
 impl DmsClient {
     /// Cluster metadata (R3).
     pub async fn kafka_cluster(&self, instance_id: &str) -> Result<kafka::Cluster, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
+        self.instance_get(
             "kafka_cluster",
-            Self::instance_path(&project_id, instance_id, &["management", "cluster"]),
+            instance_id,
+            &["management", "cluster"],
             Vec::new(),
         )
         .await
@@ -20,13 +19,8 @@ impl DmsClient {
 
     /// Topic list (R10).
     pub async fn kafka_topics(&self, instance_id: &str) -> Result<kafka::TopicList, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
-            "kafka_topics",
-            Self::instance_path(&project_id, instance_id, &["topics"]),
-            Vec::new(),
-        )
-        .await
+        self.instance_get("kafka_topics", instance_id, &["topics"], Vec::new())
+            .await
     }
 
     /// Topic detail (R11). The API allows one call per second per instance: the caller paces.
@@ -35,10 +29,10 @@ impl DmsClient {
         instance_id: &str,
         topic: &str,
     ) -> Result<kafka::TopicDetail, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
+        self.instance_get(
             "kafka_topic_detail",
-            Self::instance_path(&project_id, instance_id, &["management", "topics", topic]),
+            instance_id,
+            &["management", "topics", topic],
             Vec::new(),
         )
         .await
@@ -50,10 +44,10 @@ impl DmsClient {
         instance_id: &str,
         min_size: &str,
     ) -> Result<kafka::DiskUsage, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
+        self.instance_get(
             "kafka_diskusage",
-            Self::instance_path(&project_id, instance_id, &["topics", "diskusage"]),
+            instance_id,
+            &["topics", "diskusage"],
             query(&[("minSize", min_size.to_owned())]),
         )
         .await
@@ -64,39 +58,17 @@ impl DmsClient {
         &self,
         instance_id: &str,
     ) -> Result<Vec<kafka::GroupSummary>, ApiError> {
-        let project_id = self.project_id().await?;
-        let mut groups = Vec::new();
-        let mut seen = HashSet::new();
-        let mut offset = 0u64;
-        for _ in 0..MAX_PAGES {
-            let page: kafka::GroupList = self
-                .dms_get(
-                    "kafka_groups",
-                    Self::instance_path(&project_id, instance_id, &["groups"]),
-                    query(&[
-                        ("offset", offset.to_string()),
-                        ("limit", PAGE_LIMIT.to_string()),
-                    ]),
-                )
-                .await?;
-            let received = page.groups.len() as u64;
-            let mut added = 0usize;
-            for group in page.groups {
-                if seen.insert(group.group_id.clone()) {
-                    groups.push(group);
-                    added += 1;
-                }
-            }
-            offset += received;
-            let done = match page.total {
-                Some(total) => groups.len() as u64 >= total,
-                None => received < PAGE_LIMIT,
-            };
-            if done || received == 0 || added == 0 {
-                break;
-            }
-        }
-        Ok(groups)
+        let segments = self.instance_path(instance_id, &["groups"]).await?;
+        let listing = self
+            .get_all_pages(
+                "kafka_groups",
+                segments,
+                ShortPage::EndsWithoutTotal,
+                |group: &kafka::GroupSummary| group.group_id.clone(),
+                |page: kafka::GroupList| Page::counted(page.groups, unsigned_total(page.total)),
+            )
+            .await?;
+        Ok(listing.items)
     }
 
     /// Consumer group detail with per-partition lag (R8).
@@ -105,13 +77,8 @@ impl DmsClient {
         instance_id: &str,
         group: &str,
     ) -> Result<kafka::GroupDetail, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
-            "kafka_group",
-            Self::instance_path(&project_id, instance_id, &["groups", group]),
-            Vec::new(),
-        )
-        .await
+        self.instance_get("kafka_group", instance_id, &["groups", group], Vec::new())
+            .await
     }
 
     /// Coordinator of every consumer group (R5).
@@ -119,11 +86,11 @@ impl DmsClient {
         &self,
         instance_id: &str,
     ) -> Result<Vec<kafka::Coordinator>, ApiError> {
-        let project_id = self.project_id().await?;
         let list: kafka::CoordinatorList = self
-            .dms_get(
+            .instance_get(
                 "kafka_coordinators",
-                Self::instance_path(&project_id, instance_id, &["management", "coordinators"]),
+                instance_id,
+                &["management", "coordinators"],
                 Vec::new(),
             )
             .await?;
@@ -138,22 +105,18 @@ impl DmsClient {
         partition: i64,
         offset: i64,
     ) -> Result<kafka::PartitionMessages, ApiError> {
-        let project_id = self.project_id().await?;
         let partition = partition.to_string();
-        self.dms_get(
+        self.instance_get(
             "kafka_partition_message",
-            Self::instance_path(
-                &project_id,
-                instance_id,
-                &[
-                    "management",
-                    "topics",
-                    topic,
-                    "partitions",
-                    &partition,
-                    "message",
-                ],
-            ),
+            instance_id,
+            &[
+                "management",
+                "topics",
+                topic,
+                "partitions",
+                &partition,
+                "message",
+            ],
             query(&[("message_offset", offset.to_string())]),
         )
         .await

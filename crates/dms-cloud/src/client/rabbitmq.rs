@@ -1,11 +1,7 @@
 //! RabbitMQ endpoints (the RabbitMQ catalog's R-numbers; "SDK" marks endpoints only the Huawei
 //! SDK has). API names equal the simulator's endpoint names.
 
-use std::hash::Hash;
-
-use serde::de::DeserializeOwned;
-
-use super::rocketmq::{Page, all_pages, paging};
+use super::paging::{Page, ShortPage, paging};
 use super::{DmsClient, path};
 use crate::dto::rabbitmq;
 use crate::error::ApiError;
@@ -17,45 +13,15 @@ pub fn vhost_path_segment(vhost: &str) -> String {
 }
 
 impl DmsClient {
-    /// Every item of an SDK `offset`/`limit` listing (50 a page) whose pages read as `L`;
-    /// `items` takes a page's items and its `total`.
-    async fn sdk_listing<L, T, K>(
-        &self,
-        api: &'static str,
-        segments: Vec<String>,
-        key: impl Fn(&T) -> K,
-        items: impl Fn(L) -> (Vec<T>, Option<i64>),
-    ) -> Result<(Vec<T>, Option<i64>), ApiError>
-    where
-        L: DeserializeOwned,
-        K: Eq + Hash,
-    {
-        let listing = all_pages(key, |offset| {
-            let (segments, items) = (segments.clone(), &items);
-            async move {
-                let page: L = self.dms_get(api, segments, paging(offset)).await?;
-                let (items, total) = items(page);
-                Ok(Page {
-                    items,
-                    total,
-                    next_offset: None,
-                    quota: (None, None),
-                })
-            }
-        })
-        .await?;
-        Ok((listing.items, listing.total))
-    }
-
     /// Plugins with their `enable` / `running` flags (R3).
     pub async fn rabbitmq_plugins(
         &self,
         instance_id: &str,
     ) -> Result<rabbitmq::PluginList, ApiError> {
-        let project_id = self.project_id().await?;
-        self.dms_get(
+        self.instance_get(
             "rabbitmq_plugins",
-            Self::instance_path(&project_id, instance_id, &["rabbitmq", "plugins"]),
+            instance_id,
+            &["rabbitmq", "plugins"],
             Vec::new(),
         )
         .await
@@ -68,18 +34,12 @@ impl DmsClient {
         vhost: Option<&str>,
         rest: &[&str],
     ) -> Result<Vec<String>, ApiError> {
-        let project_id = self.project_id().await?;
-        let mut segments = path(&[
-            "v2",
-            "rabbitmq",
-            &project_id,
-            "instances",
-            instance_id,
-            "vhosts",
-        ]);
-        segments.extend(vhost.map(vhost_path_segment));
-        segments.extend(rest.iter().map(|s| (*s).to_owned()));
-        Ok(segments)
+        let vhost = vhost.map(vhost_path_segment);
+        let mut under = vec!["vhosts"];
+        under.extend(vhost.as_deref());
+        under.extend(rest);
+        self.engine_instance_path("rabbitmq", instance_id, &under)
+            .await
     }
 
     /// SDK `ListVhosts`: every vhost (paged, 50 a page).
@@ -88,16 +48,16 @@ impl DmsClient {
         instance_id: &str,
     ) -> Result<Vec<rabbitmq::Vhost>, ApiError> {
         let segments = self.vhosts_path(instance_id, None, &[]).await?;
-        let key = |v: &rabbitmq::Vhost| v.name.clone();
-        let (vhosts, _) = self
-            .sdk_listing(
+        let listing = self
+            .get_all_pages(
                 "rabbitmq_vhosts",
                 segments,
-                key,
-                |page: rabbitmq::VhostList| (page.items, page.total),
+                ShortPage::Ends,
+                |v: &rabbitmq::Vhost| v.name.clone(),
+                |page: rabbitmq::VhostList| Page::counted(page.items, page.total),
             )
             .await?;
-        Ok(vhosts)
+        Ok(listing.items)
     }
 
     /// SDK `ListQueues`: every queue of a vhost with its depth and consumers (paged, 50 a page).
@@ -109,16 +69,19 @@ impl DmsClient {
         let segments = self
             .vhosts_path(instance_id, Some(vhost), &["queues"])
             .await?;
-        let key = |q: &rabbitmq::Queue| q.name.clone();
-        let (items, total) = self
-            .sdk_listing(
+        let listing = self
+            .get_all_pages(
                 "rabbitmq_queues",
                 segments,
-                key,
-                |page: rabbitmq::QueueList| (page.items, page.total),
+                ShortPage::Ends,
+                |q: &rabbitmq::Queue| q.name.clone(),
+                |page: rabbitmq::QueueList| Page::counted(page.items, page.total),
             )
             .await?;
-        Ok(rabbitmq::AllQueues { items, total })
+        Ok(rabbitmq::AllQueues {
+            items: listing.items,
+            total: listing.total,
+        })
     }
 
     /// SDK `ShowQueueDetails`: one queue with its consumers and bindings.
@@ -150,32 +113,31 @@ impl DmsClient {
         if let Some(total) = first.total.and_then(|t| u64::try_from(t).ok()) {
             return Ok(total);
         }
-        let key = |e: &rabbitmq::Exchange| e.name.clone();
-        let (all, _) = self
-            .sdk_listing(
+        let listing = self
+            .get_all_pages(
                 "rabbitmq_exchanges",
                 segments,
-                key,
-                |page: rabbitmq::ExchangeList| (page.items, None),
+                ShortPage::Ends,
+                |e: &rabbitmq::Exchange| e.name.clone(),
+                |page: rabbitmq::ExchangeList| Page::counted(page.items, None),
             )
             .await?;
-        Ok(all.len() as u64)
+        Ok(listing.items.len() as u64)
     }
 
     /// SDK `ListUser`: every AMQP user (paged; `offset`/`limit` are strings in the model).
     pub async fn rabbitmq_users(&self, instance_id: &str) -> Result<Vec<rabbitmq::User>, ApiError> {
-        let project_id = self.project_id().await?;
-        let segments = Self::instance_path(&project_id, instance_id, &["users"]);
-        let key = |u: &rabbitmq::User| u.access_key.clone();
-        let (users, _) = self
-            .sdk_listing(
+        let segments = self.instance_path(instance_id, &["users"]).await?;
+        let listing = self
+            .get_all_pages(
                 "rabbitmq_users",
                 segments,
-                key,
-                |page: rabbitmq::UserList| (page.users, page.total),
+                ShortPage::Ends,
+                |u: &rabbitmq::User| u.access_key.clone(),
+                |page: rabbitmq::UserList| Page::counted(page.users, page.total),
             )
             .await?;
-        Ok(users)
+        Ok(listing.items)
     }
 
     /// SDK `ShowQuotas`: the project's instance quotas of every engine.

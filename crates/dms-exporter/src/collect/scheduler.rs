@@ -217,7 +217,7 @@ impl Scheduler {
 }
 
 impl Job {
-    fn budget(&self) -> Option<&dms_cloud::HostBudget> {
+    fn budget(&self) -> &dms_cloud::HostBudget {
         self.target.client.dms_budget()
     }
 
@@ -235,7 +235,7 @@ impl Job {
             round += 1;
             let started = Instant::now();
             let lateness = started.saturating_duration_since(planned);
-            let competition = self.budget().map(|b| b.competition(&self.flow));
+            let competition = self.budget().competition(&self.flow);
             // Data must outlive the cycle the budget really allows, not just the interval (an
             // expectation only rounds that made progress give). It only grows here: what is
             // served must last until this round has refreshed it.
@@ -333,7 +333,7 @@ impl Job {
     fn plan(
         &self,
         outcome: &RoundOutcome,
-        since: Option<Competition>,
+        since: Competition,
         previous: Option<Duration>,
     ) -> Option<Duration> {
         // A round whose calls only failed says nothing of the time the budget needs.
@@ -403,15 +403,8 @@ impl Job {
 
     /// The time the round's calls need within the collector's share of its host's rate, or
     /// the API's per-instance limits, whichever is longer.
-    fn expected_duration(
-        &self,
-        outcome: &RoundOutcome,
-        since: Option<Competition>,
-    ) -> Option<Duration> {
-        let share = self
-            .budget()
-            .zip(since)
-            .and_then(|(b, since)| b.share(&self.flow, since));
+    fn expected_duration(&self, outcome: &RoundOutcome, since: Competition) -> Option<Duration> {
+        let share = self.budget().share(&self.flow, since);
         let by_rate = share
             .filter(|s| *s > 0.0)
             .and_then(|s| Duration::try_from_secs_f64(outcome.calls as f64 / s).ok());
@@ -642,7 +635,7 @@ impl Job {
         while pending > 0 {
             tokio::select! {
                 () = &mut patience => {
-                    let queued = budget.is_some_and(|b| b.waiting(&self.flow) > 0);
+                    let queued = budget.waiting(&self.flow) > 0;
                     let moving = answers.moving(&counters, self.interval);
                     if moving {
                         // Over the interval and still answered (slowed by the budget, the

@@ -60,7 +60,8 @@ pub fn in_process_target(
         region: project.region.clone(),
         project_id: project.project_id.clone(),
         engines,
-        client: DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver)),
+        client: DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver))
+            .unwrap_or_else(|e| panic!("{e}")),
     }
 }
 

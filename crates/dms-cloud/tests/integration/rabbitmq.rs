@@ -1,12 +1,11 @@
 //! RabbitMQ: every documented example response (`fixtures/api/rabbitmq`) parses with its DTO,
 //! quirks included (rabbitmq.md §6.11, §7), and the client reads the RabbitMQ endpoints.
 
-mod support;
-
 use dms_cloud::dto::{self, rabbitmq, zones};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use support::*;
+
+use crate::support::*;
 
 fn text(name: &str) -> String {
     let path = fixture_dir("rabbitmq").join(name);

@@ -1,16 +1,15 @@
 //! The client against a scripted in-process server: signing, retries, timeouts, budget,
 //! pagination, fallbacks. Time is paused, so every timing assertion is exact.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dms_cloud::{BudgetConfig, Budgets, ErrorKind};
+use dms_cloud::{BudgetConfig, Budgets, ClientError, DmsClient, EndpointError, ErrorKind};
 use serde_json::json;
-use support::*;
 use tokio::time::Instant;
+
+use crate::support::*;
 
 fn groups_page(ids: &[&str], total: usize) -> Reply {
     let groups: Vec<_> = ids
@@ -760,7 +759,7 @@ async fn every_kafka_endpoint_uses_its_documented_path() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn unknown_engine_and_bad_endpoint_are_config_errors() {
+async fn an_unknown_engine_is_a_config_error_and_a_bad_endpoint_no_client() {
     let (transport, server) = fake(|_| Reply::raw(200, "{}"));
     let (client, _) = client_with(config(aksk_with_token()), transport.clone(), &unlimited());
     assert_eq!(
@@ -773,9 +772,22 @@ async fn unknown_engine_and_bad_endpoint_are_config_errors() {
     );
     let mut cfg = config(aksk_with_token());
     cfg.endpoint = "dms.example.com".into();
-    let (client, _) = client_with(cfg, transport, &unlimited());
-    let error = client.kafka_cluster("i").await.err();
-    assert_eq!(error.map(|e| e.kind), Some(ErrorKind::Config));
+    let observer = Arc::new(RecordingObserver::default());
+    let error = DmsClient::new(cfg, transport.clone(), &unlimited(), observer.clone()).err();
+    assert_eq!(
+        error,
+        Some(ClientError::Dms(EndpointError::Scheme(
+            "dms.example.com".into()
+        )))
+    );
+    let mut cfg = config(aksk_with_token());
+    cfg.iam_endpoint = "https://".into();
+    let error = DmsClient::new(cfg, transport, &unlimited(), observer).err();
+    let message = error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.starts_with("IAM endpoint \"https://\""),
+        "{message}"
+    );
     assert_eq!(server.count(), 0);
 }
 

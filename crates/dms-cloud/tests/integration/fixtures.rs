@@ -1,11 +1,10 @@
 //! Every documented example response of an endpoint this client reads parses with its DTO,
 //! including the contradictions of kafka.md §7.
 
-mod support;
-
 use dms_cloud::dto::{self, kafka};
 use serde::de::DeserializeOwned;
-use support::{fixture_names, parse_fixture};
+
+use crate::support::{fixture_names, parse_fixture};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 

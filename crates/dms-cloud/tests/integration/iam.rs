@@ -1,15 +1,14 @@
 //! IAM token auth and project-id discovery against a scripted IAM + DMS.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dms_cloud::{Credentials, ErrorKind};
 use serde_json::json;
-use support::*;
 use time::OffsetDateTime;
+
+use crate::support::*;
 
 const PASSWORD: &str = "monitor-password-do-not-leak";
 

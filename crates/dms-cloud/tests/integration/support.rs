@@ -1,8 +1,6 @@
 //! Test doubles: a scripted in-process transport that records what it receives, and an observer
 //! that records what it is told. Everything runs on tokio time (use `start_paused = true`).
 
-#![allow(dead_code)]
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -287,7 +285,8 @@ pub fn client_with(
     budgets: &Budgets,
 ) -> (DmsClient, Arc<RecordingObserver>) {
     let observer = Arc::new(RecordingObserver::default());
-    let client = DmsClient::new(config, transport, budgets, observer.clone());
+    let client = DmsClient::new(config, transport, budgets, observer.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
     (client, observer)
 }
 

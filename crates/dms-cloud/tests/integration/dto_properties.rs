@@ -6,9 +6,7 @@
 //! contain, nested ones included. `PROPTEST_CASES` sets the random cases per property
 //! (default 256); 20,000 took 43 s in a debug build here. A million each:
 //!
-//!     PROPTEST_CASES=1000000 cargo test --release -p dms-cloud --test dto_properties
-
-mod support;
+//!     PROPTEST_CASES=1000000 cargo test --release -p dms-cloud --test integration dto_properties
 
 use std::sync::LazyLock;
 
@@ -16,7 +14,8 @@ use dms_cloud::dto::{self, kafka, rabbitmq, rocketmq, zones};
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use support::fixture_dir;
+
+use crate::support::fixture_dir;
 
 /// Decodes as the client does (`serde_path_to_error`, trailing data refused) and uses the
 /// value's derived readings, which must not panic either.

@@ -1,8 +1,6 @@
 //! The client against the DMS/IAM simulator, in process (the simulator's axum router behind a
 //! `Transport`), under paused tokio time.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +10,8 @@ use dms_cloud::{ClientConfig, Credentials, DmsClient, ErrorKind};
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use support::{RecordingObserver, fast_retry, unlimited};
+
+use crate::support::{RecordingObserver, fast_retry, unlimited};
 
 const SIM_AK: &str = "SIMULATORAK000000001";
 const SIM_SK: &str = "simulator-secret-key-0001";
@@ -66,7 +65,8 @@ fn setup_with(
         transport,
         &unlimited(),
         observer.clone(),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     (sim, client, observer)
 }
 
@@ -310,7 +310,8 @@ async fn a_wrong_secret_is_unauthorized_and_not_retried() {
         Arc::new(SimTransport { sim: sim.clone() }),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let error = client.list_instances("kafka").await.err();
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Unauthorized);
@@ -472,7 +473,8 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
         Arc::new(transport),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let instances = client
         .list_instances("kafka")
         .await
@@ -498,7 +500,8 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
         Arc::new(transport),
         &unlimited(),
         Arc::new(dms_cloud::NoopObserver),
-    );
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let error = client.kafka_cluster("x").await.err();
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Transport, "{error}");

@@ -1,0 +1,351 @@
+//! The request pipeline: budget → auth (signature or token) → send with a timeout → classify →
+//! observe → retry. Every call of every endpoint passes here.
+
+use std::time::Duration;
+
+use backon::Retryable;
+use bytes::Bytes;
+use http::Response;
+use http::header::RETRY_AFTER;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use tokio::time::Instant;
+
+use super::DmsClient;
+use super::request::{ApiRequest, Auth, Endpoint, Target};
+use crate::auth::Credentials;
+use crate::budget::{NotSent, backoff};
+use crate::error::{ApiError, ErrorKind};
+use crate::retry::{MAX_RETRY_AFTER, parse_retry_after};
+use crate::transport::TransportError;
+
+/// How long an API the account may not call (a DMS 401 or 403) is held off on one instance.
+pub const DENIED_API_HOLD_OFF: Duration = Duration::from_secs(60);
+
+/// The `code` of `dms_api_requests_total` for DMS's flow control (`DMS.10240407`, sent as a
+/// 404), so that it is not mistaken for a resource that does not exist.
+pub const FLOW_CONTROL_CODE: &str = "404_flow_control";
+
+/// A failed attempt with what the retry loop needs beyond the error.
+struct AttemptError {
+    error: ApiError,
+    retry_after: Option<Duration>,
+    /// The call was not sent (held by a backoff or a rejected key): retrying now is pointless.
+    not_sent: bool,
+}
+
+impl From<ApiError> for AttemptError {
+    fn from(error: ApiError) -> Self {
+        AttemptError {
+            error,
+            retry_after: None,
+            not_sent: false,
+        }
+    }
+}
+
+impl AttemptError {
+    fn not_sent(api: &'static str, host: &str, not_sent: NotSent) -> Self {
+        let error = match not_sent {
+            NotSent::Backoff(held) => ApiError::new(
+                api,
+                held.kind,
+                format!(
+                    "not sent: {} keeps failing ({}); next try in {:.0} s",
+                    if held.host {
+                        "the API host"
+                    } else {
+                        "this API of this instance"
+                    },
+                    held.kind,
+                    held.remaining.as_secs_f64().ceil()
+                ),
+            ),
+            NotSent::CredentialsRejected(remaining) => ApiError::new(
+                api,
+                ErrorKind::Unauthorized,
+                format!(
+                    "not sent: the API gateway of {host} rejects the AK/SK; next try in {:.0} s, or at once after a reload or a change of the credential files",
+                    remaining.as_secs_f64().ceil()
+                ),
+            ),
+        };
+        AttemptError {
+            error,
+            retry_after: None,
+            not_sent: true,
+        }
+    }
+}
+
+pub(super) fn decode<T: DeserializeOwned>(api: &'static str, body: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        ApiError::new(
+            api,
+            ErrorKind::Decode,
+            format!("invalid response body at `{}`: {}", e.path(), e.inner()),
+        )
+    })?;
+    deserializer.end().map_err(|e| {
+        ApiError::new(
+            api,
+            ErrorKind::Decode,
+            format!("invalid response body: {e}"),
+        )
+    })?;
+    Ok(value)
+}
+
+/// The instance a request addresses (`…/instances/{instance_id}/…`), for per-instance limits.
+fn instance_of(segments: &[String]) -> Option<&str> {
+    let position = segments.iter().position(|s| s == "instances")?;
+    segments.get(position + 1).map(String::as_str)
+}
+
+impl DmsClient {
+    fn endpoint(&self, target: Target) -> &Endpoint {
+        match target {
+            Target::Dms => &self.inner.dms,
+            Target::Iam => &self.inner.iam,
+        }
+    }
+
+    async fn attempt(
+        &self,
+        endpoint: &Endpoint,
+        req: &ApiRequest,
+        auth: &Auth,
+    ) -> Result<Response<Bytes>, AttemptError> {
+        let api = req.api;
+        let observer = &self.inner.observer;
+        let instance = instance_of(&req.segments);
+        let signed = matches!(auth, Auth::Sign { .. });
+        let attempt = endpoint
+            .budget
+            .begin(api, instance.unwrap_or(""), signed)
+            .await
+            .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
+        let turn = match instance {
+            Some(instance) => Some(endpoint.budget.pacer().turn(api, instance).await),
+            None => None,
+        };
+        let _permit = endpoint.budget.acquire().await;
+        attempt
+            .still_allowed()
+            .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
+        let request = self.build_request(endpoint, req, auth)?;
+        let started = Instant::now();
+        let timeout = self.inner.request_timeout;
+        let outcome = tokio::time::timeout(timeout, self.inner.transport.send(request)).await;
+        let elapsed = started.elapsed();
+        let response = match outcome {
+            Err(_) | Ok(Err(TransportError::Timeout)) => {
+                observer.request_finished(api, "timeout", elapsed);
+                attempt.failed(ErrorKind::Timeout, true, false);
+                return Err(ApiError::new(
+                    api,
+                    ErrorKind::Timeout,
+                    format!("no response within {:.1} s", timeout.as_secs_f64()),
+                )
+                .into());
+            }
+            Ok(Err(error)) => {
+                observer.request_finished(api, "transport_error", elapsed);
+                attempt.failed(ErrorKind::Transport, true, false);
+                return Err(ApiError::new(api, ErrorKind::Transport, error.to_string()).into());
+            }
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            observer.request_finished(api, status.as_str(), elapsed);
+            endpoint.budget.succeeded();
+            attempt.answered(true);
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
+            return Ok(response);
+        }
+        let error =
+            ApiError::from_response(api, status.as_u16(), response.headers(), response.body());
+        // DMS's flow control is told apart from a real 404 in the request counts.
+        let code = if error.is_instance_throttled() {
+            FLOW_CONTROL_CODE
+        } else {
+            status.as_str()
+        };
+        observer.request_finished(api, code, elapsed);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, OffsetDateTime::now_utc()));
+        let hold_off = self.inner.retry.adjust(Duration::ZERO, true, retry_after);
+        if error.is_instance_throttled() {
+            // DMS's own flow control is per instance and API: only that pair waits, and the
+            // host's rate is left alone. The answer came from DMS, past the signature check.
+            observer.throttled(api);
+            match (turn, instance) {
+                (Some(turn), _) => turn.answered(Some(hold_off)),
+                (None, Some(instance)) => endpoint.budget.pacer().hold_off(api, instance, hold_off),
+                (None, None) => {}
+            }
+            attempt.failed(ErrorKind::Throttled, false, true);
+        } else if error.is_throttled() {
+            observer.throttled(api);
+            // A probe of a scope that keeps being throttled while the rest of the host is
+            // answered speaks for that scope: it does not lower the whole host's rate again.
+            // The throttled call itself waits before its retry; the whole host waits only
+            // when the gateway says for how long (a pause after every 429 of a storm in which
+            // one answer in four is throttled would hold the host nearly all the time).
+            if !attempt.is_probe() {
+                endpoint
+                    .budget
+                    .throttled(retry_after.map(|after| after.min(MAX_RETRY_AFTER)));
+            }
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
+            attempt.failed(ErrorKind::Throttled, false, false);
+        } else {
+            if let Some(turn) = turn {
+                turn.answered(None);
+            }
+            if error.is_signature_rejected() {
+                attempt.signature_rejected();
+            } else if error.kind == ErrorKind::ServerError {
+                // A 5xx may come from the gateway itself: it says nothing of the signature.
+                attempt.failed(ErrorKind::ServerError, true, false);
+            } else {
+                attempt.answered(true);
+            }
+        }
+        Err(AttemptError {
+            error,
+            retry_after,
+            not_sent: false,
+        })
+    }
+
+    /// Sends a request with retries (throttling, 5xx, timeouts, transport errors). A retry
+    /// waits for a scope held by the backoff only as long as its first delay: past that the
+    /// call fails now, and the scope's next probe comes with a later cycle.
+    pub(super) async fn execute(
+        &self,
+        req: &ApiRequest,
+        auth: &Auth,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let endpoint = self.endpoint(req.target);
+        let policy = self.inner.retry;
+        let observer = &self.inner.observer;
+        let instance = instance_of(&req.segments).unwrap_or("");
+        (|| self.attempt(endpoint, req, auth))
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|e: &AttemptError| !e.not_sent && e.error.is_retryable())
+            .adjust(|e: &AttemptError, delay: Option<Duration>| {
+                let delay = policy.adjust(delay?, e.error.is_throttled(), e.retry_after);
+                let held = endpoint.budget.backoff_remaining(req.api, instance);
+                (held <= backoff::FIRST_DELAY).then_some(delay.max(held))
+            })
+            .notify(|e: &AttemptError, delay: Duration| {
+                observer.retried(req.api);
+                tracing::debug!(
+                    api = req.api,
+                    kind = e.error.kind.as_label(),
+                    status = e.error.status,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying DMS API call"
+                );
+            })
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// Sends a DMS request with the configured credentials; with a token, a 401 causes one
+    /// token refresh and one more try.
+    async fn send_dms(&self, req: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
+        match &self.inner.credentials {
+            Credentials::AkSk { .. } => {
+                let project_id = self.project_id().await?;
+                let result = self
+                    .execute(
+                        req,
+                        &Auth::Sign {
+                            project_id: Some(project_id),
+                        },
+                    )
+                    .await;
+                // A rejected signature holds the host's signed calls (`budget::signature`).
+                if let Err(error) = &result
+                    && !error.is_signature_rejected()
+                {
+                    Self::hold_off_denied_api(self.endpoint(req.target), req, error);
+                }
+                result
+            }
+            Credentials::Password { .. } => {
+                let token = self.token().await?;
+                let result = match self.execute(req, &Auth::Token(token.value.clone())).await {
+                    Err(error) if error.is_token_rejected() => {
+                        tracing::info!(
+                            api = req.api,
+                            "DMS rejected the IAM token; refreshing it once"
+                        );
+                        let fresh = self.refresh_rejected_token(token.generation).await?;
+                        self.execute(req, &Auth::Token(fresh.value)).await
+                    }
+                    other => other,
+                };
+                if let Err(error) = &result
+                    && !error.is_token_rejected()
+                {
+                    Self::hold_off_denied_api(self.endpoint(req.target), req, error);
+                }
+                result
+            }
+        }
+    }
+
+    /// After a DMS 401 or 403 that is about one API (not the credentials): the account may
+    /// not call this API on this instance, so only that pair is held — its calls fail at once
+    /// for a while, rather than wait — and the rest goes on.
+    fn hold_off_denied_api(endpoint: &Endpoint, req: &ApiRequest, error: &ApiError) {
+        // Only an answer holds: a call that was not sent (held already) carries no status.
+        if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden)
+            && error.status.is_some()
+            && let Some(instance) = instance_of(&req.segments)
+        {
+            endpoint
+                .budget
+                .hold(req.api, instance, error.kind, DENIED_API_HOLD_OFF);
+        }
+    }
+
+    /// A DMS GET, its body decoded as `T`.
+    pub(super) async fn dms_get<T: DeserializeOwned>(
+        &self,
+        api: &'static str,
+        segments: Vec<String>,
+        query: Vec<(String, String)>,
+    ) -> Result<T, ApiError> {
+        let req = ApiRequest::get(api, Target::Dms, segments, query);
+        let response = self.send_dms(&req).await?;
+        decode(api, response.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::path;
+
+    #[test]
+    fn instance_of_finds_the_addressed_instance() {
+        let segments = path(&["v2", "p", "instances", "i-1", "topics", "t"]);
+        assert_eq!(instance_of(&segments), Some("i-1"));
+        assert_eq!(instance_of(&path(&["v2", "p", "instances"])), None);
+        assert_eq!(instance_of(&path(&["v3", "projects"])), None);
+    }
+}
