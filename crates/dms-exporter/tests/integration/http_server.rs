@@ -154,8 +154,11 @@ async fn heads_are_due_at_the_header_deadline_and_kept_alive_connections_at_the_
         "a second head stalled, closed after {after:?}"
     );
     let after = closed_after(&mut kept_alive, kept_alive_since).await;
+    // The server's idle time starts when its answer was flushed, a little before the client
+    // has read it (`kept_alive_since`): on a loaded machine that is up to a few hundred ms.
+    // A second of slack still tells the idle deadline (6 s) from the head's (300 ms).
     assert!(
-        after >= idle,
+        after + Duration::from_secs(1) >= idle,
         "kept-alive connection closed after {after:?}"
     );
     shutdown.cancel();
