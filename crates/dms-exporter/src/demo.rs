@@ -48,7 +48,7 @@ pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> Str
 /// Exact lag in seconds reads per Kafka instance and cycle in the demo: its fleet starts with
 /// groups already far behind, older than any log end history, which only the exact method
 /// can date (interpolation leaves them without a value rather than guess).
-const DEMO_EXACT_LAG_CALLS: u32 = 10;
+const DEMO_EXACT_LAG_CALLS: u32 = 20;
 
 /// Every collector on its short demo interval (from its description), so the demo shows
 /// movement within seconds, the exact lag in seconds, and a budget the local simulator can

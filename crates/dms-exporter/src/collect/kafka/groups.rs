@@ -42,7 +42,7 @@ pub static EXACT_LAG_CALLS_LIMIT: Opt<Count> = Opt::count("kafka_exact_lag_calls
 pub struct Groups {
     /// Per-instance cursor over the partitions that interpolation cannot date (their
     /// committed offset is older than the log end history, or the history is too short):
-    /// they get the R15 reads first.
+    /// they get the R15 reads first, in turns.
     undated_turns: Rotation,
     /// Per-instance cursor over the other partitions that need an R15 read.
     exact_turns: Rotation,
@@ -285,7 +285,9 @@ type ExactRead = (String, String, i64, i64);
 impl Groups {
     /// Reads, within this cycle's limit, the produce times of the committed offsets of
     /// partitions with lag that are not cached yet: first those interpolation cannot date
-    /// (`undated`), then, with what the limit leaves, the others — each list in turns.
+    /// (`undated`), then, with what the limit leaves, the others — each list in turns. (Not
+    /// the furthest behind first: a group far behind that still consumes moves its committed
+    /// offset every cycle, misses the cache every cycle and would take every read.)
     async fn read_exact(&self, cx: &Context<'_>, undated: Vec<ExactRead>, wanted: Vec<ExactRead>) {
         let id = cx.instance().id.as_str();
         let limit = cx.settings.option(&EXACT_LAG_CALLS_LIMIT);
@@ -397,17 +399,17 @@ impl Collector for Groups {
                             ),
                             Some(LagSeconds::Seconds(_))
                         );
-                        let list = if interpolable {
-                            &mut exact
-                        } else {
-                            &mut undated
-                        };
-                        list.push((
+                        let wanted = (
                             detail.group_id.clone(),
                             read.topic.to_owned(),
                             read.partition,
                             committed,
-                        ));
+                        );
+                        if interpolable {
+                            exact.push(wanted);
+                        } else {
+                            undated.push(wanted);
+                        }
                     }
                 }
             }
