@@ -21,14 +21,13 @@ use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
 use dms_exporter::app::{self, Exporter};
-use dms_exporter::collect::registry;
 use dms_exporter::config;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{HostRouter, credentials, snapshot_text};
+use crate::support::{HostRouter, credentials, snapshot_text, two_region_yaml};
 
 /// Every collector's interval; `max_age` is three of them.
 const INTERVAL: Duration = Duration::from_secs(10);
@@ -148,26 +147,11 @@ struct World {
 }
 
 fn yaml(sim: &SimConfig) -> String {
-    let mut yaml = String::from("regions:\n");
-    for (project, host) in sim.projects.iter().zip(["sim-a", "sim-b"]) {
-        yaml.push_str(&format!(
-            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    projects: [{}]\n",
-            project.region, project.project_id
-        ));
-    }
-    yaml.push_str("collectors:\n  jitter: 0\n");
-    for description in registry::descriptions() {
-        yaml.push_str(&format!(
-            "  {}: {{interval: {}s}}\n",
-            description.name,
-            INTERVAL.as_secs()
-        ));
-    }
-    yaml.push_str(&format!(
-        "api:\n  rate_limit: 200\n  burst: 50\n  concurrency: 16\n  timeout: {}s\n",
+    let api = format!(
+        "  rate_limit: 200\n  burst: 50\n  concurrency: 16\n  timeout: {}s\n",
         TIMEOUT.as_secs()
-    ));
-    yaml
+    );
+    two_region_yaml(sim, |_| true, INTERVAL, &api)
 }
 
 async fn world(password: bool) -> World {

@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_exporter::app::{self, Exporter};
-use dms_exporter::collect::registry;
 use dms_exporter::config;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
@@ -34,7 +33,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::fault_matrix::{Where, labels, served, value};
-use crate::support::{HostRouter, Sent, credentials, snapshot_text};
+use crate::support::{HostRouter, Sent, credentials, snapshot_text, two_region_yaml};
 
 const INTERVAL: Duration = Duration::from_secs(10);
 const MAX_AGE: Duration = Duration::from_secs(30);
@@ -71,27 +70,11 @@ fn sim_fault(name: &str) -> Fault {
 }
 
 fn yaml(sim: &SimConfig) -> String {
-    let mut yaml = String::from("regions:\n");
-    for (project, host) in sim.projects.iter().zip(["sim-a", "sim-b"]) {
-        yaml.push_str(&format!(
-            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    projects: [{}]\n",
-            project.region, project.project_id
-        ));
-    }
-    yaml.push_str("collectors:\n  jitter: 0\n");
-    for description in registry::descriptions() {
-        let enabled = COLLECTORS.contains(&description.name);
-        yaml.push_str(&format!(
-            "  {}: {{enabled: {enabled}, interval: {}s}}\n",
-            description.name,
-            INTERVAL.as_secs()
-        ));
-    }
-    yaml.push_str(&format!(
-        "api:\n  rate_limit: 50\n  burst: 20\n  concurrency: 8\n  timeout: {}s\n",
+    let api = format!(
+        "  rate_limit: 50\n  burst: 20\n  concurrency: 8\n  timeout: {}s\n",
         TIMEOUT.as_secs()
-    ));
-    yaml
+    );
+    two_region_yaml(sim, |name| COLLECTORS.contains(&name), INTERVAL, &api)
 }
 
 /// instance id → region, from `dms_instance_info`.

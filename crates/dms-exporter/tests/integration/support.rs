@@ -235,3 +235,33 @@ impl Transport for HostRouter {
         .boxed()
     }
 }
+
+/// The configuration of the two-region fault tests: region `cn-north-4` on host `sim-a`,
+/// `ap-southeast-1` on `sim-b`, each collector `enabled` by name every `interval`, no jitter,
+/// and `api` as given (YAML lines under `api:`).
+pub fn two_region_yaml(
+    sim: &SimConfig,
+    enabled: impl Fn(&str) -> bool,
+    interval: std::time::Duration,
+    api: &str,
+) -> String {
+    let mut yaml = String::from("regions:\n");
+    for (project, host) in sim.projects.iter().zip(["sim-a", "sim-b"]) {
+        yaml.push_str(&format!(
+            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    projects: [{}]\n",
+            project.region, project.project_id
+        ));
+    }
+    yaml.push_str("collectors:\n  jitter: 0\n");
+    for description in dms_exporter::collect::registry::descriptions() {
+        yaml.push_str(&format!(
+            "  {}: {{enabled: {}, interval: {}s}}\n",
+            description.name,
+            enabled(description.name),
+            interval.as_secs()
+        ));
+    }
+    yaml.push_str("api:\n");
+    yaml.push_str(api);
+    yaml
+}
