@@ -267,8 +267,13 @@ impl Job {
                 expected = self.plan(outcome, competition, expected);
                 self.report(started, lateness, outcome, expected);
                 // The round has applied what it read: what it could not read ages from its
-                // last successful read by the max age this round's progress justifies.
-                self.set_max_age(self.max_age_for(expected));
+                // last successful read by the max age this round's progress justifies — but
+                // not while instances of it still work (slowed, they are not failed).
+                if busy.is_empty() {
+                    self.set_max_age(self.max_age_for(expected));
+                } else {
+                    self.stretch_max_age(self.max_age_for(expected));
+                }
             }
             if round == 1 {
                 self.readiness.one_done();

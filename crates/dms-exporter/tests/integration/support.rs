@@ -163,8 +163,8 @@ impl HostRouter {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = host.map(str::to_owned);
     }
 
-    /// From now on one answer in `n` is an error of `status` with `code` (a storm of
-    /// throttling, say); `None` ends it.
+    /// From now on about one answer in `n`, chosen pseudo-randomly, is an error of `status`
+    /// with `code` (a storm of throttling, say); `None` ends it.
     pub fn set_one_in(&self, storm: Option<(u64, u16, &'static str)>) {
         *self
             .every
@@ -203,8 +203,11 @@ impl Transport for HostRouter {
             .every
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Pseudo-random, not every n-th: a periodic pattern would hit the same calls of a
+        // periodic schedule every cycle.
+        let mixed = sent.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_right(29);
         if let Some((n, status, code)) = storm
-            && sent.is_multiple_of(n)
+            && mixed.is_multiple_of(n)
         {
             let body = format!(r#"{{"error_code":"{code}","error_msg":"injected by the test"}}"#);
             let response = http::Response::builder()
