@@ -235,7 +235,7 @@ pub fn labels(line: &str) -> &str {
 }
 
 /// Whether every collector (project and instance health) is up.
-fn all_up(exporter: &Exporter) -> bool {
+pub fn all_up(exporter: &Exporter) -> bool {
     let mut text = String::new();
     exporter.self_metrics.encode(Format::Text, &mut text);
     let health = snapshot_text(exporter);
