@@ -95,6 +95,8 @@ struct State {
     backoffs: Backoffs,
     /// The gateway's verdict on the AK/SK.
     signature: Signature,
+    /// When a request last got a successful answer.
+    last_success: Option<Instant>,
 }
 
 impl State {
@@ -301,6 +303,7 @@ impl HostBudget {
             dispatching: false,
             backoffs: Backoffs::default(),
             signature: Signature::default(),
+            last_success: None,
         };
         state.apply_rate();
         HostBudget {
@@ -480,10 +483,21 @@ impl HostBudget {
 
     /// A request was answered without throttling.
     pub fn succeeded(&self) {
+        let now = Instant::now();
         let mut state = self.inner.lock();
-        if state.aimd.succeeded(Instant::now()) {
+        state.last_success = Some(now);
+        if state.aimd.succeeded(now) {
             state.apply_rate();
         }
+    }
+
+    /// Whether the host answered a request successfully within `window`: a flow whose calls
+    /// wait in its queue meanwhile is slowed by the budget, not failing.
+    pub fn answered_within(&self, window: Duration) -> bool {
+        self.inner
+            .lock()
+            .last_success
+            .is_some_and(|at| at.elapsed() < window)
     }
 
     /// The flow's competition counters so far (read one at a round's start for

@@ -221,6 +221,14 @@ impl Job {
         self.target.client.dms_budget()
     }
 
+    /// Whether this collector's calls wait for the budget while the host keeps answering
+    /// others: its round is slowed (by the budget's fair share, or a rate cut after
+    /// throttling), not failing, even before one of its own calls has come back.
+    fn slowed_by_budget(&self) -> bool {
+        let budget = self.budget();
+        budget.waiting(&self.flow) > 0 && budget.answered_within(self.interval)
+    }
+
     async fn run(self: Arc<Self>, mut inventory: Inventory, publish: Publish) {
         let instance_scoped = matches!(self.collector.scope(), Scope::Instance(_));
         if instance_scoped && inventory.wait_for(Option::is_some).await.is_err() {
@@ -497,7 +505,7 @@ impl Job {
             tokio::select! {
                 result = &mut work => break result,
                 () = &mut patience => {
-                    if progress.moving(&counters, self.interval) {
+                    if progress.moving(&counters, self.interval) || self.slowed_by_budget() {
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     } else if !reported_down {
@@ -641,7 +649,8 @@ impl Job {
             tokio::select! {
                 () = &mut patience => {
                     let queued = budget.waiting(&self.flow) > 0;
-                    let moving = answers.moving(&counters, self.interval);
+                    let moving =
+                        answers.moving(&counters, self.interval) || self.slowed_by_budget();
                     if moving {
                         // Over the interval and still answered (slowed by the budget, the
                         // API's per-instance limits or throttling): what is served must last
