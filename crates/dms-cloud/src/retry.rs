@@ -59,7 +59,9 @@ impl RetryPolicy {
     ) -> Duration {
         let mut delay = backoff_delay;
         if throttled {
-            delay = delay.max(self.throttle_min_delay);
+            // Throttled calls are retried until their scope is held, so their delay does not
+            // keep doubling: between the least delay and twice it (Huawei advises 2–5 s).
+            delay = delay.clamp(self.throttle_min_delay, self.throttle_min_delay * 2);
         }
         if let Some(after) = retry_after {
             delay = delay.max(after.min(MAX_RETRY_AFTER));
@@ -108,6 +110,7 @@ mod tests {
         let ms = Duration::from_millis;
         assert_eq!(policy.adjust(ms(500), false, None), ms(500));
         assert_eq!(policy.adjust(ms(500), true, None), ms(2000));
+        assert_eq!(policy.adjust(ms(16_000), true, None), ms(4000));
         assert_eq!(policy.adjust(ms(500), true, Some(ms(7000))), ms(7000));
         assert_eq!(
             policy.adjust(ms(500), false, Some(Duration::from_secs(9999))),

@@ -22,6 +22,11 @@ const INCREASE: f64 = 0.05;
 /// Factor applied per raise far below any learned limit: the climb back after a storm is
 /// geometric, from the floor to the ceiling in well under a minute.
 const CLIMB: f64 = 1.25;
+/// Below this share of the ceiling (a storm's low point) the rate doubles per raise: from the
+/// floor to a quarter of the ceiling in four raises, so that the climb back takes under a
+/// minute, while near the limit the climb stays fine enough not to overshoot it far.
+const FAR_BELOW: f64 = 0.25;
+const CLIMB_FAR: f64 = 2.0;
 /// Throttling answers this close to a cut belong to the same burst: one cut for all.
 const SAME_EPISODE: Duration = Duration::from_secs(2);
 /// No throttling for this long before each raise.
@@ -150,7 +155,19 @@ impl Aimd {
         let raised = if near_limit {
             self.rate + step
         } else {
-            (self.rate * CLIMB).max(self.rate + step)
+            let factor = if self.rate < self.ceiling * FAR_BELOW {
+                CLIMB_FAR
+            } else {
+                CLIMB
+            };
+            let climbed = (self.rate * factor).max(self.rate + step);
+            // A climb from below a learned limit stops just under it; from there it creeps.
+            match self.limit {
+                Some(limit) if self.rate < limit.rate * MARGIN => {
+                    climbed.min(limit.rate * MARGIN)
+                }
+                _ => climbed,
+            }
         };
         self.rate = raised.min(cap);
         self.last_change = Some(now);

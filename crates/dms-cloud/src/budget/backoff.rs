@@ -19,9 +19,10 @@ use crate::error::ErrorKind;
 
 /// Failures in a row before a scope is held.
 pub const TRIP: u32 = 3;
-/// Throttled answers in a row before a scope is held: a storm in which one answer in four is
-/// throttled makes runs of three often, and slows such a scope without failing it; only a
-/// scope throttled answer after answer is held.
+/// Throttled answers in a row before a scope is held. Throttled calls are retried until then
+/// (`client::pipeline`), so in a storm in which one answer in four is throttled a call fails
+/// about once in a thousand (4⁻⁵), while a scope throttled answer after answer is held
+/// within a few retries, and its data ages out on time.
 pub const THROTTLED_TRIP: u32 = 8;
 
 fn trip(kind: ErrorKind) -> u32 {

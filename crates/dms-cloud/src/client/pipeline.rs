@@ -1,6 +1,7 @@
 //! The request pipeline: budget → auth (signature or token) → send with a timeout → classify →
 //! observe → retry. Every call of every endpoint passes here.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::Retryable;
@@ -240,10 +241,25 @@ impl DmsClient {
         let policy = self.inner.retry;
         let observer = &self.inner.observer;
         let instance = instance_of(&req.segments).unwrap_or("");
+        // Throttling slows a call, it does not fail it: throttled answers are retried without
+        // counting against `max_retries`, until the scope has been throttled so often in a
+        // row that the budget holds it (`backoff::THROTTLED_TRIP`) and the call is not sent.
+        // A policy without retries keeps none.
+        let failures = AtomicU32::new(0);
+        let retries = match policy.max_retries {
+            0 => 0,
+            n => n.max(backoff::THROTTLED_TRIP - 1),
+        };
         (|| self.attempt(endpoint, req, auth))
-            .retry(policy.backoff())
+            .retry(policy.backoff().with_max_times(retries as usize))
             .sleep(tokio::time::sleep)
-            .when(|e: &AttemptError| !e.not_sent && e.error.is_retryable())
+            .when(|e: &AttemptError| {
+                if e.not_sent || !e.error.is_retryable() {
+                    return false;
+                }
+                e.error.is_throttled()
+                    || failures.fetch_add(1, Ordering::Relaxed) < policy.max_retries
+            })
             .adjust(|e: &AttemptError, delay: Option<Duration>| {
                 let delay = policy.adjust(delay?, e.error.is_throttled(), e.retry_after);
                 let held = endpoint.budget.backoff_remaining(req.api, instance);

@@ -14,7 +14,7 @@
 //! exported and the data's `max_age` grows with it, so series do not blink merely because the
 //! fleet is large.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -103,8 +103,8 @@ impl ProgressWatch {
     }
 
     /// Whether the round moved within `window`, reading its progress counter now.
-    fn moving(&mut self, counters: &RoundCounters, window: Duration) -> bool {
-        let now = counters.progress.load(Ordering::Relaxed);
+    fn moving(&mut self, answers: &AtomicU64, window: Duration) -> bool {
+        let now = answers.load(Ordering::Relaxed);
         if now != self.seen {
             self.seen = now;
             self.at = Instant::now();
@@ -505,7 +505,7 @@ impl Job {
             tokio::select! {
                 result = &mut work => break result,
                 () = &mut patience => {
-                    if progress.moving(&counters, self.interval) || self.slowed_by_budget() {
+                    if progress.moving(&counters.progress, self.interval) || self.slowed_by_budget() {
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     } else if !reported_down {
@@ -578,11 +578,11 @@ impl Job {
         round: u64,
         instance: InstanceRef,
         counters: &RoundCounters,
+        progress: Arc<AtomicU64>,
     ) -> BoxFuture<'static, Done> {
         let job = Arc::clone(self);
         let calls = Arc::clone(&counters.calls);
         let skipped = Arc::clone(&counters.skipped);
-        let progress = Arc::clone(&counters.progress);
         Box::pin(async move {
             let paced = Arc::new(AtomicU64::new(0));
             let cx = Context {
@@ -632,25 +632,35 @@ impl Job {
         running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
     ) -> RoundOutcome {
         let counters = RoundCounters::default();
-        let mut pending = instances.len();
+        // Each pending instance's successful answers: only they tell whether the round still
+        // moves (an instance that finished early says nothing of one whose calls fail).
+        let mut answers: HashMap<String, (Arc<AtomicU64>, ProgressWatch)> = HashMap::new();
         for instance in instances {
             busy.insert(instance.id.clone());
-            running.push(self.instance_work(round, instance, &counters));
+            let progress = Arc::new(AtomicU64::new(0));
+            answers.insert(
+                instance.id.clone(),
+                (Arc::clone(&progress), ProgressWatch::new()),
+            );
+            running.push(self.instance_work(round, instance, &counters, progress));
         }
+        let mut pending = answers.len();
         let mut errors = Vec::new();
         let mut paced = Duration::ZERO;
         let budget = self.budget();
         let started = Instant::now();
         let mut last_progress = started;
-        let mut answers = ProgressWatch::new();
         let patience = tokio::time::sleep(self.interval);
         tokio::pin!(patience);
         while pending > 0 {
             tokio::select! {
                 () = &mut patience => {
                     let queued = budget.waiting(&self.flow) > 0;
-                    let moving =
-                        answers.moving(&counters, self.interval) || self.slowed_by_budget();
+                    let mut answered = false;
+                    for (progress, watch) in answers.values_mut() {
+                        answered |= watch.moving(progress, self.interval);
+                    }
+                    let moving = answered || self.slowed_by_budget();
                     if moving {
                         // Over the interval and still answered (slowed by the budget, the
                         // API's per-instance limits or throttling): what is served must last
@@ -667,6 +677,11 @@ impl Job {
                 Some(done) = running.next() => {
                     busy.remove(&done.instance_id);
                     if done.round == round {
+                        if let Some((progress, _)) = answers.remove(&done.instance_id) {
+                            counters
+                                .progress
+                                .fetch_add(progress.load(Ordering::Relaxed), Ordering::Relaxed);
+                        }
                         pending -= 1;
                         last_progress = Instant::now();
                         errors.extend(done.errors);
@@ -688,7 +703,11 @@ impl Job {
         RoundOutcome {
             calls: counters.calls.load(Ordering::Relaxed),
             skipped: counters.skipped.load(Ordering::Relaxed),
-            progress: counters.progress.load(Ordering::Relaxed),
+            progress: counters.progress.load(Ordering::Relaxed)
+                + answers
+                    .values()
+                    .map(|(progress, _)| progress.load(Ordering::Relaxed))
+                    .sum::<u64>(),
             errors,
             paced,
         }

@@ -181,6 +181,15 @@ impl HostRouter {
     }
 }
 
+/// SplitMix64's finalizer: consecutive request numbers map to independent-looking values
+/// (a multiplicative hash alone keeps a lattice pattern that hits some calls far more often).
+fn splitmix64(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl Transport for HostRouter {
     fn send(
         &self,
@@ -205,7 +214,7 @@ impl Transport for HostRouter {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Pseudo-random, not every n-th: a periodic pattern would hit the same calls of a
         // periodic schedule every cycle.
-        let mixed = sent.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_right(29);
+        let mixed = splitmix64(sent);
         if let Some((n, status, code)) = storm
             && mixed.is_multiple_of(n)
         {
