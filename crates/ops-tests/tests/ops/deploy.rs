@@ -605,6 +605,72 @@ fn deploy_kubernetes_config_and_credentials_are_wired() {
     }
 }
 
+/// Every workload passes `--state.file` (the Kafka log end histories) on a writable volume:
+/// the root file system is read-only and the file is written beside itself, then renamed. A
+/// StatefulSet's shards keep theirs in a claim template, one volume per shard that outlives
+/// the pod; the Deployments may use an emptyDir, which outlives container restarts.
+#[test]
+fn deploy_kubernetes_state_file_is_on_a_writable_volume() {
+    let mut checked = 0;
+    for (file, object) in kubernetes_objects() {
+        let Some(pod) = object.pointer("/spec/template/spec") else {
+            continue;
+        };
+        let stateful = str_at(&object, "/kind", &file) == "StatefulSet";
+        for container in array_at(pod, "/containers", &file) {
+            if !str_at(container, "/image", &file).contains("dms_exporter") {
+                continue;
+            }
+            let args = strings(array_at(container, "/args", &file));
+            let path = args
+                .iter()
+                .find_map(|a| a.strip_prefix("--state.file="))
+                .unwrap_or_else(|| panic!("{file}: no --state.file=… in {args:?}"));
+            let (name, rest) = mounted(container, path)
+                .unwrap_or_else(|| panic!("{file}: {path} is not on a mounted volume"));
+            assert!(
+                !rest.contains('/'),
+                "{file}: {path} is not at the mount's top"
+            );
+            let mount = array_at(container, "/volumeMounts", &file)
+                .iter()
+                .find(|m| m.get("name").and_then(Value::as_str) == Some(name))
+                .expect("the mount found above");
+            assert_ne!(
+                mount.get("readOnly").and_then(Value::as_bool),
+                Some(true),
+                "{file}: {name} is mounted read-only"
+            );
+            // A pod volume is named at `name`, a claim template at `metadata.name`.
+            fn named<'a>(list: Option<&'a Value>, name: &str) -> Option<&'a Value> {
+                list?.as_array()?.iter().find(|v| {
+                    v.get("name").and_then(Value::as_str) == Some(name)
+                        || v.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+                })
+            }
+            if stateful {
+                let claim = named(object.pointer("/spec/volumeClaimTemplates"), name)
+                    .unwrap_or_else(|| panic!("{file}: {name} is not a volumeClaimTemplate"));
+                assert!(
+                    claim.pointer("/spec/resources/requests/storage").is_some(),
+                    "{file}: the claim {name} requests storage"
+                );
+            } else {
+                let volume = named(pod.get("volumes"), name)
+                    .unwrap_or_else(|| panic!("{file}: no volume {name}"));
+                assert!(
+                    volume.get("emptyDir").is_some()
+                        || volume.get("persistentVolumeClaim").is_some(),
+                    "{file}: {name} is neither an emptyDir nor a claim: {volume}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    // The Deployment, the sidecar example and the StatefulSet.
+    assert_eq!(checked, 3, "exporter containers with --state.file");
+}
+
 /// A `key: value` of the configuration text, wherever it is nested.
 fn config_value(config: &str, key: &str) -> String {
     config

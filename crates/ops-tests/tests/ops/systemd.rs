@@ -1,7 +1,8 @@
 //! The systemd unit (`systemd/dms_exporter.service`) and its environment file: `systemd-analyze
 //! verify` accepts the unit without a word, `systemd-analyze security` rates its exposure at
 //! 2.0 or below, every hardening directive the unit promises is there, and every flag it (or
-//! the environment file) passes exists in `dms_exporter --help`.
+//! the environment file) passes exists in `dms_exporter --help`, and `--state.file` is in
+//! the unit's `StateDirectory=`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -281,9 +282,17 @@ fn systemd_unit_has_the_hardening_it_promises() {
     assert_eq!(
         exec,
         [format!(
-            "{INSTALLED_BINARY} --config.file=/etc/dms_exporter/dms_exporter.yml $DMS_EXPORTER_ARGS"
+            "{INSTALLED_BINARY} --config.file=/etc/dms_exporter/dms_exporter.yml \
+             --state.file=%S/dms_exporter/state.json $DMS_EXPORTER_ARGS"
         )],
         "{UNIT}: ExecStart"
+    );
+    // ProtectSystem=strict leaves one writable place, the state directory: --state.file
+    // (written through a temporary file beside it) must be in it, %S being /var/lib.
+    assert_eq!(
+        values(&service, "StateDirectory"),
+        ["dms_exporter"],
+        "{UNIT}: StateDirectory="
     );
     assert!(values(&directives(&unit, "Install"), "WantedBy").contains(&"multi-user.target"));
 }
