@@ -35,6 +35,13 @@ fn main() -> ExitCode {
                     .iter()
                     .map(|error| format!("{display}: {error}"))
                     .collect();
+                // Start-up refuses a configuration no source gives keys for; so does the
+                // check (a file it could not read is reported above, once).
+                if errors.is_empty()
+                    && let Err(error) = resolve_credentials(&file.credentials, &ProcessEnv)
+                {
+                    errors.push(format!("{display}: {error}"));
+                }
                 if let Err(error) = cloud_transport(&file) {
                     errors.push(format!("{display}: {error:#}"));
                 }
