@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apis;
 pub mod auth;
 pub mod budget;
 mod client;

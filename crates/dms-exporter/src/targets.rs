@@ -15,6 +15,10 @@ use crate::collect::Target;
 use crate::config::{Config, Engine};
 use crate::metrics::self_metrics::SelfMetrics;
 
+/// The APIs resolving a target may call (`dms_cloud::apis` names): an IAM token for password
+/// credentials, IAM's project list when the project id is not configured.
+pub const RESOLUTION_APIS: &[&str] = &["iam_token", "iam_projects"];
+
 /// How long to wait before asking IAM again for a project id it could not give.
 pub const PROJECT_RETRY: Duration = Duration::from_secs(30);
 
