@@ -134,6 +134,11 @@ pub struct Cli {
     /// Validate the configuration file, print each problem with its line, and exit.
     #[arg(long = "check-config")]
     pub check_config: bool,
+    /// With `--check-config`: also resolve every target's project and read each API the
+    /// enabled collectors use once, then print target, API, IAM action and result. Exits 1
+    /// when a read is denied, 2 when none is but one fails otherwise.
+    #[arg(long = "online", requires = "check_config")]
+    pub online: bool,
     /// This process's shard, from 0 (wins over `sharding.shard`): it reads and exports only
     /// the instances a stable hash of their id assigns to it.
     #[arg(long = "shard", value_name = "N")]

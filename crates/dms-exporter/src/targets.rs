@@ -104,6 +104,16 @@ pub fn configured(
 }
 
 impl Unresolved {
+    /// The engines its region reads.
+    pub fn engines(&self) -> &[Engine] {
+        &self.engines
+    }
+
+    /// Its client, or why there is none.
+    pub fn client(&self) -> Result<&DmsClient, &ClientError> {
+        self.client.as_ref()
+    }
+
     /// (region, configured project id or ""), as `dms_target_up` labels it.
     pub fn key(&self) -> (String, String) {
         (self.region.clone(), self.configured_project.clone())
