@@ -158,6 +158,20 @@ fn check_config_warns_of_plain_http_with_ak_sk() {
     assert!(!stderr.contains("warning"), "{ok} {stderr}");
 }
 
+/// A region the SDK does not know is probably a typo, but new regions appear: a warning.
+#[test]
+fn check_config_warns_of_an_unknown_region() {
+    let (ok, stdout, stderr) = check("unknown_region.ok.yaml");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "warning: regions[0].name: \"cn-nort-4\" is not a region the Huawei Cloud SDK knows"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn check_config_refuses_a_ca_file_without_certificates() {
     // The file loads (its keys are fine); only reading the CA file fails.
