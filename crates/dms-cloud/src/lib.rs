@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apis;
 pub mod auth;
 pub mod budget;
 mod client;
@@ -96,6 +97,51 @@ impl fmt::Debug for ClientConfig {
             .field("retry", &self.retry)
             .finish()
     }
+}
+
+/// The region ids of the Huawei Cloud SDK's region tables (`huaweicloudsdkkafka`'s
+/// `KafkaRegion`, 2025): a name outside them is probably a typo, but new regions appear, so
+/// callers warn rather than refuse.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "ae-ad-1",
+    "af-north-1",
+    "af-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "cn-east-2",
+    "cn-east-3",
+    "cn-east-4",
+    "cn-east-5",
+    "cn-north-1",
+    "cn-north-2",
+    "cn-north-4",
+    "cn-north-9",
+    "cn-north-11",
+    "cn-north-12",
+    "cn-south-1",
+    "cn-south-2",
+    "cn-south-4",
+    "cn-southwest-2",
+    "cn-southwest-3",
+    "eu-west-0",
+    "eu-west-101",
+    "la-north-2",
+    "la-south-2",
+    "me-east-1",
+    "my-kualalumpur-1",
+    "na-mexico-1",
+    "ru-moscow-1",
+    "ru-northwest-2",
+    "sa-brazil-1",
+    "tr-west-1",
+];
+
+/// Whether the SDK's region tables know `region`.
+pub fn is_known_region(region: &str) -> bool {
+    KNOWN_REGIONS.contains(&region)
 }
 
 /// The default `(dms, iam)` endpoints of a region: `https://dms.{region}.myhuaweicloud.com` and

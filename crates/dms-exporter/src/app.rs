@@ -150,7 +150,7 @@ impl Exporter {
 }
 
 /// Applies the configuration's API budget to the process's host schedulers.
-fn configure_budgets(budgets: &Budgets, config: &Config) {
+pub(crate) fn configure_budgets(budgets: &Budgets, config: &Config) {
     let api = &config.api;
     let default = BudgetConfig {
         rate_per_second: api.rate_limit,

@@ -134,6 +134,11 @@ pub struct Cli {
     /// Validate the configuration file, print each problem with its line, and exit.
     #[arg(long = "check-config")]
     pub check_config: bool,
+    /// With `--check-config`: also resolve every target's project and read each API the
+    /// enabled collectors use once, then print target, API, IAM action and result. Exits 1
+    /// when a read is denied, 2 when none is but one fails otherwise.
+    #[arg(long = "online", requires = "check_config")]
+    pub online: bool,
     /// This process's shard, from 0 (wins over `sharding.shard`): it reads and exports only
     /// the instances a stable hash of their id assigns to it.
     #[arg(long = "shard", value_name = "N")]
@@ -146,9 +151,10 @@ pub struct Cli {
     #[arg(long = "state.file", value_name = "PATH")]
     pub state_file: Option<PathBuf>,
     /// Run against the embedded DMS simulator with a lively fleet; no configuration or
-    /// credentials needed.
+    /// credentials needed. Refused with `--config.file`: the demo would ignore the file, and
+    /// someone who names one expects it read.
     #[cfg(feature = "demo")]
-    #[arg(long)]
+    #[arg(long, conflicts_with = "config_file")]
     pub demo: bool,
     /// Where the demo's simulator listens (its control API under `/_sim/` injects faults).
     #[cfg(feature = "demo")]
@@ -260,6 +266,19 @@ mod tests {
                 .to_string();
             assert!(error.contains(flag), "{flag} {bad}: {error}");
         }
+    }
+
+    #[cfg(feature = "demo")]
+    #[test]
+    fn demo_refuses_a_configuration_file() {
+        let error = Cli::try_parse_from(["dms_exporter", "--demo", "--config.file", "x.yml"])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.contains("--demo") && error.contains("--config.file"),
+            "{error}"
+        );
+        assert!(Cli::try_parse_from(["dms_exporter", "--demo"]).is_ok());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod demo;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod preflight;
 pub mod snapshot;
 pub mod supervisor;
 pub mod targets;

@@ -11,7 +11,7 @@ use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
 use dms_exporter::http::server::Limits;
 use dms_exporter::http::web_config;
 use dms_exporter::metrics::self_metrics::BuildInfo;
-use dms_exporter::{app, logging};
+use dms_exporter::{app, logging, preflight};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cli.check_config {
+        let mut online = None;
         let mut ok = match config::load_file(&cli.config_file) {
             Ok(mut file) => {
                 let display = cli.config_file.display();
@@ -35,6 +36,13 @@ fn main() -> ExitCode {
                     .iter()
                     .map(|error| format!("{display}: {error}"))
                     .collect();
+                // Start-up refuses a configuration no source gives keys for; so does the
+                // check (a file it could not read is reported above, once).
+                if errors.is_empty()
+                    && let Err(error) = resolve_credentials(&file.credentials, &ProcessEnv)
+                {
+                    errors.push(format!("{display}: {error}"));
+                }
                 if let Err(error) = cloud_transport(&file) {
                     errors.push(format!("{display}: {error:#}"));
                 }
@@ -46,6 +54,7 @@ fn main() -> ExitCode {
                 }
                 if errors.is_empty() {
                     println!("{display}: configuration is valid");
+                    online = Some(file);
                 }
                 errors.is_empty()
             }
@@ -63,10 +72,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        return if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
+        if !ok {
+            return ExitCode::FAILURE;
+        }
+        return match online {
+            Some(file) if cli.online => check_online(&file),
+            _ => ExitCode::SUCCESS,
         };
     }
     if let Err(error) = logging::init(cli.log_level, cli.log_format) {
@@ -90,6 +101,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--check-config --online` of a configuration the offline checks passed.
+fn check_online(file: &config::Config) -> ExitCode {
+    let prepared = resolve_credentials(&file.credentials, &ProcessEnv)
+        .map_err(anyhow::Error::from)
+        .and_then(|credentials| Ok((credentials, cloud_transport(file)?)))
+        .and_then(|prepared| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            Ok((prepared, runtime))
+        });
+    let ((credentials, transport), runtime) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            eprintln!("{error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let transport: Arc<dyn Transport> = Arc::new(transport);
+    let report = runtime.block_on(preflight::run(
+        file,
+        &credentials,
+        transport,
+        sdk_project_id(),
+    ));
+    print!("{}", report.table());
+    ExitCode::from(report.exit_code())
+}
+
+/// `HUAWEICLOUD_SDK_PROJECT_ID`, the SDK's variable for the project of a single region.
+fn sdk_project_id() -> Option<String> {
+    std::env::var("HUAWEICLOUD_SDK_PROJECT_ID")
+        .ok()
+        .filter(|p| !p.is_empty())
 }
 
 async fn shutdown_on_signal(shutdown: CancellationToken) {
@@ -155,9 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok((config, credentials))
         };
         let (config, credentials) = load(&cli.config_file)?;
-        let project = std::env::var("HUAWEICLOUD_SDK_PROJECT_ID")
-            .ok()
-            .filter(|p| !p.is_empty());
+        let project = sdk_project_id();
         let path = cli.config_file.clone();
         let reload: app::Reloader = Box::new(move || load(&path));
         (config, credentials, project, Some(reload))

@@ -95,6 +95,7 @@ mod debug {
         demo_interval: Duration::from_secs(60),
         options: &[],
         families: &[],
+        apis: &[],
     };
 
     impl Collector for Panicking {

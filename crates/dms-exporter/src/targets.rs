@@ -15,6 +15,10 @@ use crate::collect::Target;
 use crate::config::{Config, Engine};
 use crate::metrics::self_metrics::SelfMetrics;
 
+/// The APIs resolving a target may call (`dms_cloud::apis` names): an IAM token for password
+/// credentials, IAM's project list when the project id is not configured.
+pub const RESOLUTION_APIS: &[&str] = &["iam_token", "iam_projects"];
+
 /// How long to wait before asking IAM again for a project id it could not give.
 pub const PROJECT_RETRY: Duration = Duration::from_secs(30);
 
@@ -100,6 +104,16 @@ pub fn configured(
 }
 
 impl Unresolved {
+    /// The engines its region reads.
+    pub fn engines(&self) -> &[Engine] {
+        &self.engines
+    }
+
+    /// Its client, or why there is none.
+    pub fn client(&self) -> Result<&DmsClient, &ClientError> {
+        self.client.as_ref()
+    }
+
     /// (region, configured project id or ""), as `dms_target_up` labels it.
     pub fn key(&self) -> (String, String) {
         (self.region.clone(), self.configured_project.clone())

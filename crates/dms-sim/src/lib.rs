@@ -347,6 +347,7 @@ pub const ENDPOINTS: &[&str] = &[
     "kafka_groups",
     "kafka_group",
     "kafka_management_group",
+    "kafka_partition_message",
     "tasks",
     "task_get",
     "kafka_tags",

@@ -169,6 +169,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(10),
+    apis: &["instances_list", "instances_list_v1"],
     options: &[],
     families: &[
         &catalog::INSTANCE_INFO,

@@ -24,6 +24,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(30),
+    apis: &["quotas"],
     options: &[],
     families: &[
         &catalog::PROJECT_INSTANCE_QUOTA_LIMIT,

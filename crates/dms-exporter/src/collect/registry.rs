@@ -31,6 +31,9 @@ pub struct Description {
     pub options: &'static [&'static OptionSpec],
     /// Every family its samples belong to.
     pub families: &'static [&'static Family],
+    /// Every API it may call (names of `dms_cloud::apis`): the preflight reads each once,
+    /// and the shipped IAM policy must allow each one's action.
+    pub apis: &'static [&'static str],
 }
 
 /// An extra configuration key under `collectors:`, with its default.

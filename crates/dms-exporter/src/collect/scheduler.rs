@@ -118,6 +118,8 @@ struct Done {
     instance_id: String,
     round: u64,
     errors: Vec<&'static str>,
+    /// The first failure's text, for the landing page.
+    last_error: Option<String>,
     paced: Duration,
 }
 
@@ -128,6 +130,8 @@ struct RoundOutcome {
     /// Successful answers: without any, the round only failed.
     progress: u64,
     errors: Vec<&'static str>,
+    /// The text of one failure of the round (the landing page shows it next to `up: no`).
+    last_error: Option<String>,
     /// The longest per-instance time the API's own limits impose.
     paced: Duration,
 }
@@ -461,6 +465,7 @@ impl Job {
             skipped_calls: outcome.skipped,
             finished_unix: unix_now(),
             errors: outcome.errors.clone(),
+            last_error: outcome.last_error.clone(),
             expected,
             lateness,
             max_age: self.max_age_now(),
@@ -516,6 +521,7 @@ impl Job {
                             skipped: counters.skipped.load(Ordering::Relaxed),
                             progress: counters.progress.load(Ordering::Relaxed),
                             errors: vec![ErrorKind::Timeout.as_label()],
+                            last_error: Some("cycle unfinished after an interval without progress".to_owned()),
                             paced: Duration::ZERO,
                         };
                         self.report(started, lateness, &unfinished, None);
@@ -532,6 +538,7 @@ impl Job {
             unix_now(),
         );
         self.failures.observe(&self.origin(""), result.as_ref());
+        let last_error = failure_text(None, result.as_ref());
         match result
             .as_ref()
             .ok()
@@ -551,6 +558,7 @@ impl Job {
             skipped: counters.skipped.load(Ordering::Relaxed),
             progress: counters.progress.load(Ordering::Relaxed),
             errors,
+            last_error,
             paced: Duration::ZERO,
         }
     }
@@ -605,6 +613,7 @@ impl Job {
                 .await;
             job.failures
                 .observe(&job.origin(&instance.id), result.as_ref());
+            let last_error = failure_text(Some(&instance.id), result.as_ref());
             let errors = job.store.apply(
                 &job.scope_key(&instance.id),
                 result.as_ref(),
@@ -616,6 +625,7 @@ impl Job {
                 instance_id: instance.id.clone(),
                 round,
                 errors,
+                last_error,
                 paced: Duration::from_nanos(paced.load(Ordering::Relaxed)),
             }
         })
@@ -646,6 +656,7 @@ impl Job {
         }
         let mut pending = answers.len();
         let mut errors = Vec::new();
+        let mut last_error = None;
         let mut paced = Duration::ZERO;
         let budget = self.budget();
         let started = Instant::now();
@@ -685,6 +696,7 @@ impl Job {
                         pending -= 1;
                         last_progress = Instant::now();
                         errors.extend(done.errors);
+                        last_error = last_error.or(done.last_error);
                         paced = paced.max(done.paced);
                     }
                 }
@@ -699,6 +711,11 @@ impl Job {
                 "instances still busy after an interval without progress; they finish on their own and only their data ages"
             );
             errors.extend(std::iter::repeat_n("timeout", pending));
+            last_error = last_error.or_else(|| {
+                Some(format!(
+                    "{pending} instances still busy after an interval without progress"
+                ))
+            });
         }
         RoundOutcome {
             calls: counters.calls.load(Ordering::Relaxed),
@@ -709,7 +726,32 @@ impl Job {
                     .map(|(progress, _)| progress.load(Ordering::Relaxed))
                     .sum::<u64>(),
             errors,
+            last_error,
             paced,
         }
     }
+}
+
+/// The text of a cycle's failure: the whole read's, else its first failed part's, prefixed with
+/// the instance.
+fn failure_text(
+    instance: Option<&str>,
+    result: Result<&super::Output, &dms_cloud::error::ApiError>,
+) -> Option<String> {
+    let (part, error) = match result {
+        Err(error) => (None, error),
+        Ok(output) => output
+            .parts
+            .iter()
+            .find_map(|(part, result)| Some((Some(part.as_str()), result.as_ref().err()?)))?,
+    };
+    let place: Vec<&str> = [instance, part.filter(|p| !p.is_empty())]
+        .into_iter()
+        .flatten()
+        .collect();
+    Some(if place.is_empty() {
+        error.to_string()
+    } else {
+        format!("{}: {error}", place.join(" "))
+    })
 }

@@ -19,6 +19,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(30),
+    apis: &["kafka_tags", "rocketmq_tags", "rabbitmq_tags"],
     options: &[],
     families: &[&catalog::INSTANCE_TAG_INFO],
 };

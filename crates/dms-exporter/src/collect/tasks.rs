@@ -31,6 +31,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(10),
+    apis: &["tasks"],
     options: &[&TASKS_LIMIT.spec, &TASKS_INFO_LIMIT.spec],
     families: &[
         &catalog::BACKGROUND_TASKS,

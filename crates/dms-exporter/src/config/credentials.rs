@@ -33,10 +33,17 @@ pub enum CredentialsError {
         path: String,
         reason: String,
     },
-    #[error(
-        "no credentials: set credentials.access_key/secret_key (or *_file), HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, files access_key and secret_key in $CREDENTIALS_DIRECTORY, or credentials.iam_user"
-    )]
-    Missing,
+    /// No source gave the keys; the text says where it looked and what it found.
+    #[error("no credentials: {0}")]
+    Missing(String),
+}
+
+/// Where `$CREDENTIALS_DIRECTORY` points, for the message of a missing credential.
+fn directory_text(env: &dyn CredentialSource, files: &str) -> String {
+    match env.var("CREDENTIALS_DIRECTORY") {
+        Some(dir) => format!("{files} in $CREDENTIALS_DIRECTORY ({dir})"),
+        None => format!("{files} in $CREDENTIALS_DIRECTORY (unset)"),
+    }
 }
 
 fn read_secret_file(field: &str, path: &Path) -> Result<String, CredentialsError> {
@@ -139,7 +146,12 @@ pub fn resolve_credentials(
             "HUAWEICLOUD_SDK_PASSWORD",
             env,
         )?
-        .ok_or(CredentialsError::Missing)?;
+        .ok_or_else(|| {
+            CredentialsError::Missing(format!(
+                "credentials.iam_user has no password: looked in credentials.iam_user.password, credentials.iam_user.password_file, the environment variable HUAWEICLOUD_SDK_PASSWORD and {}",
+                directory_text(env, "the file password")
+            ))
+        })?;
         return Ok(Credentials::Password {
             user: user.name.clone(),
             password: SecretString::from(password),
@@ -170,14 +182,22 @@ pub fn resolve_credentials(
         "HUAWEICLOUD_SDK_SECURITY_TOKEN",
         env,
     )?;
-    match (access_key, secret_key) {
-        (Some(access_key), Some(secret_key)) => Ok(Credentials::AkSk {
-            access_key,
-            secret_key: SecretString::from(secret_key),
-            security_token: security_token.map(SecretString::from),
-        }),
-        _ => Err(CredentialsError::Missing),
-    }
+    let found = match (access_key, secret_key) {
+        (Some(access_key), Some(secret_key)) => {
+            return Ok(Credentials::AkSk {
+                access_key,
+                secret_key: SecretString::from(secret_key),
+                security_token: security_token.map(SecretString::from),
+            });
+        }
+        (Some(_), None) => "found an access key but no secret key",
+        (None, Some(_)) => "found a secret key but no access key",
+        (None, None) => "found neither",
+    };
+    Err(CredentialsError::Missing(format!(
+        "looked for an access key and a secret key in the configuration file (credentials.access_key/secret_key, credentials.access_key_file/secret_key_file), the environment variables HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK and {}, and {found}; or configure credentials.iam_user",
+        directory_text(env, "the files access_key/secret_key")
+    )))
 }
 
 #[cfg(test)]
@@ -276,9 +296,35 @@ mod tests {
     #[test]
     fn nothing_configured_is_a_clear_error() {
         let env = MapEnv(BTreeMap::new());
-        assert_eq!(
-            resolve_credentials(&CredentialsConfig::default(), &env).err(),
-            Some(CredentialsError::Missing)
+        let error = resolve_credentials(&CredentialsConfig::default(), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        for place in [
+            "no credentials: ",
+            "credentials.access_key_file/secret_key_file",
+            "HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK",
+            "$CREDENTIALS_DIRECTORY (unset)",
+            "found neither",
+        ] {
+            assert!(error.contains(place), "{place:?} missing from {error:?}");
+        }
+        // Half a key pair says which half came, and where the directory pointed.
+        let env = MapEnv(BTreeMap::from([
+            ("HUAWEICLOUD_SDK_AK", "AKENV".to_owned()),
+            ("CREDENTIALS_DIRECTORY", "/nonexistent/creds".to_owned()),
+        ]));
+        let error = resolve_credentials(&CredentialsConfig::default(), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("found an access key but no secret key"),
+            "{error}"
+        );
+        assert!(
+            error.contains("$CREDENTIALS_DIRECTORY (/nonexistent/creds)"),
+            "{error}"
         );
     }
 }

@@ -271,17 +271,28 @@ fn refused_plain_http(config: &Config) -> Vec<Problem> {
 /// What the configuration allows but an operator should hear about: `http://` endpoints with
 /// AK/SK (the signature and any security token travel in clear).
 pub fn warnings(config: &Config) -> Vec<String> {
-    if config.credentials.iam_user.is_some() {
-        return Vec::new(); // refused instead
-    }
-    plain_http(config)
+    // Not refused: the SDK's tables lag behind new regions.
+    let unknown_regions = config
+        .regions
+        .iter()
+        .enumerate()
+        .filter(|(_, region)| !dms_cloud::is_known_region(&region.value.name))
+        .map(|(index, region)| {
+            format!(
+                "regions[{index}].name: {:?} is not a region the Huawei Cloud SDK knows (a typo? e.g. cn-north-4); it is used as given",
+                region.value.name
+            )
+        });
+    // With password credentials plain HTTP is refused instead.
+    let plain = plain_http(config)
+        .filter(|_| config.credentials.iam_user.is_none())
         .map(|(field, url)| {
             let region = field.split('.').next().unwrap_or_default().to_owned();
             format!(
                 "{field}: {url} is plain HTTP: requests, their signatures and any security token travel unencrypted; use https://, or set {region}.insecure_http: true to silence this"
             )
-        })
-        .collect()
+        });
+    unknown_regions.chain(plain).collect()
 }
 
 /// Every value of `config` outside its range.
@@ -296,6 +307,21 @@ pub fn problems(config: &Config) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_region_name_is_a_warning() {
+        let config = crate::config::parse_str(
+            "regions: [{name: cn-nort-4}, {name: cn-north-4}]\n",
+            "(test)",
+        )
+        .expect("a region typo is not an error");
+        assert_eq!(
+            warnings(&config),
+            [
+                "regions[0].name: \"cn-nort-4\" is not a region the Huawei Cloud SDK knows (a typo? e.g. cn-north-4); it is used as given"
+            ]
+        );
+    }
 
     #[test]
     fn endpoints_are_bare_https_or_http_urls() {

@@ -132,10 +132,13 @@ pub fn render(page: &Page<'_>) -> String {
             let last_success = cycle
                 .last_success_unix
                 .map_or_else(|| "never".to_owned(), |t| when(t, page.now_unix));
-            let up = if cycle.up {
-                "yes"
-            } else {
-                "<span class=\"down\">no</span>"
+            let up = match (&cycle.up, &cycle.last_error) {
+                (true, _) => "yes".to_owned(),
+                (false, None) => "<span class=\"down\">no</span>".to_owned(),
+                (false, Some(error)) => format!(
+                    "<span class=\"down\">no</span>: <small>{}</small>",
+                    html_escape(error)
+                ),
             };
             let _ = writeln!(
                 html,
@@ -188,6 +191,7 @@ mod tests {
                     region: "cn-north-4".into(),
                     project_id: "<script>alert(1)</script>".into(),
                     up: true,
+                    last_error: None,
                     last_success_unix: Some(1_700_000_090.0),
                     last_duration: Duration::from_millis(1500),
                 },
@@ -196,6 +200,9 @@ mod tests {
                     region: "cn-north-4".into(),
                     project_id: "p&q".into(),
                     up: false,
+                    last_error: Some(
+                        "i-1: tags failed (forbidden): HTTP 403 <DMS.10240309>".into(),
+                    ),
                     last_success_unix: None,
                     last_duration: Duration::from_millis(250),
                 },
@@ -235,7 +242,7 @@ mod tests {
             // kafka_groups: configured 45s, up, last success 10 s ago, took 1.5 s.
             "<td>cn-north-4</td><td>&lt;script&gt;alert(1)&lt;/script&gt;</td><td>kafka_groups</td><td>yes</td><td>2023-11-14 22:14:50 UTC (10s ago)</td><td>1.500 s</td><td>45s</td>".to_owned(),
             // tags: the default interval, down, never succeeded.
-            "<td>p&amp;q</td><td>tags</td><td><span class=\"down\">no</span></td><td>never</td><td>0.250 s</td><td>5m</td>".to_owned(),
+            "<td>p&amp;q</td><td>tags</td><td><span class=\"down\">no</span>: <small>i-1: tags failed (forbidden): HTTP 403 &lt;DMS.10240309&gt;</small></td><td>never</td><td>0.250 s</td><td>5m</td>".to_owned(),
             "docs/metrics.md".to_owned(),
         ] {
             assert!(html.contains(&wanted), "missing {wanted:?} in\n{html}");

@@ -230,7 +230,7 @@ families! {
         "Lag of the group summed over the partitions of the topic.";
     KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
         ["instance_id", "group", "topic", "partition"],
-        "derived: R8 log end offsets and R11 leo/last_update_timestamp over time (interpolated); R15 message timestamp (exact, opt-in)",
+        "derived: log end offsets from the consumer group detail API and leo/last_update_timestamp from the topic detail API over time (interpolated); the message timestamp from the per-partition message query API (exact, opt-in)",
         "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate or the committed offset is older than the log end history (no guess).";
     KAFKA_GROUP_TOPIC_LAG_SECONDS = "dms_kafka_consumergroup_topic_lag_seconds", Gauge, S,
         ["instance_id", "group", "topic"],
@@ -239,10 +239,10 @@ families! {
     KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
         ["instance_id", "group", "method"],
         "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
-        "Partitions of the group by how their lag in seconds was found: exact (R15 message timestamp), interpolated (log end history), caught_up (lag 0), beyond_history (committed offset older than the log end history, no series), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
+        "Partitions of the group by how their lag in seconds was found: exact (the timestamp of the message at the committed offset, from the per-partition message query API), interpolated (log end history), caught_up (lag 0), beyond_history (committed offset older than the log end history, no series), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
     KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
         ["instance_id", "group", "topic", "partition", "status"],
-        "derived: R8 committed offset, lag and members over the last consumer_status_window cycles",
+        "derived: committed offset, lag and members from the consumer group detail API over the last consumer_status_window cycles",
         "Evaluated consumer status of the partition (Burrow's rules, see the section below): OK, WARN, STALL, STOP or REWIND.";
     KAFKA_GROUP_STATUS = "dms_kafka_consumergroup_status", StateSet, None,
         ["instance_id", "group", "status"],
@@ -250,11 +250,11 @@ families! {
         "Evaluated consumer status of the group: ERR when a partition is STOP or STALL, WARN when one is WARN, else OK.";
     KAFKA_GROUP_MESSAGES_LOST = "dms_kafka_consumergroup_messages_lost", Gauge, None,
         ["instance_id", "group", "topic", "partition"],
-        "derived: R11 lso (log start offset) minus the R8 committed offset",
+        "derived: lso (log start offset) from the topic detail API minus the committed offset from the consumer group detail API",
         "Messages deleted by retention before the group consumed them (log start offset minus committed offset); no series when none.";
     KAFKA_GROUP_LAG_RETENTION_RATIO = "dms_kafka_consumergroup_lag_retention_ratio", Gauge, Some("ratio"),
         ["instance_id", "group", "topic"],
-        "derived: dms_kafka_consumergroup_topic_lag_seconds / R10 retention_time",
+        "derived: dms_kafka_consumergroup_topic_lag_seconds / retention_time from the topic list API",
         "The group's lag in seconds on the topic divided by the topic's retention: at 1 the oldest unconsumed messages are about to be deleted; no series while the group is caught up on the topic.";
 
     // RocketMQ
@@ -288,11 +288,11 @@ families! {
         "Maximum number of consumption retries of the group.";
     ROCKETMQ_GROUP_CLIENTS = "dms_rocketmq_consumergroup_clients", Gauge, None,
         ["instance_id", "group"],
-        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference)",
         "Number of consumer clients connected to the group (total).";
     ROCKETMQ_GROUP_ONLINE = "dms_rocketmq_consumergroup_online", Gauge, None,
         ["instance_id", "group"],
-        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed)",
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference)",
         "1 if the group has online consumers (online), else 0.";
     ROCKETMQ_GROUP_LAG = "dms_rocketmq_consumergroup_lag", Gauge, None,
         ["instance_id", "group", "topic", "broker", "queue"],
@@ -324,23 +324,23 @@ families! {
         "How far behind the group is on the topic in time: the largest lag in seconds over its queues.";
     ROCKETMQ_GROUP_QUEUE_STATUS = "dms_rocketmq_consumergroup_queue_status", StateSet, None,
         ["instance_id", "group", "topic", "broker", "queue", "status"],
-        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed) when it lags",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference) when it lags",
         "Evaluated status of the group on the queue (Burrow's rules over the last consumer_status_window readings): OK, WARN (consuming but lag never decreasing), STALL (offset standing still with lag and online consumers), STOP (the same without online consumers), REWIND (offset moved back).";
     ROCKETMQ_GROUP_STATUS = "dms_rocketmq_consumergroup_status", StateSet, None,
         ["instance_id", "group", "status"],
-        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK; beyond the seed) when it lags",
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference) when it lags",
         "Evaluated status of the group: ERR when any queue is STOP or STALL, WARN when any is WARN, else OK.";
     ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
         ["instance_id"],
-        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed)",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference)",
         "Number of topics of the instance (total).";
     ROCKETMQ_TOPIC_READ_QUEUES = "dms_rocketmq_topic_read_queues", Gauge, None,
         ["instance_id", "topic"],
-        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference; same fields as GET .../topics/{topic})",
         "Read queues of the topic over all brokers (total_read_queue_num).";
     ROCKETMQ_TOPIC_WRITE_QUEUES = "dms_rocketmq_topic_write_queues", Gauge, None,
         ["instance_id", "topic"],
-        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK; beyond the seed; same fields as GET .../topics/{topic})",
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference; same fields as GET .../topics/{topic})",
         "Write queues of the topic over all brokers (total_write_queue_num).";
     ROCKETMQ_TOPIC_MESSAGES = "dms_rocketmq_topic_messages", Gauge, None,
         ["instance_id", "topic"],
@@ -384,49 +384,49 @@ families! {
     // RabbitMQ depth (names and labels of rabbitmq_prometheus where it has the family)
     RABBITMQ_QUEUE_MESSAGES = "dms_rabbitmq_queue_messages", Gauge, None,
         ["instance_id", "vhost", "queue"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (messages; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (messages; Huawei SDK only, not in the API reference)",
         "Messages waiting in the queue (ready and unacknowledged), as rabbitmq_prometheus's rabbitmq_queue_messages. Only queues the vhost and queue filters allow, at most rabbitmq_queues_limit per instance, the deepest first.";
     RABBITMQ_QUEUE_CONSUMERS = "dms_rabbitmq_queue_consumers", Gauge, None,
         ["instance_id", "vhost", "queue"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (consumers; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (consumers; Huawei SDK only, not in the API reference)",
         "Consumers attached to the queue, as rabbitmq_prometheus's rabbitmq_queue_consumers; same queues as dms_rabbitmq_queue_messages.";
     RABBITMQ_QUEUE_INFO = "dms_rabbitmq_queue_info", Info, None,
         ["instance_id", "vhost", "queue", "durable", "auto_delete", "policy"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK only, not in the API reference)",
         "The queue's settings (durable and auto_delete are true or false, policy is empty when none applies); always 1; same queues as dms_rabbitmq_queue_messages.";
     RABBITMQ_VHOST_QUEUES = "dms_rabbitmq_vhost_queues", Gauge, None,
         ["instance_id", "vhost"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK only, not in the API reference)",
         "Queues in the vhost, exported or not (filters and the limit do not change it); vhosts the vhost filter allows.";
     RABBITMQ_VHOST_EXCHANGES = "dms_rabbitmq_vhost_exchanges", Gauge, None,
         ["instance_id", "vhost"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK only, not in the API reference)",
         "Exchanges in the vhost, the built-in ones included; vhosts the vhost filter allows.";
     RABBITMQ_QUEUES = "dms_rabbitmq_queues", Gauge, None,
         ["instance_id"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK only, not in the API reference)",
         "Queues of the instance, summed over the vhosts the vhost filter allows, as rabbitmq_prometheus's rabbitmq_queues.";
     RABBITMQ_EXCHANGES = "dms_rabbitmq_exchanges", Gauge, None,
         ["instance_id"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK only, not in the API reference)",
         "Exchanges of the instance, summed over the vhosts the vhost filter allows.";
     RABBITMQ_QUEUES_OMITTED = "dms_rabbitmq_queues_omitted", Gauge, None,
         ["instance_id", "reason"],
-        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK; beyond the seed)",
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK only, not in the API reference)",
         "Queues listed but not exported in the last cycle: reason filter (filters.queues) or limit (beyond rabbitmq_queues_limit, the shallowest left out).";
     RABBITMQ_USERS = "dms_rabbitmq_users", Gauge, None,
         ["instance_id"],
-        "GET /v2/{project_id}/instances/{instance_id}/users (Huawei SDK; beyond the seed)",
+        "GET /v2/{project_id}/instances/{instance_id}/users (Huawei SDK only, not in the API reference)",
         "Number of AMQP users of the instance.";
 
     // Project quotas (every engine)
     PROJECT_INSTANCE_QUOTA_LIMIT = "dms_project_instance_quota_limit", Gauge, None,
         ["region", "project_id", "engine"],
-        "GET /v2/{project_id}/quotas (quota; Huawei SDK; beyond the seed)",
+        "GET /v2/{project_id}/quotas (quota; Huawei SDK only, not in the API reference)",
         "Instances of the engine the project may have (its quota). With sharding, shard 0 exports it.";
     PROJECT_INSTANCE_QUOTA_USED = "dms_project_instance_quota_used", Gauge, None,
         ["region", "project_id", "engine"],
-        "GET /v2/{project_id}/quotas (used; Huawei SDK; beyond the seed)",
+        "GET /v2/{project_id}/quotas (used; Huawei SDK only, not in the API reference)",
         "Instances of the engine the project has, counted against its quota. With sharding, shard 0 exports it.";
 
     // Background tasks (all engines)

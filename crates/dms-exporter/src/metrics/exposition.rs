@@ -62,6 +62,17 @@ pub fn write_value(value: f64, out: &mut String) {
     }
 }
 
+/// Writes a time in seconds to the millisecond, the precision of every time the APIs give:
+/// a time read in milliseconds and divided by 1000 would print as `1796517311.9550002`.
+pub fn write_timestamp(value: f64, out: &mut String) {
+    if !value.is_finite() || (value.fract() == 0.0 && value.abs() < 1e15) {
+        return write_value(value, out);
+    }
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    out.push_str(text);
+}
+
 /// The family header lines. In OpenMetrics, counters and info families are named without
 /// their `_total` / `_info` suffix, and `# UNIT` is written when the name ends in the unit.
 pub fn write_header(family: &Family, format: Format, out: &mut String) {
@@ -142,7 +153,11 @@ pub fn write_sample(
         out.push('}');
     }
     out.push(' ');
-    write_value(value, out);
+    if name.ends_with("_timestamp_seconds") {
+        write_timestamp(value, out);
+    } else {
+        write_value(value, out);
+    }
     out.push('\n');
 }
 
@@ -173,6 +188,34 @@ mod tests {
             write_value(value, &mut out);
             assert_eq!(out, expected);
         }
+    }
+
+    #[test]
+    fn timestamps_print_to_the_millisecond_without_float_noise() {
+        for (value, expected) in [
+            (1_796_517_311_955.0 / 1000.0, "1796517311.955"),
+            (1_696_619_517_320.0 / 1000.0, "1696619517.32"),
+            (1_690_420_185.0, "1690420185"),
+            (1.0004, "1"),
+            (f64::NAN, "NaN"),
+        ] {
+            let mut out = String::new();
+            write_timestamp(value, &mut out);
+            assert_eq!(out, expected, "{value}");
+        }
+        let mut line = String::new();
+        write_sample(
+            "dms_instance_created_timestamp_seconds",
+            &[],
+            &[],
+            None,
+            1_796_517_311_955.0 / 1000.0,
+            &mut line,
+        );
+        assert_eq!(
+            line,
+            "dms_instance_created_timestamp_seconds 1796517311.955\n"
+        );
     }
 
     #[test]

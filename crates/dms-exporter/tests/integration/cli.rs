@@ -9,10 +9,33 @@ fn check(file: &str) -> (bool, String, String) {
 
 /// `--check-config` of a fixture with extra flags.
 fn check_with(file: &str, flags: &[&str]) -> (bool, String, String) {
+    let mut command = exporter();
+    command
+        .env("HUAWEICLOUD_SDK_AK", "AKTESTONLY")
+        .env("HUAWEICLOUD_SDK_SK", "sk-test-only");
+    check_command(command, file, flags)
+}
+
+/// The binary with no credential source in its environment.
+fn exporter() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dms_exporter"));
+    for name in [
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+        "HUAWEICLOUD_SDK_PASSWORD",
+        "CREDENTIALS_DIRECTORY",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+fn check_command(mut command: Command, file: &str, flags: &[&str]) -> (bool, String, String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/config")
         .join(file);
-    let output = Command::new(env!("CARGO_BIN_EXE_dms_exporter"))
+    let output = command
         .arg("--check-config")
         .arg("--config.file")
         .arg(&path)
@@ -31,6 +54,23 @@ fn check_config_accepts_a_valid_file() {
     let (ok, stdout, stderr) = check("minimal.ok.yaml");
     assert!(ok, "{stderr}");
     assert!(stdout.contains("configuration is valid"), "{stdout}");
+}
+
+/// Start-up refuses a configuration no source gives keys for, so the check does too, and
+/// says where it looked.
+#[test]
+fn check_config_refuses_a_configuration_without_credentials() {
+    let (ok, stdout, stderr) = check_command(exporter(), "minimal.ok.yaml", &[]);
+    assert!(!ok, "{stdout}");
+    assert!(!stdout.contains("configuration is valid"), "{stdout}");
+    for place in [
+        "minimal.ok.yaml: no credentials: ",
+        "credentials.access_key_file/secret_key_file",
+        "HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK",
+        "$CREDENTIALS_DIRECTORY (unset)",
+    ] {
+        assert!(stderr.contains(place), "{place:?} missing from {stderr}");
+    }
 }
 
 /// Start-up would fail on these, so `--check-config` must too: full.ok.yaml names systemd's
@@ -116,6 +156,20 @@ fn check_config_warns_of_plain_http_with_ak_sk() {
     assert!(stderr.contains("insecure_http: true"), "{stderr}");
     let (ok, _, stderr) = check("plain_http_allowed.ok.yaml");
     assert!(!stderr.contains("warning"), "{ok} {stderr}");
+}
+
+/// A region the SDK does not know is probably a typo, but new regions appear: a warning.
+#[test]
+fn check_config_warns_of_an_unknown_region() {
+    let (ok, stdout, stderr) = check("unknown_region.ok.yaml");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "warning: regions[0].name: \"cn-nort-4\" is not a region the Huawei Cloud SDK knows"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

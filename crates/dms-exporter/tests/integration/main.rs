@@ -13,6 +13,7 @@ mod http_server;
 mod isolation;
 mod lag_seconds_values;
 mod long_faults;
+mod preflight;
 mod rabbitmq;
 mod rabbitmq_queues;
 mod registry;

@@ -1,11 +1,17 @@
 //! Each collector's description is honest: against the simulator, every sample a registered
 //! collector produces belongs to a family its description lists (docs/metrics.md's
-//! `collector` column is derived from those lists).
+//! `collector` column is derived from those lists), and calls only the APIs it lists, whose
+//! IAM actions the shipped read-only policy allows.
 
-use dms_cloud::BudgetConfig;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use dms_cloud::{BudgetConfig, apis};
 use dms_exporter::collect::health::ConsumerHealth;
+use dms_exporter::collect::registry;
 use dms_exporter::collect::{self, Context, Scope};
 use dms_exporter::config::{CollectorsConfig, Engine, FiltersConfig, ShardingConfig};
+use dms_exporter::targets;
 use dms_sim::{SimConfig, Simulator};
 
 use crate::support::in_process_target;
@@ -62,6 +68,7 @@ async fn every_collector_emits_only_the_families_it_describes() {
                 .collect(),
         };
         let mut samples = 0;
+        let calls_before = sim.request_counts();
         for cx in &contexts {
             let output = collector
                 .collect(cx)
@@ -84,6 +91,17 @@ async fn every_collector_emits_only_the_families_it_describes() {
                 }
             }
         }
+        // It calls only APIs its description names (the preflight reads those, and the
+        // shipped IAM policy is checked against them).
+        for (endpoint, count) in sim.request_counts() {
+            if calls_before.get(&endpoint) != Some(&count) {
+                assert!(
+                    description.apis.contains(&endpoint.as_str()),
+                    "{} calls {endpoint}, which its description does not list",
+                    description.name
+                );
+            }
+        }
         // A collector that read nothing would prove nothing.
         assert!(
             samples > 0,
@@ -91,4 +109,74 @@ async fn every_collector_emits_only_the_families_it_describes() {
             description.name
         );
     }
+}
+
+/// The actions a policy file of `deploy/iam/` allows.
+fn policy_actions(file: &str) -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../deploy/iam")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let policy: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert_eq!(
+        policy["Version"], "1.1",
+        "{file}: IAM custom policies are version 1.1"
+    );
+    let statements = policy["Statement"].as_array().expect("Statement is a list");
+    let mut actions = BTreeSet::new();
+    for statement in statements {
+        assert_eq!(
+            statement["Effect"], "Allow",
+            "{file}: read-only means Allow only"
+        );
+        for action in statement["Action"].as_array().expect("Action is a list") {
+            actions.insert(action.as_str().expect("an action is a string").to_owned());
+        }
+    }
+    actions
+}
+
+/// The shipped policies allow exactly the actions of the APIs the collectors and the target
+/// resolution call: every one (nothing denied at run time) and nothing more (minimal). The
+/// DMS actions are in one policy and IAM's in another: IAM custom policies hold actions of
+/// project-level or of global services, not both.
+#[test]
+fn the_shipped_iam_policies_allow_every_api_the_exporter_calls() {
+    let mut needed: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let users = registry::descriptions()
+        .iter()
+        .flat_map(|d| d.apis.iter().map(move |api| (d.name, *api)))
+        .chain(
+            targets::RESOLUTION_APIS
+                .iter()
+                .map(|api| ("target resolution", *api)),
+        );
+    for (user, name) in users {
+        let api = apis::find(name).unwrap_or_else(|| panic!("{user}: {name} is no known API"));
+        if let Some(action) = api.action {
+            needed.entry(action).or_default().push(name);
+        }
+    }
+    let dms = policy_actions("dms_exporter_readonly_policy.json");
+    let iam = policy_actions("dms_exporter_project_discovery_policy.json");
+    assert!(dms.iter().all(|a| a.starts_with("dms:")), "{dms:?}");
+    assert!(iam.iter().all(|a| a.starts_with("iam:")), "{iam:?}");
+    let allowed: BTreeSet<&str> = dms.iter().chain(&iam).map(String::as_str).collect();
+    for (action, users) in &needed {
+        assert!(
+            allowed.contains(action),
+            "no policy allows {action}, needed by {users:?}"
+        );
+    }
+    for action in &allowed {
+        assert!(
+            needed.contains_key(action),
+            "{action} is allowed but no API needs it"
+        );
+    }
+    assert!(
+        needed.contains_key(apis::LIST_PROJECTS),
+        "project discovery is covered"
+    );
 }

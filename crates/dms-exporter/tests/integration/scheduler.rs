@@ -58,6 +58,7 @@ static SLOW: Description = Description {
     demo_interval: Duration::from_secs(60),
     options: &[],
     families: &[],
+    apis: &[],
 };
 
 impl Collector for Slow {

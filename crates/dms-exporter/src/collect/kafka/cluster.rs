@@ -25,6 +25,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(10),
+    apis: &["kafka_cluster"],
     options: &[],
     families: &[
         &catalog::KAFKA_BROKER_UP,

@@ -27,6 +27,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(15),
+    apis: &["kafka_diskusage"],
     options: &[&MIN_SIZE.spec],
     families: &[
         &catalog::KAFKA_BROKER_DISK_USED,

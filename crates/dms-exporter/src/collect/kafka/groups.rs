@@ -330,6 +330,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(30),
     max_age: None,
     demo_interval: Duration::from_secs(5),
+    apis: &["kafka_groups", "kafka_group", "kafka_partition_message"],
     options: &[&health::STATUS_WINDOW.spec, &EXACT_LAG_CALLS_LIMIT.spec],
     families: &[
         &catalog::KAFKA_GROUP_STATE,

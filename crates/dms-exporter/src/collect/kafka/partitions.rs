@@ -94,6 +94,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(15),
+    apis: &["kafka_topics", "kafka_topic_detail"],
     options: &[],
     families: &[
         &catalog::KAFKA_PARTITION_LEADER,

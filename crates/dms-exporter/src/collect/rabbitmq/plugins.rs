@@ -24,6 +24,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(10),
+    apis: &["rabbitmq_plugins"],
     options: &[],
     families: &[
         &catalog::RABBITMQ_PLUGIN_ENABLED,

@@ -35,6 +35,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(5),
+    apis: &["rabbitmq_vhosts", "rabbitmq_queues", "rabbitmq_exchanges"],
     options: &[&QUEUES_LIMIT.spec],
     families: &[
         &catalog::RABBITMQ_QUEUE_MESSAGES,

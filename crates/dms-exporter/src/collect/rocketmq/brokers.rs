@@ -20,6 +20,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(15),
+    apis: &["rocketmq_brokers"],
     options: &[],
     families: &[&catalog::ROCKETMQ_BROKER_NODES],
 };

@@ -88,6 +88,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(15),
+    apis: &["rocketmq_groups", "rocketmq_group_clients"],
     options: &[&super::DETAIL_CALLS_LIMIT.spec],
     families: &[
         &catalog::ROCKETMQ_GROUPS,

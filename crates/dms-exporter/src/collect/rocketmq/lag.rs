@@ -118,6 +118,12 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(60),
     max_age: None,
     demo_interval: Duration::from_secs(5),
+    apis: &[
+        "rocketmq_groups",
+        "rocketmq_group_topics",
+        "rocketmq_topic_status",
+        "rocketmq_group_clients",
+    ],
     options: &[&super::DETAIL_CALLS_LIMIT.spec, &health::STATUS_WINDOW.spec],
     families: &[
         &catalog::ROCKETMQ_GROUP_LAG,

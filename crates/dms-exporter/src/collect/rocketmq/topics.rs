@@ -111,6 +111,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(10),
+    apis: &["rocketmq_topics", "rocketmq_topic_status"],
     options: &[&super::DETAIL_CALLS_LIMIT.spec],
     families: &[
         &catalog::ROCKETMQ_TOPICS,

@@ -20,6 +20,7 @@ pub static DESCRIPTION: Description = Description {
     interval: Duration::from_secs(300),
     max_age: None,
     demo_interval: Duration::from_secs(30),
+    apis: &["rocketmq_users"],
     options: &[],
     families: &[&catalog::ROCKETMQ_USERS, &catalog::ROCKETMQ_ADMIN_USERS],
 };

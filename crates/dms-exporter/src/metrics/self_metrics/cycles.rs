@@ -22,6 +22,8 @@ pub struct CycleReport {
     pub finished_unix: f64,
     /// Error kinds met in the cycle, one entry per failed read.
     pub errors: Vec<&'static str>,
+    /// The text of one of those errors (bounded by the API's message; never a secret).
+    pub last_error: Option<String>,
     /// What the cycle needs within the budget (`None`: unlimited rate and no paced API).
     pub expected: Option<Duration>,
     /// How much later than planned the cycle started.
@@ -34,6 +36,7 @@ pub struct CycleReport {
 #[derive(Debug, Default, Clone)]
 struct CycleState {
     up: bool,
+    last_error: Option<String>,
     duration: f64,
     last_success: Option<f64>,
     api_calls: u64,
@@ -74,6 +77,11 @@ impl Cycles {
         );
         let state = self.last.entry(key).or_default();
         state.up = report.errors.is_empty();
+        state.last_error = if state.up {
+            None
+        } else {
+            report.last_error.clone()
+        };
         state.duration = report.duration.as_secs_f64();
         state.api_calls = report.api_calls;
         state.skipped_calls = report.skipped_calls;
@@ -110,6 +118,7 @@ impl Cycles {
                 region: region.clone(),
                 project_id: project.clone(),
                 up: state.up,
+                last_error: state.last_error.clone(),
                 last_success_unix: state.last_success,
                 last_duration: Duration::try_from_secs_f64(state.duration).unwrap_or_default(),
             })

@@ -329,12 +329,19 @@ mod tests {
             skipped_calls: 0,
             finished_unix: 100.0,
             errors: vec![],
+            last_error: Some("stale text of an earlier failure".into()),
             expected: Some(Duration::from_millis(1500)),
             lateness: Duration::ZERO,
             max_age: Duration::from_secs(90),
         };
         metrics.record_cycle(&report);
+        assert_eq!(
+            metrics.status().cycles[0].last_error,
+            None,
+            "an up cycle has none"
+        );
         report.errors = vec!["throttled"];
+        report.last_error = Some("i-1: kafka_groups failed (throttled): HTTP 429".into());
         report.finished_unix = 200.0;
         metrics.record_cycle(&report);
         let out = text(&metrics);
@@ -363,6 +370,7 @@ mod tests {
                 region: "r".into(),
                 project_id: "p".into(),
                 up: false,
+                last_error: Some("i-1: kafka_groups failed (throttled): HTTP 429".into()),
                 last_success_unix: Some(100.0),
                 last_duration: Duration::from_secs(2),
             }]

@@ -13,6 +13,8 @@ pub struct CycleStatus {
     pub project_id: String,
     /// Whether the last cycle read everything without an error.
     pub up: bool,
+    /// Why the last cycle was down, when it was.
+    pub last_error: Option<String>,
     /// When a cycle last succeeded, as a Unix timestamp.
     pub last_success_unix: Option<f64>,
     /// How long the last cycle took.

@@ -1,0 +1,170 @@
+//! The API vocabulary: every name the client gives a call (the `api` label of the self-metrics,
+//! the keys of pacing and backoff, the simulator's endpoint names) with the IAM action an IAM
+//! user needs to make it. The shipped read-only policy (`deploy/iam/`) is tested against it.
+//!
+//! Sources: the permission tables of the Kafka, RocketMQ and RabbitMQ API references
+//! ("Permissions and supported actions", `api/*.md`). An action marked unconfirmed is not in
+//! any table (Huawei SDK endpoints, or a table that does not list the path): it is the action
+//! of the documented reads of the same kind, and `--check-config --online` tells the truth for
+//! one account.
+
+/// One API the client calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Api {
+    /// The name of its calls.
+    pub name: &'static str,
+    /// The IAM action it needs; `None` for a call that needs none (asking IAM for a token).
+    pub action: Option<&'static str>,
+    /// Whether a permission table of the API references names the action for this path.
+    pub confirmed: bool,
+    /// What it is, in words (the preflight table, messages).
+    pub what: &'static str,
+}
+
+const fn api(name: &'static str, action: &'static str, confirmed: bool, what: &'static str) -> Api {
+    Api {
+        name,
+        action: Some(action),
+        confirmed,
+        what,
+    }
+}
+
+/// `dms:instance:list`: the instance list.
+pub const LIST: &str = "dms:instance:list";
+/// `dms:instance:get`: every read of one instance's details.
+pub const GET: &str = "dms:instance:get";
+/// `dms:instance:getBackgroundTask`: background tasks.
+pub const GET_TASK: &str = "dms:instance:getBackgroundTask";
+/// `iam:projects:list`: IAM's project list, to find a region's project id.
+pub const LIST_PROJECTS: &str = "iam:projects:list";
+
+/// Every API the client calls.
+pub const APIS: &[Api] = &[
+    Api {
+        name: "iam_token",
+        action: None,
+        confirmed: true,
+        what: "IAM token (password credentials)",
+    },
+    // IAM's own reference ("KeystoneListProjects"); only a runbook of ours named it before.
+    api(
+        "iam_projects",
+        LIST_PROJECTS,
+        true,
+        "IAM project list (project id discovery)",
+    ),
+    api("instances_list", LIST, true, "instance list"),
+    api("instances_list_v1", LIST, true, "instance list, V1 API"),
+    api("tasks", GET_TASK, true, "background task list"),
+    api("kafka_tags", GET, false, "Kafka instance tags"),
+    api("rocketmq_tags", GET, false, "RocketMQ instance tags"),
+    api("rabbitmq_tags", GET, true, "RabbitMQ instance tags"),
+    api("kafka_cluster", GET, false, "Kafka cluster metadata"),
+    api("kafka_topics", GET, true, "Kafka topic list"),
+    api("kafka_topic_detail", GET, false, "Kafka topic detail"),
+    api("kafka_diskusage", GET, false, "Kafka disk usage"),
+    api("kafka_groups", GET, false, "Kafka consumer group list"),
+    api("kafka_group", GET, false, "Kafka consumer group detail"),
+    api(
+        "kafka_coordinators",
+        GET,
+        false,
+        "Kafka consumer group coordinators",
+    ),
+    api(
+        "kafka_partition_message",
+        GET,
+        true,
+        "Kafka message query by partition and offset",
+    ),
+    api("rocketmq_brokers", GET, false, "RocketMQ broker list"),
+    api(
+        "rocketmq_groups",
+        GET,
+        false,
+        "RocketMQ consumer group list",
+    ),
+    api(
+        "rocketmq_group",
+        GET,
+        false,
+        "RocketMQ consumer group detail",
+    ),
+    api(
+        "rocketmq_group_topics",
+        GET,
+        false,
+        "RocketMQ consumption of a group per topic",
+    ),
+    api(
+        "rocketmq_group_clients",
+        GET,
+        false,
+        "RocketMQ consumer clients of a group",
+    ),
+    api("rocketmq_topics", GET, false, "RocketMQ topic list"),
+    api("rocketmq_topic", GET, false, "RocketMQ topic detail"),
+    api(
+        "rocketmq_topic_status",
+        GET,
+        true,
+        "RocketMQ topic status (queue offsets)",
+    ),
+    api("rocketmq_users", GET, true, "RocketMQ ACL user list"),
+    // The RabbitMQ reference names `list` for its plugin list, not `get`.
+    api("rabbitmq_plugins", LIST, true, "RabbitMQ plugin list"),
+    api("rabbitmq_vhosts", GET, false, "RabbitMQ vhost list"),
+    api("rabbitmq_queues", GET, false, "RabbitMQ queue list"),
+    api("rabbitmq_queue", GET, false, "RabbitMQ queue detail"),
+    api("rabbitmq_exchanges", GET, false, "RabbitMQ exchange list"),
+    api("rabbitmq_users", GET, false, "RabbitMQ AMQP user list"),
+    // No reference lists the quota API's action; the project-level read is `list`.
+    api("quotas", LIST, false, "project instance quotas"),
+];
+
+/// The API of this name.
+pub fn find(name: &str) -> Option<&'static Api> {
+    APIS.iter().find(|api| api.name == name)
+}
+
+/// The IAM action `name` needs (`None` for an unknown API or one that needs none).
+pub fn iam_action(name: &str) -> Option<&'static str> {
+    find(name).and_then(|api| api.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn names_are_unique_and_actions_well_formed() {
+        let names: BTreeSet<&str> = APIS.iter().map(|api| api.name).collect();
+        assert_eq!(names.len(), APIS.len(), "a name appears twice");
+        for api in APIS {
+            if let Some(action) = api.action {
+                let parts: Vec<&str> = action.split(':').collect();
+                assert_eq!(parts.len(), 3, "{}: {action}", api.name);
+                assert!(["dms", "iam"].contains(&parts[0]), "{}: {action}", api.name);
+            }
+        }
+        assert_eq!(iam_action("kafka_topic_detail"), Some(GET));
+        assert_eq!(iam_action("iam_token"), None);
+        assert_eq!(iam_action("no_such_api"), None);
+    }
+
+    /// The simulator serves every API the client calls, under the same name.
+    #[test]
+    fn every_api_is_an_endpoint_of_the_simulator() {
+        for api in APIS {
+            // The simulator names IAM's token endpoint in the plural.
+            let name = if api.name == "iam_token" {
+                "iam_tokens"
+            } else {
+                api.name
+            };
+            assert!(dms_sim::ENDPOINTS.contains(&name), "{}", api.name);
+        }
+    }
+}
