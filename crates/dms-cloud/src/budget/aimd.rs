@@ -163,9 +163,7 @@ impl Aimd {
             let climbed = (self.rate * factor).max(self.rate + step);
             // A climb from below a learned limit stops just under it; from there it creeps.
             match self.limit {
-                Some(limit) if self.rate < limit.rate * MARGIN => {
-                    climbed.min(limit.rate * MARGIN)
-                }
+                Some(limit) if self.rate < limit.rate * MARGIN => climbed.min(limit.rate * MARGIN),
                 _ => climbed,
             }
         };
