@@ -19,8 +19,10 @@ use std::fmt;
 use std::time::Duration;
 
 pub use auth::Credentials;
-pub use budget::{BudgetConfig, Budgets, FLOW, Flow, HostBudget, HostStatus};
-pub use client::{ClientError, DENIED_API_HOLD_OFF, DmsClient, EndpointError, FLOW_CONTROL_CODE};
+pub use budget::{BudgetConfig, Budgets, Flow, HostBudget, HostStatus};
+pub use client::{
+    CallTally, ClientError, DENIED_API_HOLD_OFF, DmsClient, EndpointError, FLOW_CONTROL_CODE,
+};
 pub use error::{ApiError, ErrorKind};
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};

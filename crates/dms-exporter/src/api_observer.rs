@@ -1,16 +1,13 @@
 //! The one adapter from the cloud client to the self-metrics: it turns [`ApiObserver`] events
-//! into plain [`SelfMetrics`] calls and the running cycle's counters, and reads the host
-//! schedulers as [`HostRow`]s. So `metrics/` names nothing of `dms_cloud` (ARCHITECTURE.md,
+//! into plain [`SelfMetrics`] calls, and reads the host schedulers as [`HostRow`]s. (A round's
+//! own counts travel in the `CallTally` of its client handle, not here.) So `metrics/` names nothing of `dms_cloud` (ARCHITECTURE.md,
 //! invariant 3).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use dms_cloud::budget::pacing::per_instance_interval;
 use dms_cloud::{ApiObserver, Budgets};
 
-use crate::collect::cycle_counters::{CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_PROGRESS};
 use crate::metrics::self_metrics::{HostRow, HostRows, SelfMetrics};
 
 /// Reports every request of the clients it is given to the self-metrics.
@@ -27,7 +24,6 @@ impl MetricsObserver {
 
 impl ApiObserver for MetricsObserver {
     fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration) {
-        count_in_cycle(api, code);
         self.metrics.record_request(api, code, elapsed);
     }
 
@@ -37,19 +33,6 @@ impl ApiObserver for MetricsObserver {
 
     fn retried(&self, api: &'static str) {
         self.metrics.record_retry(api);
-    }
-}
-
-/// Adds the attempt to the running cycle's counters (no-ops outside a scheduled cycle): its
-/// calls, its successful answers (progress) and the per-instance interval the API imposes.
-fn count_in_cycle(api: &'static str, code: &str) {
-    let _ = CYCLE_API_CALLS.try_with(|calls| calls.fetch_add(1, Ordering::Relaxed));
-    if code.starts_with('2') {
-        let _ = CYCLE_PROGRESS.try_with(|progress| progress.fetch_add(1, Ordering::Relaxed));
-    }
-    if let Some(interval) = per_instance_interval(api) {
-        let nanos = u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX);
-        let _ = CYCLE_PACED_SECONDS.try_with(|paced| paced.fetch_add(nanos, Ordering::Relaxed));
     }
 }
 
@@ -72,8 +55,6 @@ pub fn host_rows(budgets: Budgets) -> HostRows {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicU64;
-
     use dms_cloud::BudgetConfig;
 
     use super::*;
@@ -81,30 +62,13 @@ mod tests {
     use crate::metrics::self_metrics::BuildInfo;
 
     #[test]
-    fn requests_count_in_the_running_cycle_and_in_the_self_metrics() {
+    fn requests_count_in_the_self_metrics() {
         let metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
         let observer = MetricsObserver::new(Arc::clone(&metrics));
-        let (calls, progress, paced) = (
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        CYCLE_API_CALLS.sync_scope(Arc::clone(&calls), || {
-            CYCLE_PROGRESS.sync_scope(Arc::clone(&progress), || {
-                CYCLE_PACED_SECONDS.sync_scope(Arc::clone(&paced), || {
-                    observer.request_finished("kafka_topic_detail", "200", Duration::ZERO);
-                    observer.request_finished("kafka_groups", "429", Duration::ZERO);
-                });
-            });
-        });
-        // Outside a cycle only the self-metrics count.
+        observer.request_finished("kafka_groups", "429", Duration::ZERO);
         observer.request_finished("kafka_groups", "200", Duration::ZERO);
         observer.throttled("kafka_groups");
         observer.retried("kafka_groups");
-
-        assert_eq!(calls.load(Ordering::Relaxed), 2);
-        assert_eq!(progress.load(Ordering::Relaxed), 1);
-        assert_eq!(paced.load(Ordering::Relaxed), 1_000_000_000);
         let mut out = String::new();
         metrics.encode(Format::Text, &mut out);
         for line in [

@@ -69,19 +69,9 @@ impl Flow {
     }
 
     /// Requests made outside any flow (project discovery, tokens): served first among equals.
-    fn other() -> Self {
+    pub fn other() -> Self {
         Self::new("other", 8)
     }
-}
-
-tokio::task_local! {
-    /// The flow of the requests made by the current task (set by the exporter's scheduler
-    /// around each collector's work).
-    pub static FLOW: Flow;
-}
-
-fn current_flow() -> Flow {
-    FLOW.try_with(Flow::clone).unwrap_or_else(|_| Flow::other())
 }
 
 struct State {
@@ -353,10 +343,9 @@ impl HostBudget {
         state.apply_rate();
     }
 
-    /// Queues for a turn of the current task's [`FLOW`] and returns a permit once the pause,
-    /// the rate, a concurrency slot and every request ahead in fair order allow.
-    pub async fn acquire(&self) -> Permit {
-        let flow = current_flow();
+    /// Queues for a turn of `flow` and returns a permit once the pause, the rate, a
+    /// concurrency slot and every request ahead in fair order allow.
+    pub async fn acquire(&self, flow: &Flow) -> Permit {
         let (sender, receiver) = oneshot::channel();
         let start_dispatcher = {
             let mut state = self.inner.lock();
@@ -693,8 +682,8 @@ mod tests {
     async fn rate_below_one_spaces_requests() {
         let budget = HostBudget::new("h", config(0.5, 1, 4));
         let start = Instant::now();
-        drop(budget.acquire().await);
-        drop(budget.acquire().await);
+        drop(budget.acquire(&Flow::other()).await);
+        drop(budget.acquire(&Flow::other()).await);
         assert_eq!(Instant::now() - start, Duration::from_secs(2));
     }
 
@@ -704,7 +693,7 @@ mod tests {
         budget.pause_for(Duration::from_secs(3));
         budget.pause_for(Duration::from_secs(1));
         let start = Instant::now();
-        drop(budget.acquire().await);
+        drop(budget.acquire(&Flow::other()).await);
         assert_eq!(Instant::now() - start, Duration::from_secs(3));
     }
 
@@ -730,13 +719,14 @@ mod tests {
         (0..count)
             .map(|_| {
                 let budget = budget.clone();
-                tokio::spawn(FLOW.scope(flow.clone(), async move {
-                    let permit = budget.acquire().await;
+                let flow = flow.clone();
+                tokio::spawn(async move {
+                    let permit = budget.acquire(&flow).await;
                     let at = Instant::now();
                     tokio::time::sleep(hold).await;
                     drop(permit);
                     at
-                }))
+                })
             })
             .collect()
     }
@@ -783,15 +773,15 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn cancelled_waiters_give_their_turn_away() {
         let budget = HostBudget::new("h", config(1.0, 1, 1));
-        drop(budget.acquire().await);
+        drop(budget.acquire(&Flow::other()).await);
         let waiter = {
             let budget = budget.clone();
-            tokio::spawn(async move { drop(budget.acquire().await) })
+            tokio::spawn(async move { drop(budget.acquire(&Flow::other()).await) })
         };
         tokio::task::yield_now().await;
         waiter.abort();
         let start = Instant::now();
-        drop(budget.acquire().await);
+        drop(budget.acquire(&Flow::other()).await);
         assert!(Instant::now() - start <= Duration::from_secs(1));
     }
 
@@ -821,12 +811,12 @@ mod tests {
         let budget = budgets.for_host("h");
         let start = Instant::now();
         for _ in 0..10 {
-            drop(budget.acquire().await);
+            drop(budget.acquire(&Flow::other()).await);
         }
         assert_eq!(Instant::now(), start, "the burst");
         budgets.reconfigure(config(10.0, 10, 100), HashMap::new());
         budgets.reconfigure(config(10.0, 10, 100), HashMap::new());
-        drop(budget.acquire().await);
+        drop(budget.acquire(&Flow::other()).await);
         assert_eq!(
             Instant::now() - start,
             Duration::from_millis(100),

@@ -11,6 +11,7 @@ mod pipeline;
 mod rabbitmq;
 mod request;
 mod rocketmq;
+mod tally;
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
@@ -22,7 +23,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::auth::{Credentials, TokenState};
-use crate::budget::{Budgets, HostBudget};
+use crate::budget::{Budgets, Flow, HostBudget};
 use crate::error::ApiError;
 use crate::retry::RetryPolicy;
 use crate::transport::Transport;
@@ -31,6 +32,7 @@ use crate::{ApiObserver, ClientConfig};
 pub use pipeline::{DENIED_API_HOLD_OFF, FLOW_CONTROL_CODE};
 pub use request::EndpointError;
 use request::{Endpoint, parse_endpoint};
+pub use tally::CallTally;
 
 /// Why a client cannot be built: which endpoint, and what is wrong with its URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,10 +59,14 @@ struct Inner {
     instances_v1: AtomicBool,
 }
 
-/// The DMS API client. Cheap to clone; clones share caches, budgets and the token.
+/// The DMS API client. Cheap to clone; clones share caches, budgets and the token. A handle
+/// made by [`DmsClient::for_flow`] queues its requests as that flow and counts them in its
+/// tally; the others queue as [`Flow::other`].
 #[derive(Clone)]
 pub struct DmsClient {
     inner: Arc<Inner>,
+    flow: Flow,
+    tally: Option<Arc<CallTally>>,
 }
 
 impl fmt::Debug for DmsClient {
@@ -94,6 +100,8 @@ impl DmsClient {
         let dms = parse_endpoint(&config.endpoint, budgets).map_err(ClientError::Dms)?;
         let iam = parse_endpoint(&config.iam_endpoint, budgets).map_err(ClientError::Iam)?;
         Ok(DmsClient {
+            flow: Flow::other(),
+            tally: None,
             inner: Arc::new(Inner {
                 region: config.region,
                 configured_project_id: config.project_id.filter(|p| !p.trim().is_empty()),
@@ -110,6 +118,15 @@ impl DmsClient {
                 instances_v1: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// A handle whose requests queue as `flow` in the host schedulers and add up in `tally`.
+    pub fn for_flow(&self, flow: Flow, tally: Arc<CallTally>) -> DmsClient {
+        DmsClient {
+            inner: Arc::clone(&self.inner),
+            flow,
+            tally: Some(tally),
+        }
     }
 
     pub fn region(&self) -> &str {

@@ -112,6 +112,15 @@ impl DmsClient {
         }
     }
 
+    /// One attempt went on the wire and ended with `code`: the observer and this handle's
+    /// tally learn of it.
+    fn finished(&self, api: &'static str, code: &str, elapsed: Duration) {
+        self.inner.observer.request_finished(api, code, elapsed);
+        if let Some(tally) = &self.tally {
+            tally.count(api, code.starts_with('2'));
+        }
+    }
+
     async fn attempt(
         &self,
         endpoint: &Endpoint,
@@ -131,7 +140,7 @@ impl DmsClient {
             Some(instance) => Some(endpoint.budget.pacer().turn(api, instance).await),
             None => None,
         };
-        let _permit = endpoint.budget.acquire().await;
+        let _permit = endpoint.budget.acquire(&self.flow).await;
         attempt
             .still_allowed()
             .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
@@ -142,7 +151,7 @@ impl DmsClient {
         let elapsed = started.elapsed();
         let response = match outcome {
             Err(_) | Ok(Err(TransportError::Timeout)) => {
-                observer.request_finished(api, "timeout", elapsed);
+                self.finished(api, "timeout", elapsed);
                 attempt.failed(ErrorKind::Timeout, true, false);
                 return Err(ApiError::new(
                     api,
@@ -152,7 +161,7 @@ impl DmsClient {
                 .into());
             }
             Ok(Err(error)) => {
-                observer.request_finished(api, "transport_error", elapsed);
+                self.finished(api, "transport_error", elapsed);
                 attempt.failed(ErrorKind::Transport, true, false);
                 return Err(ApiError::new(api, ErrorKind::Transport, error.to_string()).into());
             }
@@ -160,7 +169,7 @@ impl DmsClient {
         };
         let status = response.status();
         if status.is_success() {
-            observer.request_finished(api, status.as_str(), elapsed);
+            self.finished(api, status.as_str(), elapsed);
             endpoint.budget.succeeded();
             attempt.answered(true);
             if let Some(turn) = turn {
@@ -176,7 +185,7 @@ impl DmsClient {
         } else {
             status.as_str()
         };
-        observer.request_finished(api, code, elapsed);
+        self.finished(api, code, elapsed);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)

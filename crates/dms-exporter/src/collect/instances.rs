@@ -196,7 +196,7 @@ impl Collector for Instances {
             let mut discovered = Vec::new();
             let mut complete = true;
             for engine in &cx.target.engines {
-                match cx.target.client.list_instances(engine.api_name()).await {
+                match cx.client.list_instances(engine.api_name()).await {
                     Ok(mut instances) => {
                         self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();

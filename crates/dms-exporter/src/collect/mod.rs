@@ -1,7 +1,6 @@
 //! Collection: collectors turn API responses into plain samples; the scheduler runs them on
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
-pub mod cycle_counters;
 mod failures;
 pub mod health;
 pub mod instances;
@@ -19,6 +18,7 @@ pub mod tags;
 pub mod tasks;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use dms_cloud::DmsClient;
 use dms_cloud::error::ApiError;
@@ -56,14 +56,25 @@ pub struct Target {
 /// What a collector may read while it works.
 pub struct Context<'a> {
     pub target: &'a Target,
+    /// The target's client as this collector's flow: its requests queue for the collector's
+    /// share of the host and add up in the round's tally.
+    pub client: &'a DmsClient,
     pub instance: Option<&'a InstanceRef>,
     pub settings: &'a CollectorsConfig,
     pub filters: &'a FiltersConfig,
     /// State kept across cycles and reloads (status windows, log end history).
     pub health: &'a health::ConsumerHealth,
+    /// Calls a per-cycle limit skipped in this round ([`Context::skip_calls`]).
+    pub skipped_calls: &'a AtomicU64,
 }
 
 impl Context<'_> {
+    /// Reports calls a per-cycle limit left for later rounds (`rotation`).
+    pub fn skip_calls(&self, count: usize) {
+        self.skipped_calls
+            .fetch_add(u64::try_from(count).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
     /// The instance of an instance-scoped collector.
     pub fn instance(&self) -> &InstanceRef {
         self.instance

@@ -52,7 +52,7 @@ impl Collector for Quotas {
             if self.sharding.shard != 0 {
                 return Ok(Output::whole(Vec::new()));
             }
-            let quotas = cx.target.client.quotas().await?;
+            let quotas = cx.client.quotas().await?;
             let (region, project) = (cx.target.region.as_str(), cx.target.project_id.as_str());
             let mut samples = Samples::default();
             for quota in &quotas.quotas.resources {

@@ -8,8 +8,7 @@ use std::sync::{Mutex, PoisonError};
 
 use dms_cloud::error::ApiError;
 
-use crate::collect::cycle_counters::record_skipped_calls;
-use crate::collect::{Output, Part};
+use crate::collect::{Context, Output, Part};
 use crate::metrics::Sample;
 
 /// Per-instance cursor over a list of detail calls.
@@ -27,8 +26,8 @@ pub struct Turn<T> {
 
 impl Rotation {
     /// Splits `items` (in a stable order) into at most `limit` to read now, starting where the
-    /// previous cycle of this instance stopped, and the rest; reports the skipped count to the
-    /// cycle's self-metrics.
+    /// previous cycle of this instance stopped, and the rest (which the caller reports with
+    /// [`Context::skip_calls`]).
     pub fn turn<T>(&self, instance_id: &str, items: Vec<T>, limit: u32) -> Turn<T> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let len = items.len();
@@ -53,7 +52,6 @@ impl Rotation {
                 skipped.push(item);
             }
         }
-        record_skipped_calls(skipped.len() as u64);
         Turn { read, skipped }
     }
 }
@@ -63,7 +61,7 @@ impl Rotation {
     /// `output`, and lists the skipped ones as kept.
     pub async fn read_turn<T, Fut>(
         &self,
-        instance_id: &str,
+        cx: &Context<'_>,
         items: Vec<T>,
         limit: u32,
         key: impl Fn(&T) -> String,
@@ -72,7 +70,8 @@ impl Rotation {
     ) where
         Fut: Future<Output = Result<Vec<Sample>, ApiError>>,
     {
-        let turn = self.turn(instance_id, items, limit);
+        let turn = self.turn(&cx.instance().id, items, limit);
+        cx.skip_calls(turn.skipped.len());
         output.kept.extend(turn.skipped.iter().map(&key));
         // Every read queues at once; the host's request scheduler paces them.
         let parts: Vec<Part> = futures::future::join_all(turn.read.into_iter().map(|item| {

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use dms_cloud::budget::Competition;
-use dms_cloud::{ErrorKind, FLOW, Flow};
+use dms_cloud::{CallTally, ErrorKind, Flow};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
@@ -29,9 +29,6 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cycle_counters::{
-    CYCLE_API_CALLS, CYCLE_PACED_SECONDS, CYCLE_PROGRESS, CYCLE_SKIPPED_CALLS,
-};
 use super::failures::{FailureLog, Origin};
 use super::health::ConsumerHealth;
 pub use super::readiness::Readiness;
@@ -77,16 +74,6 @@ struct Job {
     failures: FailureLog,
 }
 
-/// Counters one round's requests feed through task-locals.
-#[derive(Default)]
-struct RoundCounters {
-    calls: Arc<AtomicU64>,
-    skipped: Arc<AtomicU64>,
-    /// Successful answers: a round slowed by the budget or by throttling has them, one whose
-    /// calls only fail has none.
-    progress: Arc<AtomicU64>,
-}
-
 /// Tells whether a running round is making progress: a successful answer came within the
 /// last `window`.
 struct ProgressWatch {
@@ -102,9 +89,8 @@ impl ProgressWatch {
         }
     }
 
-    /// Whether the round moved within `window`, reading its progress counter now.
-    fn moving(&mut self, answers: &AtomicU64, window: Duration) -> bool {
-        let now = answers.load(Ordering::Relaxed);
+    /// Whether the round moved within `window`, given its successful answers so far.
+    fn moving(&mut self, now: u64, window: Duration) -> bool {
         if now != self.seen {
             self.seen = now;
             self.at = Instant::now();
@@ -482,25 +468,22 @@ impl Job {
         started: Instant,
         lateness: Duration,
     ) -> RoundOutcome {
-        let counters = RoundCounters::default();
+        let tally = Arc::new(CallTally::default());
+        let skipped = AtomicU64::new(0);
+        let client = self
+            .target
+            .client
+            .for_flow(self.flow.clone(), Arc::clone(&tally));
         let cx = Context {
             target: &self.target,
+            client: &client,
             instance: None,
             settings: &self.settings,
             filters: &self.filters,
             health: &self.health,
+            skipped_calls: &skipped,
         };
-        let work = FLOW.scope(
-            self.flow.clone(),
-            CYCLE_API_CALLS.scope(
-                Arc::clone(&counters.calls),
-                CYCLE_SKIPPED_CALLS.scope(
-                    Arc::clone(&counters.skipped),
-                    CYCLE_PROGRESS
-                        .scope(Arc::clone(&counters.progress), self.collector.collect(&cx)),
-                ),
-            ),
-        );
+        let work = self.collector.collect(&cx);
         tokio::pin!(work);
         let patience = tokio::time::sleep(self.interval);
         tokio::pin!(patience);
@@ -510,16 +493,16 @@ impl Job {
             tokio::select! {
                 result = &mut work => break result,
                 () = &mut patience => {
-                    if progress.moving(&counters.progress, self.interval) || self.slowed_by_budget() {
+                    if progress.moving(tally.answered(), self.interval) || self.slowed_by_budget() {
                         let overrun = started.elapsed() + self.interval;
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     } else if !reported_down {
                         reported_down = true;
                         tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval without progress; reported down until it ends");
                         let unfinished = RoundOutcome {
-                            calls: counters.calls.load(Ordering::Relaxed),
-                            skipped: counters.skipped.load(Ordering::Relaxed),
-                            progress: counters.progress.load(Ordering::Relaxed),
+                            calls: tally.sent(),
+                            skipped: skipped.load(Ordering::Relaxed),
+                            progress: tally.answered(),
                             errors: vec![ErrorKind::Timeout.as_label()],
                             last_error: Some("cycle unfinished after an interval without progress".to_owned()),
                             paced: Duration::ZERO,
@@ -554,9 +537,9 @@ impl Job {
             None => {}
         }
         RoundOutcome {
-            calls: counters.calls.load(Ordering::Relaxed),
-            skipped: counters.skipped.load(Ordering::Relaxed),
-            progress: counters.progress.load(Ordering::Relaxed),
+            calls: tally.sent(),
+            skipped: skipped.load(Ordering::Relaxed),
+            progress: tally.answered(),
             errors,
             last_error,
             paced: Duration::ZERO,
@@ -585,32 +568,25 @@ impl Job {
         self: &Arc<Self>,
         round: u64,
         instance: InstanceRef,
-        counters: &RoundCounters,
-        progress: Arc<AtomicU64>,
+        tally: Arc<CallTally>,
+        skipped: Arc<AtomicU64>,
     ) -> BoxFuture<'static, Done> {
         let job = Arc::clone(self);
-        let calls = Arc::clone(&counters.calls);
-        let skipped = Arc::clone(&counters.skipped);
         Box::pin(async move {
-            let paced = Arc::new(AtomicU64::new(0));
+            let client = job
+                .target
+                .client
+                .for_flow(job.flow.clone(), Arc::clone(&tally));
             let cx = Context {
                 target: &job.target,
+                client: &client,
                 instance: Some(&instance),
                 settings: &job.settings,
                 filters: &job.filters,
                 health: &job.health,
+                skipped_calls: &skipped,
             };
-            let work = CYCLE_PROGRESS.scope(progress, job.collector.collect(&cx));
-            let result = FLOW
-                .scope(
-                    job.flow.clone(),
-                    CYCLE_API_CALLS.scope(
-                        calls,
-                        CYCLE_SKIPPED_CALLS
-                            .scope(skipped, CYCLE_PACED_SECONDS.scope(Arc::clone(&paced), work)),
-                    ),
-                )
-                .await;
+            let result = job.collector.collect(&cx).await;
             job.failures
                 .observe(&job.origin(&instance.id), result.as_ref());
             let last_error = failure_text(Some(&instance.id), result.as_ref());
@@ -626,7 +602,7 @@ impl Job {
                 round,
                 errors,
                 last_error,
-                paced: Duration::from_nanos(paced.load(Ordering::Relaxed)),
+                paced: tally.paced(),
             }
         })
     }
@@ -641,18 +617,20 @@ impl Job {
         busy: &mut HashSet<String>,
         running: &mut FuturesUnordered<BoxFuture<'static, Done>>,
     ) -> RoundOutcome {
-        let counters = RoundCounters::default();
-        // Each pending instance's successful answers: only they tell whether the round still
-        // moves (an instance that finished early says nothing of one whose calls fail).
-        let mut answers: HashMap<String, (Arc<AtomicU64>, ProgressWatch)> = HashMap::new();
+        let skipped = Arc::new(AtomicU64::new(0));
+        // Each pending instance's calls in a tally of its own: only their answers tell whether
+        // the round still moves (an instance that finished early says nothing of one whose
+        // calls fail). Finished ones are folded into `sent` and `answered`.
+        let mut answers: HashMap<String, (Arc<CallTally>, ProgressWatch)> = HashMap::new();
+        let (mut sent, mut answered) = (0, 0);
         for instance in instances {
             busy.insert(instance.id.clone());
-            let progress = Arc::new(AtomicU64::new(0));
+            let tally = Arc::new(CallTally::default());
             answers.insert(
                 instance.id.clone(),
-                (Arc::clone(&progress), ProgressWatch::new()),
+                (Arc::clone(&tally), ProgressWatch::new()),
             );
-            running.push(self.instance_work(round, instance, &counters, progress));
+            running.push(self.instance_work(round, instance, tally, Arc::clone(&skipped)));
         }
         let mut pending = answers.len();
         let mut errors = Vec::new();
@@ -667,11 +645,11 @@ impl Job {
             tokio::select! {
                 () = &mut patience => {
                     let queued = budget.waiting(&self.flow) > 0;
-                    let mut answered = false;
-                    for (progress, watch) in answers.values_mut() {
-                        answered |= watch.moving(progress, self.interval);
+                    let mut pending_moved = false;
+                    for (tally, watch) in answers.values_mut() {
+                        pending_moved |= watch.moving(tally.answered(), self.interval);
                     }
-                    let moving = answered || self.slowed_by_budget();
+                    let moving = pending_moved || self.slowed_by_budget();
                     if moving {
                         // Over the interval and still answered (slowed by the budget, the
                         // API's per-instance limits or throttling): what is served must last
@@ -688,10 +666,9 @@ impl Job {
                 Some(done) = running.next() => {
                     busy.remove(&done.instance_id);
                     if done.round == round {
-                        if let Some((progress, _)) = answers.remove(&done.instance_id) {
-                            counters
-                                .progress
-                                .fetch_add(progress.load(Ordering::Relaxed), Ordering::Relaxed);
+                        if let Some((tally, _)) = answers.remove(&done.instance_id) {
+                            sent += tally.sent();
+                            answered += tally.answered();
                         }
                         pending -= 1;
                         last_progress = Instant::now();
@@ -718,12 +695,12 @@ impl Job {
             });
         }
         RoundOutcome {
-            calls: counters.calls.load(Ordering::Relaxed),
-            skipped: counters.skipped.load(Ordering::Relaxed),
-            progress: counters.progress.load(Ordering::Relaxed)
+            calls: sent + answers.values().map(|(tally, _)| tally.sent()).sum::<u64>(),
+            skipped: skipped.load(Ordering::Relaxed),
+            progress: answered
                 + answers
                     .values()
-                    .map(|(progress, _)| progress.load(Ordering::Relaxed))
+                    .map(|(tally, _)| tally.answered())
                     .sum::<u64>(),
             errors,
             last_error,

@@ -37,7 +37,7 @@ impl Collector for Tags {
         async move {
             let instance = cx.instance();
             let engine = instance.engine.as_str();
-            let tags = cx.target.client.instance_tags(engine, &instance.id).await?;
+            let tags = cx.client.instance_tags(engine, &instance.id).await?;
             let mut samples = Samples::default();
             for tag in &tags {
                 samples.push(

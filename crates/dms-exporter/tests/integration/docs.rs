@@ -196,3 +196,28 @@ fn the_metrics_layer_names_nothing_of_the_cloud_client() {
         "metrics/ names dms_cloud in {leaking:?}"
     );
 }
+
+#[test]
+fn no_task_local_carries_data_between_layers() {
+    // Issue 17: a round's flow and counters travel in the client handle (`for_flow`) and the
+    // collector's `Context`, so a reader can follow them through signatures.
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in ["dms-exporter", "dms-cloud", "dms-sign", "dms-sim"] {
+        files.extend(rust_files(&crates.join(krate).join("src")));
+    }
+    assert!(files.len() > 50, "{} source files", files.len());
+    let with_task_locals: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            std::fs::read_to_string(path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .contains(concat!("task_local", "!"))
+        })
+        .map(|path| path.display().to_string())
+        .collect();
+    assert!(
+        with_task_locals.is_empty(),
+        "task-locals in {with_task_locals:?}"
+    );
+}

@@ -38,8 +38,11 @@ async fn every_collector_emits_only_the_families_it_describes() {
         .iter()
         .find(|c| c.scope() == Scope::Project)
         .expect("a project-scoped discovery collector");
+    let skipped_calls = std::sync::atomic::AtomicU64::new(0);
     let project_cx = Context {
         target: &target,
+        client: &target.client,
+        skipped_calls: &skipped_calls,
         instance: None,
         settings: &settings,
         filters: &filters,

@@ -48,7 +48,7 @@ impl Collector for Cluster {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let cluster = cx.target.client.kafka_cluster(id).await?;
+            let cluster = cx.client.kafka_cluster(id).await?;
             let mut samples = Samples::default();
             for broker in &cluster.brokers {
                 let Some(broker_id) = broker.broker_id else {

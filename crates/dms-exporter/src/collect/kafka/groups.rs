@@ -297,8 +297,9 @@ impl Groups {
         let first = self.undated_turns.turn(id, undated, limit);
         let left = limit.saturating_sub(u32::try_from(first.read.len()).unwrap_or(u32::MAX));
         let then = self.exact_turns.turn(id, wanted, left);
+        cx.skip_calls(first.skipped.len() + then.skipped.len());
         let turn = first.read.into_iter().chain(then.read);
-        let client = &cx.target.client;
+        let client = &cx.client;
         futures::future::join_all(turn.map(
             |(group, topic, partition, committed)| async move {
                 match client
@@ -358,7 +359,7 @@ impl Collector for Groups {
         async move {
             let id = cx.instance().id.as_str();
             let window = status::window_length(cx.settings.option(&health::STATUS_WINDOW));
-            let groups = cx.target.client.kafka_groups(id).await?;
+            let groups = cx.client.kafka_groups(id).await?;
             let wanted: Vec<String> = groups
                 .into_iter()
                 .map(|g| g.group_id)
@@ -367,9 +368,11 @@ impl Collector for Groups {
             let listed: HashSet<&str> = wanted.iter().map(String::as_str).collect();
             cx.health.retain_groups(id, |group| listed.contains(group));
             // Every detail queues at once; the host's request scheduler paces them.
-            let details = futures::future::join_all(wanted.iter().map(|group| async move {
-                (group, cx.target.client.kafka_group(id, group).await)
-            }))
+            let details = futures::future::join_all(
+                wanted
+                    .iter()
+                    .map(|group| async move { (group, cx.client.kafka_group(id, group).await) }),
+            )
             .await;
             let (mut undated, mut exact) = (Vec::new(), Vec::new());
             for (_, detail) in &details {

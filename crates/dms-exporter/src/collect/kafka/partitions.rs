@@ -116,7 +116,7 @@ impl Collector for Partitions {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let list = cx.target.client.kafka_topics(id).await?;
+            let list = cx.client.kafka_topics(id).await?;
             let topics: Vec<&str> = list
                 .topics
                 .iter()
@@ -126,7 +126,7 @@ impl Collector for Partitions {
             cx.health
                 .retain_log_topics(id, |topic| topics.contains(&topic));
             let parts = futures::future::join_all(topics.iter().map(|topic| async move {
-                let result = cx.target.client.kafka_topic_detail(id, topic).await;
+                let result = cx.client.kafka_topic_detail(id, topic).await;
                 let samples = result.map(|detail| {
                     record_facts(cx.health, id, &detail);
                     partition_samples(id, &detail)

@@ -39,7 +39,7 @@ impl Collector for Topics {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let list = cx.target.client.kafka_topics(id).await?;
+            let list = cx.client.kafka_topics(id).await?;
             let mut samples = Samples::default();
             for topic in list
                 .topics

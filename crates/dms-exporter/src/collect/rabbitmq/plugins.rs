@@ -41,7 +41,7 @@ impl Collector for Plugins {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let list = cx.target.client.rabbitmq_plugins(id).await?;
+            let list = cx.client.rabbitmq_plugins(id).await?;
             let mut samples = Samples::default();
             for plugin in list.plugins.iter().filter(|p| !p.name.is_empty()) {
                 let name = plugin.name.as_str();

@@ -136,7 +136,7 @@ impl Collector for Queues {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let client = &cx.target.client;
+            let client = &cx.client;
             let vhosts = client.rabbitmq_vhosts(id).await?;
             let wanted = vhosts
                 .into_iter()

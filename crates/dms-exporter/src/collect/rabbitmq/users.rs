@@ -33,7 +33,7 @@ impl Collector for Users {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let users = cx.target.client.rabbitmq_users(id).await?;
+            let users = cx.client.rabbitmq_users(id).await?;
             let mut samples = Samples::default();
             samples.push(&catalog::RABBITMQ_USERS, [id], users.len() as f64);
             Ok(Output::whole(samples.into()))

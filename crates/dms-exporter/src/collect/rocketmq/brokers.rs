@@ -33,7 +33,7 @@ impl Collector for Brokers {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let list = cx.target.client.rocketmq_brokers(id).await?;
+            let list = cx.client.rocketmq_brokers(id).await?;
             let mut samples = Samples::default();
             for broker in &list.brokers {
                 samples.push(

@@ -110,7 +110,7 @@ impl Collector for Groups {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let all = cx.target.client.rocketmq_groups(id).await?;
+            let all = cx.client.rocketmq_groups(id).await?;
             let mut output = Output::default();
             output
                 .parts
@@ -123,12 +123,12 @@ impl Collector for Groups {
                 .collect();
             self.rotation
                 .read_turn(
-                    id,
+                    cx,
                     names,
                     cx.settings.option(&super::DETAIL_CALLS_LIMIT),
                     |group| clients_key(group),
                     |group| async move {
-                        let clients = cx.target.client.rocketmq_group_clients(id, &group).await?;
+                        let clients = cx.client.rocketmq_group_clients(id, &group).await?;
                         Ok(client_samples(id, &group, &clients))
                     },
                     &mut output,

@@ -85,7 +85,7 @@ impl Lag {
     async fn topics_of(&self, cx: &Context<'_>, group: &str) -> (Vec<String>, Option<ApiError>) {
         let id = cx.instance().id.as_str();
         let key = (id.to_owned(), group.to_owned());
-        match cx.target.client.rocketmq_group_topics(id, group).await {
+        match cx.client.rocketmq_group_topics(id, group).await {
             Ok(topics) => {
                 let topics: Vec<String> = topics
                     .into_iter()
@@ -146,7 +146,7 @@ impl Collector for Lag {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let all = cx.target.client.rocketmq_groups(id).await?;
+            let all = cx.client.rocketmq_groups(id).await?;
             let groups: Vec<String> = all
                 .items
                 .into_iter()
@@ -186,6 +186,7 @@ impl Collector for Lag {
             let turn =
                 self.rotation
                     .turn(id, pairs, cx.settings.option(&super::DETAIL_CALLS_LIMIT));
+            cx.skip_calls(turn.skipped.len());
             for (group, topic) in &turn.skipped {
                 output.kept.extend(pairs::keys(group, topic));
             }

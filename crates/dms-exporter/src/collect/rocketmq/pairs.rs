@@ -51,7 +51,7 @@ pub async fn read(
     output: &mut Output,
 ) {
     let id = cx.instance().id.as_str();
-    let client = &cx.target.client;
+    let client = &cx.client;
     let topics: BTreeSet<&str> = pairs.iter().map(|(_, topic)| topic.as_str()).collect();
     let statuses = futures::future::join_all(
         topics
@@ -127,7 +127,7 @@ async fn read_members<'g>(
     output: &mut Output,
 ) -> HashMap<&'g str, bool> {
     let id = cx.instance().id.as_str();
-    let client = &cx.target.client;
+    let client = &cx.client;
     let answers = futures::future::join_all(
         groups
             .into_iter()

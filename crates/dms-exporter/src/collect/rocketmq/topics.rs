@@ -132,7 +132,7 @@ impl Collector for Topics {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let all = cx.target.client.rocketmq_topics(id).await?;
+            let all = cx.client.rocketmq_topics(id).await?;
             let mut output = Output::default();
             output
                 .parts
@@ -145,12 +145,12 @@ impl Collector for Topics {
                 .collect();
             self.rotation
                 .read_turn(
-                    id,
+                    cx,
                     names,
                     cx.settings.option(&super::DETAIL_CALLS_LIMIT),
                     |topic| status_key(topic),
                     |topic| async move {
-                        let status = cx.target.client.rocketmq_topic_status(id, &topic).await?;
+                        let status = cx.client.rocketmq_topic_status(id, &topic).await?;
                         Ok(status_samples(id, &topic, &status))
                     },
                     &mut output,

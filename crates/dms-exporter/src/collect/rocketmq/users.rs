@@ -38,7 +38,7 @@ impl Collector for Users {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let id = cx.instance().id.as_str();
-            let users = cx.target.client.rocketmq_users(id).await?;
+            let users = cx.client.rocketmq_users(id).await?;
             let admins = users.iter().filter(|u| u.admin == Some(true)).count();
             let mut samples = Samples::default();
             samples.push(&catalog::ROCKETMQ_USERS, [id], users.len() as f64);
