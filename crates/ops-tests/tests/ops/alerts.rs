@@ -163,10 +163,7 @@ fn every_alert_has_severity_summary_description_and_runbook() {
             anchors.contains(anchor),
             "{name}: {RUNBOOKS} has no heading with anchor #{anchor}"
         );
-        assert!(
-            rule.for_.is_some() || name == "DmsBackgroundTaskFailed",
-            "{name}: no `for:` (only discrete events may fire at once)"
-        );
+        assert!(rule.for_.is_some(), "{name}: no `for:`");
     }
 }
 
