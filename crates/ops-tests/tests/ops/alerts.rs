@@ -69,9 +69,9 @@ const KAFKA_EXPORTER_SERIES: [&str; 12] = [
 ];
 
 /// The join every per-instance alert names its instance with, aggregated so that two scrapes
-/// of the exporter do not make duplicate series on the right-hand side.
-const NAME_JOIN: &str =
-    "* on (instance_id) group_left (name) max by (instance_id, name) (dms_instance_info)";
+/// of the exporter do not make duplicate series on the right-hand side; `region` and
+/// `project_id` come along for Alertmanager's routing and inhibition.
+const NAME_JOIN: &str = "* on (instance_id) group_left (name, region, project_id) max by (instance_id, name, region, project_id) (dms_instance_info)";
 
 fn assert_success(output: &std::process::Output, what: &str) {
     assert!(
@@ -567,4 +567,100 @@ fn rule_file_parsing() {
         heading_anchor("Using the URLs: a prefix"),
         "using-the-urls-a-prefix"
     );
+}
+
+const ALERTMANAGER: &str = "deploy/alertmanager/alertmanager.yml";
+
+/// The parts of the shipped Alertmanager configuration this test reads.
+#[derive(Deserialize)]
+struct AlertmanagerConfig {
+    inhibit_rules: Vec<InhibitRule>,
+}
+
+#[derive(Deserialize)]
+struct InhibitRule {
+    source_matchers: Vec<String>,
+    target_matchers: Vec<String>,
+    #[serde(default)]
+    equal: Vec<String>,
+}
+
+/// The alert names an `alertname` matcher selects: `alertname="A"` or `alertname=~"A|B"`,
+/// written as whole names (a pattern would hide a renamed alert).
+fn matched_alert_names(matcher: &str) -> Vec<String> {
+    let (_, value) = matcher
+        .split_once("=~")
+        .or_else(|| matcher.split_once('='))
+        .filter(|(label, _)| label.trim() == "alertname")
+        .unwrap_or_else(|| panic!("{ALERTMANAGER}: matcher {matcher} is not on alertname"));
+    let value = value.trim().trim_matches('"');
+    value.split('|').map(str::to_owned).collect()
+}
+
+/// Every inhibition names alerts that exist, and the labels it requires equal are on every
+/// firing promtool case of both sides: an absent label counts as equal in Alertmanager, so a
+/// missing one would inhibit across instances (or never, when only one side has it).
+#[test]
+fn inhibit_rules_name_existing_alerts_with_the_equal_labels() {
+    let config: AlertmanagerConfig = serde_saphyr::from_str(&read(ALERTMANAGER))
+        .unwrap_or_else(|e| panic!("{ALERTMANAGER}: {e}"));
+    assert!(
+        !config.inhibit_rules.is_empty(),
+        "{ALERTMANAGER}: no inhibit_rules"
+    );
+    let names: BTreeSet<String> = rules().into_iter().map(|r| r.name).collect();
+    let mut labels_of: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for (_, parsed) in test_files() {
+        for case in parsed.tests.iter().flat_map(|t| &t.alert_rule_test) {
+            for expected in &case.exp_alerts {
+                labels_of
+                    .entry(case.alertname.clone())
+                    .or_default()
+                    .push(expected.exp_labels.clone());
+            }
+        }
+    }
+    for (index, rule) in config.inhibit_rules.iter().enumerate() {
+        assert!(
+            !rule.equal.is_empty(),
+            "inhibit rule {index}: no `equal`, it would inhibit across every instance"
+        );
+        let sides = [
+            (&rule.source_matchers, "source"),
+            (&rule.target_matchers, "target"),
+        ];
+        for (matchers, side) in sides {
+            let alerts: Vec<String> = matchers
+                .iter()
+                .filter(|m| m.trim_start().starts_with("alertname"))
+                .flat_map(|m| matched_alert_names(m))
+                .collect();
+            assert!(
+                !alerts.is_empty(),
+                "inhibit rule {index}: no {side} alertname"
+            );
+            for alert in alerts {
+                assert!(
+                    names.contains(&alert),
+                    "inhibit rule {index}: {side} alert {alert} does not exist"
+                );
+                let cases = labels_of.get(&alert).map(Vec::as_slice).unwrap_or_default();
+                assert!(!cases.is_empty(), "{alert}: no firing promtool case");
+                for labels in cases {
+                    for label in &rule.equal {
+                        assert!(
+                            labels.contains_key(label),
+                            "inhibit rule {index}: {side} alert {alert} fires without `{label}` ({labels:?})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn alertname_matchers_are_read() {
+    assert_eq!(matched_alert_names(r#"alertname="A""#), ["A"]);
+    assert_eq!(matched_alert_names(r#"alertname=~"A|B""#), ["A", "B"]);
 }

@@ -824,6 +824,25 @@ fn deploy_prometheusrule_is_generated_from_the_alerts() {
     );
 }
 
+/// The shipped Alertmanager configuration (routing and inhibit rules) is valid; the alerts it
+/// names are checked in alerts.rs.
+#[test]
+fn deploy_alertmanager_config_is_valid() {
+    let file = "deploy/alertmanager/alertmanager.yml";
+    let output = run_tool("amtool", &["check-config", file]);
+    assert!(
+        output.status.success(),
+        "amtool check-config {file}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // amtool accepts an empty list: the inhibitions are what this file is for.
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("inhibit rules"),
+        "amtool found no inhibit rules in {file}"
+    );
+}
+
 #[test]
 fn deploy_compose_prometheus_config_is_valid() {
     // The rule_files glob points inside the container, so it matches nothing here: promtool
