@@ -274,32 +274,156 @@ fn recording_rules_only_use_exported_metrics_and_are_unique() {
     }
 }
 
-/// The parameters docs/runbooks.md tells users to change are the ones the rules use.
+const PARAMETERS: &str = "alerts/dms_exporter.parameters.yml";
+const THRESHOLD: &str = "dms:alert_threshold:";
+
+/// The threshold parameters (alerts/dms_exporter.parameters.yml): name to default, as written.
+fn parameters() -> BTreeMap<String, String> {
+    let constant = regex::Regex::new(r"^vector\(([0-9.]+)\)$").expect("regex");
+    let recorded: Vec<_> = recording_rules()
+        .into_iter()
+        .filter(|r| r.file == PARAMETERS)
+        .collect();
+    assert!(!recorded.is_empty(), "{PARAMETERS} records nothing");
+    recorded
+        .into_iter()
+        .map(|rule| {
+            let name = rule
+                .name
+                .strip_prefix(THRESHOLD)
+                .unwrap_or_else(|| panic!("{PARAMETERS}: {} is not {THRESHOLD}…", rule.name));
+            let default = constant
+                .captures(rule.expr.trim())
+                .unwrap_or_else(|| panic!("{PARAMETERS}: {} is not vector(<number>)", rule.name));
+            (name.to_owned(), default[1].to_owned())
+        })
+        .collect()
+}
+
+/// Every read of a parameter in the alerts, as (alert, parameter, fallback default); panics on
+/// a read without the fallback (the alert would go quiet without the parameters file).
+fn parameter_reads() -> Vec<(String, String, String)> {
+    let read = regex::Regex::new(r"max\(dms:alert_threshold:(\w+)\) or vector\(([0-9.]+)\)")
+        .expect("regex");
+    let mut reads = Vec::new();
+    for rule in rules() {
+        let texts = std::iter::once(&rule.expr).chain(rule.annotations.values());
+        for text in texts {
+            let found: Vec<_> = read.captures_iter(text).collect();
+            assert_eq!(
+                found.len(),
+                text.matches(THRESHOLD).count(),
+                "{}: read parameters as `max({THRESHOLD}<name>) or vector(<default>)`",
+                rule.name
+            );
+            reads.extend(
+                found
+                    .iter()
+                    .map(|c| (rule.name.clone(), c[1].to_owned(), c[2].to_owned())),
+            );
+        }
+    }
+    reads
+}
+
+/// Every parameter an alert reads is defined, with the same default as the alert's fallback;
+/// every defined parameter is read by an alert expression.
 #[test]
-fn documented_rule_parameters_match_the_rules() {
-    let runbooks = read(RUNBOOKS);
+fn threshold_parameters_are_defined_and_used() {
+    let parameters = parameters();
+    let reads = parameter_reads();
+    for (alert, name, fallback) in &reads {
+        let default = parameters
+            .get(name)
+            .unwrap_or_else(|| panic!("{alert}: parameter {name} is not in {PARAMETERS}"));
+        assert_eq!(fallback, default, "{alert}: fallback of {name}");
+    }
     let by_name: BTreeMap<String, AlertRule> =
         rules().into_iter().map(|r| (r.name.clone(), r)).collect();
-    for (alert, parameter) in [
-        ("DmsExporterDown", r#"job=~"dms[_-]exporter.*""#),
-        ("DmsExporterAbsent", r#"job=~"dms[_-]exporter.*""#),
-        ("DmsKafkaConsumerLagHigh", "> 100000"),
-        ("DmsRocketMqConsumerLagHigh", "> 100000"),
-        ("DmsKafkaConsumerLagSecondsHigh", "> 300"),
-        ("DmsRocketMqConsumerLagSecondsHigh", "> 300"),
-    ] {
+    for name in parameters.keys() {
+        let pattern = format!("max({THRESHOLD}{name})");
         assert!(
-            by_name[alert].expr.contains(parameter),
-            "{alert}: the rule does not use {parameter}"
-        );
-        assert!(
-            runbooks.contains(parameter),
-            "{RUNBOOKS} does not document {parameter} ({alert})"
+            by_name.values().any(|r| r.expr.contains(&pattern)),
+            "{PARAMETERS}: no alert expression reads {name}"
         );
     }
 }
 
-/// The end-to-end test waits for these to clear after the fault ends: short windows only.
+/// The parameters table of docs/runbooks.md: each parameter once, with its default and the
+/// alerts whose expressions read it; no row for a parameter that does not exist.
+#[test]
+fn threshold_parameters_are_documented() {
+    let runbooks = read(RUNBOOKS);
+    let row =
+        regex::Regex::new(r"^\| `(\w+)` \| ([0-9.]+) \| [^|]+ \| ([^|]+) \|$").expect("regex");
+    let link = regex::Regex::new(r"\[(Dms\w+)\]\(#(\w+)\)").expect("regex");
+    let mut documented: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for line in runbooks.lines() {
+        let Some(cells) = row.captures(line) else {
+            continue;
+        };
+        let alerts = link
+            .captures_iter(&cells[3])
+            .map(|l| {
+                assert_eq!(
+                    heading_anchor(&l[1]),
+                    &l[2],
+                    "{RUNBOOKS}: link to {}",
+                    &l[1]
+                );
+                l[1].to_owned()
+            })
+            .collect();
+        let previous = documented.insert(cells[1].to_owned(), (cells[2].to_owned(), alerts));
+        assert!(
+            previous.is_none(),
+            "{RUNBOOKS}: parameter {} twice",
+            &cells[1]
+        );
+    }
+    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for rule in rules() {
+        for (name, _) in parameters() {
+            if rule.expr.contains(&format!("max({THRESHOLD}{name})")) {
+                readers.entry(name).or_default().insert(rule.name.clone());
+            }
+        }
+    }
+    let parameters = parameters();
+    assert_eq!(
+        documented.keys().collect::<Vec<_>>(),
+        parameters.keys().collect::<Vec<_>>(),
+        "{RUNBOOKS}: the parameters table against {PARAMETERS}"
+    );
+    for (name, (default, alerts)) in &documented {
+        assert_eq!(default, &parameters[name], "{RUNBOOKS}: default of {name}");
+        assert_eq!(
+            Some(alerts),
+            readers.get(name),
+            "{RUNBOOKS}: the alerts listed for {name}"
+        );
+    }
+}
+
+/// The scrape job selector is not a parameter: the rules and the runbook name the same one.
+#[test]
+fn documented_job_selector_matches_the_rules() {
+    let runbooks = read(RUNBOOKS);
+    let by_name: BTreeMap<String, AlertRule> =
+        rules().into_iter().map(|r| (r.name.clone(), r)).collect();
+    let selector = r#"job=~"dms[_-]exporter.*""#;
+    for alert in ["DmsExporterDown", "DmsExporterAbsent"] {
+        assert!(
+            by_name[alert].expr.contains(selector),
+            "{alert}: the rule does not use {selector}"
+        );
+    }
+    assert!(
+        runbooks.contains(selector),
+        "{RUNBOOKS} does not document {selector}"
+    );
+}
+
 #[test]
 fn api_error_alerts_use_two_minute_windows() {
     let ranges = regex::Regex::new(r"\[([^\]]+)\]").expect("regex");
@@ -413,6 +537,19 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
                 .iter()
                 .any(|f| f == "../dms_exporter.rules.yml"),
             "{file}: rule_files must load ../dms_exporter.rules.yml"
+        );
+        // The cases run with the shipped thresholds, or with a user's parameters file
+        // (alerts/tests/parameters/) in their place.
+        assert!(
+            parsed
+                .rule_files
+                .iter()
+                .any(|f| f == "../dms_exporter.parameters.yml")
+                != parsed
+                    .rule_files
+                    .iter()
+                    .any(|f| f.starts_with("parameters/")),
+            "{file}: rule_files must load ../dms_exporter.parameters.yml or one of parameters/"
         );
         for case in parsed.tests.iter().flat_map(|t| &t.alert_rule_test) {
             let rule = rules
