@@ -128,9 +128,30 @@ fn the_promised_alerts_exist_once_each() {
     }
 }
 
+/// `repository` of the workspace Cargo.toml's `[workspace.package]`: the one place that says
+/// where the runbooks are published.
+fn workspace_repository() -> String {
+    let manifest = read("Cargo.toml");
+    let section = manifest
+        .split("\n[")
+        .find(|s| s.starts_with("workspace.package]"))
+        .expect("Cargo.toml has [workspace.package]");
+    let line = section
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = "))
+        .expect("[workspace.package] has a repository");
+    let url = line.trim().trim_matches('"').to_owned();
+    assert!(
+        url.starts_with("https://") && !url.ends_with('/'),
+        "Cargo.toml: repository {url} is an https URL without a trailing slash"
+    );
+    url
+}
+
 #[test]
 fn every_alert_has_severity_summary_description_and_runbook() {
     let runbooks = read(RUNBOOKS);
+    let runbook_base = format!("{}/blob/main/{RUNBOOKS}#", workspace_repository());
     let anchors: BTreeSet<String> = runbooks
         .lines()
         .filter(|line| line.starts_with('#'))
@@ -152,8 +173,8 @@ fn every_alert_has_severity_summary_description_and_runbook() {
             .get("runbook_url")
             .unwrap_or_else(|| panic!("{name}: no runbook_url annotation"));
         let anchor = url
-            .strip_prefix("docs/runbooks.md#")
-            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not docs/runbooks.md#…"));
+            .strip_prefix(&runbook_base)
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not {runbook_base}…"));
         assert_eq!(
             anchor,
             name.to_lowercase(),
