@@ -15,7 +15,7 @@ use serde::Deserialize;
 const RUNBOOKS: &str = "docs/runbooks.md";
 
 /// The alerts the operations bundle promises (more may exist).
-const REQUIRED: [&str; 34] = [
+const REQUIRED: [&str; 36] = [
     "DmsInstanceNotRunning",
     "DmsInstanceNotRunningPlanned",
     "DmsKafkaControllerCountAbnormal",
@@ -50,6 +50,8 @@ const REQUIRED: [&str; 34] = [
     "DmsKafkaConsumerGroupStatusError",
     "DmsKafkaConsumerMessagesLost",
     "DmsKafkaConsumerLagNearRetention",
+    "DmsKafkaConsumerGroupNotCatchingUp",
+    "DmsRocketMqConsumerGroupNotCatchingUp",
 ];
 
 /// The kafka_exporter series the compatibility rules promise (docs/compatibility.md).
