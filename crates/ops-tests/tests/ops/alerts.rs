@@ -15,7 +15,7 @@ use serde::Deserialize;
 const RUNBOOKS: &str = "docs/runbooks.md";
 
 /// The alerts the operations bundle promises (more may exist).
-const REQUIRED: [&str; 34] = [
+const REQUIRED: [&str; 36] = [
     "DmsInstanceNotRunning",
     "DmsInstanceNotRunningPlanned",
     "DmsKafkaControllerCountAbnormal",
@@ -50,6 +50,8 @@ const REQUIRED: [&str; 34] = [
     "DmsKafkaConsumerGroupStatusError",
     "DmsKafkaConsumerMessagesLost",
     "DmsKafkaConsumerLagNearRetention",
+    "DmsKafkaConsumerGroupNotCatchingUp",
+    "DmsRocketMqConsumerGroupNotCatchingUp",
 ];
 
 /// The kafka_exporter series the compatibility rules promise (docs/compatibility.md).
@@ -69,9 +71,9 @@ const KAFKA_EXPORTER_SERIES: [&str; 12] = [
 ];
 
 /// The join every per-instance alert names its instance with, aggregated so that two scrapes
-/// of the exporter do not make duplicate series on the right-hand side.
-const NAME_JOIN: &str =
-    "* on (instance_id) group_left (name) max by (instance_id, name) (dms_instance_info)";
+/// of the exporter do not make duplicate series on the right-hand side; `region` and
+/// `project_id` come along for Alertmanager's routing and inhibition.
+const NAME_JOIN: &str = "* on (instance_id) group_left (name, region, project_id) max by (instance_id, name, region, project_id) (dms_instance_info)";
 
 fn assert_success(output: &std::process::Output, what: &str) {
     assert!(
@@ -128,9 +130,30 @@ fn the_promised_alerts_exist_once_each() {
     }
 }
 
+/// `repository` of the workspace Cargo.toml's `[workspace.package]`: the one place that says
+/// where the runbooks are published.
+fn workspace_repository() -> String {
+    let manifest = read("Cargo.toml");
+    let section = manifest
+        .split("\n[")
+        .find(|s| s.starts_with("workspace.package]"))
+        .expect("Cargo.toml has [workspace.package]");
+    let line = section
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = "))
+        .expect("[workspace.package] has a repository");
+    let url = line.trim().trim_matches('"').to_owned();
+    assert!(
+        url.starts_with("https://") && !url.ends_with('/'),
+        "Cargo.toml: repository {url} is an https URL without a trailing slash"
+    );
+    url
+}
+
 #[test]
 fn every_alert_has_severity_summary_description_and_runbook() {
     let runbooks = read(RUNBOOKS);
+    let runbook_base = format!("{}/blob/main/{RUNBOOKS}#", workspace_repository());
     let anchors: BTreeSet<String> = runbooks
         .lines()
         .filter(|line| line.starts_with('#'))
@@ -152,8 +175,8 @@ fn every_alert_has_severity_summary_description_and_runbook() {
             .get("runbook_url")
             .unwrap_or_else(|| panic!("{name}: no runbook_url annotation"));
         let anchor = url
-            .strip_prefix("docs/runbooks.md#")
-            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not docs/runbooks.md#…"));
+            .strip_prefix(&runbook_base)
+            .unwrap_or_else(|| panic!("{name}: runbook_url {url} is not {runbook_base}…"));
         assert_eq!(
             anchor,
             name.to_lowercase(),
@@ -163,10 +186,7 @@ fn every_alert_has_severity_summary_description_and_runbook() {
             anchors.contains(anchor),
             "{name}: {RUNBOOKS} has no heading with anchor #{anchor}"
         );
-        assert!(
-            rule.for_.is_some() || name == "DmsBackgroundTaskFailed",
-            "{name}: no `for:` (only discrete events may fire at once)"
-        );
+        assert!(rule.for_.is_some(), "{name}: no `for:`");
     }
 }
 
@@ -277,32 +297,156 @@ fn recording_rules_only_use_exported_metrics_and_are_unique() {
     }
 }
 
-/// The parameters docs/runbooks.md tells users to change are the ones the rules use.
+const PARAMETERS: &str = "alerts/dms_exporter.parameters.yml";
+const THRESHOLD: &str = "dms:alert_threshold:";
+
+/// The threshold parameters (alerts/dms_exporter.parameters.yml): name to default, as written.
+fn parameters() -> BTreeMap<String, String> {
+    let constant = regex::Regex::new(r"^vector\(([0-9.]+)\)$").expect("regex");
+    let recorded: Vec<_> = recording_rules()
+        .into_iter()
+        .filter(|r| r.file == PARAMETERS)
+        .collect();
+    assert!(!recorded.is_empty(), "{PARAMETERS} records nothing");
+    recorded
+        .into_iter()
+        .map(|rule| {
+            let name = rule
+                .name
+                .strip_prefix(THRESHOLD)
+                .unwrap_or_else(|| panic!("{PARAMETERS}: {} is not {THRESHOLD}…", rule.name));
+            let default = constant
+                .captures(rule.expr.trim())
+                .unwrap_or_else(|| panic!("{PARAMETERS}: {} is not vector(<number>)", rule.name));
+            (name.to_owned(), default[1].to_owned())
+        })
+        .collect()
+}
+
+/// Every read of a parameter in the alerts, as (alert, parameter, fallback default); panics on
+/// a read without the fallback (the alert would go quiet without the parameters file).
+fn parameter_reads() -> Vec<(String, String, String)> {
+    let read = regex::Regex::new(r"max\(dms:alert_threshold:(\w+)\) or vector\(([0-9.]+)\)")
+        .expect("regex");
+    let mut reads = Vec::new();
+    for rule in rules() {
+        let texts = std::iter::once(&rule.expr).chain(rule.annotations.values());
+        for text in texts {
+            let found: Vec<_> = read.captures_iter(text).collect();
+            assert_eq!(
+                found.len(),
+                text.matches(THRESHOLD).count(),
+                "{}: read parameters as `max({THRESHOLD}<name>) or vector(<default>)`",
+                rule.name
+            );
+            reads.extend(
+                found
+                    .iter()
+                    .map(|c| (rule.name.clone(), c[1].to_owned(), c[2].to_owned())),
+            );
+        }
+    }
+    reads
+}
+
+/// Every parameter an alert reads is defined, with the same default as the alert's fallback;
+/// every defined parameter is read by an alert expression.
 #[test]
-fn documented_rule_parameters_match_the_rules() {
-    let runbooks = read(RUNBOOKS);
+fn threshold_parameters_are_defined_and_used() {
+    let parameters = parameters();
+    let reads = parameter_reads();
+    for (alert, name, fallback) in &reads {
+        let default = parameters
+            .get(name)
+            .unwrap_or_else(|| panic!("{alert}: parameter {name} is not in {PARAMETERS}"));
+        assert_eq!(fallback, default, "{alert}: fallback of {name}");
+    }
     let by_name: BTreeMap<String, AlertRule> =
         rules().into_iter().map(|r| (r.name.clone(), r)).collect();
-    for (alert, parameter) in [
-        ("DmsExporterDown", r#"job=~"dms[_-]exporter.*""#),
-        ("DmsExporterAbsent", r#"job=~"dms[_-]exporter.*""#),
-        ("DmsKafkaConsumerLagHigh", "> 100000"),
-        ("DmsRocketMqConsumerLagHigh", "> 100000"),
-        ("DmsKafkaConsumerLagSecondsHigh", "> 300"),
-        ("DmsRocketMqConsumerLagSecondsHigh", "> 300"),
-    ] {
+    for name in parameters.keys() {
+        let pattern = format!("max({THRESHOLD}{name})");
         assert!(
-            by_name[alert].expr.contains(parameter),
-            "{alert}: the rule does not use {parameter}"
-        );
-        assert!(
-            runbooks.contains(parameter),
-            "{RUNBOOKS} does not document {parameter} ({alert})"
+            by_name.values().any(|r| r.expr.contains(&pattern)),
+            "{PARAMETERS}: no alert expression reads {name}"
         );
     }
 }
 
-/// The end-to-end test waits for these to clear after the fault ends: short windows only.
+/// The parameters table of docs/runbooks.md: each parameter once, with its default and the
+/// alerts whose expressions read it; no row for a parameter that does not exist.
+#[test]
+fn threshold_parameters_are_documented() {
+    let runbooks = read(RUNBOOKS);
+    let row =
+        regex::Regex::new(r"^\| `(\w+)` \| ([0-9.]+) \| [^|]+ \| ([^|]+) \|$").expect("regex");
+    let link = regex::Regex::new(r"\[(Dms\w+)\]\(#(\w+)\)").expect("regex");
+    let mut documented: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    for line in runbooks.lines() {
+        let Some(cells) = row.captures(line) else {
+            continue;
+        };
+        let alerts = link
+            .captures_iter(&cells[3])
+            .map(|l| {
+                assert_eq!(
+                    heading_anchor(&l[1]),
+                    &l[2],
+                    "{RUNBOOKS}: link to {}",
+                    &l[1]
+                );
+                l[1].to_owned()
+            })
+            .collect();
+        let previous = documented.insert(cells[1].to_owned(), (cells[2].to_owned(), alerts));
+        assert!(
+            previous.is_none(),
+            "{RUNBOOKS}: parameter {} twice",
+            &cells[1]
+        );
+    }
+    let mut readers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for rule in rules() {
+        for (name, _) in parameters() {
+            if rule.expr.contains(&format!("max({THRESHOLD}{name})")) {
+                readers.entry(name).or_default().insert(rule.name.clone());
+            }
+        }
+    }
+    let parameters = parameters();
+    assert_eq!(
+        documented.keys().collect::<Vec<_>>(),
+        parameters.keys().collect::<Vec<_>>(),
+        "{RUNBOOKS}: the parameters table against {PARAMETERS}"
+    );
+    for (name, (default, alerts)) in &documented {
+        assert_eq!(default, &parameters[name], "{RUNBOOKS}: default of {name}");
+        assert_eq!(
+            Some(alerts),
+            readers.get(name),
+            "{RUNBOOKS}: the alerts listed for {name}"
+        );
+    }
+}
+
+/// The scrape job selector is not a parameter: the rules and the runbook name the same one.
+#[test]
+fn documented_job_selector_matches_the_rules() {
+    let runbooks = read(RUNBOOKS);
+    let by_name: BTreeMap<String, AlertRule> =
+        rules().into_iter().map(|r| (r.name.clone(), r)).collect();
+    let selector = r#"job=~"dms[_-]exporter.*""#;
+    for alert in ["DmsExporterDown", "DmsExporterAbsent"] {
+        assert!(
+            by_name[alert].expr.contains(selector),
+            "{alert}: the rule does not use {selector}"
+        );
+    }
+    assert!(
+        runbooks.contains(selector),
+        "{RUNBOOKS} does not document {selector}"
+    );
+}
+
 #[test]
 fn api_error_alerts_use_two_minute_windows() {
     let ranges = regex::Regex::new(r"\[([^\]]+)\]").expect("regex");
@@ -416,6 +560,19 @@ fn every_alert_is_unit_tested_firing_and_quiet() {
                 .iter()
                 .any(|f| f == "../dms_exporter.rules.yml"),
             "{file}: rule_files must load ../dms_exporter.rules.yml"
+        );
+        // The cases run with the shipped thresholds, or with a user's parameters file
+        // (alerts/tests/parameters/) in their place.
+        assert!(
+            parsed
+                .rule_files
+                .iter()
+                .any(|f| f == "../dms_exporter.parameters.yml")
+                != parsed
+                    .rule_files
+                    .iter()
+                    .any(|f| f.starts_with("parameters/")),
+            "{file}: rule_files must load ../dms_exporter.parameters.yml or one of parameters/"
         );
         for case in parsed.tests.iter().flat_map(|t| &t.alert_rule_test) {
             let rule = rules
@@ -570,4 +727,100 @@ fn rule_file_parsing() {
         heading_anchor("Using the URLs: a prefix"),
         "using-the-urls-a-prefix"
     );
+}
+
+const ALERTMANAGER: &str = "deploy/alertmanager/alertmanager.yml";
+
+/// The parts of the shipped Alertmanager configuration this test reads.
+#[derive(Deserialize)]
+struct AlertmanagerConfig {
+    inhibit_rules: Vec<InhibitRule>,
+}
+
+#[derive(Deserialize)]
+struct InhibitRule {
+    source_matchers: Vec<String>,
+    target_matchers: Vec<String>,
+    #[serde(default)]
+    equal: Vec<String>,
+}
+
+/// The alert names an `alertname` matcher selects: `alertname="A"` or `alertname=~"A|B"`,
+/// written as whole names (a pattern would hide a renamed alert).
+fn matched_alert_names(matcher: &str) -> Vec<String> {
+    let (_, value) = matcher
+        .split_once("=~")
+        .or_else(|| matcher.split_once('='))
+        .filter(|(label, _)| label.trim() == "alertname")
+        .unwrap_or_else(|| panic!("{ALERTMANAGER}: matcher {matcher} is not on alertname"));
+    let value = value.trim().trim_matches('"');
+    value.split('|').map(str::to_owned).collect()
+}
+
+/// Every inhibition names alerts that exist, and the labels it requires equal are on every
+/// firing promtool case of both sides: an absent label counts as equal in Alertmanager, so a
+/// missing one would inhibit across instances (or never, when only one side has it).
+#[test]
+fn inhibit_rules_name_existing_alerts_with_the_equal_labels() {
+    let config: AlertmanagerConfig = serde_saphyr::from_str(&read(ALERTMANAGER))
+        .unwrap_or_else(|e| panic!("{ALERTMANAGER}: {e}"));
+    assert!(
+        !config.inhibit_rules.is_empty(),
+        "{ALERTMANAGER}: no inhibit_rules"
+    );
+    let names: BTreeSet<String> = rules().into_iter().map(|r| r.name).collect();
+    let mut labels_of: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for (_, parsed) in test_files() {
+        for case in parsed.tests.iter().flat_map(|t| &t.alert_rule_test) {
+            for expected in &case.exp_alerts {
+                labels_of
+                    .entry(case.alertname.clone())
+                    .or_default()
+                    .push(expected.exp_labels.clone());
+            }
+        }
+    }
+    for (index, rule) in config.inhibit_rules.iter().enumerate() {
+        assert!(
+            !rule.equal.is_empty(),
+            "inhibit rule {index}: no `equal`, it would inhibit across every instance"
+        );
+        let sides = [
+            (&rule.source_matchers, "source"),
+            (&rule.target_matchers, "target"),
+        ];
+        for (matchers, side) in sides {
+            let alerts: Vec<String> = matchers
+                .iter()
+                .filter(|m| m.trim_start().starts_with("alertname"))
+                .flat_map(|m| matched_alert_names(m))
+                .collect();
+            assert!(
+                !alerts.is_empty(),
+                "inhibit rule {index}: no {side} alertname"
+            );
+            for alert in alerts {
+                assert!(
+                    names.contains(&alert),
+                    "inhibit rule {index}: {side} alert {alert} does not exist"
+                );
+                let cases = labels_of.get(&alert).map(Vec::as_slice).unwrap_or_default();
+                assert!(!cases.is_empty(), "{alert}: no firing promtool case");
+                for labels in cases {
+                    for label in &rule.equal {
+                        assert!(
+                            labels.contains_key(label),
+                            "inhibit rule {index}: {side} alert {alert} fires without `{label}` ({labels:?})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn alertname_matchers_are_read() {
+    assert_eq!(matched_alert_names(r#"alertname="A""#), ["A"]);
+    assert_eq!(matched_alert_names(r#"alertname=~"A|B""#), ["A", "B"]);
 }

@@ -890,6 +890,70 @@ fn deploy_prometheusrule_is_generated_from_the_alerts() {
     );
 }
 
+/// The kustomize patch docs/runbooks.md shows for changing a threshold in the PrometheusRule
+/// points at the parameter it names: its `test` op holds, and the value it replaces is a
+/// parameter's `vector(<number>)`.
+#[test]
+fn deploy_documented_threshold_patch_matches_the_prometheusrule() {
+    let runbooks = read("docs/runbooks.md");
+    let test_op = regex::Regex::new(
+        r"(?m)^\s*- op: test\n\s*path: (/spec/groups/\d+/rules/\d+)/record\n\s*value: (\S+)\n\s*- op: replace\n\s*path: (\S+)\n\s*value: (\S+)",
+    )
+    .expect("regex");
+    let patch = test_op
+        .captures(&runbooks)
+        .expect("docs/runbooks.md shows a kustomize patch of a parameter");
+    let rule = yaml(PROMETHEUS_RULE);
+    let record = rule
+        .pointer(&format!("{}/record", &patch[1]))
+        .and_then(Value::as_str);
+    assert_eq!(
+        record,
+        Some(&patch[2]),
+        "{PROMETHEUS_RULE}: {}/record",
+        &patch[1]
+    );
+    assert!(
+        patch[2].starts_with("dms:alert_threshold:"),
+        "the patch changes {}, not a parameter",
+        &patch[2]
+    );
+    assert_eq!(
+        &patch[3],
+        &format!("{}/expr", &patch[1]),
+        "the replaced path"
+    );
+    let current = rule
+        .pointer(&patch[3])
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        current.trim().starts_with("vector(") && patch[4].starts_with("vector("),
+        "{}: {current} replaced by {}",
+        &patch[3],
+        &patch[4]
+    );
+}
+
+/// The shipped Alertmanager configuration (routing and inhibit rules) is valid; the alerts it
+/// names are checked in alerts.rs.
+#[test]
+fn deploy_alertmanager_config_is_valid() {
+    let file = "deploy/alertmanager/alertmanager.yml";
+    let output = run_tool("amtool", &["check-config", file]);
+    assert!(
+        output.status.success(),
+        "amtool check-config {file}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // amtool accepts an empty list: the inhibitions are what this file is for.
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("inhibit rules"),
+        "amtool found no inhibit rules in {file}"
+    );
+}
+
 #[test]
 fn deploy_compose_prometheus_config_is_valid() {
     // The rule_files glob points inside the container, so it matches nothing here: promtool
