@@ -4,8 +4,6 @@
 //! This crate knows HTTP and signing, not Prometheus: it reports what happened through
 //! [`ApiObserver`], which the exporter implements.
 
-#![forbid(unsafe_code)]
-
 pub mod apis;
 pub mod auth;
 pub mod budget;

@@ -5,8 +5,6 @@
 //! refresh) → [`http`] (serves it). [`metrics`] describes and encodes families. See
 //! ARCHITECTURE.md.
 
-#![forbid(unsafe_code)]
-
 pub mod api_observer;
 pub mod app;
 pub mod cli;

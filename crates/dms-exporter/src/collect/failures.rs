@@ -15,12 +15,12 @@ const WHOLE: &str = "*";
 
 /// What is failing now, per (instance, part), of one collector of one project.
 #[derive(Debug, Default)]
-pub struct FailureLog {
+pub(super) struct FailureLog {
     failing: Mutex<HashSet<(String, String)>>,
 }
 
 /// Where the reads happened, for the log lines.
-pub struct Origin<'a> {
+pub(super) struct Origin<'a> {
     pub collector: &'static str,
     pub region: &'a str,
     pub project_id: &'a str,
@@ -43,7 +43,7 @@ enum Change {
 
 impl FailureLog {
     /// Logs the changes a cycle's result brings.
-    pub fn observe(&self, origin: &Origin<'_>, result: Result<&Output, &ApiError>) {
+    pub(super) fn observe(&self, origin: &Origin<'_>, result: Result<&Output, &ApiError>) {
         let Origin {
             collector,
             region,
@@ -87,7 +87,7 @@ impl FailureLog {
     /// Forgets the reads of instances not in `live` (discovery no longer lists them): the
     /// state stays bounded by the fleet over weeks of churn, and an id that comes back starts
     /// afresh instead of logging a stale recovery.
-    pub fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
+    pub(super) fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
         let live: HashSet<&str> = live.into_iter().collect();
         self.failing
             .lock()

@@ -24,7 +24,7 @@ use super::head_deadline::Requests;
 
 /// The idle connections under one connection cap, longest idle first.
 #[derive(Default)]
-pub struct IdleConnections {
+pub(super) struct IdleConnections {
     state: Mutex<State>,
     /// A connection turned idle, or one closed to make room has closed.
     changed: Notify,
@@ -45,7 +45,7 @@ struct State {
 impl IdleConnections {
     /// A new connection holding `slot`, busy until it has answered a request. Its token is
     /// cancelled when it is to close: to make room, or at `shutdown`.
-    pub fn register(
+    pub(super) fn register(
         self: &Arc<Self>,
         slot: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
@@ -63,13 +63,13 @@ impl IdleConnections {
     }
 
     /// An accept waits at the cap until the guard is dropped.
-    pub fn wait(&self) -> Waiting<'_> {
+    pub(super) fn wait(&self) -> Waiting<'_> {
         self.lock().waiting += 1;
         Waiting(self)
     }
 
     /// Closes the longest-idle connections until one is closing for each waiting accept.
-    pub fn make_room(&self) {
+    pub(super) fn make_room(&self) {
         let mut state = self.lock();
         while state.closing < state.waiting
             && let Some((_, close)) = state.idle.pop_first()
@@ -81,7 +81,7 @@ impl IdleConnections {
 
     /// Resolves at the next change that may let [`Self::make_room`] do more; `enable` it
     /// before calling that, so a change in between is not missed.
-    pub fn changed(&self) -> Notified<'_> {
+    pub(super) fn changed(&self) -> Notified<'_> {
         self.changed.notified()
     }
 
@@ -91,7 +91,7 @@ impl IdleConnections {
 }
 
 /// An accept waiting at the cap.
-pub struct Waiting<'a>(&'a IdleConnections);
+pub(super) struct Waiting<'a>(&'a IdleConnections);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
@@ -102,7 +102,7 @@ impl Drop for Waiting<'_> {
 
 /// One connection's place under the cap: its slot and its entry in [`IdleConnections`], both
 /// left when dropped.
-pub struct Registration {
+pub(super) struct Registration {
     connections: Arc<IdleConnections>,
     slot: Option<OwnedSemaphorePermit>,
     id: u64,
@@ -116,7 +116,7 @@ pub struct Registration {
 impl Registration {
     /// Cancelled when the connection is to close once its request in flight, if any, is
     /// answered.
-    pub fn close_token(&self) -> CancellationToken {
+    pub(super) fn close_token(&self) -> CancellationToken {
         self.close.clone()
     }
 
@@ -159,7 +159,7 @@ impl Drop for Registration {
 
 /// A connection's stream, telling [`IdleConnections`] when the connection turns idle (its
 /// answer flushed) and busy (a byte read).
-pub struct Activity<T> {
+pub(super) struct Activity<T> {
     inner: T,
     requests: Arc<Requests>,
     registration: Registration,
@@ -170,7 +170,7 @@ pub struct Activity<T> {
 }
 
 impl<T> Activity<T> {
-    pub fn new(inner: T, requests: Arc<Requests>, registration: Registration) -> Self {
+    pub(super) fn new(inner: T, requests: Arc<Requests>, registration: Registration) -> Self {
         Self {
             inner,
             requests,

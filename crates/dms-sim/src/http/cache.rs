@@ -31,14 +31,14 @@ impl BodyCache {
     }
 
     /// The body rendered for `key` at `generation`, if there is one.
-    pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+    pub(crate) fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
         match self.entries().bodies.get(key) {
             Some((rendered_at, body)) if *rendered_at == generation => Some(body.clone()),
             _ => None,
         }
     }
 
-    pub fn put(&self, key: String, generation: u64, body: Bytes) {
+    pub(crate) fn put(&self, key: String, generation: u64, body: Bytes) {
         let mut entries = self.entries();
         if entries.bytes + body.len() > MAX_BYTES {
             entries.bodies.clear();

@@ -26,7 +26,7 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(rate_limit: Option<u32>, latency: Duration) -> Gateway {
+    pub(crate) fn new(rate_limit: Option<u32>, latency: Duration) -> Gateway {
         Gateway {
             rate_limit: rate_limit.filter(|n| *n > 0),
             latency,
@@ -35,7 +35,7 @@ impl Gateway {
     }
 
     /// Takes one token from the caller's bucket, or answers 429 `APIGW.0308`.
-    pub fn admit(&self, caller: &str) -> Result<(), ApiError> {
+    pub(crate) fn admit(&self, caller: &str) -> Result<(), ApiError> {
         let Some(limit) = self.rate_limit else {
             return Ok(());
         };
@@ -61,7 +61,7 @@ impl Gateway {
     }
 
     /// Waits the configured latency (nothing when it is zero).
-    pub async fn delay(&self) {
+    pub(crate) async fn delay(&self) {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }

@@ -31,7 +31,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn ok(body: Value) -> Answer {
+    pub(crate) fn ok(body: Value) -> Answer {
         Answer {
             status: StatusCode::OK,
             body,

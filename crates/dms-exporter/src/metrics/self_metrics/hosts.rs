@@ -31,7 +31,7 @@ type HostGauge = (&'static Family, fn(&HostRow) -> f64);
 
 /// Where the host rows come from; none until the wiring installs a source.
 #[derive(Default)]
-pub struct HostSource(Mutex<Option<HostRows>>);
+pub(super) struct HostSource(Mutex<Option<HostRows>>);
 
 impl fmt::Debug for HostSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,7 +40,7 @@ impl fmt::Debug for HostSource {
 }
 
 impl HostSource {
-    pub fn install(&self, rows: HostRows) {
+    pub(super) fn install(&self, rows: HostRows) {
         *unpoisoned(&self.0) = Some(rows);
     }
 
