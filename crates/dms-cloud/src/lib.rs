@@ -10,6 +10,7 @@ pub mod budget;
 mod client;
 pub mod dto;
 pub mod error;
+mod locks;
 pub mod retry;
 pub mod transport;
 

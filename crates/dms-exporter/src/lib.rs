@@ -14,6 +14,7 @@ pub mod credential_watch;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod http;
+mod locks;
 pub mod logging;
 pub mod metrics;
 pub mod preflight;

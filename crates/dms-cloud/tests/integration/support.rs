@@ -2,7 +2,7 @@
 //! that records what it is told. Everything runs on tokio time (use `start_paused = true`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,6 +17,12 @@ pub(crate) const AK: &str = "TESTAK00000000000001";
 pub(crate) const SK: &str = "test-secret-key-do-not-leak";
 pub(crate) const SECURITY_TOKEN: &str = "test-security-token-do-not-leak";
 pub(crate) const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+
+/// Locks `mutex`, recovering it from a panic elsewhere like the crates' own `locks::lock`
+/// (ARCHITECTURE.md, "Locks"): the panic itself fails the test.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -119,7 +125,7 @@ pub(crate) struct FakeServer {
 
 impl FakeServer {
     pub(crate) fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        lock(&self.log).clone()
     }
     pub(crate) fn count(&self) -> usize {
         self.requests().len()
@@ -148,10 +154,7 @@ pub(crate) fn fake(
         async move {
             let (parts, body) = request.into_parts();
             let recorded = {
-                let mut log = state
-                    .log
-                    .lock()
-                    .map_err(|_| TransportError::Other("poisoned".into()))?;
+                let mut log = lock(&state.log);
                 let recorded = Recorded {
                     index: log.len(),
                     at: Instant::now(),
@@ -204,15 +207,11 @@ pub(crate) struct RecordingObserver {
 
 impl RecordingObserver {
     pub(crate) fn events_of(&self, event: &str) -> Vec<(String, String)> {
-        self.events
-            .lock()
-            .map(|e| {
-                e.iter()
-                    .filter(|(ev, _, _)| ev == event)
-                    .map(|(_, api, code)| (api.clone(), code.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        lock(&self.events)
+            .iter()
+            .filter(|(ev, _, _)| ev == event)
+            .map(|(_, api, code)| (api.clone(), code.clone()))
+            .collect()
     }
     pub(crate) fn codes(&self) -> Vec<String> {
         self.events_of("finished")
@@ -224,9 +223,7 @@ impl RecordingObserver {
         self.events_of(event).len()
     }
     fn push(&self, event: &str, api: &str, code: &str) {
-        if let Ok(mut e) = self.events.lock() {
-            e.push((event.into(), api.into(), code.into()));
-        }
+        lock(&self.events).push((event.into(), api.into(), code.into()));
     }
 }
 

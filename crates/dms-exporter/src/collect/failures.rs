@@ -4,11 +4,12 @@
 //! every cycle).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use dms_cloud::ApiError;
 
 use super::Output;
+use crate::locks::lock;
 
 /// The part key of a whole cycle's failure (no part was read at all).
 const WHOLE: &str = "*";
@@ -89,15 +90,12 @@ impl FailureLog {
     /// afresh instead of logging a stale recovery.
     pub(super) fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
         let live: HashSet<&str> = live.into_iter().collect();
-        self.failing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(instance, _)| live.contains(instance.as_str()));
+        lock(&self.failing).retain(|(instance, _)| live.contains(instance.as_str()));
     }
 
     /// What changed with this result, remembering what fails now.
     fn changes(&self, instance_id: &str, result: Result<&Output, &ApiError>) -> Vec<Change> {
-        let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failing = lock(&self.failing);
         let key = |part: &str| (instance_id.to_owned(), part.to_owned());
         let named = |part: &str| (part != WHOLE).then(|| part.to_owned());
         let mut changes = Vec::new();
@@ -209,7 +207,7 @@ mod tests {
         assert_eq!(log.changes("gone", Err(&boom())).len(), 1);
         assert_eq!(log.changes("stays", Ok(&cycle(&[("g", false)]))).len(), 1);
         log.retain_instances(["stays", "idle"]);
-        let failing = log.failing.lock().map(|f| f.len()).unwrap_or_default();
+        let failing = lock(&log.failing).len();
         assert_eq!(failing, 1, "only the listed instance's failure is kept");
         // An id that comes back starts afresh: no stale "works again" line.
         assert_eq!(log.changes("gone", Ok(&cycle(&[("g", true)]))), []);

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::head_deadline::Requests;
+use crate::locks::lock;
 
 /// The idle connections under one connection cap, longest idle first.
 #[derive(Default)]
@@ -50,7 +51,7 @@ impl IdleConnections {
         slot: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Registration {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         state.next_id += 1;
         Registration {
             connections: Arc::clone(self),
@@ -64,13 +65,13 @@ impl IdleConnections {
 
     /// An accept waits at the cap until the guard is dropped.
     pub(super) fn wait(&self) -> Waiting<'_> {
-        self.lock().waiting += 1;
+        lock(&self.state).waiting += 1;
         Waiting(self)
     }
 
     /// Closes the longest-idle connections until one is closing for each waiting accept.
     pub(super) fn make_room(&self) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         while state.closing < state.waiting
             && let Some((_, close)) = state.idle.pop_first()
         {
@@ -84,10 +85,6 @@ impl IdleConnections {
     pub(super) fn changed(&self) -> Notified<'_> {
         self.changed.notified()
     }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// An accept waiting at the cap.
@@ -95,7 +92,7 @@ pub(super) struct Waiting<'a>(&'a IdleConnections);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = lock(&self.0.state);
         state.waiting = state.waiting.saturating_sub(1);
     }
 }
@@ -126,8 +123,7 @@ impl Registration {
         }
         let now = Instant::now();
         self.idle_since = Some(now);
-        self.connections
-            .lock()
+        lock(&self.connections.state)
             .idle
             .insert((now, self.id), self.close.clone());
         self.connections.changed.notify_waiters();
@@ -136,7 +132,7 @@ impl Registration {
     fn busy(&mut self) {
         if let Some(since) = self.idle_since.take() {
             // Only `make_room` removes an entry but its owner.
-            let removed = self.connections.lock().idle.remove(&(since, self.id));
+            let removed = lock(&self.connections.state).idle.remove(&(since, self.id));
             self.closed_for_room |= removed.is_none();
         }
     }
@@ -148,7 +144,7 @@ impl Drop for Registration {
         drop(self.slot.take());
         self.busy();
         if self.closed_for_room {
-            let mut state = self.connections.lock();
+            let mut state = lock(&self.connections.state);
             state.closing = state.closing.saturating_sub(1);
             drop(state);
             // Its slot is free; if another accept took it, a waiting one makes room again.

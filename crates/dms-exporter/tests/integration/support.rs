@@ -1,7 +1,7 @@
 //! Shared helpers: an in-process transport into the simulator's router, and exporter set-up.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use dms_cloud::auth::Credentials;
@@ -16,6 +16,12 @@ use dms_sim::{SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
+
+/// Locks `mutex`, recovering it from a panic elsewhere like the crates' own `locks::lock`
+/// (ARCHITECTURE.md, "Locks"): the panic itself fails the test.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Dispatches requests straight into the simulator: no sockets, so tests can run under
 /// `tokio::time::pause()`.
@@ -157,27 +163,18 @@ impl HostRouter {
 
     /// Connections to `host` are refused from now on (`None`: none is).
     pub(crate) fn set_dead(&self, host: Option<&str>) {
-        *self
-            .dead
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = host.map(str::to_owned);
+        *lock(&self.dead) = host.map(str::to_owned);
     }
 
     /// From now on about one answer in `n`, chosen pseudo-randomly, is an error of `status`
     /// with `code` (a storm of throttling, say); `None` ends it.
     pub(crate) fn set_one_in(&self, storm: Option<(u64, u16, &'static str)>) {
-        *self
-            .every
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = storm;
+        *lock(&self.every) = storm;
     }
 
     /// Every request sent so far.
     pub(crate) fn log(&self) -> Vec<Sent> {
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        lock(&self.log).clone()
     }
 }
 
@@ -197,10 +194,7 @@ impl Transport for HostRouter {
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
         let host = request.uri().host().unwrap_or_default().to_owned();
         let sent = {
-            let mut log = self
-                .log
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut log = lock(&self.log);
             log.push(Sent {
                 at: tokio::time::Instant::now(),
                 host: host.clone(),
@@ -208,10 +202,7 @@ impl Transport for HostRouter {
             });
             log.len() as u64
         };
-        let storm = *self
-            .every
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let storm = *lock(&self.every);
         // Pseudo-random, not every n-th: a periodic pattern would hit the same calls of a
         // periodic schedule every cycle.
         let mixed = splitmix64(sent);
@@ -226,12 +217,7 @@ impl Transport for HostRouter {
                 .map_err(|e| TransportError::Other(e.to_string()));
             return async move { response }.boxed();
         }
-        let dead = self
-            .dead
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_deref()
-            == Some(host.as_str());
+        let dead = lock(&self.dead).as_deref() == Some(host.as_str());
         let sim = self.sims.get(&host).cloned();
         async move {
             if dead {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+use crate::locks::lock;
 
 /// One caller's bucket.
 struct Bucket {
@@ -41,10 +42,7 @@ impl Gateway {
         };
         let capacity = f64::from(limit);
         let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = lock(&self.buckets);
         let bucket = buckets.entry(caller.to_owned()).or_insert(Bucket {
             tokens: capacity,
             refilled: now,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::families::{Encode, encode_family};
-use super::unpoisoned;
+use crate::locks::lock;
 use crate::metrics::catalog::{self, Family};
 use crate::metrics::exposition::Format;
 
@@ -41,12 +41,12 @@ impl fmt::Debug for HostSource {
 
 impl HostSource {
     pub(super) fn install(&self, rows: HostRows) {
-        *unpoisoned(&self.0) = Some(rows);
+        *lock(&self.0) = Some(rows);
     }
 
     fn rows(&self) -> Vec<HostRow> {
         // Cloned out so the source runs without our lock.
-        let source = unpoisoned(&self.0).clone();
+        let source = lock(&self.0).clone();
         source.map(|rows| rows()).unwrap_or_default()
     }
 }
