@@ -1,10 +1,13 @@
-//! A faithful, stateful simulator of the Huawei Cloud DMS (Kafka) and IAM APIs.
+//! A faithful, stateful simulator of the Huawei Cloud DMS APIs of all three engines (Kafka,
+//! RocketMQ, RabbitMQ) and of IAM.
 //!
-//! It serves the read endpoints of `shared/api/kafka.md` with the documented paths, query
-//! parameters, pagination, JSON types and error bodies; verifies AK/SK signatures with the real
-//! algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet whose offsets,
-//! lag, tasks and instances evolve one logical tick at a time; and misbehaves on request
-//! (throttling, 5xx, latency, stalls, malformed or truncated JSON).
+//! It serves the read endpoints with the documented paths, query parameters, pagination, JSON
+//! types and error bodies (the vendor's examples are in `fixtures/api/{kafka,rocketmq,rabbitmq}`;
+//! `tests/sim/fidelity*.rs` compare the answers with them); verifies AK/SK signatures with the
+//! real algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet, one module
+//! per engine, whose offsets, lag, queues, tasks and instances evolve one logical tick at a
+//! time; and misbehaves on request (throttling, 5xx, latency, stalls, malformed or truncated
+//! JSON).
 //!
 //! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
 //! configuration answer byte-identical bodies until one of them is stepped or controlled.
