@@ -15,7 +15,7 @@ const SELF_METRIC_PREFIXES: [&str; 3] = ["dms_api_", "dms_collector_", "dms_expo
 /// How many blinking series the report names.
 const EXAMPLES: usize = 10;
 
-pub fn is_data_series(series: &str) -> bool {
+pub(crate) fn is_data_series(series: &str) -> bool {
     let name = metric_name(series);
     !SELF_METRIC_PREFIXES
         .iter()
@@ -25,7 +25,7 @@ pub fn is_data_series(series: &str) -> bool {
 /// Tracks series by a 64-bit hash of their text, so a million series cost ~16 MB here rather
 /// than their full text.
 #[derive(Default)]
-pub struct BlinkTracker {
+pub(crate) struct BlinkTracker {
     hasher: RandomState,
     /// Series hash → the number of the last scrape it was in (scrapes count from 1).
     last_seen: HashMap<u64, u32>,
@@ -37,7 +37,7 @@ pub struct BlinkTracker {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct BlinkSummary {
+pub(crate) struct BlinkSummary {
     pub scrapes: u32,
     /// Distinct data series seen in any scrape.
     pub series: usize,
@@ -56,7 +56,7 @@ pub struct BlinkSummary {
 
 impl BlinkTracker {
     /// Records one scrape's body.
-    pub fn observe(&mut self, body: &str) {
+    pub(crate) fn observe(&mut self, body: &str) {
         self.scrapes += 1;
         let now = self.scrapes;
         for line in sample_lines(body) {
@@ -87,7 +87,7 @@ impl BlinkTracker {
         }
     }
 
-    pub fn summary(&self) -> BlinkSummary {
+    pub(crate) fn summary(&self) -> BlinkSummary {
         BlinkSummary {
             scrapes: self.scrapes,
             series: self.last_seen.len(),

@@ -8,21 +8,21 @@ use serde::Serialize;
 
 use crate::scrape::{Sample, Samples};
 
-pub const CYCLE_API_CALLS: &str = "dms_collector_cycle_api_calls";
-pub const CYCLE_SECONDS: &str = "dms_collector_duration_seconds";
-pub const EXPECTED_CYCLE_SECONDS: &str = "dms_collector_expected_cycle_seconds";
-pub const LAST_SUCCESS: &str = "dms_collector_last_success_timestamp_seconds";
-pub const REQUESTS: &str = "dms_api_requests_total";
-pub const THROTTLED: &str = "dms_api_throttled_total";
-pub const EFFECTIVE_RATE: &str = "dms_api_effective_rate_limit";
+pub(crate) const CYCLE_API_CALLS: &str = "dms_collector_cycle_api_calls";
+pub(crate) const CYCLE_SECONDS: &str = "dms_collector_duration_seconds";
+pub(crate) const EXPECTED_CYCLE_SECONDS: &str = "dms_collector_expected_cycle_seconds";
+pub(crate) const LAST_SUCCESS: &str = "dms_collector_last_success_timestamp_seconds";
+pub(crate) const REQUESTS: &str = "dms_api_requests_total";
+pub(crate) const THROTTLED: &str = "dms_api_throttled_total";
+pub(crate) const EFFECTIVE_RATE: &str = "dms_api_effective_rate_limit";
 
 /// The families the benchmark reads; the rest of a scrape is not parsed.
-pub fn is_self_metric(name: &str) -> bool {
+pub(crate) fn is_self_metric(name: &str) -> bool {
     name.starts_with("dms_collector_") || name.starts_with("dms_api_")
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct CollectorRow {
+pub(crate) struct CollectorRow {
     pub collector: String,
     pub projects: usize,
     /// Calls of the last full cycle, summed over projects.
@@ -42,7 +42,7 @@ fn project(sample: &Sample) -> (String, String) {
     )
 }
 
-pub fn collector_rows(samples: &Samples) -> Vec<CollectorRow> {
+pub(crate) fn collector_rows(samples: &Samples) -> Vec<CollectorRow> {
     let bounds: BTreeMap<(String, (String, String)), f64> = samples
         .family(EXPECTED_CYCLE_SECONDS)
         .map(|s| ((s.label("collector").to_owned(), project(s)), s.value))
@@ -73,7 +73,7 @@ pub fn collector_rows(samples: &Samples) -> Vec<CollectorRow> {
 
 /// Throttled answers as counted by the exporter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
-pub struct Throttling {
+pub(crate) struct Throttling {
     /// `dms_api_throttled_total`: 429 `APIGW.0308` and 404 `DMS.10240407`.
     pub throttled: f64,
     pub code_429: f64,
@@ -82,11 +82,11 @@ pub struct Throttling {
 }
 
 impl Throttling {
-    pub fn total(samples: &Samples) -> Self {
+    pub(crate) fn total(samples: &Samples) -> Self {
         Self::matching(samples, None)
     }
 
-    pub fn by_api(samples: &Samples) -> BTreeMap<String, Self> {
+    pub(crate) fn by_api(samples: &Samples) -> BTreeMap<String, Self> {
         samples
             .by_label(REQUESTS, "api")
             .into_keys()
@@ -114,7 +114,7 @@ impl Throttling {
         }
     }
 
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.throttled > 0.0 || self.code_429 > 0.0
     }
 }
@@ -131,12 +131,12 @@ impl Sub for Throttling {
 }
 
 /// Every request the exporter made, any api, any code.
-pub fn total_requests(samples: &Samples) -> f64 {
+pub(crate) fn total_requests(samples: &Samples) -> f64 {
     samples.sum(REQUESTS, &[])
 }
 
 /// `(host, requests per second)`; empty when the exporter does not export it.
-pub fn effective_rates(samples: &Samples) -> Vec<(String, f64)> {
+pub(crate) fn effective_rates(samples: &Samples) -> Vec<(String, f64)> {
     samples
         .family(EFFECTIVE_RATE)
         .map(|s| (s.label("host").to_owned(), s.value))
@@ -145,7 +145,7 @@ pub fn effective_rates(samples: &Samples) -> Vec<(String, f64)> {
 
 /// The last successful cycle end of one collector, per project (in exposition order, which
 /// is stable), as Unix times. Projects' cycles end at different moments, so each is kept.
-pub fn cycle_ends(samples: &Samples, collector: &str) -> Vec<f64> {
+pub(crate) fn cycle_ends(samples: &Samples, collector: &str) -> Vec<f64> {
     samples
         .family(LAST_SUCCESS)
         .filter(|s| s.label("collector") == collector)
@@ -154,7 +154,7 @@ pub fn cycle_ends(samples: &Samples, collector: &str) -> Vec<f64> {
 }
 
 /// The latest cycle end of every collector, to tell whether any finished between scrapes.
-pub fn last_successes(samples: &Samples) -> Vec<f64> {
+pub(crate) fn last_successes(samples: &Samples) -> Vec<f64> {
     samples.family(LAST_SUCCESS).map(|s| s.value).collect()
 }
 

@@ -16,7 +16,7 @@ const READY_POLL: Duration = Duration::from_millis(100);
 
 /// The exporter's API budget, per endpoint host.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
-pub struct Budget {
+pub(crate) struct Budget {
     pub rate_limit: u32,
     pub burst: u32,
     pub concurrency: u32,
@@ -24,7 +24,7 @@ pub struct Budget {
 
 /// One region per simulator region, every one of its projects listed, all pointing at the
 /// simulator; default collector intervals unless `extra` (appended verbatim) sets them.
-pub fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> String {
+pub(crate) fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> String {
     let mut regions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (region, project) in &banner.projects {
         regions.entry(region).or_default().push(project);
@@ -45,19 +45,19 @@ pub fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> String {
     yaml
 }
 
-pub struct Exporter {
+pub(crate) struct Exporter {
     pub child: Child,
     pub base_url: String,
     pub started: Instant,
 }
 
 impl Exporter {
-    pub fn pid(&self) -> anyhow::Result<u32> {
+    pub(crate) fn pid(&self) -> anyhow::Result<u32> {
         self.child.id().context("the exporter has exited")
     }
 }
 
-pub async fn start(
+pub(crate) async fn start(
     binary: &Path,
     config: &Path,
     port: u16,
@@ -90,7 +90,7 @@ pub async fn start(
 }
 
 /// Waits for `/-/ready` to answer 200; returns the time since the exporter started.
-pub async fn wait_ready(
+pub(crate) async fn wait_ready(
     client: &reqwest::Client,
     exporter: &mut Exporter,
     timeout: Duration,
@@ -122,7 +122,7 @@ pub async fn wait_ready(
 
 /// One `/metrics` body, plain (`gzip` false) or as sent with `Accept-Encoding: gzip`
 /// (compressed bytes, not decoded).
-pub async fn scrape(
+pub(crate) async fn scrape(
     client: &reqwest::Client,
     base_url: &str,
     gzip: bool,
@@ -139,7 +139,10 @@ pub async fn scrape(
 }
 
 /// The plain text body.
-pub async fn scrape_text(client: &reqwest::Client, base_url: &str) -> anyhow::Result<String> {
+pub(crate) async fn scrape_text(
+    client: &reqwest::Client,
+    base_url: &str,
+) -> anyhow::Result<String> {
     let body = scrape(client, base_url, false).await?;
     String::from_utf8(body).context("/metrics is not UTF-8")
 }

@@ -11,21 +11,21 @@ use tokio::process::Command;
 use tokio::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub enum Tool {
+pub(crate) enum Tool {
     Wrk,
     InProcess,
 }
 
 /// The shape of one load window.
 #[derive(Clone, Copy, Debug)]
-pub struct Shape {
+pub(crate) struct Shape {
     pub connections: u32,
     pub window: Duration,
     pub tool: Tool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     pub requests: u64,
     pub requests_per_second: f64,
     pub p99_seconds: f64,
@@ -33,17 +33,17 @@ pub struct LoadResult {
     pub errors: u64,
 }
 
-pub fn wrk_installed() -> bool {
+pub(crate) fn wrk_installed() -> bool {
     on_path("wrk")
 }
 
-pub fn on_path(program: &str) -> bool {
+pub(crate) fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Loads `url` for one window; `gzip` adds `Accept-Encoding: gzip`.
-pub async fn run(shape: Shape, url: &str, gzip: bool) -> anyhow::Result<LoadResult> {
+pub(crate) async fn run(shape: Shape, url: &str, gzip: bool) -> anyhow::Result<LoadResult> {
     match shape.tool {
         Tool::Wrk => run_wrk(shape, url, gzip).await,
         Tool::InProcess => run_in_process(shape, url, gzip).await,
@@ -84,7 +84,7 @@ async fn run_wrk(shape: Shape, url: &str, gzip: bool) -> anyhow::Result<LoadResu
 
 /// Reads `Requests/sec`, the total, the 99th percentile of `--latency`'s distribution, socket
 /// errors and non-2xx answers from wrk's report.
-pub fn parse_wrk(text: &str) -> anyhow::Result<LoadResult> {
+pub(crate) fn parse_wrk(text: &str) -> anyhow::Result<LoadResult> {
     let mut requests = None;
     let mut requests_per_second = None;
     let mut p99_seconds = None;

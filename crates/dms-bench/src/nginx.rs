@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 /// How long nginx may take to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct Nginx {
+pub(crate) struct Nginx {
     _child: Child,
     pub plain_url: String,
     pub gzip_url: String,
@@ -19,7 +19,7 @@ pub struct Nginx {
 
 /// The configuration: `/plain` is the text body, `/gzip` the exporter's gzip body sent with
 /// `Content-Encoding: gzip`, both with `sendfile on`.
-pub fn config(prefix: &Path, port: u16, plain: &Path, gzip: &Path) -> String {
+pub(crate) fn config(prefix: &Path, port: u16, plain: &Path, gzip: &Path) -> String {
     let prefix = prefix.display();
     format!(
         "daemon off;
@@ -57,7 +57,12 @@ http {{
     )
 }
 
-pub async fn start(dir: &Path, port: u16, plain: &Path, gzip: &Path) -> anyhow::Result<Nginx> {
+pub(crate) async fn start(
+    dir: &Path,
+    port: u16,
+    plain: &Path,
+    gzip: &Path,
+) -> anyhow::Result<Nginx> {
     let prefix: PathBuf = dir.join("nginx");
     std::fs::create_dir_all(&prefix)?;
     let config_path = prefix.join("nginx.conf");

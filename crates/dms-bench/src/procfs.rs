@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 /// Resident set size in bytes.
-pub fn resident_bytes(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn resident_bytes(pid: u32) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     parse_vm_rss_kib(&status)
@@ -12,14 +12,14 @@ pub fn resident_bytes(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// User plus system CPU time, in clock ticks.
-pub fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
     parse_cpu_ticks(&stat).with_context(|| format!("no utime/stime in {path}"))
 }
 
 /// `getconf CLK_TCK`, or Linux's fixed `USER_HZ` of 100 when getconf is missing.
-pub fn ticks_per_second() -> f64 {
+pub(crate) fn ticks_per_second() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -13,7 +13,7 @@ use crate::steady::Cpu;
 use crate::throughput::{self, Window, WindowKind};
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub fleet: Fleet,
     pub budget: Budget,
     pub projects: usize,
@@ -35,7 +35,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Serialize)]
-pub struct FirstCollection {
+pub(crate) struct FirstCollection {
     /// Every request until ready, any api, any code.
     pub api_calls: f64,
     /// `api_calls ÷ rate_limit`.
@@ -45,7 +45,7 @@ pub struct FirstCollection {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ThrottlingReport {
+pub(crate) struct ThrottlingReport {
     pub first_collection: Throttling,
     /// From ready until the convergence window ends (or the phase does).
     pub convergence: Throttling,
@@ -76,7 +76,7 @@ fn throttling_cells(t: &Throttling) -> String {
 }
 
 impl Report {
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         let w = &mut out;
         let b = self.budget;

@@ -5,26 +5,26 @@ use std::collections::BTreeMap;
 
 /// One sample of a family the report reads.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub value: f64,
 }
 
 impl Sample {
-    pub fn label(&self, name: &str) -> &str {
+    pub(crate) fn label(&self, name: &str) -> &str {
         self.labels.get(name).map_or("", String::as_str)
     }
 }
 
 /// The samples of the families a scrape was asked for.
 #[derive(Clone, Debug, Default)]
-pub struct Samples(pub Vec<Sample>);
+pub(crate) struct Samples(pub Vec<Sample>);
 
 impl Samples {
     /// Parses every sample whose metric name satisfies `wanted`; other lines are skipped
     /// without parsing their labels, so a million-series body stays cheap to read.
-    pub fn parse(text: &str, wanted: impl Fn(&str) -> bool) -> Self {
+    pub(crate) fn parse(text: &str, wanted: impl Fn(&str) -> bool) -> Self {
         let samples = sample_lines(text)
             .filter_map(|line| {
                 let (series, value) = split_series(line)?;
@@ -42,12 +42,12 @@ impl Samples {
         Self(samples)
     }
 
-    pub fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
+    pub(crate) fn family<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Sample> + 'a {
         self.0.iter().filter(move |s| s.name == name)
     }
 
     /// Sum of a family's samples whose labels match every `(label, value)` given.
-    pub fn sum(&self, name: &str, matching: &[(&str, &str)]) -> f64 {
+    pub(crate) fn sum(&self, name: &str, matching: &[(&str, &str)]) -> f64 {
         self.family(name)
             .filter(|s| matching.iter().all(|(k, v)| s.label(k) == *v))
             .map(|s| s.value)
@@ -57,7 +57,11 @@ impl Samples {
     }
 
     /// A family's samples grouped by one label's value.
-    pub fn by_label<'a>(&'a self, name: &'a str, label: &str) -> BTreeMap<String, Vec<&'a Sample>> {
+    pub(crate) fn by_label<'a>(
+        &'a self,
+        name: &'a str,
+        label: &str,
+    ) -> BTreeMap<String, Vec<&'a Sample>> {
         let mut groups: BTreeMap<String, Vec<&Sample>> = BTreeMap::new();
         for sample in self.family(name) {
             groups
@@ -70,7 +74,7 @@ impl Samples {
 }
 
 /// Lines holding a sample (comments, `# HELP`, `# TYPE` and blank lines skipped).
-pub fn sample_lines(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn sample_lines(text: &str) -> impl Iterator<Item = &str> {
     text.lines()
         .map(str::trim_end)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
@@ -78,7 +82,7 @@ pub fn sample_lines(text: &str) -> impl Iterator<Item = &str> {
 
 /// Splits `name{labels} value [timestamp]` into the series (`name{labels}`) and the value.
 /// Label values may hold spaces and braces, so the closing brace is found outside quotes.
-pub fn split_series(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn split_series(line: &str) -> Option<(&str, &str)> {
     let series_end = match (line.find('{'), line.find(' ')) {
         (Some(open), space) if space.is_none_or(|s| open < s) => {
             open + closing_brace(&line[open..])? + 1
@@ -106,7 +110,7 @@ fn closing_brace(labels: &str) -> Option<usize> {
 }
 
 /// The metric name of a series (`name` or `name{…}`).
-pub fn metric_name(series: &str) -> &str {
+pub(crate) fn metric_name(series: &str) -> &str {
     series.split('{').next().unwrap_or(series)
 }
 

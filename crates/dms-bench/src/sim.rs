@@ -15,7 +15,7 @@ const BANNER_TIMEOUT: Duration = Duration::from_secs(60);
 /// The fleet flags; each is passed only when given, so the benchmark also runs against a
 /// simulator that does not know them yet (its preset's fleet then applies).
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     pub kafka_instances: Option<u32>,
     pub rocketmq_instances: Option<u32>,
     pub rabbitmq_instances: Option<u32>,
@@ -30,7 +30,7 @@ pub struct Fleet {
 impl Fleet {
     /// The simulator's command-line flags for this fleet. Once any instance count is given,
     /// RocketMQ and RabbitMQ default to none: the benchmark is a Kafka fleet.
-    pub fn flags(&self) -> Vec<String> {
+    pub(crate) fn flags(&self) -> Vec<String> {
         let sized = self.kafka_instances.is_some()
             || self.rocketmq_instances.is_some()
             || self.rabbitmq_instances.is_some();
@@ -65,7 +65,7 @@ impl Fleet {
 
 /// What the simulator's banner says.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Banner {
+pub(crate) struct Banner {
     pub address: String,
     #[serde(skip)]
     pub access_key: String,
@@ -77,7 +77,7 @@ pub struct Banner {
 
 impl Banner {
     /// Folds one banner line in; returns whether the line was understood.
-    pub fn read_line(&mut self, line: &str) -> bool {
+    pub(crate) fn read_line(&mut self, line: &str) -> bool {
         if let Some(url) = line.strip_prefix("dms-sim listening on ") {
             self.address = url.trim().trim_start_matches("http://").to_owned();
         } else if let Some(keys) = line.trim_start().strip_prefix("AK/SK:") {
@@ -106,7 +106,7 @@ impl Banner {
     }
 }
 
-pub struct Simulator {
+pub(crate) struct Simulator {
     /// Held so that dropping the simulator stops the process (kill_on_drop).
     _child: Child,
     pub banner: Banner,
@@ -114,7 +114,7 @@ pub struct Simulator {
 
 /// Starts `dms-sim` on a free loopback port with a fleet that never evolves, so any series
 /// that blinks is the exporter's doing.
-pub async fn start(binary: &Path, fleet: &Fleet, log: &Path) -> anyhow::Result<Simulator> {
+pub(crate) async fn start(binary: &Path, fleet: &Fleet, log: &Path) -> anyhow::Result<Simulator> {
     let mut command = Command::new(binary);
     command
         .args(["--listen", "127.0.0.1:0", "--preset", "deterministic"])
@@ -167,7 +167,7 @@ pub async fn start(binary: &Path, fleet: &Fleet, log: &Path) -> anyhow::Result<S
 
 /// The simulator's own count of throttled answers, when `/_sim/requests` reports one
 /// (a key naming throttling or 429); `None` when it does not.
-pub async fn throttled_answers(client: &reqwest::Client, address: &str) -> Option<u64> {
+pub(crate) async fn throttled_answers(client: &reqwest::Client, address: &str) -> Option<u64> {
     let counts: serde_json::Map<String, serde_json::Value> = client
         .get(format!("http://{address}/_sim/requests"))
         .send()

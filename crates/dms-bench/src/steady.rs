@@ -11,7 +11,7 @@ use crate::exporter::{self, Exporter};
 use crate::procfs;
 use crate::scrape::Samples;
 
-pub struct Settings {
+pub(crate) struct Settings {
     pub duration: Duration,
     pub scrape_every: Duration,
     /// Throttling within this long after readiness is convergence, not steady state.
@@ -28,7 +28,7 @@ struct Point {
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct Cpu {
+pub(crate) struct Cpu {
     /// CPU seconds per minute over the steady window (after convergence, or the whole phase
     /// when it is shorter).
     pub steady_seconds_per_minute: f64,
@@ -39,7 +39,7 @@ pub struct Cpu {
     pub idle_window_seconds: f64,
 }
 
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub blink: BlinkSummary,
     pub cpu: Cpu,
     /// Self-metrics at the end of the convergence window, if the phase got that far.
@@ -55,7 +55,7 @@ pub struct Outcome {
     pub refresh_period: Option<Duration>,
 }
 
-pub async fn run(
+pub(crate) async fn run(
     client: &reqwest::Client,
     exporter: &Exporter,
     at_ready: &Samples,

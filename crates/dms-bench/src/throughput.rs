@@ -20,14 +20,14 @@ const DEFAULT_REFRESH_PERIOD: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum WindowKind {
+pub(crate) enum WindowKind {
     Idle,
     Refresh,
     Busy,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Window {
+pub(crate) struct Window {
     pub target: &'static str,
     pub gzip: bool,
     pub kind: WindowKind,
@@ -103,7 +103,7 @@ async fn window(
 
 /// For each encoding: a window placed over the refresh collector's predicted next cycle end,
 /// then one right after it (the quietest moment), each retried until classified as wanted.
-pub async fn exporter_windows(
+pub(crate) async fn exporter_windows(
     client: &reqwest::Client,
     exporter: &Exporter,
     refresh: &str,
@@ -139,7 +139,7 @@ pub async fn exporter_windows(
 }
 
 /// Saves the exporter's plain and gzip bodies, serves them with nginx and loads it alike.
-pub async fn nginx_windows(
+pub(crate) async fn nginx_windows(
     client: &reqwest::Client,
     exporter: &Exporter,
     dir: &Path,
@@ -174,7 +174,7 @@ pub async fn nginx_windows(
 }
 
 /// The last window of a target, encoding and kind.
-pub fn find<'a>(
+pub(crate) fn find<'a>(
     windows: &'a [Window],
     target: &str,
     gzip: bool,

@@ -187,17 +187,17 @@ pub(crate) struct TokenState {
 
 impl TokenState {
     /// The cached token when it needs no refresh.
-    pub fn fresh(&self, now: Instant) -> Option<CachedToken> {
+    pub(crate) fn fresh(&self, now: Instant) -> Option<CachedToken> {
         self.token.as_ref().filter(|t| now < t.refresh_at).cloned()
     }
 
     /// The cached token while it has not expired (used when a refresh fails transiently).
-    pub fn unexpired(&self, now: Instant) -> Option<CachedToken> {
+    pub(crate) fn unexpired(&self, now: Instant) -> Option<CachedToken> {
         self.token.as_ref().filter(|t| now < t.expires_at).cloned()
     }
 
     /// The error to return instead of asking IAM, while in the back-off after an auth failure.
-    pub fn backing_off(&self, now: Instant) -> Option<ApiError> {
+    pub(crate) fn backing_off(&self, now: Instant) -> Option<ApiError> {
         let (at, error) = self.last_failure.as_ref()?;
         let until = *at + AUTH_FAILURE_BACKOFF;
         (now < until).then(|| {

@@ -4,14 +4,13 @@
 //! This crate knows HTTP and signing, not Prometheus: it reports what happened through
 //! [`ApiObserver`], which the exporter implements.
 
-#![forbid(unsafe_code)]
-
 pub mod apis;
 pub mod auth;
 pub mod budget;
 mod client;
 pub mod dto;
 pub mod error;
+mod locks;
 pub mod retry;
 pub mod transport;
 

@@ -2,11 +2,13 @@
 //! the gateway rejected is tried again at once (the budgets probe new credentials at once).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use crate::locks::lock;
 
 /// How often the files are looked at (their metadata only).
 pub const POLL: Duration = Duration::from_secs(10);
@@ -33,14 +35,11 @@ pub struct Watched(Arc<Mutex<Vec<PathBuf>>>);
 
 impl Watched {
     pub fn set(&self, paths: Vec<PathBuf>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = paths;
+        *lock(&self.0) = paths;
     }
 
     fn get(&self) -> Vec<PathBuf> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.0).clone()
     }
 }
 

@@ -199,6 +199,8 @@ mod tests {
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
+    use crate::locks::lock;
+
     #[test]
     fn rust_log_wins_and_a_malformed_one_is_refused() {
         let level = |rust_log| {
@@ -219,10 +221,7 @@ mod tests {
 
     impl std::io::Write for Buffer {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend_from_slice(bytes);
+            lock(&self.0).extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -287,7 +286,7 @@ mod tests {
             .event_format(Logfmt)
             .finish();
         tracing::subscriber::with_default(subscriber, event);
-        let bytes = buffer.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let bytes = lock(&buffer.0).clone();
         String::from_utf8(bytes).expect("UTF-8 logs")
     }
 

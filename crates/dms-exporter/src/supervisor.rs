@@ -84,7 +84,7 @@ mod debug {
     use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 
     /// A collector whose cycle panics (not registered: debug builds add it on request).
-    pub struct Panicking;
+    pub(super) struct Panicking;
 
     static PANICKING: Description = Description {
         name: "debug_panic",

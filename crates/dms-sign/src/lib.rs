@@ -2,8 +2,8 @@
 //!
 //! Pure functions: no clock, no I/O. The caller supplies the `X-Sdk-Date` value (see
 //! [`sdk_date`]) among the headers to sign, so the same code signs requests in the exporter and
-//! verifies them in the simulator. The algorithm and its test vectors are described in
-//! `shared/reference/deps-and-signing.md` (Part B); the vectors live in `tests/vectors/`.
+//! verifies them in the simulator. The algorithm is that of Huawei Cloud's SDK signers; their
+//! own test vectors (Go and Python SDKs) are in `tests/vectors/`.
 
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::percent_decode_str;

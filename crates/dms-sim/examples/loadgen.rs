@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -27,6 +27,12 @@ use clap::Parser;
 use dms_sim::{FleetSpec, Project, SimConfig, Simulator};
 use serde_json::Value;
 use time::OffsetDateTime;
+
+/// Locks `mutex`, recovering it from a panic elsewhere like the simulator's own `locks::lock`
+/// (ARCHITECTURE.md, "Locks").
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -187,7 +193,7 @@ impl Run {
 
     /// The next instance whose topic detail is due, if any within a short scan.
     fn due_for_detail(&self) -> Option<usize> {
-        let mut sent = self.detail_sent.lock().ok()?;
+        let mut sent = lock(&self.detail_sent);
         let now = Instant::now();
         for _ in 0..sent.len().min(64) {
             let index = self.detail_cursor.fetch_add(1, Ordering::Relaxed) % sent.len();
@@ -264,9 +270,7 @@ impl Run {
             Err(_) => &counts.transport_error,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut latencies) = self.latencies_us.lock() {
-            latencies.push(elapsed);
-        }
+        lock(&self.latencies_us).push(elapsed);
     }
 }
 
@@ -489,11 +493,7 @@ fn report(run: &Run, elapsed: f64, connections: usize) {
             get(&counts.transport_error)
         );
     }
-    let mut latencies = run
-        .latencies_us
-        .lock()
-        .map(|l| l.clone())
-        .unwrap_or_default();
+    let mut latencies = lock(&run.latencies_us).clone();
     latencies.sort_unstable();
     let quantile = |q: f64| {
         latencies

@@ -10,14 +10,14 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
-    pub fn dms(status: u16, code: &str, msg: &str) -> ApiError {
+    pub(crate) fn dms(status: u16, code: &str, msg: &str) -> ApiError {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: json!({ "error_code": code, "error_msg": msg }),
         }
     }
 
-    pub fn iam(status: u16, title: &str, message: &str) -> ApiError {
+    pub(crate) fn iam(status: u16, title: &str, message: &str) -> ApiError {
         ApiError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
             body: json!({ "error": { "code": status, "message": message, "title": title } }),
@@ -25,7 +25,7 @@ impl ApiError {
     }
 
     /// The API gateway's throttling answer (429 `APIGW.0308`), `limit` requests per second.
-    pub fn throttled(limit: u32) -> ApiError {
+    pub(crate) fn throttled(limit: u32) -> ApiError {
         ApiError::dms(
             429,
             "APIGW.0308",
@@ -35,19 +35,19 @@ impl ApiError {
         )
     }
 
-    pub fn url_not_found() -> ApiError {
+    pub(crate) fn url_not_found() -> ApiError {
         ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
     }
 
-    pub fn instance_not_found() -> ApiError {
+    pub(crate) fn instance_not_found() -> ApiError {
         ApiError::dms(404, "DMS.00404022", "This instance does not exist.")
     }
 
-    pub fn bad_parameter() -> ApiError {
+    pub(crate) fn bad_parameter() -> ApiError {
         ApiError::dms(400, "DMS.00400062", "Invalid request parameter.")
     }
 
-    pub fn too_frequent() -> ApiError {
+    pub(crate) fn too_frequent() -> ApiError {
         ApiError::dms(
             404,
             "DMS.10240407",
@@ -55,7 +55,7 @@ impl ApiError {
         )
     }
 
-    pub fn apigw_auth(detail: &str) -> ApiError {
+    pub(crate) fn apigw_auth(detail: &str) -> ApiError {
         ApiError::dms(
             401,
             "APIGW.0301",

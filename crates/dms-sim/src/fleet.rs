@@ -30,7 +30,7 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    pub fn generate(config: &SimConfig) -> Fleet {
+    pub(crate) fn generate(config: &SimConfig) -> Fleet {
         let mut rng = fastrand::Rng::with_seed(config.seed);
         let user_id = hex_id(&mut rng, 32);
         let mut fleet = Fleet {
@@ -98,7 +98,7 @@ impl Fleet {
     }
 
     /// The engine of an instance (`kafka`, `reliability` or `rabbitmq`), if it exists.
-    pub fn engine_of(&self, instance_id: &str) -> Option<&'static str> {
+    pub(crate) fn engine_of(&self, instance_id: &str) -> Option<&'static str> {
         if self.instances.contains_key(instance_id) {
             Some("kafka")
         } else if self.rocketmq.contains_key(instance_id) {
@@ -111,7 +111,7 @@ impl Fleet {
     }
 
     /// Ids of all instances of every engine, sorted.
-    pub fn instance_ids(&self) -> Vec<String> {
+    pub(crate) fn instance_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .instances
             .keys()
@@ -123,13 +123,13 @@ impl Fleet {
         ids
     }
 
-    pub fn delete_instance(&mut self, instance_id: &str) -> bool {
+    pub(crate) fn delete_instance(&mut self, instance_id: &str) -> bool {
         self.instances.remove(instance_id).is_some()
             || self.rocketmq.remove(instance_id).is_some()
             || self.rabbitmq.remove(instance_id).is_some()
     }
 
-    pub fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         self.base_time_ms + i64::try_from(self.tick).unwrap_or(0) * self.tick_ms
     }
 
@@ -159,7 +159,7 @@ impl Fleet {
         )
     }
 
-    pub fn create_instance(&mut self, project_id: &str, name: &str) -> String {
+    pub(crate) fn create_instance(&mut self, project_id: &str, name: &str) -> String {
         let project = self.project_of(project_id);
         let instance = self.build_kafka(&project, name.to_owned(), false);
         let id = instance.id.clone();
@@ -167,7 +167,7 @@ impl Fleet {
         id
     }
 
-    pub fn step(&mut self, churn: bool) {
+    pub(crate) fn step(&mut self, churn: bool) {
         self.tick += 1;
         let now = self.now_ms();
         let Fleet { rng, instances, .. } = self;
@@ -198,7 +198,7 @@ impl Fleet {
         }
     }
 
-    pub fn set_instance_status(&mut self, instance_id: &str, status: &str) -> bool {
+    pub(crate) fn set_instance_status(&mut self, instance_id: &str, status: &str) -> bool {
         if let Some(instance) = self.instances.get_mut(instance_id) {
             instance.status = status.to_owned();
             instance.pinned = true;
@@ -214,18 +214,23 @@ impl Fleet {
         true
     }
 
-    pub fn delete_topic(&mut self, instance_id: &str, topic: &str) -> bool {
+    pub(crate) fn delete_topic(&mut self, instance_id: &str, topic: &str) -> bool {
         let Fleet { rng, instances, .. } = self;
         instances
             .get_mut(instance_id)
             .is_some_and(|instance| instance.delete_topic(rng, topic))
     }
-    pub fn delete_group(&mut self, instance_id: &str, group: &str) -> bool {
+    pub(crate) fn delete_group(&mut self, instance_id: &str, group: &str) -> bool {
         self.instances
             .get_mut(instance_id)
             .is_some_and(|i| i.delete_group(group))
     }
-    pub fn set_consumer_running(&mut self, instance_id: &str, group: &str, running: bool) -> bool {
+    pub(crate) fn set_consumer_running(
+        &mut self,
+        instance_id: &str,
+        group: &str,
+        running: bool,
+    ) -> bool {
         if let Some(instance) = self.rocketmq.get_mut(instance_id) {
             return instance.set_consumer_running(group, running);
         }
@@ -245,17 +250,17 @@ impl Fleet {
         self.rocketmq.get_mut(instance_id)
     }
 
-    pub fn set_broker_up(&mut self, instance_id: &str, broker_id: u32, up: bool) -> bool {
+    pub(crate) fn set_broker_up(&mut self, instance_id: &str, broker_id: u32, up: bool) -> bool {
         self.instances
             .get_mut(instance_id)
             .is_some_and(|instance| instance.set_broker_up(broker_id, up))
     }
-    pub fn fill_disk(&mut self, instance_id: &str, used_ratio: f64) -> bool {
+    pub(crate) fn fill_disk(&mut self, instance_id: &str, used_ratio: f64) -> bool {
         self.instances
             .get_mut(instance_id)
             .is_some_and(|instance| instance.fill_disk(used_ratio))
     }
-    pub fn add_task(
+    pub(crate) fn add_task(
         &mut self,
         instance_id: &str,
         name: &str,
@@ -278,7 +283,7 @@ impl Fleet {
         instance.add_task(id.clone(), name, status, created);
         Some(id)
     }
-    pub fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
+    pub(crate) fn delete_task(&mut self, instance_id: &str, task_id: &str) -> bool {
         if let Some(instance) = self.rabbitmq.get_mut(instance_id) {
             return instance.delete_task(task_id);
         }
@@ -290,14 +295,19 @@ impl Fleet {
             .is_some_and(|instance| instance.delete_task(task_id))
     }
     /// Stops or starts a RabbitMQ plugin; `false` if there is no such instance or plugin.
-    pub fn set_plugin_running(&mut self, instance_id: &str, plugin: &str, running: bool) -> bool {
+    pub(crate) fn set_plugin_running(
+        &mut self,
+        instance_id: &str,
+        plugin: &str,
+        running: bool,
+    ) -> bool {
         self.rabbitmq
             .get_mut(instance_id)
             .is_some_and(|instance| instance.set_plugin_running(plugin, running))
     }
 
     /// The RabbitMQ depth model of an instance (vhosts, queues), for the control API.
-    pub fn rabbitmq_depth(
+    pub(crate) fn rabbitmq_depth(
         &mut self,
         instance_id: &str,
     ) -> Option<&mut crate::rabbitmq::depth::Depth> {
@@ -308,7 +318,7 @@ impl Fleet {
 
     /// `ShowQuotasResponse` of a project: its instances of each engine against the default
     /// quota of 100, and the tag quota per instance.
-    pub fn quotas(&self, project_id: &str) -> Value {
+    pub(crate) fn quotas(&self, project_id: &str) -> Value {
         let used = |projects: &mut dyn Iterator<Item = &String>| {
             projects.filter(|p| *p == project_id).count()
         };
@@ -336,7 +346,7 @@ impl Fleet {
             .collect::<Vec<_>>() } })
     }
 
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         json!({
             "tick": self.tick,
             "now_ms": self.now_ms(),

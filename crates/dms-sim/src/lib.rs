@@ -1,10 +1,13 @@
-//! A faithful, stateful simulator of the Huawei Cloud DMS (Kafka) and IAM APIs.
+//! A faithful, stateful simulator of the Huawei Cloud DMS APIs of all three engines (Kafka,
+//! RocketMQ, RabbitMQ) and of IAM.
 //!
-//! It serves the read endpoints of `shared/api/kafka.md` with the documented paths, query
-//! parameters, pagination, JSON types and error bodies; verifies AK/SK signatures with the real
-//! algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet whose offsets,
-//! lag, tasks and instances evolve one logical tick at a time; and misbehaves on request
-//! (throttling, 5xx, latency, stalls, malformed or truncated JSON).
+//! It serves the read endpoints with the documented paths, query parameters, pagination, JSON
+//! types and error bodies (the vendor's examples are in `fixtures/api/{kafka,rocketmq,rabbitmq}`;
+//! `tests/sim/fidelity*.rs` compare the answers with them); verifies AK/SK signatures with the
+//! real algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet, one module
+//! per engine, whose offsets, lag, queues, tasks and instances evolve one logical tick at a
+//! time; and misbehaves on request (throttling, 5xx, latency, stalls, malformed or truncated
+//! JSON).
 //!
 //! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
 //! configuration answer byte-identical bodies until one of them is stepped or controlled.
@@ -17,6 +20,7 @@ mod fleet;
 mod generate;
 mod http;
 mod kafka;
+mod locks;
 mod produced;
 mod query;
 mod rabbitmq;
@@ -26,12 +30,13 @@ mod wire;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::fleet::Fleet;
+use crate::locks::{lock, read, write};
 
 /// An AK/SK pair the simulator accepts.
 #[derive(Clone, PartialEq, Eq)]
@@ -452,27 +457,13 @@ impl Simulator {
         }
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     pub(crate) fn fleet(&self) -> RwLockReadGuard<'_, Fleet> {
-        self.inner
-            .fleet
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read(&self.inner.fleet)
     }
 
     /// The fleet for writing; moves the generation, so no body rendered before is reused.
     pub(crate) fn fleet_mut(&self) -> RwLockWriteGuard<'_, Fleet> {
-        let fleet = self
-            .inner
-            .fleet
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fleet = write(&self.inner.fleet);
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
         fleet
     }
@@ -550,11 +541,11 @@ impl Simulator {
     }
 
     pub fn set_fault(&self, rule: FaultRule) {
-        self.lock().faults.push(rule);
+        lock(&self.inner.state).faults.push(rule);
     }
 
     pub fn clear_faults(&self) {
-        self.lock().faults.clear();
+        lock(&self.inner.state).faults.clear();
     }
 
     /// Sets an instance's status string (e.g. `FAULTY`); false if unknown.
@@ -728,7 +719,7 @@ impl Simulator {
 
     /// Invalidates every token issued so far.
     pub fn expire_tokens(&self) {
-        self.lock().tokens.clear();
+        lock(&self.inner.state).tokens.clear();
     }
 
     /// Ids of all instances, sorted.
@@ -747,12 +738,12 @@ impl Simulator {
 
     /// The most recent requests (up to 100,000), oldest first.
     pub fn request_log(&self) -> Vec<RequestRecord> {
-        self.lock().log.iter().cloned().collect()
+        lock(&self.inner.state).log.iter().cloned().collect()
     }
 
     /// Requests per endpoint name since start.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        self.lock()
+        lock(&self.inner.state)
             .counts
             .iter()
             .map(|(endpoint, count)| ((*endpoint).to_owned(), *count))
@@ -762,7 +753,7 @@ impl Simulator {
     /// A summary of the fleet (the body of `GET /_sim/state`).
     pub fn state_summary(&self) -> serde_json::Value {
         let mut summary = self.fleet().summary();
-        let state = self.lock();
+        let state = lock(&self.inner.state);
         if let Some(map) = summary.as_object_mut() {
             map.insert(
                 "faults".to_owned(),

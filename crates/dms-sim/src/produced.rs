@@ -23,14 +23,14 @@ pub(crate) struct Produced {
 
 impl Produced {
     /// A history whose log end `leo` was reached at `time_ms`.
-    pub fn starting_at(leo: u64, time_ms: i64) -> Self {
+    pub(crate) fn starting_at(leo: u64, time_ms: i64) -> Self {
         Self {
             entries: VecDeque::from([(leo, time_ms)]),
         }
     }
 
     /// A step produced messages up to `leo` at `time_ms`.
-    pub fn record(&mut self, leo: u64, time_ms: i64) {
+    pub(crate) fn record(&mut self, leo: u64, time_ms: i64) {
         if self.entries.back().is_some_and(|(end, _)| *end >= leo) {
             return;
         }
@@ -47,7 +47,7 @@ impl Produced {
     }
 
     /// The produce time of the message at `offset` (below the log end `leo`), unix ms.
-    pub fn time_of(&self, offset: u64, rate: u64) -> Option<i64> {
+    pub(crate) fn time_of(&self, offset: u64, rate: u64) -> Option<i64> {
         let (first_end, first_time) = *self.entries.front()?;
         // The first entry whose log end is beyond the offset produced it.
         let index = self.entries.partition_point(|(end, _)| *end <= offset);

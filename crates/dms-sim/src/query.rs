@@ -98,7 +98,7 @@ pub(crate) struct TaskQuery {
 impl TaskQuery {
     /// The tasks created inside the time window, newest first: how many there are, and the
     /// page `start`/`limit` selects.
-    pub fn select<'a, T>(
+    pub(crate) fn select<'a, T>(
         &self,
         tasks: impl Iterator<Item = &'a T>,
         key: impl Fn(&T) -> (i64, &str),

@@ -171,7 +171,7 @@ static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
 /// `label_replace` replacement survives).
 pub fn substitute(expr: &str, values: &BTreeMap<String, String>) -> String {
     VARIABLE
-        .replace_all(expr, |caps: &Captures| {
+        .replace_all(expr, |caps: &Captures<'_>| {
             let name = caps
                 .name("braced")
                 .or_else(|| caps.name("bracketed"))

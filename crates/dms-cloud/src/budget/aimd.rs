@@ -51,7 +51,7 @@ struct Limit {
 }
 
 #[derive(Debug, Clone)]
-pub struct Aimd {
+pub(super) struct Aimd {
     ceiling: f64,
     rate: f64,
     last_change: Option<Instant>,
@@ -60,7 +60,7 @@ pub struct Aimd {
 }
 
 impl Aimd {
-    pub fn new(ceiling: f64) -> Self {
+    pub(super) fn new(ceiling: f64) -> Self {
         Self {
             ceiling,
             rate: ceiling,
@@ -75,16 +75,16 @@ impl Aimd {
     }
 
     /// Requests per second now (the ceiling when it is unlimited).
-    pub fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.rate
     }
 
-    pub fn ceiling(&self) -> f64 {
+    pub(super) fn ceiling(&self) -> f64 {
         self.ceiling
     }
 
     /// A new configured ceiling (a reload): the learned state stays.
-    pub fn set_ceiling(&mut self, ceiling: f64) {
+    pub(super) fn set_ceiling(&mut self, ceiling: f64) {
         let was_adaptive = self.adaptive();
         self.ceiling = ceiling;
         if !self.adaptive() || !was_adaptive {
@@ -95,7 +95,7 @@ impl Aimd {
     }
 
     /// The gateway throttled a request; returns whether the rate was cut.
-    pub fn throttled(&mut self, now: Instant) -> bool {
+    pub(super) fn throttled(&mut self, now: Instant) -> bool {
         if !self.adaptive()
             || self
                 .last_cut
@@ -135,7 +135,7 @@ impl Aimd {
     }
 
     /// A request went through; returns whether the rate was raised.
-    pub fn succeeded(&mut self, now: Instant) -> bool {
+    pub(super) fn succeeded(&mut self, now: Instant) -> bool {
         if !self.adaptive() {
             return false;
         }

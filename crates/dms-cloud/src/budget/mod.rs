@@ -15,7 +15,7 @@ pub mod signature;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
@@ -29,6 +29,7 @@ use self::queue::FairQueue;
 use self::rate::CellRate;
 use self::signature::{Gate, Signature};
 use crate::error::ErrorKind;
+use crate::locks::lock;
 
 /// Budget of one host.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,12 +121,6 @@ struct HostInner {
     verdict: Notify,
 }
 
-impl HostInner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// The scheduler of one host. Clones share the same state.
 #[derive(Clone)]
 pub struct HostBudget {
@@ -205,7 +200,7 @@ impl Attempt {
         if !self.signed {
             return Ok(());
         }
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         if state.signature.still_allowed(self.signature_probe) {
             return Ok(());
         }
@@ -218,7 +213,7 @@ impl Attempt {
     /// The call was answered by the host (any answer that is not a failure of its scope).
     pub fn answered(mut self, signature_checked: bool) {
         let inner = Arc::clone(&self.inner);
-        let mut state = inner.lock();
+        let mut state = lock(&inner.state);
         state.backoffs.answered(&self.scope);
         self.admission = None;
         self.signature_accepted_if(signature_checked, state);
@@ -228,7 +223,7 @@ impl Attempt {
     /// timeout, a 5xx); `signature_checked` when the answer shows the signature was accepted.
     pub fn failed(mut self, kind: ErrorKind, host_failure: bool, signature_checked: bool) {
         let inner = Arc::clone(&self.inner);
-        let mut state = inner.lock();
+        let mut state = lock(&inner.state);
         state
             .backoffs
             .failed(&self.scope, kind, host_failure, Instant::now());
@@ -249,7 +244,7 @@ impl Attempt {
 
     /// The gateway rejected the signature.
     pub fn signature_rejected(mut self) {
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         if let Some(admission) = self.admission.take() {
             state.backoffs.abandoned(&self.scope, &admission);
         }
@@ -269,7 +264,7 @@ impl Drop for Attempt {
         if self.admission.is_none() && !self.signature_probe {
             return;
         }
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         if let Some(admission) = self.admission.take() {
             state.backoffs.abandoned(&self.scope, &admission);
         }
@@ -313,7 +308,7 @@ impl HostBudget {
     }
 
     pub fn config(&self) -> BudgetConfig {
-        self.inner.lock().config
+        lock(&self.inner.state).config
     }
 
     /// The per-instance limits of this host's APIs.
@@ -323,7 +318,7 @@ impl HostBudget {
 
     /// A new configuration (a reload): the adaptive rate, pauses, queue and pacing carry on.
     pub fn reconfigure(&self, config: BudgetConfig) {
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         let old = state.config.concurrency.max(1);
         let new = config.concurrency.max(1);
         if new > old {
@@ -348,7 +343,7 @@ impl HostBudget {
     pub async fn acquire(&self, flow: &Flow) -> Permit {
         let (sender, receiver) = oneshot::channel();
         let start_dispatcher = {
-            let mut state = self.inner.lock();
+            let mut state = lock(&self.inner.state);
             state.queue.push(&flow.name, flow.weight, sender);
             !std::mem::replace(&mut state.dispatching, true)
         };
@@ -380,7 +375,7 @@ impl HostBudget {
                 let verdict = self.inner.verdict.notified();
                 tokio::pin!(verdict);
                 verdict.as_mut().enable();
-                let gate = self.inner.lock().signature.gate(Instant::now());
+                let gate = lock(&self.inner.state).signature.gate(Instant::now());
                 match gate {
                     Gate::Go => break,
                     Gate::Probe => {
@@ -401,9 +396,7 @@ impl HostBudget {
             signature_probe,
             signed,
         };
-        let admitted = self
-            .inner
-            .lock()
+        let admitted = lock(&self.inner.state)
             .backoffs
             .admit(&attempt.scope, Instant::now());
         // On refusal, dropping `attempt` frees the signature probe slot it may hold.
@@ -414,7 +407,7 @@ impl HostBudget {
     /// Holds `api` on `instance` (`""`: the project's) for `duration`: its calls fail at once
     /// with `kind` meanwhile (an API the account may not call).
     pub fn hold(&self, api: &'static str, instance: &str, kind: ErrorKind, duration: Duration) {
-        self.inner.lock().backoffs.hold(
+        lock(&self.inner.state).backoffs.hold(
             &(api, instance.to_owned()),
             kind,
             duration,
@@ -424,8 +417,7 @@ impl HostBudget {
 
     /// How long until a call of `api` on `instance` may go past the backoff (zero: now).
     pub fn backoff_remaining(&self, api: &'static str, instance: &str) -> Duration {
-        self.inner
-            .lock()
+        lock(&self.inner.state)
             .backoffs
             .remaining(&(api, instance.to_owned()), Instant::now())
     }
@@ -433,21 +425,20 @@ impl HostBudget {
     /// New credentials (a reload, a changed credential file): the next signed call probes them
     /// at once, within the rule of at most three failing signatures in five minutes.
     pub fn credentials_changed(&self) {
-        self.inner.lock().signature.credentials_changed();
+        lock(&self.inner.state).signature.credentials_changed();
         self.inner.verdict.notify_waiters();
     }
 
     /// Every request to this host waits until `duration` from now has passed (a longer pause
     /// already in force is kept).
     pub fn pause_for(&self, duration: Duration) {
-        self.inner.lock().pause_until(Instant::now() + duration);
+        lock(&self.inner.state).pause_until(Instant::now() + duration);
     }
 
     /// How long the current pause still lasts, if any.
     pub fn pause_remaining(&self) -> Option<Duration> {
         let now = Instant::now();
-        self.inner
-            .lock()
+        lock(&self.inner.state)
             .paused_until
             .filter(|until| *until > now)
             .map(|until| until - now)
@@ -458,7 +449,7 @@ impl HostBudget {
     /// whether the rate was cut.
     pub fn throttled(&self, pause: Option<Duration>) -> bool {
         let now = Instant::now();
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         if let Some(pause) = pause {
             state.pause_until(now + pause);
         }
@@ -473,7 +464,7 @@ impl HostBudget {
     /// A request was answered without throttling.
     pub fn succeeded(&self) {
         let now = Instant::now();
-        let mut state = self.inner.lock();
+        let mut state = lock(&self.inner.state);
         state.last_success = Some(now);
         if state.aimd.succeeded(now) {
             state.apply_rate();
@@ -483,8 +474,7 @@ impl HostBudget {
     /// Whether the host answered a request successfully within `window`: a flow whose calls
     /// wait in its queue meanwhile is slowed by the budget, not failing.
     pub fn answered_within(&self, window: Duration) -> bool {
-        self.inner
-            .lock()
+        lock(&self.inner.state)
             .last_success
             .is_some_and(|at| at.elapsed() < window)
     }
@@ -492,7 +482,7 @@ impl HostBudget {
     /// The flow's competition counters so far (read one at a round's start for
     /// [`HostBudget::share`]).
     pub fn competition(&self, flow: &Flow) -> Competition {
-        self.inner.lock().queue.competition(&flow.name)
+        lock(&self.inner.state).queue.competition(&flow.name)
     }
 
     /// The rate `flow` was entitled to since `since` (its counters at a round's start): the
@@ -500,7 +490,7 @@ impl HostBudget {
     /// fair queueing gave it. The whole rate when it never had to wait. `None` when the rate is
     /// unlimited.
     pub fn share(&self, flow: &Flow, since: Competition) -> Option<f64> {
-        let state = self.inner.lock();
+        let state = lock(&self.inner.state);
         let rate = state.aimd.rate();
         if !(rate.is_finite() && rate > 0.0) {
             return None;
@@ -517,11 +507,11 @@ impl HostBudget {
 
     /// Requests of `flow` waiting for their turn.
     pub fn waiting(&self, flow: &Flow) -> usize {
-        self.inner.lock().queue.waiting(&flow.name)
+        lock(&self.inner.state).queue.waiting(&flow.name)
     }
 
     pub fn status(&self) -> HostStatus {
-        let state = self.inner.lock();
+        let state = lock(&self.inner.state);
         HostStatus {
             host: self.inner.host.clone(),
             effective_rate: state.aimd.rate().max(0.0),
@@ -538,7 +528,7 @@ impl HostBudget {
 async fn dispatch(inner: Arc<HostInner>) {
     loop {
         let notified = inner.work.notified();
-        if inner.lock().queue.is_empty() {
+        if lock(&inner.state).queue.is_empty() {
             notified.await;
             continue;
         }
@@ -547,7 +537,7 @@ async fn dispatch(inner: Arc<HostInner>) {
         };
         loop {
             let wait = {
-                let mut state = inner.lock();
+                let mut state = lock(&inner.state);
                 let now = Instant::now();
                 match state.paused_until.filter(|until| *until > now) {
                     Some(until) => Some(until),
@@ -560,7 +550,7 @@ async fn dispatch(inner: Arc<HostInner>) {
             }
         }
         loop {
-            let Some(waiter) = inner.lock().queue.pop() else {
+            let Some(waiter) = lock(&inner.state).queue.pop() else {
                 break;
             };
             match waiter.send(Permit {
@@ -595,10 +585,6 @@ impl fmt::Debug for Budgets {
             .field("default", &*lock(&self.inner.default))
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Budgets {

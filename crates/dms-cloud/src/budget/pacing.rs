@@ -9,11 +9,13 @@
 //! for that API alone; other instances and APIs go on.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::OwnedMutexGuard;
 use tokio::time::Instant;
+
+use crate::locks::lock;
 
 /// Margin on top of a documented interval for timer and clock granularity.
 const MARGIN: Duration = Duration::from_millis(20);
@@ -61,7 +63,7 @@ impl Pacer {
         instance: &str,
         create: bool,
     ) -> Option<Arc<tokio::sync::Mutex<Instant>>> {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slots = lock(&self.slots);
         let key = (api, instance.to_owned());
         if create {
             Some(Arc::clone(slots.entry(key).or_insert_with(|| {

@@ -52,7 +52,7 @@ pub struct Competition {
 }
 
 /// Waiting items of many flows, served in weighted fair order.
-pub struct FairQueue<T> {
+pub(super) struct FairQueue<T> {
     heap: BinaryHeap<Entry<T>>,
     last_finish: HashMap<Arc<str>, u64>,
     /// Per flow: items waiting and the flow's weight.
@@ -79,7 +79,7 @@ impl<T> Default for FairQueue<T> {
 }
 
 impl<T> FairQueue<T> {
-    pub fn push(&mut self, flow: &Arc<str>, weight: u32, item: T) {
+    pub(super) fn push(&mut self, flow: &Arc<str>, weight: u32, item: T) {
         let cost = COST / u64::from(weight.max(1));
         let last = self.last_finish.get(flow).copied().unwrap_or(0);
         let finish = last.max(self.virtual_time) + cost;
@@ -98,7 +98,7 @@ impl<T> FairQueue<T> {
         });
     }
 
-    pub fn pop(&mut self) -> Option<T> {
+    pub(super) fn pop(&mut self) -> Option<T> {
         let entry = self.heap.pop()?;
         self.virtual_time = entry.finish;
         for flow in self.waiting.keys() {
@@ -121,20 +121,20 @@ impl<T> FairQueue<T> {
     }
 
     /// Items of `flow` waiting.
-    pub fn waiting(&self, flow: &str) -> usize {
+    pub(super) fn waiting(&self, flow: &str) -> usize {
         self.waiting.get(flow).map_or(0, |(count, _)| *count)
     }
 
     /// The flow's competition counters so far.
-    pub fn competition(&self, flow: &str) -> Competition {
+    pub(super) fn competition(&self, flow: &str) -> Competition {
         self.competition.get(flow).copied().unwrap_or_default()
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.heap.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
 }

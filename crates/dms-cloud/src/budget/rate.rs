@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 /// Requests may leave at `rate` per second, `burst` at once after an idle period.
 #[derive(Debug)]
-pub struct CellRate {
+pub(super) struct CellRate {
     emission: Option<Duration>,
     tolerance: Duration,
     /// When the next request would be on schedule; `None` before the first.
@@ -17,7 +17,7 @@ pub struct CellRate {
 
 impl CellRate {
     /// A non-positive or non-finite rate means no limit.
-    pub fn new(rate: f64, burst: u32) -> Self {
+    pub(super) fn new(rate: f64, burst: u32) -> Self {
         let mut limit = Self {
             emission: None,
             tolerance: Duration::ZERO,
@@ -28,7 +28,7 @@ impl CellRate {
     }
 
     /// Changes the rate; what was already sent stays counted.
-    pub fn set(&mut self, rate: f64, burst: u32) {
+    pub(super) fn set(&mut self, rate: f64, burst: u32) {
         self.emission = (rate.is_finite() && rate > 0.0)
             .then(|| Duration::try_from_secs_f64(1.0 / rate).ok())
             .flatten()
@@ -39,7 +39,7 @@ impl CellRate {
     }
 
     /// Takes one cell now, or says when one will be free.
-    pub fn take(&mut self, now: Instant) -> Result<(), Instant> {
+    pub(super) fn take(&mut self, now: Instant) -> Result<(), Instant> {
         let Some(emission) = self.emission else {
             return Ok(());
         };

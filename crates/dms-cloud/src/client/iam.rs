@@ -1,8 +1,6 @@
 //! IAM: the password token (cached, refreshed when due or rejected, one request at a time) and
 //! the project id (configured, or discovered once from the token or the project list).
 
-use std::sync::PoisonError;
-
 use bytes::Bytes;
 use http::Method;
 use secrecy::SecretString;
@@ -15,6 +13,7 @@ use super::{DmsClient, path, query};
 use crate::auth::{self, AUTH_FAILURE_BACKOFF, CachedToken, Credentials, TokenState};
 use crate::dto;
 use crate::error::{ApiError, ErrorKind};
+use crate::locks::lock;
 
 impl DmsClient {
     async fn request_token(&self) -> Result<(SecretString, dto::TokenBody), ApiError> {
@@ -143,11 +142,7 @@ impl DmsClient {
 
     async fn discover_project_id(&self) -> Result<String, ApiError> {
         {
-            let failure = self
-                .inner
-                .project_failure
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let failure = lock(&self.inner.project_failure);
             if let Some((at, error)) = failure.as_ref()
                 && at.elapsed() < AUTH_FAILURE_BACKOFF
             {
@@ -170,11 +165,7 @@ impl DmsClient {
                 ErrorKind::Unauthorized | ErrorKind::Forbidden | ErrorKind::Config
             )
         {
-            *self
-                .inner
-                .project_failure
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), error.clone()));
+            *lock(&self.inner.project_failure) = Some((Instant::now(), error.clone()));
         }
         result
     }

@@ -10,7 +10,7 @@ use super::{DmsClient, query};
 use crate::error::ApiError;
 
 /// Page size of the paged list APIs (their documented maximum).
-pub const PAGE_LIMIT: u64 = 50;
+pub(super) const PAGE_LIMIT: u64 = 50;
 /// Upper bound on pages of one listing, whatever the server says.
 const MAX_PAGES: usize = 10_000;
 
@@ -25,7 +25,7 @@ pub(super) struct Page<T> {
 
 impl<T> Page<T> {
     /// A page that says only its items and, perhaps, the listing's `total`.
-    pub fn counted(items: Vec<T>, total: Option<i64>) -> Self {
+    pub(super) fn counted(items: Vec<T>, total: Option<i64>) -> Self {
         Page {
             items,
             total,

@@ -8,7 +8,7 @@ use crate::error::ApiError;
 
 /// How a vhost goes into a path: the API refuses a `/` even percent-encoded, so the SDK's
 /// request models replace each with `__F_SLASH__` (vhost `/` is `__F_SLASH__`).
-pub fn vhost_path_segment(vhost: &str) -> String {
+pub(super) fn vhost_path_segment(vhost: &str) -> String {
     vhost.replace('/', "__F_SLASH__")
 }
 

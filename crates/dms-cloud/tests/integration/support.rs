@@ -2,7 +2,7 @@
 //! that records what it is told. Everything runs on tokio time (use `start_paused = true`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,14 +13,20 @@ use dms_cloud::{
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-pub const AK: &str = "TESTAK00000000000001";
-pub const SK: &str = "test-secret-key-do-not-leak";
-pub const SECURITY_TOKEN: &str = "test-security-token-do-not-leak";
-pub const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+pub(crate) const AK: &str = "TESTAK00000000000001";
+pub(crate) const SK: &str = "test-secret-key-do-not-leak";
+pub(crate) const SECURITY_TOKEN: &str = "test-security-token-do-not-leak";
+pub(crate) const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+
+/// Locks `mutex`, recovering it from a panic elsewhere like the crates' own `locks::lock`
+/// (ARCHITECTURE.md, "Locks"): the panic itself fails the test.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub index: usize,
     pub at: Instant,
     pub method: String,
@@ -32,12 +38,12 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The raw query parameters, decoded.
-    pub fn query_pairs(&self) -> Vec<(String, String)> {
+    pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
         if self.query.is_empty() {
             return Vec::new();
         }
@@ -50,7 +56,7 @@ impl Recorded {
             .collect()
     }
 
-    pub fn param(&self, name: &str) -> Option<String> {
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
         self.query_pairs()
             .into_iter()
             .find(|(k, _)| k == name)
@@ -60,7 +66,7 @@ impl Recorded {
 
 /// What the scripted server answers.
 #[derive(Debug, Clone)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
@@ -68,7 +74,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn json(status: u16, value: serde_json::Value) -> Self {
+    pub(crate) fn json(status: u16, value: serde_json::Value) -> Self {
         Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
@@ -76,7 +82,7 @@ impl Reply {
             delay: Duration::ZERO,
         }
     }
-    pub fn raw(status: u16, body: &str) -> Self {
+    pub(crate) fn raw(status: u16, body: &str) -> Self {
         Reply {
             status,
             headers: Vec::new(),
@@ -84,24 +90,24 @@ impl Reply {
             delay: Duration::ZERO,
         }
     }
-    pub fn error(status: u16, code: &str, msg: &str) -> Self {
+    pub(crate) fn error(status: u16, code: &str, msg: &str) -> Self {
         Reply::json(
             status,
             serde_json::json!({"error_code": code, "error_msg": msg}),
         )
     }
     /// Never answers (well, after a day).
-    pub fn stall() -> Self {
+    pub(crate) fn stall() -> Self {
         Reply {
             delay: Duration::from_secs(86_400),
             ..Reply::raw(200, "{}")
         }
     }
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
-    pub fn delayed(mut self, delay: Duration) -> Self {
+    pub(crate) fn delayed(mut self, delay: Duration) -> Self {
         self.delay = delay;
         self
     }
@@ -111,32 +117,32 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
 /// The server side of the fake: its log and concurrency counters.
 #[derive(Clone, Default)]
-pub struct FakeServer {
+pub(crate) struct FakeServer {
     pub log: Arc<Mutex<Vec<Recorded>>>,
     in_flight: Arc<AtomicUsize>,
     pub max_in_flight: Arc<AtomicUsize>,
 }
 
 impl FakeServer {
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
+        lock(&self.log).clone()
     }
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.requests().len()
     }
-    pub fn count_path(&self, needle: &str) -> usize {
+    pub(crate) fn count_path(&self, needle: &str) -> usize {
         self.requests()
             .iter()
             .filter(|r| r.path.contains(needle))
             .count()
     }
-    pub fn max_in_flight(&self) -> usize {
+    pub(crate) fn max_in_flight(&self) -> usize {
         self.max_in_flight.load(Ordering::SeqCst)
     }
 }
 
 /// A transport answering with `handler`, recording every request.
-pub fn fake(
+pub(crate) fn fake(
     handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
 ) -> (Arc<dyn Transport>, FakeServer) {
     let server = FakeServer::default();
@@ -148,10 +154,7 @@ pub fn fake(
         async move {
             let (parts, body) = request.into_parts();
             let recorded = {
-                let mut log = state
-                    .log
-                    .lock()
-                    .map_err(|_| TransportError::Other("poisoned".into()))?;
+                let mut log = lock(&state.log);
                 let recorded = Recorded {
                     index: log.len(),
                     at: Instant::now(),
@@ -198,35 +201,29 @@ impl Drop for InFlight {
 
 /// Records observer calls as `(event, api, code)`.
 #[derive(Default)]
-pub struct RecordingObserver {
+pub(crate) struct RecordingObserver {
     pub events: Mutex<Vec<(String, String, String)>>,
 }
 
 impl RecordingObserver {
-    pub fn events_of(&self, event: &str) -> Vec<(String, String)> {
-        self.events
-            .lock()
-            .map(|e| {
-                e.iter()
-                    .filter(|(ev, _, _)| ev == event)
-                    .map(|(_, api, code)| (api.clone(), code.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+    pub(crate) fn events_of(&self, event: &str) -> Vec<(String, String)> {
+        lock(&self.events)
+            .iter()
+            .filter(|(ev, _, _)| ev == event)
+            .map(|(_, api, code)| (api.clone(), code.clone()))
+            .collect()
     }
-    pub fn codes(&self) -> Vec<String> {
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.events_of("finished")
             .into_iter()
             .map(|(_, c)| c)
             .collect()
     }
-    pub fn count(&self, event: &str) -> usize {
+    pub(crate) fn count(&self, event: &str) -> usize {
         self.events_of(event).len()
     }
     fn push(&self, event: &str, api: &str, code: &str) {
-        if let Ok(mut e) = self.events.lock() {
-            e.push((event.into(), api.into(), code.into()));
-        }
+        lock(&self.events).push((event.into(), api.into(), code.into()));
     }
 }
 
@@ -242,7 +239,7 @@ impl ApiObserver for RecordingObserver {
     }
 }
 
-pub fn fast_retry() -> RetryPolicy {
+pub(crate) fn fast_retry() -> RetryPolicy {
     RetryPolicy {
         max_retries: 3,
         min_delay: Duration::from_millis(100),
@@ -251,7 +248,7 @@ pub fn fast_retry() -> RetryPolicy {
     }
 }
 
-pub fn aksk_with_token() -> Credentials {
+pub(crate) fn aksk_with_token() -> Credentials {
     Credentials::AkSk {
         access_key: AK.into(),
         secret_key: SecretString::from(SK.to_owned()),
@@ -259,7 +256,7 @@ pub fn aksk_with_token() -> Credentials {
     }
 }
 
-pub fn config(credentials: Credentials) -> ClientConfig {
+pub(crate) fn config(credentials: Credentials) -> ClientConfig {
     ClientConfig {
         region: "cn-north-4".into(),
         endpoint: "http://dms.test:8080".into(),
@@ -271,7 +268,7 @@ pub fn config(credentials: Credentials) -> ClientConfig {
     }
 }
 
-pub fn unlimited() -> Budgets {
+pub(crate) fn unlimited() -> Budgets {
     Budgets::new(BudgetConfig {
         rate_per_second: 0.0,
         burst: 1,
@@ -279,7 +276,7 @@ pub fn unlimited() -> Budgets {
     })
 }
 
-pub fn client_with(
+pub(crate) fn client_with(
     config: ClientConfig,
     transport: Arc<dyn Transport>,
     budgets: &Budgets,
@@ -290,19 +287,19 @@ pub fn client_with(
     (client, observer)
 }
 
-pub fn fixture(name: &str) -> serde_json::Value {
+pub(crate) fn fixture(name: &str) -> serde_json::Value {
     parse_fixture("kafka", name)
 }
 
 /// The directory of an engine's documented examples.
-pub fn fixture_dir(engine: &str) -> std::path::PathBuf {
+pub(crate) fn fixture_dir(engine: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../fixtures/api")
         .join(engine)
 }
 
 /// A documented example of an engine, parsed as `T`; a failure names the JSON path.
-pub fn parse_fixture<T: serde::de::DeserializeOwned>(engine: &str, name: &str) -> T {
+pub(crate) fn parse_fixture<T: serde::de::DeserializeOwned>(engine: &str, name: &str) -> T {
     let path = fixture_dir(engine).join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut de = serde_json::Deserializer::from_str(&text);
@@ -311,7 +308,7 @@ pub fn parse_fixture<T: serde::de::DeserializeOwned>(engine: &str, name: &str) -
 }
 
 /// The `.json` files of an engine's documented examples, sorted.
-pub fn fixture_names(engine: &str) -> Vec<String> {
+pub(crate) fn fixture_names(engine: &str) -> Vec<String> {
     let dir = fixture_dir(engine);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

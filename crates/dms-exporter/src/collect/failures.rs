@@ -4,23 +4,24 @@
 //! every cycle).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use dms_cloud::ApiError;
 
 use super::Output;
+use crate::locks::lock;
 
 /// The part key of a whole cycle's failure (no part was read at all).
 const WHOLE: &str = "*";
 
 /// What is failing now, per (instance, part), of one collector of one project.
 #[derive(Debug, Default)]
-pub struct FailureLog {
+pub(super) struct FailureLog {
     failing: Mutex<HashSet<(String, String)>>,
 }
 
 /// Where the reads happened, for the log lines.
-pub struct Origin<'a> {
+pub(super) struct Origin<'a> {
     pub collector: &'static str,
     pub region: &'a str,
     pub project_id: &'a str,
@@ -43,7 +44,7 @@ enum Change {
 
 impl FailureLog {
     /// Logs the changes a cycle's result brings.
-    pub fn observe(&self, origin: &Origin<'_>, result: Result<&Output, &ApiError>) {
+    pub(super) fn observe(&self, origin: &Origin<'_>, result: Result<&Output, &ApiError>) {
         let Origin {
             collector,
             region,
@@ -87,17 +88,14 @@ impl FailureLog {
     /// Forgets the reads of instances not in `live` (discovery no longer lists them): the
     /// state stays bounded by the fleet over weeks of churn, and an id that comes back starts
     /// afresh instead of logging a stale recovery.
-    pub fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
+    pub(super) fn retain_instances<'a>(&self, live: impl IntoIterator<Item = &'a str>) {
         let live: HashSet<&str> = live.into_iter().collect();
-        self.failing
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(instance, _)| live.contains(instance.as_str()));
+        lock(&self.failing).retain(|(instance, _)| live.contains(instance.as_str()));
     }
 
     /// What changed with this result, remembering what fails now.
     fn changes(&self, instance_id: &str, result: Result<&Output, &ApiError>) -> Vec<Change> {
-        let mut failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut failing = lock(&self.failing);
         let key = |part: &str| (instance_id.to_owned(), part.to_owned());
         let named = |part: &str| (part != WHOLE).then(|| part.to_owned());
         let mut changes = Vec::new();
@@ -209,7 +207,7 @@ mod tests {
         assert_eq!(log.changes("gone", Err(&boom())).len(), 1);
         assert_eq!(log.changes("stays", Ok(&cycle(&[("g", false)]))).len(), 1);
         log.retain_instances(["stays", "idle"]);
-        let failing = log.failing.lock().map(|f| f.len()).unwrap_or_default();
+        let failing = lock(&log.failing).len();
         assert_eq!(failing, 1, "only the listed instance's failure is kept");
         // An id that comes back starts afresh: no stale "works again" line.
         assert_eq!(log.changes("gone", Ok(&cycle(&[("g", true)]))), []);

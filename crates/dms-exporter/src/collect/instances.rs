@@ -1,7 +1,7 @@
 //! Discovery and the shared instance families, for every engine of the project.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -14,6 +14,7 @@ use super::{
     Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
 };
 use crate::config::{Engine, ShardingConfig};
+use crate::locks::lock;
 use crate::metrics::{Samples, catalog};
 
 /// API storage figures are GB, read as 2^30 bytes.
@@ -70,7 +71,7 @@ impl Instances {
     /// Remembers V2's fields, or puts them back into instances V1 listed; forgets instances
     /// of this project and engine that are no longer listed.
     fn keep_v2_fields(&self, project_id: &str, engine: Engine, instances: &mut [Instance]) {
-        let mut last = self.last_v2.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut last = lock(&self.last_v2);
         last.retain(|id, fields| {
             fields.project_id != project_id
                 || fields.engine != engine

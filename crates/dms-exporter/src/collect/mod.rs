@@ -16,6 +16,8 @@ pub mod sharding;
 pub mod store;
 pub mod tags;
 pub mod tasks;
+#[cfg(test)]
+mod test_fixtures;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

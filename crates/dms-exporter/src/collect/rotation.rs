@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Context, Output, Part};
+use crate::locks::lock;
 use crate::metrics::Sample;
 
 /// Per-instance cursor over a list of detail calls.
@@ -37,7 +38,7 @@ impl Rotation {
                 skipped: Vec::new(),
             };
         }
-        let mut cursors = self.cursors.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut cursors = lock(&self.cursors);
         let cursor = cursors.entry(instance_id.to_owned()).or_default();
         let start = *cursor % len;
         *cursor = (start + limit) % len;

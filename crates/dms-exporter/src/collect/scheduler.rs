@@ -35,6 +35,7 @@ pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
 use crate::config::{CollectorsConfig, FiltersConfig};
+use crate::locks::lock;
 use crate::metrics::self_metrics::{CycleReport, SelfMetrics, unix_now};
 
 /// How often a round that waits only for stragglers checks whether its budget queue is empty.
@@ -360,10 +361,7 @@ impl Job {
     }
 
     fn max_age_now(&self) -> Duration {
-        *self
-            .current_max_age
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *lock(&self.current_max_age)
     }
 
     /// Raises the max age in force to `wanted` (never lowers it).
@@ -378,10 +376,7 @@ impl Job {
     /// shrinks back when they are not — never ratcheting up over failed rounds.
     fn set_max_age(&self, wanted: Duration) {
         let wanted = wanted.max(self.max_age);
-        let mut current = self
-            .current_max_age
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut current = lock(&self.current_max_age);
         if wanted != *current {
             self.store.set_max_age(
                 self.collector.name(),

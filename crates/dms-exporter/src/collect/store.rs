@@ -13,7 +13,7 @@ mod compose;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dms_cloud::error::ApiError;
@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use super::Output;
+use crate::locks::lock;
 use crate::metrics::fragment::{EncodedPart, encode_part};
 use crate::snapshot::pages::Pages;
 pub use compose::HEALTH_FAMILIES;
@@ -143,10 +144,6 @@ pub struct Store {
 }
 
 impl Store {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Notified whenever the data changed.
     fn notify_changed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
@@ -206,7 +203,7 @@ impl Store {
         if let Err(error) = result {
             errors.push(error.kind.as_label());
         }
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let key = state.key(scope);
         let current = state.scopes.get(&key);
         let mut parts = current.map(|s| s.parts.clone()).unwrap_or_default();
@@ -241,7 +238,7 @@ impl Store {
 
     /// Drops everything of the project's instances that are not in `live`.
     pub fn retain_instances(&self, region: &str, project_id: &str, live: &BTreeSet<String>) {
-        let changed = self.lock().remove_scopes(|key| {
+        let changed = lock(&self.state).remove_scopes(|key| {
             key.region == region
                 && key.project_id == project_id
                 && !key.instance_id.is_empty()
@@ -254,14 +251,13 @@ impl Store {
 
     /// Drops everything of regions not in `regions` (after a reload removed them).
     pub fn retain_regions(&self, regions: &BTreeSet<String>) {
-        self.lock()
-            .remove_scopes(|key| !regions.contains(&key.region));
+        lock(&self.state).remove_scopes(|key| !regions.contains(&key.region));
         self.notify_changed();
     }
 
     /// Removes data older than its max age; returns the next time something expires.
     pub fn expire(&self, now: Instant) -> Option<Instant> {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         while let Some((at, key)) = state.deadlines.first().cloned()
             && at <= now
         {
@@ -287,7 +283,7 @@ impl Store {
         project_id: &str,
         max_age: Duration,
     ) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let state = &mut *state;
         for (key, scope) in state.scopes.iter_mut() {
             if key.collector != collector || key.region != region || key.project_id != project_id {
@@ -313,14 +309,14 @@ impl Store {
         discovery: &ScopeKey,
         inventory: BTreeMap<String, BTreeSet<String>>,
     ) {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         let key = state.key(discovery);
         state.inventories.insert(key, inventory);
     }
 
     /// Runs `f` on the exposition pages under the store's lock (keep it short).
     pub fn with_pages<R>(&self, f: impl FnOnce(&mut ScopePages) -> R) -> R {
-        f(&mut self.lock().pages)
+        f(&mut lock(&self.state).pages)
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::dto::Tag;
 use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
@@ -38,16 +39,68 @@ impl Collector for Tags {
             let instance = cx.instance();
             let engine = instance.engine.as_str();
             let tags = cx.client.instance_tags(engine, &instance.id).await?;
-            let mut samples = Samples::default();
-            for tag in &tags {
-                samples.push(
-                    &catalog::INSTANCE_TAG_INFO,
-                    [engine, &instance.id, &tag.key, &tag.value],
-                    1.0,
-                );
-            }
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(engine, &instance.id, &tags).into()))
         }
         .boxed()
+    }
+}
+
+/// One `dms_instance_tag_info` per tag of the instance.
+fn samples(engine: &str, instance_id: &str, tags: &[Tag]) -> Samples {
+    let mut samples = Samples::default();
+    for tag in tags {
+        samples.push(
+            &catalog::INSTANCE_TAG_INFO,
+            [engine, instance_id, &tag.key, &tag.value],
+            1.0,
+        );
+    }
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines};
+
+    #[test]
+    fn every_tag_is_one_info_series() {
+        // (response, engine, expected lines in order)
+        let table = [
+            (
+                fixture("kafka/R21_instance_tags.json"),
+                "kafka",
+                vec![
+                    r#"dms_instance_tag_info{engine="kafka",instance_id="i-1",key="key1",value="value1"} 1"#,
+                    r#"dms_instance_tag_info{engine="kafka",instance_id="i-1",key="key2",value="value2"} 1"#,
+                ],
+            ),
+            (
+                fixture("rocketmq/sdk_tags.json"),
+                "rocketmq",
+                vec![
+                    r#"dms_instance_tag_info{engine="rocketmq",instance_id="i-1",key="owner",value="team-a"} 1"#,
+                ],
+            ),
+            (
+                fixture("rabbitmq/R7_instance_tags.json"),
+                "rabbitmq",
+                vec![
+                    r#"dms_instance_tag_info{engine="rabbitmq",instance_id="i-1",key="key1",value="value1"} 1"#,
+                    r#"dms_instance_tag_info{engine="rabbitmq",instance_id="i-1",key="key2",value="value2"} 1"#,
+                ],
+            ),
+            // An untagged instance: `null` or no list at all is no series.
+            (r#"{"tags": null}"#.to_owned(), "kafka", vec![]),
+            ("{}".to_owned(), "kafka", vec![]),
+        ];
+        for (body, engine, expected) in table {
+            let tags: dms_cloud::dto::TagList = serde_json::from_str(&body).expect("a tags body");
+            assert_eq!(
+                lines(&samples(engine, "i-1", &tags.tags)),
+                expected,
+                "{engine}: {body}"
+            );
+        }
     }
 }

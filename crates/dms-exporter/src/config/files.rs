@@ -7,12 +7,12 @@ use std::path::Path;
 
 /// The largest configuration, web configuration or credential file read. Real ones are a few
 /// KiB; a MiB leaves room for long comments and many regions.
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A file read through a cap: [`open_capped`] gives it, [`over_cap`] tells whether it
 /// went past the cap. The buffer is outside the cap so that byte-wise readers (a streaming
 /// JSON parser) read from memory.
-pub type CappedReader = BufReader<Take<File>>;
+pub(super) type CappedReader = BufReader<Take<File>>;
 
 /// A file larger than its cap: its size when known (an endless device has none).
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub struct TooLarge {
 
 /// Why [`open_capped`] refused a file.
 #[derive(Debug, thiserror::Error)]
-pub enum CappedOpenError {
+pub(crate) enum CappedOpenError {
     #[error(transparent)]
     Io(#[from] io::Error),
     #[error(transparent)]
@@ -34,7 +34,7 @@ pub enum CappedOpenError {
 /// Opens the file at `path` to read at most `max_bytes` of it: a directory, or a file whose
 /// size is over the cap, is refused before anything is read; the reader stops one byte past
 /// the cap, so a file that grows or an endless device shows in [`over_cap`].
-pub fn open_capped(path: &Path, max_bytes: u64) -> Result<CappedReader, CappedOpenError> {
+pub(crate) fn open_capped(path: &Path, max_bytes: u64) -> Result<CappedReader, CappedOpenError> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
@@ -53,7 +53,7 @@ pub fn open_capped(path: &Path, max_bytes: u64) -> Result<CappedReader, CappedOp
 }
 
 /// Whether `reader` read past the cap it was opened with.
-pub fn over_cap(reader: &CappedReader) -> bool {
+pub(crate) fn over_cap(reader: &CappedReader) -> bool {
     reader.get_ref().limit() == 0
 }
 

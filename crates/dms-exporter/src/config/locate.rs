@@ -5,7 +5,7 @@
 
 /// A key path (`regions[1].projects`) and where it is written (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyLine {
+pub(super) struct KeyLine {
     pub path: String,
     pub line: u64,
     pub column: u64,
@@ -13,7 +13,7 @@ pub struct KeyLine {
 
 /// Every key of a document with its position.
 #[derive(Debug, Default)]
-pub struct KeyLines(Vec<KeyLine>);
+pub(super) struct KeyLines(Vec<KeyLine>);
 
 fn join(stack: &[(usize, String)]) -> String {
     let mut path = String::new();
@@ -39,7 +39,7 @@ fn key_of(text: &str) -> Option<&str> {
 }
 
 impl KeyLines {
-    pub fn scan(text: &str) -> Self {
+    pub(super) fn scan(text: &str) -> Self {
         let mut keys = Vec::new();
         let mut stack: Vec<(usize, String)> = Vec::new();
         let mut item_counts: std::collections::BTreeMap<String, usize> = Default::default();
@@ -92,7 +92,7 @@ impl KeyLines {
     }
 
     /// Where a path is written, or its nearest written ancestor.
-    pub fn position_of(&self, path: &str) -> Option<(u64, u64)> {
+    pub(super) fn position_of(&self, path: &str) -> Option<(u64, u64)> {
         let mut candidate = path;
         loop {
             if let Some(key) = self.0.iter().find(|k| k.path == candidate) {
@@ -105,7 +105,7 @@ impl KeyLines {
 
     /// The path of the key written at `line` and `column` (the last one starting at or before
     /// the column, for flow mappings), or the nearest key above it.
-    pub fn path_at(&self, line: u64, column: u64) -> Option<&str> {
+    pub(super) fn path_at(&self, line: u64, column: u64) -> Option<&str> {
         self.0
             .iter()
             .rev()

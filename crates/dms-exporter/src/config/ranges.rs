@@ -10,17 +10,18 @@ use super::types::{ApiConfig, CollectorsConfig, Config, HumanDuration};
 use crate::collect::{instances, registry};
 
 /// Requests per second per host: from one every 100 s to far beyond any gateway's limit.
-pub const RATE_LIMIT: RangeInclusive<f64> = 0.01..=100_000.0;
-pub const BURST: RangeInclusive<u32> = 1..=10_000;
+pub(super) const RATE_LIMIT: RangeInclusive<f64> = 0.01..=100_000.0;
+pub(super) const BURST: RangeInclusive<u32> = 1..=10_000;
 /// Requests in flight per host.
-pub const CONCURRENCY: RangeInclusive<usize> = 1..=1024;
-pub const MAX_RETRIES: RangeInclusive<u32> = 0..=10;
-pub const TIMEOUT: RangeInclusive<Duration> = Duration::from_millis(100)..=Duration::from_secs(600);
+pub(super) const CONCURRENCY: RangeInclusive<usize> = 1..=1024;
+pub(super) const MAX_RETRIES: RangeInclusive<u32> = 0..=10;
+pub(super) const TIMEOUT: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(600);
 /// A collector's interval: a day is already longer than any DMS reading stays useful.
-pub const INTERVAL: RangeInclusive<Duration> =
+pub(super) const INTERVAL: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
 /// How long the last good data may be served.
-pub const MAX_AGE: RangeInclusive<Duration> =
+pub(super) const MAX_AGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(7 * 24 * 3600);
 
 fn out_of<T: PartialOrd + std::fmt::Debug>(
@@ -142,7 +143,7 @@ fn collectors(collectors: &CollectorsConfig, problems: &mut Vec<Problem>) {
 /// Why an endpoint override cannot be used, if it cannot: it must be an absolute `https://`
 /// or `http://` URL of a host (and port), without credentials, query or fragment, as the
 /// client appends the API's paths to it (a path is kept as their prefix).
-pub fn endpoint_problem(raw: &str) -> Option<String> {
+pub(super) fn endpoint_problem(raw: &str) -> Option<String> {
     // A URL with `user:password@` is not echoed: it holds a password.
     let text = if raw.contains('@') {
         "the URL".to_owned()
@@ -200,7 +201,7 @@ fn host_key_problem(key: &str) -> Option<String> {
 
 /// The bcrypt costs a web configuration's hash may have: each step doubles the time of a
 /// check, and a cost of 31 would take days per scrape.
-pub const BCRYPT_COST: RangeInclusive<u32> = 4..=16;
+pub(super) const BCRYPT_COST: RangeInclusive<u32> = 4..=16;
 
 /// Why a `basic_auth_users` value is not a usable bcrypt hash, if it is not. The hash is never
 /// quoted: it may be a password pasted by mistake.
@@ -296,7 +297,7 @@ pub fn warnings(config: &Config) -> Vec<String> {
 }
 
 /// Every value of `config` outside its range.
-pub fn problems(config: &Config) -> Vec<Problem> {
+pub(super) fn problems(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     api(&config.api, &mut problems);
     collectors(&config.collectors, &mut problems);

@@ -22,7 +22,7 @@ const CREDENTIAL_KEYS: &[&str] = &[
 ];
 
 /// What replaces a hidden key or value.
-pub const REDACTED: &str = "<redacted>";
+pub(super) const REDACTED: &str = "<redacted>";
 
 fn under_credentials(field: &str) -> bool {
     field == "credentials" || field.starts_with("credentials.") || field.starts_with("credentials[")
@@ -60,7 +60,7 @@ fn redact_quoted(message: &str, hide: impl Fn(&str) -> bool) -> String {
 /// The problem with anything that may be a secret replaced by [`REDACTED`]: under
 /// `credentials`, every key segment and quoted token that is not a known key; elsewhere,
 /// keys and quoted tokens shaped like keys.
-pub fn redact(mut problem: Problem) -> Problem {
+pub(super) fn redact(mut problem: Problem) -> Problem {
     let strict = under_credentials(&problem.field);
     let hide = |token: &str| {
         if strict {

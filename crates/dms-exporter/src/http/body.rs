@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 
-pub struct ChunksBody {
+pub(super) struct ChunksBody {
     chunks: Arc<[Bytes]>,
     next: usize,
     tail: Option<Bytes>,
@@ -17,7 +17,7 @@ pub struct ChunksBody {
 }
 
 impl ChunksBody {
-    pub fn new(chunks: Arc<[Bytes]>, tail: Bytes) -> Self {
+    pub(super) fn new(chunks: Arc<[Bytes]>, tail: Bytes) -> Self {
         let remaining = chunks.iter().map(|c| c.len() as u64).sum::<u64>() + tail.len() as u64;
         Self {
             chunks,

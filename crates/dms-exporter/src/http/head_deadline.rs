@@ -21,7 +21,7 @@ use tokio::time::Sleep;
 
 /// What a connection's service tells its reads.
 #[derive(Default)]
-pub struct Requests {
+pub(super) struct Requests {
     /// Heads parsed so far on this connection.
     started: AtomicU64,
     /// Requests whose response body has not been sent yet.
@@ -30,25 +30,25 @@ pub struct Requests {
 
 impl Requests {
     /// A head was parsed: returns the guard to keep until its response body is sent.
-    pub fn start(self: &Arc<Self>) -> InFlight {
+    pub(super) fn start(self: &Arc<Self>) -> InFlight {
         self.started.fetch_add(1, Ordering::AcqRel);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(Arc::clone(self))
     }
 
     /// Heads parsed so far.
-    pub fn heads(&self) -> u64 {
+    pub(super) fn heads(&self) -> u64 {
         self.started.load(Ordering::Acquire)
     }
 
     /// Whether a response has not been sent yet.
-    pub fn answering(&self) -> bool {
+    pub(super) fn answering(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) > 0
     }
 }
 
 /// One request in flight; dropping it ends it.
-pub struct InFlight(Arc<Requests>);
+pub(super) struct InFlight(Arc<Requests>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -57,13 +57,13 @@ impl Drop for InFlight {
 }
 
 /// A response body that ends its request's [`InFlight`] when dropped.
-pub struct Tracked<B> {
+pub(super) struct Tracked<B> {
     body: B,
     _in_flight: InFlight,
 }
 
 impl<B> Tracked<B> {
-    pub fn new(body: B, in_flight: InFlight) -> Self {
+    pub(super) fn new(body: B, in_flight: InFlight) -> Self {
         Self {
             body,
             _in_flight: in_flight,
@@ -92,7 +92,7 @@ impl<B: Body<Data = Bytes> + Unpin> Body for Tracked<B> {
 }
 
 /// The connection's stream with the head deadline on its reads.
-pub struct HeadDeadline<T> {
+pub(super) struct HeadDeadline<T> {
     inner: T,
     limit: Duration,
     requests: Arc<Requests>,
@@ -102,7 +102,7 @@ pub struct HeadDeadline<T> {
 
 impl<T> HeadDeadline<T> {
     /// A new connection: its first head is due within `limit` from now.
-    pub fn new(inner: T, limit: Duration, requests: Arc<Requests>) -> Self {
+    pub(super) fn new(inner: T, limit: Duration, requests: Arc<Requests>) -> Self {
         let started = requests.started.load(Ordering::Acquire);
         Self {
             inner,

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -21,10 +21,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::head_deadline::Requests;
+use crate::locks::lock;
 
 /// The idle connections under one connection cap, longest idle first.
 #[derive(Default)]
-pub struct IdleConnections {
+pub(super) struct IdleConnections {
     state: Mutex<State>,
     /// A connection turned idle, or one closed to make room has closed.
     changed: Notify,
@@ -45,12 +46,12 @@ struct State {
 impl IdleConnections {
     /// A new connection holding `slot`, busy until it has answered a request. Its token is
     /// cancelled when it is to close: to make room, or at `shutdown`.
-    pub fn register(
+    pub(super) fn register(
         self: &Arc<Self>,
         slot: OwnedSemaphorePermit,
         shutdown: &CancellationToken,
     ) -> Registration {
-        let mut state = self.lock();
+        let mut state = lock(&self.state);
         state.next_id += 1;
         Registration {
             connections: Arc::clone(self),
@@ -63,14 +64,14 @@ impl IdleConnections {
     }
 
     /// An accept waits at the cap until the guard is dropped.
-    pub fn wait(&self) -> Waiting<'_> {
-        self.lock().waiting += 1;
+    pub(super) fn wait(&self) -> Waiting<'_> {
+        lock(&self.state).waiting += 1;
         Waiting(self)
     }
 
     /// Closes the longest-idle connections until one is closing for each waiting accept.
-    pub fn make_room(&self) {
-        let mut state = self.lock();
+    pub(super) fn make_room(&self) {
+        let mut state = lock(&self.state);
         while state.closing < state.waiting
             && let Some((_, close)) = state.idle.pop_first()
         {
@@ -81,28 +82,24 @@ impl IdleConnections {
 
     /// Resolves at the next change that may let [`Self::make_room`] do more; `enable` it
     /// before calling that, so a change in between is not missed.
-    pub fn changed(&self) -> Notified<'_> {
+    pub(super) fn changed(&self) -> Notified<'_> {
         self.changed.notified()
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// An accept waiting at the cap.
-pub struct Waiting<'a>(&'a IdleConnections);
+pub(super) struct Waiting<'a>(&'a IdleConnections);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = lock(&self.0.state);
         state.waiting = state.waiting.saturating_sub(1);
     }
 }
 
 /// One connection's place under the cap: its slot and its entry in [`IdleConnections`], both
 /// left when dropped.
-pub struct Registration {
+pub(super) struct Registration {
     connections: Arc<IdleConnections>,
     slot: Option<OwnedSemaphorePermit>,
     id: u64,
@@ -116,7 +113,7 @@ pub struct Registration {
 impl Registration {
     /// Cancelled when the connection is to close once its request in flight, if any, is
     /// answered.
-    pub fn close_token(&self) -> CancellationToken {
+    pub(super) fn close_token(&self) -> CancellationToken {
         self.close.clone()
     }
 
@@ -126,8 +123,7 @@ impl Registration {
         }
         let now = Instant::now();
         self.idle_since = Some(now);
-        self.connections
-            .lock()
+        lock(&self.connections.state)
             .idle
             .insert((now, self.id), self.close.clone());
         self.connections.changed.notify_waiters();
@@ -136,7 +132,7 @@ impl Registration {
     fn busy(&mut self) {
         if let Some(since) = self.idle_since.take() {
             // Only `make_room` removes an entry but its owner.
-            let removed = self.connections.lock().idle.remove(&(since, self.id));
+            let removed = lock(&self.connections.state).idle.remove(&(since, self.id));
             self.closed_for_room |= removed.is_none();
         }
     }
@@ -148,7 +144,7 @@ impl Drop for Registration {
         drop(self.slot.take());
         self.busy();
         if self.closed_for_room {
-            let mut state = self.connections.lock();
+            let mut state = lock(&self.connections.state);
             state.closing = state.closing.saturating_sub(1);
             drop(state);
             // Its slot is free; if another accept took it, a waiting one makes room again.
@@ -159,7 +155,7 @@ impl Drop for Registration {
 
 /// A connection's stream, telling [`IdleConnections`] when the connection turns idle (its
 /// answer flushed) and busy (a byte read).
-pub struct Activity<T> {
+pub(super) struct Activity<T> {
     inner: T,
     requests: Arc<Requests>,
     registration: Registration,
@@ -170,7 +166,7 @@ pub struct Activity<T> {
 }
 
 impl<T> Activity<T> {
-    pub fn new(inner: T, requests: Arc<Requests>, registration: Registration) -> Self {
+    pub(super) fn new(inner: T, requests: Arc<Requests>, registration: Registration) -> Self {
         Self {
             inner,
             requests,

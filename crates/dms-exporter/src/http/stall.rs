@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-pub struct WriteStallGuard<T> {
+pub(super) struct WriteStallGuard<T> {
     inner: T,
     limit: Duration,
     /// Running while a write waits: since the first attempt that could not proceed.
@@ -19,7 +19,7 @@ pub struct WriteStallGuard<T> {
 }
 
 impl<T> WriteStallGuard<T> {
-    pub fn new(inner: T, limit: Duration) -> Self {
+    pub(super) fn new(inner: T, limit: Duration) -> Self {
         Self {
             inner,
             limit,

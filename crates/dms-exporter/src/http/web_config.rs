@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, load_yaml_file};
+use crate::locks::lock;
 
 /// The file's shape (a subset of exporter-toolkit's; unknown keys are errors).
 #[derive(Debug, Default, Deserialize)]
@@ -135,7 +136,7 @@ impl BasicAuth {
             .chain_update(hash)
             .finalize()
             .into();
-        let accepted = || self.accepted.lock().unwrap_or_else(|e| e.into_inner());
+        let accepted = || lock(&self.accepted);
         if known && accepted().contains(&key) {
             return true;
         }
@@ -433,9 +434,10 @@ mod tests {
     }
 
     fn accepted_count(guard: &Guard) -> usize {
-        guard.basic_auth.as_ref().map_or(0, |auth| {
-            auth.accepted.lock().map(|a| a.len()).unwrap_or_default()
-        })
+        guard
+            .basic_auth
+            .as_ref()
+            .map_or(0, |auth| lock(&auth.accepted).len())
     }
 
     #[tokio::test]

@@ -117,8 +117,8 @@ pub fn write_header(family: &Family, format: Format, out: &mut String) {
     }
 }
 
-/// Writes one sample line; `suffix` is appended to the family name (histogram parts) and
-/// `extra` is one more label (`le`).
+/// Writes one sample line; `name` is the sample's whole name (a histogram part's `_bucket`,
+/// `_sum` or `_count` included) and `extra` is one more label (`le`).
 pub fn write_sample(
     name: &str,
     label_names: &[&str],

@@ -45,7 +45,7 @@ const API: &str = "kafka_groups";
 const SHADOW: [&str; 2] = [API, "kafka_group"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Where {
+pub(crate) enum Where {
     ApiOfOneInstance,
     ApiEverywhere,
     WholeRegion,
@@ -204,7 +204,7 @@ const CLOCK_DRIVEN: &[&str] = &[
 
 /// The served series, without the per-instance health lines (their timestamps are wall time);
 /// of clock-driven families only the series themselves, not their values.
-pub fn served(exporter: &Exporter) -> BTreeSet<String> {
+pub(crate) fn served(exporter: &Exporter) -> BTreeSet<String> {
     snapshot_text(exporter)
         .lines()
         .filter(|l| !l.starts_with('#') && !l.starts_with("dms_instance_collector_"))
@@ -221,21 +221,21 @@ pub fn served(exporter: &Exporter) -> BTreeSet<String> {
         .collect()
 }
 
-pub fn value(line: &str) -> f64 {
+pub(crate) fn value(line: &str) -> f64 {
     line.rsplit_once(' ')
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(f64::NAN)
 }
 
 /// The `{...}` label text of a series line.
-pub fn labels(line: &str) -> &str {
+pub(crate) fn labels(line: &str) -> &str {
     line.split_once('{')
         .and_then(|(_, rest)| rest.rsplit_once('}'))
         .map_or("", |(labels, _)| labels)
 }
 
 /// Whether every collector (project and instance health) is up.
-pub fn all_up(exporter: &Exporter) -> bool {
+pub(crate) fn all_up(exporter: &Exporter) -> bool {
     let mut text = String::new();
     exporter.self_metrics.encode(Format::Text, &mut text);
     let health = snapshot_text(exporter);

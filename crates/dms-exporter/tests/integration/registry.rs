@@ -56,7 +56,7 @@ async fn every_collector_emits_only_the_families_it_describes() {
         .expect("discovery publishes the inventory");
     for collector in &collectors {
         let description = collector.description();
-        let contexts: Vec<Context> = match collector.scope() {
+        let contexts: Vec<Context<'_>> = match collector.scope() {
             Scope::Project => vec![Context {
                 instance: None,
                 ..project_cx

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::support::{in_process, series};
 
-pub const ROCKET: &str = "collectors:
+pub(crate) const ROCKET: &str = "collectors:
   jitter: 0
   instances: {interval: 1h}
   tags: {interval: 1h}
@@ -31,7 +31,9 @@ api:
   burst: 20
 ";
 
-pub async fn ready(config: &str) -> (Simulator, dms_exporter::app::Exporter, CancellationToken) {
+pub(crate) async fn ready(
+    config: &str,
+) -> (Simulator, dms_exporter::app::Exporter, CancellationToken) {
     let sim_config = SimConfig::deterministic();
     let sim = Simulator::new(SimConfig::deterministic());
     let shutdown = CancellationToken::new();
@@ -41,13 +43,13 @@ pub async fn ready(config: &str) -> (Simulator, dms_exporter::app::Exporter, Can
     (sim, exporter, shutdown)
 }
 
-pub fn value(line: &str) -> f64 {
+pub(crate) fn value(line: &str) -> f64 {
     line.rsplit_once(' ')
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(f64::NAN)
 }
 
-pub fn label<'a>(line: &'a str, name: &str) -> &'a str {
+pub(crate) fn label<'a>(line: &'a str, name: &str) -> &'a str {
     line.split(&format!("{name}=\""))
         .nth(1)
         .and_then(|s| s.split('"').next())

@@ -18,7 +18,7 @@ use futures::future::BoxFuture;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{in_process, in_process_target, series};
+use crate::support::{in_process, in_process_target, lock, series};
 
 fn fault(
     endpoint: &str,
@@ -76,9 +76,7 @@ impl Collector for Slow {
             let started = Instant::now();
             tokio::time::sleep(Duration::from_secs(150)).await;
             let id = cx.instance().id.clone();
-            self.runs
-                .lock()
-                .expect("lock")
+            lock(&self.runs)
                 .entry(id)
                 .or_default()
                 .push((started, Instant::now()));
@@ -124,7 +122,7 @@ async fn cycles_of_one_collector_never_overlap() {
     let (_tasks, _ready) = scheduler.spawn(vec![target], shutdown.clone());
     tokio::time::sleep(Duration::from_secs(1000)).await;
     shutdown.cancel();
-    let runs = runs.lock().expect("lock").clone();
+    let runs = lock(&runs).clone();
     assert!(!runs.is_empty(), "the slow collector ran");
     for (instance, cycles) in runs {
         assert!(

@@ -1,7 +1,7 @@
 //! Shared helpers: an in-process transport into the simulator's router, and exporter set-up.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use dms_cloud::auth::Credentials;
@@ -17,9 +17,15 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
+/// Locks `mutex`, recovering it from a panic elsewhere like the crates' own `locks::lock`
+/// (ARCHITECTURE.md, "Locks"): the panic itself fails the test.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Dispatches requests straight into the simulator: no sockets, so tests can run under
 /// `tokio::time::pause()`.
-pub struct RouterTransport(pub Simulator);
+pub(crate) struct RouterTransport(pub Simulator);
 
 impl Transport for RouterTransport {
     fn send(
@@ -37,13 +43,13 @@ impl Transport for RouterTransport {
 }
 
 /// The simulator's one access key as client credentials.
-pub fn credentials(sim: &SimConfig) -> Credentials {
+pub(crate) fn credentials(sim: &SimConfig) -> Credentials {
     let key = &sim.credentials[0];
     Credentials::aksk(key.access_key.clone(), key.secret_key.clone())
 }
 
 /// The simulator's first project as a collection target, read in-process under `budget`.
-pub fn in_process_target(
+pub(crate) fn in_process_target(
     sim: &Simulator,
     sim_config: &SimConfig,
     engines: Vec<Engine>,
@@ -66,13 +72,13 @@ pub fn in_process_target(
 }
 
 /// A configuration for a simulator at `address` (any address for in-process use).
-pub fn config_for(sim: &SimConfig, address: SocketAddr, extra: &str) -> Config {
+pub(crate) fn config_for(sim: &SimConfig, address: SocketAddr, extra: &str) -> Config {
     let yaml = config_yaml(sim, address, extra);
     config::parse_str(&yaml, "(test)").unwrap_or_else(|e| panic!("test config: {e}\n{yaml}"))
 }
 
 /// An exporter reading a simulator in-process.
-pub fn in_process(
+pub(crate) fn in_process(
     sim: &Simulator,
     sim_config: &SimConfig,
     extra: &str,
@@ -91,7 +97,7 @@ pub fn in_process(
 
 /// Serves the exporter's HTTP endpoints on a free local port until `shutdown`; returns
 /// `http://address`.
-pub async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> String {
+pub(crate) async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind exporter");
@@ -112,12 +118,12 @@ pub async fn serve_http(exporter: &Exporter, shutdown: &CancellationToken) -> St
 }
 
 /// The current snapshot as text, without the per-scrape self-metrics.
-pub fn snapshot_text(exporter: &Exporter) -> String {
+pub(crate) fn snapshot_text(exporter: &Exporter) -> String {
     String::from_utf8_lossy(&exporter.snapshot.load().text.plain.to_bytes()).into_owned()
 }
 
 /// Lines of the snapshot for one metric family.
-pub fn series(exporter: &Exporter, family: &str) -> Vec<String> {
+pub(crate) fn series(exporter: &Exporter, family: &str) -> Vec<String> {
     snapshot_text(exporter)
         .lines()
         .filter(|line| line.starts_with(family) && line[family.len()..].starts_with(['{', ' ']))
@@ -127,7 +133,7 @@ pub fn series(exporter: &Exporter, family: &str) -> Vec<String> {
 
 /// One request the exporter sent: when, to which host, which path.
 #[derive(Debug, Clone)]
-pub struct Sent {
+pub(crate) struct Sent {
     pub at: tokio::time::Instant,
     pub host: String,
     pub path: String,
@@ -136,7 +142,7 @@ pub struct Sent {
 /// Sends each request to the simulator its host names (regions on hosts of their own), logs
 /// it, and refuses connections to a host marked dead.
 #[derive(Default)]
-pub struct HostRouter {
+pub(crate) struct HostRouter {
     sims: std::collections::BTreeMap<String, Simulator>,
     dead: std::sync::Mutex<Option<String>>,
     /// One answer in `n` is this error instead (status, code), whatever the request.
@@ -145,7 +151,7 @@ pub struct HostRouter {
 }
 
 impl HostRouter {
-    pub fn new<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a Simulator)>) -> Self {
+    pub(crate) fn new<'a>(hosts: impl IntoIterator<Item = (&'a str, &'a Simulator)>) -> Self {
         Self {
             sims: hosts
                 .into_iter()
@@ -156,28 +162,19 @@ impl HostRouter {
     }
 
     /// Connections to `host` are refused from now on (`None`: none is).
-    pub fn set_dead(&self, host: Option<&str>) {
-        *self
-            .dead
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = host.map(str::to_owned);
+    pub(crate) fn set_dead(&self, host: Option<&str>) {
+        *lock(&self.dead) = host.map(str::to_owned);
     }
 
     /// From now on about one answer in `n`, chosen pseudo-randomly, is an error of `status`
     /// with `code` (a storm of throttling, say); `None` ends it.
-    pub fn set_one_in(&self, storm: Option<(u64, u16, &'static str)>) {
-        *self
-            .every
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = storm;
+    pub(crate) fn set_one_in(&self, storm: Option<(u64, u16, &'static str)>) {
+        *lock(&self.every) = storm;
     }
 
     /// Every request sent so far.
-    pub fn log(&self) -> Vec<Sent> {
-        self.log
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+    pub(crate) fn log(&self) -> Vec<Sent> {
+        lock(&self.log).clone()
     }
 }
 
@@ -197,10 +194,7 @@ impl Transport for HostRouter {
     ) -> BoxFuture<'static, Result<http::Response<Bytes>, TransportError>> {
         let host = request.uri().host().unwrap_or_default().to_owned();
         let sent = {
-            let mut log = self
-                .log
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut log = lock(&self.log);
             log.push(Sent {
                 at: tokio::time::Instant::now(),
                 host: host.clone(),
@@ -208,10 +202,7 @@ impl Transport for HostRouter {
             });
             log.len() as u64
         };
-        let storm = *self
-            .every
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let storm = *lock(&self.every);
         // Pseudo-random, not every n-th: a periodic pattern would hit the same calls of a
         // periodic schedule every cycle.
         let mixed = splitmix64(sent);
@@ -226,12 +217,7 @@ impl Transport for HostRouter {
                 .map_err(|e| TransportError::Other(e.to_string()));
             return async move { response }.boxed();
         }
-        let dead = self
-            .dead
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_deref()
-            == Some(host.as_str());
+        let dead = lock(&self.dead).as_deref() == Some(host.as_str());
         let sim = self.sims.get(&host).cloned();
         async move {
             if dead {
@@ -251,7 +237,7 @@ impl Transport for HostRouter {
 /// The configuration of the two-region fault tests: region `cn-north-4` on host `sim-a`,
 /// `ap-southeast-1` on `sim-b`, each collector `enabled` by name every `interval`, no jitter,
 /// and `api` as given (YAML lines under `api:`).
-pub fn two_region_yaml(
+pub(crate) fn two_region_yaml(
     sim: &SimConfig,
     enabled: impl Fn(&str) -> bool,
     interval: std::time::Duration,

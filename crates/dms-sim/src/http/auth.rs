@@ -4,6 +4,7 @@ use axum::http::HeaderMap;
 
 use super::Incoming;
 use crate::error::ApiError;
+use crate::locks::lock;
 use crate::{Simulator, Token};
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -23,7 +24,7 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
     } = *request;
     let config = &sim.inner.config;
     if let Some(token) = header_str(headers, "x-auth-token") {
-        let state = sim.lock();
+        let state = lock(&sim.inner.state);
         let Some(Token {
             project_id,
             expires,

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 
+use crate::locks::lock;
+
 const MAX_BYTES: usize = 64 << 20;
 
 #[derive(Default)]
@@ -24,22 +26,16 @@ pub(crate) struct BodyCache {
 }
 
 impl BodyCache {
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// The body rendered for `key` at `generation`, if there is one.
-    pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
-        match self.entries().bodies.get(key) {
+    pub(crate) fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+        match lock(&self.entries).bodies.get(key) {
             Some((rendered_at, body)) if *rendered_at == generation => Some(body.clone()),
             _ => None,
         }
     }
 
-    pub fn put(&self, key: String, generation: u64, body: Bytes) {
-        let mut entries = self.entries();
+    pub(crate) fn put(&self, key: String, generation: u64, body: Bytes) {
+        let mut entries = lock(&self.entries);
         if entries.bytes + body.len() > MAX_BYTES {
             entries.bodies.clear();
             entries.bytes = 0;
@@ -64,6 +60,6 @@ mod tests {
         assert_eq!(cache.get("/b", 1), None);
         cache.put("/a".to_owned(), 2, Bytes::from_static(b"two"));
         assert_eq!(cache.get("/a", 2).as_deref(), Some(&b"two"[..]));
-        assert_eq!(cache.entries().bytes, 3);
+        assert_eq!(lock(&cache.entries).bytes, 3);
     }
 }

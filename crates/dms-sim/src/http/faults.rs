@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 
 use super::{Answer, Outcome, Route, to_bytes};
 use crate::error::ApiError;
+use crate::locks::lock;
 use crate::{Fault, RequestRecord, Simulator};
 
 /// The part of a fault that replaces or delays the answer: errors, latency, stalls.
@@ -74,7 +75,7 @@ pub(super) fn malformed() -> Vec<u8> {
 /// Never returns until the server shuts down; the stalled request is logged with status 0.
 pub(super) async fn stall(sim: &Simulator, route: &Route) {
     let released = sim.inner.release_stalls.notified();
-    sim.lock().record(RequestRecord {
+    lock(&sim.inner.state).record(RequestRecord {
         endpoint: route.endpoint,
         status: 0,
         at: tokio::time::Instant::now(),
@@ -85,7 +86,7 @@ pub(super) async fn stall(sim: &Simulator, route: &Route) {
 
 /// The first matching fault rule, decrementing its remaining count.
 pub(super) fn take_fault(sim: &Simulator, route: &Route) -> Option<Fault> {
-    let mut state = sim.lock();
+    let mut state = lock(&sim.inner.state);
     let index = state.faults.iter().position(|rule| {
         (rule.endpoint == "*" || rule.endpoint == route.endpoint)
             && rule

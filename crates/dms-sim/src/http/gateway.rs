@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+use crate::locks::lock;
 
 /// One caller's bucket.
 struct Bucket {
@@ -26,7 +27,7 @@ pub(crate) struct Gateway {
 }
 
 impl Gateway {
-    pub fn new(rate_limit: Option<u32>, latency: Duration) -> Gateway {
+    pub(crate) fn new(rate_limit: Option<u32>, latency: Duration) -> Gateway {
         Gateway {
             rate_limit: rate_limit.filter(|n| *n > 0),
             latency,
@@ -35,16 +36,13 @@ impl Gateway {
     }
 
     /// Takes one token from the caller's bucket, or answers 429 `APIGW.0308`.
-    pub fn admit(&self, caller: &str) -> Result<(), ApiError> {
+    pub(crate) fn admit(&self, caller: &str) -> Result<(), ApiError> {
         let Some(limit) = self.rate_limit else {
             return Ok(());
         };
         let capacity = f64::from(limit);
         let now = Instant::now();
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut buckets = lock(&self.buckets);
         let bucket = buckets.entry(caller.to_owned()).or_insert(Bucket {
             tokens: capacity,
             refilled: now,
@@ -61,7 +59,7 @@ impl Gateway {
     }
 
     /// Waits the configured latency (nothing when it is zero).
-    pub async fn delay(&self) {
+    pub(crate) async fn delay(&self) {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }

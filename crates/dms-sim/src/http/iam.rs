@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::Answer;
 use crate::error::ApiError;
+use crate::locks::lock;
 use crate::query::first;
 use crate::wire::iso_ms;
 use crate::{Simulator, Token};
@@ -46,7 +47,7 @@ pub(super) fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiErr
             &format!("Project {region} not found."),
         ));
     };
-    let mut state = sim.lock();
+    let mut state = lock(&sim.inner.state);
     state.token_serial += 1;
     let mut rng = fastrand::Rng::with_seed(config.seed ^ state.token_serial.rotate_left(17));
     let token = format!(

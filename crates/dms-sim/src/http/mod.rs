@@ -19,6 +19,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::error::ApiError;
+use crate::locks::lock;
 use crate::query::query_pairs;
 use crate::{RequestRecord, Simulator};
 use routes::Route;
@@ -31,7 +32,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn ok(body: Value) -> Answer {
+    pub(crate) fn ok(body: Value) -> Answer {
         Answer {
             status: StatusCode::OK,
             body,
@@ -95,7 +96,7 @@ async fn api(
         .collect();
     let Some(mut route) = routes::route(&method, &segments) else {
         let error = ApiError::url_not_found();
-        sim.lock().record(RequestRecord {
+        lock(&sim.inner.state).record(RequestRecord {
             endpoint: "unknown",
             status: error.status.as_u16(),
             at: tokio::time::Instant::now(),
@@ -121,7 +122,7 @@ async fn api(
         Ok(Outcome::Raw(status, bytes)) => json_response(status, bytes, &[]),
         Err(error) => json_response(error.status, to_bytes(&error.body), &[]),
     };
-    sim.lock().record(RequestRecord {
+    lock(&sim.inner.state).record(RequestRecord {
         endpoint: route.endpoint,
         status: response.status().as_u16(),
         at: tokio::time::Instant::now(),

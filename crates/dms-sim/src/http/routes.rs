@@ -8,6 +8,7 @@ use super::Answer;
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::fleet::Fleet;
+use crate::locks::lock;
 use crate::query::{first, page, page_limit, parse_number};
 
 /// A recognised route.
@@ -166,7 +167,7 @@ pub(super) fn admit_topic_detail(sim: &Simulator, route: &Route) -> Result<(), A
         return Ok(());
     }
     let now = tokio::time::Instant::now();
-    let mut state = sim.lock();
+    let mut state = lock(&sim.inner.state);
     if let Some(last) = state.topic_detail_last.get(instance_id)
         && now.duration_since(*last) < interval
     {

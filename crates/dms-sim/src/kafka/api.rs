@@ -104,7 +104,7 @@ impl Instance {
     }
 
     /// `ShowInstanceResp` (§2.1.1), every documented field with its documented type.
-    pub fn show(&self, account: &Account) -> Value {
+    pub(crate) fn show(&self, account: &Account) -> Value {
         let total = self.total_storage_gb();
         let public_bandwidth = if self.public { 100 } else { 0 };
         let n = self.brokers.len();
@@ -206,7 +206,7 @@ impl Instance {
     }
 
     /// The V1 instance object (R27/R28 examples).
-    pub fn show_v1(&self, account: &Account) -> Value {
+    pub(crate) fn show_v1(&self, account: &Account) -> Value {
         let total = self.total_storage_gb();
         let mut fields = vec![
             ("name", json!(self.name)),
@@ -286,7 +286,7 @@ impl Instance {
     }
 
     /// R3.
-    pub fn cluster(&self) -> Value {
+    pub(crate) fn cluster(&self) -> Value {
         let version = if self.engine_version == "2.7" {
             "2.7.2"
         } else {
@@ -334,7 +334,7 @@ impl Instance {
 
     /// R10. Uses the documented schema names (`total`, `topics[].name`, real booleans); the
     /// vendor example instead shows `count`, `id` and `"false"` strings — clients accept both.
-    pub fn topics_list(&self) -> Value {
+    pub(crate) fn topics_list(&self) -> Value {
         let topics: Vec<Value> = self
             .topics
             .values()
@@ -389,7 +389,7 @@ impl Instance {
     }
 
     /// R11; `None` if the topic does not exist.
-    pub fn topic_detail(&self, topic: &str) -> Option<Value> {
+    pub(crate) fn topic_detail(&self, topic: &str) -> Option<Value> {
         let t = self.topics.get(topic)?;
         let partitions: Vec<Value> = t
             .partitions
@@ -436,7 +436,7 @@ impl Instance {
     }
 
     /// R6.
-    pub fn disk_usage(&self, query: &DiskQuery) -> Value {
+    pub(crate) fn disk_usage(&self, query: &DiskQuery) -> Value {
         let capacity = self.broker_disk_gb * GIB;
         let brokers: Vec<Value> = self
             .brokers
@@ -499,7 +499,7 @@ impl Instance {
     }
 
     /// R7: groups whose id contains `filter`, paged.
-    pub fn groups_list(&self, offset: usize, limit: usize, filter: Option<&str>) -> Value {
+    pub(crate) fn groups_list(&self, offset: usize, limit: usize, filter: Option<&str>) -> Value {
         let matching: Vec<&Group> = self
             .groups
             .values()
@@ -558,7 +558,7 @@ impl Instance {
         Ok(json!({ "message": messages }))
     }
 
-    pub fn group_detail(&self, group: &str, with_assignment: bool) -> Option<Value> {
+    pub(crate) fn group_detail(&self, group: &str, with_assignment: bool) -> Option<Value> {
         let g = self.groups.get(group)?;
         // Range-style assignment over the group's partitions, member by member.
         let all: Vec<(String, u32)> = g.committed.keys().cloned().collect();
@@ -618,7 +618,7 @@ impl Instance {
     }
 
     /// R5.
-    pub fn coordinators(&self) -> Value {
+    pub(crate) fn coordinators(&self) -> Value {
         let list: Vec<Value> = self
             .groups
             .values()
@@ -648,7 +648,7 @@ impl Instance {
     }
 
     /// R19: newest first; `task_count` (a String) counts the tasks matching the time filter.
-    pub fn tasks_list(&self, account: &Account, query: &TaskQuery) -> Value {
+    pub(crate) fn tasks_list(&self, account: &Account, query: &TaskQuery) -> Value {
         let (count, tasks) = query.select(self.tasks.iter(), |t| (t.created_ms, &t.id));
         let page: Vec<Value> = tasks
             .into_iter()
@@ -658,13 +658,13 @@ impl Instance {
     }
 
     /// R20: same shape as R19, one task.
-    pub fn task(&self, account: &Account, id: &str) -> Option<Value> {
+    pub(crate) fn task(&self, account: &Account, id: &str) -> Option<Value> {
         let task = self.tasks.iter().find(|t| t.id == id)?;
         Some(json!({ "task_count": "1", "tasks": [self.task_json(task, account)] }))
     }
 
     /// R21.
-    pub fn tags(&self) -> Value {
+    pub(crate) fn tags(&self) -> Value {
         json!({ "tags": self.tags_json() })
     }
 }

@@ -182,7 +182,7 @@ impl Instance {
 
     /// Builds an instance, the `serial`-th of the fleet; `populated` = with topics, groups and
     /// tasks (the initial fleet).
-    pub fn build(
+    pub(crate) fn build(
         rng: &mut fastrand::Rng,
         spec: &FleetSpec,
         project: &Project,
@@ -317,7 +317,7 @@ impl Instance {
     }
 
     /// Deletes a topic and every group's offsets on it; false if there is no such topic.
-    pub fn delete_topic(&mut self, rng: &mut fastrand::Rng, topic: &str) -> bool {
+    pub(crate) fn delete_topic(&mut self, rng: &mut fastrand::Rng, topic: &str) -> bool {
         if self.topics.remove(topic).is_none() {
             return false;
         }
@@ -329,12 +329,12 @@ impl Instance {
         true
     }
 
-    pub fn delete_group(&mut self, group: &str) -> bool {
+    pub(crate) fn delete_group(&mut self, group: &str) -> bool {
         self.groups.remove(group).is_some()
     }
 
     /// Starts or stops a group's consumers; pins the group and the instance.
-    pub fn set_consumer_running(
+    pub(crate) fn set_consumer_running(
         &mut self,
         rng: &mut fastrand::Rng,
         group: &str,
@@ -354,7 +354,7 @@ impl Instance {
 
     /// Moves a group's committed offsets `messages` back on every partition (not below the
     /// log start); pins the group and the instance.
-    pub fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
+    pub(crate) fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
         let Some(g) = self.groups.get_mut(group) else {
             return false;
         };
@@ -373,7 +373,7 @@ impl Instance {
 
     /// Stops or resumes a group's commits while its members stay; pins the group and the
     /// instance.
-    pub fn set_commits_paused(&mut self, group: &str, paused: bool) -> bool {
+    pub(crate) fn set_commits_paused(&mut self, group: &str, paused: bool) -> bool {
         let Some(g) = self.groups.get_mut(group) else {
             return false;
         };
@@ -386,7 +386,7 @@ impl Instance {
     /// Retention deletes `messages` beyond the group's committed offset on each of its
     /// partitions (the log start moves to committed + messages, at most the log end): the
     /// group lost exactly that many where the log had them. Pins the group and the instance.
-    pub fn overtake_group(&mut self, group: &str, messages: u64) -> bool {
+    pub(crate) fn overtake_group(&mut self, group: &str, messages: u64) -> bool {
         let Some(g) = self.groups.get_mut(group) else {
             return false;
         };
@@ -406,7 +406,7 @@ impl Instance {
 
     /// Sets a topic's retention (`retention_time`, hours); pins the instance. False if the
     /// topic is unknown.
-    pub fn set_retention_hours(&mut self, topic: &str, hours: u64) -> bool {
+    pub(crate) fn set_retention_hours(&mut self, topic: &str, hours: u64) -> bool {
         let Some(t) = self.topics.get_mut(topic) else {
             return false;
         };
@@ -416,7 +416,7 @@ impl Instance {
     }
 
     /// The produce time of the message at `offset`, unix ms; `None` outside the retained log.
-    pub fn produce_time_ms(&self, topic: &str, partition: u32, offset: u64) -> Option<i64> {
+    pub(crate) fn produce_time_ms(&self, topic: &str, partition: u32, offset: u64) -> Option<i64> {
         let p = self
             .topics
             .get(topic)?
@@ -430,12 +430,12 @@ impl Instance {
     }
 
     /// A group's committed offsets, (topic, partition) → offset.
-    pub fn committed(&self, group: &str) -> Option<BTreeMap<(String, u32), u64>> {
+    pub(crate) fn committed(&self, group: &str) -> Option<BTreeMap<(String, u32), u64>> {
         self.groups.get(group).map(|g| g.committed.clone())
     }
 
     /// A down broker's replicas leave the ISR; the controller moves to a live broker.
-    pub fn set_broker_up(&mut self, broker_id: u32, up: bool) -> bool {
+    pub(crate) fn set_broker_up(&mut self, broker_id: u32, up: bool) -> bool {
         self.pinned = true;
         let Some(broker) = self.brokers.iter_mut().find(|b| b.id == broker_id) else {
             return false;
@@ -460,7 +460,7 @@ impl Instance {
     }
 
     /// Moves every partition's base size so the brokers' disks are `used_ratio` full.
-    pub fn fill_disk(&mut self, used_ratio: f64) -> bool {
+    pub(crate) fn fill_disk(&mut self, used_ratio: f64) -> bool {
         self.pinned = true;
         let ratio = if used_ratio.is_finite() {
             used_ratio.clamp(0.0, 1.0)
@@ -496,7 +496,7 @@ impl Instance {
     }
 
     /// Adds a task created at `created_ms` that the evolution leaves alone; pins the instance.
-    pub fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
+    pub(crate) fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
         self.pinned = true;
         self.tasks.push(Task {
             id,
@@ -509,26 +509,26 @@ impl Instance {
         });
     }
 
-    pub fn delete_task(&mut self, task_id: &str) -> bool {
+    pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
         let before = self.tasks.len();
         self.tasks.retain(|t| t.id != task_id);
         self.tasks.len() != before
     }
 
     /// One step of evolution: messages, commits, tasks, and with `churn` life events.
-    pub fn step(&mut self, rng: &mut fastrand::Rng, now: i64, churn: bool) {
+    pub(crate) fn step(&mut self, rng: &mut fastrand::Rng, now: i64, churn: bool) {
         step_instance(self, rng, now, churn);
     }
 
     /// Turns a just-built instance into one being created now (churn's new instances).
-    pub fn being_created(mut self, now: i64) -> Instance {
+    pub(crate) fn being_created(mut self, now: i64) -> Instance {
         self.status = "CREATING".to_owned();
         self.created_at_ms = now;
         self
     }
 
     /// This instance in `GET /_sim/state`.
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         let i = self;
         json!({
             "instance_id": i.id,

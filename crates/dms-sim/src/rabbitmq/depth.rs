@@ -100,7 +100,7 @@ pub(crate) struct Depth {
 }
 
 impl Depth {
-    pub fn build(serial: u64, cluster: bool) -> Depth {
+    pub(crate) fn build(serial: u64, cluster: bool) -> Depth {
         let mut rng = fastrand::Rng::with_seed(0x0ab1_7de9_0000_0000 ^ serial);
         let octet = rng.u8(1..250);
         let mut depth = Depth {
@@ -176,7 +176,7 @@ impl Depth {
     /// One tick: messages arrive at each queue's publish rate and each consumer takes up to
     /// that rate, so depths rise and fall around a little; with churn, consumers of queues the
     /// control API has not touched come and go (never all of them).
-    pub fn step(&mut self, churn: bool) {
+    pub(crate) fn step(&mut self, churn: bool) {
         let rng = &mut self.rng;
         for queue in self.vhosts.values_mut().flat_map(|v| v.queues.values_mut()) {
             if queue.publish_rate == 0 {
@@ -200,7 +200,12 @@ impl Depth {
     }
 
     /// Stops (0 consumers) or restarts a queue's consumers; pins the queue.
-    pub fn set_consumers_running(&mut self, vhost: &str, queue: &str, running: bool) -> bool {
+    pub(crate) fn set_consumers_running(
+        &mut self,
+        vhost: &str,
+        queue: &str,
+        running: bool,
+    ) -> bool {
         let Some(queue) = self.queue_mut(vhost, queue) else {
             return false;
         };
@@ -210,7 +215,7 @@ impl Depth {
     }
 
     /// Sets a queue's depth (a flood, or 0 for a purge).
-    pub fn set_messages(&mut self, vhost: &str, queue: &str, messages: u64) -> bool {
+    pub(crate) fn set_messages(&mut self, vhost: &str, queue: &str, messages: u64) -> bool {
         let Some(queue) = self.queue_mut(vhost, queue) else {
             return false;
         };
@@ -221,7 +226,7 @@ impl Depth {
 
     /// Adds `count` queues named `{prefix}-{n:05}` to a vhost (created if new), with depths
     /// spread over 0..1000 and no publisher, so tests can count and rank them.
-    pub fn add_queues(&mut self, vhost: &str, prefix: &str, count: usize) {
+    pub(crate) fn add_queues(&mut self, vhost: &str, prefix: &str, count: usize) {
         let vhost = self.vhost(vhost);
         for n in 0..count {
             let messages = (n as u64 * 7_919) % 1_000;
@@ -349,7 +354,7 @@ impl Depth {
     }
 
     /// Answers the endpoints of this model; `None` for another endpoint.
-    pub fn dispatch(
+    pub(crate) fn dispatch(
         &self,
         endpoint: &str,
         vhost: Option<&str>,
@@ -393,7 +398,7 @@ impl Depth {
     }
 
     /// What `GET /_sim/state` shows: every queue's depth and consumers, per vhost.
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         let vhosts: BTreeMap<&str, Value> = self
             .vhosts
             .iter()

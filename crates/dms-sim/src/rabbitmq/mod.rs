@@ -96,7 +96,7 @@ fn task_params(name: &str) -> String {
 impl Instance {
     /// A populated, RUNNING instance; `serial` numbers instances across the fleet. Odd serials
     /// are 3-node clusters with public access, even ones single nodes without.
-    pub fn build(
+    pub(crate) fn build(
         rng: &mut fastrand::Rng,
         project: &Project,
         name: String,
@@ -186,19 +186,25 @@ impl Instance {
     }
 
     /// Adds a task (control API) that started `age_ms` ago; evolution never changes it.
-    pub fn add_task(&mut self, name: &str, status: &str, now_ms: i64, age_ms: i64) -> String {
+    pub(crate) fn add_task(
+        &mut self,
+        name: &str,
+        status: &str,
+        now_ms: i64,
+        age_ms: i64,
+    ) -> String {
         self.pinned = true;
         self.push_task(name, status, now_ms - age_ms.max(0), true)
     }
 
-    pub fn delete_task(&mut self, task_id: &str) -> bool {
+    pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
         let before = self.tasks.len();
         self.tasks.retain(|t| t.id != task_id);
         self.tasks.len() != before
     }
 
     /// Stops or starts an enabled plugin (control API); `false` if there is no such plugin.
-    pub fn set_plugin_running(&mut self, plugin: &str, running: bool) -> bool {
+    pub(crate) fn set_plugin_running(&mut self, plugin: &str, running: bool) -> bool {
         let Some(found) = self.plugins.iter_mut().find(|p| p.name == plugin) else {
             return false;
         };
@@ -210,7 +216,7 @@ impl Instance {
     /// One logical tick: running tasks finish (a third of them fail), as Kafka's do. With
     /// churn, new tasks start, storage use drifts, and an enabled plugin sometimes stops
     /// running and later comes back.
-    pub fn step(&mut self, rng: &mut fastrand::Rng, now_ms: i64, churn: bool) {
+    pub(crate) fn step(&mut self, rng: &mut fastrand::Rng, now_ms: i64, churn: bool) {
         let _ = rng;
         self.depth.step(churn);
         for i in 0..self.tasks.len() {
@@ -278,7 +284,7 @@ impl Instance {
 
     /// `ShowInstanceResp` (R1 entry and R2): all 43 documented fields with their documented
     /// types; the public-IP fields are `null` when public access is off, as documented.
-    pub fn show(&self) -> Value {
+    pub(crate) fn show(&self) -> Value {
         let (public_id, public_address) = match &self.public {
             Some((id, address)) => (json!(id), json!(address)),
             None => (Value::Null, Value::Null),
@@ -347,7 +353,7 @@ impl Instance {
     /// R13 examples show. `maintain_*` use the documented V1 `HH:mm`. `extend_times` is a
     /// number as every example sends it (the V1 tables say String; the client reads both).
     /// `error_code` is `null` unless the instance failed.
-    pub fn show_v1(&self) -> Value {
+    pub(crate) fn show_v1(&self) -> Value {
         let v2 = self.show();
         let mut object = json!({
             "subnet_name": "subnet-messaging",
@@ -460,7 +466,7 @@ impl Instance {
     }
 
     /// What `GET /_sim/state` shows of the instance.
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         json!({
             "instance_id": self.id,
             "project_id": self.project_id,

@@ -41,7 +41,7 @@ fn neighbours(offset: usize, limit: usize, total: usize) -> (i64, i64) {
 impl Instance {
     /// `ShowInstanceResp` (instance list and detail): the 51 documented fields with their
     /// documented types (`created_at` a numeric string, `support_features` a string).
-    pub fn show(&self) -> Value {
+    pub(crate) fn show(&self) -> Value {
         let brokers = self.brokers.len();
         let mut object = json!({
             "name": self.name,
@@ -106,7 +106,7 @@ impl Instance {
     }
 
     /// The V1 instance object (RocketMQ has no V1 API of its own; the V2 object is served).
-    pub fn show_v1(&self) -> Value {
+    pub(crate) fn show_v1(&self) -> Value {
         self.show()
     }
 

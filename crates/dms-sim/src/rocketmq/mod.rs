@@ -42,13 +42,13 @@ impl Queue {
     }
 
     /// Store time of the newest message, unix ms (the topic status's `last_message_time`).
-    pub fn newest_ms(&self) -> i64 {
+    pub(crate) fn newest_ms(&self) -> i64 {
         self.stored_ms(self.max_offset.checked_sub(1))
     }
 
     /// Store time of the last message before `consumer_offset`, the last one consumed (a
     /// group's `last_message_time`); 0 when nothing was consumed.
-    pub fn consumed_ms(&self, consumer_offset: u64) -> i64 {
+    pub(crate) fn consumed_ms(&self, consumer_offset: u64) -> i64 {
         self.stored_ms(consumer_offset.checked_sub(1))
     }
 }
@@ -133,7 +133,7 @@ fn seed_of(id: &str) -> u64 {
 
 impl Instance {
     /// A populated, RUNNING instance; `serial` numbers instances across the fleet.
-    pub fn build(
+    pub(crate) fn build(
         rng: &mut fastrand::Rng,
         project: &Project,
         name: String,
@@ -292,7 +292,7 @@ impl Instance {
     /// One logical tick: every queue receives messages, running groups consume (usually all
     /// of it, sometimes falling a little behind); with churn, an unpinned group may stop or
     /// start and old messages are deleted.
-    pub fn step(&mut self, _shared: &mut fastrand::Rng, now_ms: i64, churn: bool) {
+    pub(crate) fn step(&mut self, _shared: &mut fastrand::Rng, now_ms: i64, churn: bool) {
         if !self.status.eq_ignore_ascii_case("RUNNING") {
             return;
         }
@@ -330,7 +330,7 @@ impl Instance {
     }
 
     /// Starts or stops a group's consumers; false if the group is unknown.
-    pub fn set_consumer_running(&mut self, group: &str, running: bool) -> bool {
+    pub(crate) fn set_consumer_running(&mut self, group: &str, running: bool) -> bool {
         let Some(group) = self.groups.get_mut(group) else {
             return false;
         };
@@ -341,7 +341,7 @@ impl Instance {
     }
 
     /// Lets a group's online consumers commit or stand still; false if the group is unknown.
-    pub fn set_committing(&mut self, group: &str, committing: bool) -> bool {
+    pub(crate) fn set_committing(&mut self, group: &str, committing: bool) -> bool {
         let Some(group) = self.groups.get_mut(group) else {
             return false;
         };
@@ -353,7 +353,7 @@ impl Instance {
 
     /// Moves a group back by `messages` on every queue (not below the oldest retained
     /// message), as a consumer-offset reset does; false if the group is unknown.
-    pub fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
+    pub(crate) fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
         let Some(g) = self.groups.get_mut(group) else {
             return false;
         };
@@ -370,7 +370,7 @@ impl Instance {
         true
     }
 
-    pub fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
+    pub(crate) fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
         self.pinned = true;
         self.tasks.push(Task {
             id,
@@ -381,14 +381,14 @@ impl Instance {
         });
     }
 
-    pub fn delete_task(&mut self, task_id: &str) -> bool {
+    pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
         let before = self.tasks.len();
         self.tasks.retain(|t| t.id != task_id);
         before != self.tasks.len()
     }
 
     /// Broker offset and committed offset of a group on one queue (for tests and summaries).
-    pub fn lag(&self, group: &str) -> u64 {
+    pub(crate) fn lag(&self, group: &str) -> u64 {
         let Some(group) = self.groups.get(group) else {
             return 0;
         };
@@ -406,7 +406,7 @@ impl Instance {
 
     /// The group's largest lag in time over its queues, seconds: the newest message's store
     /// time minus the last consumed one's, 0 on a caught-up queue (the truth tests compare with).
-    pub fn lag_seconds(&self, group: &str) -> f64 {
+    pub(crate) fn lag_seconds(&self, group: &str) -> f64 {
         let Some(group) = self.groups.get(group) else {
             return 0.0;
         };
@@ -436,7 +436,7 @@ impl Instance {
     }
 
     /// What `GET /_sim/state` shows of the instance.
-    pub fn summary(&self) -> Value {
+    pub(crate) fn summary(&self) -> Value {
         let groups: BTreeMap<&str, Value> = self
             .groups
             .iter()

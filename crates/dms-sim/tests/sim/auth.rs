@@ -138,7 +138,7 @@ async fn unknown_project_and_project_header_mismatch() {
     assert_eq!(reply.error_code(), "DMS.10240104");
 }
 
-pub fn token_body(password: &str, region: &str) -> Value {
+pub(crate) fn token_body(password: &str, region: &str) -> Value {
     json!({
         "auth": {
             "identity": {

@@ -7,29 +7,29 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 
-pub const AK: &str = "SIMULATORAK000000001";
-pub const SK: &str = "simulator-secret-key-0001";
-pub const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
-pub const PROJECT2: &str = "1c1f5c6e2f9a5e7dab8a4f3e2d1c0a99";
-pub const HOST: &str = "dms.cn-north-4.myhuaweicloud.com";
+pub(crate) const AK: &str = "SIMULATORAK000000001";
+pub(crate) const SK: &str = "simulator-secret-key-0001";
+pub(crate) const PROJECT: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
+pub(crate) const PROJECT2: &str = "1c1f5c6e2f9a5e7dab8a4f3e2d1c0a99";
+pub(crate) const HOST: &str = "dms.cn-north-4.myhuaweicloud.com";
 
-pub fn sim() -> Simulator {
+pub(crate) fn sim() -> Simulator {
     Simulator::new(SimConfig::deterministic())
 }
 
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
-    pub fn error_code(&self) -> String {
+    pub(crate) fn error_code(&self) -> String {
         self.json()["error_code"]
             .as_str()
             .unwrap_or_default()
@@ -39,7 +39,7 @@ impl Reply {
 
 /// How to sign a request.
 #[derive(Clone)]
-pub struct Signing {
+pub(crate) struct Signing {
     pub ak: String,
     pub sk: String,
     pub date: OffsetDateTime,
@@ -60,7 +60,7 @@ impl Default for Signing {
     }
 }
 
-pub fn signed_request(
+pub(crate) fn signed_request(
     method: &str,
     path: &str,
     query: &[(&str, &str)],
@@ -107,7 +107,7 @@ pub fn signed_request(
         .expect("request builds")
 }
 
-pub async fn send(sim: &Simulator, request: Request<Body>) -> Reply {
+pub(crate) async fn send(sim: &Simulator, request: Request<Body>) -> Reply {
     let response = sim.router().oneshot(request).await.expect("infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -123,12 +123,12 @@ pub async fn send(sim: &Simulator, request: Request<Body>) -> Reply {
 }
 
 /// A GET signed with the deterministic AK/SK.
-pub async fn get(sim: &Simulator, path: &str, query: &[(&str, &str)]) -> Reply {
+pub(crate) async fn get(sim: &Simulator, path: &str, query: &[(&str, &str)]) -> Reply {
     send(sim, signed_request("GET", path, query, &Signing::default())).await
 }
 
 /// A GET that must succeed, as JSON.
-pub async fn get_ok(sim: &Simulator, path: &str, query: &[(&str, &str)]) -> Value {
+pub(crate) async fn get_ok(sim: &Simulator, path: &str, query: &[(&str, &str)]) -> Value {
     let reply = get(sim, path, query).await;
     assert_eq!(
         reply.status,
@@ -140,7 +140,12 @@ pub async fn get_ok(sim: &Simulator, path: &str, query: &[(&str, &str)]) -> Valu
 }
 
 /// An unauthenticated request with a JSON body (IAM tokens, control API).
-pub async fn send_json(sim: &Simulator, method: &str, uri: &str, body: Option<Value>) -> Reply {
+pub(crate) async fn send_json(
+    sim: &Simulator,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> Reply {
     let builder = Request::builder().method(method).uri(uri);
     let request = match body {
         Some(body) => builder
@@ -153,13 +158,13 @@ pub async fn send_json(sim: &Simulator, method: &str, uri: &str, body: Option<Va
 }
 
 /// Ids of the instances of `project`, in list order.
-pub async fn instances(sim: &Simulator, project: &str) -> Vec<Value> {
+pub(crate) async fn instances(sim: &Simulator, project: &str) -> Vec<Value> {
     let list = get_ok(sim, &format!("/v2/{project}/instances"), &[("limit", "50")]).await;
     list["instances"].as_array().cloned().unwrap_or_default()
 }
 
 /// The first instance of the first project (public access enabled).
-pub async fn first_instance(sim: &Simulator) -> String {
+pub(crate) async fn first_instance(sim: &Simulator) -> String {
     let all = instances(sim, PROJECT).await;
     all.iter()
         .find(|i| i["enable_publicip"] == Value::Bool(true))
@@ -169,7 +174,7 @@ pub async fn first_instance(sim: &Simulator) -> String {
         .to_owned()
 }
 
-pub fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -181,7 +186,7 @@ pub fn kind(value: &Value) -> &'static str {
 }
 
 /// Fails with every difference when `actual` does not have the shape of `example`.
-pub fn assert_shape(name: &str, example: &Value, actual: &Value) {
+pub(crate) fn assert_shape(name: &str, example: &Value, actual: &Value) {
     let mut errors = Vec::new();
     same_shape(example, actual, "$", &mut errors);
     assert!(
@@ -194,7 +199,7 @@ pub fn assert_shape(name: &str, example: &Value, actual: &Value) {
 /// Every field of `example` is in `actual` with the same JSON type, recursively; array
 /// elements are compared pairwise (every actual element against every example element).
 /// Keys starting with `$` in the example are comments.
-pub fn same_shape(example: &Value, actual: &Value, at: &str, errors: &mut Vec<String>) {
+pub(crate) fn same_shape(example: &Value, actual: &Value, at: &str, errors: &mut Vec<String>) {
     match (example, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (key, e_value) in e {
@@ -230,12 +235,12 @@ pub fn same_shape(example: &Value, actual: &Value, at: &str, errors: &mut Vec<St
 }
 
 /// A documented Kafka example.
-pub fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     engine_fixture("kafka", name)
 }
 
 /// A documented example of an engine (`fixtures/api/{engine}/{name}`).
-pub fn engine_fixture(engine: &str, name: &str) -> Value {
+pub(crate) fn engine_fixture(engine: &str, name: &str) -> Value {
     let path = format!(
         "{}/../../fixtures/api/{engine}/{name}",
         env!("CARGO_MANIFEST_DIR")

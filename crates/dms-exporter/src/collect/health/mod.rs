@@ -30,9 +30,10 @@ pub mod state_file;
 pub mod status;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use crate::collect::registry::{Count, Opt};
+use crate::locks::lock;
 pub use partition_log::{PartitionFacts, RestoredHistories, SavedHistory};
 pub use status::{GroupStatus, PartitionStatus, Reading};
 
@@ -128,10 +129,6 @@ impl ConsumerHealth {
         (self.clock)()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// The state of `instance`, marked as reported on now; instances nobody reported on for
     /// [`FORGET_AFTER_MS`] are dropped (checked at most once a minute).
     fn instance<'a>(inner: &'a mut Inner, instance: &str, now_ms: i64) -> &'a mut InstanceHealth {
@@ -149,7 +146,7 @@ impl ConsumerHealth {
     /// Runs `f` on the state of `instance`, marked as reported on now.
     fn with_instance<R>(&self, instance: &str, f: impl FnOnce(&mut InstanceHealth) -> R) -> R {
         let now = self.now_ms();
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         f(Self::instance(&mut inner, instance, now))
     }
 
@@ -159,7 +156,7 @@ impl ConsumerHealth {
         instance: &str,
         f: impl FnOnce(&InstanceHealth) -> Option<R>,
     ) -> Option<R> {
-        self.lock().instances.get(instance).and_then(f)
+        lock(&self.inner).instances.get(instance).and_then(f)
     }
 
     /// Records this cycle's readings of one (group, topic) and returns each partition's
@@ -194,15 +191,14 @@ impl ConsumerHealth {
 
     /// Forgets the windows of the instance's groups that `keep` refuses (groups that vanished).
     pub fn retain_groups(&self, instance: &str, keep: impl Fn(&str) -> bool) {
-        if let Some(state) = self.lock().instances.get_mut(instance) {
+        if let Some(state) = lock(&self.inner).instances.get_mut(instance) {
             state.groups.retain(|group, _| keep(group));
         }
     }
 
     /// Forgets the windows of `group`'s topics that `keep` refuses.
     pub fn retain_topics(&self, instance: &str, group: &str, keep: impl Fn(&str) -> bool) {
-        if let Some(topics) = self
-            .lock()
+        if let Some(topics) = lock(&self.inner)
             .instances
             .get_mut(instance)
             .and_then(|state| state.groups.get_mut(group))
@@ -227,7 +223,7 @@ impl ConsumerHealth {
     /// The group's status from the last status of each of its partitions (every topic);
     /// `None` when none has one.
     pub fn group_status(&self, instance: &str, group: &str) -> Option<GroupStatus> {
-        let inner = self.lock();
+        let inner = lock(&self.inner);
         let topics = inner.instances.get(instance)?.groups.get(group)?;
         GroupStatus::of(
             topics
@@ -239,7 +235,7 @@ impl ConsumerHealth {
 
     /// How many partition windows are kept (all instances), for tests and bounds.
     pub fn tracked_windows(&self) -> usize {
-        self.lock()
+        lock(&self.inner)
             .instances
             .values()
             .flat_map(|state| state.groups.values())

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::interpolation::{self, LagSeconds, LogEndHistory, Point};
 use super::{ConsumerHealth, ExactTime};
+use crate::locks::lock;
 
 /// One partition's log as the partitions and groups cycles saw it.
 #[derive(Debug, Default)]
@@ -74,7 +75,7 @@ impl RestoredHistories {
 impl ConsumerHealth {
     /// Every partition's log end history (for the state file), in a stable order.
     pub fn saved_histories(&self) -> Vec<SavedHistory> {
-        let inner = self.lock();
+        let inner = lock(&self.inner);
         let mut out: Vec<SavedHistory> = inner
             .instances
             .iter()
@@ -99,7 +100,7 @@ impl ConsumerHealth {
     /// Adds the histories a state file gave (a restart's), merged with any already kept.
     pub fn restore_histories(&self, restored: RestoredHistories) {
         let now = self.now_ms();
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         for (instance, topics) in restored.logs {
             let state = Self::instance(&mut inner, &instance, now);
             for (topic, partitions) in topics {

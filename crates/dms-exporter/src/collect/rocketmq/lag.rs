@@ -4,7 +4,7 @@
 //! are limited per cycle and rotate (see the module above).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -18,6 +18,7 @@ use crate::collect::health;
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::config::Engine;
+use crate::locks::lock;
 use crate::metrics::{Sample, Samples, catalog};
 
 #[derive(Default)]
@@ -91,20 +92,11 @@ impl Lag {
                     .into_iter()
                     .filter(|t| cx.filters.topics.allows(t))
                     .collect();
-                self.known
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(key, topics.clone());
+                lock(&self.known).insert(key, topics.clone());
                 (topics, None)
             }
             Err(error) => {
-                let known = self
-                    .known
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or_default();
+                let known = lock(&self.known).get(&key).cloned().unwrap_or_default();
                 (known, Some(error))
             }
         }
@@ -157,9 +149,9 @@ impl Collector for Lag {
                 // Forget groups that are gone.
                 let gone =
                     |instance: &String, group: &String| instance == id && !groups.contains(group);
-                let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut known = lock(&self.known);
                 known.retain(|(instance, group), _| !gone(instance, group));
-                let mut members = self.members.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut members = lock(&self.members);
                 members.retain(|(instance, group), _| !gone(instance, group));
                 cx.health
                     .retain_groups(id, |group| groups.iter().any(|g| g == group));

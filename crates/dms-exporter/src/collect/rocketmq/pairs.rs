@@ -5,13 +5,14 @@
 //! holding back the fresh offsets. All calls queue at once; the host's scheduler paces them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 
 use dms_cloud::dto::rocketmq::{GroupTopics, TopicStatus};
 
 use super::{consumer_status, lag_seconds, pair_key};
 use crate::collect::health::{self, status};
 use crate::collect::{Context, Output};
+use crate::locks::lock;
 use crate::metrics::Sample;
 
 /// (instance, group) → whether it had online consumers when last read.
@@ -134,7 +135,7 @@ async fn read_members<'g>(
             .map(|group| async move { (group, client.rocketmq_group_clients(id, group).await) }),
     )
     .await;
-    let mut cache = members.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut cache = lock(members);
     let mut online = HashMap::new();
     for (group, answer) in answers {
         let key = (id.to_owned(), group.to_owned());

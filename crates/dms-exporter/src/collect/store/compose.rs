@@ -17,7 +17,7 @@ use crate::metrics::{Family, catalog};
 
 /// Whether an instance-scoped collector's last cycle succeeded, and when one last did.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Health {
+pub(super) struct Health {
     pub up: bool,
     pub last_success_unix: Option<f64>,
 }
@@ -25,7 +25,7 @@ pub struct Health {
 /// What is kept of a part once encoded: when it expires, and how many bytes of lines it has
 /// in each family's fragment of its scope (the lines themselves live in the pages).
 #[derive(Debug, Clone)]
-pub struct PartMeta {
+pub(super) struct PartMeta {
     /// When it was last read successfully.
     pub read_at: Instant,
     /// `read_at` plus the max age in force: served until then.
@@ -34,7 +34,7 @@ pub struct PartMeta {
 }
 
 impl PartMeta {
-    pub fn new(encoded: &EncodedPart, read_at: Instant, max_age: Duration) -> Self {
+    pub(super) fn new(encoded: &EncodedPart, read_at: Instant, max_age: Duration) -> Self {
         Self {
             read_at,
             fresh_until: read_at + max_age,
@@ -79,7 +79,7 @@ fn health_lines(key: &ScopeKey, health: Option<&Health>, family: &Family) -> Str
 
 /// Rewrites the scope's fragments after its parts went from `old` to `new`; `fresh` holds
 /// the parts encoded this time. With `parts_changed` false only the health lines change.
-pub fn compose(
+pub(super) fn compose(
     pages: &mut ScopePages,
     key: &Arc<ScopeKey>,
     old: &BTreeMap<String, PartMeta>,

@@ -54,13 +54,13 @@ type CycleGauge = (&'static Family, fn(&CycleState) -> Option<f64>);
 
 /// The cycle families.
 #[derive(Debug)]
-pub struct Cycles {
+pub(super) struct Cycles {
     last: BTreeMap<CycleKey, CycleState>,
     errors: CounterVec<(&'static str, String, String, &'static str)>,
 }
 
 impl Cycles {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             last: BTreeMap::new(),
             errors: CounterVec::new(&catalog::COLLECTOR_ERRORS),
@@ -69,7 +69,7 @@ impl Cycles {
 
     /// Records a finished cycle: its state replaces the previous one, but a failed cycle
     /// keeps the last success time.
-    pub fn record(&mut self, report: &CycleReport) {
+    pub(super) fn record(&mut self, report: &CycleReport) {
         let key = (
             report.collector,
             report.region.clone(),
@@ -102,7 +102,7 @@ impl Cycles {
     }
 
     /// Forgets the cycles of regions a reload removed.
-    pub fn retain_regions(&mut self, regions: &BTreeSet<String>) {
+    pub(super) fn retain_regions(&mut self, regions: &BTreeSet<String>) {
         self.last
             .retain(|(_, region, _), _| regions.contains(region));
         self.errors
@@ -110,7 +110,7 @@ impl Cycles {
     }
 
     /// What the landing page shows, in (collector, region, project) order.
-    pub fn statuses(&self) -> Vec<CycleStatus> {
+    pub(super) fn statuses(&self) -> Vec<CycleStatus> {
         self.last
             .iter()
             .map(|((collector, region, project), state)| CycleStatus {

@@ -8,12 +8,12 @@ use crate::metrics::Family;
 use crate::metrics::exposition::{Format, write_header, write_sample};
 
 /// A part of the self-metrics that writes its families.
-pub trait Encode {
+pub(super) trait Encode {
     fn encode(&self, format: Format, out: &mut String);
 }
 
 /// A series key: its label values, in the family's label order.
-pub trait LabelValues: Ord {
+pub(super) trait LabelValues: Ord {
     fn label_values(&self) -> Vec<String>;
 }
 
@@ -39,7 +39,7 @@ tuple_label_values!(A 0, B 1, C 2);
 tuple_label_values!(A 0, B 1, C 2, D 3);
 
 /// Writes one family: its header, then a sample per (label values, value).
-pub fn encode_family(
+pub(super) fn encode_family(
     family: &Family,
     series: impl IntoIterator<Item = (Vec<String>, f64)>,
     format: Format,
@@ -52,30 +52,30 @@ pub fn encode_family(
 }
 
 /// Writes a family of one unlabelled series.
-pub fn encode_single(family: &Family, value: f64, format: Format, out: &mut String) {
+pub(super) fn encode_single(family: &Family, value: f64, format: Format, out: &mut String) {
     encode_family(family, [(Vec::new(), value)], format, out);
 }
 
 /// A gauge per label set.
 #[derive(Debug)]
-pub struct GaugeVec<K> {
+pub(super) struct GaugeVec<K> {
     family: &'static Family,
     values: BTreeMap<K, f64>,
 }
 
 impl<K: LabelValues> GaugeVec<K> {
-    pub const fn new(family: &'static Family) -> Self {
+    pub(super) const fn new(family: &'static Family) -> Self {
         Self {
             family,
             values: BTreeMap::new(),
         }
     }
 
-    pub fn set(&mut self, key: K, value: f64) {
+    pub(super) fn set(&mut self, key: K, value: f64) {
         self.values.insert(key, value);
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
         self.values.retain(|key, _| keep(key));
     }
 }
@@ -92,18 +92,18 @@ impl<K: LabelValues> Encode for GaugeVec<K> {
 
 /// A counter per label set: a gauge that only goes up (exact to 2^53, beyond any count here).
 #[derive(Debug)]
-pub struct CounterVec<K>(GaugeVec<K>);
+pub(super) struct CounterVec<K>(GaugeVec<K>);
 
 impl<K: LabelValues> CounterVec<K> {
-    pub const fn new(family: &'static Family) -> Self {
+    pub(super) const fn new(family: &'static Family) -> Self {
         Self(GaugeVec::new(family))
     }
 
-    pub fn inc(&mut self, key: K) {
+    pub(super) fn inc(&mut self, key: K) {
         *self.0.values.entry(key).or_default() += 1.0;
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&K) -> bool) {
+    pub(super) fn retain(&mut self, keep: impl FnMut(&K) -> bool) {
         self.0.retain(keep);
     }
 }
@@ -124,14 +124,14 @@ struct Histogram {
 
 /// A histogram per label set, with fixed upper bounds.
 #[derive(Debug)]
-pub struct HistogramVec<K> {
+pub(super) struct HistogramVec<K> {
     family: &'static Family,
     bounds: &'static [f64],
     series: BTreeMap<K, Histogram>,
 }
 
 impl<K: LabelValues> HistogramVec<K> {
-    pub const fn new(family: &'static Family, bounds: &'static [f64]) -> Self {
+    pub(super) const fn new(family: &'static Family, bounds: &'static [f64]) -> Self {
         Self {
             family,
             bounds,
@@ -139,7 +139,7 @@ impl<K: LabelValues> HistogramVec<K> {
         }
     }
 
-    pub fn observe(&mut self, key: K, value: f64) {
+    pub(super) fn observe(&mut self, key: K, value: f64) {
         let histogram = self.series.entry(key).or_insert_with(|| Histogram {
             buckets: vec![0; self.bounds.len()],
             count: 0,

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use super::families::{Encode, encode_family};
-use super::unpoisoned;
+use crate::locks::lock;
 use crate::metrics::catalog::{self, Family};
 use crate::metrics::exposition::Format;
 
@@ -31,7 +31,7 @@ type HostGauge = (&'static Family, fn(&HostRow) -> f64);
 
 /// Where the host rows come from; none until the wiring installs a source.
 #[derive(Default)]
-pub struct HostSource(Mutex<Option<HostRows>>);
+pub(super) struct HostSource(Mutex<Option<HostRows>>);
 
 impl fmt::Debug for HostSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,13 +40,13 @@ impl fmt::Debug for HostSource {
 }
 
 impl HostSource {
-    pub fn install(&self, rows: HostRows) {
-        *unpoisoned(&self.0) = Some(rows);
+    pub(super) fn install(&self, rows: HostRows) {
+        *lock(&self.0) = Some(rows);
     }
 
     fn rows(&self) -> Vec<HostRow> {
         // Cloned out so the source runs without our lock.
-        let source = unpoisoned(&self.0).clone();
+        let source = lock(&self.0).clone();
         source.map(|rows| rows()).unwrap_or_default()
     }
 }

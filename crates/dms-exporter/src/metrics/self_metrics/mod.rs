@@ -11,8 +11,8 @@ mod hosts;
 mod status;
 
 use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 pub use build_info::BuildInfo;
@@ -25,6 +25,7 @@ pub use status::{CycleStatus, Status};
 
 use super::exposition::Format;
 use super::{catalog, process};
+use crate::locks::lock;
 
 /// Request-duration buckets, in seconds: API calls take tens of milliseconds to seconds.
 const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -96,11 +97,6 @@ pub fn unix_now() -> f64 {
         .unwrap_or_default()
 }
 
-/// Locks a mutex even after a panic elsewhere: it only guards plain values, still usable.
-fn unpoisoned<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 impl SelfMetrics {
     pub fn new(build: BuildInfo) -> Self {
         Self {
@@ -126,12 +122,12 @@ impl SelfMetrics {
 
     /// Records the shard the running collection reads (at start and after each reload).
     pub fn record_sharding(&self, shard: u32, total_shards: u32) {
-        *unpoisoned(&self.sharding) = (shard, total_shards);
+        *lock(&self.sharding) = (shard, total_shards);
     }
 
     /// Forgets collector cycles and targets of regions a reload removed.
     pub fn retain_regions(&self, regions: &BTreeSet<String>) {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         inner.cycles.retain_regions(regions);
         inner.targets.retain(|(region, _)| regions.contains(region));
     }
@@ -139,19 +135,21 @@ impl SelfMetrics {
     /// Forgets the targets a reload no longer configures: (region, configured project id
     /// or "").
     pub fn retain_targets(&self, configured: &BTreeSet<(String, String)>) {
-        self.lock().targets.retain(|key| configured.contains(key));
+        lock(&self.inner)
+            .targets
+            .retain(|key| configured.contains(key));
     }
 
     /// Records whether a configured target (region, configured project id or "") is
     /// resolved and collecting.
     pub fn record_target(&self, region: &str, configured_project: &str, up: bool) {
         let key = (region.to_owned(), configured_project.to_owned());
-        self.lock().targets.set(key, f64::from(u8::from(up)));
+        lock(&self.inner).targets.set(key, f64::from(u8::from(up)));
     }
 
     /// Records a configuration reload.
     pub fn record_reload(&self, ok: bool) {
-        let mut reload = unpoisoned(&self.reload);
+        let mut reload = lock(&self.reload);
         reload.0 = ok;
         if ok {
             reload.1 = unix_now();
@@ -160,36 +158,32 @@ impl SelfMetrics {
 
     /// Records one finished HTTP attempt: its status code (or "timeout", …) and duration.
     pub fn record_request(&self, api: &'static str, code: &str, elapsed: Duration) {
-        let mut inner = self.lock();
+        let mut inner = lock(&self.inner);
         inner.requests.inc((api, code.to_owned()));
         inner.durations.observe(api, elapsed.as_secs_f64());
     }
 
     /// Records a throttled answer.
     pub fn record_throttled(&self, api: &'static str) {
-        self.lock().throttled.inc(api);
+        lock(&self.inner).throttled.inc(api);
     }
 
     /// Records a retry about to happen.
     pub fn record_retry(&self, api: &'static str) {
-        self.lock().retries.inc(api);
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        unpoisoned(&self.inner)
+        lock(&self.inner).retries.inc(api);
     }
 
     /// Records a finished collector cycle.
     pub fn record_cycle(&self, report: &CycleReport) {
-        self.lock().cycles.record(report);
+        lock(&self.inner).cycles.record(report);
     }
 
     /// Appends every self-metric family to `out`.
     pub fn encode(&self, format: Format, out: &mut String) {
-        self.lock().encode(format, out);
+        lock(&self.inner).encode(format, out);
         self.hosts.encode(format, out);
-        let (reload_ok, loaded_unix) = *unpoisoned(&self.reload);
-        let (shard, total_shards) = *unpoisoned(&self.sharding);
+        let (reload_ok, loaded_unix) = *lock(&self.reload);
+        let (shard, total_shards) = *lock(&self.sharding);
         for (family, value) in [
             (&catalog::CONFIG_RELOAD_OK, f64::from(u8::from(reload_ok))),
             (&catalog::CONFIG_RELOAD_TIME, loaded_unix),

@@ -3,7 +3,8 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{BuildInfo, SelfMetrics, unpoisoned};
+use super::{BuildInfo, SelfMetrics};
+use crate::locks::lock;
 
 /// What the landing page shows of one collector of one project.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +38,8 @@ pub struct Status {
 impl SelfMetrics {
     /// What the landing page shows, read under the locks once.
     pub fn status(&self) -> Status {
-        let cycles = self.lock().cycles.statuses();
-        let (reload_ok, loaded_unix) = *unpoisoned(&self.reload);
+        let cycles = lock(&self.inner).cycles.statuses();
+        let (reload_ok, loaded_unix) = *lock(&self.reload);
         Status {
             build: self.build.clone(),
             demo: self.demo.load(Ordering::Relaxed),

@@ -26,7 +26,7 @@ impl<'de> DeserializeSeed<'de> for FileSeed<'_> {
 impl<'de> Visitor<'de> for FileSeed<'_> {
     type Value = Option<u32>;
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object with version and log_end_histories")
     }
 
@@ -65,7 +65,7 @@ impl<'de> DeserializeSeed<'de> for Histories<'_> {
 impl<'de> Visitor<'de> for Histories<'_> {
     type Value = ();
 
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of log end histories")
     }
 
