@@ -9,6 +9,7 @@ pub mod auth;
 pub mod budget;
 mod client;
 pub mod dto;
+mod engine;
 pub mod error;
 mod locks;
 pub mod retry;
@@ -22,6 +23,7 @@ pub use budget::{BudgetConfig, Budgets, Flow, HostBudget, HostStatus};
 pub use client::{
     CallTally, ClientError, DENIED_API_HOLD_OFF, DmsClient, EndpointError, FLOW_CONTROL_CODE,
 };
+pub use engine::Engine;
 pub use error::{ApiError, ErrorKind};
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};

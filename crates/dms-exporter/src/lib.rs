@@ -13,6 +13,7 @@ pub mod config;
 pub mod credential_watch;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod files;
 pub mod http;
 mod locks;
 pub mod logging;

@@ -279,7 +279,7 @@ impl Probe {
             match api {
                 "instances_list" => {
                     for engine in engines {
-                        let listed = client.list_instances(engine.api_name()).await;
+                        let listed = client.list_instances(*engine).await;
                         if let Ok(instances) = &listed
                             && let Some(first) = instances.iter().find(|i| i.status == "RUNNING")
                         {
@@ -340,10 +340,10 @@ impl Probe {
         }
         match api {
             "tasks" => Outcome::of(&client.tasks(id, 1).await),
-            "kafka_tags" | "rocketmq_tags" | "rabbitmq_tags" => {
-                let engine = engine.map_or("", Engine::as_str);
-                Outcome::of(&client.instance_tags(engine, id).await)
-            }
+            "kafka_tags" | "rocketmq_tags" | "rabbitmq_tags" => match engine {
+                Some(engine) => Outcome::of(&client.instance_tags(engine, id).await),
+                None => Outcome::Skipped("no engine for a tag read".to_owned()),
+            },
             "kafka_cluster" => Outcome::of(&client.kafka_cluster(id).await),
             "kafka_diskusage" => Outcome::of(&client.kafka_disk_usage(id, "1G").await),
             "kafka_topics" => {

@@ -4,20 +4,17 @@ use std::sync::atomic::Ordering;
 
 use super::paging::{PAGE_LIMIT, Page, ShortPage, all_pages, unsigned_total};
 use super::{DmsClient, path, query};
+use crate::Engine;
 use crate::dto;
 use crate::error::{ApiError, ErrorKind};
 
 /// The API name of the tag endpoint of an engine.
-fn tags_api(engine: &str) -> Option<&'static str> {
-    const TABLE: [(&str, &str); 3] = [
-        ("kafka", "kafka_tags"),
-        ("rocketmq", "rocketmq_tags"),
-        ("rabbitmq", "rabbitmq_tags"),
-    ];
-    TABLE
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(engine))
-        .map(|(_, api)| *api)
+fn tags_api(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Kafka => "kafka_tags",
+        Engine::RocketMq => "rocketmq_tags",
+        Engine::RabbitMq => "rabbitmq_tags",
+    }
 }
 
 impl DmsClient {
@@ -29,18 +26,18 @@ impl DmsClient {
     /// All instances of an engine (R1, paged). When V2 answers 404 this call falls back to
     /// V1 (R28; its instances are marked `listed_by_v1`); the next call tries V2 again, so
     /// one stray 404 never switches an endpoint for good.
-    pub async fn list_instances(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
+    pub async fn list_instances(&self, engine: Engine) -> Result<Vec<dto::Instance>, ApiError> {
         let v2 = self.list_instances_v2(engine).await;
         let fell_back = matches!(&v2, Err(error) if error.kind == ErrorKind::NotFound);
         let was_v1 = self.inner.instances_v1.swap(fell_back, Ordering::Relaxed);
         if !fell_back {
             if was_v1 && v2.is_ok() {
-                tracing::info!(engine, "V2 instance list answers again");
+                tracing::info!(engine = engine.as_str(), "V2 instance list answers again");
             }
             return v2;
         }
         if !was_v1 && let Err(error) = &v2 {
-            tracing::info!(%error, engine, "V2 instance list not available; falling back to the V1 API");
+            tracing::info!(%error, engine = engine.as_str(), "V2 instance list not available; falling back to the V1 API");
         }
         let mut instances = self.list_instances_v1(engine).await?;
         for instance in &mut instances {
@@ -49,18 +46,18 @@ impl DmsClient {
         Ok(instances)
     }
 
-    async fn list_instances_v2(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
+    async fn list_instances_v2(&self, engine: Engine) -> Result<Vec<dto::Instance>, ApiError> {
         self.list_instances_paged(engine, false).await
     }
 
     /// R28: V1 paging is undocumented; the examples use `start` (1-based) and `limit`.
-    async fn list_instances_v1(&self, engine: &str) -> Result<Vec<dto::Instance>, ApiError> {
+    async fn list_instances_v1(&self, engine: Engine) -> Result<Vec<dto::Instance>, ApiError> {
         self.list_instances_paged(engine, true).await
     }
 
     async fn list_instances_paged(
         &self,
-        engine: &str,
+        engine: Engine,
         v1: bool,
     ) -> Result<Vec<dto::Instance>, ApiError> {
         let project_id = self.project_id().await?;
@@ -88,7 +85,7 @@ impl DmsClient {
                             api,
                             segments,
                             query(&[
-                                ("engine", engine.to_owned()),
+                                ("engine", engine.api_name().to_owned()),
                                 position,
                                 ("limit", PAGE_LIMIT.to_string()),
                             ]),
@@ -108,22 +105,14 @@ impl DmsClient {
     /// Tags of an instance (R21 for Kafka: `/v2/{project_id}/{engine}/{instance_id}/tags`).
     pub async fn instance_tags(
         &self,
-        engine: &str,
+        engine: Engine,
         instance_id: &str,
     ) -> Result<Vec<dto::Tag>, ApiError> {
-        let api = tags_api(engine).ok_or_else(|| {
-            ApiError::new(
-                "tags",
-                ErrorKind::Config,
-                format!("unknown engine {engine:?}"),
-            )
-        })?;
         let project_id = self.project_id().await?;
-        let engine = engine.to_ascii_lowercase();
         let list: dto::TagList = self
             .dms_get(
-                api,
-                path(&["v2", &project_id, &engine, instance_id, "tags"]),
+                tags_api(engine),
+                path(&["v2", &project_id, engine.as_str(), instance_id, "tags"]),
                 Vec::new(),
             )
             .await?;
@@ -150,9 +139,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tag_api_names() {
-        assert_eq!(tags_api("kafka"), Some("kafka_tags"));
-        assert_eq!(tags_api("RabbitMQ"), Some("rabbitmq_tags"));
-        assert_eq!(tags_api("other"), None);
+    fn every_engines_tag_api_is_in_the_vocabulary() {
+        for engine in Engine::ALL {
+            let api = tags_api(engine);
+            assert!(api.starts_with(engine.as_str()), "{api}");
+            assert!(
+                crate::apis::APIS.iter().any(|known| known.name == api),
+                "{api} is not in dms_cloud::apis"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! RabbitMQ: every documented example response (`fixtures/api/rabbitmq`) parses with its DTO,
 //! quirks included (rabbitmq.md §6.11, §7), and the client reads the RabbitMQ endpoints.
 
+use dms_cloud::Engine;
 use dms_cloud::dto::{self, rabbitmq, zones};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -208,7 +209,10 @@ async fn rabbitmq_list_falls_back_to_v1_on_each_call() {
     });
     let (client, observer) = client_with(config(aksk_with_token()), transport, &unlimited());
     for _ in 0..3 {
-        let instances = client.list_instances("rabbitmq").await.unwrap_or_default();
+        let instances = client
+            .list_instances(Engine::RabbitMq)
+            .await
+            .unwrap_or_default();
         assert_eq!(instances.len(), 1);
         assert_eq!(instances[0].maintain_begin, "02:00:00");
     }
@@ -233,7 +237,10 @@ async fn throttling_as_404_is_no_reason_to_fall_back() {
         }
     });
     let (client, _) = client_with(config(aksk_with_token()), transport, &unlimited());
-    assert_eq!(client.list_instances("rabbitmq").await.ok(), Some(vec![]));
+    assert_eq!(
+        client.list_instances(Engine::RabbitMq).await.ok(),
+        Some(vec![])
+    );
     assert!(!client.uses_v1_instance_list());
     assert_eq!(server.count_path("/v1.0/"), 0);
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dms_cloud::transport::{Transport, TransportError};
-use dms_cloud::{ClientConfig, Credentials, DmsClient, ErrorKind};
+use dms_cloud::{ClientConfig, Credentials, DmsClient, Engine, ErrorKind};
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -86,7 +86,7 @@ fn count(sim: &Simulator, endpoint: &str) -> u64 {
 async fn every_endpoint_works_against_the_simulator_with_aksk() {
     let (sim, client, observer) = setup(aksk());
     assert_eq!(client.project_id().await.ok().as_deref(), Some(CN_NORTH_4));
-    let instances = client.list_instances("kafka").await;
+    let instances = client.list_instances(Engine::Kafka).await;
     let instances = instances.unwrap_or_else(|e| panic!("{e}"));
     assert!(!instances.is_empty());
     for instance in &instances {
@@ -133,7 +133,7 @@ async fn every_endpoint_works_against_the_simulator_with_aksk() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         client
-            .instance_tags("kafka", id)
+            .instance_tags(Engine::Kafka, id)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let tasks = client.tasks(id, 10).await.unwrap_or_else(|e| panic!("{e}"));
@@ -155,7 +155,7 @@ async fn every_endpoint_works_against_the_simulator_with_aksk() {
 async fn every_rocketmq_endpoint_works_against_the_simulator() {
     let (sim, client, observer) = setup(aksk());
     let instances = client
-        .list_instances("reliability")
+        .list_instances(Engine::RocketMq)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(instances.len(), 1);
@@ -211,7 +211,7 @@ async fn every_rocketmq_endpoint_works_against_the_simulator() {
         assert!(users.iter().any(|u| u.admin == Some(true)));
     }
     client
-        .instance_tags("rocketmq", id)
+        .instance_tags(Engine::RocketMq, id)
         .await
         .unwrap_or_else(|e| ok(e));
     assert_eq!(
@@ -229,7 +229,10 @@ async fn every_rocketmq_endpoint_works_against_the_simulator() {
 #[tokio::test(start_paused = true)]
 async fn simulated_throttling_is_retried_and_paced() {
     let (sim, client, observer) = setup(aksk());
-    let instance = client.list_instances("kafka").await.unwrap_or_default();
+    let instance = client
+        .list_instances(Engine::Kafka)
+        .await
+        .unwrap_or_default();
     let id = instance
         .first()
         .map(|i| i.instance_id.clone())
@@ -270,7 +273,10 @@ async fn simulated_throttling_is_retried_and_paced() {
 #[tokio::test(start_paused = true)]
 async fn simulated_faults_map_to_error_kinds() {
     let (sim, client, _) = setup(aksk());
-    let instances = client.list_instances("kafka").await.unwrap_or_default();
+    let instances = client
+        .list_instances(Engine::Kafka)
+        .await
+        .unwrap_or_default();
     let Some(id) = instances.first().map(|i| i.instance_id.as_str()) else {
         panic!("the simulator has no instance in cn-north-4")
     };
@@ -312,7 +318,7 @@ async fn a_wrong_secret_is_unauthorized_and_not_retried() {
         Arc::new(dms_cloud::NoopObserver),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let error = client.list_instances("kafka").await.err();
+    let error = client.list_instances(Engine::Kafka).await.err();
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Unauthorized);
     assert_eq!(error.error_code.as_deref(), Some("APIGW.0301"));
@@ -325,7 +331,7 @@ async fn token_auth_against_the_simulator() {
     let (sim, client, _) = setup(password());
     assert_eq!(client.project_id().await.ok().as_deref(), Some(CN_NORTH_4));
     let instances = client
-        .list_instances("kafka")
+        .list_instances(Engine::Kafka)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     for instance in &instances {
@@ -363,7 +369,7 @@ async fn token_auth_against_the_simulator() {
 
 async fn kafka_ids(client: &DmsClient) -> Vec<String> {
     client
-        .list_instances("kafka")
+        .list_instances(Engine::Kafka)
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
@@ -438,7 +444,7 @@ async fn a_per_api_401_keeps_a_valid_token() {
 async fn a_wrong_password_does_not_hammer_iam() {
     let (sim, client, _) = setup(Credentials::password("monitor", "nope", "example-domain"));
     for _ in 0..5 {
-        let error = client.list_instances("kafka").await.err();
+        let error = client.list_instances(Engine::Kafka).await.err();
         assert_eq!(error.map(|e| e.kind), Some(ErrorKind::Unauthorized));
     }
     assert_eq!(count(&sim, "iam_tokens"), 1);
@@ -476,7 +482,7 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let instances = client
-        .list_instances("kafka")
+        .list_instances(Engine::Kafka)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!instances.is_empty());

@@ -7,13 +7,14 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::Instance;
 use dms_cloud::error::ApiError;
 
 use super::{
     Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
 };
-use crate::config::{Engine, ShardingConfig};
+use crate::collect::settings::ShardingConfig;
 use crate::locks::lock;
 use crate::metrics::{Samples, catalog};
 
@@ -197,7 +198,7 @@ impl Collector for Instances {
             let mut discovered = Vec::new();
             let mut complete = true;
             for engine in &cx.target.engines {
-                match cx.client.list_instances(engine.api_name()).await {
+                match cx.client.list_instances(*engine).await {
                     Ok(mut instances) => {
                         self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();

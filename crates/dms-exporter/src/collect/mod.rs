@@ -12,6 +12,7 @@ pub mod registry;
 pub mod rocketmq;
 pub mod rotation;
 pub mod scheduler;
+pub mod settings;
 pub mod sharding;
 pub mod store;
 pub mod tags;
@@ -23,10 +24,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dms_cloud::DmsClient;
+use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 use futures::future::BoxFuture;
 
-use crate::config::{CollectorsConfig, Engine, FiltersConfig, ShardingConfig};
+use crate::collect::settings::{CollectorsConfig, FiltersConfig, ShardingConfig};
 use crate::metrics::Sample;
 pub use registry::Description;
 
@@ -164,30 +166,80 @@ pub trait Collector: Send + Sync + 'static {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>>;
 }
 
-/// Every collector, registered in one line each (the registry and the configuration are
-/// derived from this list); discovery keeps the instances `sharding` assigns to this process.
+/// One registered collector: what it says of itself, and how to build it.
+pub struct Registration {
+    pub description: &'static Description,
+    build: fn(ShardingConfig) -> Arc<dyn Collector>,
+}
+
+impl Registration {
+    const fn new(
+        description: &'static Description,
+        build: fn(ShardingConfig) -> Arc<dyn Collector>,
+    ) -> Self {
+        Self { description, build }
+    }
+}
+
+/// Every collector, one line each (node_exporter's table): the registry, the configuration's
+/// keys and defaults and the docs read the descriptions without building anything; [`all`]
+/// builds them. Discovery keeps the instances `sharding` assigns to this process.
+pub static COLLECTORS: &[Registration] = &[
+    Registration::new(&instances::DESCRIPTION, |s| {
+        Arc::new(instances::Instances::new(s))
+    }),
+    Registration::new(&tags::DESCRIPTION, |_| Arc::new(tags::Tags)),
+    Registration::new(&tasks::DESCRIPTION, |_| Arc::new(tasks::Tasks)),
+    Registration::new(&kafka::cluster::DESCRIPTION, |_| {
+        Arc::new(kafka::cluster::Cluster)
+    }),
+    Registration::new(&kafka::disk_usage::DESCRIPTION, |_| {
+        Arc::new(kafka::disk_usage::DiskUsage)
+    }),
+    Registration::new(&kafka::topics::DESCRIPTION, |_| {
+        Arc::new(kafka::topics::Topics)
+    }),
+    Registration::new(&kafka::partitions::DESCRIPTION, |_| {
+        Arc::new(kafka::partitions::Partitions)
+    }),
+    Registration::new(&kafka::groups::DESCRIPTION, |_| {
+        Arc::new(kafka::groups::Groups::default())
+    }),
+    Registration::new(&rocketmq::brokers::DESCRIPTION, |_| {
+        Arc::new(rocketmq::brokers::Brokers)
+    }),
+    Registration::new(&rocketmq::groups::DESCRIPTION, |_| {
+        Arc::new(rocketmq::groups::Groups::default())
+    }),
+    Registration::new(&rocketmq::lag::DESCRIPTION, |_| {
+        Arc::new(rocketmq::lag::Lag::default())
+    }),
+    Registration::new(&rocketmq::topics::DESCRIPTION, |_| {
+        Arc::new(rocketmq::topics::Topics::default())
+    }),
+    Registration::new(&rocketmq::users::DESCRIPTION, |_| {
+        Arc::new(rocketmq::users::Users)
+    }),
+    Registration::new(&rabbitmq::plugins::DESCRIPTION, |_| {
+        Arc::new(rabbitmq::plugins::Plugins)
+    }),
+    Registration::new(&rabbitmq::queues::DESCRIPTION, |_| {
+        Arc::new(rabbitmq::queues::Queues)
+    }),
+    Registration::new(&rabbitmq::users::DESCRIPTION, |_| {
+        Arc::new(rabbitmq::users::Users)
+    }),
+    Registration::new(&quotas::DESCRIPTION, |sharding| {
+        Arc::new(quotas::Quotas { sharding })
+    }),
+];
+
+/// Every registered collector, built.
 pub fn all(sharding: ShardingConfig) -> Vec<Arc<dyn Collector>> {
-    vec![
-        Arc::new(instances::Instances::new(sharding)),
-        Arc::new(tags::Tags),
-        Arc::new(tasks::Tasks),
-        Arc::new(kafka::cluster::Cluster),
-        Arc::new(kafka::disk_usage::DiskUsage),
-        Arc::new(kafka::topics::Topics),
-        Arc::new(kafka::partitions::Partitions),
-        Arc::new(kafka::groups::Groups::default()),
-        // RocketMQ collectors
-        Arc::new(rocketmq::brokers::Brokers),
-        Arc::new(rocketmq::groups::Groups::default()),
-        Arc::new(rocketmq::lag::Lag::default()),
-        Arc::new(rocketmq::topics::Topics::default()),
-        Arc::new(rocketmq::users::Users),
-        // RabbitMQ collectors
-        Arc::new(rabbitmq::plugins::Plugins),
-        Arc::new(rabbitmq::queues::Queues),
-        Arc::new(rabbitmq::users::Users),
-        Arc::new(quotas::Quotas { sharding }),
-    ]
+    COLLECTORS
+        .iter()
+        .map(|registration| (registration.build)(sharding))
+        .collect()
 }
 
 /// Normalises an API state string to the upper-case, underscore-separated form used in labels
@@ -214,7 +266,25 @@ pub fn normalise_state(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::normalise_state;
+    use super::{COLLECTORS, ShardingConfig, all, normalise_state};
+
+    #[test]
+    fn each_registration_builds_the_collector_it_describes() {
+        let built = all(ShardingConfig::default());
+        assert_eq!(built.len(), COLLECTORS.len());
+        for (registration, collector) in COLLECTORS.iter().zip(&built) {
+            assert!(
+                std::ptr::eq(registration.description, collector.description()),
+                "{} is registered with the description of {}",
+                collector.name(),
+                registration.description.name
+            );
+        }
+        let mut names: Vec<&str> = COLLECTORS.iter().map(|r| r.description.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COLLECTORS.len(), "a name registered twice");
+    }
 
     #[test]
     fn states_normalise_from_every_documented_spelling() {

@@ -10,7 +10,7 @@ use futures::future::BoxFuture;
 use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::ShardingConfig;
+use crate::collect::settings::ShardingConfig;
 use crate::metrics::{Samples, catalog};
 
 pub struct Quotas {

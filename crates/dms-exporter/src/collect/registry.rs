@@ -2,7 +2,7 @@
 //! intervals, the extra configuration keys it reads and the families it emits. The
 //! configuration keys, their defaults and validation, the catalogue's `collector` column,
 //! docs/metrics.md and the demo's intervals are all derived from these descriptions, so a new
-//! collector is one file plus one line in [`super::all`].
+//! collector is one file plus one line in [`super::COLLECTORS`].
 
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -10,7 +10,6 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use super::{Priority, Scope};
-use crate::config::ShardingConfig;
 use crate::metrics::catalog::Family;
 
 /// A collector's description; one `static` in the collector's file.
@@ -208,12 +207,8 @@ impl Opt<Size> {
 
 /// The descriptions of every registered collector, in registration order.
 pub fn descriptions() -> &'static [&'static Description] {
-    static ALL: LazyLock<Vec<&'static Description>> = LazyLock::new(|| {
-        super::all(ShardingConfig::default())
-            .iter()
-            .map(|c| c.description())
-            .collect()
-    });
+    static ALL: LazyLock<Vec<&'static Description>> =
+        LazyLock::new(|| super::COLLECTORS.iter().map(|r| r.description).collect());
     &ALL
 }
 
@@ -389,7 +384,7 @@ mod tests {
 
     #[test]
     fn every_registered_collector_has_settings_by_default() {
-        let config = crate::config::CollectorsConfig::default();
+        let config = crate::collect::settings::CollectorsConfig::default();
         for description in descriptions() {
             let settings = config
                 .settings(description.name)

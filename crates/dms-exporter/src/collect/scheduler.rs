@@ -34,7 +34,7 @@ use super::health::ConsumerHealth;
 pub use super::readiness::Readiness;
 use super::store::{ScopeKey, Store};
 use super::{Collector, Context, InstanceRef, Scope, Target};
-use crate::config::{CollectorsConfig, FiltersConfig};
+use crate::collect::settings::{CollectorsConfig, FiltersConfig};
 use crate::locks::lock;
 use crate::metrics::self_metrics::{CycleReport, SelfMetrics, unix_now};
 

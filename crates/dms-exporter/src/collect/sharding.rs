@@ -4,7 +4,7 @@
 //! Same id, same shard, in every process and release; growing from M to M + 1 shards moves
 //! only about 1/(M + 1) of the instances.
 
-use crate::config::ShardingConfig;
+use crate::collect::settings::ShardingConfig;
 
 const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use super::Output;
 use crate::locks::lock;
 use crate::metrics::fragment::{EncodedPart, encode_part};
-use crate::snapshot::pages::Pages;
+use crate::metrics::pages::Pages;
 pub use compose::HEALTH_FAMILIES;
 use compose::{Health, PartMeta, compose};
 

@@ -37,8 +37,11 @@ impl Collector for Tags {
     fn collect<'a>(&'a self, cx: &'a Context<'a>) -> BoxFuture<'a, Result<Output, ApiError>> {
         async move {
             let instance = cx.instance();
+            let tags = cx
+                .client
+                .instance_tags(instance.engine, &instance.id)
+                .await?;
             let engine = instance.engine.as_str();
-            let tags = cx.client.instance_tags(engine, &instance.id).await?;
             Ok(Output::whole(samples(engine, &instance.id, &tags).into()))
         }
         .boxed()

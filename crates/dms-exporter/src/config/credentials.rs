@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use dms_cloud::auth::Credentials;
 use secrecy::SecretString;
 
-use super::files::read_capped;
 use super::types::CredentialsConfig;
+use crate::files::read_capped;
 
 /// Where the environment comes from: real in production, a map in tests.
 pub trait CredentialSource {

@@ -1,27 +1,18 @@
 //! Reading and validating the configuration file.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Spanned};
 
-use super::files::read_capped;
 use super::locate::KeyLines;
+pub use super::problem::Problem;
+use super::problem::nowhere;
 use super::ranges;
 use super::redact::redact;
 use super::types::{Config, RegionConfig};
 use crate::collect::registry;
-
-/// One thing wrong with the configuration, with where it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub line: u64,
-    pub column: u64,
-    /// The dotted path of the field (`regions[1].endpoint`).
-    pub field: String,
-    pub message: String,
-}
+use crate::files::read_capped;
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -142,15 +133,6 @@ fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Pro
         line: spanned.referenced.line(),
         column: spanned.referenced.column(),
         field,
-        message: message.into(),
-    }
-}
-
-pub(super) fn nowhere(field: &str, message: impl Into<String>) -> Problem {
-    Problem {
-        line: 0,
-        column: 0,
-        field: field.to_owned(),
         message: message.into(),
     }
 }
@@ -296,14 +278,4 @@ fn validate(config: &Config) -> Vec<Problem> {
         ));
     }
     problems
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.line, self.column, self.field, self.message
-        )
-    }
 }

@@ -2,20 +2,19 @@
 //! files (systemd `LoadCredential=`). Every problem is reported with the file, line and field.
 
 mod credentials;
-mod files;
 mod load;
 mod locate;
+mod problem;
 mod ranges;
 mod redact;
 mod sharding;
 mod types;
 
+pub use crate::files::read_capped;
 pub use credentials::{
     CredentialSource, CredentialsError, ProcessEnv, check_credential_files, credential_files,
     resolve_credentials,
 };
-pub use files::read_capped;
-pub(crate) use files::{CappedOpenError, TooLarge, open_capped, over_cap};
 pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
 pub use ranges::{bcrypt_hash_problem, warnings};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};

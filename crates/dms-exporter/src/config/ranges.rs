@@ -5,7 +5,7 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use super::load::{Problem, nowhere};
+use super::problem::{Problem, nowhere};
 use super::types::{ApiConfig, CollectorsConfig, Config, HumanDuration};
 use crate::collect::{instances, registry};
 

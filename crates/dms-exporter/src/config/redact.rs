@@ -3,7 +3,7 @@
 //! saw, so a secret pasted one line off (`secret_key: {<SK>: 1}`, or an SK as a key under
 //! `credentials`) would be printed to the terminal and the journal.
 
-use super::load::Problem;
+use super::problem::Problem;
 
 /// Every key that may appear under `credentials`; any other text there is treated as secret.
 const CREDENTIAL_KEYS: &[&str] = &[

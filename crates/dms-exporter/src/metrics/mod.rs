@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod exposition;
 pub mod fragment;
+pub mod pages;
 pub mod process;
 pub mod self_metrics;
 

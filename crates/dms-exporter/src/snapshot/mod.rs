@@ -2,22 +2,18 @@
 //! chunks in serving order, swapped atomically. Scrapes only read it; a refresh rebuilds only
 //! the pages it changed (see [`pages`]).
 
-pub mod pages;
-
 use std::collections::HashSet;
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use bytes::{Bytes, BytesMut};
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::store::Store;
 use crate::metrics::exposition::Format;
-use pages::BuildJob;
+use crate::metrics::pages::BuildJob;
+pub use crate::metrics::pages::gzip;
 
 /// Coalesces bursts of changes (many instances finishing together) into one publication.
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -87,13 +83,6 @@ impl Encoded {
             Format::OpenMetrics => &self.openmetrics,
         }
     }
-}
-
-pub fn gzip(data: &[u8]) -> Bytes {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 8), Compression::fast());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    Bytes::from(encoder.finish().unwrap_or_default())
 }
 
 /// Builds the pages the store changed (outside its lock, in batches) and returns both

@@ -1,5 +1,6 @@
 //! Tidy tests: the docs say what the code does.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use dms_exporter::collect::registry::{self, Producer};
@@ -220,4 +221,107 @@ fn no_task_local_carries_data_between_layers() {
         with_task_locals.is_empty(),
         "task-locals in {with_task_locals:?}"
     );
+}
+
+/// The crate's top-level modules each file of `src` belongs to, with the top-level modules
+/// its code (tests left out) names through `crate::`.
+fn module_edges(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in rust_files(src) {
+        let relative = path.strip_prefix(src).expect("under src");
+        let module = relative
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .map(|name| name.trim_end_matches(".rs").to_owned())
+            .expect("a module");
+        if ["lib", "main", "tests"].contains(&module.as_str()) || relative.ends_with("tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Unit tests may reach across layers; the code may not.
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        let named = edges.entry(module.clone()).or_default();
+        for (at, _) in code.match_indices("crate::") {
+            let rest = &code[at + "crate::".len()..];
+            let other: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !other.is_empty() && other != module {
+                named.insert(other);
+            }
+        }
+    }
+    edges
+}
+
+/// Fails on a path of edges that leads back to where it started.
+fn assert_acyclic(what: &str, edges: &BTreeMap<String, BTreeSet<String>>) {
+    for start in edges.keys() {
+        let mut stack: Vec<Vec<&String>> = vec![vec![start]];
+        while let Some(path) = stack.pop() {
+            let last = path.last().copied().expect("a path");
+            for next in edges.get(last).into_iter().flatten() {
+                assert!(
+                    next != start,
+                    "{what}: import circle {} -> {next}",
+                    path.iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" -> ")
+                );
+                if !path.contains(&next) {
+                    let mut longer = path.clone();
+                    longer.push(next);
+                    stack.push(longer);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_import_circle_between_the_top_level_modules() {
+    // Issue 17: `config` above `collect`, `snapshot` above the store, `metrics` below both.
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for krate in ["dms-exporter", "dms-cloud", "dms-sim"] {
+        let edges = module_edges(&crates.join(krate).join("src"));
+        assert!(edges.len() > 3, "{krate}: {edges:?}");
+        assert_acyclic(krate, &edges);
+    }
+}
+
+#[test]
+fn no_import_circle_inside_the_configuration() {
+    // `problem` is the leaf every validation step reports with.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in rust_files(&dir) {
+        let module = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("a file name")
+            .to_owned();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+        let code = text
+            .split("#[cfg(test)]\nmod tests")
+            .next()
+            .unwrap_or_default();
+        let named = edges.entry(module.clone()).or_default();
+        for (at, _) in code.match_indices("super::") {
+            let other: String = code[at + "super::".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if !other.is_empty() && other != module && module != "mod" {
+                named.insert(other);
+            }
+        }
+    }
+    assert!(edges.contains_key("problem"), "{edges:?}");
+    assert_acyclic("config", &edges);
 }

@@ -6,13 +6,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::lenient::parse_size_bytes;
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
 use crate::collect::registry::{Opt, Size};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 /// The disk-usage API's `minSize`: smaller partitions are not reported (API default 1G).

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::kafka::GroupDetail;
 use dms_cloud::error::ApiError;
 
@@ -20,8 +21,8 @@ use crate::collect::health::interpolation::LagSeconds;
 use crate::collect::health::{self, ConsumerHealth, Reading, status};
 use crate::collect::registry::{Count, Opt};
 use crate::collect::rotation::Rotation;
+use crate::collect::settings::FiltersConfig;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
-use crate::config::{Engine, FiltersConfig};
 use crate::metrics::{Sample, Samples, catalog};
 
 /// Known consumer-group states; anything else is UNKNOWN.

@@ -7,13 +7,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::kafka::TopicDetail;
 use dms_cloud::error::ApiError;
 
 use crate::collect::health::interpolation::Point;
 use crate::collect::health::{ConsumerHealth, PartitionFacts};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
 pub struct Partitions;

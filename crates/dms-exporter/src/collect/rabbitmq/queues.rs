@@ -14,12 +14,12 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::rabbitmq::{AllQueues, Queue};
 use dms_cloud::error::ApiError;
 
 use crate::collect::registry::{Count, Opt};
 use crate::collect::{Collector, Context, Description, Output, Part, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 /// Queues one instance exports at most per cycle (the deepest first).

@@ -5,10 +5,10 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Samples, catalog};
 
 pub struct Users;

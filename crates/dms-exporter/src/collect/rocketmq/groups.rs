@@ -7,12 +7,12 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
 #[derive(Default)]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
@@ -17,7 +18,6 @@ use super::{consumer_status, latest_ms, pairs};
 use crate::collect::health;
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::locks::lock;
 use crate::metrics::{Sample, Samples, catalog};
 

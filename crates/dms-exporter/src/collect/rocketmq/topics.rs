@@ -7,13 +7,13 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::Engine;
 use dms_cloud::dto::rocketmq::{AllTopics, TopicStatus};
 use dms_cloud::error::ApiError;
 
 use super::latest_ms;
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::config::Engine;
 use crate::metrics::{Sample, Samples, catalog};
 
 #[derive(Default)]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 mod stream;
 
 use super::{ConsumerHealth, RestoredHistories, SavedHistory};
-use crate::config::{self, CappedOpenError, TooLarge};
+use crate::files::{self, CappedOpenError, TooLarge};
 use stream::FileSeed;
 
 /// How often the state is written while running.
@@ -89,7 +89,7 @@ fn json_error(path: &Path) -> impl FnOnce(serde_json::Error) -> StateFileError +
 /// Reads a state file; `Ok(None)` when there is none yet.
 pub fn load(path: &Path) -> Result<Option<RestoredHistories>, StateFileError> {
     let shown = || path.display().to_string();
-    let mut reader = match config::open_capped(path, MAX_BYTES) {
+    let mut reader = match files::open_capped(path, MAX_BYTES) {
         Ok(reader) => reader,
         Err(CappedOpenError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
             return Ok(None);
@@ -112,7 +112,7 @@ pub fn load(path: &Path) -> Result<Option<RestoredHistories>, StateFileError> {
         .and_then(|version| input.end().map(|()| version))
     };
     // Checked first: a file that grew past the cap (or an endless device) ends mid-parse.
-    if config::over_cap(&reader) {
+    if files::over_cap(&reader) {
         return Err(StateFileError::TooLarge {
             path: shown(),
             source: TooLarge {

@@ -6,12 +6,22 @@
 //! Fragments are slices of their page's buffer once it is built, so the bytes are held once.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::Write as _;
 
 use bytes::{Bytes, BytesMut};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 
-use super::gzip;
 use crate::metrics::Family;
 use crate::metrics::exposition::{Format, write_header};
+
+/// One gzip member of `data` (fast compression: pages are rebuilt as data arrives).
+pub fn gzip(data: &[u8]) -> Bytes {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 8), Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
 
 /// Pages grow to twice this before they split, and merge with a neighbour below a quarter.
 pub const PAGE_TARGET: usize = 128 * 1024;

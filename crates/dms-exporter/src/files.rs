@@ -7,12 +7,12 @@ use std::path::Path;
 
 /// The largest configuration, web configuration or credential file read. Real ones are a few
 /// KiB; a MiB leaves room for long comments and many regions.
-pub(super) const MAX_FILE_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A file read through a cap: [`open_capped`] gives it, [`over_cap`] tells whether it
 /// went past the cap. The buffer is outside the cap so that byte-wise readers (a streaming
 /// JSON parser) read from memory.
-pub(super) type CappedReader = BufReader<Take<File>>;
+pub(crate) type CappedReader = BufReader<Take<File>>;
 
 /// A file larger than its cap: its size when known (an endless device has none).
 #[derive(Debug, thiserror::Error)]
