@@ -675,17 +675,19 @@ impl Job {
             }
         }
         if pending > 0 {
+            let instance_ids = some_of(answers.keys());
             tracing::warn!(
                 collector = self.collector.name(),
                 region = %self.target.region,
                 project_id = %self.target.project_id,
                 instances = pending,
+                %instance_ids,
                 "instances still busy after an interval without progress; they finish on their own and only their data ages"
             );
             errors.extend(std::iter::repeat_n("timeout", pending));
             last_error = last_error.or_else(|| {
                 Some(format!(
-                    "{pending} instances still busy after an interval without progress"
+                    "{pending} instances still busy after an interval without progress: {instance_ids}"
                 ))
             });
         }
@@ -701,6 +703,24 @@ impl Job {
             last_error,
             paced,
         }
+    }
+}
+
+/// How many instance ids a log line names before `and N more`.
+const NAMED_INSTANCES: usize = 5;
+
+/// The first few of `ids` in order, then how many more: a line that names the stalled
+/// instances stays short at a thousand.
+fn some_of<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
+    let mut ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    let more = ids.len().saturating_sub(NAMED_INSTANCES);
+    ids.truncate(NAMED_INSTANCES);
+    let named = ids.join(",");
+    if more == 0 {
+        named
+    } else {
+        format!("{named} and {more} more")
     }
 }
 
@@ -726,4 +746,17 @@ fn failure_text(
     } else {
         format!("{}: {error}", place.join(" "))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::some_of;
+
+    #[test]
+    fn busy_instances_are_named_up_to_a_bound() {
+        let ids = |n: usize| (0..n).map(|i| format!("i-{i:02}")).collect::<Vec<_>>();
+        assert_eq!(some_of(&ids(1)), "i-00");
+        assert_eq!(some_of(ids(5).iter().rev()), "i-00,i-01,i-02,i-03,i-04");
+        assert_eq!(some_of(&ids(1000)), "i-00,i-01,i-02,i-03,i-04 and 995 more");
+    }
 }
