@@ -15,6 +15,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -27,6 +28,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::cli::{LogFormat, LogLevel};
+use crate::locks::lock;
 
 /// The workspace's crates: `--log.level=debug` is about their decisions. (The binary's
 /// events carry the `dms_exporter` target too.)
@@ -58,6 +60,36 @@ where
             .event_format(Lines(format))
             .finish(),
     )
+}
+
+/// Lines kept in memory, for tests that read what the exporter logs.
+#[derive(Debug, Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        lock(&self.0).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }
 
 /// The filter: `RUST_LOG` when set and not empty, else `--log.level`. A `RUST_LOG` that does
@@ -328,9 +360,6 @@ fn write_value(writer: &mut impl fmt::Write, value: &str) -> fmt::Result {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
-    use crate::locks::lock;
 
     #[test]
     fn rust_log_wins_and_a_malformed_one_is_refused() {
@@ -344,20 +373,6 @@ mod tests {
         assert_eq!(level(Some("debug")), Ok(Some("debug".to_owned())));
         let refused = level(Some("dms_cloud=loud")).expect_err("not a level");
         assert!(refused.contains("RUST_LOG=\"dms_cloud=loud\""), "{refused}");
-    }
-
-    /// Collects what the subscriber writes.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            lock(&self.0).extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     /// A logfmt parser written from the format's definition (go-logfmt's decoder): bare or
@@ -413,12 +428,10 @@ mod tests {
 
     /// What the subscriber `init` installs writes for `event`.
     fn emit_with(filter: EnvFilter, format: LogFormat, event: impl FnOnce()) -> String {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = subscriber(filter, format, move || writer.clone());
+        let buffer = Captured::default();
+        let subscriber = subscriber(filter, format, buffer.clone());
         tracing::subscriber::with_default(subscriber, event);
-        let bytes = lock(&buffer.0).clone();
-        String::from_utf8(bytes).expect("UTF-8 logs")
+        buffer.text()
     }
 
     /// One event of each target the HTTP stack logs with, and two of ours.
