@@ -83,18 +83,35 @@ impl ReqwestTransport {
 }
 
 fn describe(error: &reqwest::Error) -> String {
-    // The URL holds no secret, but leave it out anyway: the caller names the API.
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "<url>");
+    // The URL holds no secret, but leave it out anyway: the caller names the host and path.
+    let url = error.url().map(|url| format!(" for url ({url})"));
+    causes(error, url.as_deref())
+}
+
+/// The chain of `error`'s causes, outermost first, without the wrappers that say nothing but
+/// "a request failed" (reqwest's `error sending request for url (…)`, hyper-util's `client
+/// error (Connect)`): `tcp connect error: Connection refused (os error 111)`, not the
+/// wrapper alone. `url_text` is cut out wherever it appears.
+fn causes(error: &(dyn std::error::Error + 'static), url_text: Option<&str>) -> String {
+    const WRAPPERS: [&str; 2] = ["error sending request", "client error ("];
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let mut text = current.to_string();
+        if let Some(url_text) = url_text {
+            text = text.replace(url_text, "");
+        }
+        let wrapper = WRAPPERS.iter().any(|w| text.starts_with(w));
+        // A cause that repeats its source's text word for word adds nothing either.
+        if !wrapper && !text.is_empty() && parts.last().is_none_or(|last| !last.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
     }
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
+    if parts.is_empty() {
+        parts.push(error.to_string());
     }
-    crate::error::sanitize(&text, 300)
+    crate::error::sanitize(&parts.join(": "), 300)
 }
 
 fn map_reqwest_error(error: reqwest::Error) -> TransportError {
@@ -243,6 +260,75 @@ mod tests {
             .await
             .expect_err("an unknown CA is refused");
         assert!(matches!(error, TransportError::Connect(_)), "{error:?}");
+    }
+
+    /// An error wrapping `source`, displayed as `text`.
+    #[derive(Debug)]
+    struct Wrapped(&'static str, Option<Box<Wrapped>>);
+
+    impl std::fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Wrapped {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn causes_skip_the_wrappers_and_keep_the_root_cause() {
+        let chain = Wrapped(
+            "error sending request for url (https://dms.example.com/v2/p/instances)",
+            Some(Box::new(Wrapped(
+                "client error (Connect)",
+                Some(Box::new(Wrapped(
+                    "tcp connect error: Connection refused (os error 111)",
+                    Some(Box::new(Wrapped("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            causes(
+                &chain,
+                Some(" for url (https://dms.example.com/v2/p/instances)")
+            ),
+            "tcp connect error: Connection refused (os error 111)"
+        );
+        let decoding = Wrapped(
+            "error decoding response body for url (https://h/p)",
+            Some(Box::new(Wrapped("unexpected end of file", None))),
+        );
+        assert_eq!(
+            causes(&decoding, Some(" for url (https://h/p)")),
+            "error decoding response body: unexpected end of file"
+        );
+        // Nothing but wrappers: the outermost is better than nothing.
+        let bare = Wrapped("client error (SendRequest)", None);
+        assert_eq!(causes(&bare, None), "client error (SendRequest)");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so_without_the_url() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        // Nothing listens there any more: the connection is refused.
+        drop(listener);
+        let request = http::Request::builder()
+            .uri(format!("http://{address}/v2/p/instances"))
+            .body(Bytes::new())
+            .expect("request");
+        let transport = ReqwestTransport::new(Duration::from_secs(5)).expect("transport");
+        let error = transport.send(request).await.expect_err("refused");
+        let TransportError::Connect(cause) = &error else {
+            panic!("{error:?}")
+        };
+        assert!(cause.to_lowercase().contains("refused"), "{cause}");
+        for noise in ["error sending request", "client error", "url", "/v2/"] {
+            assert!(!cause.contains(noise), "{noise:?} in {cause}");
+        }
     }
 
     #[test]

@@ -325,6 +325,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let transport = Arc::clone(&input.transport);
     let env_project = input.env_project.clone();
+    log_start(&input.config, &serving);
     let mut exporter = Exporter::new(shutdown.clone());
     exporter.self_metrics.set_demo(serving.demo);
     let persister = serving.state_file.map(|path| {
@@ -430,6 +431,55 @@ pub async fn run(
         Some(failure) => Err(anyhow::anyhow!("{failure}")),
         None => Ok(()),
     }
+}
+
+/// The one info line of start-up: which build reads what, with which collectors, serving
+/// where. After it, info lines are the first collection's and changes of state only.
+fn log_start(config: &Config, serving: &Serving) {
+    let targets: Vec<String> = config
+        .regions
+        .iter()
+        .flat_map(|region| {
+            let region = &region.value;
+            let projects: Vec<&str> = if region.projects.is_empty() {
+                vec!["(project from IAM)"]
+            } else {
+                region.projects.iter().map(String::as_str).collect()
+            };
+            projects
+                .into_iter()
+                .map(|project| format!("{}/{project}", region.name))
+        })
+        .collect();
+    let collectors: Vec<&'static str> = collect::all(config.sharding)
+        .iter()
+        .map(|c| c.name())
+        .filter(|name| config.collectors.enabled(name))
+        .collect();
+    let listen: Vec<String> = serving
+        .listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .collect();
+    let source = match (&serving.config_file, serving.demo) {
+        (_, true) => "demo",
+        (Some(path), false) => path.as_str(),
+        (None, false) => "(none)",
+    };
+    tracing::info!(
+        version = %BuildInfo::current().version,
+        config = source,
+        targets = targets.len(),
+        target_list = %targets.join(","),
+        collectors = %collectors.join(","),
+        listen = %listen.join(","),
+        scheme = if serving.web.tls.is_some() { "https" } else { "http" },
+        path = %serving.telemetry_path,
+        shard = config.sharding.shard,
+        total_shards = config.sharding.total_shards,
+        "dms_exporter starting"
+    );
 }
 
 /// SIGHUPs as a channel (none on platforms without them).

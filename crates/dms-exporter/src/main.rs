@@ -168,7 +168,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => web_config::load(path)?,
         None => web_config::settings("(none)", &web_config::WebConfig::default())?,
     };
-    let scheme = if web.tls.is_some() { "https" } else { "http" };
     let shard_flags = cli.shard_flags();
     #[cfg(feature = "demo")]
     let demo = cli.demo;
@@ -214,9 +213,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         bind_all(&cli.listen_addresses).await?
     };
-    for listener in &listeners {
-        tracing::info!(address = %listener.local_addr()?, scheme, path = %cli.telemetry_path, shard = config.sharding.shard, total_shards = config.sharding.total_shards, "serving metrics");
-    }
     let mut limits = Limits::new(cli.max_connections as usize);
     limits.read_header_timeout = cli.read_header_timeout;
     limits.idle_timeout = cli.idle_timeout;

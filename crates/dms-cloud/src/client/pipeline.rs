@@ -79,6 +79,42 @@ impl AttemptError {
     }
 }
 
+/// A call that got no answer, named for its error message: an operator reading
+/// `connect to dms.cn-north-4.myhuaweicloud.com: Connection refused (GET /v2/…/instances)`
+/// knows which host to check, where reqwest says only `error sending request for url`.
+struct Call<'a> {
+    host: &'a str,
+    /// `GET /v2/{project}/instances` (the decoded path, no query).
+    request: String,
+}
+
+impl<'a> Call<'a> {
+    fn of(endpoint: &'a Endpoint, req: &ApiRequest) -> Self {
+        Call {
+            host: &endpoint.host,
+            request: format!("{} {}", req.method, endpoint.path(req)),
+        }
+    }
+
+    fn timed_out(&self, timeout: Duration) -> String {
+        format!(
+            "no response from {} within {:.1} s ({})",
+            self.host,
+            timeout.as_secs_f64(),
+            self.request
+        )
+    }
+
+    fn failed(&self, error: &TransportError) -> String {
+        let (host, request) = (self.host, &self.request);
+        match error {
+            TransportError::Timeout => format!("no response from {host} ({request})"),
+            TransportError::Connect(cause) => format!("connect to {host}: {cause} ({request})"),
+            TransportError::Other(cause) => format!("{host}: {cause} ({request})"),
+        }
+    }
+}
+
 pub(super) fn decode<T: DeserializeOwned>(api: &'static str, body: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -153,17 +189,14 @@ impl DmsClient {
             Err(_) | Ok(Err(TransportError::Timeout)) => {
                 self.finished(api, "timeout", elapsed);
                 attempt.failed(ErrorKind::Timeout, true, false);
-                return Err(ApiError::new(
-                    api,
-                    ErrorKind::Timeout,
-                    format!("no response within {:.1} s", timeout.as_secs_f64()),
-                )
-                .into());
+                let call = Call::of(endpoint, req);
+                return Err(ApiError::new(api, ErrorKind::Timeout, call.timed_out(timeout)).into());
             }
             Ok(Err(error)) => {
                 self.finished(api, "transport_error", elapsed);
                 attempt.failed(ErrorKind::Transport, true, false);
-                return Err(ApiError::new(api, ErrorKind::Transport, error.to_string()).into());
+                let call = Call::of(endpoint, req);
+                return Err(ApiError::new(api, ErrorKind::Transport, call.failed(&error)).into());
             }
             Ok(Ok(response)) => response,
         };
@@ -365,6 +398,46 @@ impl DmsClient {
 mod tests {
     use super::*;
     use crate::client::path;
+
+    #[test]
+    fn calls_without_an_answer_name_the_host_and_the_path() {
+        let budgets = crate::Budgets::new(crate::BudgetConfig::default());
+        let endpoint = super::super::request::parse_endpoint(
+            "https://dms.cn-north-4.myhuaweicloud.com",
+            &budgets,
+        )
+        .expect("endpoint");
+        let req = ApiRequest::get(
+            "kafka_instances",
+            Target::Dms,
+            path(&["v2", "p1", "instances"]),
+            vec![("offset".into(), "0".into())],
+        );
+        let call = Call::of(&endpoint, &req);
+        assert_eq!(
+            call.failed(&TransportError::Connect(
+                "tcp connect error: Connection refused (os error 111)".into()
+            )),
+            "connect to dms.cn-north-4.myhuaweicloud.com: tcp connect error: Connection refused (os error 111) (GET /v2/p1/instances)"
+        );
+        assert_eq!(
+            call.failed(&TransportError::Other("connection reset".into())),
+            "dms.cn-north-4.myhuaweicloud.com: connection reset (GET /v2/p1/instances)"
+        );
+        assert_eq!(
+            call.timed_out(Duration::from_secs(10)),
+            "no response from dms.cn-north-4.myhuaweicloud.com within 10.0 s (GET /v2/p1/instances)"
+        );
+        let error = ApiError::new(
+            req.api,
+            ErrorKind::Transport,
+            call.failed(&TransportError::Timeout),
+        );
+        assert_eq!(
+            error.to_string(),
+            "kafka_instances failed (transport): no response from dms.cn-north-4.myhuaweicloud.com (GET /v2/p1/instances)"
+        );
+    }
 
     #[test]
     fn instance_of_finds_the_addressed_instance() {

@@ -32,6 +32,13 @@ pub enum EndpointError {
     NoHost(String),
 }
 
+impl Endpoint {
+    /// The decoded path of `req` on this endpoint (what is signed; no query).
+    pub(super) fn path(&self, req: &ApiRequest) -> String {
+        format!("{}/{}", self.prefix, req.segments.join("/"))
+    }
+}
+
 pub(super) fn parse_endpoint(raw: &str, budgets: &Budgets) -> Result<Endpoint, EndpointError> {
     let uri: http::Uri = raw
         .trim()
@@ -121,7 +128,7 @@ impl DmsClient {
         auth: &Auth,
     ) -> Result<Request<Bytes>, ApiError> {
         let config_error = |message: &str| ApiError::new(req.api, ErrorKind::Config, message);
-        let decoded_path = format!("{}/{}", endpoint.prefix, req.segments.join("/"));
+        let decoded_path = endpoint.path(req);
         let wire_path = format!(
             "{}/{}",
             dms_sign::encode_path(&endpoint.prefix),

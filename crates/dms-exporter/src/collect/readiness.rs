@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::store::Store;
 
@@ -12,6 +13,8 @@ use super::store::Store;
 pub struct Readiness {
     pending: AtomicUsize,
     ready: watch::Sender<bool>,
+    /// When it was made: the first collection's time is measured from here.
+    created: Instant,
 }
 
 impl Readiness {
@@ -19,6 +22,7 @@ impl Readiness {
         Self {
             pending: AtomicUsize::new(pending),
             ready: watch::Sender::new(pending == 0),
+            created: Instant::now(),
         }
     }
 
@@ -40,7 +44,14 @@ impl Readiness {
             jobs.wait().await;
         }
         store.wait_published().await;
-        self.ready.send_replace(true);
+        // Reloads follow again: only the first time is the first collection.
+        if !self.ready.send_replace(true) {
+            let elapsed = self.created.elapsed();
+            tracing::info!(
+                elapsed_s = (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                "first collection complete; ready"
+            );
+        }
     }
 
     pub fn is_ready(&self) -> bool {

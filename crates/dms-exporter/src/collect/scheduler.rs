@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use dms_cloud::budget::Competition;
@@ -73,6 +73,8 @@ struct Job {
     flow: Flow,
     /// What is failing now, logged once per change.
     failures: FailureLog,
+    /// Whether its calls were last found not to fit its interval (logged once per change).
+    stretching: AtomicBool,
 }
 
 /// Tells whether a running round is making progress: a successful answer came within the
@@ -147,7 +149,7 @@ impl Scheduler {
         let enabled: Vec<Arc<dyn Collector>> = self
             .collectors
             .iter()
-            .filter(|c| self.settings.settings(c.name()).is_none_or(|s| s.enabled))
+            .filter(|c| self.settings.enabled(c.name()))
             .cloned()
             .collect();
         let runs_for = |collector: &Arc<dyn Collector>, target: &Target| match collector.scope() {
@@ -191,6 +193,7 @@ impl Scheduler {
                         collector.priority().weight(),
                     ),
                     failures: FailureLog::default(),
+                    stretching: AtomicBool::new(false),
                 });
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
@@ -263,7 +266,7 @@ impl Job {
                 }
             };
             if let Some(outcome) = &outcome {
-                expected = self.plan(outcome, competition, expected);
+                expected = self.plan(outcome, competition);
                 self.report(started, lateness, outcome, expected);
                 // The round has applied what it read: what it could not read ages from its
                 // last successful read by the max age this round's progress justifies — but
@@ -333,29 +336,43 @@ impl Job {
         }
     }
 
-    /// What the next rounds need, from this one's outcome; warns when it stops fitting.
-    fn plan(
-        &self,
-        outcome: &RoundOutcome,
-        since: Competition,
-        previous: Option<Duration>,
-    ) -> Option<Duration> {
+    /// What the next rounds need, from this one's outcome; warns when it stops fitting, and
+    /// says when it fits again.
+    fn plan(&self, outcome: &RoundOutcome, since: Competition) -> Option<Duration> {
         // A round whose calls only failed says nothing of the time the budget needs.
         let needed = if outcome.progress > 0 {
             self.expected_duration(outcome, since)
         } else {
             None
         };
-        if needed.is_some_and(|n| n > self.interval) && previous.is_none_or(|e| e <= self.interval)
-        {
-            tracing::warn!(
-                collector = self.collector.name(),
-                region = %self.target.region,
-                project_id = %self.target.project_id,
+        let stretching = self.stretching.load(Ordering::Relaxed);
+        let change = stretch_change(stretching, needed, self.interval);
+        let (collector, region, project_id) = (
+            self.collector.name(),
+            &self.target.region,
+            &self.target.project_id,
+        );
+        match change {
+            Some(true) => tracing::warn!(
+                collector,
+                %region,
+                %project_id,
                 needed_s = needed.map(|n| n.as_secs_f64()),
                 interval_s = self.interval.as_secs_f64(),
                 "the collector's calls do not fit its interval within the API budget; its cycles stretch"
-            );
+            ),
+            Some(false) => tracing::info!(
+                collector,
+                %region,
+                %project_id,
+                needed_s = needed.map(|n| n.as_secs_f64()),
+                interval_s = self.interval.as_secs_f64(),
+                "the collector's calls fit its interval again"
+            ),
+            None => {}
+        }
+        if let Some(now) = change {
+            self.stretching.store(now, Ordering::Relaxed);
         }
         needed
     }
@@ -675,17 +692,19 @@ impl Job {
             }
         }
         if pending > 0 {
+            let instance_ids = some_of(answers.keys());
             tracing::warn!(
                 collector = self.collector.name(),
                 region = %self.target.region,
                 project_id = %self.target.project_id,
                 instances = pending,
+                %instance_ids,
                 "instances still busy after an interval without progress; they finish on their own and only their data ages"
             );
             errors.extend(std::iter::repeat_n("timeout", pending));
             last_error = last_error.or_else(|| {
                 Some(format!(
-                    "{pending} instances still busy after an interval without progress"
+                    "{pending} instances still busy after an interval without progress: {instance_ids}"
                 ))
             });
         }
@@ -701,6 +720,42 @@ impl Job {
             last_error,
             paced,
         }
+    }
+}
+
+/// A stretched collector fits again once its calls need at most this share of the interval:
+/// one that needs about its interval, a little more one round and less the next, would
+/// otherwise log every round.
+const FITS_AGAIN: f64 = 0.9;
+
+/// Whether a collector's calls start not fitting its interval (`Some(true)`) or fit again
+/// (`Some(false)`), given what the round needed (`None`: unknown, no change).
+fn stretch_change(stretching: bool, needed: Option<Duration>, interval: Duration) -> Option<bool> {
+    let needed = needed?;
+    if !stretching && needed > interval {
+        Some(true)
+    } else if stretching && needed <= interval.mul_f64(FITS_AGAIN) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// How many instance ids a log line names before `and N more`.
+const NAMED_INSTANCES: usize = 5;
+
+/// The first few of `ids` in order, then how many more: a line that names the stalled
+/// instances stays short at a thousand.
+fn some_of<'a>(ids: impl IntoIterator<Item = &'a String>) -> String {
+    let mut ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+    ids.sort_unstable();
+    let more = ids.len().saturating_sub(NAMED_INSTANCES);
+    ids.truncate(NAMED_INSTANCES);
+    let named = ids.join(",");
+    if more == 0 {
+        named
+    } else {
+        format!("{named} and {more} more")
     }
 }
 
@@ -726,4 +781,44 @@ fn failure_text(
     } else {
         format!("{}: {error}", place.join(" "))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{some_of, stretch_change};
+
+    #[test]
+    fn a_stretch_is_logged_once_per_change_not_per_round() {
+        let interval = Duration::from_secs(10);
+        let secs = |s: f64| Some(Duration::from_secs_f64(s));
+        let mut stretching = false;
+        let mut changes = Vec::new();
+        // Over, around the interval for a while, a failed round, then well under.
+        for needed in [
+            secs(8.0),
+            secs(10.5),
+            secs(9.8),
+            secs(10.2),
+            None,
+            secs(9.5),
+            secs(8.5),
+            secs(8.0),
+        ] {
+            if let Some(now) = stretch_change(stretching, needed, interval) {
+                changes.push(now);
+                stretching = now;
+            }
+        }
+        assert_eq!(changes, [true, false]);
+    }
+
+    #[test]
+    fn busy_instances_are_named_up_to_a_bound() {
+        let ids = |n: usize| (0..n).map(|i| format!("i-{i:02}")).collect::<Vec<_>>();
+        assert_eq!(some_of(&ids(1)), "i-00");
+        assert_eq!(some_of(ids(5).iter().rev()), "i-00,i-01,i-02,i-03,i-04");
+        assert_eq!(some_of(&ids(1000)), "i-00,i-01,i-02,i-03,i-04 and 995 more");
+    }
 }

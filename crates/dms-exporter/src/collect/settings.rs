@@ -137,6 +137,11 @@ impl CollectorsConfig {
         self.collectors.get(collector)
     }
 
+    /// Whether `collector` runs (collectors are enabled unless configured otherwise).
+    pub fn enabled(&self, collector: &str) -> bool {
+        self.settings(collector).is_none_or(|s| s.enabled)
+    }
+
     /// An option's value, typed as its static declares it.
     pub fn option<'a, T: OptionType>(&'a self, option: &'a Opt<T>) -> T::Value<'a> {
         self.options

@@ -12,6 +12,7 @@ mod golden;
 mod http_server;
 mod isolation;
 mod lag_seconds_values;
+mod logs;
 mod long_faults;
 mod preflight;
 mod rabbitmq;
