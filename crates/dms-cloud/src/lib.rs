@@ -29,15 +29,19 @@ pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};
 
 /// Receives what happened on the wire. Implementations must be cheap and must not block.
+///
+/// `host` is the endpoint host the request went to (`dms.cn-north-4.myhuaweicloud.com`, with
+/// the port when not the scheme's), as the host schedulers name it: one region's failing API
+/// stays visible among the others.
 pub trait ApiObserver: Send + Sync + 'static {
     /// One finished HTTP attempt. `code` is the HTTP status as a string ("200", "429", ...),
     /// [`FLOW_CONTROL_CODE`] for DMS's flow control (a 404 `DMS.10240407`), or one of
     /// "timeout", "transport_error" when there was no response. Bounded values only.
-    fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration);
+    fn request_finished(&self, host: &str, api: &'static str, code: &str, elapsed: Duration);
     /// A 429 / APIG(W).0308 / 404 DMS.10240407 answer.
-    fn throttled(&self, api: &'static str);
+    fn throttled(&self, host: &str, api: &'static str);
     /// A retry is about to happen.
-    fn retried(&self, api: &'static str);
+    fn retried(&self, host: &str, api: &'static str);
 }
 
 /// An observer that ignores everything.
@@ -45,9 +49,9 @@ pub trait ApiObserver: Send + Sync + 'static {
 pub struct NoopObserver;
 
 impl ApiObserver for NoopObserver {
-    fn request_finished(&self, _api: &'static str, _code: &str, _elapsed: Duration) {}
-    fn throttled(&self, _api: &'static str) {}
-    fn retried(&self, _api: &'static str) {}
+    fn request_finished(&self, _host: &str, _api: &'static str, _code: &str, _elapsed: Duration) {}
+    fn throttled(&self, _host: &str, _api: &'static str) {}
+    fn retried(&self, _host: &str, _api: &'static str) {}
 }
 
 /// Configuration of one client (one region × project × credentials).

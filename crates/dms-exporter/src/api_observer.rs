@@ -23,16 +23,16 @@ impl MetricsObserver {
 }
 
 impl ApiObserver for MetricsObserver {
-    fn request_finished(&self, api: &'static str, code: &str, elapsed: Duration) {
-        self.metrics.record_request(api, code, elapsed);
+    fn request_finished(&self, host: &str, api: &'static str, code: &str, elapsed: Duration) {
+        self.metrics.record_request(host, api, code, elapsed);
     }
 
-    fn throttled(&self, api: &'static str) {
-        self.metrics.record_throttled(api);
+    fn throttled(&self, host: &str, api: &'static str) {
+        self.metrics.record_throttled(host, api);
     }
 
-    fn retried(&self, api: &'static str) {
-        self.metrics.record_retry(api);
+    fn retried(&self, host: &str, api: &'static str) {
+        self.metrics.record_retry(host, api);
     }
 }
 
@@ -65,17 +65,20 @@ mod tests {
     fn requests_count_in_the_self_metrics() {
         let metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
         let observer = MetricsObserver::new(Arc::clone(&metrics));
-        observer.request_finished("kafka_groups", "429", Duration::ZERO);
-        observer.request_finished("kafka_groups", "200", Duration::ZERO);
-        observer.throttled("kafka_groups");
-        observer.retried("kafka_groups");
+        observer.request_finished("dms.r1.example", "kafka_groups", "429", Duration::ZERO);
+        observer.request_finished("dms.r1.example", "kafka_groups", "200", Duration::ZERO);
+        observer.request_finished("dms.r2.example", "kafka_groups", "200", Duration::ZERO);
+        observer.throttled("dms.r1.example", "kafka_groups");
+        observer.retried("dms.r1.example", "kafka_groups");
         let mut out = String::new();
         metrics.encode(Format::Text, &mut out);
         for line in [
-            "dms_api_requests_total{api=\"kafka_groups\",code=\"200\"} 1\n",
-            "dms_api_requests_total{api=\"kafka_groups\",code=\"429\"} 1\n",
-            "dms_api_throttled_total{api=\"kafka_groups\"} 1\n",
-            "dms_api_retries_total{api=\"kafka_groups\"} 1\n",
+            "dms_api_requests_total{host=\"dms.r1.example\",api=\"kafka_groups\",code=\"200\"} 1\n",
+            "dms_api_requests_total{host=\"dms.r1.example\",api=\"kafka_groups\",code=\"429\"} 1\n",
+            "dms_api_requests_total{host=\"dms.r2.example\",api=\"kafka_groups\",code=\"200\"} 1\n",
+            "dms_api_request_duration_seconds_count{host=\"dms.r2.example\",api=\"kafka_groups\"} 1\n",
+            "dms_api_throttled_total{host=\"dms.r1.example\",api=\"kafka_groups\"} 1\n",
+            "dms_api_retries_total{host=\"dms.r1.example\",api=\"kafka_groups\"} 1\n",
         ] {
             assert!(out.contains(line), "{line} in {out}");
         }

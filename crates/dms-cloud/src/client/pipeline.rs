@@ -150,8 +150,10 @@ impl DmsClient {
 
     /// One attempt went on the wire and ended with `code`: the observer and this handle's
     /// tally learn of it.
-    fn finished(&self, api: &'static str, code: &str, elapsed: Duration) {
-        self.inner.observer.request_finished(api, code, elapsed);
+    fn finished(&self, host: &str, api: &'static str, code: &str, elapsed: Duration) {
+        self.inner
+            .observer
+            .request_finished(host, api, code, elapsed);
         if let Some(tally) = &self.tally {
             tally.count(api, code.starts_with('2'));
         }
@@ -187,13 +189,13 @@ impl DmsClient {
         let elapsed = started.elapsed();
         let response = match outcome {
             Err(_) | Ok(Err(TransportError::Timeout)) => {
-                self.finished(api, "timeout", elapsed);
+                self.finished(&endpoint.host, api, "timeout", elapsed);
                 attempt.failed(ErrorKind::Timeout, true, false);
                 let call = Call::of(endpoint, req);
                 return Err(ApiError::new(api, ErrorKind::Timeout, call.timed_out(timeout)).into());
             }
             Ok(Err(error)) => {
-                self.finished(api, "transport_error", elapsed);
+                self.finished(&endpoint.host, api, "transport_error", elapsed);
                 attempt.failed(ErrorKind::Transport, true, false);
                 let call = Call::of(endpoint, req);
                 return Err(ApiError::new(api, ErrorKind::Transport, call.failed(&error)).into());
@@ -202,7 +204,7 @@ impl DmsClient {
         };
         let status = response.status();
         if status.is_success() {
-            self.finished(api, status.as_str(), elapsed);
+            self.finished(&endpoint.host, api, status.as_str(), elapsed);
             endpoint.budget.succeeded();
             attempt.answered(true);
             if let Some(turn) = turn {
@@ -218,7 +220,7 @@ impl DmsClient {
         } else {
             status.as_str()
         };
-        self.finished(api, code, elapsed);
+        self.finished(&endpoint.host, api, code, elapsed);
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
@@ -228,7 +230,7 @@ impl DmsClient {
         if error.is_instance_throttled() {
             // DMS's own flow control is per instance and API: only that pair waits, and the
             // host's rate is left alone. The answer came from DMS, past the signature check.
-            observer.throttled(api);
+            observer.throttled(&endpoint.host, api);
             match (turn, instance) {
                 (Some(turn), _) => turn.answered(Some(hold_off)),
                 (None, Some(instance)) => endpoint.budget.pacer().hold_off(api, instance, hold_off),
@@ -236,7 +238,7 @@ impl DmsClient {
             }
             attempt.failed(ErrorKind::Throttled, false, true);
         } else if error.is_throttled() {
-            observer.throttled(api);
+            observer.throttled(&endpoint.host, api);
             // A probe of a scope that keeps being throttled while the rest of the host is
             // answered speaks for that scope: it does not lower the whole host's rate again.
             // The throttled call itself waits before its retry; the whole host waits only
@@ -308,7 +310,7 @@ impl DmsClient {
                 (held <= backoff::FIRST_DELAY).then_some(delay.max(held))
             })
             .notify(|e: &AttemptError, delay: Duration| {
-                observer.retried(req.api);
+                observer.retried(&endpoint.host, req.api);
                 tracing::debug!(
                     api = req.api,
                     kind = e.error.kind.as_label(),

@@ -228,13 +228,13 @@ impl RecordingObserver {
 }
 
 impl ApiObserver for RecordingObserver {
-    fn request_finished(&self, api: &'static str, code: &str, _elapsed: Duration) {
+    fn request_finished(&self, _host: &str, api: &'static str, code: &str, _elapsed: Duration) {
         self.push("finished", api, code);
     }
-    fn throttled(&self, api: &'static str) {
+    fn throttled(&self, _host: &str, api: &'static str) {
         self.push("throttled", api, "");
     }
-    fn retried(&self, api: &'static str) {
+    fn retried(&self, _host: &str, api: &'static str) {
         self.push("retried", api, "");
     }
 }

@@ -202,9 +202,18 @@ impl Collector for Instances {
                     Ok(mut instances) => {
                         self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();
-                        let owned = instances
-                            .iter()
-                            .filter(|instance| self.sharding.owns(&instance.instance_id));
+                        // Filtered instances are dropped here, so no collector reads them.
+                        let owned = instances.iter().filter(|instance| {
+                            self.sharding.owns(&instance.instance_id)
+                                && cx.filters.instances.allows(
+                                    &instance.name,
+                                    &instance.enterprise_project_id,
+                                    instance
+                                        .tags
+                                        .iter()
+                                        .map(|t| (t.key.as_str(), t.value.as_str())),
+                                )
+                        });
                         for instance in owned {
                             instance_samples(cx, engine.as_str(), instance, &mut samples);
                             discovered.push(InstanceRef {

@@ -30,6 +30,7 @@ use futures::future::BoxFuture;
 
 use crate::collect::settings::{CollectorsConfig, FiltersConfig, ShardingConfig};
 use crate::metrics::Sample;
+use crate::metrics::catalog::Kind;
 pub use registry::Description;
 
 /// An instance as discovery saw it.
@@ -103,6 +104,23 @@ pub struct Output {
 }
 
 impl Output {
+    /// Keeps only the 1 of each state set whose collector `settings` ask for
+    /// `consumer_state_sets: compact`; the other collectors' state sets stay whole.
+    pub fn compact_state_sets(&mut self, collector: &Description, settings: &CollectorsConfig) {
+        let listed = collector
+            .options
+            .iter()
+            .any(|o| std::ptr::eq(*o, &health::STATE_SETS.spec));
+        if !listed || settings.option(&health::STATE_SETS) != "compact" {
+            return;
+        }
+        for (_, samples) in &mut self.parts {
+            if let Ok(samples) = samples {
+                samples.retain(|s| s.family.kind != Kind::StateSet || s.value != 0.0);
+            }
+        }
+    }
+
     /// An output made of one part that cannot fail on its own.
     pub fn whole(samples: Vec<Sample>) -> Self {
         Self {

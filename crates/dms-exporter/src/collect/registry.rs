@@ -58,6 +58,11 @@ pub enum OptionDefault {
     Count(u32),
     /// A size as the disk-usage API takes it: digits followed by K, M or G.
     Size(&'static str),
+    /// One word of a fixed list (`choices`), `default` among them.
+    Choice {
+        default: &'static str,
+        choices: &'static [&'static str],
+    },
 }
 
 /// An option's value as configured.
@@ -65,6 +70,7 @@ pub enum OptionDefault {
 pub enum OptionValue {
     Count(u32),
     Size(String),
+    Choice(String),
 }
 
 impl OptionSpec {
@@ -72,6 +78,7 @@ impl OptionSpec {
         match self.default {
             OptionDefault::Count(n) => OptionValue::Count(n),
             OptionDefault::Size(text) => OptionValue::Size(text.to_owned()),
+            OptionDefault::Choice { default, .. } => OptionValue::Choice(default.to_owned()),
         }
     }
 
@@ -79,13 +86,23 @@ impl OptionSpec {
     pub fn default_text(&self) -> String {
         match self.default {
             OptionDefault::Count(n) => n.to_string(),
-            OptionDefault::Size(text) => text.to_owned(),
+            OptionDefault::Size(text) | OptionDefault::Choice { default: text, .. } => {
+                text.to_owned()
+            }
         }
     }
 
     /// Why a configured value cannot be used, if it cannot.
     pub fn problem(&self, value: &OptionValue) -> Option<String> {
         match value {
+            OptionValue::Choice(word) => {
+                let choices = match self.default {
+                    OptionDefault::Choice { choices, .. } => choices,
+                    _ => &[],
+                };
+                (!choices.contains(&word.as_str()))
+                    .then(|| format!("{word:?} is not one of {}", choices.join(", ")))
+            }
             OptionValue::Count(n) => (!self.counts.contains(n)).then(|| {
                 format!(
                     "{n} is out of range: from {} to {}",
@@ -133,13 +150,13 @@ impl OptionType for Count {
     fn read(value: &OptionValue) -> Option<u32> {
         match value {
             OptionValue::Count(n) => Some(*n),
-            OptionValue::Size(_) => None,
+            OptionValue::Size(_) | OptionValue::Choice(_) => None,
         }
     }
     fn fallback(spec: &OptionSpec) -> u32 {
         match spec.default {
             OptionDefault::Count(n) => n,
-            OptionDefault::Size(_) => 0,
+            OptionDefault::Size(_) | OptionDefault::Choice { .. } => 0,
         }
     }
 }
@@ -153,13 +170,34 @@ impl OptionType for Size {
     fn read(value: &OptionValue) -> Option<&str> {
         match value {
             OptionValue::Size(text) => Some(text),
-            OptionValue::Count(_) => None,
+            OptionValue::Count(_) | OptionValue::Choice(_) => None,
         }
     }
     fn fallback(spec: &OptionSpec) -> &str {
         match spec.default {
             OptionDefault::Size(text) => text,
-            OptionDefault::Count(_) => "",
+            OptionDefault::Count(_) | OptionDefault::Choice { .. } => "",
+        }
+    }
+}
+
+/// A word of a fixed list (`full`, `compact`); configurations with any other word are
+/// refused, so a collector reading one can rely on it being listed.
+#[derive(Debug)]
+pub struct Choice;
+
+impl OptionType for Choice {
+    type Value<'a> = &'a str;
+    fn read(value: &OptionValue) -> Option<&str> {
+        match value {
+            OptionValue::Choice(word) => Some(word),
+            OptionValue::Count(_) | OptionValue::Size(_) => None,
+        }
+    }
+    fn fallback(spec: &OptionSpec) -> &str {
+        match spec.default {
+            OptionDefault::Choice { default, .. } => default,
+            OptionDefault::Count(_) | OptionDefault::Size(_) => "",
         }
     }
 }
@@ -198,6 +236,24 @@ impl Opt<Size> {
             spec: OptionSpec {
                 key,
                 default: OptionDefault::Size(default),
+                counts: DEFAULT_COUNTS,
+            },
+            kind: PhantomData,
+        }
+    }
+}
+
+impl Opt<Choice> {
+    /// One of `choices` (their order is the documentation's), `default` when left out.
+    pub const fn choice(
+        key: &'static str,
+        default: &'static str,
+        choices: &'static [&'static str],
+    ) -> Self {
+        Self {
+            spec: OptionSpec {
+                key,
+                default: OptionDefault::Choice { default, choices },
                 counts: DEFAULT_COUNTS,
             },
             kind: PhantomData,
@@ -420,6 +476,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn choices_accept_only_their_words() {
+        let spec = Opt::choice("choice", "b", &["a", "b"]).spec;
+        assert_eq!(spec.default_value(), OptionValue::Choice("b".to_owned()));
+        assert_eq!(spec.problem(&OptionValue::Choice("a".to_owned())), None);
+        let wrong = spec.problem(&OptionValue::Choice("A".to_owned()));
+        assert_eq!(wrong.as_deref(), Some("\"A\" is not one of a, b"));
     }
 
     #[test]

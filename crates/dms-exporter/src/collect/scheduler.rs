@@ -495,7 +495,13 @@ impl Job {
             health: &self.health,
             skipped_calls: &skipped,
         };
-        let work = self.collector.collect(&cx);
+        let work = async {
+            let mut result = self.collector.collect(&cx).await;
+            if let Ok(output) = &mut result {
+                output.compact_state_sets(self.collector.description(), &self.settings);
+            }
+            result
+        };
         tokio::pin!(work);
         let patience = tokio::time::sleep(self.interval);
         tokio::pin!(patience);
@@ -598,7 +604,10 @@ impl Job {
                 health: &job.health,
                 skipped_calls: &skipped,
             };
-            let result = job.collector.collect(&cx).await;
+            let mut result = job.collector.collect(&cx).await;
+            if let Ok(output) = &mut result {
+                output.compact_state_sets(job.collector.description(), &job.settings);
+            }
             job.failures
                 .observe(&job.origin(&instance.id), result.as_ref());
             let last_error = failure_text(Some(&instance.id), result.as_ref());

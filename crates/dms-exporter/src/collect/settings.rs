@@ -209,6 +209,7 @@ impl<'de> Visitor<'de> for CollectorsVisitor {
                 let value = match option.default {
                     OptionDefault::Count(_) => OptionValue::Count(map.next_value()?),
                     OptionDefault::Size(_) => OptionValue::Size(map.next_value()?),
+                    OptionDefault::Choice { .. } => OptionValue::Choice(map.next_value()?),
                 };
                 config.options.insert(known, value);
             }
@@ -232,9 +233,52 @@ impl NameFilter {
     }
 }
 
+/// Which instances are read at all: by name (anchored include/exclude, exclude wins), tags
+/// (every `key: value` given must be on the instance) and enterprise project (one of those
+/// given). Empty keys allow everything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceFilter {
+    pub include: Option<Pattern>,
+    pub exclude: Option<Pattern>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub enterprise_project_ids: Vec<String>,
+}
+
+impl InstanceFilter {
+    /// Whether an instance of this name, enterprise project and tags (key, value) is read.
+    pub fn allows<'a>(
+        &self,
+        name: &str,
+        enterprise_project_id: &str,
+        tags: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    ) -> bool {
+        let named = NameFilter {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+        };
+        named.allows(name)
+            && (self.enterprise_project_ids.is_empty()
+                || self
+                    .enterprise_project_ids
+                    .iter()
+                    .any(|id| id == enterprise_project_id))
+            && self.tags.iter().all(|(key, value)| {
+                tags.clone()
+                    .into_iter()
+                    .any(|tag| tag == (key.as_str(), value.as_str()))
+            })
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FiltersConfig {
+    /// Instances discovery keeps: the others are neither exported nor read.
+    #[serde(default)]
+    pub instances: InstanceFilter,
     #[serde(default)]
     pub topics: NameFilter,
     #[serde(default)]
@@ -293,6 +337,28 @@ mod tests {
         assert_eq!(config.option(&MIN_SIZE), "5G");
         assert_eq!(config.option(&DETAIL_CALLS_LIMIT), 2);
         assert_eq!(config.jitter, 0.0);
+    }
+
+    #[test]
+    fn instance_filters_need_the_name_every_tag_and_a_listed_enterprise_project() {
+        let filter: InstanceFilter = serde_saphyr::from_str(
+            "include: \"prod-.*\"\nexclude: \".*-old\"\ntags: {env: prod, team: a}\nenterprise_project_ids: [\"0\", ep1]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let tags = [("env", "prod"), ("team", "a"), ("x", "y")];
+        assert!(filter.allows("prod-1", "ep1", tags));
+        assert!(!filter.allows("dev-1", "ep1", tags), "name");
+        assert!(!filter.allows("prod-1-old", "ep1", tags), "exclude wins");
+        assert!(!filter.allows("prod-1", "ep2", tags), "enterprise project");
+        assert!(
+            !filter.allows("prod-1", "0", [("env", "prod")]),
+            "a tag missing"
+        );
+        assert!(
+            !filter.allows("prod-1", "0", [("env", "dev"), ("team", "a")]),
+            "a value differs"
+        );
+        assert!(InstanceFilter::default().allows("any", "", []));
     }
 
     #[test]

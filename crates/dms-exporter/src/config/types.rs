@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 pub use crate::collect::settings::{
-    CollectorSettings, CollectorsConfig, DEFAULT_JITTER, FiltersConfig, HumanDuration, NameFilter,
-    Pattern, ShardingConfig,
+    CollectorSettings, CollectorsConfig, DEFAULT_JITTER, FiltersConfig, HumanDuration,
+    InstanceFilter, NameFilter, Pattern, ShardingConfig,
 };
 pub use dms_cloud::Engine;
 

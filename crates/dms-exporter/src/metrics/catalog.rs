@@ -228,6 +228,10 @@ families! {
         ["instance_id", "group", "topic"],
         "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
         "Lag of the group summed over the partitions of the topic.";
+    KAFKA_GROUP_TOTAL_LAG = "dms_kafka_consumergroup_total_lag", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over every partition of every topic it reads (the filters' topics); no series while it has none with a committed offset.";
     KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
         ["instance_id", "group", "topic", "partition"],
         "derived: log end offsets from the consumer group detail API and leo/last_update_timestamp from the topic detail API over time (interpolated); the message timestamp from the per-partition message query API (exact, opt-in)",
@@ -236,6 +240,10 @@ families! {
         ["instance_id", "group", "topic"],
         "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
         "How far behind in time the group is on the topic: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_MAX_LAG_SECONDS = "dms_kafka_consumergroup_max_lag_seconds", Gauge, S,
+        ["instance_id", "group"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over every partition of the group",
+        "How far behind in time the group is on the topic it is furthest behind on: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
     KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
         ["instance_id", "group", "method"],
         "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
@@ -495,17 +503,17 @@ families! {
         "self",
         "Failed reads by collector and error kind.";
     API_REQUESTS = "dms_api_requests_total", Counter, None,
-        ["api", "code"],
+        ["host", "api", "code"],
         "self",
-        "HTTP requests to the cloud API by api and status code (or timeout / transport_error); DMS's flow control (HTTP 404 DMS.10240407) is code 404_flow_control, apart from real 404s.";
+        "HTTP requests to the cloud API by endpoint host (DMS or IAM, one per region), api and status code (or timeout / transport_error); DMS's flow control (HTTP 404 DMS.10240407) is code 404_flow_control, apart from real 404s.";
     API_REQUEST_DURATION = "dms_api_request_duration_seconds", Histogram, S,
-        ["api"],
+        ["host", "api"],
         "self",
-        "Duration of HTTP requests to the cloud API.";
+        "Duration of HTTP requests to the cloud API, by endpoint host and api.";
     API_THROTTLED = "dms_api_throttled_total", Counter, None,
-        ["api"],
+        ["host", "api"],
         "self",
-        "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by api.";
+        "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by endpoint host and api.";
     API_EFFECTIVE_RATE = "dms_api_effective_rate_limit", Gauge, None,
         ["host"],
         "self",
@@ -523,9 +531,9 @@ families! {
         "self",
         "Requests waiting in the host's request scheduler for their turn.";
     API_RETRIES = "dms_api_retries_total", Counter, None,
-        ["api"],
+        ["host", "api"],
         "self",
-        "Retried requests by api.";
+        "Retried requests by endpoint host and api.";
     CONFIG_RELOAD_OK = "dms_exporter_config_last_reload_successful", Gauge, None,
         [],
         "self",

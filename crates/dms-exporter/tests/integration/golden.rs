@@ -106,9 +106,10 @@ fn self_metric(line: &str) -> bool {
 }
 
 /// Families whose values are now (the wall clock) minus a simulated time, unless 0.
-const SINCE_WALL_CLOCK: [&str; 3] = [
+const SINCE_WALL_CLOCK: [&str; 4] = [
     catalog::KAFKA_GROUP_LAG_SECONDS.name,
     catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS.name,
+    catalog::KAFKA_GROUP_MAX_LAG_SECONDS.name,
     catalog::KAFKA_GROUP_LAG_RETENTION_RATIO.name,
 ];
 

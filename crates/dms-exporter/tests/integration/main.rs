@@ -1,6 +1,7 @@
 //! The exporter's integration tests, one binary: the simulator on port 0 (or in-process under
 //! paused time), the exporter against it.
 
+mod cardinality;
 mod cli;
 mod config_fixtures;
 mod config_properties;
@@ -10,6 +11,7 @@ mod fault_matrix;
 mod fleet_scale;
 mod golden;
 mod http_server;
+mod instance_filters;
 mod isolation;
 mod lag_seconds_values;
 mod logs;

@@ -32,7 +32,7 @@ pub mod status;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::collect::registry::{Count, Opt};
+use crate::collect::registry::{Choice, Count, Opt};
 use crate::locks::lock;
 pub use partition_log::{PartitionFacts, RestoredHistories, SavedHistory};
 pub use status::{GroupStatus, PartitionStatus, Reading};
@@ -42,6 +42,14 @@ pub use status::{GroupStatus, PartitionStatus, Reading};
 /// Configured values outside the rules' window bounds are refused.
 pub static STATUS_WINDOW: Opt<Count> = Opt::count("consumer_status_window", 10)
     .within(status::MIN_WINDOW as u32..=status::MAX_WINDOW as u32);
+
+/// `compact` writes only the current state of the consumer state sets (group state, group,
+/// partition and queue status: the 1, none of the 0s), which is most of their series. Every
+/// shipped alert and dashboard reads them with `== 1`, so both forms serve them; a query of
+/// `== 0` needs `full`. `dms_instance_status` is always full: DmsInstanceNotRunning asks
+/// for `{status="RUNNING"} == 0`, and it is one set per instance.
+pub static STATE_SETS: Opt<Choice> =
+    Opt::choice("consumer_state_sets", "full", &["full", "compact"]);
 
 /// An instance that no collector reported on for this long (unix ms) is forgotten.
 pub const FORGET_AFTER_MS: i64 = 3_600_000;

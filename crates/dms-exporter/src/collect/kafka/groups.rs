@@ -19,10 +19,11 @@ use dms_cloud::error::ApiError;
 
 use crate::collect::health::interpolation::LagSeconds;
 use crate::collect::health::{self, ConsumerHealth, Reading, status};
-use crate::collect::registry::{Count, Opt};
+use crate::collect::registry::{Choice, Count, Opt};
 use crate::collect::rotation::Rotation;
 use crate::collect::settings::FiltersConfig;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
+use crate::metrics::catalog::Family;
 use crate::metrics::{Sample, Samples, catalog};
 
 /// Known consumer-group states; anything else is UNKNOWN.
@@ -38,6 +39,45 @@ pub const GROUP_STATES: &[&str] = &[
 /// R15 calls per instance per cycle for exact lag in seconds; 0 (the default) reads none and
 /// interpolates every partition.
 pub static EXACT_LAG_CALLS_LIMIT: Opt<Count> = Opt::count("kafka_exact_lag_calls_limit", 0);
+
+/// How fine the lag and consumer-health series go: `partition` (every family), `topic` (none
+/// with a `partition` label) or `group` (none with a `topic` label either). The coarser
+/// levels are always written, so a coarser setting drops families rather than changing the
+/// labels of one; the status windows and lag in seconds are still evaluated per partition.
+pub static GRANULARITY: Opt<Choice> = Opt::choice(
+    "kafka_consumer_granularity",
+    "partition",
+    &["partition", "topic", "group"],
+);
+
+/// The level [`GRANULARITY`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Partition,
+    Topic,
+    Group,
+}
+
+impl Granularity {
+    /// The configured word; validation refuses any other, so the fallback is the default.
+    pub fn from_option(word: &str) -> Self {
+        match word {
+            "topic" => Self::Topic,
+            "group" => Self::Group,
+            _ => Self::Partition,
+        }
+    }
+
+    /// Whether a family is written at this level.
+    pub fn keeps(self, family: &Family) -> bool {
+        let has = |label| family.labels.contains(&label);
+        match self {
+            Self::Partition => true,
+            Self::Topic => !has("partition"),
+            Self::Group => !has("partition") && !has("topic"),
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct Groups {
@@ -128,6 +168,7 @@ fn group_samples(
     detail: &GroupDetail,
     reads: &[PartitionRead<'_>],
     health: &ConsumerHealth,
+    granularity: Granularity,
 ) -> Vec<Sample> {
     let mut samples = Samples::default();
     let group = detail.group_id.as_str();
@@ -191,9 +232,25 @@ fn group_samples(
             );
         }
     }
+    if !lag_per_topic.is_empty() {
+        let total: f64 = lag_per_topic.values().sum();
+        samples.push(&catalog::KAFKA_GROUP_TOTAL_LAG, [id, group], total);
+    }
     for (topic, lag) in lag_per_topic {
         samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
     }
+    // Like the topics' maxima, none while a partition has no estimate.
+    let most_behind = seconds_per_topic
+        .values()
+        .try_fold(None, |max: Option<f64>, seconds| {
+            seconds.map(|s| Some(max.map_or(s, |m| m.max(s))))
+        })
+        .flatten();
+    samples.push_some(
+        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
+        [id, group],
+        most_behind,
+    );
     for (topic, seconds) in seconds_per_topic {
         let Some(seconds) = seconds else { continue };
         let labels = [id, group, topic];
@@ -220,7 +277,9 @@ fn group_samples(
         );
     }
     status_samples(&mut samples, health, id, group, reads);
-    samples.into()
+    let mut samples: Vec<Sample> = samples.into();
+    samples.retain(|sample| granularity.keeps(sample.family));
+    samples
 }
 
 /// The partitions' and the group's evaluated status, from the windows `observe` fed.
@@ -333,7 +392,12 @@ pub static DESCRIPTION: Description = Description {
     max_age: None,
     demo_interval: Duration::from_secs(5),
     apis: &["kafka_groups", "kafka_group", "kafka_partition_message"],
-    options: &[&health::STATUS_WINDOW.spec, &EXACT_LAG_CALLS_LIMIT.spec],
+    options: &[
+        &health::STATUS_WINDOW.spec,
+        &EXACT_LAG_CALLS_LIMIT.spec,
+        &GRANULARITY.spec,
+        &health::STATE_SETS.spec,
+    ],
     families: &[
         &catalog::KAFKA_GROUP_STATE,
         &catalog::KAFKA_GROUP_MEMBERS,
@@ -341,8 +405,10 @@ pub static DESCRIPTION: Description = Description {
         &catalog::KAFKA_GROUP_CURRENT_OFFSET,
         &catalog::KAFKA_GROUP_LOG_END_OFFSET,
         &catalog::KAFKA_GROUP_TOPIC_LAG,
+        &catalog::KAFKA_GROUP_TOTAL_LAG,
         &catalog::KAFKA_GROUP_LAG_SECONDS,
         &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
         &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
         &catalog::KAFKA_GROUP_PARTITION_STATUS,
         &catalog::KAFKA_GROUP_STATUS,
@@ -360,6 +426,7 @@ impl Collector for Groups {
         async move {
             let id = cx.instance().id.as_str();
             let window = status::window_length(cx.settings.option(&health::STATUS_WINDOW));
+            let granularity = Granularity::from_option(cx.settings.option(&GRANULARITY));
             let groups = cx.client.kafka_groups(id).await?;
             let wanted: Vec<String> = groups
                 .into_iter()
@@ -424,7 +491,7 @@ impl Collector for Groups {
                 .map(|(group, detail)| {
                     let samples = detail.map(|detail| {
                         let reads = partitions(&detail, cx.filters);
-                        group_samples(id, &detail, &reads, cx.health)
+                        group_samples(id, &detail, &reads, cx.health, granularity)
                     });
                     (group.clone(), samples)
                 })
@@ -476,8 +543,6 @@ mod tests {
             .map(|s| s.value)
     }
 
-    use crate::metrics::catalog::Family;
-
     /// Feeds one cycle at `now` and returns its samples.
     fn cycle(
         health: &ConsumerHealth,
@@ -489,7 +554,7 @@ mod tests {
         let filters = FiltersConfig::default();
         let reads = partitions(detail, &filters);
         observe(health, "i", detail, &reads, 10);
-        group_samples("i", detail, &reads, health)
+        group_samples("i", detail, &reads, health, Granularity::Partition)
     }
 
     /// The group's count of partitions whose lag in seconds `method` found.

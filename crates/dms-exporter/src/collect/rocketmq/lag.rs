@@ -116,7 +116,11 @@ pub static DESCRIPTION: Description = Description {
         "rocketmq_topic_status",
         "rocketmq_group_clients",
     ],
-    options: &[&super::DETAIL_CALLS_LIMIT.spec, &health::STATUS_WINDOW.spec],
+    options: &[
+        &super::DETAIL_CALLS_LIMIT.spec,
+        &health::STATUS_WINDOW.spec,
+        &health::STATE_SETS.spec,
+    ],
     families: &[
         &catalog::ROCKETMQ_GROUP_LAG,
         &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,

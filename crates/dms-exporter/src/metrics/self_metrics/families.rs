@@ -210,14 +210,14 @@ mod tests {
     #[test]
     fn retained_counters_drop_the_others() {
         let mut retries = CounterVec::new(&catalog::API_RETRIES);
-        retries.inc("a");
-        retries.inc("b");
-        retries.inc("b");
-        retries.retain(|api| *api == "b");
+        retries.inc(("h", "a"));
+        retries.inc(("h", "b"));
+        retries.inc(("h", "b"));
+        retries.retain(|(_, api)| *api == "b");
         let mut out = String::new();
         retries.encode(Format::Text, &mut out);
         assert!(
-            out.contains("\ndms_api_retries_total{api=\"b\"} 2\n"),
+            out.contains("\ndms_api_retries_total{host=\"h\",api=\"b\"} 2\n"),
             "{out}"
         );
         assert!(!out.contains("api=\"a\""), "{out}");
@@ -226,20 +226,24 @@ mod tests {
     #[test]
     fn a_value_above_every_bound_counts_only_in_inf() {
         let mut durations = HistogramVec::new(&catalog::API_REQUEST_DURATION, &[1.0]);
-        durations.observe("x", 2.0);
+        durations.observe(("h", "x"), 2.0);
         let mut out = String::new();
         durations.encode(Format::Text, &mut out);
         let name = "dms_api_request_duration_seconds";
         assert!(
-            out.contains(&format!("{name}_bucket{{api=\"x\",le=\"1\"}} 0\n")),
+            out.contains(&format!(
+                "{name}_bucket{{host=\"h\",api=\"x\",le=\"1\"}} 0\n"
+            )),
             "{out}"
         );
         assert!(
-            out.contains(&format!("{name}_bucket{{api=\"x\",le=\"+Inf\"}} 1\n")),
+            out.contains(&format!(
+                "{name}_bucket{{host=\"h\",api=\"x\",le=\"+Inf\"}} 1\n"
+            )),
             "{out}"
         );
         assert!(
-            out.contains(&format!("{name}_sum{{api=\"x\"}} 2\n")),
+            out.contains(&format!("{name}_sum{{host=\"h\",api=\"x\"}} 2\n")),
             "{out}"
         );
     }

@@ -33,10 +33,12 @@ const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 /// The families kept under one lock, in exposition order.
 #[derive(Debug)]
 struct Inner {
-    requests: CounterVec<(&'static str, String)>,
-    durations: HistogramVec<&'static str>,
-    retries: CounterVec<&'static str>,
-    throttled: CounterVec<&'static str>,
+    /// (host, api, code).
+    requests: CounterVec<(String, &'static str, String)>,
+    /// (host, api) each.
+    durations: HistogramVec<(String, &'static str)>,
+    retries: CounterVec<(String, &'static str)>,
+    throttled: CounterVec<(String, &'static str)>,
     cycles: Cycles,
     /// (region, configured project id or "") → 1 when resolved and collecting.
     targets: GaugeVec<(String, String)>,
@@ -156,21 +158,24 @@ impl SelfMetrics {
         }
     }
 
-    /// Records one finished HTTP attempt: its status code (or "timeout", …) and duration.
-    pub fn record_request(&self, api: &'static str, code: &str, elapsed: Duration) {
+    /// Records one finished HTTP attempt to `host`: its status code (or "timeout", …) and
+    /// duration.
+    pub fn record_request(&self, host: &str, api: &'static str, code: &str, elapsed: Duration) {
         let mut inner = lock(&self.inner);
-        inner.requests.inc((api, code.to_owned()));
-        inner.durations.observe(api, elapsed.as_secs_f64());
+        inner.requests.inc((host.to_owned(), api, code.to_owned()));
+        inner
+            .durations
+            .observe((host.to_owned(), api), elapsed.as_secs_f64());
     }
 
-    /// Records a throttled answer.
-    pub fn record_throttled(&self, api: &'static str) {
-        lock(&self.inner).throttled.inc(api);
+    /// Records a throttled answer from `host`.
+    pub fn record_throttled(&self, host: &str, api: &'static str) {
+        lock(&self.inner).throttled.inc((host.to_owned(), api));
     }
 
-    /// Records a retry about to happen.
-    pub fn record_retry(&self, api: &'static str) {
-        lock(&self.inner).retries.inc(api);
+    /// Records a retry to `host` about to happen.
+    pub fn record_retry(&self, host: &str, api: &'static str) {
+        lock(&self.inner).retries.inc((host.to_owned(), api));
     }
 
     /// Records a finished collector cycle.
@@ -213,28 +218,32 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let metrics = SelfMetrics::new(BuildInfo::current());
-        metrics.record_request("kafka_groups", "200", Duration::from_millis(30));
-        metrics.record_request("kafka_groups", "429", Duration::from_millis(700));
+        metrics.record_request("h", "kafka_groups", "200", Duration::from_millis(30));
+        metrics.record_request("h", "kafka_groups", "429", Duration::from_millis(700));
         let out = text(&metrics);
 
         assert!(
-            out.contains("dms_api_requests_total{api=\"kafka_groups\",code=\"429\"} 1\n"),
-            "{out}"
-        );
-        assert!(
             out.contains(
-                "dms_api_request_duration_seconds_bucket{api=\"kafka_groups\",le=\"0.05\"} 1\n"
+                "dms_api_requests_total{host=\"h\",api=\"kafka_groups\",code=\"429\"} 1\n"
             ),
             "{out}"
         );
         assert!(
             out.contains(
-                "dms_api_request_duration_seconds_bucket{api=\"kafka_groups\",le=\"1\"} 2\n"
+                "dms_api_request_duration_seconds_bucket{host=\"h\",api=\"kafka_groups\",le=\"0.05\"} 1\n"
             ),
             "{out}"
         );
         assert!(
-            out.contains("dms_api_request_duration_seconds_count{api=\"kafka_groups\"} 2\n"),
+            out.contains(
+                "dms_api_request_duration_seconds_bucket{host=\"h\",api=\"kafka_groups\",le=\"1\"} 2\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "dms_api_request_duration_seconds_count{host=\"h\",api=\"kafka_groups\"} 2\n"
+            ),
             "{out}"
         );
     }
