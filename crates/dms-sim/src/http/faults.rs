@@ -75,7 +75,7 @@ pub(super) fn malformed() -> Vec<u8> {
 /// Never returns until the server shuts down; the stalled request is logged with status 0.
 pub(super) async fn stall(sim: &Simulator, route: &Route) {
     let released = sim.inner.release_stalls.notified();
-    lock(&sim.inner.state).record(RequestRecord {
+    lock(&sim.inner.state).requests.record(RequestRecord {
         endpoint: route.endpoint,
         status: 0,
         at: tokio::time::Instant::now(),

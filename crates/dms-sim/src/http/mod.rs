@@ -96,7 +96,7 @@ async fn api(
         .collect();
     let Some(mut route) = routes::route(&method, &segments) else {
         let error = ApiError::url_not_found();
-        lock(&sim.inner.state).record(RequestRecord {
+        lock(&sim.inner.state).requests.record(RequestRecord {
             endpoint: "unknown",
             status: error.status.as_u16(),
             at: tokio::time::Instant::now(),
@@ -122,7 +122,7 @@ async fn api(
         Ok(Outcome::Raw(status, bytes)) => json_response(status, bytes, &[]),
         Err(error) => json_response(error.status, to_bytes(&error.body), &[]),
     };
-    lock(&sim.inner.state).record(RequestRecord {
+    lock(&sim.inner.state).requests.record(RequestRecord {
         endpoint: route.endpoint,
         status: response.status().as_u16(),
         at: tokio::time::Instant::now(),
