@@ -9,6 +9,7 @@ pub(crate) mod depth;
 use serde_json::{Value, json};
 
 use crate::Project;
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::generate::{hex_id, uuid};
 use crate::query::TaskQuery;
@@ -489,7 +490,7 @@ impl Instance {
 /// `vhost` the vhost one as sent).
 pub(crate) fn dispatch(
     instance: &Instance,
-    endpoint: &str,
+    endpoint: Endpoint,
     vhost: Option<&str>,
     item: &str,
     query: &[(String, String)],
@@ -498,13 +499,13 @@ pub(crate) fn dispatch(
         return answer;
     }
     match endpoint {
-        "instance_get" => Ok(instance.show()),
-        "instance_get_v1" => Ok(instance.show_v1()),
-        "rabbitmq_plugins" => Ok(instance.plugins_json()),
-        "rabbitmq_tags" => Ok(json!({ "tags": instance.tags_json() })),
-        "tasks" => Ok(instance.tasks_list(&crate::query::task_query(query)?)),
+        Endpoint::InstanceGet => Ok(instance.show()),
+        Endpoint::InstanceGetV1 => Ok(instance.show_v1()),
+        Endpoint::RabbitmqPlugins => Ok(instance.plugins_json()),
+        Endpoint::RabbitmqTags => Ok(json!({ "tags": instance.tags_json() })),
+        Endpoint::Tasks => Ok(instance.tasks_list(&crate::query::task_query(query)?)),
         // R6 answers in the list's shape, with one task.
-        "task_get" => instance
+        Endpoint::TaskGet => instance
             .tasks
             .iter()
             .find(|t| t.id == item)
