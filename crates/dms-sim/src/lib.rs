@@ -24,6 +24,7 @@ mod generate;
 mod http;
 mod kafka;
 mod locks;
+mod model;
 mod produced;
 mod query;
 mod rabbitmq;

@@ -12,6 +12,7 @@ use crate::Project;
 use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::generate::{hex_id, uuid};
+use crate::model;
 use crate::query::TaskQuery;
 use crate::wire::iso_ms;
 
@@ -52,6 +53,12 @@ pub(crate) struct Task {
     updated_ms: i64,
     /// Added through the control API: evolution leaves it as it is.
     pinned: bool,
+}
+
+impl model::Task for Task {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 pub(crate) struct Instance {
@@ -199,9 +206,7 @@ impl Instance {
     }
 
     pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
-        let before = self.tasks.len();
-        self.tasks.retain(|t| t.id != task_id);
-        self.tasks.len() != before
+        model::delete_task(&mut self.tasks, task_id)
     }
 
     /// Stops or starts an enabled plugin (control API); `false` if there is no such plugin.
