@@ -14,380 +14,38 @@
 //! Timestamps derive from [`SimConfig::base_time_ms`] and the tick counter, never from the
 //! wall clock (the only wall-clock uses are the `X-Sdk-Date` skew check and token `expires_at`).
 
+mod config;
 mod control;
+mod endpoints;
 mod error;
+mod faults;
 mod fleet;
 mod generate;
 mod http;
 mod kafka;
 mod locks;
+mod model;
 mod produced;
 mod query;
 mod rabbitmq;
+mod request_log;
 mod rocketmq;
 mod wire;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+pub use config::{AccessKey, FleetSpec, IamUser, Project, SimConfig};
+pub use endpoints::ENDPOINTS;
+pub use faults::{Fault, FaultRule};
+pub use request_log::RequestRecord;
+
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::fleet::Fleet;
 use crate::locks::{lock, read, write};
-
-/// An AK/SK pair the simulator accepts.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AccessKey {
-    pub access_key: String,
-    pub secret_key: String,
-}
-
-impl std::fmt::Debug for AccessKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessKey")
-            .field("access_key", &self.access_key)
-            .field("secret_key", &"<redacted>")
-            .finish()
-    }
-}
-
-/// An IAM user that may obtain tokens with `POST /v3/auth/tokens`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IamUser {
-    pub name: String,
-    pub password: String,
-    pub domain: String,
-}
-
-impl std::fmt::Debug for IamUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IamUser")
-            .field("name", &self.name)
-            .field("password", &"<redacted>")
-            .field("domain", &self.domain)
-            .finish()
-    }
-}
-
-/// A project: IAM resolves the region name to the project id.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Project {
-    pub region: String,
-    pub project_id: String,
-}
-
-/// Size of the generated fleet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FleetSpec {
-    pub kafka_instances: usize,
-    /// RocketMQ (`reliability`) instances, spread over the projects like Kafka's.
-    pub rocketmq_instances: usize,
-    pub rabbitmq_instances: usize,
-    pub brokers_per_instance: usize,
-    /// Normal topics per instance; `__consumer_offsets` comes on top.
-    pub topics_per_instance: usize,
-    pub partitions_per_topic: usize,
-    pub groups_per_instance: usize,
-    pub tasks_per_instance: usize,
-}
-
-/// Everything the simulator is built from.
-#[derive(Clone, Debug)]
-pub struct SimConfig {
-    /// Seed of the deterministic fleet generation and evolution.
-    pub seed: u64,
-    pub fleet: FleetSpec,
-    pub credentials: Vec<AccessKey>,
-    pub iam_users: Vec<IamUser>,
-    /// Fleet instances are spread round-robin over these projects.
-    pub projects: Vec<Project>,
-    /// Lifetime of IAM tokens, measured with `tokio::time::Instant` (default 24 h).
-    pub token_validity: Duration,
-    /// Largest accepted difference between `X-Sdk-Date` and the wall clock (default 15 min).
-    pub max_clock_skew: Duration,
-    /// Logical fleet clock start, unix ms.
-    pub base_time_ms: i64,
-    /// Logical time one [`Simulator::step`] advances (default 10 s).
-    pub tick: Duration,
-    /// Minimum interval between two topic-detail (R11) calls on one instance; the documented
-    /// limit is one call per second. `Duration::ZERO` disables the check.
-    pub topic_detail_interval: Duration,
-    /// When true, `step()` also makes seeded random "life events": groups stop and restart,
-    /// instances are created and deleted, new tasks start. Off in `deterministic()`.
-    pub churn: bool,
-    /// Added before every DMS and IAM answer (after the arrival checks: the gateway limit and
-    /// the topic-detail limit count a request when it arrives). Default zero.
-    pub latency: Duration,
-    /// The API gateway's limit per AK (or token): this many requests per second, with a burst
-    /// of as many; beyond it 429 `APIGW.0308`. `None` (default) = no limit.
-    pub rate_limit: Option<u32>,
-}
-
-impl SimConfig {
-    /// A small, stable fleet for tests: 2 projects in 2 regions, 3 Kafka instances with 3 brokers,
-    /// 3 topics × 3 partitions (+ `__consumer_offsets`), 3 groups (STABLE, EMPTY, STABLE) and
-    /// 3 tasks (SUCCESS, FAILED, EXECUTING) each. Nothing changes unless stepped or controlled.
-    pub fn deterministic() -> Self {
-        SimConfig {
-            seed: 0x5eed_d15c_0ffe_e001,
-            fleet: FleetSpec {
-                kafka_instances: 3,
-                rocketmq_instances: 1,
-                rabbitmq_instances: 1,
-                brokers_per_instance: 3,
-                topics_per_instance: 3,
-                partitions_per_topic: 3,
-                groups_per_instance: 3,
-                tasks_per_instance: 3,
-            },
-            credentials: vec![AccessKey {
-                access_key: "SIMULATORAK000000001".to_owned(),
-                secret_key: "simulator-secret-key-0001".to_owned(),
-            }],
-            iam_users: vec![IamUser {
-                name: "monitor".to_owned(),
-                password: "monitor-password".to_owned(),
-                domain: "example-domain".to_owned(),
-            }],
-            projects: vec![
-                Project {
-                    region: "cn-north-4".to_owned(),
-                    project_id: "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88".to_owned(),
-                },
-                Project {
-                    region: "ap-southeast-1".to_owned(),
-                    project_id: "1c1f5c6e2f9a5e7dab8a4f3e2d1c0a99".to_owned(),
-                },
-            ],
-            token_validity: Duration::from_secs(24 * 3600),
-            max_clock_skew: Duration::from_secs(15 * 60),
-            // 2024-01-01T00:00:00Z
-            base_time_ms: 1_704_067_200_000,
-            tick: Duration::from_secs(10),
-            topic_detail_interval: Duration::from_secs(1),
-            churn: false,
-            latency: Duration::ZERO,
-            rate_limit: None,
-        }
-    }
-
-    /// A lively fleet for `--demo`: 5 instances, more topics and groups, and churn.
-    pub fn demo() -> Self {
-        SimConfig {
-            seed: 0xdee_0dee_0001,
-            fleet: FleetSpec {
-                kafka_instances: 5,
-                rocketmq_instances: 2,
-                rabbitmq_instances: 2,
-                brokers_per_instance: 3,
-                topics_per_instance: 6,
-                partitions_per_topic: 6,
-                groups_per_instance: 5,
-                tasks_per_instance: 4,
-            },
-            churn: true,
-            // A live fleet lives now: timestamps (task ages, last writes) read as real ones.
-            base_time_ms: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-            ..SimConfig::deterministic()
-        }
-    }
-}
-
-impl SimConfig {
-    /// `count` projects, all in `cn-north-4` (IAM resolves the region to the first), with
-    /// distinct 32-hex ids derived from `seed`.
-    pub fn generated_projects(seed: u64, count: u32) -> Vec<Project> {
-        let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e0_1ec7);
-        let mut ids = std::collections::BTreeSet::new();
-        let mut projects = Vec::new();
-        while projects.len() < count as usize {
-            let project_id = generate::hex_id(&mut rng, 32);
-            if ids.insert(project_id.clone()) {
-                projects.push(Project {
-                    region: "cn-north-4".to_owned(),
-                    project_id,
-                });
-            }
-        }
-        projects
-    }
-}
-
-impl Default for SimConfig {
-    fn default() -> Self {
-        SimConfig::deterministic()
-    }
-}
-
-/// How an endpoint misbehaves.
-///
-/// JSON (control API): `{"kind":"throttle429"}`, `{"kind":"throttle404"}`,
-/// `{"kind":"server_error","status":503}`, `{"kind":"latency","ms":500}`, `{"kind":"stall"}`,
-/// `{"kind":"malformed"}`, `{"kind":"truncated"}`, `{"kind":"not_found"}`,
-/// `{"kind":"unauthorized"}`, `{"kind":"dms_unauthorized"}`, `{"kind":"forbidden"}`,
-/// `{"kind":"token_expired"}`, `{"kind":"clock_skew"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "FaultWire", into = "FaultWire")]
-pub enum Fault {
-    /// HTTP 429 `APIGW.0308`.
-    Throttle429,
-    /// HTTP 404 `DMS.10240407` (the documented DMS flow control).
-    Throttle404,
-    /// The given status with `DMS.00500000`.
-    ServerError(u16),
-    /// Answers normally after a delay (`tokio::time::sleep`).
-    Latency(Duration),
-    /// Never answers (until the server shuts down).
-    Stall,
-    /// HTTP 200 with a body that is not JSON.
-    Malformed,
-    /// HTTP 200 with the real body cut in half.
-    Truncated,
-    /// HTTP 404 `DMS.00404022`.
-    NotFound,
-    /// HTTP 401 `APIGW.0301`, as for a rejected signature.
-    Unauthorized,
-    /// HTTP 401 `DMS.10240104`: an API this account may not call (the credentials are fine).
-    DmsUnauthorized,
-    /// HTTP 403 `DMS.10240309`: access denied to this API.
-    Forbidden,
-    /// HTTP 401 `DMS.10240102`: the IAM token expired (as if the server dropped it early).
-    TokenExpired,
-    /// HTTP 401 `APIGW.0303`: the request's `X-Sdk-Date` is out of range (clock skew).
-    ClockSkew,
-}
-
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum FaultWire {
-    Throttle429,
-    Throttle404,
-    ServerError { status: u16 },
-    Latency { ms: u64 },
-    Stall,
-    Malformed,
-    Truncated,
-    NotFound,
-    Unauthorized,
-    DmsUnauthorized,
-    Forbidden,
-    TokenExpired,
-    ClockSkew,
-}
-
-impl From<FaultWire> for Fault {
-    fn from(wire: FaultWire) -> Self {
-        match wire {
-            FaultWire::Throttle429 => Fault::Throttle429,
-            FaultWire::Throttle404 => Fault::Throttle404,
-            FaultWire::ServerError { status } => Fault::ServerError(status),
-            FaultWire::Latency { ms } => Fault::Latency(Duration::from_millis(ms)),
-            FaultWire::Stall => Fault::Stall,
-            FaultWire::Malformed => Fault::Malformed,
-            FaultWire::Truncated => Fault::Truncated,
-            FaultWire::NotFound => Fault::NotFound,
-            FaultWire::Unauthorized => Fault::Unauthorized,
-            FaultWire::DmsUnauthorized => Fault::DmsUnauthorized,
-            FaultWire::Forbidden => Fault::Forbidden,
-            FaultWire::TokenExpired => Fault::TokenExpired,
-            FaultWire::ClockSkew => Fault::ClockSkew,
-        }
-    }
-}
-
-impl From<Fault> for FaultWire {
-    fn from(fault: Fault) -> Self {
-        match fault {
-            Fault::Throttle429 => FaultWire::Throttle429,
-            Fault::Throttle404 => FaultWire::Throttle404,
-            Fault::ServerError(status) => FaultWire::ServerError { status },
-            Fault::Latency(delay) => FaultWire::Latency {
-                ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            },
-            Fault::Stall => FaultWire::Stall,
-            Fault::Malformed => FaultWire::Malformed,
-            Fault::Truncated => FaultWire::Truncated,
-            Fault::NotFound => FaultWire::NotFound,
-            Fault::Unauthorized => FaultWire::Unauthorized,
-            Fault::DmsUnauthorized => FaultWire::DmsUnauthorized,
-            Fault::Forbidden => FaultWire::Forbidden,
-            Fault::TokenExpired => FaultWire::TokenExpired,
-            Fault::ClockSkew => FaultWire::ClockSkew,
-        }
-    }
-}
-
-/// A fault injected into matching requests (after authentication).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FaultRule {
-    /// An endpoint name (see [`ENDPOINTS`]) or `"*"`.
-    pub endpoint: String,
-    /// Only requests about this instance, if set.
-    #[serde(default)]
-    pub instance_id: Option<String>,
-    pub fault: Fault,
-    /// How many more requests it hits; `None` = until cleared.
-    #[serde(default)]
-    pub remaining: Option<u32>,
-}
-
-/// Every endpoint name the simulator serves (the client's `api` metric label).
-pub const ENDPOINTS: &[&str] = &[
-    "iam_tokens",
-    "iam_projects",
-    "instances_list",
-    "instance_get",
-    "instances_list_v1",
-    "instance_get_v1",
-    "kafka_cluster",
-    "kafka_coordinators",
-    "kafka_topics",
-    "kafka_topic_detail",
-    "kafka_diskusage",
-    "kafka_groups",
-    "kafka_group",
-    "kafka_management_group",
-    "kafka_partition_message",
-    "tasks",
-    "task_get",
-    "kafka_tags",
-    "rocketmq_brokers",
-    "rocketmq_groups",
-    "rocketmq_group",
-    "rocketmq_group_topics",
-    "rocketmq_group_clients",
-    "rocketmq_topics",
-    "rocketmq_topic",
-    "rocketmq_topic_status",
-    "rocketmq_topic_groups",
-    "rocketmq_users",
-    "rocketmq_tags",
-    "rabbitmq_plugins",
-    "rabbitmq_tags",
-    "rabbitmq_vhosts",
-    "rabbitmq_queues",
-    "rabbitmq_queue",
-    "rabbitmq_exchanges",
-    "rabbitmq_users",
-    "quotas",
-];
-
-/// One answered (or stalled: status 0) API request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RequestRecord {
-    /// An endpoint name of [`ENDPOINTS`], or `"unknown"`.
-    pub endpoint: &'static str,
-    pub status: u16,
-    pub at: tokio::time::Instant,
-    pub instance_id: Option<String>,
-}
-
-const REQUEST_LOG_CAPACITY: usize = 100_000;
+use crate::request_log::RequestLog;
 
 pub(crate) struct Token {
     pub project_id: String,
@@ -400,8 +58,7 @@ pub(crate) struct State {
     pub faults: Vec<FaultRule>,
     pub tokens: HashMap<String, Token>,
     pub token_serial: u64,
-    pub log: VecDeque<RequestRecord>,
-    pub counts: BTreeMap<&'static str, u64>,
+    pub requests: RequestLog,
     pub topic_detail_last: HashMap<String, tokio::time::Instant>,
 }
 
@@ -446,8 +103,7 @@ impl Simulator {
                     faults: Vec::new(),
                     tokens: HashMap::new(),
                     token_serial: 0,
-                    log: VecDeque::new(),
-                    counts: BTreeMap::new(),
+                    requests: RequestLog::default(),
                     topic_detail_last: HashMap::new(),
                 }),
                 config,
@@ -738,16 +394,12 @@ impl Simulator {
 
     /// The most recent requests (up to 100,000), oldest first.
     pub fn request_log(&self) -> Vec<RequestRecord> {
-        lock(&self.inner.state).log.iter().cloned().collect()
+        lock(&self.inner.state).requests.records()
     }
 
     /// Requests per endpoint name since start.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
-        lock(&self.inner.state)
-            .counts
-            .iter()
-            .map(|(endpoint, count)| ((*endpoint).to_owned(), *count))
-            .collect()
+        lock(&self.inner.state).requests.counts()
     }
 
     /// A summary of the fleet (the body of `GET /_sim/state`).
@@ -762,69 +414,5 @@ impl Simulator {
             map.insert("tokens".to_owned(), state.tokens.len().into());
         }
         summary
-    }
-}
-
-impl State {
-    pub(crate) fn record(&mut self, record: RequestRecord) {
-        *self.counts.entry(record.endpoint).or_default() += 1;
-        if self.log.len() >= REQUEST_LOG_CAPACITY {
-            self.log.pop_front();
-        }
-        self.log.push_back(record);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fault_serde_shapes() {
-        let rule: FaultRule = serde_json::from_str(
-            r#"{"endpoint":"kafka_groups","instance_id":null,"fault":{"kind":"throttle429"},"remaining":3}"#,
-        )
-        .expect("rule parses");
-        assert_eq!(rule.fault, Fault::Throttle429);
-        assert_eq!(rule.remaining, Some(3));
-        let latency: Fault =
-            serde_json::from_str(r#"{"kind":"latency","ms":500}"#).expect("parses");
-        assert_eq!(latency, Fault::Latency(Duration::from_millis(500)));
-        let error: Fault =
-            serde_json::from_str(r#"{"kind":"server_error","status":503}"#).expect("parses");
-        assert_eq!(error, Fault::ServerError(503));
-        assert_eq!(
-            serde_json::to_string(&Fault::Latency(Duration::from_millis(7))).expect("serialises"),
-            r#"{"kind":"latency","ms":7}"#
-        );
-        for kind in [
-            "throttle404",
-            "stall",
-            "malformed",
-            "truncated",
-            "not_found",
-        ] {
-            let fault: Result<Fault, _> = serde_json::from_str(&format!(r#"{{"kind":"{kind}"}}"#));
-            assert!(fault.is_ok(), "{kind}");
-        }
-    }
-
-    #[test]
-    fn generated_projects_are_distinct_and_stable() {
-        let projects = SimConfig::generated_projects(7, 50);
-        assert_eq!(projects, SimConfig::generated_projects(7, 50));
-        let ids: std::collections::BTreeSet<_> = projects.iter().map(|p| &p.project_id).collect();
-        assert_eq!(ids.len(), 50);
-        assert!(projects.iter().all(|p| p.region == "cn-north-4"
-            && p.project_id.len() == 32
-            && p.project_id.chars().all(|c| c.is_ascii_hexdigit())));
-    }
-
-    #[test]
-    fn debug_hides_secrets() {
-        let config = SimConfig::deterministic();
-        let text = format!("{config:?}");
-        assert!(!text.contains("simulator-secret-key-0001"));
-        assert!(!text.contains("monitor-password"));
     }
 }

@@ -108,6 +108,16 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_paced_api_is_in_the_vocabulary() {
+        for (api, _) in PER_INSTANCE {
+            assert!(
+                crate::apis::find(api).is_some(),
+                "{api} is not in dms_cloud::apis"
+            );
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn paced_calls_wait_for_the_answer_plus_the_interval() {
         let pacer = Arc::new(Pacer::default());

@@ -75,8 +75,8 @@ pub(super) fn malformed() -> Vec<u8> {
 /// Never returns until the server shuts down; the stalled request is logged with status 0.
 pub(super) async fn stall(sim: &Simulator, route: &Route) {
     let released = sim.inner.release_stalls.notified();
-    lock(&sim.inner.state).record(RequestRecord {
-        endpoint: route.endpoint,
+    lock(&sim.inner.state).requests.record(RequestRecord {
+        endpoint: route.endpoint.name(),
         status: 0,
         at: tokio::time::Instant::now(),
         instance_id: route.instance_id.clone(),
@@ -88,7 +88,7 @@ pub(super) async fn stall(sim: &Simulator, route: &Route) {
 pub(super) fn take_fault(sim: &Simulator, route: &Route) -> Option<Fault> {
     let mut state = lock(&sim.inner.state);
     let index = state.faults.iter().position(|rule| {
-        (rule.endpoint == "*" || rule.endpoint == route.endpoint)
+        (rule.endpoint == "*" || rule.endpoint == route.endpoint.name())
             && rule
                 .instance_id
                 .as_ref()

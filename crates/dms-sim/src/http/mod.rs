@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::Value;
 
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::locks::lock;
 use crate::query::query_pairs;
@@ -96,7 +97,7 @@ async fn api(
         .collect();
     let Some(mut route) = routes::route(&method, &segments) else {
         let error = ApiError::url_not_found();
-        lock(&sim.inner.state).record(RequestRecord {
+        lock(&sim.inner.state).requests.record(RequestRecord {
             endpoint: "unknown",
             status: error.status.as_u16(),
             at: tokio::time::Instant::now(),
@@ -122,8 +123,8 @@ async fn api(
         Ok(Outcome::Raw(status, bytes)) => json_response(status, bytes, &[]),
         Err(error) => json_response(error.status, to_bytes(&error.body), &[]),
     };
-    lock(&sim.inner.state).record(RequestRecord {
-        endpoint: route.endpoint,
+    lock(&sim.inner.state).requests.record(RequestRecord {
+        endpoint: route.endpoint.name(),
         status: response.status().as_u16(),
         at: tokio::time::Instant::now(),
         instance_id: route.instance_id.clone(),
@@ -154,7 +155,7 @@ async fn handle(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, ApiE
     // before every answer, an error as much as a body.
     sim.inner.gateway.delay().await;
     let fault = admitted?;
-    let answer = if route.endpoint == "iam_tokens" {
+    let answer = if route.endpoint == Endpoint::IamTokens {
         iam::issue_token(sim, request.body)?
     } else if fault.is_none() {
         return cached_dispatch(sim, request);
@@ -188,7 +189,7 @@ fn cached_dispatch(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, A
 /// effect on the body is still to come.
 async fn admit(sim: &Simulator, request: &Incoming<'_>) -> Result<Option<crate::Fault>, ApiError> {
     let route = request.route;
-    if route.endpoint != "iam_tokens" {
+    if route.endpoint != Endpoint::IamTokens {
         // IAM token requests carry a password, not an AK: the gateway limit is per AK.
         let caller = auth::authenticate(sim, request)?;
         sim.inner.gateway.admit(&caller)?;

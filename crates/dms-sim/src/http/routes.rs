@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::Answer;
 use crate::Simulator;
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::fleet::Fleet;
 use crate::locks::lock;
@@ -13,7 +14,7 @@ use crate::query::{first, page, page_limit, parse_number};
 
 /// A recognised route.
 pub(super) struct Route {
-    pub endpoint: &'static str,
+    pub endpoint: Endpoint,
     pub project_id: Option<String>,
     pub instance_id: Option<String>,
     /// The trailing path parameter (topic, group, task id).
@@ -44,7 +45,7 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
     };
     if method == Method::POST {
         return match s.as_slice() {
-            ["v3", "auth", "tokens"] => make("iam_tokens", None, None, None),
+            ["v3", "auth", "tokens"] => make(Endpoint::IamTokens, None, None, None),
             _ => None,
         };
     }
@@ -52,22 +53,22 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
         return None;
     }
     match s.as_slice() {
-        ["v3", "projects"] => make("iam_projects", None, None, None),
-        ["v2", p, "instances"] => make("instances_list", Some(p), None, None),
-        ["v2", p, "instances", i] => make("instance_get", Some(p), Some(i), None),
-        ["v1.0", p, "instances"] => make("instances_list_v1", Some(p), None, None),
-        ["v1.0", p, "instances", i] => make("instance_get_v1", Some(p), Some(i), None),
+        ["v3", "projects"] => make(Endpoint::IamProjects, None, None, None),
+        ["v2", p, "instances"] => make(Endpoint::InstancesList, Some(p), None, None),
+        ["v2", p, "instances", i] => make(Endpoint::InstanceGet, Some(p), Some(i), None),
+        ["v1.0", p, "instances"] => make(Endpoint::InstancesListV1, Some(p), None, None),
+        ["v1.0", p, "instances", i] => make(Endpoint::InstanceGetV1, Some(p), Some(i), None),
         ["v2", p, "instances", i, "management", "cluster"] => {
-            make("kafka_cluster", Some(p), Some(i), None)
+            make(Endpoint::KafkaCluster, Some(p), Some(i), None)
         }
         ["v2", p, "instances", i, "management", "coordinators"] => {
-            make("kafka_coordinators", Some(p), Some(i), None)
+            make(Endpoint::KafkaCoordinators, Some(p), Some(i), None)
         }
         ["v2", p, "instances", i, "management", "groups", g] => {
-            make("kafka_management_group", Some(p), Some(i), Some(g))
+            make(Endpoint::KafkaManagementGroup, Some(p), Some(i), Some(g))
         }
         ["v2", p, "instances", i, "management", "topics", t] => {
-            make("kafka_topic_detail", Some(p), Some(i), Some(t))
+            make(Endpoint::KafkaTopicDetail, Some(p), Some(i), Some(t))
         }
         [
             "v2",
@@ -82,45 +83,56 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             "message",
         ] => {
             let item = format!("{t}/{n}");
-            make("kafka_partition_message", Some(p), Some(i), Some(&item))
+            make(
+                Endpoint::KafkaPartitionMessage,
+                Some(p),
+                Some(i),
+                Some(&item),
+            )
         }
-        ["v2", p, "instances", i, "topics"] => make("kafka_topics", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "topics"] => make(Endpoint::KafkaTopics, Some(p), Some(i), None),
         ["v2", p, "instances", i, "topics", "diskusage"] => {
-            make("kafka_diskusage", Some(p), Some(i), None)
+            make(Endpoint::KafkaDiskusage, Some(p), Some(i), None)
         }
-        ["v2", p, "instances", i, "groups"] => make("kafka_groups", Some(p), Some(i), None),
-        ["v2", p, "instances", i, "groups", g] => make("kafka_group", Some(p), Some(i), Some(g)),
-        ["v2", p, "instances", i, "tasks"] => make("tasks", Some(p), Some(i), None),
-        ["v2", p, "instances", i, "tasks", t] => make("task_get", Some(p), Some(i), Some(t)),
-        ["v2", p, "kafka", i, "tags"] => make("kafka_tags", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "groups"] => make(Endpoint::KafkaGroups, Some(p), Some(i), None),
+        ["v2", p, "instances", i, "groups", g] => {
+            make(Endpoint::KafkaGroup, Some(p), Some(i), Some(g))
+        }
+        ["v2", p, "instances", i, "tasks"] => make(Endpoint::Tasks, Some(p), Some(i), None),
+        ["v2", p, "instances", i, "tasks", t] => make(Endpoint::TaskGet, Some(p), Some(i), Some(t)),
+        ["v2", p, "kafka", i, "tags"] => make(Endpoint::KafkaTags, Some(p), Some(i), None),
         // RocketMQ-only paths; the paths it shares with Kafka are renamed by `engine_route`.
-        ["v2", p, "instances", i, "brokers"] => make("rocketmq_brokers", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "brokers"] => {
+            make(Endpoint::RocketmqBrokers, Some(p), Some(i), None)
+        }
         ["v2", p, "instances", i, "groups", g, "topics"] => {
-            make("rocketmq_group_topics", Some(p), Some(i), Some(g))
+            make(Endpoint::RocketmqGroupTopics, Some(p), Some(i), Some(g))
         }
         ["v2", "rocketmq", p, "instances", i, "groups", g, "clients"] => {
-            make("rocketmq_group_clients", Some(p), Some(i), Some(g))
+            make(Endpoint::RocketmqGroupClients, Some(p), Some(i), Some(g))
         }
-        ["v2", p, "instances", i, "topics", t] => make("rocketmq_topic", Some(p), Some(i), Some(t)),
+        ["v2", p, "instances", i, "topics", t] => {
+            make(Endpoint::RocketmqTopic, Some(p), Some(i), Some(t))
+        }
         ["v2", p, "instances", i, "topics", t, "status"] => {
-            make("rocketmq_topic_status", Some(p), Some(i), Some(t))
+            make(Endpoint::RocketmqTopicStatus, Some(p), Some(i), Some(t))
         }
         ["v2", p, "instances", i, "topics", t, "groups"] => {
-            make("rocketmq_topic_groups", Some(p), Some(i), Some(t))
+            make(Endpoint::RocketmqTopicGroups, Some(p), Some(i), Some(t))
         }
-        ["v2", p, "instances", i, "users"] => make("rocketmq_users", Some(p), Some(i), None),
-        ["v2", p, "rocketmq", i, "tags"] => make("rocketmq_tags", Some(p), Some(i), None),
+        ["v2", p, "instances", i, "users"] => make(Endpoint::RocketmqUsers, Some(p), Some(i), None),
+        ["v2", p, "rocketmq", i, "tags"] => make(Endpoint::RocketmqTags, Some(p), Some(i), None),
         // RabbitMQ-only paths.
         ["v2", p, "instances", i, "rabbitmq", "plugins"] => {
-            make("rabbitmq_plugins", Some(p), Some(i), None)
+            make(Endpoint::RabbitmqPlugins, Some(p), Some(i), None)
         }
-        ["v2", p, "rabbitmq", i, "tags"] => make("rabbitmq_tags", Some(p), Some(i), None),
+        ["v2", p, "rabbitmq", i, "tags"] => make(Endpoint::RabbitmqTags, Some(p), Some(i), None),
         // RabbitMQ depth (Huawei SDK); `users` is RocketMQ's path, renamed by `engine_route`.
         ["v2", "rabbitmq", p, "instances", i, "vhosts"] => {
-            make("rabbitmq_vhosts", Some(p), Some(i), None)
+            make(Endpoint::RabbitmqVhosts, Some(p), Some(i), None)
         }
         ["v2", "rabbitmq", p, "instances", i, "vhosts", v, "queues"] => {
-            in_vhost("rabbitmq_queues", p, i, v, None)
+            in_vhost(Endpoint::RabbitmqQueues, p, i, v, None)
         }
         [
             "v2",
@@ -132,7 +144,7 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             v,
             "queues",
             q,
-        ] => in_vhost("rabbitmq_queue", p, i, v, Some(q)),
+        ] => in_vhost(Endpoint::RabbitmqQueue, p, i, v, Some(q)),
         [
             "v2",
             "rabbitmq",
@@ -142,8 +154,8 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             "vhosts",
             v,
             "exchanges",
-        ] => in_vhost("rabbitmq_exchanges", p, i, v, None),
-        ["v2", p, "quotas"] => make("quotas", Some(p), None, None),
+        ] => in_vhost(Endpoint::RabbitmqExchanges, p, i, v, None),
+        ["v2", p, "quotas"] => make(Endpoint::Quotas, Some(p), None, None),
         _ => None,
     }
 }
@@ -152,7 +164,7 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
 /// request arrives (before any configured latency), as the real API counts it.
 pub(super) fn admit_topic_detail(sim: &Simulator, route: &Route) -> Result<(), ApiError> {
     let interval = sim.inner.config.topic_detail_interval;
-    if route.endpoint != "kafka_topic_detail" || interval.is_zero() {
+    if route.endpoint != Endpoint::KafkaTopicDetail || interval.is_zero() {
         return Ok(());
     }
     let (Some(project_id), Some(instance_id)) = (&route.project_id, &route.instance_id) else {
@@ -180,27 +192,17 @@ pub(super) fn admit_topic_detail(sim: &Simulator, route: &Route) -> Result<(), A
 /// Paths RocketMQ shares with Kafka are named after the engine of the instance they address,
 /// so request counts, faults and the client's `api` label tell the engines apart.
 pub(super) fn engine_route(sim: &Simulator, route: &mut Route) {
-    const ROCKETMQ_NAMES: &[(&str, &str)] = &[
-        ("kafka_topics", "rocketmq_topics"),
-        ("kafka_groups", "rocketmq_groups"),
-        ("kafka_group", "rocketmq_group"),
-    ];
     let Some(instance_id) = route.instance_id.as_deref() else {
         return;
     };
     let engine = sim.fleet().engine_of(instance_id);
-    if engine == Some("rabbitmq") && route.endpoint == "rocketmq_users" {
-        route.endpoint = "rabbitmq_users";
-    }
-    if engine != Some("reliability") {
-        return;
-    }
-    if let Some((_, name)) = ROCKETMQ_NAMES
-        .iter()
-        .find(|(kafka, _)| *kafka == route.endpoint)
-    {
-        route.endpoint = name;
-    }
+    route.endpoint = match (engine, route.endpoint) {
+        (Some("rabbitmq"), Endpoint::RocketmqUsers) => Endpoint::RabbitmqUsers,
+        (Some("reliability"), Endpoint::KafkaTopics) => Endpoint::RocketmqTopics,
+        (Some("reliability"), Endpoint::KafkaGroups) => Endpoint::RocketmqGroups,
+        (Some("reliability"), Endpoint::KafkaGroup) => Endpoint::RocketmqGroup,
+        (_, endpoint) => endpoint,
+    };
 }
 
 pub(super) fn dispatch(
@@ -209,13 +211,16 @@ pub(super) fn dispatch(
     route: &Route,
     query: &[(String, String)],
 ) -> Result<Answer, ApiError> {
-    if route.endpoint == "iam_projects" {
+    if route.endpoint == Endpoint::IamProjects {
         return Ok(super::iam::projects(sim, query));
     }
     let project_id = route.project_id.clone().unwrap_or_default();
-    if matches!(route.endpoint, "instances_list" | "instances_list_v1") {
+    if matches!(
+        route.endpoint,
+        Endpoint::InstancesList | Endpoint::InstancesListV1
+    ) {
         let engine = first(query, "engine").unwrap_or("kafka");
-        let v1 = route.endpoint == "instances_list_v1";
+        let v1 = route.endpoint == Endpoint::InstancesListV1;
         let id_filter = first(query, if v1 { "id" } else { "instance_id" });
         let exact = first(
             query,
@@ -310,7 +315,7 @@ pub(super) fn dispatch(
             json!({ "instances": instances, "instance_num": matching.len() }),
         ));
     }
-    if route.endpoint == "quotas" {
+    if route.endpoint == Endpoint::Quotas {
         return Ok(Answer::ok(fleet.quotas(&project_id)));
     }
     let instance_id = route.instance_id.clone().unwrap_or_default();
@@ -393,14 +398,52 @@ mod tests {
                 "rabbitmq_exchanges",
             ),
             ("/v2/p/quotas", "quotas"),
+            (
+                "/v2/p/instances/i/management/topics/t/partitions/0/message",
+                "kafka_partition_message",
+            ),
+            ("/v2/p/instances/i/brokers", "rocketmq_brokers"),
+            ("/v2/p/instances/i/groups/g/topics", "rocketmq_group_topics"),
+            (
+                "/v2/rocketmq/p/instances/i/groups/g/clients",
+                "rocketmq_group_clients",
+            ),
+            ("/v2/p/instances/i/topics/t", "rocketmq_topic"),
+            ("/v2/p/instances/i/topics/t/status", "rocketmq_topic_status"),
+            ("/v2/p/instances/i/topics/t/groups", "rocketmq_topic_groups"),
+            ("/v2/p/instances/i/users", "rocketmq_users"),
+            ("/v2/p/rocketmq/i/tags", "rocketmq_tags"),
+            ("/v2/p/instances/i/rabbitmq/plugins", "rabbitmq_plugins"),
+            ("/v2/p/rabbitmq/i/tags", "rabbitmq_tags"),
         ];
+        let mut served = std::collections::BTreeSet::new();
         for (path, name) in cases {
-            let route = route(&Method::GET, &segments(path)).map(|r| r.endpoint);
+            let route = route(&Method::GET, &segments(path)).map(|r| r.endpoint.name());
             assert_eq!(route, Some(name), "{path}");
-            assert!(crate::ENDPOINTS.contains(&name));
+            served.insert(name);
         }
         let tokens = route(&Method::POST, &segments("/v3/auth/tokens")).map(|r| r.endpoint);
-        assert_eq!(tokens, Some("iam_tokens"));
+        assert_eq!(tokens, Some(Endpoint::IamTokens));
+        served.insert(Endpoint::IamTokens.name());
+        // The names `engine_route` gives paths RocketMQ and RabbitMQ share with another engine.
+        let sim = Simulator::new(crate::SimConfig::deterministic());
+        let rocketmq = sim.instance_ids_of("reliability").remove(0);
+        let rabbitmq = sim.instance_ids_of("rabbitmq").remove(0);
+        for (instance, path, name) in [
+            (&rocketmq, "topics", "rocketmq_topics"),
+            (&rocketmq, "groups", "rocketmq_groups"),
+            (&rocketmq, "groups/g", "rocketmq_group"),
+            (&rabbitmq, "users", "rabbitmq_users"),
+        ] {
+            let path = format!("/v2/p/instances/{instance}/{path}");
+            let mut route = route(&Method::GET, &segments(&path)).expect("a route");
+            engine_route(&sim, &mut route);
+            assert_eq!(route.endpoint.name(), name, "{path}");
+            served.insert(name);
+        }
+        // Every endpoint of the vocabulary is reached by a path: none is half-registered.
+        let all: std::collections::BTreeSet<&str> = crate::ENDPOINTS.iter().copied().collect();
+        assert_eq!(served, all);
         assert!(route(&Method::DELETE, &segments("/v2/p/instances/i")).is_none());
         let group = route(
             &Method::GET,

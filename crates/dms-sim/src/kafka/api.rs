@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Account, Group, Instance, Partition, Task};
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::query::{TaskQuery, first, page, parse_number, task_query};
 use crate::wire::iso_ms;
@@ -673,7 +674,7 @@ impl Instance {
 pub(crate) fn dispatch(
     instance: &Instance,
     account: &Account,
-    endpoint: &str,
+    endpoint: Endpoint,
     item: &str,
     query: &[(String, String)],
 ) -> Result<Value, ApiError> {
@@ -685,19 +686,19 @@ pub(crate) fn dispatch(
         )
     };
     let body = match endpoint {
-        "instance_get" => instance.show(account),
-        "instance_get_v1" => instance.show_v1(account),
-        "kafka_cluster" => instance.cluster(),
-        "kafka_coordinators" => instance.coordinators(),
-        "kafka_topics" => instance.topics_list(),
-        "kafka_topic_detail" => instance.topic_detail(item).ok_or_else(|| {
+        Endpoint::InstanceGet => instance.show(account),
+        Endpoint::InstanceGetV1 => instance.show_v1(account),
+        Endpoint::KafkaCluster => instance.cluster(),
+        Endpoint::KafkaCoordinators => instance.coordinators(),
+        Endpoint::KafkaTopics => instance.topics_list(),
+        Endpoint::KafkaTopicDetail => instance.topic_detail(item).ok_or_else(|| {
             ApiError::dms(
                 404,
                 "DMS.10240401",
                 "The queue ID is incorrect or not found.",
             )
         })?,
-        "kafka_diskusage" => {
+        Endpoint::KafkaDiskusage => {
             let min_size = match first(query, "minSize") {
                 Some(text) => parse_size(text).ok_or_else(ApiError::bad_parameter)?,
                 None => GIB,
@@ -716,22 +717,22 @@ pub(crate) fn dispatch(
                 percentage,
             })
         }
-        "kafka_groups" => {
+        Endpoint::KafkaGroups => {
             let (offset, limit) = page(query)?;
             instance.groups_list(offset, limit, first(query, "group"))
         }
-        "kafka_group" => instance
+        Endpoint::KafkaGroup => instance
             .group_detail(item, false)
             .ok_or_else(group_not_found)?,
-        "kafka_management_group" => instance
+        Endpoint::KafkaManagementGroup => instance
             .group_detail(item, true)
             .ok_or_else(group_not_found)?,
-        "tasks" => instance.tasks_list(account, &task_query(query)?),
-        "task_get" => instance.task(account, item).ok_or_else(|| {
+        Endpoint::Tasks => instance.tasks_list(account, &task_query(query)?),
+        Endpoint::TaskGet => instance.task(account, item).ok_or_else(|| {
             ApiError::dms(404, "DMS.00404001", "The requested URL does not exist.")
         })?,
-        "kafka_tags" => instance.tags(),
-        "kafka_partition_message" => {
+        Endpoint::KafkaTags => instance.tags(),
+        Endpoint::KafkaPartitionMessage => {
             // `item` is `topic/partition` (topic names cannot hold a `/`).
             let (topic, partition) = item.rsplit_once('/').unwrap_or((item, ""));
             let partition: u32 = partition.parse().map_err(|_| ApiError::bad_parameter())?;

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::generate::{hex_id, uuid};
+use crate::model;
 use crate::produced::Produced;
 use crate::{FleetSpec, Project};
 
@@ -133,6 +134,18 @@ pub(crate) struct Task {
     updated_ms: i64,
     /// Set through the control API: the fleet's evolution leaves it as it is.
     pinned: bool,
+}
+
+impl model::Group for Group {
+    fn pin(&mut self) {
+        self.pinned = true;
+    }
+}
+
+impl model::Task for Task {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 impl Partition {
@@ -342,45 +355,33 @@ impl Instance {
     ) -> bool {
         let partitions = partition_counts(self);
         let octet = self.octet;
-        let Some(group) = self.groups.get_mut(group) else {
-            return false;
-        };
-        group.running = running;
-        group.pinned = true;
-        self.pinned = true;
-        assign_members(group, &partitions, rng, octet);
-        true
+        model::change_group(&mut self.groups, &mut self.pinned, group, |group| {
+            group.running = running;
+            assign_members(group, &partitions, rng, octet);
+        })
     }
 
     /// Moves a group's committed offsets `messages` back on every partition (not below the
     /// log start); pins the group and the instance.
     pub(crate) fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
-        let Some(g) = self.groups.get_mut(group) else {
-            return false;
-        };
-        g.pinned = true;
-        self.pinned = true;
         let topics = &self.topics;
-        for ((topic, partition), committed) in &mut g.committed {
-            let lso = topics
-                .get(topic)
-                .and_then(|t| t.partitions.iter().find(|p| p.id == *partition))
-                .map_or(0, |p| p.lso);
-            *committed = committed.saturating_sub(messages).max(lso.min(*committed));
-        }
-        true
+        model::change_group(&mut self.groups, &mut self.pinned, group, |g| {
+            for ((topic, partition), committed) in &mut g.committed {
+                let lso = topics
+                    .get(topic)
+                    .and_then(|t| t.partitions.iter().find(|p| p.id == *partition))
+                    .map_or(0, |p| p.lso);
+                *committed = committed.saturating_sub(messages).max(lso.min(*committed));
+            }
+        })
     }
 
     /// Stops or resumes a group's commits while its members stay; pins the group and the
     /// instance.
     pub(crate) fn set_commits_paused(&mut self, group: &str, paused: bool) -> bool {
-        let Some(g) = self.groups.get_mut(group) else {
-            return false;
-        };
-        g.commits_paused = paused;
-        g.pinned = true;
-        self.pinned = true;
-        true
+        model::change_group(&mut self.groups, &mut self.pinned, group, |g| {
+            g.commits_paused = paused;
+        })
     }
 
     /// Retention deletes `messages` beyond the group's committed offset on each of its
@@ -510,9 +511,7 @@ impl Instance {
     }
 
     pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
-        let before = self.tasks.len();
-        self.tasks.retain(|t| t.id != task_id);
-        self.tasks.len() != before
+        model::delete_task(&mut self.tasks, task_id)
     }
 
     /// One step of evolution: messages, commits, tasks, and with `churn` life events.

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::query::parse_number;
 
@@ -356,20 +357,20 @@ impl Depth {
     /// Answers the endpoints of this model; `None` for another endpoint.
     pub(crate) fn dispatch(
         &self,
-        endpoint: &str,
+        endpoint: Endpoint,
         vhost: Option<&str>,
         item: &str,
         query: &[(String, String)],
     ) -> Option<Result<Value, ApiError>> {
         let vhost = vhost.unwrap_or_default();
         let answer = match endpoint {
-            "rabbitmq_vhosts" => sdk_page(query).map(|page| {
+            Endpoint::RabbitmqVhosts => sdk_page(query).map(|page| {
                 page.of(self
                     .vhosts
                     .iter()
                     .map(|(name, v)| json!({ "name": name, "tracing": v.tracing })))
             }),
-            "rabbitmq_queues" => self.vhost_in(vhost).and_then(|(name, v)| {
+            Endpoint::RabbitmqQueues => self.vhost_in(vhost).and_then(|(name, v)| {
                 sdk_page(query).map(|page| {
                     page.of(v
                         .queues
@@ -377,12 +378,12 @@ impl Depth {
                         .map(|(queue, q)| Self::queue_json(&name, queue, q)))
                 })
             }),
-            "rabbitmq_queue" => self.queue_detail(vhost, item),
-            "rabbitmq_exchanges" => self.vhost_in(vhost).and_then(|(name, v)| {
+            Endpoint::RabbitmqQueue => self.queue_detail(vhost, item),
+            Endpoint::RabbitmqExchanges => self.vhost_in(vhost).and_then(|(name, v)| {
                 sdk_page(query)
                     .map(|page| page.of(v.exchanges.iter().map(|e| Self::exchange_json(&name, e))))
             }),
-            "rabbitmq_users" => sdk_page(query).map(|page| {
+            Endpoint::RabbitmqUsers => sdk_page(query).map(|page| {
                 let users: Vec<Value> = self
                     .users
                     .iter()
@@ -523,8 +524,9 @@ mod tests {
     fn pages_follow_the_sdk_limits() {
         let mut depth = Depth::build(2, false);
         depth.add_queues("/", "bulk", 120);
-        let page =
-            |q: &[(&str, &str)]| depth.dispatch("rabbitmq_queues", Some(SLASH), "", &query(q));
+        let page = |q: &[(&str, &str)]| {
+            depth.dispatch(Endpoint::RabbitmqQueues, Some(SLASH), "", &query(q))
+        };
         let first = page(&[("limit", "50")])
             .and_then(Result::ok)
             .unwrap_or_default();
@@ -545,7 +547,7 @@ mod tests {
         );
         assert!(matches!(page(&[("limit", "51")]), Some(Err(_))));
         // A raw `/` (sent as %2F) is refused; `__F_SLASH__` names vhost `/`.
-        let raw = depth.dispatch("rabbitmq_queues", Some("/"), "", &[]);
+        let raw = depth.dispatch(Endpoint::RabbitmqQueues, Some("/"), "", &[]);
         assert!(matches!(raw, Some(Err(e)) if e.status.as_u16() == 404));
         assert_eq!(
             vhost_of_path("__F_SLASH__staging").as_deref(),

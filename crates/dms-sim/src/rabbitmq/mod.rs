@@ -9,8 +9,10 @@ pub(crate) mod depth;
 use serde_json::{Value, json};
 
 use crate::Project;
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::generate::{hex_id, uuid};
+use crate::model;
 use crate::query::TaskQuery;
 use crate::wire::iso_ms;
 
@@ -51,6 +53,12 @@ pub(crate) struct Task {
     updated_ms: i64,
     /// Added through the control API: evolution leaves it as it is.
     pinned: bool,
+}
+
+impl model::Task for Task {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 pub(crate) struct Instance {
@@ -198,9 +206,7 @@ impl Instance {
     }
 
     pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
-        let before = self.tasks.len();
-        self.tasks.retain(|t| t.id != task_id);
-        self.tasks.len() != before
+        model::delete_task(&mut self.tasks, task_id)
     }
 
     /// Stops or starts an enabled plugin (control API); `false` if there is no such plugin.
@@ -489,7 +495,7 @@ impl Instance {
 /// `vhost` the vhost one as sent).
 pub(crate) fn dispatch(
     instance: &Instance,
-    endpoint: &str,
+    endpoint: Endpoint,
     vhost: Option<&str>,
     item: &str,
     query: &[(String, String)],
@@ -498,13 +504,13 @@ pub(crate) fn dispatch(
         return answer;
     }
     match endpoint {
-        "instance_get" => Ok(instance.show()),
-        "instance_get_v1" => Ok(instance.show_v1()),
-        "rabbitmq_plugins" => Ok(instance.plugins_json()),
-        "rabbitmq_tags" => Ok(json!({ "tags": instance.tags_json() })),
-        "tasks" => Ok(instance.tasks_list(&crate::query::task_query(query)?)),
+        Endpoint::InstanceGet => Ok(instance.show()),
+        Endpoint::InstanceGetV1 => Ok(instance.show_v1()),
+        Endpoint::RabbitmqPlugins => Ok(instance.plugins_json()),
+        Endpoint::RabbitmqTags => Ok(json!({ "tags": instance.tags_json() })),
+        Endpoint::Tasks => Ok(instance.tasks_list(&crate::query::task_query(query)?)),
         // R6 answers in the list's shape, with one task.
-        "task_get" => instance
+        Endpoint::TaskGet => instance
             .tasks
             .iter()
             .find(|t| t.id == item)

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Group, Instance};
+use crate::endpoints::Endpoint;
 use crate::error::ApiError;
 use crate::query::{first, page, parse_number};
 use crate::wire::iso_ms;
@@ -390,44 +391,44 @@ impl Instance {
 /// Answers an instance-scoped endpoint of this engine (`item` is the trailing path parameter).
 pub(crate) fn dispatch(
     instance: &Instance,
-    endpoint: &str,
+    endpoint: Endpoint,
     item: &str,
     query: &[(String, String)],
 ) -> Result<Value, ApiError> {
     match endpoint {
-        "instance_get" => Ok(instance.show()),
-        "instance_get_v1" => Ok(instance.show_v1()),
-        "rocketmq_brokers" => Ok(instance.brokers_json()),
-        "rocketmq_groups" => {
+        Endpoint::InstanceGet => Ok(instance.show()),
+        Endpoint::InstanceGetV1 => Ok(instance.show_v1()),
+        Endpoint::RocketmqBrokers => Ok(instance.brokers_json()),
+        Endpoint::RocketmqGroups => {
             let (offset, limit) = page(query)?;
             Ok(instance.groups_list(offset, limit, first(query, "group")))
         }
-        "rocketmq_group" => instance.group_detail(item).ok_or_else(group_not_found),
-        "rocketmq_group_topics" => instance.group_topics(item, query),
-        "rocketmq_group_clients" => instance.group_clients(item, query),
-        "rocketmq_topics" => {
+        Endpoint::RocketmqGroup => instance.group_detail(item).ok_or_else(group_not_found),
+        Endpoint::RocketmqGroupTopics => instance.group_topics(item, query),
+        Endpoint::RocketmqGroupClients => instance.group_clients(item, query),
+        Endpoint::RocketmqTopics => {
             let (offset, limit) = page(query)?;
             Ok(instance.topics_list(offset, limit))
         }
-        "rocketmq_topic" => instance.topic_json(item).ok_or_else(topic_not_found),
-        "rocketmq_topic_status" => instance.topic_status(item).ok_or_else(topic_not_found),
-        "rocketmq_topic_groups" => {
+        Endpoint::RocketmqTopic => instance.topic_json(item).ok_or_else(topic_not_found),
+        Endpoint::RocketmqTopicStatus => instance.topic_status(item).ok_or_else(topic_not_found),
+        Endpoint::RocketmqTopicGroups => {
             let (offset, limit) = page(query)?;
             instance
                 .topic_groups(item, offset, limit)
                 .ok_or_else(topic_not_found)
         }
-        "rocketmq_users" => {
+        Endpoint::RocketmqUsers => {
             let (offset, limit) = page(query)?;
             Ok(instance.users_list(offset, limit))
         }
-        "rocketmq_tags" => Ok(json!({ "tags": instance.tags_json() })),
-        "tasks" => {
+        Endpoint::RocketmqTags => Ok(json!({ "tags": instance.tags_json() })),
+        Endpoint::Tasks => {
             let start = parse_number(query, "start")?.unwrap_or(1).max(1);
             let limit = parse_number(query, "limit")?.unwrap_or(10).max(1);
             Ok(instance.tasks_list(start, limit))
         }
-        "task_get" => {
+        Endpoint::TaskGet => {
             let task = instance
                 .tasks
                 .iter()

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::Project;
 use crate::generate::hex_id;
+use crate::model;
 use crate::produced::Produced;
 
 pub(crate) use api::dispatch;
@@ -96,6 +97,18 @@ pub(crate) struct Task {
     pub status: String,
     pub created_ms: i64,
     pub updated_ms: i64,
+}
+
+impl model::Group for Group {
+    fn pin(&mut self) {
+        self.pinned = true;
+    }
+}
+
+impl model::Task for Task {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 pub(crate) struct Instance {
@@ -331,43 +344,31 @@ impl Instance {
 
     /// Starts or stops a group's consumers; false if the group is unknown.
     pub(crate) fn set_consumer_running(&mut self, group: &str, running: bool) -> bool {
-        let Some(group) = self.groups.get_mut(group) else {
-            return false;
-        };
-        group.running = running;
-        group.pinned = true;
-        self.pinned = true;
-        true
+        model::change_group(&mut self.groups, &mut self.pinned, group, |group| {
+            group.running = running;
+        })
     }
 
     /// Lets a group's online consumers commit or stand still; false if the group is unknown.
     pub(crate) fn set_committing(&mut self, group: &str, committing: bool) -> bool {
-        let Some(group) = self.groups.get_mut(group) else {
-            return false;
-        };
-        group.committing = committing;
-        group.pinned = true;
-        self.pinned = true;
-        true
+        model::change_group(&mut self.groups, &mut self.pinned, group, |group| {
+            group.committing = committing;
+        })
     }
 
     /// Moves a group back by `messages` on every queue (not below the oldest retained
     /// message), as a consumer-offset reset does; false if the group is unknown.
     pub(crate) fn rewind_group(&mut self, group: &str, messages: u64) -> bool {
-        let Some(g) = self.groups.get_mut(group) else {
-            return false;
-        };
-        for ((topic, b, q), position) in &mut g.committed {
-            let oldest = self
-                .topics
-                .get(topic)
-                .and_then(|t| t.queues.get(&(*b, *q)))
-                .map_or(0, |queue| queue.min_offset);
-            position.offset = position.offset.saturating_sub(messages).max(oldest);
-        }
-        g.pinned = true;
-        self.pinned = true;
-        true
+        let topics = &self.topics;
+        model::change_group(&mut self.groups, &mut self.pinned, group, |g| {
+            for ((topic, b, q), position) in &mut g.committed {
+                let oldest = topics
+                    .get(topic)
+                    .and_then(|t| t.queues.get(&(*b, *q)))
+                    .map_or(0, |queue| queue.min_offset);
+                position.offset = position.offset.saturating_sub(messages).max(oldest);
+            }
+        })
     }
 
     pub(crate) fn add_task(&mut self, id: String, name: &str, status: &str, created_ms: i64) {
@@ -382,9 +383,7 @@ impl Instance {
     }
 
     pub(crate) fn delete_task(&mut self, task_id: &str) -> bool {
-        let before = self.tasks.len();
-        self.tasks.retain(|t| t.id != task_id);
-        before != self.tasks.len()
+        model::delete_task(&mut self.tasks, task_id)
     }
 
     /// Broker offset and committed offset of a group on one queue (for tests and summaries).
