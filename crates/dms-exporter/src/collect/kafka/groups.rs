@@ -24,7 +24,8 @@ use crate::collect::rotation::Rotation;
 use crate::collect::settings::FiltersConfig;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope, normalise_state};
 use crate::metrics::catalog::Family;
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::catalog::{S, families};
+use crate::metrics::{Sample, Samples};
 
 /// Known consumer-group states; anything else is UNKNOWN.
 pub const GROUP_STATES: &[&str] = &[
@@ -178,14 +179,9 @@ fn group_samples(
     } else {
         "UNKNOWN".to_owned()
     };
-    samples.push_state_set(
-        &catalog::KAFKA_GROUP_STATE,
-        [id, group],
-        GROUP_STATES,
-        &state,
-    );
+    samples.push_state_set(&KAFKA_GROUP_STATE, [id, group], GROUP_STATES, &state);
     samples.push(
-        &catalog::KAFKA_GROUP_MEMBERS,
+        &KAFKA_GROUP_MEMBERS,
         [id, group],
         detail.members.len() as f64,
     );
@@ -196,18 +192,14 @@ fn group_samples(
     let mut methods = MethodCounts::new();
     for read in reads {
         let labels = [id, group, read.topic, read.label.as_str()];
+        samples.push_some(&KAFKA_GROUP_LAG, labels, read.lag.map(|v| v as f64));
         samples.push_some(
-            &catalog::KAFKA_GROUP_LAG,
-            labels,
-            read.lag.map(|v| v as f64),
-        );
-        samples.push_some(
-            &catalog::KAFKA_GROUP_CURRENT_OFFSET,
+            &KAFKA_GROUP_CURRENT_OFFSET,
             labels,
             read.committed.map(|v| v as f64),
         );
         samples.push_some(
-            &catalog::KAFKA_GROUP_LOG_END_OFFSET,
+            &KAFKA_GROUP_LOG_END_OFFSET,
             labels,
             read.end.map(|v| v as f64),
         );
@@ -219,14 +211,14 @@ fn group_samples(
         };
         let (method, seconds) = lag_seconds(health, id, group, read, committed, lag);
         *methods.entry(method).or_default() += 1;
-        samples.push_some(&catalog::KAFKA_GROUP_LAG_SECONDS, labels, seconds);
+        samples.push_some(&KAFKA_GROUP_LAG_SECONDS, labels, seconds);
         let max = seconds_per_topic.entry(read.topic).or_insert(Some(0.0));
         *max = max.zip(seconds).map(|(a, b)| a.max(b));
         if let Some(log_start) = health.log_start(id, read.topic, &read.label)
             && committed < log_start
         {
             samples.push(
-                &catalog::KAFKA_GROUP_MESSAGES_LOST,
+                &KAFKA_GROUP_MESSAGES_LOST,
                 labels,
                 (log_start - committed) as f64,
             );
@@ -234,10 +226,10 @@ fn group_samples(
     }
     if !lag_per_topic.is_empty() {
         let total: f64 = lag_per_topic.values().sum();
-        samples.push(&catalog::KAFKA_GROUP_TOTAL_LAG, [id, group], total);
+        samples.push(&KAFKA_GROUP_TOTAL_LAG, [id, group], total);
     }
     for (topic, lag) in lag_per_topic {
-        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
+        samples.push(&KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
     }
     // Like the topics' maxima, none while a partition has no estimate.
     let most_behind = seconds_per_topic
@@ -246,22 +238,18 @@ fn group_samples(
             seconds.map(|s| Some(max.map_or(s, |m| m.max(s))))
         })
         .flatten();
-    samples.push_some(
-        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
-        [id, group],
-        most_behind,
-    );
+    samples.push_some(&KAFKA_GROUP_MAX_LAG_SECONDS, [id, group], most_behind);
     for (topic, seconds) in seconds_per_topic {
         let Some(seconds) = seconds else { continue };
         let labels = [id, group, topic];
-        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS, labels, seconds);
+        samples.push(&KAFKA_GROUP_TOPIC_LAG_SECONDS, labels, seconds);
         // No ratio while caught up: nothing is at risk.
         if seconds > 0.0
             && let Some(retention) = health.retention_seconds(id, topic)
             && retention > 0.0
         {
             samples.push(
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &KAFKA_GROUP_LAG_RETENTION_RATIO,
                 labels,
                 seconds / retention,
             );
@@ -271,7 +259,7 @@ fn group_samples(
     // with the series it counts.
     for (method, count) in methods {
         samples.push(
-            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            &KAFKA_GROUP_LAG_SECONDS_VALUES,
             [id, group, method],
             f64::from(count),
         );
@@ -295,7 +283,7 @@ fn status_samples(
             continue;
         };
         samples.push_state_set(
-            &catalog::KAFKA_GROUP_PARTITION_STATUS,
+            &KAFKA_GROUP_PARTITION_STATUS,
             [id, group, read.topic, read.label.as_str()],
             status::PartitionStatus::LABELS,
             status.label(),
@@ -303,7 +291,7 @@ fn status_samples(
     }
     if let Some(status) = health.group_status(id, group) {
         samples.push_state_set(
-            &catalog::KAFKA_GROUP_STATUS,
+            &KAFKA_GROUP_STATUS,
             [id, group],
             status::GroupStatus::LABELS,
             status.label(),
@@ -384,6 +372,69 @@ impl Groups {
     }
 }
 
+families! {
+    KAFKA_GROUP_STATE = "dms_kafka_consumergroup_state", StateSet, None,
+        ["instance_id", "group", "state"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Consumer group state as a state set (DEAD, EMPTY, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE, UNKNOWN).";
+    KAFKA_GROUP_MEMBERS = "dms_kafka_consumergroup_members", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Number of members (consumers) of the group.";
+    KAFKA_GROUP_LAG = "dms_kafka_consumergroup_lag", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Messages the group has yet to consume on the partition (log end offset - committed offset).";
+    KAFKA_GROUP_CURRENT_OFFSET = "dms_kafka_consumergroup_current_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Offset the group has committed on the partition.";
+    KAFKA_GROUP_LOG_END_OFFSET = "dms_kafka_consumergroup_log_end_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Log end offset of the partition as the group detail reports it.";
+    KAFKA_GROUP_TOPIC_LAG = "dms_kafka_consumergroup_topic_lag", Gauge, None,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over the partitions of the topic.";
+    KAFKA_GROUP_TOTAL_LAG = "dms_kafka_consumergroup_total_lag", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over every partition of every topic it reads (the filters' topics); no series while it has none with a committed offset.";
+    KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: log end offsets from the consumer group detail API and leo/last_update_timestamp from the topic detail API over time (interpolated); the message timestamp from the per-partition message query API (exact, opt-in)",
+        "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate or the committed offset is older than the log end history (no guess).";
+    KAFKA_GROUP_TOPIC_LAG_SECONDS = "dms_kafka_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
+        "How far behind in time the group is on the topic: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_MAX_LAG_SECONDS = "dms_kafka_consumergroup_max_lag_seconds", Gauge, S,
+        ["instance_id", "group"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over every partition of the group",
+        "How far behind in time the group is on the topic it is furthest behind on: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
+        ["instance_id", "group", "method"],
+        "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
+        "Partitions of the group by how their lag in seconds was found: exact (the timestamp of the message at the committed offset, from the per-partition message query API), interpolated (log end history), caught_up (lag 0), beyond_history (committed offset older than the log end history, no series), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
+    KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
+        ["instance_id", "group", "topic", "partition", "status"],
+        "derived: committed offset, lag and members from the consumer group detail API over the last consumer_status_window cycles",
+        "Evaluated consumer status of the partition (Burrow's rules, see the section below): OK, WARN, STALL, STOP or REWIND.";
+    KAFKA_GROUP_STATUS = "dms_kafka_consumergroup_status", StateSet, None,
+        ["instance_id", "group", "status"],
+        "derived: dms_kafka_consumergroup_partition_status of every partition of the group",
+        "Evaluated consumer status of the group: ERR when a partition is STOP or STALL, WARN when one is WARN, else OK.";
+    KAFKA_GROUP_MESSAGES_LOST = "dms_kafka_consumergroup_messages_lost", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: lso (log start offset) from the topic detail API minus the committed offset from the consumer group detail API",
+        "Messages deleted by retention before the group consumed them (log start offset minus committed offset); no series when none.";
+    KAFKA_GROUP_LAG_RETENTION_RATIO = "dms_kafka_consumergroup_lag_retention_ratio", Gauge, Some("ratio"),
+        ["instance_id", "group", "topic"],
+        "derived: dms_kafka_consumergroup_topic_lag_seconds / retention_time from the topic list API",
+        "The group's lag in seconds on the topic divided by the topic's retention: at 1 the oldest unconsumed messages are about to be deleted; no series while the group is caught up on the topic.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "kafka_groups",
     scope: Scope::Instance(Some(Engine::Kafka)),
@@ -399,21 +450,21 @@ pub static DESCRIPTION: Description = Description {
         &health::STATE_SETS.spec,
     ],
     families: &[
-        &catalog::KAFKA_GROUP_STATE,
-        &catalog::KAFKA_GROUP_MEMBERS,
-        &catalog::KAFKA_GROUP_LAG,
-        &catalog::KAFKA_GROUP_CURRENT_OFFSET,
-        &catalog::KAFKA_GROUP_LOG_END_OFFSET,
-        &catalog::KAFKA_GROUP_TOPIC_LAG,
-        &catalog::KAFKA_GROUP_TOTAL_LAG,
-        &catalog::KAFKA_GROUP_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
-        &catalog::KAFKA_GROUP_PARTITION_STATUS,
-        &catalog::KAFKA_GROUP_STATUS,
-        &catalog::KAFKA_GROUP_MESSAGES_LOST,
-        &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+        &KAFKA_GROUP_STATE,
+        &KAFKA_GROUP_MEMBERS,
+        &KAFKA_GROUP_LAG,
+        &KAFKA_GROUP_CURRENT_OFFSET,
+        &KAFKA_GROUP_LOG_END_OFFSET,
+        &KAFKA_GROUP_TOPIC_LAG,
+        &KAFKA_GROUP_TOTAL_LAG,
+        &KAFKA_GROUP_LAG_SECONDS,
+        &KAFKA_GROUP_TOPIC_LAG_SECONDS,
+        &KAFKA_GROUP_MAX_LAG_SECONDS,
+        &KAFKA_GROUP_LAG_SECONDS_VALUES,
+        &KAFKA_GROUP_PARTITION_STATUS,
+        &KAFKA_GROUP_STATUS,
+        &KAFKA_GROUP_MESSAGES_LOST,
+        &KAFKA_GROUP_LAG_RETENTION_RATIO,
     ],
 };
 
@@ -561,7 +612,7 @@ mod tests {
     fn method_count(samples: &[Sample], method: &str) -> Option<f64> {
         find(
             samples,
-            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            &KAFKA_GROUP_LAG_SECONDS_VALUES,
             &["i", "g", method],
         )
     }
@@ -588,22 +639,14 @@ mod tests {
         // First cycle: one point per partition, no estimate for the lagging ones.
         let samples = cycle(&health, &now, 10_000, &detail([100, 50, 10], [200, 50, 20]));
         let t0 = ["i", "g", "t", "0"];
-        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
+        assert_eq!(find(&samples, &KAFKA_GROUP_LAG_SECONDS, &t0), None);
         assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_LAG_SECONDS,
-                &["i", "g", "t", "1"]
-            ),
+            find(&samples, &KAFKA_GROUP_LAG_SECONDS, &["i", "g", "t", "1"]),
             Some(0.0),
             "caught up is exactly 0"
         );
         assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
-                &["i", "g", "t"]
-            ),
+            find(&samples, &KAFKA_GROUP_TOPIC_LAG_SECONDS, &["i", "g", "t"]),
             None,
             "a partition without an estimate hides the topic's maximum"
         );
@@ -615,7 +658,7 @@ mod tests {
             "no series for 0"
         );
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_MESSAGES_LOST, &t0),
+            find(&samples, &KAFKA_GROUP_MESSAGES_LOST, &t0),
             Some(50.0),
             "log start 150, committed 100"
         );
@@ -638,20 +681,13 @@ mod tests {
         );
         let samples = cycle(&health, &now, 20_000, &detail([100, 60, 25], [300, 60, 30]));
         let u0 = ["i", "g", "u", "0"];
-        assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &u0),
-            Some(5.0)
-        );
+        assert_eq!(find(&samples, &KAFKA_GROUP_LAG_SECONDS, &u0), Some(5.0));
         // t/0: the log end was 200 at 10 s, its oldest point: the committed 100 is older
         // than the history, so any figure would be a guess (it extrapolated to 20 s). No
         // value, and none for the topic, so no alert fires on it.
-        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
+        assert_eq!(find(&samples, &KAFKA_GROUP_LAG_SECONDS, &t0), None);
         assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
-                &["i", "g", "t"]
-            ),
+            find(&samples, &KAFKA_GROUP_TOPIC_LAG_SECONDS, &["i", "g", "t"]),
             None
         );
         assert_eq!(method_count(&samples, "beyond_history"), Some(1.0));
@@ -661,40 +697,24 @@ mod tests {
             "u/0 only"
         );
         assert!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
-                &["i", "g", "u"]
-            )
-            .is_none(),
+            find(&samples, &KAFKA_GROUP_LAG_RETENTION_RATIO, &["i", "g", "u"]).is_none(),
             "no retention known for u"
         );
 
         // Third cycle: t/0's group moved into its history (200 at 10 s, 300 at 20 s).
         let samples = cycle(&health, &now, 30_000, &detail([250, 60, 25], [400, 60, 40]));
+        assert_eq!(find(&samples, &KAFKA_GROUP_LAG_SECONDS, &t0), Some(15.0));
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
+            find(&samples, &KAFKA_GROUP_TOPIC_LAG_SECONDS, &["i", "g", "t"]),
             Some(15.0)
         );
         assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
-                &["i", "g", "t"]
-            ),
-            Some(15.0)
-        );
-        assert_eq!(
-            find(
-                &samples,
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
-                &["i", "g", "t"]
-            ),
+            find(&samples, &KAFKA_GROUP_LAG_RETENTION_RATIO, &["i", "g", "t"]),
             Some(0.015)
         );
         assert_eq!(method_count(&samples, "interpolated"), Some(2.0));
         assert_eq!(method_count(&samples, "beyond_history"), None);
-        let status = |labels: &[&str]| find(&samples, &catalog::KAFKA_GROUP_STATUS, labels);
+        let status = |labels: &[&str]| find(&samples, &KAFKA_GROUP_STATUS, labels);
         assert_eq!(
             status(&["i", "g", "OK"]),
             Some(1.0),
