@@ -15,12 +15,13 @@
 use std::time::{Duration, Instant as WallClock};
 
 use dms_exporter::collect::Output;
-use dms_exporter::collect::kafka::groups::GROUP_STATES;
+use dms_exporter::collect::kafka::groups::{self, GROUP_STATES};
+use dms_exporter::collect::kafka::{partitions, topics};
 use dms_exporter::collect::scheduler::Readiness;
 use dms_exporter::collect::store::{ScopeKey, Store};
 use dms_exporter::http::ServerState;
+use dms_exporter::metrics::Samples;
 use dms_exporter::metrics::self_metrics::{BuildInfo, SelfMetrics};
-use dms_exporter::metrics::{Samples, catalog};
 use dms_exporter::snapshot::{self, SnapshotHandle};
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -55,10 +56,10 @@ fn topics_output(i: usize) -> Output {
     let mut s = Samples::default();
     for t in 0..TOPICS {
         let name = topic(t);
-        s.push(&catalog::KAFKA_TOPIC_PARTITIONS, [id.as_str(), &name], 2.0);
-        s.push(&catalog::KAFKA_TOPIC_REPLICATION, [id.as_str(), &name], 3.0);
+        s.push(&topics::KAFKA_TOPIC_PARTITIONS, [id.as_str(), &name], 2.0);
+        s.push(&topics::KAFKA_TOPIC_REPLICATION, [id.as_str(), &name], 3.0);
         s.push(
-            &catalog::KAFKA_TOPIC_RETENTION,
+            &topics::KAFKA_TOPIC_RETENTION,
             [id.as_str(), &name],
             259_200.0,
         );
@@ -75,12 +76,12 @@ fn partitions_output(i: usize, round: u64) -> Output {
         for p in 0..PARTITIONS_PER_TOPIC {
             let part = p.to_string();
             let labels = [id.as_str(), name.as_str(), part.as_str()];
-            s.push(&catalog::KAFKA_PARTITION_LEADER, labels, (p % 3) as f64);
-            s.push(&catalog::KAFKA_PARTITION_REPLICAS, labels, 3.0);
-            s.push(&catalog::KAFKA_PARTITION_ISR, labels, 3.0);
-            s.push(&catalog::KAFKA_PARTITION_UNDER_REPLICATED, labels, 0.0);
+            s.push(&partitions::KAFKA_PARTITION_LEADER, labels, (p % 3) as f64);
+            s.push(&partitions::KAFKA_PARTITION_REPLICAS, labels, 3.0);
+            s.push(&partitions::KAFKA_PARTITION_ISR, labels, 3.0);
+            s.push(&partitions::KAFKA_PARTITION_UNDER_REPLICATED, labels, 0.0);
             s.push(
-                &catalog::KAFKA_PARTITION_LOG_END_OFFSET,
+                &partitions::KAFKA_PARTITION_LOG_END_OFFSET,
                 labels,
                 (1_000_000 + round * 977 + (t * p) as u64) as f64,
             );
@@ -97,12 +98,12 @@ fn groups_output(i: usize, round: u64) -> Output {
         let group = format!("svc-consumer-{g:02}");
         let mut s = Samples::default();
         s.push_state_set(
-            &catalog::KAFKA_GROUP_STATE,
+            &groups::KAFKA_GROUP_STATE,
             [id.as_str(), &group],
             GROUP_STATES,
             "STABLE",
         );
-        s.push(&catalog::KAFKA_GROUP_MEMBERS, [id.as_str(), &group], 4.0);
+        s.push(&groups::KAFKA_GROUP_MEMBERS, [id.as_str(), &group], 4.0);
         for k in 0..TOPICS_PER_GROUP {
             let name = topic((g + k * 7) % TOPICS);
             let mut sum = 0.0;
@@ -112,12 +113,12 @@ fn groups_output(i: usize, round: u64) -> Output {
                 let end = (5_000_000 + round * 1_013 + (g * p) as u64) as f64;
                 let lag = ((round + p as u64) % 50) as f64;
                 sum += lag;
-                s.push(&catalog::KAFKA_GROUP_LAG, labels, lag);
-                s.push(&catalog::KAFKA_GROUP_CURRENT_OFFSET, labels, end - lag);
-                s.push(&catalog::KAFKA_GROUP_LOG_END_OFFSET, labels, end);
+                s.push(&groups::KAFKA_GROUP_LAG, labels, lag);
+                s.push(&groups::KAFKA_GROUP_CURRENT_OFFSET, labels, end - lag);
+                s.push(&groups::KAFKA_GROUP_LOG_END_OFFSET, labels, end);
             }
             s.push(
-                &catalog::KAFKA_GROUP_TOPIC_LAG,
+                &groups::KAFKA_GROUP_TOPIC_LAG,
                 [id.as_str(), &group, &name],
                 sum,
             );

@@ -53,7 +53,8 @@ pub fn exported_metric_names() -> BTreeSet<String> {
 }
 
 /// The type of every sample name the exporter can emit, from the catalogue's table in
-/// `docs/metrics.md` (a tidy test keeps it equal to `metrics/catalog.rs`): `counter`, `gauge`,
+/// `docs/metrics.md` (a tidy test keeps it equal to
+/// `collect::registry::families()`): `counter`, `gauge`,
 /// `stateset`, `info`; a histogram family contributes `_bucket`, `_sum` and `_count`, which
 /// are counters.
 pub fn metric_types() -> BTreeMap<String, String> {

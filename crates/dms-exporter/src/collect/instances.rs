@@ -16,7 +16,8 @@ use super::{
 };
 use crate::collect::settings::ShardingConfig;
 use crate::locks::lock;
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::{B, S, families};
 
 /// API storage figures are GB, read as 2^30 bytes.
 pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -112,7 +113,7 @@ fn status_label(raw: &str) -> String {
 fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &mut Samples) {
     let id = instance.instance_id.as_str();
     out.push(
-        &catalog::INSTANCE_INFO,
+        &INSTANCE_INFO,
         [
             engine,
             id,
@@ -126,42 +127,65 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
         1.0,
     );
     out.push_state_set(
-        &catalog::INSTANCE_STATUS,
+        &INSTANCE_STATUS,
         [engine, id],
         INSTANCE_STATUSES,
         &status_label(&instance.status),
     );
     let gib = |gb: i64| gb as f64 * GIB;
     out.push_some(
-        &catalog::INSTANCE_STORAGE_USED,
+        &INSTANCE_STORAGE_USED,
         [engine, id],
         instance.used_storage_space.map(gib),
     );
     let capacity = instance.total_storage_space.or(instance.storage_space);
-    out.push_some(
-        &catalog::INSTANCE_STORAGE_CAPACITY,
-        [engine, id],
-        capacity.map(gib),
-    );
+    out.push_some(&INSTANCE_STORAGE_CAPACITY, [engine, id], capacity.map(gib));
     let brokers = instance.broker_num.or(instance.node_num);
-    out.push_some(
-        &catalog::INSTANCE_BROKERS,
-        [engine, id],
-        brokers.map(|b| b as f64),
-    );
+    out.push_some(&INSTANCE_BROKERS, [engine, id], brokers.map(|b| b as f64));
     // V2 sends HH:mm:ss, V1 HH:mm: one label value per window whichever API answered.
     if let Some((begin, end)) = instance.maintenance_window() {
         out.push(
-            &catalog::INSTANCE_MAINTENANCE_WINDOW_INFO,
+            &INSTANCE_MAINTENANCE_WINDOW_INFO,
             [engine, id, &begin, &end],
             1.0,
         );
     }
     out.push_some(
-        &catalog::INSTANCE_CREATED,
+        &INSTANCE_CREATED,
         [engine, id],
         instance.created_at.map(|ms| ms as f64 / 1000.0),
     );
+}
+
+families! {
+    INSTANCE_INFO = "dms_instance_info", Info, None,
+        ["engine", "instance_id", "name", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
+        "GET /v2/{project_id}/instances",
+        "Information about a DMS instance; always 1. Join on instance_id with group_left to get names.";
+    INSTANCE_STATUS = "dms_instance_status", StateSet, None,
+        ["engine", "instance_id", "status"],
+        "GET /v2/{project_id}/instances",
+        "Instance status as a state set: 1 for the current status, 0 for the other known ones; a status the exporter does not know is reported as UNKNOWN.";
+    INSTANCE_STORAGE_USED = "dms_instance_storage_used_bytes", Gauge, B,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (used_storage_space)",
+        "Message storage used, in bytes (the API reports GB, read as 2^30 bytes).";
+    INSTANCE_STORAGE_CAPACITY = "dms_instance_storage_capacity_bytes", Gauge, B,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (total_storage_space)",
+        "Message storage purchased, in bytes (total_storage_space; the API reports GB, read as 2^30 bytes).";
+    INSTANCE_BROKERS = "dms_instance_brokers", Gauge, None,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (broker_num, else node_num)",
+        "Number of brokers (nodes) of the instance.";
+    INSTANCE_CREATED = "dms_instance_created_timestamp_seconds", Gauge, S,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (created_at)",
+        "When the instance was created, as a Unix timestamp.";
+    INSTANCE_MAINTENANCE_WINDOW_INFO = "dms_instance_maintenance_window_info", Info, None,
+        ["engine", "instance_id", "begin", "end"],
+        "GET /v2/{project_id}/instances (maintain_begin, maintain_end)",
+        "The instance's daily maintenance window (UTC, HH:mm:ss; V1 HH:mm normalised); always 1. The window may cross midnight (begin > end).";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -174,13 +198,13 @@ pub static DESCRIPTION: Description = Description {
     apis: &["instances_list", "instances_list_v1"],
     options: &[],
     families: &[
-        &catalog::INSTANCE_INFO,
-        &catalog::INSTANCE_STATUS,
-        &catalog::INSTANCE_STORAGE_USED,
-        &catalog::INSTANCE_STORAGE_CAPACITY,
-        &catalog::INSTANCE_BROKERS,
-        &catalog::INSTANCE_CREATED,
-        &catalog::INSTANCE_MAINTENANCE_WINDOW_INFO,
+        &INSTANCE_INFO,
+        &INSTANCE_STATUS,
+        &INSTANCE_STORAGE_USED,
+        &INSTANCE_STORAGE_CAPACITY,
+        &INSTANCE_BROKERS,
+        &INSTANCE_CREATED,
+        &INSTANCE_MAINTENANCE_WINDOW_INFO,
     ],
 };
 

@@ -11,10 +11,22 @@ use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, Description, Output, Priority, Scope};
 use crate::collect::settings::ShardingConfig;
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Quotas {
     pub sharding: ShardingConfig,
+}
+
+families! {
+    PROJECT_INSTANCE_QUOTA_LIMIT = "dms_project_instance_quota_limit", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (quota; Huawei SDK only, not in the API reference)",
+        "Instances of the engine the project may have (its quota). With sharding, shard 0 exports it.";
+    PROJECT_INSTANCE_QUOTA_USED = "dms_project_instance_quota_used", Gauge, None,
+        ["region", "project_id", "engine"],
+        "GET /v2/{project_id}/quotas (used; Huawei SDK only, not in the API reference)",
+        "Instances of the engine the project has, counted against its quota. With sharding, shard 0 exports it.";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -26,10 +38,7 @@ pub static DESCRIPTION: Description = Description {
     demo_interval: Duration::from_secs(30),
     apis: &["quotas"],
     options: &[],
-    families: &[
-        &catalog::PROJECT_INSTANCE_QUOTA_LIMIT,
-        &catalog::PROJECT_INSTANCE_QUOTA_USED,
-    ],
+    families: &[&PROJECT_INSTANCE_QUOTA_LIMIT, &PROJECT_INSTANCE_QUOTA_USED],
 };
 
 /// The engine label of a quota `type`; `None` for the others (`tags` is per instance).
@@ -61,9 +70,9 @@ impl Collector for Quotas {
                 };
                 let labels = [region, project, engine];
                 let limit = quota.quota.map(|q| q as f64);
-                samples.push_some(&catalog::PROJECT_INSTANCE_QUOTA_LIMIT, labels, limit);
+                samples.push_some(&PROJECT_INSTANCE_QUOTA_LIMIT, labels, limit);
                 let used = quota.used.map(|u| u as f64);
-                samples.push_some(&catalog::PROJECT_INSTANCE_QUOTA_USED, labels, used);
+                samples.push_some(&PROJECT_INSTANCE_QUOTA_USED, labels, used);
             }
             Ok(Output::whole(samples.into()))
         }

@@ -171,7 +171,7 @@ mod tests {
         // Sharding partitions the data by instance, so no series is exported twice. A family
         // without instance_id (a project-level figure) would come from every shard: export it
         // from shard 0 only, and document it in docs/configuration.md#sharding.
-        for family in crate::metrics::catalog::ALL {
+        for family in crate::collect::registry::families() {
             let producer = crate::collect::registry::producer_of(family);
             // Project quotas: only shard 0 reads and exports them (collect/quotas.rs).
             let first_shard_only = producer

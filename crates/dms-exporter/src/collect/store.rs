@@ -24,7 +24,7 @@ use super::Output;
 use crate::locks::lock;
 use crate::metrics::fragment::{EncodedPart, encode_part};
 use crate::metrics::pages::Pages;
-pub use compose::HEALTH_FAMILIES;
+pub use compose::{HEALTH_FAMILIES, INSTANCE_COLLECTOR_LAST_SUCCESS, INSTANCE_COLLECTOR_UP};
 use compose::{Health, PartMeta, compose};
 
 /// Which collector cycle a result belongs to.

@@ -9,9 +9,17 @@ use dms_cloud::dto::Tag;
 use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Tags;
+
+families! {
+    INSTANCE_TAG_INFO = "dms_instance_tag_info", Info, None,
+        ["engine", "instance_id", "key", "value"],
+        "GET /v2/{project_id}/{engine}/{instance_id}/tags",
+        "One series per instance tag; always 1.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "tags",
@@ -22,7 +30,7 @@ pub static DESCRIPTION: Description = Description {
     demo_interval: Duration::from_secs(30),
     apis: &["kafka_tags", "rocketmq_tags", "rabbitmq_tags"],
     options: &[],
-    families: &[&catalog::INSTANCE_TAG_INFO],
+    families: &[&INSTANCE_TAG_INFO],
 };
 
 impl Collector for Tags {
@@ -53,7 +61,7 @@ fn samples(engine: &str, instance_id: &str, tags: &[Tag]) -> Samples {
     let mut samples = Samples::default();
     for tag in tags {
         samples.push(
-            &catalog::INSTANCE_TAG_INFO,
+            &INSTANCE_TAG_INFO,
             [engine, instance_id, &tag.key, &tag.value],
             1.0,
         );

@@ -13,7 +13,8 @@ use super::registry::{Count, Opt};
 use super::{
     Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
 };
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::{S, families};
 
 /// Statuses always listed in `dms_background_tasks` (0 when absent), so alerts see a value.
 const TASK_STATUSES: &[&str] = &["EXECUTING", "SUCCESS", "FAILED"];
@@ -25,6 +26,21 @@ pub static TASKS_INFO_LIMIT: Opt<Count> = Opt::count("tasks_info_limit", 10).wit
 
 pub struct Tasks;
 
+families! {
+    BACKGROUND_TASKS = "dms_background_tasks", Gauge, None,
+        ["engine", "instance_id", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "Number of recent background tasks by status, among the most recent tasks the exporter reads (tasks_limit).";
+    BACKGROUND_TASK_INFO = "dms_background_task_info", Info, None,
+        ["engine", "instance_id", "task_id", "task_name", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "One series per most recent background task (tasks_info_limit); always 1. The task's name is `task_name`, so `name` stays free for the instance name joined from dms_instance_info.";
+    BACKGROUND_TASK_CREATED = "dms_background_task_created_timestamp_seconds", Gauge, S,
+        ["engine", "instance_id", "task_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/tasks",
+        "When the background task started, as a Unix timestamp.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "tasks",
     scope: Scope::Instance(None),
@@ -35,9 +51,9 @@ pub static DESCRIPTION: Description = Description {
     apis: &["tasks"],
     options: &[&TASKS_LIMIT.spec, &TASKS_INFO_LIMIT.spec],
     families: &[
-        &catalog::BACKGROUND_TASKS,
-        &catalog::BACKGROUND_TASK_INFO,
-        &catalog::BACKGROUND_TASK_CREATED,
+        &BACKGROUND_TASKS,
+        &BACKGROUND_TASK_INFO,
+        &BACKGROUND_TASK_CREATED,
     ],
 };
 
@@ -77,7 +93,7 @@ fn samples(engine: &str, instance_id: &str, mut tasks: Vec<Task>, info_limit: u3
     let mut samples = Samples::default();
     for (status, count) in &by_status {
         samples.push(
-            &catalog::BACKGROUND_TASKS,
+            &BACKGROUND_TASKS,
             [engine, instance_id, status],
             *count as f64,
         );
@@ -94,13 +110,13 @@ fn samples(engine: &str, instance_id: &str, mut tasks: Vec<Task>, info_limit: u3
     {
         let status = normalise_state(&task.status);
         samples.push(
-            &catalog::BACKGROUND_TASK_INFO,
+            &BACKGROUND_TASK_INFO,
             [engine, instance_id, &task.id, &task.name, &status],
             1.0,
         );
         if let Some(created) = task.created_at_unix() {
             samples.push(
-                &catalog::BACKGROUND_TASK_CREATED,
+                &BACKGROUND_TASK_CREATED,
                 [engine, instance_id, &task.id],
                 created,
             );

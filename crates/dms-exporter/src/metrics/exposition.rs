@@ -227,16 +227,19 @@ mod tests {
             "{text}"
         );
         let mut info = String::new();
-        write_header(&catalog::INSTANCE_INFO, Format::OpenMetrics, &mut info);
-        assert!(info.starts_with("# TYPE dms_instance info\n"), "{info}");
+        write_header(&catalog::BUILD_INFO, Format::OpenMetrics, &mut info);
+        assert!(
+            info.starts_with("# TYPE dms_exporter_build info\n"),
+            "{info}"
+        );
         let mut bytes = String::new();
         write_header(
-            &catalog::INSTANCE_STORAGE_USED,
+            &catalog::PROCESS_RESIDENT_MEMORY,
             Format::OpenMetrics,
             &mut bytes,
         );
         assert!(
-            bytes.contains("# UNIT dms_instance_storage_used_bytes bytes\n"),
+            bytes.contains("# UNIT process_resident_memory_bytes bytes\n"),
             "{bytes}"
         );
     }

@@ -87,42 +87,23 @@ mod tests {
     #[test]
     fn groups_lines_per_family_sorted_and_without_duplicates() {
         let samples = [
-            Sample::new(
-                &catalog::INSTANCE_BROKERS,
-                vec!["kafka".into(), "b".into()],
-                3.0,
-            ),
-            Sample::new(
-                &catalog::INSTANCE_STORAGE_USED,
-                vec!["kafka".into(), "a".into()],
-                9.0,
-            ),
-            Sample::new(
-                &catalog::INSTANCE_BROKERS,
-                vec!["kafka".into(), "a".into()],
-                5.0,
-            ),
-            Sample::new(
-                &catalog::INSTANCE_BROKERS,
-                vec!["kafka".into(), "a".into()],
-                7.0,
-            ),
+            Sample::new(&catalog::API_THROTTLED, vec!["dms".into(), "b".into()], 3.0),
+            Sample::new(&catalog::TARGET_UP, vec!["dms".into(), "a".into()], 9.0),
+            Sample::new(&catalog::API_THROTTLED, vec!["dms".into(), "a".into()], 5.0),
+            Sample::new(&catalog::API_THROTTLED, vec!["dms".into(), "a".into()], 7.0),
         ];
         let part = encode_part(&samples);
         assert_eq!(
-            part.lines(&catalog::INSTANCE_BROKERS),
-            "dms_instance_brokers{engine=\"kafka\",instance_id=\"a\"} 5\n\
-             dms_instance_brokers{engine=\"kafka\",instance_id=\"b\"} 3\n"
+            part.lines(&catalog::API_THROTTLED),
+            "dms_api_throttled_total{host=\"dms\",api=\"a\"} 5\n\
+             dms_api_throttled_total{host=\"dms\",api=\"b\"} 3\n"
         );
         assert_eq!(
-            part.lines(&catalog::INSTANCE_STORAGE_USED),
-            "dms_instance_storage_used_bytes{engine=\"kafka\",instance_id=\"a\"} 9\n"
+            part.lines(&catalog::TARGET_UP),
+            "dms_target_up{region=\"dms\",project_id=\"a\"} 9\n"
         );
-        assert!(part.lines(&catalog::INSTANCE_INFO).is_empty());
+        assert!(part.lines(&catalog::BUILD_INFO).is_empty());
         let names: Vec<&str> = part.spans.iter().map(|s| s.family.name).collect();
-        assert_eq!(
-            names,
-            ["dms_instance_brokers", "dms_instance_storage_used_bytes"]
-        );
+        assert_eq!(names, ["dms_api_throttled_total", "dms_target_up"]);
     }
 }

@@ -1,4 +1,5 @@
-//! The metrics layer: what families exist ([`catalog`]), plain samples ([`Sample`]), and the
+//! The metrics layer: what a family is ([`catalog`]: the type, the `families!` macro that
+//! declares them, the exporter's own families), plain samples ([`Sample`]), and the
 //! exposition encoders. It knows neither HTTP nor the cloud.
 
 pub mod catalog;

@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn a_page_changed_while_building_keeps_the_new_fragment_and_stays_stale() {
-        let family = &catalog::INSTANCE_BROKERS;
+        let family = &catalog::TARGET_UP;
         let mut pages = Pages::default();
         pages.set(family, &1, Bytes::from("a 1\n"));
         pages.set(family, &2, Bytes::from("b 1\n"));
@@ -388,12 +388,12 @@ mod tests {
         assert_eq!(pages.get(family, &1), Some(&Bytes::from("a 3\n")));
         build_all(&mut pages);
         assert!(body(&pages).ends_with("a 3\nb 2\n"));
-        assert!(body(&pages).starts_with("# HELP dms_instance_brokers "));
+        assert!(body(&pages).starts_with("# HELP dms_target_up "));
     }
 
     #[test]
     fn removing_every_fragment_removes_the_family() {
-        let family = &catalog::INSTANCE_BROKERS;
+        let family = &catalog::TARGET_UP;
         let mut pages = Pages::default();
         pages.set(family, &1, Bytes::from("a 1\n"));
         build_all(&mut pages);

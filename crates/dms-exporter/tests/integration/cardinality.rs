@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dms_exporter::app::Exporter;
+use dms_exporter::collect::instances;
+use dms_exporter::collect::kafka::groups;
 use dms_exporter::collect::registry;
-use dms_exporter::metrics::catalog::{self, Kind};
+use dms_exporter::metrics::Kind;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
@@ -192,7 +194,7 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
     // At partition granularity every family of the groups collector is there (messages lost
     // has no series while retention deleted nothing unconsumed, as here).
     for family in groups_families() {
-        if family == catalog::KAFKA_GROUP_MESSAGES_LOST.name {
+        if family == groups::KAFKA_GROUP_MESSAGES_LOST.name {
             continue;
         }
         assert!(p.contains_key(family), "{family} missing at partition");
@@ -226,8 +228,8 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
 
     // The coarse series are the same whatever the granularity (the fleet does not move
     // between reads: the simulator's clock stands still), and they add up the fine ones.
-    let topic_lag = catalog::KAFKA_GROUP_TOPIC_LAG.name;
-    let total_lag = catalog::KAFKA_GROUP_TOTAL_LAG.name;
+    let topic_lag = groups::KAFKA_GROUP_TOPIC_LAG.name;
+    let total_lag = groups::KAFKA_GROUP_TOTAL_LAG.name;
     assert!(!values_of(&partition, topic_lag).is_empty());
     assert_eq!(
         values_of(&partition, topic_lag),
@@ -239,7 +241,7 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
     );
     let group_topic = ["instance_id", "group", "topic"];
     assert_eq!(
-        sums(&partition, catalog::KAFKA_GROUP_LAG.name, &group_topic),
+        sums(&partition, groups::KAFKA_GROUP_LAG.name, &group_topic),
         sums(&partition, topic_lag, &group_topic),
         "partition lag sums to the topic lag"
     );
@@ -248,10 +250,10 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
         sums(&group, total_lag, &["instance_id", "group"]),
         "topic lag sums to the group's total"
     );
-    let max_seconds = catalog::KAFKA_GROUP_MAX_LAG_SECONDS.name;
+    let max_seconds = groups::KAFKA_GROUP_MAX_LAG_SECONDS.name;
     assert!(!values_of(&group, max_seconds).is_empty());
     for (labels, value) in values_of(&topic, max_seconds) {
-        let topics_max = values_of(&topic, catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS.name)
+        let topics_max = values_of(&topic, groups::KAFKA_GROUP_TOPIC_LAG_SECONDS.name)
             .into_iter()
             .filter(|(l, _)| {
                 l["instance_id"] == labels["instance_id"] && l["group"] == labels["group"]
@@ -262,11 +264,14 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
     }
 
     // Compact state sets: one series per set, the 1; nothing else changes.
-    for family in catalog::ALL.iter().filter(|f| f.kind == Kind::StateSet) {
+    for family in registry::families()
+        .iter()
+        .filter(|f| f.kind == Kind::StateSet)
+    {
         let full = values_of(&partition, family.name);
         let kept = values_of(&compact, family.name);
         let ones: Vec<_> = full.iter().filter(|(_, v)| *v == 1.0).cloned().collect();
-        if family.name == catalog::INSTANCE_STATUS.name {
+        if family.name == instances::INSTANCE_STATUS.name {
             assert_eq!(kept, full, "dms_instance_status stays whole");
         } else if !full.is_empty() {
             assert!(kept.iter().all(|(_, v)| *v == 1.0), "{}", family.name);
@@ -275,8 +280,8 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
         }
     }
     assert!(
-        values_of(&compact, catalog::KAFKA_GROUP_PARTITION_STATUS.name).len() * 5
-            == values_of(&partition, catalog::KAFKA_GROUP_PARTITION_STATUS.name).len(),
+        values_of(&compact, groups::KAFKA_GROUP_PARTITION_STATUS.name).len() * 5
+            == values_of(&partition, groups::KAFKA_GROUP_PARTITION_STATUS.name).len(),
         "five statuses, one written"
     );
     assert!(

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::config::{CollectorsConfig, DEFAULT_JITTER};
-use dms_exporter::metrics::catalog;
 
 const BEGIN: &str = "<!-- BEGIN GENERATED: families (tests/integration/docs.rs) -->";
 const END: &str = "<!-- END GENERATED -->";
@@ -37,7 +36,7 @@ fn table() -> String {
     let mut out = String::from(
         "| family | type | unit | labels | source | collector (default interval) | help |\n|---|---|---|---|---|---|---|\n",
     );
-    for family in catalog::ALL {
+    for family in registry::families() {
         let producer = registry::producer_of(family);
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} ({}) | {} |\n",

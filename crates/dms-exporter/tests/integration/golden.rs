@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::app;
+use dms_exporter::collect::kafka::groups;
 use dms_exporter::collect::registry::{self, Producer};
-use dms_exporter::metrics::catalog;
+use dms_exporter::collect::store;
 use dms_sim::{SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
@@ -89,7 +90,7 @@ fn overtake_a_stopped_group(sim: &Simulator) {
 }
 
 fn self_metric(line: &str) -> bool {
-    catalog::ALL
+    registry::families()
         .iter()
         .filter(|f| registry::producer_of(f) == Producer::Scrape)
         .any(|f| {
@@ -107,10 +108,10 @@ fn self_metric(line: &str) -> bool {
 
 /// Families whose values are now (the wall clock) minus a simulated time, unless 0.
 const SINCE_WALL_CLOCK: [&str; 4] = [
-    catalog::KAFKA_GROUP_LAG_SECONDS.name,
-    catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS.name,
-    catalog::KAFKA_GROUP_MAX_LAG_SECONDS.name,
-    catalog::KAFKA_GROUP_LAG_RETENTION_RATIO.name,
+    groups::KAFKA_GROUP_LAG_SECONDS.name,
+    groups::KAFKA_GROUP_TOPIC_LAG_SECONDS.name,
+    groups::KAFKA_GROUP_MAX_LAG_SECONDS.name,
+    groups::KAFKA_GROUP_LAG_RETENTION_RATIO.name,
 ];
 
 /// Drops the self-metrics (they time real requests) and masks wall-clock timestamps and
@@ -123,7 +124,7 @@ fn normalise(body: &str) -> String {
                 .is_some_and(|rest| rest.starts_with('{'))
         };
         let (series, value) = line.rsplit_once(' ').unwrap_or((line, ""));
-        if series_of(catalog::INSTANCE_COLLECTOR_LAST_SUCCESS.name) {
+        if series_of(store::INSTANCE_COLLECTOR_LAST_SUCCESS.name) {
             out.push_str(series);
             out.push_str(" <timestamp>\n");
         } else if value != "0" && SINCE_WALL_CLOCK.iter().any(|f| series_of(f)) {
@@ -309,7 +310,7 @@ async fn metrics_match_the_golden_file_in_both_formats() {
 #[test]
 fn every_contract_family_but_self_appears_in_the_golden_file() {
     let golden = std::fs::read_to_string(golden_path("metrics.txt")).expect("golden file exists");
-    for family in catalog::ALL
+    for family in registry::families()
         .iter()
         .filter(|f| registry::producer_of(f) != Producer::Scrape)
     {

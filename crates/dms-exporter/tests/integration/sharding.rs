@@ -8,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_exporter::app::{CollectionInput, Exporter};
+use dms_exporter::collect::instances;
+use dms_exporter::collect::kafka::groups;
 use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::collect::sharding::shard_of;
+use dms_exporter::collect::store;
 use dms_exporter::metrics::catalog;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{SimConfig, Simulator};
@@ -75,7 +78,7 @@ fn family_of(series: &str) -> &str {
 /// Self-metrics describe the process (its calls, cycle times, shard), not the fleet.
 fn is_self_metric(series: &str) -> bool {
     let name = family_of(series);
-    catalog::ALL
+    registry::families()
         .iter()
         .filter(|f| registry::producer_of(f) == Producer::Scrape)
         .any(|f| {
@@ -101,9 +104,9 @@ fn data_series(body: &str) -> BTreeMap<String, String> {
         // How each partition's lag in seconds was found depends on when each exporter's own
         // log end history began (a committed offset older than it is `beyond_history`), not
         // on the shard.
-        .filter(|(series, _)| family_of(series) != catalog::KAFKA_GROUP_LAG_SECONDS_VALUES.name)
+        .filter(|(series, _)| family_of(series) != groups::KAFKA_GROUP_LAG_SECONDS_VALUES.name)
         .map(|(series, value)| {
-            if family_of(&series) == catalog::INSTANCE_COLLECTOR_LAST_SUCCESS.name {
+            if family_of(&series) == store::INSTANCE_COLLECTOR_LAST_SUCCESS.name {
                 (series, "<timestamp>".to_owned())
             } else {
                 (series, value)
@@ -184,7 +187,7 @@ async fn three_shards_export_exactly_what_one_exporter_does() {
         let data = data_series(&body);
         let instances: Vec<&str> = data
             .keys()
-            .filter(|s| family_of(s) == catalog::INSTANCE_INFO.name)
+            .filter(|s| family_of(s) == instances::INSTANCE_INFO.name)
             .filter_map(|s| label(s, "instance_id"))
             .collect();
         assert!(
@@ -268,7 +271,7 @@ async fn a_reload_moves_the_exporter_to_its_new_shard() {
         .await
         .expect("ready within 90 s");
     let instance_ids = |exporter: &Exporter| -> Vec<String> {
-        series(exporter, catalog::INSTANCE_INFO.name)
+        series(exporter, instances::INSTANCE_INFO.name)
             .iter()
             .filter_map(|s| label(s, "instance_id").map(str::to_owned))
             .collect()

@@ -10,12 +10,52 @@ use dms_cloud::error::ApiError;
 
 use super::broker_label;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Cluster;
 
 fn flag(value: bool) -> f64 {
     if value { 1.0 } else { 0.0 }
+}
+
+families! {
+    KAFKA_BROKER_UP = "dms_kafka_broker_up", Gauge, None,
+        ["instance_id", "broker"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "1 if the broker's connectivity is normal (is_health), else 0.";
+    KAFKA_BROKER_CONTROLLER = "dms_kafka_broker_controller", Gauge, None,
+        ["instance_id", "broker"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "1 if the broker is the cluster controller, else 0.";
+    KAFKA_CLUSTER_TOPICS = "dms_kafka_cluster_topics", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of topics in the cluster.";
+    KAFKA_CLUSTER_PARTITIONS = "dms_kafka_cluster_partitions", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of partitions in the cluster.";
+    KAFKA_CLUSTER_ONLINE_PARTITIONS = "dms_kafka_cluster_online_partitions", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of online partitions in the cluster.";
+    KAFKA_CLUSTER_OFFLINE_PARTITIONS = "dms_kafka_cluster_offline_partitions", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Partitions that are not online (partitions_count - online_partitions_count).";
+    KAFKA_CLUSTER_REPLICAS = "dms_kafka_cluster_replicas", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of partition replicas in the cluster.";
+    KAFKA_CLUSTER_ISR = "dms_kafka_cluster_in_sync_replicas", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of in-sync replicas in the cluster.";
+    KAFKA_CLUSTER_GROUPS = "dms_kafka_cluster_consumer_groups", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/cluster",
+        "Number of consumer groups in the cluster (consumers_count).";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -28,15 +68,15 @@ pub static DESCRIPTION: Description = Description {
     apis: &["kafka_cluster"],
     options: &[],
     families: &[
-        &catalog::KAFKA_BROKER_UP,
-        &catalog::KAFKA_BROKER_CONTROLLER,
-        &catalog::KAFKA_CLUSTER_TOPICS,
-        &catalog::KAFKA_CLUSTER_PARTITIONS,
-        &catalog::KAFKA_CLUSTER_ONLINE_PARTITIONS,
-        &catalog::KAFKA_CLUSTER_OFFLINE_PARTITIONS,
-        &catalog::KAFKA_CLUSTER_REPLICAS,
-        &catalog::KAFKA_CLUSTER_ISR,
-        &catalog::KAFKA_CLUSTER_GROUPS,
+        &KAFKA_BROKER_UP,
+        &KAFKA_BROKER_CONTROLLER,
+        &KAFKA_CLUSTER_TOPICS,
+        &KAFKA_CLUSTER_PARTITIONS,
+        &KAFKA_CLUSTER_ONLINE_PARTITIONS,
+        &KAFKA_CLUSTER_OFFLINE_PARTITIONS,
+        &KAFKA_CLUSTER_REPLICAS,
+        &KAFKA_CLUSTER_ISR,
+        &KAFKA_CLUSTER_GROUPS,
     ],
 };
 
@@ -56,7 +96,7 @@ impl Collector for Cluster {
                 };
                 let broker_id = broker_label(&broker_id.to_string());
                 samples.push_some(
-                    &catalog::KAFKA_BROKER_UP,
+                    &KAFKA_BROKER_UP,
                     [id, &broker_id],
                     broker.is_health.map(flag),
                 );
@@ -64,21 +104,21 @@ impl Collector for Cluster {
                     .is_controller
                     .or(cluster.controller.map(|c| Some(c) == broker.broker_id));
                 samples.push_some(
-                    &catalog::KAFKA_BROKER_CONTROLLER,
+                    &KAFKA_BROKER_CONTROLLER,
                     [id, &broker_id],
                     controller.map(flag),
                 );
             }
             let counts = [
-                (&catalog::KAFKA_CLUSTER_TOPICS, cluster.topics_count),
-                (&catalog::KAFKA_CLUSTER_PARTITIONS, cluster.partitions_count),
+                (&KAFKA_CLUSTER_TOPICS, cluster.topics_count),
+                (&KAFKA_CLUSTER_PARTITIONS, cluster.partitions_count),
                 (
-                    &catalog::KAFKA_CLUSTER_ONLINE_PARTITIONS,
+                    &KAFKA_CLUSTER_ONLINE_PARTITIONS,
                     cluster.online_partitions_count,
                 ),
-                (&catalog::KAFKA_CLUSTER_REPLICAS, cluster.replicas_count),
-                (&catalog::KAFKA_CLUSTER_ISR, cluster.isr_replicas_count),
-                (&catalog::KAFKA_CLUSTER_GROUPS, cluster.consumers_count),
+                (&KAFKA_CLUSTER_REPLICAS, cluster.replicas_count),
+                (&KAFKA_CLUSTER_ISR, cluster.isr_replicas_count),
+                (&KAFKA_CLUSTER_GROUPS, cluster.consumers_count),
             ];
             for (family, count) in counts {
                 samples.push_some(family, [id], count.map(|c| c as f64));
@@ -87,7 +127,7 @@ impl Collector for Cluster {
                 (cluster.partitions_count, cluster.online_partitions_count)
             {
                 samples.push(
-                    &catalog::KAFKA_CLUSTER_OFFLINE_PARTITIONS,
+                    &KAFKA_CLUSTER_OFFLINE_PARTITIONS,
                     [id],
                     (all - online).max(0) as f64,
                 );

@@ -13,12 +13,28 @@ use dms_cloud::error::ApiError;
 use super::broker_label;
 use crate::collect::registry::{Opt, Size};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::{B, families};
 
 /// The disk-usage API's `minSize`: smaller partitions are not reported (API default 1G).
 pub static MIN_SIZE: Opt<Size> = Opt::size("kafka_disk_usage_min_size", "1K");
 
 pub struct DiskUsage;
+
+families! {
+    KAFKA_BROKER_DISK_USED = "dms_kafka_broker_disk_used_bytes", Gauge, B,
+        ["instance_id", "broker"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Data disk used on the broker, in bytes (the API's size strings such as 66G use powers of 1024).";
+    KAFKA_BROKER_DISK_CAPACITY = "dms_kafka_broker_disk_capacity_bytes", Gauge, B,
+        ["instance_id", "broker"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Data disk size of the broker, in bytes (powers of 1024).";
+    KAFKA_TOPIC_DISK_USED = "dms_kafka_topic_disk_used_bytes", Gauge, B,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/diskusage",
+        "Disk used by the topic summed over brokers and partitions, in bytes (powers of 1024); partitions under the configured min_size are not reported by the API.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_disk_usage",
@@ -30,9 +46,9 @@ pub static DESCRIPTION: Description = Description {
     apis: &["kafka_diskusage"],
     options: &[&MIN_SIZE.spec],
     families: &[
-        &catalog::KAFKA_BROKER_DISK_USED,
-        &catalog::KAFKA_BROKER_DISK_CAPACITY,
-        &catalog::KAFKA_TOPIC_DISK_USED,
+        &KAFKA_BROKER_DISK_USED,
+        &KAFKA_BROKER_DISK_CAPACITY,
+        &KAFKA_TOPIC_DISK_USED,
     ],
 };
 
@@ -54,10 +70,10 @@ impl Collector for DiskUsage {
             for broker in &usage.broker_list {
                 let name = broker_label(&broker.broker_name);
                 if let Some(used) = parse_size_bytes(&broker.data_disk_use) {
-                    samples.push(&catalog::KAFKA_BROKER_DISK_USED, [id, &name], used);
+                    samples.push(&KAFKA_BROKER_DISK_USED, [id, &name], used);
                 }
                 if let Some(size) = parse_size_bytes(&broker.data_disk_size) {
-                    samples.push(&catalog::KAFKA_BROKER_DISK_CAPACITY, [id, &name], size);
+                    samples.push(&KAFKA_BROKER_DISK_CAPACITY, [id, &name], size);
                 }
                 for entry in &broker.topic_list {
                     if !cx.filters.topics.allows(&entry.topic_name) {
@@ -69,7 +85,7 @@ impl Collector for DiskUsage {
                 }
             }
             for (topic, bytes) in per_topic {
-                samples.push(&catalog::KAFKA_TOPIC_DISK_USED, [id, topic], bytes);
+                samples.push(&KAFKA_TOPIC_DISK_USED, [id, topic], bytes);
             }
             Ok(Output::whole(samples.into()))
         }

@@ -14,7 +14,8 @@ use dms_cloud::error::ApiError;
 use crate::collect::health::interpolation::Point;
 use crate::collect::health::{ConsumerHealth, PartitionFacts};
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::catalog::{S, families};
+use crate::metrics::{Sample, Samples};
 
 pub struct Partitions;
 
@@ -33,35 +34,31 @@ fn partition_samples(id: &str, detail: &TopicDetail) -> Vec<Sample> {
             .filter(|r| r.in_sync == Some(true))
             .count();
         let as_f64 = |v: Option<i64>| v.map(|v| v as f64);
-        samples.push_some(
-            &catalog::KAFKA_PARTITION_LEADER,
-            labels,
-            as_f64(partition.leader),
-        );
-        samples.push(&catalog::KAFKA_PARTITION_REPLICAS, labels, replicas as f64);
-        samples.push(&catalog::KAFKA_PARTITION_ISR, labels, in_sync as f64);
+        samples.push_some(&KAFKA_PARTITION_LEADER, labels, as_f64(partition.leader));
+        samples.push(&KAFKA_PARTITION_REPLICAS, labels, replicas as f64);
+        samples.push(&KAFKA_PARTITION_ISR, labels, in_sync as f64);
         samples.push(
-            &catalog::KAFKA_PARTITION_UNDER_REPLICATED,
+            &KAFKA_PARTITION_UNDER_REPLICATED,
             labels,
             f64::from(u8::from(in_sync < replicas)),
         );
         samples.push_some(
-            &catalog::KAFKA_PARTITION_LOG_END_OFFSET,
+            &KAFKA_PARTITION_LOG_END_OFFSET,
             labels,
             as_f64(partition.leo),
         );
         samples.push_some(
-            &catalog::KAFKA_PARTITION_HIGH_WATERMARK,
+            &KAFKA_PARTITION_HIGH_WATERMARK,
             labels,
             as_f64(partition.hw),
         );
         samples.push_some(
-            &catalog::KAFKA_PARTITION_LOG_START_OFFSET,
+            &KAFKA_PARTITION_LOG_START_OFFSET,
             labels,
             as_f64(partition.lso),
         );
         samples.push_some(
-            &catalog::KAFKA_PARTITION_LAST_WRITE,
+            &KAFKA_PARTITION_LAST_WRITE,
             labels,
             partition.last_update_timestamp.map(|ms| ms as f64 / 1000.0),
         );
@@ -87,6 +84,41 @@ fn record_facts(health: &ConsumerHealth, id: &str, detail: &TopicDetail) {
     health.record_topic_partitions(id, &detail.topic, facts);
 }
 
+families! {
+    KAFKA_PARTITION_LEADER = "dms_kafka_partition_leader", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Broker id of the partition leader.";
+    KAFKA_PARTITION_REPLICAS = "dms_kafka_partition_replicas", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Number of replicas of the partition.";
+    KAFKA_PARTITION_ISR = "dms_kafka_partition_in_sync_replicas", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Number of in-sync replicas of the partition.";
+    KAFKA_PARTITION_UNDER_REPLICATED = "dms_kafka_partition_under_replicated", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "1 if fewer replicas are in sync than exist, else 0.";
+    KAFKA_PARTITION_LOG_END_OFFSET = "dms_kafka_partition_log_end_offset", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Log end offset (leo) of the partition leader.";
+    KAFKA_PARTITION_HIGH_WATERMARK = "dms_kafka_partition_high_watermark", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "High watermark (hw) of the partition.";
+    KAFKA_PARTITION_LOG_START_OFFSET = "dms_kafka_partition_log_start_offset", Gauge, None,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "Log start offset of the partition leader (the API's lso, documented as log start offset).";
+    KAFKA_PARTITION_LAST_WRITE = "dms_kafka_partition_last_write_timestamp_seconds", Gauge, S,
+        ["instance_id", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/management/topics/{topic}",
+        "When a message was last written to the partition, as a Unix timestamp.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "kafka_partitions",
     scope: Scope::Instance(Some(Engine::Kafka)),
@@ -97,14 +129,14 @@ pub static DESCRIPTION: Description = Description {
     apis: &["kafka_topics", "kafka_topic_detail"],
     options: &[],
     families: &[
-        &catalog::KAFKA_PARTITION_LEADER,
-        &catalog::KAFKA_PARTITION_REPLICAS,
-        &catalog::KAFKA_PARTITION_ISR,
-        &catalog::KAFKA_PARTITION_UNDER_REPLICATED,
-        &catalog::KAFKA_PARTITION_LOG_END_OFFSET,
-        &catalog::KAFKA_PARTITION_HIGH_WATERMARK,
-        &catalog::KAFKA_PARTITION_LOG_START_OFFSET,
-        &catalog::KAFKA_PARTITION_LAST_WRITE,
+        &KAFKA_PARTITION_LEADER,
+        &KAFKA_PARTITION_REPLICAS,
+        &KAFKA_PARTITION_ISR,
+        &KAFKA_PARTITION_UNDER_REPLICATED,
+        &KAFKA_PARTITION_LOG_END_OFFSET,
+        &KAFKA_PARTITION_HIGH_WATERMARK,
+        &KAFKA_PARTITION_LOG_START_OFFSET,
+        &KAFKA_PARTITION_LAST_WRITE,
     ],
 };
 

@@ -9,9 +9,33 @@ use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::{S, families};
 
 pub struct Topics;
+
+families! {
+    KAFKA_TOPIC_PARTITIONS = "dms_kafka_topic_partitions", Gauge, None,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Number of partitions of the topic.";
+    KAFKA_TOPIC_REPLICATION = "dms_kafka_topic_replication_factor", Gauge, None,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Replication factor of the topic.";
+    KAFKA_TOPIC_RETENTION = "dms_kafka_topic_retention_seconds", Gauge, S,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics",
+        "Message retention of the topic, in seconds (the API reports hours).";
+    KAFKA_PARTITIONS_LIMIT = "dms_kafka_partitions_limit", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics (max_partitions)",
+        "Maximum number of partitions the instance allows.";
+    KAFKA_PARTITIONS_REMAINING = "dms_kafka_partitions_remaining", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics (remain_partitions)",
+        "Partitions that can still be created on the instance.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_topics",
@@ -23,11 +47,11 @@ pub static DESCRIPTION: Description = Description {
     apis: &["kafka_topics"],
     options: &[],
     families: &[
-        &catalog::KAFKA_TOPIC_PARTITIONS,
-        &catalog::KAFKA_TOPIC_REPLICATION,
-        &catalog::KAFKA_TOPIC_RETENTION,
-        &catalog::KAFKA_PARTITIONS_LIMIT,
-        &catalog::KAFKA_PARTITIONS_REMAINING,
+        &KAFKA_TOPIC_PARTITIONS,
+        &KAFKA_TOPIC_REPLICATION,
+        &KAFKA_TOPIC_RETENTION,
+        &KAFKA_PARTITIONS_LIMIT,
+        &KAFKA_PARTITIONS_REMAINING,
     ],
 };
 
@@ -48,17 +72,17 @@ impl Collector for Topics {
             {
                 let labels = [id, topic.name.as_str()];
                 samples.push_some(
-                    &catalog::KAFKA_TOPIC_PARTITIONS,
+                    &KAFKA_TOPIC_PARTITIONS,
                     labels,
                     topic.partition.map(|v| v as f64),
                 );
                 samples.push_some(
-                    &catalog::KAFKA_TOPIC_REPLICATION,
+                    &KAFKA_TOPIC_REPLICATION,
                     labels,
                     topic.replication.map(|v| v as f64),
                 );
                 samples.push_some(
-                    &catalog::KAFKA_TOPIC_RETENTION,
+                    &KAFKA_TOPIC_RETENTION,
                     labels,
                     topic.retention_time.map(|h| h as f64 * 3600.0),
                 );
@@ -71,12 +95,12 @@ impl Collector for Topics {
                     .filter_map(|t| Some((t.name.clone(), t.retention_time? * 3_600_000))),
             );
             samples.push_some(
-                &catalog::KAFKA_PARTITIONS_LIMIT,
+                &KAFKA_PARTITIONS_LIMIT,
                 [id],
                 list.max_partitions.map(|v| v as f64),
             );
             samples.push_some(
-                &catalog::KAFKA_PARTITIONS_REMAINING,
+                &KAFKA_PARTITIONS_REMAINING,
                 [id],
                 list.remain_partitions.map(|v| v as f64),
             );

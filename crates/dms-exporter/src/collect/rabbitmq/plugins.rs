@@ -9,12 +9,28 @@ use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Plugins;
 
 fn flag(value: bool) -> f64 {
     if value { 1.0 } else { 0.0 }
+}
+
+families! {
+    RABBITMQ_PLUGIN_ENABLED = "dms_rabbitmq_plugin_enabled", Gauge, None,
+        ["instance_id", "plugin"],
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "1 if the plugin is enabled (configured to run), else 0.";
+    RABBITMQ_PLUGIN_RUNNING = "dms_rabbitmq_plugin_running", Gauge, None,
+        ["instance_id", "plugin"],
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "1 if the plugin is running, else 0. Enabled but not running (enabled - running > 0) needs attention.";
+    RABBITMQ_PLUGIN_INFO = "dms_rabbitmq_plugin_info", Info, None,
+        ["instance_id", "plugin", "version"],
+        "GET /v2/{project_id}/instances/{instance_id}/rabbitmq/plugins",
+        "The plugin's version; always 1.";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -27,9 +43,9 @@ pub static DESCRIPTION: Description = Description {
     apis: &["rabbitmq_plugins"],
     options: &[],
     families: &[
-        &catalog::RABBITMQ_PLUGIN_ENABLED,
-        &catalog::RABBITMQ_PLUGIN_RUNNING,
-        &catalog::RABBITMQ_PLUGIN_INFO,
+        &RABBITMQ_PLUGIN_ENABLED,
+        &RABBITMQ_PLUGIN_RUNNING,
+        &RABBITMQ_PLUGIN_INFO,
     ],
 };
 
@@ -46,21 +62,17 @@ impl Collector for Plugins {
             for plugin in list.plugins.iter().filter(|p| !p.name.is_empty()) {
                 let name = plugin.name.as_str();
                 samples.push_some(
-                    &catalog::RABBITMQ_PLUGIN_ENABLED,
+                    &RABBITMQ_PLUGIN_ENABLED,
                     [id, name],
                     plugin.enable.map(flag),
                 );
                 samples.push_some(
-                    &catalog::RABBITMQ_PLUGIN_RUNNING,
+                    &RABBITMQ_PLUGIN_RUNNING,
                     [id, name],
                     plugin.running.map(flag),
                 );
                 if !plugin.version.is_empty() {
-                    samples.push(
-                        &catalog::RABBITMQ_PLUGIN_INFO,
-                        [id, name, &plugin.version],
-                        1.0,
-                    );
+                    samples.push(&RABBITMQ_PLUGIN_INFO, [id, name, &plugin.version], 1.0);
                 }
             }
             Ok(Output::whole(samples.into()))

@@ -20,12 +20,49 @@ use dms_cloud::error::ApiError;
 
 use crate::collect::registry::{Count, Opt};
 use crate::collect::{Collector, Context, Description, Output, Part, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 /// Queues one instance exports at most per cycle (the deepest first).
 pub static QUEUES_LIMIT: Opt<Count> = Opt::count("rabbitmq_queues_limit", 1000);
 
 pub struct Queues;
+
+families! {
+    // RabbitMQ depth (names and labels of rabbitmq_prometheus where it has the family)
+    RABBITMQ_QUEUE_MESSAGES = "dms_rabbitmq_queue_messages", Gauge, None,
+        ["instance_id", "vhost", "queue"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (messages; Huawei SDK only, not in the API reference)",
+        "Messages waiting in the queue (ready and unacknowledged), as rabbitmq_prometheus's rabbitmq_queue_messages. Only queues the vhost and queue filters allow, at most rabbitmq_queues_limit per instance, the deepest first.";
+    RABBITMQ_QUEUE_CONSUMERS = "dms_rabbitmq_queue_consumers", Gauge, None,
+        ["instance_id", "vhost", "queue"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (consumers; Huawei SDK only, not in the API reference)",
+        "Consumers attached to the queue, as rabbitmq_prometheus's rabbitmq_queue_consumers; same queues as dms_rabbitmq_queue_messages.";
+    RABBITMQ_QUEUE_INFO = "dms_rabbitmq_queue_info", Info, None,
+        ["instance_id", "vhost", "queue", "durable", "auto_delete", "policy"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK only, not in the API reference)",
+        "The queue's settings (durable and auto_delete are true or false, policy is empty when none applies); always 1; same queues as dms_rabbitmq_queue_messages.";
+    RABBITMQ_VHOST_QUEUES = "dms_rabbitmq_vhost_queues", Gauge, None,
+        ["instance_id", "vhost"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK only, not in the API reference)",
+        "Queues in the vhost, exported or not (filters and the limit do not change it); vhosts the vhost filter allows.";
+    RABBITMQ_VHOST_EXCHANGES = "dms_rabbitmq_vhost_exchanges", Gauge, None,
+        ["instance_id", "vhost"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK only, not in the API reference)",
+        "Exchanges in the vhost, the built-in ones included; vhosts the vhost filter allows.";
+    RABBITMQ_QUEUES = "dms_rabbitmq_queues", Gauge, None,
+        ["instance_id"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (total; Huawei SDK only, not in the API reference)",
+        "Queues of the instance, summed over the vhosts the vhost filter allows, as rabbitmq_prometheus's rabbitmq_queues.";
+    RABBITMQ_EXCHANGES = "dms_rabbitmq_exchanges", Gauge, None,
+        ["instance_id"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/exchanges (total; Huawei SDK only, not in the API reference)",
+        "Exchanges of the instance, summed over the vhosts the vhost filter allows.";
+    RABBITMQ_QUEUES_OMITTED = "dms_rabbitmq_queues_omitted", Gauge, None,
+        ["instance_id", "reason"],
+        "GET /v2/rabbitmq/{project_id}/instances/{instance_id}/vhosts/{vhost}/queues (Huawei SDK only, not in the API reference)",
+        "Queues listed but not exported in the last cycle: reason filter (filters.queues) or limit (beyond rabbitmq_queues_limit, the shallowest left out).";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "rabbitmq_queues",
@@ -38,14 +75,14 @@ pub static DESCRIPTION: Description = Description {
     apis: &["rabbitmq_vhosts", "rabbitmq_queues", "rabbitmq_exchanges"],
     options: &[&QUEUES_LIMIT.spec],
     families: &[
-        &catalog::RABBITMQ_QUEUE_MESSAGES,
-        &catalog::RABBITMQ_QUEUE_CONSUMERS,
-        &catalog::RABBITMQ_QUEUE_INFO,
-        &catalog::RABBITMQ_VHOST_QUEUES,
-        &catalog::RABBITMQ_VHOST_EXCHANGES,
-        &catalog::RABBITMQ_QUEUES,
-        &catalog::RABBITMQ_EXCHANGES,
-        &catalog::RABBITMQ_QUEUES_OMITTED,
+        &RABBITMQ_QUEUE_MESSAGES,
+        &RABBITMQ_QUEUE_CONSUMERS,
+        &RABBITMQ_QUEUE_INFO,
+        &RABBITMQ_VHOST_QUEUES,
+        &RABBITMQ_VHOST_EXCHANGES,
+        &RABBITMQ_QUEUES,
+        &RABBITMQ_EXCHANGES,
+        &RABBITMQ_QUEUES_OMITTED,
     ],
 };
 
@@ -96,17 +133,17 @@ pub fn select<'a>(
 fn queue_samples(id: &str, vhost: &str, queue: &Queue, out: &mut Samples) {
     let labels = [id, vhost, queue.name.as_str()];
     out.push_some(
-        &catalog::RABBITMQ_QUEUE_MESSAGES,
+        &RABBITMQ_QUEUE_MESSAGES,
         labels,
         queue.messages.map(|m| m as f64),
     );
     out.push_some(
-        &catalog::RABBITMQ_QUEUE_CONSUMERS,
+        &RABBITMQ_QUEUE_CONSUMERS,
         labels,
         queue.consumers.map(|c| c as f64),
     );
     out.push(
-        &catalog::RABBITMQ_QUEUE_INFO,
+        &RABBITMQ_QUEUE_INFO,
         [
             id,
             vhost,
@@ -181,11 +218,7 @@ impl Collector for Queues {
                             .and_then(|t| u64::try_from(t).ok())
                             .unwrap_or(all.items.len() as u64)
                             .max(all.items.len() as u64);
-                        samples.push(
-                            &catalog::RABBITMQ_VHOST_QUEUES,
-                            [id, &read.name],
-                            count as f64,
-                        );
+                        samples.push(&RABBITMQ_VHOST_QUEUES, [id, &read.name], count as f64);
                         for queue in kept_by_vhost.remove(read.name.as_str()).unwrap_or_default() {
                             queue_samples(id, vhost_of(queue, &read.name), queue, &mut samples);
                         }
@@ -204,11 +237,7 @@ impl Collector for Queues {
                     Ok(count) => {
                         exchanges_total += count;
                         let mut samples = Samples::default();
-                        samples.push(
-                            &catalog::RABBITMQ_VHOST_EXCHANGES,
-                            [id, &read.name],
-                            *count as f64,
-                        );
+                        samples.push(&RABBITMQ_VHOST_EXCHANGES, [id, &read.name], *count as f64);
                         (format!("exchanges:{}", read.name), Ok(samples.into()))
                     }
                     Err(error) => {
@@ -223,14 +252,10 @@ impl Collector for Queues {
                 Some(error) => Err(error),
                 None => {
                     let mut samples = Samples::default();
-                    samples.push(&catalog::RABBITMQ_QUEUES, [id], queues_total as f64);
-                    samples.push(&catalog::RABBITMQ_EXCHANGES, [id], exchanges_total as f64);
+                    samples.push(&RABBITMQ_QUEUES, [id], queues_total as f64);
+                    samples.push(&RABBITMQ_EXCHANGES, [id], exchanges_total as f64);
                     for (reason, count) in [("filter", filtered), ("limit", over)] {
-                        samples.push(
-                            &catalog::RABBITMQ_QUEUES_OMITTED,
-                            [id, reason],
-                            count as f64,
-                        );
+                        samples.push(&RABBITMQ_QUEUES_OMITTED, [id, reason], count as f64);
                     }
                     Ok(samples.into())
                 }

@@ -9,9 +9,17 @@ use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Users;
+
+families! {
+    RABBITMQ_USERS = "dms_rabbitmq_users", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/users (Huawei SDK only, not in the API reference)",
+        "Number of AMQP users of the instance.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "rabbitmq_users",
@@ -22,7 +30,7 @@ pub static DESCRIPTION: Description = Description {
     demo_interval: Duration::from_secs(30),
     apis: &["rabbitmq_users"],
     options: &[],
-    families: &[&catalog::RABBITMQ_USERS],
+    families: &[&RABBITMQ_USERS],
 };
 
 impl Collector for Users {
@@ -35,7 +43,7 @@ impl Collector for Users {
             let id = cx.instance().id.as_str();
             let users = cx.client.rabbitmq_users(id).await?;
             let mut samples = Samples::default();
-            samples.push(&catalog::RABBITMQ_USERS, [id], users.len() as f64);
+            samples.push(&RABBITMQ_USERS, [id], users.len() as f64);
             Ok(Output::whole(samples.into()))
         }
         .boxed()

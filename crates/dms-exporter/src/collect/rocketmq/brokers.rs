@@ -9,9 +9,17 @@ use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Brokers;
+
+families! {
+    ROCKETMQ_BROKER_NODES = "dms_rocketmq_broker_nodes", Gauge, None,
+        ["instance_id", "broker"],
+        "GET /v2/{project_id}/instances/{instance_id}/brokers",
+        "Number of nodes (ids; 0 is the master by RocketMQ convention) of the broker. The API reports no broker health.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_brokers",
@@ -22,7 +30,7 @@ pub static DESCRIPTION: Description = Description {
     demo_interval: Duration::from_secs(15),
     apis: &["rocketmq_brokers"],
     options: &[],
-    families: &[&catalog::ROCKETMQ_BROKER_NODES],
+    families: &[&ROCKETMQ_BROKER_NODES],
 };
 
 impl Collector for Brokers {
@@ -37,7 +45,7 @@ impl Collector for Brokers {
             let mut samples = Samples::default();
             for broker in &list.brokers {
                 samples.push(
-                    &catalog::ROCKETMQ_BROKER_NODES,
+                    &ROCKETMQ_BROKER_NODES,
                     [id, broker.broker_name.as_str()],
                     broker.ids.len() as f64,
                 );

@@ -5,8 +5,9 @@
 
 use dms_cloud::dto::rocketmq::{GroupClients, GroupTopics};
 
+use super::lag;
 use crate::collect::health::{GroupStatus, PartitionStatus, Reading};
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::{Sample, Samples};
 
 /// Whether the group has online consumers.
 pub fn has_members(clients: &GroupClients) -> bool {
@@ -59,7 +60,7 @@ pub fn queue_samples(
             continue;
         };
         samples.push_state_set(
-            &catalog::ROCKETMQ_GROUP_QUEUE_STATUS,
+            &lag::ROCKETMQ_GROUP_QUEUE_STATUS,
             [id, group, topic, broker, queue],
             PartitionStatus::LABELS,
             status.label(),
@@ -73,7 +74,7 @@ pub fn group_samples(id: &str, group: &str, status: Option<GroupStatus>) -> Vec<
     let mut samples = Samples::default();
     if let Some(status) = status {
         samples.push_state_set(
-            &catalog::ROCKETMQ_GROUP_STATUS,
+            &lag::ROCKETMQ_GROUP_STATUS,
             [id, group],
             GroupStatus::LABELS,
             status.label(),

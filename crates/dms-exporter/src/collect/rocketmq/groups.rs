@@ -13,7 +13,8 @@ use dms_cloud::error::ApiError;
 
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::catalog::families;
+use crate::metrics::{Sample, Samples};
 
 #[derive(Default)]
 pub struct Groups {
@@ -28,14 +29,10 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
     let mut samples = Samples::default();
     // `total` counts every group; without it, what the pages held.
     let total = all.total.unwrap_or(all.items.len() as i64);
-    samples.push(&catalog::ROCKETMQ_GROUPS, [id], total as f64);
+    samples.push(&ROCKETMQ_GROUPS, [id], total as f64);
+    samples.push_some(&ROCKETMQ_GROUPS_LIMIT, [id], all.max.map(|v| v as f64));
     samples.push_some(
-        &catalog::ROCKETMQ_GROUPS_LIMIT,
-        [id],
-        all.max.map(|v| v as f64),
-    );
-    samples.push_some(
-        &catalog::ROCKETMQ_GROUPS_REMAINING,
+        &ROCKETMQ_GROUPS_REMAINING,
         [id],
         all.remaining.map(|v| v as f64),
     );
@@ -45,18 +42,10 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
         .filter(|g| cx.filters.groups.allows(&g.name))
     {
         let labels = [id, group.name.as_str()];
+        samples.push_some(&ROCKETMQ_GROUP_ENABLED, labels, flag(group.enabled));
+        samples.push_some(&ROCKETMQ_GROUP_BROADCAST, labels, flag(group.broadcast));
         samples.push_some(
-            &catalog::ROCKETMQ_GROUP_ENABLED,
-            labels,
-            flag(group.enabled),
-        );
-        samples.push_some(
-            &catalog::ROCKETMQ_GROUP_BROADCAST,
-            labels,
-            flag(group.broadcast),
-        );
-        samples.push_some(
-            &catalog::ROCKETMQ_GROUP_RETRY_MAX,
+            &ROCKETMQ_GROUP_RETRY_MAX,
             labels,
             group.retry_max_time.map(|v| v as f64),
         );
@@ -67,18 +56,49 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
 fn client_samples(id: &str, group: &str, clients: &GroupClients) -> Vec<Sample> {
     let mut samples = Samples::default();
     let count = clients.total.unwrap_or(clients.clients.len() as i64);
-    samples.push(&catalog::ROCKETMQ_GROUP_CLIENTS, [id, group], count as f64);
-    samples.push_some(
-        &catalog::ROCKETMQ_GROUP_ONLINE,
-        [id, group],
-        flag(clients.online),
-    );
+    samples.push(&ROCKETMQ_GROUP_CLIENTS, [id, group], count as f64);
+    samples.push_some(&ROCKETMQ_GROUP_ONLINE, [id, group], flag(clients.online));
     samples.into()
 }
 
 /// Part key of a group's clients (the list's part is `""`).
 fn clients_key(group: &str) -> String {
     format!("clients/{group}")
+}
+
+families! {
+    ROCKETMQ_GROUPS = "dms_rocketmq_consumergroups", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups (total)",
+        "Number of consumer groups of the instance.";
+    ROCKETMQ_GROUPS_LIMIT = "dms_rocketmq_consumergroups_limit", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups (max)",
+        "Maximum number of consumer groups the instance allows.";
+    ROCKETMQ_GROUPS_REMAINING = "dms_rocketmq_consumergroups_remaining", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups (remaining)",
+        "Consumer groups that can still be created on the instance.";
+    ROCKETMQ_GROUP_ENABLED = "dms_rocketmq_consumergroup_enabled", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "1 if the group may consume (enabled), else 0.";
+    ROCKETMQ_GROUP_BROADCAST = "dms_rocketmq_consumergroup_broadcast", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups",
+        "1 if the group consumes in broadcast mode, else 0.";
+    ROCKETMQ_GROUP_RETRY_MAX = "dms_rocketmq_consumergroup_retry_max_times", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups (retry_max_time)",
+        "Maximum number of consumption retries of the group.";
+    ROCKETMQ_GROUP_CLIENTS = "dms_rocketmq_consumergroup_clients", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference)",
+        "Number of consumer clients connected to the group (total).";
+    ROCKETMQ_GROUP_ONLINE = "dms_rocketmq_consumergroup_online", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference)",
+        "1 if the group has online consumers (online), else 0.";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -91,14 +111,14 @@ pub static DESCRIPTION: Description = Description {
     apis: &["rocketmq_groups", "rocketmq_group_clients"],
     options: &[&super::DETAIL_CALLS_LIMIT.spec],
     families: &[
-        &catalog::ROCKETMQ_GROUPS,
-        &catalog::ROCKETMQ_GROUPS_LIMIT,
-        &catalog::ROCKETMQ_GROUPS_REMAINING,
-        &catalog::ROCKETMQ_GROUP_ENABLED,
-        &catalog::ROCKETMQ_GROUP_BROADCAST,
-        &catalog::ROCKETMQ_GROUP_RETRY_MAX,
-        &catalog::ROCKETMQ_GROUP_CLIENTS,
-        &catalog::ROCKETMQ_GROUP_ONLINE,
+        &ROCKETMQ_GROUPS,
+        &ROCKETMQ_GROUPS_LIMIT,
+        &ROCKETMQ_GROUPS_REMAINING,
+        &ROCKETMQ_GROUP_ENABLED,
+        &ROCKETMQ_GROUP_BROADCAST,
+        &ROCKETMQ_GROUP_RETRY_MAX,
+        &ROCKETMQ_GROUP_CLIENTS,
+        &ROCKETMQ_GROUP_ONLINE,
     ],
 };
 

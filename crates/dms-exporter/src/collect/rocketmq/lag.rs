@@ -19,7 +19,8 @@ use crate::collect::health;
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::locks::lock;
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::catalog::{S, families};
+use crate::metrics::{Sample, Samples};
 
 #[derive(Default)]
 pub struct Lag {
@@ -42,14 +43,14 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
             let queue_id = queue_id.to_string();
             let labels = [id, group, topic, broker.broker_name.as_str(), &queue_id];
             let lag = queue.lag();
-            samples.push_some(&catalog::ROCKETMQ_GROUP_LAG, labels, lag.map(|v| v as f64));
+            samples.push_some(&ROCKETMQ_GROUP_LAG, labels, lag.map(|v| v as f64));
             samples.push_some(
-                &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,
+                &ROCKETMQ_GROUP_CONSUMER_OFFSET,
                 labels,
                 queue.consumer_offset.map(|v| v as f64),
             );
             samples.push_some(
-                &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
+                &ROCKETMQ_GROUP_BROKER_OFFSET,
                 labels,
                 queue.broker_offset.map(|v| v as f64),
             );
@@ -60,14 +61,10 @@ fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<S
         }
     }
     if any_lag {
-        samples.push(
-            &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
-            [id, group, topic],
-            topic_lag,
-        );
+        samples.push(&ROCKETMQ_GROUP_TOPIC_LAG, [id, group, topic], topic_lag);
     }
     samples.push_some(
-        &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
+        &ROCKETMQ_GROUP_LAST_CONSUMED,
         [id, group, topic],
         // 0 means "nothing consumed yet", not 1970.
         latest_ms(
@@ -103,6 +100,45 @@ impl Lag {
     }
 }
 
+families! {
+    ROCKETMQ_GROUP_LAG = "dms_rocketmq_consumergroup_lag", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages the group has yet to consume on the queue (lag = broker offset - consumer offset).";
+    ROCKETMQ_GROUP_CONSUMER_OFFSET = "dms_rocketmq_consumergroup_consumer_offset", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Offset the group has consumed up to on the queue.";
+    ROCKETMQ_GROUP_BROKER_OFFSET = "dms_rocketmq_consumergroup_broker_offset", Gauge, None,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages in the queue (its max offset) as the group's consumption detail reports it.";
+    ROCKETMQ_GROUP_TOPIC_LAG = "dms_rocketmq_consumergroup_topic_lag", Gauge, None,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic}",
+        "Messages the group has yet to consume on the topic (lag summed over brokers and queues).";
+    ROCKETMQ_GROUP_LAST_CONSUMED = "dms_rocketmq_consumergroup_last_consumed_timestamp_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} (last_message_time)",
+        "Store time of the newest message the group has consumed on the topic, as a Unix timestamp; no series before the first one.";
+    ROCKETMQ_GROUP_LAG_SECONDS = "dms_rocketmq_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the queue in time: store time of the queue's newest message minus that of the group's last consumed one; 0 when caught up; no series before the group consumed anything.";
+    ROCKETMQ_GROUP_TOPIC_LAG_SECONDS = "dms_rocketmq_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} and GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time of both)",
+        "How far behind the group is on the topic in time: the largest lag in seconds over its queues.";
+    ROCKETMQ_GROUP_QUEUE_STATUS = "dms_rocketmq_consumergroup_queue_status", StateSet, None,
+        ["instance_id", "group", "topic", "broker", "queue", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference) when it lags",
+        "Evaluated status of the group on the queue (Burrow's rules over the last consumer_status_window readings): OK, WARN (consuming but lag never decreasing), STALL (offset standing still with lag and online consumers), STOP (the same without online consumers), REWIND (offset moved back).";
+    ROCKETMQ_GROUP_STATUS = "dms_rocketmq_consumergroup_status", StateSet, None,
+        ["instance_id", "group", "status"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}/topics?topic={topic} over the last consumer_status_window cycles; GET /v2/rocketmq/{project_id}/instances/{instance_id}/groups/{group}/clients (Huawei SDK only, not in the API reference) when it lags",
+        "Evaluated status of the group: ERR when any queue is STOP or STALL, WARN when any is WARN, else OK.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_lag",
     scope: Scope::Instance(Some(Engine::RocketMq)),
@@ -122,15 +158,15 @@ pub static DESCRIPTION: Description = Description {
         &health::STATE_SETS.spec,
     ],
     families: &[
-        &catalog::ROCKETMQ_GROUP_LAG,
-        &catalog::ROCKETMQ_GROUP_CONSUMER_OFFSET,
-        &catalog::ROCKETMQ_GROUP_BROKER_OFFSET,
-        &catalog::ROCKETMQ_GROUP_TOPIC_LAG,
-        &catalog::ROCKETMQ_GROUP_LAST_CONSUMED,
-        &catalog::ROCKETMQ_GROUP_LAG_SECONDS,
-        &catalog::ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
-        &catalog::ROCKETMQ_GROUP_QUEUE_STATUS,
-        &catalog::ROCKETMQ_GROUP_STATUS,
+        &ROCKETMQ_GROUP_LAG,
+        &ROCKETMQ_GROUP_CONSUMER_OFFSET,
+        &ROCKETMQ_GROUP_BROKER_OFFSET,
+        &ROCKETMQ_GROUP_TOPIC_LAG,
+        &ROCKETMQ_GROUP_LAST_CONSUMED,
+        &ROCKETMQ_GROUP_LAG_SECONDS,
+        &ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
+        &ROCKETMQ_GROUP_QUEUE_STATUS,
+        &ROCKETMQ_GROUP_STATUS,
     ],
 };
 

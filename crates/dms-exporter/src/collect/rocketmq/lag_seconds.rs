@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use dms_cloud::dto::rocketmq::{GroupTopics, TopicStatus};
 
-use crate::metrics::{Sample, Samples, catalog};
+use super::lag;
+use crate::metrics::{Sample, Samples};
 
 /// Store time of the newest message per (broker, queue id), epoch ms.
 fn newest_per_queue(status: &TopicStatus) -> HashMap<(&str, i64), i64> {
@@ -70,14 +71,14 @@ pub fn samples(
             topic_max = Some(topic_max.map_or(seconds, |max| max.max(seconds)));
             let queue_id = queue_id.to_string();
             samples.push(
-                &catalog::ROCKETMQ_GROUP_LAG_SECONDS,
+                &lag::ROCKETMQ_GROUP_LAG_SECONDS,
                 [id, group, topic, broker.broker_name.as_str(), &queue_id],
                 seconds,
             );
         }
     }
     samples.push_some(
-        &catalog::ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
+        &lag::ROCKETMQ_GROUP_TOPIC_LAG_SECONDS,
         [id, group, topic],
         topic_max,
     );

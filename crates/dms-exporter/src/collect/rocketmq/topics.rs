@@ -14,7 +14,8 @@ use dms_cloud::error::ApiError;
 use super::latest_ms;
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::catalog::{S, families};
+use crate::metrics::{Sample, Samples};
 
 #[derive(Default)]
 pub struct Topics {
@@ -24,7 +25,7 @@ pub struct Topics {
 fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
     let mut samples = Samples::default();
     let total = all.total.unwrap_or(all.items.len() as i64);
-    samples.push(&catalog::ROCKETMQ_TOPICS, [id], total as f64);
+    samples.push(&ROCKETMQ_TOPICS, [id], total as f64);
     for topic in all
         .items
         .iter()
@@ -37,14 +38,14 @@ fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
             (!values.is_empty()).then(|| values.iter().sum::<i64>() as f64)
         };
         samples.push_some(
-            &catalog::ROCKETMQ_TOPIC_READ_QUEUES,
+            &ROCKETMQ_TOPIC_READ_QUEUES,
             labels,
             topic
                 .total_read_queue_num
                 .or_else(|| sum(|b| b.read_queue_num)),
         );
         samples.push_some(
-            &catalog::ROCKETMQ_TOPIC_WRITE_QUEUES,
+            &ROCKETMQ_TOPIC_WRITE_QUEUES,
             labels,
             topic
                 .total_write_queue_num
@@ -66,12 +67,12 @@ fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
             let queue_id = queue_id.to_string();
             let labels = [id, topic, broker.broker_name.as_str(), &queue_id];
             samples.push_some(
-                &catalog::ROCKETMQ_QUEUE_MIN_OFFSET,
+                &ROCKETMQ_QUEUE_MIN_OFFSET,
                 labels,
                 queue.min_offset.map(|v| v as f64),
             );
             samples.push_some(
-                &catalog::ROCKETMQ_QUEUE_MAX_OFFSET,
+                &ROCKETMQ_QUEUE_MAX_OFFSET,
                 labels,
                 queue.max_offset.map(|v| v as f64),
             );
@@ -82,10 +83,10 @@ fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
         }
     }
     if any {
-        samples.push(&catalog::ROCKETMQ_TOPIC_MESSAGES, [id, topic], retained);
+        samples.push(&ROCKETMQ_TOPIC_MESSAGES, [id, topic], retained);
     }
     samples.push_some(
-        &catalog::ROCKETMQ_TOPIC_LAST_MESSAGE,
+        &ROCKETMQ_TOPIC_LAST_MESSAGE,
         [id, topic],
         latest_ms(
             status
@@ -104,6 +105,37 @@ fn status_key(topic: &str) -> String {
     format!("status/{topic}")
 }
 
+families! {
+    ROCKETMQ_TOPICS = "dms_rocketmq_topics", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference)",
+        "Number of topics of the instance (total).";
+    ROCKETMQ_TOPIC_READ_QUEUES = "dms_rocketmq_topic_read_queues", Gauge, None,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference; same fields as GET .../topics/{topic})",
+        "Read queues of the topic over all brokers (total_read_queue_num).";
+    ROCKETMQ_TOPIC_WRITE_QUEUES = "dms_rocketmq_topic_write_queues", Gauge, None,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics (Huawei SDK only, not in the API reference; same fields as GET .../topics/{topic})",
+        "Write queues of the topic over all brokers (total_write_queue_num).";
+    ROCKETMQ_TOPIC_MESSAGES = "dms_rocketmq_topic_messages", Gauge, None,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Messages retained in the topic, derived as the sum over queues of max offset - min offset (the API has no count field).";
+    ROCKETMQ_QUEUE_MIN_OFFSET = "dms_rocketmq_queue_min_offset", Gauge, None,
+        ["instance_id", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Smallest offset still stored in the queue.";
+    ROCKETMQ_QUEUE_MAX_OFFSET = "dms_rocketmq_queue_max_offset", Gauge, None,
+        ["instance_id", "topic", "broker", "queue"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status",
+        "Next offset to be written in the queue (messages ever produced to it).";
+    ROCKETMQ_TOPIC_LAST_MESSAGE = "dms_rocketmq_topic_last_message_timestamp_seconds", Gauge, S,
+        ["instance_id", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/topics/{topic}/status (last_message_time)",
+        "When the newest message of the topic was stored (latest over its queues), as a Unix timestamp; no series before the first message.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_topics",
     scope: Scope::Instance(Some(Engine::RocketMq)),
@@ -114,13 +146,13 @@ pub static DESCRIPTION: Description = Description {
     apis: &["rocketmq_topics", "rocketmq_topic_status"],
     options: &[&super::DETAIL_CALLS_LIMIT.spec],
     families: &[
-        &catalog::ROCKETMQ_TOPICS,
-        &catalog::ROCKETMQ_TOPIC_READ_QUEUES,
-        &catalog::ROCKETMQ_TOPIC_WRITE_QUEUES,
-        &catalog::ROCKETMQ_TOPIC_MESSAGES,
-        &catalog::ROCKETMQ_QUEUE_MIN_OFFSET,
-        &catalog::ROCKETMQ_QUEUE_MAX_OFFSET,
-        &catalog::ROCKETMQ_TOPIC_LAST_MESSAGE,
+        &ROCKETMQ_TOPICS,
+        &ROCKETMQ_TOPIC_READ_QUEUES,
+        &ROCKETMQ_TOPIC_WRITE_QUEUES,
+        &ROCKETMQ_TOPIC_MESSAGES,
+        &ROCKETMQ_QUEUE_MIN_OFFSET,
+        &ROCKETMQ_QUEUE_MAX_OFFSET,
+        &ROCKETMQ_TOPIC_LAST_MESSAGE,
     ],
 };
 

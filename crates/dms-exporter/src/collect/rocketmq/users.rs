@@ -9,9 +9,21 @@ use dms_cloud::Engine;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
-use crate::metrics::{Samples, catalog};
+use crate::metrics::Samples;
+use crate::metrics::catalog::families;
 
 pub struct Users;
+
+families! {
+    ROCKETMQ_USERS = "dms_rocketmq_users", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/users",
+        "Number of ACL users of the instance; read only when the instance has ACL enabled (enable_acl).";
+    ROCKETMQ_ADMIN_USERS = "dms_rocketmq_admin_users", Gauge, None,
+        ["instance_id"],
+        "GET /v2/{project_id}/instances/{instance_id}/users (admin)",
+        "Number of ACL users with administrator rights; read only when the instance has ACL enabled.";
+}
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_users",
@@ -22,7 +34,7 @@ pub static DESCRIPTION: Description = Description {
     demo_interval: Duration::from_secs(30),
     apis: &["rocketmq_users"],
     options: &[],
-    families: &[&catalog::ROCKETMQ_USERS, &catalog::ROCKETMQ_ADMIN_USERS],
+    families: &[&ROCKETMQ_USERS, &ROCKETMQ_ADMIN_USERS],
 };
 
 impl Collector for Users {
@@ -41,8 +53,8 @@ impl Collector for Users {
             let users = cx.client.rocketmq_users(id).await?;
             let admins = users.iter().filter(|u| u.admin == Some(true)).count();
             let mut samples = Samples::default();
-            samples.push(&catalog::ROCKETMQ_USERS, [id], users.len() as f64);
-            samples.push(&catalog::ROCKETMQ_ADMIN_USERS, [id], admins as f64);
+            samples.push(&ROCKETMQ_USERS, [id], users.len() as f64);
+            samples.push(&ROCKETMQ_ADMIN_USERS, [id], admins as f64);
             Ok(Output::whole(samples.into()))
         }
         .boxed()

@@ -11,9 +11,10 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 
 use super::{ScopeKey, ScopePages};
+use crate::metrics::Family;
+use crate::metrics::catalog::{S, families};
 use crate::metrics::exposition::write_sample;
 use crate::metrics::fragment::EncodedPart;
-use crate::metrics::{Family, catalog};
 
 /// Whether an instance-scoped collector's last cycle succeeded, and when one last did.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,18 +55,29 @@ impl PartMeta {
     }
 }
 
+// Every collector has these, so they are declared where the store writes them rather than
+// next to one collector.
+families! {
+    INSTANCE_COLLECTOR_UP = "dms_instance_collector_up", Gauge, None,
+        ["collector", "instance_id"],
+        "self",
+        "1 if the collector's last cycle read this instance without error, else 0 (the last good data is still served until it is too old).";
+    INSTANCE_COLLECTOR_LAST_SUCCESS = "dms_instance_collector_last_success_timestamp_seconds", Gauge, S,
+        ["collector", "instance_id"],
+        "self",
+        "When the collector last read this instance without error, as a Unix timestamp.";
+}
+
 /// The freshness families the store writes for every collector and instance.
-pub const HEALTH_FAMILIES: [&Family; 2] = [
-    &catalog::INSTANCE_COLLECTOR_UP,
-    &catalog::INSTANCE_COLLECTOR_LAST_SUCCESS,
-];
+pub const HEALTH_FAMILIES: [&Family; 2] =
+    [&INSTANCE_COLLECTOR_UP, &INSTANCE_COLLECTOR_LAST_SUCCESS];
 
 fn health_lines(key: &ScopeKey, health: Option<&Health>, family: &Family) -> String {
     let mut out = String::new();
     let Some(health) = health else {
         return out;
     };
-    let value = if std::ptr::eq(family, &catalog::INSTANCE_COLLECTOR_UP) {
+    let value = if std::ptr::eq(family, &INSTANCE_COLLECTOR_UP) {
         Some(if health.up { 1.0 } else { 0.0 })
     } else {
         health.last_success_unix

@@ -1,5 +1,6 @@
 use super::*;
-use crate::metrics::{Sample, catalog};
+use crate::collect::kafka::groups;
+use crate::metrics::Sample;
 use crate::snapshot::render;
 use dms_cloud::error::{ApiError, ErrorKind};
 
@@ -14,7 +15,7 @@ fn scope(instance: &str) -> ScopeKey {
 
 fn sample(instance: &str, group: &str, value: f64) -> Sample {
     Sample::new(
-        &catalog::KAFKA_GROUP_MEMBERS,
+        &groups::KAFKA_GROUP_MEMBERS,
         vec![instance.into(), group.into()],
         value,
     )

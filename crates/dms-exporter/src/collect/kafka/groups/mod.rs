@@ -24,8 +24,8 @@ use crate::collect::health::{self, status};
 use crate::collect::registry::{Choice, Count, Opt};
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::catalog;
 use crate::metrics::catalog::Family;
+use crate::metrics::catalog::{S, families};
 
 /// Known consumer-group states; anything else is UNKNOWN.
 pub const GROUP_STATES: &[&str] = &[
@@ -135,6 +135,69 @@ impl Groups {
     }
 }
 
+families! {
+    KAFKA_GROUP_STATE = "dms_kafka_consumergroup_state", StateSet, None,
+        ["instance_id", "group", "state"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Consumer group state as a state set (DEAD, EMPTY, PREPARING_REBALANCE, COMPLETING_REBALANCE, STABLE, UNKNOWN).";
+    KAFKA_GROUP_MEMBERS = "dms_kafka_consumergroup_members", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Number of members (consumers) of the group.";
+    KAFKA_GROUP_LAG = "dms_kafka_consumergroup_lag", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Messages the group has yet to consume on the partition (log end offset - committed offset).";
+    KAFKA_GROUP_CURRENT_OFFSET = "dms_kafka_consumergroup_current_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Offset the group has committed on the partition.";
+    KAFKA_GROUP_LOG_END_OFFSET = "dms_kafka_consumergroup_log_end_offset", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Log end offset of the partition as the group detail reports it.";
+    KAFKA_GROUP_TOPIC_LAG = "dms_kafka_consumergroup_topic_lag", Gauge, None,
+        ["instance_id", "group", "topic"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over the partitions of the topic.";
+    KAFKA_GROUP_TOTAL_LAG = "dms_kafka_consumergroup_total_lag", Gauge, None,
+        ["instance_id", "group"],
+        "GET /v2/{project_id}/instances/{instance_id}/groups/{group}",
+        "Lag of the group summed over every partition of every topic it reads (the filters' topics); no series while it has none with a committed offset.";
+    KAFKA_GROUP_LAG_SECONDS = "dms_kafka_consumergroup_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: log end offsets from the consumer group detail API and leo/last_update_timestamp from the topic detail API over time (interpolated); the message timestamp from the per-partition message query API (exact, opt-in)",
+        "How far behind in time the group is on the partition: now minus the produce time of the next message to consume (exact) or minus the time the log end was at the committed offset (interpolated); 0 when caught up, no series while there is no estimate or the committed offset is older than the log end history (no guess).";
+    KAFKA_GROUP_TOPIC_LAG_SECONDS = "dms_kafka_consumergroup_topic_lag_seconds", Gauge, S,
+        ["instance_id", "group", "topic"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over the topic's partitions",
+        "How far behind in time the group is on the topic: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_MAX_LAG_SECONDS = "dms_kafka_consumergroup_max_lag_seconds", Gauge, S,
+        ["instance_id", "group"],
+        "derived: maximum of dms_kafka_consumergroup_lag_seconds over every partition of the group",
+        "How far behind in time the group is on the topic it is furthest behind on: the largest lag in seconds of its partitions; no series while one of them has no estimate.";
+    KAFKA_GROUP_LAG_SECONDS_VALUES = "dms_kafka_consumergroup_lag_seconds_values", Gauge, None,
+        ["instance_id", "group", "method"],
+        "derived: the group's dms_kafka_consumergroup_lag_seconds values as served",
+        "Partitions of the group by how their lag in seconds was found: exact (the timestamp of the message at the committed offset, from the per-partition message query API), interpolated (log end history), caught_up (lag 0), beyond_history (committed offset older than the log end history, no series), none (no estimate yet, no series); kept and expired with the group's series; no series for a method no partition used.";
+    KAFKA_GROUP_PARTITION_STATUS = "dms_kafka_consumergroup_partition_status", StateSet, None,
+        ["instance_id", "group", "topic", "partition", "status"],
+        "derived: committed offset, lag and members from the consumer group detail API over the last consumer_status_window cycles",
+        "Evaluated consumer status of the partition (Burrow's rules, see the section below): OK, WARN, STALL, STOP or REWIND.";
+    KAFKA_GROUP_STATUS = "dms_kafka_consumergroup_status", StateSet, None,
+        ["instance_id", "group", "status"],
+        "derived: dms_kafka_consumergroup_partition_status of every partition of the group",
+        "Evaluated consumer status of the group: ERR when a partition is STOP or STALL, WARN when one is WARN, else OK.";
+    KAFKA_GROUP_MESSAGES_LOST = "dms_kafka_consumergroup_messages_lost", Gauge, None,
+        ["instance_id", "group", "topic", "partition"],
+        "derived: lso (log start offset) from the topic detail API minus the committed offset from the consumer group detail API",
+        "Messages deleted by retention before the group consumed them (log start offset minus committed offset); no series when none.";
+    KAFKA_GROUP_LAG_RETENTION_RATIO = "dms_kafka_consumergroup_lag_retention_ratio", Gauge, Some("ratio"),
+        ["instance_id", "group", "topic"],
+        "derived: dms_kafka_consumergroup_topic_lag_seconds / retention_time from the topic list API",
+        "The group's lag in seconds on the topic divided by the topic's retention: at 1 the oldest unconsumed messages are about to be deleted; no series while the group is caught up on the topic.";
+}
+
 pub static DESCRIPTION: Description = Description {
     name: "kafka_groups",
     scope: Scope::Instance(Some(Engine::Kafka)),
@@ -150,21 +213,21 @@ pub static DESCRIPTION: Description = Description {
         &health::STATE_SETS.spec,
     ],
     families: &[
-        &catalog::KAFKA_GROUP_STATE,
-        &catalog::KAFKA_GROUP_MEMBERS,
-        &catalog::KAFKA_GROUP_LAG,
-        &catalog::KAFKA_GROUP_CURRENT_OFFSET,
-        &catalog::KAFKA_GROUP_LOG_END_OFFSET,
-        &catalog::KAFKA_GROUP_TOPIC_LAG,
-        &catalog::KAFKA_GROUP_TOTAL_LAG,
-        &catalog::KAFKA_GROUP_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
-        &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
-        &catalog::KAFKA_GROUP_PARTITION_STATUS,
-        &catalog::KAFKA_GROUP_STATUS,
-        &catalog::KAFKA_GROUP_MESSAGES_LOST,
-        &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+        &KAFKA_GROUP_STATE,
+        &KAFKA_GROUP_MEMBERS,
+        &KAFKA_GROUP_LAG,
+        &KAFKA_GROUP_CURRENT_OFFSET,
+        &KAFKA_GROUP_LOG_END_OFFSET,
+        &KAFKA_GROUP_TOPIC_LAG,
+        &KAFKA_GROUP_TOTAL_LAG,
+        &KAFKA_GROUP_LAG_SECONDS,
+        &KAFKA_GROUP_TOPIC_LAG_SECONDS,
+        &KAFKA_GROUP_MAX_LAG_SECONDS,
+        &KAFKA_GROUP_LAG_SECONDS_VALUES,
+        &KAFKA_GROUP_PARTITION_STATUS,
+        &KAFKA_GROUP_STATUS,
+        &KAFKA_GROUP_MESSAGES_LOST,
+        &KAFKA_GROUP_LAG_RETENTION_RATIO,
     ],
 };
 

@@ -12,7 +12,7 @@ use crate::collect::health::interpolation::LagSeconds;
 use crate::collect::health::{ConsumerHealth, Reading, status};
 use crate::collect::normalise_state;
 use crate::collect::settings::FiltersConfig;
-use crate::metrics::{Sample, Samples, catalog};
+use crate::metrics::{Sample, Samples};
 
 /// One partition of a group's detail, as read this cycle.
 pub(super) struct PartitionRead<'a> {
@@ -106,14 +106,9 @@ pub(super) fn group_samples(
     } else {
         "UNKNOWN".to_owned()
     };
-    samples.push_state_set(
-        &catalog::KAFKA_GROUP_STATE,
-        [id, group],
-        GROUP_STATES,
-        &state,
-    );
+    samples.push_state_set(&super::KAFKA_GROUP_STATE, [id, group], GROUP_STATES, &state);
     samples.push(
-        &catalog::KAFKA_GROUP_MEMBERS,
+        &super::KAFKA_GROUP_MEMBERS,
         [id, group],
         detail.members.len() as f64,
     );
@@ -124,18 +119,14 @@ pub(super) fn group_samples(
     let mut methods = MethodCounts::new();
     for read in reads {
         let labels = [id, group, read.topic, read.label.as_str()];
+        samples.push_some(&super::KAFKA_GROUP_LAG, labels, read.lag.map(|v| v as f64));
         samples.push_some(
-            &catalog::KAFKA_GROUP_LAG,
-            labels,
-            read.lag.map(|v| v as f64),
-        );
-        samples.push_some(
-            &catalog::KAFKA_GROUP_CURRENT_OFFSET,
+            &super::KAFKA_GROUP_CURRENT_OFFSET,
             labels,
             read.committed.map(|v| v as f64),
         );
         samples.push_some(
-            &catalog::KAFKA_GROUP_LOG_END_OFFSET,
+            &super::KAFKA_GROUP_LOG_END_OFFSET,
             labels,
             read.end.map(|v| v as f64),
         );
@@ -147,14 +138,14 @@ pub(super) fn group_samples(
         };
         let (method, seconds) = lag_seconds(health, id, group, read, committed, lag);
         *methods.entry(method).or_default() += 1;
-        samples.push_some(&catalog::KAFKA_GROUP_LAG_SECONDS, labels, seconds);
+        samples.push_some(&super::KAFKA_GROUP_LAG_SECONDS, labels, seconds);
         let max = seconds_per_topic.entry(read.topic).or_insert(Some(0.0));
         *max = max.zip(seconds).map(|(a, b)| a.max(b));
         if let Some(log_start) = health.log_start(id, read.topic, &read.label)
             && committed < log_start
         {
             samples.push(
-                &catalog::KAFKA_GROUP_MESSAGES_LOST,
+                &super::KAFKA_GROUP_MESSAGES_LOST,
                 labels,
                 (log_start - committed) as f64,
             );
@@ -162,10 +153,10 @@ pub(super) fn group_samples(
     }
     if !lag_per_topic.is_empty() {
         let total: f64 = lag_per_topic.values().sum();
-        samples.push(&catalog::KAFKA_GROUP_TOTAL_LAG, [id, group], total);
+        samples.push(&super::KAFKA_GROUP_TOTAL_LAG, [id, group], total);
     }
     for (topic, lag) in lag_per_topic {
-        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
+        samples.push(&super::KAFKA_GROUP_TOPIC_LAG, [id, group, topic], lag);
     }
     // Like the topics' maxima, none while a partition has no estimate.
     let most_behind = seconds_per_topic
@@ -175,21 +166,21 @@ pub(super) fn group_samples(
         })
         .flatten();
     samples.push_some(
-        &catalog::KAFKA_GROUP_MAX_LAG_SECONDS,
+        &super::KAFKA_GROUP_MAX_LAG_SECONDS,
         [id, group],
         most_behind,
     );
     for (topic, seconds) in seconds_per_topic {
         let Some(seconds) = seconds else { continue };
         let labels = [id, group, topic];
-        samples.push(&catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS, labels, seconds);
+        samples.push(&super::KAFKA_GROUP_TOPIC_LAG_SECONDS, labels, seconds);
         // No ratio while caught up: nothing is at risk.
         if seconds > 0.0
             && let Some(retention) = health.retention_seconds(id, topic)
             && retention > 0.0
         {
             samples.push(
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &super::KAFKA_GROUP_LAG_RETENTION_RATIO,
                 labels,
                 seconds / retention,
             );
@@ -199,7 +190,7 @@ pub(super) fn group_samples(
     // with the series it counts.
     for (method, count) in methods {
         samples.push(
-            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            &super::KAFKA_GROUP_LAG_SECONDS_VALUES,
             [id, group, method],
             f64::from(count),
         );
@@ -223,7 +214,7 @@ pub(super) fn status_samples(
             continue;
         };
         samples.push_state_set(
-            &catalog::KAFKA_GROUP_PARTITION_STATUS,
+            &super::KAFKA_GROUP_PARTITION_STATUS,
             [id, group, read.topic, read.label.as_str()],
             status::PartitionStatus::LABELS,
             status.label(),
@@ -231,7 +222,7 @@ pub(super) fn status_samples(
     }
     if let Some(status) = health.group_status(id, group) {
         samples.push_state_set(
-            &catalog::KAFKA_GROUP_STATUS,
+            &super::KAFKA_GROUP_STATUS,
             [id, group],
             status::GroupStatus::LABELS,
             status.label(),
@@ -324,7 +315,7 @@ mod tests {
     fn method_count(samples: &[Sample], method: &str) -> Option<f64> {
         find(
             samples,
-            &catalog::KAFKA_GROUP_LAG_SECONDS_VALUES,
+            &super::super::KAFKA_GROUP_LAG_SECONDS_VALUES,
             &["i", "g", method],
         )
     }
@@ -351,11 +342,14 @@ mod tests {
         // First cycle: one point per partition, no estimate for the lagging ones.
         let samples = cycle(&health, &now, 10_000, &detail([100, 50, 10], [200, 50, 20]));
         let t0 = ["i", "g", "t", "0"];
-        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
+        assert_eq!(
+            find(&samples, &super::super::KAFKA_GROUP_LAG_SECONDS, &t0),
+            None
+        );
         assert_eq!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_LAG_SECONDS,
+                &super::super::KAFKA_GROUP_LAG_SECONDS,
                 &["i", "g", "t", "1"]
             ),
             Some(0.0),
@@ -364,7 +358,7 @@ mod tests {
         assert_eq!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &super::super::KAFKA_GROUP_TOPIC_LAG_SECONDS,
                 &["i", "g", "t"]
             ),
             None,
@@ -378,7 +372,7 @@ mod tests {
             "no series for 0"
         );
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_MESSAGES_LOST, &t0),
+            find(&samples, &super::super::KAFKA_GROUP_MESSAGES_LOST, &t0),
             Some(50.0),
             "log start 150, committed 100"
         );
@@ -402,17 +396,20 @@ mod tests {
         let samples = cycle(&health, &now, 20_000, &detail([100, 60, 25], [300, 60, 30]));
         let u0 = ["i", "g", "u", "0"];
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &u0),
+            find(&samples, &super::super::KAFKA_GROUP_LAG_SECONDS, &u0),
             Some(5.0)
         );
         // t/0: the log end was 200 at 10 s, its oldest point: the committed 100 is older
         // than the history, so any figure would be a guess (it extrapolated to 20 s). No
         // value, and none for the topic, so no alert fires on it.
-        assert_eq!(find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0), None);
+        assert_eq!(
+            find(&samples, &super::super::KAFKA_GROUP_LAG_SECONDS, &t0),
+            None
+        );
         assert_eq!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &super::super::KAFKA_GROUP_TOPIC_LAG_SECONDS,
                 &["i", "g", "t"]
             ),
             None
@@ -426,7 +423,7 @@ mod tests {
         assert!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &super::super::KAFKA_GROUP_LAG_RETENTION_RATIO,
                 &["i", "g", "u"]
             )
             .is_none(),
@@ -436,13 +433,13 @@ mod tests {
         // Third cycle: t/0's group moved into its history (200 at 10 s, 300 at 20 s).
         let samples = cycle(&health, &now, 30_000, &detail([250, 60, 25], [400, 60, 40]));
         assert_eq!(
-            find(&samples, &catalog::KAFKA_GROUP_LAG_SECONDS, &t0),
+            find(&samples, &super::super::KAFKA_GROUP_LAG_SECONDS, &t0),
             Some(15.0)
         );
         assert_eq!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_TOPIC_LAG_SECONDS,
+                &super::super::KAFKA_GROUP_TOPIC_LAG_SECONDS,
                 &["i", "g", "t"]
             ),
             Some(15.0)
@@ -450,14 +447,14 @@ mod tests {
         assert_eq!(
             find(
                 &samples,
-                &catalog::KAFKA_GROUP_LAG_RETENTION_RATIO,
+                &super::super::KAFKA_GROUP_LAG_RETENTION_RATIO,
                 &["i", "g", "t"]
             ),
             Some(0.015)
         );
         assert_eq!(method_count(&samples, "interpolated"), Some(2.0));
         assert_eq!(method_count(&samples, "beyond_history"), None);
-        let status = |labels: &[&str]| find(&samples, &catalog::KAFKA_GROUP_STATUS, labels);
+        let status = |labels: &[&str]| find(&samples, &super::super::KAFKA_GROUP_STATUS, labels);
         assert_eq!(
             status(&["i", "g", "OK"]),
             Some(1.0),
