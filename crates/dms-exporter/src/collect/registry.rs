@@ -3,7 +3,7 @@
 //! configuration keys, their defaults and validation, the catalogue's `collector` column,
 //! docs/metrics.md and the demo's intervals are all derived from these descriptions, so a new
 //! collector is one file (its families declared there too) plus one line in
-//! [`super::COLLECTORS`] and one in `DOCUMENTATION_ORDER` (a test fails while it is missing).
+//! [`super::COLLECTORS`].
 
 use std::marker::PhantomData;
 use std::ops::RangeInclusive;
@@ -288,33 +288,12 @@ pub fn options() -> &'static [&'static OptionSpec] {
     &ALL
 }
 
-/// The collectors in the order docs/metrics.md lists their families: registration order,
-/// except that background tasks come after the engines and project quotas.
-static DOCUMENTATION_ORDER: [&Description; 17] = [
-    &super::instances::DESCRIPTION,
-    &super::tags::DESCRIPTION,
-    &super::kafka::cluster::DESCRIPTION,
-    &super::kafka::disk_usage::DESCRIPTION,
-    &super::kafka::topics::DESCRIPTION,
-    &super::kafka::partitions::DESCRIPTION,
-    &super::kafka::groups::DESCRIPTION,
-    &super::rocketmq::brokers::DESCRIPTION,
-    &super::rocketmq::groups::DESCRIPTION,
-    &super::rocketmq::lag::DESCRIPTION,
-    &super::rocketmq::topics::DESCRIPTION,
-    &super::rocketmq::users::DESCRIPTION,
-    &super::rabbitmq::plugins::DESCRIPTION,
-    &super::rabbitmq::queues::DESCRIPTION,
-    &super::rabbitmq::users::DESCRIPTION,
-    &super::quotas::DESCRIPTION,
-    &super::tasks::DESCRIPTION,
-];
-
-/// Every family the exporter can emit, in docs/metrics.md's order: each collector's (as its
-/// description lists them), the store's freshness families, then the exporter's own.
+/// Every family the exporter can emit, in docs/metrics.md's order: each collector's in
+/// registration order (as its description lists them), the store's freshness families, then
+/// the exporter's own.
 pub fn families() -> &'static [&'static Family] {
     static ALL: LazyLock<Vec<&'static Family>> = LazyLock::new(|| {
-        DOCUMENTATION_ORDER
+        descriptions()
             .iter()
             .flat_map(|d| d.families.iter().copied())
             .chain(super::store::HEALTH_FAMILIES)
@@ -457,7 +436,7 @@ mod tests {
             for family in description.families {
                 assert!(
                     families().iter().any(|f| std::ptr::eq(*f, *family)),
-                    "{}: {} is not in families() (is it in DOCUMENTATION_ORDER?)",
+                    "{}: {} is not in families()",
                     description.name,
                     family.name
                 );
