@@ -62,13 +62,13 @@ struct Args {
     #[arg(long)]
     sim_rate_limit: Option<u32>,
     /// Exporter: `api.rate_limit`, requests per second per endpoint host.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 50)]
     rate_limit: u32,
     /// Exporter: `api.burst`.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 20)]
     burst: u32,
     /// Exporter: `api.concurrency`.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 16)]
     concurrency: u32,
     /// YAML appended to the exporter's configuration (e.g. a `collectors:` section); it must
     /// not repeat `regions` or `api`.

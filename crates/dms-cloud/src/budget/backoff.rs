@@ -20,9 +20,9 @@ use crate::error::ErrorKind;
 /// Failures in a row before a scope is held.
 pub const TRIP: u32 = 3;
 /// Throttled answers in a row before a scope is held. Throttled calls are retried until then
-/// (`client::pipeline`), so in a storm in which one answer in four is throttled a call fails
-/// about once in a thousand (4⁻⁵), while a scope throttled answer after answer is held
-/// within a few retries, and its data ages out on time.
+/// (`client::pipeline`), so in a storm in which one answer in four is throttled a call
+/// almost never fails (4⁻⁸), while a scope throttled answer after answer is held within a
+/// few retries, and its data ages out on time.
 pub const THROTTLED_TRIP: u32 = 8;
 
 fn trip(kind: ErrorKind) -> u32 {
