@@ -110,6 +110,14 @@ fn status_label(raw: &str) -> String {
     }
 }
 
+/// `HH:mm:ss` as seconds after midnight.
+fn seconds_of_day(clock: &str) -> Option<f64> {
+    let mut parts = clock.split(':').map(|part| part.parse::<u32>().ok());
+    let (hours, minutes, seconds) = (parts.next()??, parts.next()??, parts.next()??);
+    (hours < 24 && minutes < 60 && seconds < 60)
+        .then(|| f64::from(hours * 3600 + minutes * 60 + seconds))
+}
+
 fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &mut Samples) {
     let id = instance.instance_id.as_str();
     out.push(
@@ -149,6 +157,17 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
             [engine, id, &begin, &end],
             1.0,
         );
+        // The same window as numbers, so PromQL can compare it with the time of day.
+        out.push_some(
+            &INSTANCE_MAINTENANCE_WINDOW_BEGIN,
+            [engine, id],
+            seconds_of_day(&begin),
+        );
+        out.push_some(
+            &INSTANCE_MAINTENANCE_WINDOW_END,
+            [engine, id],
+            seconds_of_day(&end),
+        );
     }
     out.push_some(
         &INSTANCE_CREATED,
@@ -186,6 +205,14 @@ families! {
         ["engine", "instance_id", "begin", "end"],
         "GET /v2/{project_id}/instances (maintain_begin, maintain_end)",
         "The instance's daily maintenance window (UTC, HH:mm:ss; V1 HH:mm normalised); always 1. The window may cross midnight (begin > end).";
+    INSTANCE_MAINTENANCE_WINDOW_BEGIN = "dms_instance_maintenance_window_begin_seconds", Gauge, S,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (maintain_begin)",
+        "When the instance's daily maintenance window begins, in seconds after midnight UTC (compare with time() % 86400).";
+    INSTANCE_MAINTENANCE_WINDOW_END = "dms_instance_maintenance_window_end_seconds", Gauge, S,
+        ["engine", "instance_id"],
+        "GET /v2/{project_id}/instances (maintain_end)",
+        "When the instance's daily maintenance window ends, in seconds after midnight UTC; below the begin when the window crosses midnight.";
 }
 
 pub static DESCRIPTION: Description = Description {
@@ -205,6 +232,8 @@ pub static DESCRIPTION: Description = Description {
         &INSTANCE_BROKERS,
         &INSTANCE_CREATED,
         &INSTANCE_MAINTENANCE_WINDOW_INFO,
+        &INSTANCE_MAINTENANCE_WINDOW_BEGIN,
+        &INSTANCE_MAINTENANCE_WINDOW_END,
     ],
 };
 
@@ -267,7 +296,16 @@ impl Collector for Instances {
 
 #[cfg(test)]
 mod tests {
-    use super::status_label;
+    use super::{seconds_of_day, status_label};
+
+    #[test]
+    fn maintenance_clocks_become_seconds_of_the_day() {
+        assert_eq!(seconds_of_day("02:00:00"), Some(7200.0));
+        assert_eq!(seconds_of_day("23:59:59"), Some(86_399.0));
+        assert_eq!(seconds_of_day("24:00:00"), None);
+        assert_eq!(seconds_of_day("02:00"), None);
+        assert_eq!(seconds_of_day("xx:00:00"), None);
+    }
 
     #[test]
     fn statuses_map_to_the_bounded_set() {
