@@ -199,11 +199,7 @@ pub(super) async fn while_scraping(
         .push((Method::PUT, retention, json!({"hours": 72})));
     faults.expected.push(expected(
         "DmsKafkaConsumerLagNearRetention",
-        vec![
-            ("instance_id", kafka_id.to_owned()),
-            ("group", rewound),
-            ("topic", topic),
-        ],
+        vec![("instance_id", kafka_id.to_owned()), ("group", rewound)],
         "retention of the rewound group's topic cut",
     ));
     // The statuses need a whole window of readings: wait for these alerts before the main
