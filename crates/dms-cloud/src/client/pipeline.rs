@@ -166,6 +166,12 @@ impl DmsClient {
         auth: &Auth,
     ) -> Result<Response<Bytes>, AttemptError> {
         let api = req.api;
+        // One vocabulary: a call named outside `apis::APIS` (no IAM action, no preflight row,
+        // no simulator endpoint) fails every test that makes it.
+        debug_assert!(
+            crate::apis::find(api).is_some(),
+            "API {api:?} is not in dms_cloud::apis::APIS"
+        );
         let observer = &self.inner.observer;
         let instance = instance_of(&req.segments);
         let signed = matches!(auth, Auth::Sign { .. });
