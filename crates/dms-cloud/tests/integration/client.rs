@@ -204,18 +204,25 @@ async fn a_rejected_signature_holds_signed_calls_without_sending_them() {
     assert_eq!(server.count(), 2, "one probe after the delay");
 }
 
+/// Five cluster reads of five instances, started together.
+fn five_cluster_reads_at_once(
+    client: &DmsClient,
+) -> Vec<tokio::task::JoinHandle<Result<dms_cloud::dto::kafka::Cluster, dms_cloud::ApiError>>> {
+    (0..5)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.kafka_cluster(&format!("inst-{i}")).await })
+        })
+        .collect()
+}
+
 #[tokio::test(start_paused = true)]
 async fn signatures_are_probed_one_at_a_time_until_one_is_accepted() {
     // A key the gateway rejects: five calls at once send one signature, not five.
     let (transport, server) =
         fake(|_| Reply::error(401, "APIGW.0301", "verify aksk signature fail"));
     let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
-    let calls: Vec<_> = (0..5)
-        .map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move { client.kafka_cluster(&format!("inst-{i}")).await })
-        })
-        .collect();
+    let calls = five_cluster_reads_at_once(&client);
     for call in calls {
         assert!(matches!(call.await, Ok(Err(_))));
     }
@@ -223,12 +230,7 @@ async fn signatures_are_probed_one_at_a_time_until_one_is_accepted() {
     // A key the gateway accepts: the first call's answer lets the others go.
     let (transport, server) = fake(|_| Reply::json(200, fixture("R3_cluster.json")));
     let (client, _observer) = client_with(config(aksk_with_token()), transport, &unlimited());
-    let calls: Vec<_> = (0..5)
-        .map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move { client.kafka_cluster(&format!("inst-{i}")).await })
-        })
-        .collect();
+    let calls = five_cluster_reads_at_once(&client);
     for call in calls {
         assert!(matches!(call.await, Ok(Ok(_))));
     }

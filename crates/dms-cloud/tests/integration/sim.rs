@@ -229,14 +229,9 @@ async fn every_rocketmq_endpoint_works_against_the_simulator() {
 #[tokio::test(start_paused = true)]
 async fn simulated_throttling_is_retried_and_paced() {
     let (sim, client, observer) = setup(aksk());
-    let instance = client
-        .list_instances(Engine::Kafka)
-        .await
-        .unwrap_or_default();
-    let id = instance
-        .first()
-        .map(|i| i.instance_id.clone())
-        .unwrap_or_default();
+    let Some(id) = kafka_ids(&client).await.into_iter().next() else {
+        panic!("the simulator has no instance in cn-north-4")
+    };
     sim.set_fault(FaultRule {
         endpoint: "kafka_groups".into(),
         instance_id: None,
@@ -273,13 +268,10 @@ async fn simulated_throttling_is_retried_and_paced() {
 #[tokio::test(start_paused = true)]
 async fn simulated_faults_map_to_error_kinds() {
     let (sim, client, _) = setup(aksk());
-    let instances = client
-        .list_instances(Engine::Kafka)
-        .await
-        .unwrap_or_default();
-    let Some(id) = instances.first().map(|i| i.instance_id.as_str()) else {
+    let Some(id) = kafka_ids(&client).await.into_iter().next() else {
         panic!("the simulator has no instance in cn-north-4")
     };
+    let id = id.as_str();
     for (fault, kind, attempts) in [
         (Fault::ServerError(503), ErrorKind::ServerError, 4),
         (Fault::Malformed, ErrorKind::Decode, 1),
