@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::error::ApiError;
+use crate::provider::CredentialProvider;
 
 /// How the client authenticates.
 #[derive(Clone)]
@@ -30,6 +31,9 @@ pub enum Credentials {
         password: SecretString,
         domain: String,
     },
+    /// Temporary keys from a source that renews them ([`CredentialProvider`]): every request
+    /// is signed with the provider's current keys and their security token.
+    Provided(CredentialProvider),
 }
 
 /// Shows at most the first four characters of an access key.
@@ -60,6 +64,7 @@ impl fmt::Debug for Credentials {
                 .field("password", &"[REDACTED]")
                 .field("domain", domain)
                 .finish(),
+            Credentials::Provided(provider) => f.debug_tuple("Provided").field(provider).finish(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod dto;
 mod engine;
 pub mod error;
 mod locks;
+pub mod provider;
 pub mod retry;
 pub mod transport;
 
@@ -25,6 +26,9 @@ pub use client::{
 };
 pub use engine::Engine;
 pub use error::{ApiError, ErrorKind};
+pub use provider::{
+    CredentialProvider, CredentialSource, ProviderStatus, RefreshError, SigningKeys,
+};
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};
 

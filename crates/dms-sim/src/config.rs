@@ -93,6 +93,11 @@ pub struct SimConfig {
     /// The API gateway's limit per AK (or token): this many requests per second, with a burst
     /// of as many; beyond it 429 `APIGW.0308`. `None` (default) = no limit.
     pub rate_limit: Option<u32>,
+    /// Lifetime of the ECS metadata service's temporary keys (tokio time; default 1 h).
+    pub temporary_key_validity: Duration,
+    /// The metadata service hands out new keys this long before the current ones expire;
+    /// both stay valid meanwhile (default 10 min, as documented).
+    pub temporary_key_rotation: Duration,
 }
 
 impl SimConfig {
@@ -140,6 +145,8 @@ impl SimConfig {
             churn: false,
             latency: Duration::ZERO,
             rate_limit: None,
+            temporary_key_validity: Duration::from_secs(3600),
+            temporary_key_rotation: Duration::from_secs(600),
         }
     }
 

@@ -24,6 +24,7 @@ mod generate;
 mod http;
 mod kafka;
 mod locks;
+mod metadata;
 mod model;
 mod produced;
 mod query;
@@ -35,6 +36,7 @@ mod wire;
 pub use config::{AccessKey, FleetSpec, IamUser, Project, SimConfig};
 pub use endpoints::ENDPOINTS;
 pub use faults::{Fault, FaultRule};
+pub use metadata::MetadataFault;
 pub use request_log::RequestRecord;
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,6 +62,8 @@ pub(crate) struct State {
     pub token_serial: u64,
     pub requests: RequestLog,
     pub topic_detail_last: HashMap<String, tokio::time::Instant>,
+    /// The ECS metadata service's temporary keys (`metadata`).
+    pub metadata: metadata::MetadataState,
 }
 
 pub(crate) struct Inner {
@@ -105,6 +109,7 @@ impl Simulator {
                     token_serial: 0,
                     requests: RequestLog::default(),
                     topic_detail_last: HashMap::new(),
+                    metadata: metadata::MetadataState::default(),
                 }),
                 config,
                 request_serial: AtomicU64::new(0),
@@ -374,6 +379,31 @@ impl Simulator {
     }
 
     /// Invalidates every token issued so far.
+    /// Makes the ECS metadata service fail (or work again).
+    pub fn set_metadata_fault(&self, fault: MetadataFault) {
+        lock(&self.inner.state).metadata.fault = fault;
+    }
+
+    /// How often `securitykey` was asked for.
+    pub fn metadata_requests(&self) -> u64 {
+        lock(&self.inner.state).metadata.securitykey_requests
+    }
+
+    /// The temporary AKs the metadata service issued so far, in issue order.
+    pub fn temporary_access_keys(&self) -> Vec<String> {
+        let state = lock(&self.inner.state);
+        let mut keys: Vec<String> = state.metadata.keys.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
+    /// The secret key and security token the metadata service issued with `access_key`.
+    pub fn temporary_key(&self, access_key: &str) -> Option<(String, String)> {
+        let state = lock(&self.inner.state);
+        let key = state.metadata.keys.get(access_key)?;
+        Some((key.secret_key.clone(), key.security_token.clone()))
+    }
+
     pub fn expire_tokens(&self) {
         lock(&self.inner.state).tokens.clear();
     }

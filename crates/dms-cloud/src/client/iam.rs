@@ -157,7 +157,9 @@ impl DmsClient {
                     None => self.list_projects(&Auth::Token(token.value)).await,
                 }
             }
-            Credentials::AkSk { .. } => self.list_projects(&Auth::Sign { project_id: None }).await,
+            Credentials::AkSk { .. } | Credentials::Provided(_) => {
+                self.list_projects(&Auth::Sign { project_id: None }).await
+            }
         };
         if let Err(error) = &result
             && matches!(

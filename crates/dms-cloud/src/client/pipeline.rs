@@ -46,6 +46,15 @@ impl From<ApiError> for AttemptError {
 }
 
 impl AttemptError {
+    /// A call that was not sent: never retried at once.
+    fn unsent(error: ApiError) -> Self {
+        AttemptError {
+            error,
+            retry_after: None,
+            not_sent: true,
+        }
+    }
+
     fn not_sent(api: &'static str, host: &str, not_sent: NotSent) -> Self {
         let error = match not_sent {
             NotSent::Backoff(held) => ApiError::new(
@@ -175,6 +184,13 @@ impl DmsClient {
         let observer = &self.inner.observer;
         let instance = instance_of(&req.segments);
         let signed = matches!(auth, Auth::Sign { .. });
+        // Keys are fetched (when there are none) before the call waits its turn, and taken
+        // again right before it is sent, so an expired key is never sent.
+        if signed {
+            self.signing_keys_ready(api)
+                .await
+                .map_err(AttemptError::unsent)?;
+        }
         let attempt = endpoint
             .budget
             .begin(api, instance.unwrap_or(""), signed)
@@ -188,7 +204,12 @@ impl DmsClient {
         attempt
             .still_allowed()
             .map_err(|not_sent| AttemptError::not_sent(api, &endpoint.host, not_sent))?;
-        let request = self.build_request(endpoint, req, auth)?;
+        let keys = if signed {
+            Some(self.signing_keys_now(api).map_err(AttemptError::unsent)?)
+        } else {
+            None
+        };
+        let request = self.build_request(endpoint, req, auth, keys.as_ref())?;
         let started = Instant::now();
         let timeout = self.inner.request_timeout;
         let outcome = tokio::time::timeout(timeout, self.inner.transport.send(request)).await;
@@ -333,7 +354,7 @@ impl DmsClient {
     /// token refresh and one more try.
     async fn send_dms(&self, req: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
         match &self.inner.credentials {
-            Credentials::AkSk { .. } => {
+            Credentials::AkSk { .. } | Credentials::Provided(_) => {
                 let project_id = self.project_id().await?;
                 let result = self
                     .execute(

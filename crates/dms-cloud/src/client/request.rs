@@ -11,6 +11,7 @@ use super::DmsClient;
 use crate::auth::Credentials;
 use crate::budget::{Budgets, HostBudget};
 use crate::error::{ApiError, ErrorKind};
+use crate::provider::SigningKeys;
 
 /// One parsed endpoint: `scheme://authority`, the `Host` header value, a path prefix, and the
 /// budget of its host.
@@ -113,6 +114,15 @@ impl ApiRequest {
     }
 }
 
+/// A call not sent for want of unexpired keys.
+fn no_keys(api: &'static str, why: &str) -> ApiError {
+    ApiError::new(
+        api,
+        ErrorKind::Unauthorized,
+        format!("not sent: no unexpired temporary credentials ({why})"),
+    )
+}
+
 fn header_value(value: &str, sensitive: bool) -> Option<HeaderValue> {
     let mut value = HeaderValue::from_str(value).ok()?;
     value.set_sensitive(sensitive);
@@ -120,12 +130,49 @@ fn header_value(value: &str, sensitive: bool) -> Option<HeaderValue> {
 }
 
 impl DmsClient {
+    /// Waits for keys to sign with: static ones at once; a provider's current ones, fetched
+    /// first when it has none.
+    pub(super) async fn signing_keys_ready(&self, api: &'static str) -> Result<(), ApiError> {
+        match &self.inner.credentials {
+            Credentials::Provided(provider) => provider
+                .keys()
+                .await
+                .map(drop)
+                .map_err(|error| no_keys(api, &error.to_string())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The keys to sign with now; a provider's only while they have not expired.
+    pub(super) fn signing_keys_now(&self, api: &'static str) -> Result<SigningKeys, ApiError> {
+        match &self.inner.credentials {
+            Credentials::AkSk {
+                access_key,
+                secret_key,
+                security_token,
+            } => Ok(SigningKeys {
+                access_key: access_key.clone(),
+                secret_key: secret_key.clone(),
+                security_token: security_token.clone(),
+            }),
+            Credentials::Provided(provider) => provider
+                .current()
+                .ok_or_else(|| no_keys(api, "the temporary keys expired before the call's turn")),
+            Credentials::Password { .. } => Err(ApiError::new(
+                api,
+                ErrorKind::Config,
+                "signing needs AK/SK credentials",
+            )),
+        }
+    }
+
     /// The HTTP request of one attempt: URL, `Host`, and the signature (dated now) or token.
     pub(super) fn build_request(
         &self,
         endpoint: &Endpoint,
         req: &ApiRequest,
         auth: &Auth,
+        keys: Option<&SigningKeys>,
     ) -> Result<Request<Bytes>, ApiError> {
         let config_error = |message: &str| ApiError::new(req.api, ErrorKind::Config, message);
         let decoded_path = endpoint.path(req);
@@ -150,11 +197,11 @@ impl DmsClient {
         let mut extra: Vec<(&'static str, String, bool)> = Vec::new();
         match auth {
             Auth::Sign { project_id } => {
-                let Credentials::AkSk {
+                let Some(SigningKeys {
                     access_key,
                     secret_key,
                     security_token,
-                } = &self.inner.credentials
+                }) = keys
                 else {
                     return Err(config_error("signing needs AK/SK credentials"));
                 };

@@ -9,3 +9,4 @@ mod iam;
 mod rabbitmq;
 mod sim;
 mod support;
+mod temporary;

@@ -18,8 +18,8 @@ const SIM_SK: &str = "simulator-secret-key-0001";
 const CN_NORTH_4: &str = "0b0e4b5d1e8f4d6c9a7f3e2d1c0b9a88";
 
 /// Dispatches requests into the simulator in-process.
-struct SimTransport {
-    sim: Simulator,
+pub(crate) struct SimTransport {
+    pub(crate) sim: Simulator,
 }
 
 impl Transport for SimTransport {

@@ -5,10 +5,31 @@ use axum::http::HeaderMap;
 use super::Incoming;
 use crate::error::ApiError;
 use crate::locks::lock;
+use crate::metadata::TemporaryVerdict;
 use crate::{Simulator, Token};
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The secret key and security token of a temporary AK the metadata service issued, or the
+/// gateway's answer to an unknown or expired one.
+fn temporary_key(
+    sim: &Simulator,
+    parsed: &dms_sign::ParsedAuthorization,
+) -> Result<(String, Option<String>), ApiError> {
+    let state = lock(&sim.inner.state);
+    match state
+        .metadata
+        .verdict(&parsed.access_key, tokio::time::Instant::now())
+    {
+        TemporaryVerdict::Unknown => Err(ApiError::apigw_auth("ak not found")),
+        TemporaryVerdict::Expired => Err(ApiError::apigw_auth("the security token has expired")),
+        TemporaryVerdict::Valid {
+            secret_key,
+            security_token,
+        } => Ok((secret_key, Some(security_token))),
+    }
 }
 
 /// Checks the token or the signature; returns who is calling (the AK, or the token), the
@@ -51,12 +72,14 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
     };
     let parsed = dms_sign::parse_authorization(authorization)
         .map_err(|_| ApiError::apigw_auth("authorization header is malformed"))?;
-    let Some(key) = config
+    let permanent = config
         .credentials
         .iter()
         .find(|k| k.access_key == parsed.access_key)
-    else {
-        return Err(ApiError::apigw_auth("ak not found"));
+        .map(|k| k.secret_key.clone());
+    let (secret_key, security_token) = match permanent {
+        Some(secret_key) => (secret_key, None),
+        None => temporary_key(sim, &parsed)?,
     };
     let mut signed: Vec<(String, String)> = Vec::new();
     for name in &parsed.signed_headers {
@@ -92,7 +115,16 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
         headers: &signed,
         body,
     };
-    if !dms_sign::verify(key.secret_key.as_bytes(), &request, &parsed.signature) {
+    if let Some(expected) = security_token
+        && signed
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-security-token"))
+            .is_none_or(|(_, token)| token.trim() != expected)
+    {
+        // Temporary keys are accepted only with their own token, signed.
+        return Err(ApiError::apigw_auth("verify security token fail"));
+    }
+    if !dms_sign::verify(secret_key.as_bytes(), &request, &parsed.signature) {
         return Err(ApiError::apigw_auth("verify aksk signature fail"));
     }
     if let Some(path_project) = &route.project_id {
