@@ -175,17 +175,23 @@ impl fmt::Debug for CredentialProvider {
     }
 }
 
-/// The body of `securitykey` (and of IAM's `securitytokens`).
+/// The body of `securitykey` (and of IAM's `securitytokens`; STS's is `credentials`).
 #[derive(Deserialize)]
 struct SecurityKeyBody {
+    #[serde(alias = "credentials")]
     credential: SecurityKey,
 }
 
+/// The names the official Python SDK accepts for each field (`StsAccessor`).
 #[derive(Deserialize)]
 struct SecurityKey {
+    #[serde(alias = "accessKeyId", alias = "access_key_id")]
     access: String,
+    #[serde(alias = "secretAccessKey", alias = "secret_access_key")]
     secret: SecretString,
+    #[serde(alias = "securityToken", alias = "security_token")]
     securitytoken: Option<SecretString>,
+    #[serde(alias = "expiration")]
     expires_at: String,
 }
 
@@ -231,7 +237,11 @@ impl CredentialProvider {
         let state = lock(&self.inner.state);
         ProviderStatus {
             source: self.inner.source.label(),
-            expires_at: state.issued.as_ref().map(|issued| issued.expires_at),
+            // From tokio's clock, which decides, placed on the wall clock now: the two
+            // agree in production, and tests with paused time see the remaining life.
+            expires_at: state.issued.as_ref().map(|issued| {
+                OffsetDateTime::now_utc() + issued.expires.saturating_duration_since(Instant::now())
+            }),
             failed_refreshes: self.inner.failed_refreshes.load(Ordering::Relaxed),
             consecutive_failures: state.consecutive_failures,
         }
@@ -563,6 +573,13 @@ mod tests {
             assert_eq!(issued.keys.access_key, "TMPAK");
             assert!(issued.keys.security_token.is_some());
         }
+        let sts = br#"{"credentials":{"access_key_id":"STSAK","secret_access_key":"s","security_token":"t","expiration":"2023-11-14T22:53:20Z"}}"#;
+        let issued = issued_from(sts, wall, now).map_err(str::to_owned);
+        assert_eq!(
+            issued.map(|i| (i.keys.access_key, i.expires - now)),
+            Ok(("STSAK".to_owned(), Duration::from_secs(2400))),
+            "STS's field names, as the SDK reads them"
+        );
         let past =
             br#"{"credential":{"access":"A","secret":"S","expires_at":"2023-11-14T21:00:00Z"}}"#;
         assert!(issued_from(past, wall, now).is_err());

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dms_cloud::{ApiObserver, Budgets};
+use dms_cloud::{ApiObserver, Budgets, CredentialProvider};
 
-use crate::metrics::self_metrics::{HostRow, HostRows, SelfMetrics};
+use crate::metrics::self_metrics::{CredentialRow, CredentialRows, HostRow, HostRows, SelfMetrics};
 
 /// Reports every request of the clients it is given to the self-metrics.
 #[derive(Debug, Clone)]
@@ -34,6 +34,20 @@ impl ApiObserver for MetricsObserver {
     fn retried(&self, host: &str, api: &'static str) {
         self.metrics.record_retry(host, api);
     }
+}
+
+/// A renewing credential source's state as the self-metrics read it at each scrape.
+pub fn credential_rows(provider: CredentialProvider) -> CredentialRows {
+    Arc::new(move || {
+        let status = provider.status();
+        vec![CredentialRow {
+            source: status.source,
+            expires_at_unix: status
+                .expires_at
+                .map(|at| at.unix_timestamp_nanos() as f64 / 1e9),
+            refresh_failures: status.failed_refreshes,
+        }]
+    })
 }
 
 /// The host schedulers' state as the self-metrics read it at each scrape.

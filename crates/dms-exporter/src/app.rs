@@ -193,6 +193,21 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
         supervisor,
     } = shared;
     configure_budgets(&budgets, &config);
+    // Temporary keys are renewed ahead of expiry for as long as this collection runs; the
+    // self-metrics show when the keys in use expire.
+    match &credentials {
+        Credentials::Provided(provider) => {
+            metrics.watch_credentials(Some(api_observer::credential_rows(provider.clone())));
+            let (provider, stop) = (provider.clone(), shutdown.clone());
+            supervisor.spawn("credential refresh", async move {
+                tokio::select! {
+                    () = provider.run() => {}
+                    () = stop.cancelled() => {}
+                }
+            });
+        }
+        _ => metrics.watch_credentials(None),
+    }
     let configured = targets::configured(
         &config,
         &credentials,

@@ -38,10 +38,17 @@ fn main() -> ExitCode {
                     .collect();
                 // Start-up refuses a configuration no source gives keys for; so does the
                 // check (a file it could not read is reported above, once).
-                if errors.is_empty()
-                    && let Err(error) = resolve_credentials(&file.credentials, &ProcessEnv)
-                {
-                    errors.push(format!("{display}: {error}"));
+                if errors.is_empty() {
+                    let resolved = metadata_transport().and_then(|transport| {
+                        Ok(resolve_credentials(
+                            &file.credentials,
+                            &ProcessEnv,
+                            &transport,
+                        )?)
+                    });
+                    if let Err(error) = resolved {
+                        errors.push(format!("{display}: {error:#}"));
+                    }
                 }
                 if let Err(error) = cloud_transport(&file) {
                     errors.push(format!("{display}: {error:#}"));
@@ -105,8 +112,14 @@ fn main() -> ExitCode {
 
 /// `--check-config --online` of a configuration the offline checks passed.
 fn check_online(file: &config::Config) -> ExitCode {
-    let prepared = resolve_credentials(&file.credentials, &ProcessEnv)
-        .map_err(anyhow::Error::from)
+    let prepared = metadata_transport()
+        .and_then(|transport| {
+            Ok(resolve_credentials(
+                &file.credentials,
+                &ProcessEnv,
+                &transport,
+            )?)
+        })
         .and_then(|credentials| Ok((credentials, cloud_transport(file)?)))
         .and_then(|prepared| {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -192,13 +205,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         unreachable!("--demo exists only with the demo feature")
     } else {
         // Flags win over the file at every reload too.
+        let metadata = metadata_transport()?;
         let load = move |path: &std::path::Path| -> anyhow::Result<_> {
             let mut config = config::load_file(path)?;
             for warning in config::warnings(&config) {
                 tracing::warn!("{}: {warning}", path.display());
             }
             config::apply_shard_flags(&mut config, shard_flags)?;
-            let credentials = resolve_credentials(&config.credentials, &ProcessEnv)?;
+            let credentials = resolve_credentials(&config.credentials, &ProcessEnv, &metadata)?;
             Ok((config, credentials))
         };
         let (config, credentials) = load(&cli.config_file)?;
@@ -248,6 +262,14 @@ fn cloud_transport(config: &config::Config) -> anyhow::Result<ReqwestTransport> 
     };
     ReqwestTransport::trusting(CONNECT_TIMEOUT, ca_pem.as_deref().map(str::as_bytes))
         .context("api.ca_file")
+}
+
+/// The transport of the ECS metadata service (plain HTTP to a local address: no CA of
+/// `api.ca_file` applies).
+fn metadata_transport() -> anyhow::Result<Arc<dyn Transport>> {
+    let transport = ReqwestTransport::trusting(CONNECT_TIMEOUT, None)
+        .context("the ECS metadata service's HTTP client")?;
+    Ok(Arc::new(transport))
 }
 
 /// Listens on every `--web.listen-address`.

@@ -1,12 +1,31 @@
-//! Resolving credentials from the file, the SDK environment variables and credential files.
+//! Resolving credentials from the file, the SDK environment variables, credential files and
+//! the ECS metadata service, and refusing a credential block that is incomplete or
+//! contradictory.
+//!
+//! The chain, when `credentials.source` names none: `iam_user` when that block is present
+//! (IAM password), else AK/SK (and a security token) from the file's keys, their files, the
+//! SDK variables `HUAWEICLOUD_SDK_AK`/`_SK`/`_SECURITY_TOKEN`, then `$CREDENTIALS_DIRECTORY`.
+//! The ECS metadata service is used only when named: falling back to a link-local address
+//! on a machine that is not an ECS would hide a missing key behind retries, and a
+//! configuration without keys is refused at start-up as before.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
+use dms_cloud::provider::{DEFAULT_REFRESH_MARGIN, ECS_METADATA_ENDPOINT};
+use dms_cloud::{CredentialProvider, CredentialSource as CloudSource, Transport};
 use secrecy::SecretString;
 
-use super::types::CredentialsConfig;
+use super::problem::{Problem, nowhere};
+use super::types::{CredentialSourceName, CredentialsConfig};
 use crate::files::read_capped;
+
+/// The range of `credentials.refresh_margin`: at least a minute of retries before expiry,
+/// and less than the shortest temporary keys' life would make every fetch a refresh.
+pub(super) const REFRESH_MARGIN: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(6 * 3600);
 
 /// Where the environment comes from: real in production, a map in tests.
 pub trait CredentialSource {
@@ -132,12 +151,148 @@ pub fn credential_files(config: &CredentialsConfig, env: &dyn CredentialSource) 
     named.chain(directory).collect()
 }
 
-/// Builds the client credentials.
+/// The source the configuration selects: named, or implied by the blocks present.
+pub(super) fn selected_source(config: &CredentialsConfig) -> CredentialSourceName {
+    config.source.unwrap_or(if config.iam_user.is_some() {
+        CredentialSourceName::IamPassword
+    } else {
+        CredentialSourceName::AccessKey
+    })
+}
+
+/// What is incomplete or contradictory in the credential block (the file only: the SDK
+/// variables and `$CREDENTIALS_DIRECTORY` are looked at when credentials are resolved).
+pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let source = selected_source(config);
+    let keys = [
+        ("access_key", config.access_key.is_some()),
+        ("access_key_file", config.access_key_file.is_some()),
+        ("secret_key", config.secret_key.is_some()),
+        ("secret_key_file", config.secret_key_file.is_some()),
+        ("security_token", config.security_token.is_some()),
+        ("security_token_file", config.security_token_file.is_some()),
+    ];
+    let has_access_key = config.access_key.is_some() || config.access_key_file.is_some();
+    let has_secret_key = config.secret_key.is_some() || config.secret_key_file.is_some();
+    let token_field = if config.security_token.is_some() {
+        Some("security_token")
+    } else if config.security_token_file.is_some() {
+        Some("security_token_file")
+    } else {
+        None
+    };
+    match source {
+        CredentialSourceName::EcsMetadata => {
+            for (field, _) in keys.iter().filter(|(_, set)| *set) {
+                problems.push(nowhere(
+                    &format!("credentials.{field}"),
+                    "not used with source: ecs_metadata (the metadata service gives the keys and their security token): remove it, or choose source: access_key",
+                ));
+            }
+            if config.iam_user.is_some() {
+                problems.push(nowhere(
+                    "credentials.iam_user",
+                    "not used with source: ecs_metadata: remove it, or choose source: iam_password",
+                ));
+            }
+        }
+        CredentialSourceName::IamPassword => {
+            if config.iam_user.is_none() {
+                problems.push(nowhere(
+                    "credentials.source",
+                    "iam_password needs credentials.iam_user (name, domain and password or password_file)",
+                ));
+            }
+        }
+        CredentialSourceName::AccessKey => {
+            if config.source.is_some() && config.iam_user.is_some() {
+                problems.push(nowhere(
+                    "credentials.iam_user",
+                    "not used with source: access_key: remove it, or choose source: iam_password",
+                ));
+            }
+        }
+    }
+    // A security token is one part of temporary keys: the file naming it without its keys
+    // would sign with keys from elsewhere that the token does not belong to.
+    if source != CredentialSourceName::EcsMetadata
+        && let Some(field) = token_field
+        && !(has_access_key && has_secret_key)
+    {
+        problems.push(nowhere(
+            &format!("credentials.{field}"),
+            "a security token belongs to temporary keys: set credentials.access_key (or access_key_file) and credentials.secret_key (or secret_key_file) with it",
+        ));
+    }
+    if source != CredentialSourceName::EcsMetadata {
+        if config.ecs_metadata.is_some() {
+            problems.push(nowhere(
+                "credentials.ecs_metadata",
+                "only used with source: ecs_metadata: set that, or remove this block",
+            ));
+        }
+        if config.refresh_margin.is_some() {
+            problems.push(nowhere(
+                "credentials.refresh_margin",
+                "only used with temporary keys that the exporter renews (source: ecs_metadata); a rewritten credential file is picked up within 10 s",
+            ));
+        }
+    }
+    if let Some(endpoint) = config
+        .ecs_metadata
+        .as_ref()
+        .and_then(|metadata| metadata.endpoint.as_deref())
+        && let Some(problem) = super::ranges::endpoint_problem(endpoint)
+    {
+        problems.push(nowhere("credentials.ecs_metadata.endpoint", problem));
+    }
+    if let Some(margin) = config.refresh_margin
+        && !REFRESH_MARGIN.contains(&margin.0)
+    {
+        problems.push(nowhere(
+            "credentials.refresh_margin",
+            format!(
+                "{} is out of range: from {} to {}",
+                humantime::format_duration(margin.0),
+                humantime::format_duration(*REFRESH_MARGIN.start()),
+                humantime::format_duration(*REFRESH_MARGIN.end())
+            ),
+        ));
+    }
+    problems
+}
+
+/// Builds the client credentials. `transport` carries the requests of a source that fetches
+/// keys (the metadata service); nothing is fetched here.
 pub fn resolve_credentials(
     config: &CredentialsConfig,
     env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
 ) -> Result<Credentials, CredentialsError> {
-    if let Some(user) = &config.iam_user {
+    let source = selected_source(config);
+    if source == CredentialSourceName::EcsMetadata {
+        let endpoint = config
+            .ecs_metadata
+            .as_ref()
+            .and_then(|metadata| metadata.endpoint.clone())
+            .unwrap_or_else(|| ECS_METADATA_ENDPOINT.to_owned());
+        let margin = config
+            .refresh_margin
+            .map_or(DEFAULT_REFRESH_MARGIN, |margin| margin.0);
+        return Ok(Credentials::Provided(CredentialProvider::new(
+            CloudSource::EcsMetadata {
+                endpoint: endpoint.trim_end_matches('/').to_owned(),
+            },
+            Arc::clone(transport),
+            margin,
+        )));
+    }
+    if let Some(user) = config
+        .iam_user
+        .as_ref()
+        .filter(|_| source == CredentialSourceName::IamPassword)
+    {
         let password = one(
             "credentials.iam_user.",
             "password",
@@ -183,6 +338,9 @@ pub fn resolve_credentials(
         env,
     )?;
     let found = match (access_key, secret_key) {
+        (Some(_), Some(_)) if source == CredentialSourceName::IamPassword => {
+            "found no credentials.iam_user for source: iam_password"
+        }
         (Some(access_key), Some(secret_key)) => {
             return Ok(Credentials::AkSk {
                 access_key,
@@ -192,10 +350,13 @@ pub fn resolve_credentials(
         }
         (Some(_), None) => "found an access key but no secret key",
         (None, Some(_)) => "found a secret key but no access key",
+        (None, None) if security_token.is_some() => {
+            "found a security token but neither key it belongs to"
+        }
         (None, None) => "found neither",
     };
     Err(CredentialsError::Missing(format!(
-        "looked for an access key and a secret key in the configuration file (credentials.access_key/secret_key, credentials.access_key_file/secret_key_file), the environment variables HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK and {}, and {found}; or configure credentials.iam_user",
+        "looked for an access key and a secret key in the configuration file (credentials.access_key/secret_key, credentials.access_key_file/secret_key_file), the environment variables HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK and {}, and {found}; or configure credentials.iam_user, or credentials.source: ecs_metadata on an ECS with an agency",
         directory_text(env, "the files access_key/secret_key")
     )))
 }
@@ -206,6 +367,32 @@ mod tests {
     use std::collections::BTreeMap;
 
     struct MapEnv(BTreeMap<&'static str, String>);
+
+    /// Resolving fetches nothing: a transport that would fail every request.
+    struct NoTransport;
+    impl Transport for NoTransport {
+        fn send(
+            &self,
+            _request: http::Request<bytes::Bytes>,
+        ) -> futures::future::BoxFuture<
+            'static,
+            Result<http::Response<bytes::Bytes>, dms_cloud::TransportError>,
+        > {
+            Box::pin(async {
+                Err(dms_cloud::TransportError::Other(
+                    "no network in unit tests".to_owned(),
+                ))
+            })
+        }
+    }
+
+    fn resolve(
+        config: &CredentialsConfig,
+        env: &dyn CredentialSource,
+    ) -> Result<Credentials, CredentialsError> {
+        let transport: Arc<dyn Transport> = Arc::new(NoTransport);
+        resolve_credentials(config, env, &transport)
+    }
     impl CredentialSource for MapEnv {
         fn var(&self, name: &str) -> Option<String> {
             self.0.get(name).cloned()
@@ -218,8 +405,7 @@ mod tests {
             ("HUAWEICLOUD_SDK_AK", "AKENV".to_owned()),
             ("HUAWEICLOUD_SDK_SK", "SKENV".to_owned()),
         ]));
-        let credentials =
-            resolve_credentials(&CredentialsConfig::default(), &env).expect("resolves");
+        let credentials = resolve(&CredentialsConfig::default(), &env).expect("resolves");
         match credentials {
             Credentials::AkSk {
                 access_key,
@@ -243,8 +429,7 @@ mod tests {
             "CREDENTIALS_DIRECTORY",
             dir.display().to_string(),
         )]));
-        let credentials =
-            resolve_credentials(&CredentialsConfig::default(), &env).expect("resolves");
+        let credentials = resolve(&CredentialsConfig::default(), &env).expect("resolves");
         let debug = format!("{credentials:?}");
         assert!(
             !debug.contains("SKFILE"),
@@ -296,7 +481,7 @@ mod tests {
     #[test]
     fn nothing_configured_is_a_clear_error() {
         let env = MapEnv(BTreeMap::new());
-        let error = resolve_credentials(&CredentialsConfig::default(), &env)
+        let error = resolve(&CredentialsConfig::default(), &env)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -314,7 +499,7 @@ mod tests {
             ("HUAWEICLOUD_SDK_AK", "AKENV".to_owned()),
             ("CREDENTIALS_DIRECTORY", "/nonexistent/creds".to_owned()),
         ]));
-        let error = resolve_credentials(&CredentialsConfig::default(), &env)
+        let error = resolve(&CredentialsConfig::default(), &env)
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
@@ -326,5 +511,70 @@ mod tests {
             error.contains("$CREDENTIALS_DIRECTORY (/nonexistent/creds)"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn ecs_metadata_is_used_only_when_named_with_its_endpoint_and_margin() {
+        let env = MapEnv(BTreeMap::new());
+        let named = CredentialsConfig {
+            source: Some(CredentialSourceName::EcsMetadata),
+            ..CredentialsConfig::default()
+        };
+        let Ok(Credentials::Provided(provider)) = resolve(&named, &env) else {
+            panic!("source: ecs_metadata gives a provider");
+        };
+        assert_eq!(
+            provider.source(),
+            &CloudSource::EcsMetadata {
+                endpoint: ECS_METADATA_ENDPOINT.to_owned()
+            }
+        );
+        assert_eq!(provider.margin(), DEFAULT_REFRESH_MARGIN);
+        let placed = CredentialsConfig {
+            source: Some(CredentialSourceName::EcsMetadata),
+            ecs_metadata: Some(super::super::types::EcsMetadataConfig {
+                endpoint: Some("http://127.0.0.1:8080/".to_owned()),
+            }),
+            refresh_margin: Some(crate::collect::settings::HumanDuration(
+                Duration::from_secs(300),
+            )),
+            ..CredentialsConfig::default()
+        };
+        let Ok(Credentials::Provided(provider)) = resolve(&placed, &env) else {
+            panic!("source: ecs_metadata gives a provider");
+        };
+        assert_eq!(
+            provider.source(),
+            &CloudSource::EcsMetadata {
+                endpoint: "http://127.0.0.1:8080".to_owned()
+            }
+        );
+        assert_eq!(provider.margin(), Duration::from_secs(300));
+        // Not named: no keys is still an error, not a silent turn to the metadata service.
+        let error = resolve(&CredentialsConfig::default(), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("credentials.source: ecs_metadata"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_security_token_without_keys_is_named_and_not_shown() {
+        let env = MapEnv(BTreeMap::from([(
+            "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+            "env-session-token-value".to_owned(),
+        )]));
+        let error = resolve(&CredentialsConfig::default(), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("found a security token but neither key"),
+            "{error}"
+        );
+        assert!(!error.contains("env-session-token-value"), "{error}");
     }
 }

@@ -243,6 +243,7 @@ fn validate(config: &Config) -> Vec<Problem> {
         ));
     }
     let credentials = &config.credentials;
+    problems.extend(super::credentials::problems(credentials));
     for (field, inline, file) in [
         (
             "access_key",

@@ -19,6 +19,12 @@ const CREDENTIAL_KEYS: &[&str] = &[
     "domain",
     "password",
     "password_file",
+    "source",
+    "access_key",
+    "ecs_metadata",
+    "iam_password",
+    "endpoint",
+    "refresh_margin",
 ];
 
 /// What replaces a hidden key or value.

@@ -44,6 +44,43 @@ pub struct CredentialsConfig {
     pub security_token_file: Option<String>,
     /// IAM password authentication instead of AK/SK.
     pub iam_user: Option<IamUserConfig>,
+    /// Which source gives the credentials; unset, the chain decides (docs/configuration.md).
+    pub source: Option<CredentialSourceName>,
+    /// Where the ECS metadata service is (`source: ecs_metadata`).
+    pub ecs_metadata: Option<EcsMetadataConfig>,
+    /// Temporary keys are renewed this long before they expire (default 15m).
+    pub refresh_margin: Option<HumanDuration>,
+}
+
+/// The credential sources `credentials.source` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSourceName {
+    /// AK/SK (and a security token) from the file, its files, the SDK variables or
+    /// `$CREDENTIALS_DIRECTORY`.
+    AccessKey,
+    /// Temporary keys from the ECS metadata service (an agency bound to the ECS).
+    EcsMetadata,
+    /// `credentials.iam_user`, exchanged for IAM tokens.
+    IamPassword,
+}
+
+impl CredentialSourceName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialSourceName::AccessKey => "access_key",
+            CredentialSourceName::EcsMetadata => "ecs_metadata",
+            CredentialSourceName::IamPassword => "iam_password",
+        }
+    }
+}
+
+/// `credentials.ecs_metadata`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsMetadataConfig {
+    /// The metadata service's address (default `http://169.254.169.254`).
+    pub endpoint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +107,9 @@ impl fmt::Debug for CredentialsConfig {
             .field("security_token", &hidden(&self.security_token))
             .field("security_token_file", &self.security_token_file)
             .field("iam_user", &self.iam_user)
+            .field("source", &self.source)
+            .field("ecs_metadata", &self.ecs_metadata)
+            .field("refresh_margin", &self.refresh_margin)
             .finish()
     }
 }

@@ -148,6 +148,14 @@ families! {
         ["host", "api"],
         "self",
         "Retried requests by endpoint host and api.";
+    CREDENTIALS_EXPIRY = "dms_credentials_expiry_timestamp_seconds", Gauge, S,
+        ["source"],
+        "self",
+        "When the temporary keys in use expire, as a Unix timestamp, by credential source (ecs_metadata); absent for keys that do not expire and before the first keys arrive. They are renewed credentials.refresh_margin (default 15 min) before, or at half their remaining life when that is sooner; after a failed refresh the current keys stay in use until this time, and no call is sent with expired keys.";
+    CREDENTIALS_REFRESH_FAILURES = "dms_credentials_refresh_failures_total", Counter, None,
+        ["source"],
+        "self",
+        "Failed fetches of temporary keys by credential source, each retried with backoff (1 s, doubling to 60 s) while the current keys live.";
     CONFIG_RELOAD_OK = "dms_exporter_config_last_reload_successful", Gauge, None,
         [],
         "self",

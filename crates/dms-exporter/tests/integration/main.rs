@@ -28,4 +28,5 @@ mod sharding;
 mod soak;
 mod state_file;
 mod support;
+mod temporary_credentials;
 mod web;

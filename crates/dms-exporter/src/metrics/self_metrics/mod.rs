@@ -5,6 +5,7 @@
 //! snapshot.
 
 mod build_info;
+mod credentials;
 mod cycles;
 mod families;
 mod hosts;
@@ -16,6 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use build_info::BuildInfo;
+use credentials::CredentialSource;
+pub use credentials::{CredentialRow, CredentialRows};
 pub use cycles::CycleReport;
 use cycles::Cycles;
 use families::{CounterVec, Encode, GaugeVec, HistogramVec, encode_single};
@@ -82,6 +85,8 @@ pub struct SelfMetrics {
     reload: Mutex<(bool, f64)>,
     /// The host schedulers, whose state is read at scrape time.
     hosts: HostSource,
+    /// The credential sources that renew keys, read at scrape time.
+    credentials: CredentialSource,
     /// (shard ordinal, total shards) of the running collection.
     sharding: Mutex<(u32, u32)>,
     /// Whether the data comes from the embedded simulator (`--demo`).
@@ -106,6 +111,7 @@ impl SelfMetrics {
             build,
             reload: Mutex::new((true, unix_now())),
             hosts: HostSource::default(),
+            credentials: CredentialSource::default(),
             sharding: Mutex::new((0, 1)),
             demo: AtomicBool::new(false),
             started_unix: unix_now(),
@@ -120,6 +126,12 @@ impl SelfMetrics {
     /// Reports the host schedulers `rows` reads, at each scrape from now on.
     pub fn watch_hosts(&self, rows: HostRows) {
         self.hosts.install(rows);
+    }
+
+    /// Reports the renewing credential sources `rows` reads, at each scrape from now on
+    /// (`None`: keys that do not expire, no series).
+    pub fn watch_credentials(&self, rows: Option<CredentialRows>) {
+        self.credentials.install(rows);
     }
 
     /// Records the shard the running collection reads (at start and after each reload).
@@ -187,6 +199,7 @@ impl SelfMetrics {
     pub fn encode(&self, format: Format, out: &mut String) {
         lock(&self.inner).encode(format, out);
         self.hosts.encode(format, out);
+        self.credentials.encode(format, out);
         let (reload_ok, loaded_unix) = *lock(&self.reload);
         let (shard, total_shards) = *lock(&self.sharding);
         for (family, value) in [

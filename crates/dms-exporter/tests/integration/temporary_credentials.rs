@@ -1,0 +1,178 @@
+//! Temporary keys from the ECS metadata service (the simulator's, on its own listener path,
+//! never a link-local address): the exporter collects with them across rotations, shows when
+//! they expire, survives the service going down while the keys live, and never shows a key,
+//! a secret or a token in its logs, `/metrics` or landing page.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dms_cloud::Transport;
+use dms_exporter::app;
+use dms_exporter::cli::{LogFormat, LogLevel};
+use dms_exporter::config::{self, ProcessEnv};
+use dms_exporter::logging::{self, Captured};
+use dms_exporter::metrics::exposition::Format;
+use dms_sim::{MetadataFault, SimConfig, Simulator};
+use http_body_util::BodyExt;
+use tokio_util::sync::CancellationToken;
+use tower_service::Service;
+
+use crate::support::{RouterTransport, config_for, series};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+const CREDENTIALS: &str = "credentials:
+  source: ecs_metadata
+  ecs_metadata:
+    endpoint: http://ecs-metadata.sim.invalid
+  refresh_margin: 15m
+collectors:
+  jitter: 0
+  kafka_partitions: {enabled: false}
+";
+
+/// The exporter's self-metrics as text.
+fn self_metrics(exporter: &app::Exporter) -> String {
+    let mut text = String::new();
+    exporter.self_metrics.encode(Format::Text, &mut text);
+    text
+}
+
+/// The value of the one `dms_credentials_expiry_timestamp_seconds` series.
+fn expiry(text: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(r#"dms_credentials_expiry_timestamp_seconds{source="ecs_metadata"} "#)
+        })
+        .and_then(|value| value.trim().parse().ok())
+}
+
+async fn landing_page(exporter: &app::Exporter) -> String {
+    let mut router = dms_exporter::http::router(exporter.server_state("/metrics"));
+    let request = http::Request::get("/")
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = router
+        .call(request)
+        .await
+        .unwrap_or_else(|never| match never {});
+    let body = response.into_body().collect().await;
+    String::from_utf8_lossy(&body.map(|b| b.to_bytes()).unwrap_or_default()).into_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_exporter_collects_with_metadata_keys_across_rotations_and_shows_none() {
+    let logs = Captured::default();
+    let filter = logging::filter(None, LogLevel::Debug).expect("filter");
+    let _logs = tracing::subscriber::set_default(logging::subscriber(
+        filter,
+        LogFormat::Logfmt,
+        logs.clone(),
+    ));
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(sim_config.clone());
+    let config = config_for(
+        &sim_config,
+        "127.0.0.1:9".parse().expect("address"),
+        CREDENTIALS,
+    );
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+    let credentials = config::resolve_credentials(&config.credentials, &ProcessEnv, &transport)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = CancellationToken::new();
+    let exporter = app::start(config, credentials, transport, None, shutdown.clone());
+
+    tokio::time::sleep(MINUTE).await;
+    assert!(
+        !series(&exporter, "dms_kafka_broker_up").is_empty(),
+        "collected with the metadata service's keys"
+    );
+    let first_expiry = expiry(&self_metrics(&exporter));
+    let now = dms_exporter::metrics::self_metrics::unix_now();
+    assert!(
+        first_expiry.is_some_and(|at| at > now + 50.0 * 60.0 && at <= now + 3600.0),
+        "{first_expiry:?} vs now {now}"
+    );
+
+    // Three hours: the service rotates its keys every 50 min; each rotation is picked up
+    // before the old keys expire, and no call is refused.
+    let mut expiries = vec![first_expiry];
+    for _ in 0..18 {
+        tokio::time::sleep(10 * MINUTE).await;
+        expiries.push(expiry(&self_metrics(&exporter)));
+    }
+    let issued = sim.temporary_access_keys();
+    assert!(issued.len() >= 3, "{issued:?}");
+    let refused: Vec<_> = sim
+        .request_log()
+        .into_iter()
+        .filter(|record| record.status == 401 || record.status == 403)
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    // Each scrape shows keys that still live, never more than the service's hour ahead.
+    let now = dms_exporter::metrics::self_metrics::unix_now();
+    assert!(
+        expiries
+            .iter()
+            .all(|at| at.is_some_and(|at| at > now && at <= now + 3600.0)),
+        "{expiries:?} vs now {now}"
+    );
+
+    // The service goes down for longer than the time between two refreshes: the current
+    // keys are kept and collection goes on while they live; the failures are counted.
+    sim.set_metadata_fault(MetadataFault::Unavailable);
+    let topics_before = sim.request_counts().get("kafka_topics").copied();
+    tokio::time::sleep(50 * MINUTE).await;
+    let text = self_metrics(&exporter);
+    assert!(
+        text.lines().any(|line| line
+            .strip_prefix(r#"dms_credentials_refresh_failures_total{source="ecs_metadata"} "#)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .is_some_and(|failures| failures >= 1.0)),
+        "{text}"
+    );
+    assert!(
+        sim.request_counts().get("kafka_topics").copied() > topics_before,
+        "still collecting with the current keys"
+    );
+    sim.set_metadata_fault(MetadataFault::None);
+    tokio::time::sleep(2 * MINUTE).await;
+    let topics_back = sim.request_counts().get("kafka_topics").copied();
+    tokio::time::sleep(3 * MINUTE).await;
+    assert!(
+        sim.request_counts().get("kafka_topics").copied() > topics_back,
+        "collecting again with new keys"
+    );
+    assert!(expiry(&self_metrics(&exporter)).is_some_and(|at| at > now));
+    // Through the outage too, nothing was sent with expired keys: the gateway refused none.
+    assert!(
+        sim.request_log()
+            .iter()
+            .all(|record| record.status != 401 && record.status != 403),
+        "a call was refused"
+    );
+
+    // Nothing secret anywhere an operator looks.
+    let landing = landing_page(&exporter).await;
+    let shown = [
+        logs.text(),
+        self_metrics(&exporter),
+        crate::support::snapshot_text(&exporter),
+        landing,
+    ]
+    .join("\n");
+    assert!(
+        shown.contains("new temporary credentials"),
+        "the log says so"
+    );
+    for access_key in &issued {
+        let (secret, token) = sim.temporary_key(access_key).unwrap_or_default();
+        for hidden in [access_key.as_str(), secret.as_str(), token.as_str()] {
+            assert!(
+                !shown.contains(hidden),
+                "{hidden} shown in the logs, /metrics or the landing page"
+            );
+        }
+    }
+    shutdown.cancel();
+}
