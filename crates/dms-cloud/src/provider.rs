@@ -147,6 +147,8 @@ struct State {
     /// When the refresh task next fetches (after a success: ahead of expiry; after a
     /// failure: the backoff); `None` until the first fetch.
     next_refresh: Option<Instant>,
+    /// Whether the log said that no unexpired keys are left (once per spell of failures).
+    told_without_keys: bool,
     session: Option<Session>,
 }
 
@@ -314,6 +316,13 @@ impl CredentialProvider {
                     .issued
                     .as_ref()
                     .is_none_or(|old| old.keys.access_key != issued.keys.access_key);
+                if state.consecutive_failures > 0 {
+                    tracing::info!(
+                        source,
+                        failures = state.consecutive_failures,
+                        "temporary credentials refreshed again"
+                    );
+                }
                 if renewed {
                     tracing::info!(
                         source,
@@ -325,6 +334,7 @@ impl CredentialProvider {
                 let keys = issued.keys.clone();
                 state.issued = Some(issued);
                 state.consecutive_failures = 0;
+                state.told_without_keys = false;
                 state.last_failure = None;
                 state.next_refresh = Some(Instant::now() + next);
                 Ok((keys, next))
@@ -337,18 +347,27 @@ impl CredentialProvider {
                     .as_ref()
                     .map(|issued| issued.expires.saturating_duration_since(Instant::now()))
                     .filter(|left| !left.is_zero());
-                match still_valid {
-                    Some(left) => tracing::warn!(
-                        %error,
-                        failures = state.consecutive_failures,
-                        current_keys_expire_in_s = left.as_secs(),
-                        "refreshing temporary credentials failed; the current keys are used until they expire"
-                    ),
-                    None => tracing::warn!(
+                // Said once per change of state (failing, then without keys); the retries
+                // go to debug.
+                if still_valid.is_none() && !state.told_without_keys {
+                    state.told_without_keys = true;
+                    tracing::warn!(
                         %error,
                         failures = state.consecutive_failures,
                         "no unexpired temporary credentials; requests are not sent until new keys arrive"
-                    ),
+                    );
+                } else if state.consecutive_failures == 1 {
+                    tracing::warn!(
+                        %error,
+                        current_keys_expire_in_s = still_valid.unwrap_or_default().as_secs(),
+                        "refreshing temporary credentials failed; the current keys are used until they expire"
+                    );
+                } else {
+                    tracing::debug!(
+                        %error,
+                        failures = state.consecutive_failures,
+                        "refreshing temporary credentials failed again"
+                    );
                 }
                 state.last_failure = Some((Instant::now(), error.clone()));
                 state.next_refresh = Some(Instant::now() + retry_delay(state.consecutive_failures));
