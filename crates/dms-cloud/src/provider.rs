@@ -42,6 +42,14 @@ const METADATA_SESSION_TTL_SECONDS: u64 = 21_600;
 /// After the session-token API answered that it does not exist, it is not asked again for
 /// this long (the SDKs' day).
 const METADATA_SESSION_UNSUPPORTED: Duration = Duration::from_secs(24 * 3600);
+/// IAM's answers may take longer than the local metadata service's.
+pub const IAM_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default lifetime asked for keys bought with an id token (the Python SDK's six hours).
+pub const DEFAULT_ID_TOKEN_KEY_LIFETIME: Duration = Duration::from_secs(6 * 3600);
+/// The global IAM endpoint, the SDKs' default.
+pub const GLOBAL_IAM_ENDPOINT: &str = "https://iam.myhuaweicloud.com";
+/// A projected service-account token is a few KiB; anything far larger is not one.
+const MAX_ID_TOKEN_BYTES: u64 = 64 * 1024;
 /// The default address of the ECS metadata service.
 pub const ECS_METADATA_ENDPOINT: &str = "http://169.254.169.254";
 
@@ -76,6 +84,17 @@ pub enum CredentialSource {
     /// session token (`PUT {endpoint}/meta-data/latest/api/token`) when the service offers
     /// one. Needs an agency bound to the ECS.
     EcsMetadata { endpoint: String },
+    /// An OIDC id token (a CCE workload's projected service-account token, re-read at each
+    /// refresh as the kubelet rotates it) exchanged at IAM for an unscoped token
+    /// (`POST {iam_endpoint}/v3.0/OS-AUTH/id-token/tokens`, header `X-Idp-Id`), then for
+    /// temporary keys (`POST {iam_endpoint}/v3.0/OS-CREDENTIAL/securitytokens`) that live
+    /// `lifetime` — the official Python SDK's route.
+    IdToken {
+        iam_endpoint: String,
+        idp_id: String,
+        token_file: std::path::PathBuf,
+        lifetime: Duration,
+    },
 }
 
 impl CredentialSource {
@@ -83,6 +102,15 @@ impl CredentialSource {
     pub fn label(&self) -> &'static str {
         match self {
             CredentialSource::EcsMetadata { .. } => "ecs_metadata",
+            CredentialSource::IdToken { .. } => "id_token",
+        }
+    }
+
+    /// How long one request of this source may take.
+    fn timeout(&self) -> Duration {
+        match self {
+            CredentialSource::EcsMetadata { .. } => METADATA_TIMEOUT,
+            CredentialSource::IdToken { .. } => IAM_TIMEOUT,
         }
     }
 }
@@ -102,6 +130,12 @@ pub enum RefreshError {
         url: String,
         status: u16,
         hint: &'static str,
+    },
+    #[error("{source_name}: cannot read the id token file {path}: {reason}")]
+    TokenFile {
+        source_name: &'static str,
+        path: String,
+        reason: String,
     },
     #[error("{source_name}: unusable answer from {url}: {reason}")]
     Unusable {
@@ -306,6 +340,15 @@ impl CredentialProvider {
         let source = self.inner.source.label();
         let result = match &self.inner.source {
             CredentialSource::EcsMetadata { endpoint } => self.fetch_metadata(endpoint).await,
+            CredentialSource::IdToken {
+                iam_endpoint,
+                idp_id,
+                token_file,
+                lifetime,
+            } => {
+                self.fetch_with_id_token(iam_endpoint, idp_id, token_file, *lifetime)
+                    .await
+            }
         };
         let mut state = lock(&self.inner.state);
         match result {
@@ -387,10 +430,11 @@ impl CredentialProvider {
             url: url.to_owned(),
             reason,
         };
-        match tokio::time::timeout(METADATA_TIMEOUT, self.inner.transport.send(request)).await {
+        let timeout = self.inner.source.timeout();
+        match tokio::time::timeout(timeout, self.inner.transport.send(request)).await {
             Err(_) => Err(unreachable(format!(
                 "no answer within {} s",
-                METADATA_TIMEOUT.as_secs()
+                timeout.as_secs()
             ))),
             Ok(Err(error)) => Err(unreachable(error.to_string())),
             Ok(Ok(response)) => Ok(response),
@@ -447,6 +491,125 @@ impl CredentialProvider {
         };
         lock(&self.inner.state).session = Some(session);
         token
+    }
+
+    /// The id token, as the file holds it now.
+    fn read_id_token(&self, path: &std::path::Path) -> Result<SecretString, RefreshError> {
+        let error = |reason: String| RefreshError::TokenFile {
+            source_name: self.inner.source.label(),
+            path: path.display().to_string(),
+            reason,
+        };
+        // The reasons are the I/O errors', which never quote the file.
+        let length = std::fs::metadata(path)
+            .map_err(|e| error(e.to_string()))?
+            .len();
+        if length > MAX_ID_TOKEN_BYTES {
+            return Err(error(format!(
+                "{length} bytes, more than an id token's {MAX_ID_TOKEN_BYTES}"
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(error("the file is empty".to_owned()));
+        }
+        Ok(SecretString::from(token.to_owned()))
+    }
+
+    /// POSTs `body` to `url`; the answer when it is a success, else why not.
+    async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Result<http::Response<Bytes>, RefreshError> {
+        let source_name = self.inner.source.label();
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(url)
+            .header("Content-Type", "application/json;charset=UTF-8");
+        for (name, value) in headers {
+            // Tokens among them: marked sensitive, so no HTTP layer ever shows them.
+            let mut value =
+                http::HeaderValue::from_str(value).map_err(|_| RefreshError::Unusable {
+                    source_name,
+                    url: url.to_owned(),
+                    reason: "a header value is not valid",
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(*name, value);
+        }
+        let request =
+            builder
+                .body(Bytes::from(body.to_string()))
+                .map_err(|_| RefreshError::Unusable {
+                    source_name,
+                    url: url.to_owned(),
+                    reason: "the endpoint does not form a valid URL, or a header is not valid",
+                })?;
+        let response = self.send(request, url).await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(RefreshError::Refused {
+                source_name,
+                url: url.to_owned(),
+                status: response.status().as_u16(),
+                hint: match response.status() {
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        " (is the identity provider's id right, and does it trust this token's issuer and subject?)"
+                    }
+                    _ => "",
+                },
+            })
+        }
+    }
+
+    async fn fetch_with_id_token(
+        &self,
+        iam_endpoint: &str,
+        idp_id: &str,
+        token_file: &std::path::Path,
+        lifetime: Duration,
+    ) -> Result<Issued, RefreshError> {
+        let source_name = self.inner.source.label();
+        let iam = iam_endpoint.trim_end_matches('/');
+        let id_token = self.read_id_token(token_file)?;
+        let url = format!("{iam}/v3.0/OS-AUTH/id-token/tokens");
+        let body =
+            serde_json::json!({ "auth": { "id_token": { "id": id_token.expose_secret() } } });
+        let response = self.post_json(&url, &[("X-Idp-Id", idp_id)], &body).await?;
+        let token = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| !value.is_empty())
+            .map(|value| SecretString::from(value.to_owned()))
+            .ok_or(RefreshError::Unusable {
+                source_name,
+                url,
+                reason: "no X-Subject-Token header",
+            })?;
+        let url = format!("{iam}/v3.0/OS-CREDENTIAL/securitytokens");
+        // The token goes in the header, as IAM documents it now, and in the body, where the
+        // official SDK still puts it.
+        let body = serde_json::json!({
+            "auth": { "identity": {
+                "methods": ["token"],
+                "token": { "id": token.expose_secret(), "duration_seconds": lifetime.as_secs() },
+            } }
+        });
+        let response = self
+            .post_json(&url, &[("X-Auth-Token", token.expose_secret())], &body)
+            .await?;
+        issued_from(response.body(), OffsetDateTime::now_utc(), Instant::now()).map_err(|reason| {
+            RefreshError::Unusable {
+                source_name,
+                url,
+                reason,
+            }
+        })
     }
 
     async fn fetch_metadata(&self, endpoint: &str) -> Result<Issued, RefreshError> {

@@ -98,6 +98,8 @@ pub struct SimConfig {
     /// The metadata service hands out new keys this long before the current ones expire;
     /// both stay valid meanwhile (default 10 min, as documented).
     pub temporary_key_rotation: Duration,
+    /// The id (`X-Idp-Id`) of the one OIDC identity provider IAM knows (a CCE cluster's).
+    pub id_token_idp: String,
 }
 
 impl SimConfig {
@@ -147,6 +149,7 @@ impl SimConfig {
             rate_limit: None,
             temporary_key_validity: Duration::from_secs(3600),
             temporary_key_rotation: Duration::from_secs(600),
+            id_token_idp: "dms-sim-cce-idp".to_owned(),
         }
     }
 

@@ -22,6 +22,7 @@ mod faults;
 mod fleet;
 mod generate;
 mod http;
+mod identity;
 mod kafka;
 mod locks;
 mod metadata;
@@ -36,6 +37,7 @@ mod wire;
 pub use config::{AccessKey, FleetSpec, IamUser, Project, SimConfig};
 pub use endpoints::ENDPOINTS;
 pub use faults::{Fault, FaultRule};
+pub use identity::IdentityFault;
 pub use metadata::MetadataFault;
 pub use request_log::RequestRecord;
 
@@ -64,6 +66,8 @@ pub(crate) struct State {
     pub topic_detail_last: HashMap<String, tokio::time::Instant>,
     /// The ECS metadata service's temporary keys (`metadata`).
     pub metadata: metadata::MetadataState,
+    /// IAM's id-token exchange (`identity`).
+    pub identity: identity::IdentityState,
 }
 
 pub(crate) struct Inner {
@@ -110,6 +114,7 @@ impl Simulator {
                     requests: RequestLog::default(),
                     topic_detail_last: HashMap::new(),
                     metadata: metadata::MetadataState::default(),
+                    identity: identity::IdentityState::default(),
                 }),
                 config,
                 request_serial: AtomicU64::new(0),
@@ -382,6 +387,16 @@ impl Simulator {
     /// Makes the ECS metadata service fail (or work again).
     pub fn set_metadata_fault(&self, fault: MetadataFault) {
         lock(&self.inner.state).metadata.fault = fault;
+    }
+
+    /// Makes IAM's id-token exchange fail (or work again).
+    pub fn set_identity_fault(&self, fault: IdentityFault) {
+        lock(&self.inner.state).identity.fault = fault;
+    }
+
+    /// How often an id token was presented to IAM.
+    pub fn id_token_exchanges(&self) -> u64 {
+        lock(&self.inner.state).identity.exchanges
     }
 
     /// How often `securitykey` was asked for.

@@ -64,7 +64,42 @@ pub(crate) enum TemporaryVerdict {
     },
 }
 
+/// The `{"credential":{…}}` body of `key`, its expiry `left` from now on the wall clock.
+pub(crate) fn credential_body(
+    access_key: &str,
+    key: &TemporaryKey,
+    left: std::time::Duration,
+) -> serde_json::Value {
+    let expires_at = time::OffsetDateTime::now_utc() + left;
+    let expires_at = expires_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    json!({
+        "credential": {
+            "access": access_key,
+            "secret": key.secret_key,
+            "securitytoken": key.security_token,
+            "expires_at": expires_at,
+        }
+    })
+}
+
 impl MetadataState {
+    /// Issues new temporary keys that expire at `expires` (the metadata service's and IAM's
+    /// `securitytokens` alike: the gateway checks both).
+    pub(crate) fn issue(&mut self, seed: u64, expires: Instant) -> (String, &TemporaryKey) {
+        self.serial += 1;
+        let serial = self.serial;
+        let mut rng = fastrand::Rng::with_seed(seed ^ serial.rotate_left(29));
+        let access_key = format!("SIMTEMPAK{serial:011}");
+        let key = self.keys.entry(access_key.clone()).or_insert(TemporaryKey {
+            secret_key: crate::generate::hex_id(&mut rng, 40),
+            security_token: format!("simsecuritytoken{}", crate::generate::hex_id(&mut rng, 64)),
+            expires,
+        });
+        (access_key, key)
+    }
+
     pub(crate) fn verdict(&self, access_key: &str, now: Instant) -> TemporaryVerdict {
         match self.keys.get(access_key) {
             None => TemporaryVerdict::Unknown,
@@ -130,21 +165,7 @@ async fn securitykey(State(sim): State<Simulator>, headers: HeaderMap) -> Respon
         .and_then(|ak| metadata.keys.get(ak))
         .is_none_or(|key| now + config.temporary_key_rotation >= key.expires);
     if due {
-        metadata.serial += 1;
-        let serial = metadata.serial;
-        let mut rng = fastrand::Rng::with_seed(config.seed ^ serial.rotate_left(29));
-        let access_key = format!("SIMTEMPAK{serial:011}");
-        metadata.keys.insert(
-            access_key.clone(),
-            TemporaryKey {
-                secret_key: crate::generate::hex_id(&mut rng, 40),
-                security_token: format!(
-                    "simsecuritytoken{}",
-                    crate::generate::hex_id(&mut rng, 64)
-                ),
-                expires: now + config.temporary_key_validity,
-            },
-        );
+        let (access_key, _) = metadata.issue(config.seed, now + config.temporary_key_validity);
         metadata.current = Some(access_key);
     }
     let Some((access_key, key)) = metadata
@@ -154,19 +175,7 @@ async fn securitykey(State(sim): State<Simulator>, headers: HeaderMap) -> Respon
     else {
         return unavailable();
     };
-    let left = key.expires.saturating_duration_since(now);
-    let expires_at = time::OffsetDateTime::now_utc() + left;
-    let expires_at = expires_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let body = json!({
-        "credential": {
-            "access": access_key,
-            "secret": key.secret_key,
-            "securitytoken": key.security_token,
-            "expires_at": expires_at,
-        }
-    });
+    let body = credential_body(&access_key, key, key.expires.saturating_duration_since(now));
     (
         StatusCode::OK,
         [("content-type", "application/json")],

@@ -9,7 +9,7 @@ use std::time::Duration;
 use dms_cloud::{
     ClientConfig, CredentialProvider, CredentialSource, Credentials, DmsClient, Engine, ErrorKind,
 };
-use dms_sim::{MetadataFault, SimConfig, Simulator};
+use dms_sim::{IdentityFault, MetadataFault, SimConfig, Simulator};
 use secrecy::ExposeSecret;
 
 use crate::sim::SimTransport;
@@ -265,4 +265,94 @@ async fn temporary_keys_are_refused_without_their_token_expired_or_unknown() {
         Some("APIGW.0301"),
         "the gateway's answer to expired keys"
     );
+}
+
+/// A CCE-style projected token file under the system's temporary directory.
+fn token_file(name: &str, token: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dms-id-token-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("token");
+    std::fs::write(&path, format!("{token}\n")).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn id_token_provider(sim: &Simulator, token_file: &std::path::Path) -> CredentialProvider {
+    CredentialProvider::new(
+        CredentialSource::IdToken {
+            iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".to_owned(),
+            idp_id: sim.config().id_token_idp.clone(),
+            token_file: token_file.to_owned(),
+            lifetime: Duration::from_secs(3600),
+        },
+        Arc::new(SimTransport { sim: sim.clone() }),
+        MARGIN,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_id_token_buys_keys_that_are_renewed_with_the_rotated_token() {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let path = token_file(
+        "renewed",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMifQ.c2lnbmF0dXJl",
+    );
+    let provider = id_token_provider(&sim, &path);
+    let client = client_of(&sim, Credentials::Provided(provider.clone()));
+    assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE));
+    assert_eq!(sim.id_token_exchanges(), 1);
+    let first = current_access_key(&provider);
+    let refresher = tokio::spawn({
+        let provider = provider.clone();
+        async move { provider.run().await }
+    });
+    // The kubelet rotates the projected token; the next refresh presents the new one.
+    std::fs::write(
+        &path,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMyIn0.bmV3c2lnbmF0dXJl\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(46 * MINUTE).await;
+    assert_eq!(
+        sim.id_token_exchanges(),
+        2,
+        "renewed 15 min before the hour"
+    );
+    assert_ne!(current_access_key(&provider), first);
+    assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE));
+    refresher.abort();
+    std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejected_or_missing_id_token_is_named_and_never_shown() {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let secret_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.dG9wc2VjcmV0";
+    let path = token_file("rejected", secret_token);
+    sim.set_identity_fault(IdentityFault::RejectIdTokens);
+    let provider = id_token_provider(&sim, &path);
+    let error = provider
+        .keys()
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("HTTP 401"), "{error}");
+    assert!(error.contains("identity provider"), "{error}");
+    let client = client_of(&sim, Credentials::Provided(provider.clone()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let failed = list(&client).await.err();
+    assert_eq!(failed.as_ref().and_then(|e| e.status), None, "not sent");
+    let shown = format!("{error} {failed:?} {provider:?}");
+    assert!(!shown.contains(secret_token), "{shown}");
+
+    let missing = id_token_provider(&sim, &path.with_file_name("absent"));
+    let error = missing
+        .keys()
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("cannot read the id token file"), "{error}");
+    assert!(error.contains("absent"), "{error}");
+    std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
 }

@@ -45,6 +45,7 @@ impl Answer {
 pub(crate) fn router(sim: Simulator) -> Router {
     crate::control::routes()
         .merge(crate::metadata::routes())
+        .merge(crate::identity::routes())
         .fallback(api)
         .with_state(sim.clone())
         .layer(axum::middleware::map_response_with_state(
