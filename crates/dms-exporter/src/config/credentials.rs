@@ -4,7 +4,9 @@
 //!
 //! The chain, when `credentials.source` names none: `iam_user` when that block is present
 //! (IAM password), else AK/SK (and a security token) from the file's keys, their files, the
-//! SDK variables `HUAWEICLOUD_SDK_AK`/`_SK`/`_SECURITY_TOKEN`, then `$CREDENTIALS_DIRECTORY`.
+//! SDK variables `HUAWEICLOUD_SDK_AK`/`_SK`/`_SECURITY_TOKEN`, then `$CREDENTIALS_DIRECTORY`;
+//! when none gives a key, an OIDC id token when `HUAWEICLOUD_SDK_IDP_ID` and
+//! `HUAWEICLOUD_SDK_ID_TOKEN_FILE` are set (as the SDKs do).
 //! The ECS metadata service is used only when named: falling back to a link-local address
 //! on a machine that is not an ECS would hide a missing key behind retries, and a
 //! configuration without keys is refused at start-up as before.
@@ -14,13 +16,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
-use dms_cloud::provider::{DEFAULT_REFRESH_MARGIN, ECS_METADATA_ENDPOINT};
+use dms_cloud::provider::{
+    DEFAULT_ID_TOKEN_KEY_LIFETIME, DEFAULT_REFRESH_MARGIN, ECS_METADATA_ENDPOINT,
+    GLOBAL_IAM_ENDPOINT,
+};
 use dms_cloud::{CredentialProvider, CredentialSource as CloudSource, Transport};
 use secrecy::SecretString;
 
 use super::problem::{Problem, nowhere};
 use super::types::{CredentialSourceName, CredentialsConfig};
 use crate::files::read_capped;
+
+/// What IAM grants for keys bought with a token (`duration_seconds` 900 to 86400).
+pub(super) const KEY_LIFETIME: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(900)..=Duration::from_secs(24 * 3600);
 
 /// The range of `credentials.refresh_margin`: at least a minute of retries before expiry,
 /// and less than the shortest temporary keys' life would make every fetch a refresh.
@@ -115,6 +124,10 @@ pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsErro
         .iam_user
         .as_ref()
         .map(|user| ("credentials.iam_user.password_file", &user.password_file));
+    let id_token_file = config
+        .id_token
+        .as_ref()
+        .map(|token| ("credentials.id_token.token_file", &token.token_file));
     [
         ("credentials.access_key_file", &config.access_key_file),
         ("credentials.secret_key_file", &config.secret_key_file),
@@ -125,6 +138,7 @@ pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsErro
     ]
     .into_iter()
     .chain(iam_password)
+    .chain(id_token_file)
     .filter_map(|(field, path)| Some((field, path.as_deref()?)))
     .filter_map(|(field, path)| read_secret_file(field, Path::new(path)).err())
     .collect()
@@ -182,41 +196,43 @@ pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
     } else {
         None
     };
+    let renewing = matches!(
+        source,
+        CredentialSourceName::EcsMetadata | CredentialSourceName::IdToken
+    );
+    let name = source.as_str();
+    if renewing {
+        for (field, _) in keys.iter().filter(|(_, set)| *set) {
+            problems.push(nowhere(
+                &format!("credentials.{field}"),
+                format!("not used with source: {name} (it gives the keys and their security token): remove it, or choose source: access_key"),
+            ));
+        }
+        if config.iam_user.is_some() {
+            problems.push(nowhere(
+                "credentials.iam_user",
+                format!("not used with source: {name}: remove it, or choose source: iam_password"),
+            ));
+        }
+    }
     match source {
-        CredentialSourceName::EcsMetadata => {
-            for (field, _) in keys.iter().filter(|(_, set)| *set) {
-                problems.push(nowhere(
-                    &format!("credentials.{field}"),
-                    "not used with source: ecs_metadata (the metadata service gives the keys and their security token): remove it, or choose source: access_key",
-                ));
-            }
-            if config.iam_user.is_some() {
-                problems.push(nowhere(
-                    "credentials.iam_user",
-                    "not used with source: ecs_metadata: remove it, or choose source: iam_password",
-                ));
-            }
+        CredentialSourceName::IamPassword if config.iam_user.is_none() => {
+            problems.push(nowhere(
+                "credentials.source",
+                "iam_password needs credentials.iam_user (name, domain and password or password_file)",
+            ));
         }
-        CredentialSourceName::IamPassword => {
-            if config.iam_user.is_none() {
-                problems.push(nowhere(
-                    "credentials.source",
-                    "iam_password needs credentials.iam_user (name, domain and password or password_file)",
-                ));
-            }
+        CredentialSourceName::AccessKey if config.source.is_some() && config.iam_user.is_some() => {
+            problems.push(nowhere(
+                "credentials.iam_user",
+                "not used with source: access_key: remove it, or choose source: iam_password",
+            ));
         }
-        CredentialSourceName::AccessKey => {
-            if config.source.is_some() && config.iam_user.is_some() {
-                problems.push(nowhere(
-                    "credentials.iam_user",
-                    "not used with source: access_key: remove it, or choose source: iam_password",
-                ));
-            }
-        }
+        _ => {}
     }
     // A security token is one part of temporary keys: the file naming it without its keys
     // would sign with keys from elsewhere that the token does not belong to.
-    if source != CredentialSourceName::EcsMetadata
+    if !renewing
         && let Some(field) = token_field
         && !(has_access_key && has_secret_key)
     {
@@ -225,61 +241,160 @@ pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
             "a security token belongs to temporary keys: set credentials.access_key (or access_key_file) and credentials.secret_key (or secret_key_file) with it",
         ));
     }
-    if source != CredentialSourceName::EcsMetadata {
-        if config.ecs_metadata.is_some() {
+    for (block, owner, set) in [
+        (
+            "ecs_metadata",
+            CredentialSourceName::EcsMetadata,
+            config.ecs_metadata.is_some(),
+        ),
+        (
+            "id_token",
+            CredentialSourceName::IdToken,
+            config.id_token.is_some(),
+        ),
+    ] {
+        if set && source != owner {
             problems.push(nowhere(
-                "credentials.ecs_metadata",
-                "only used with source: ecs_metadata: set that, or remove this block",
-            ));
-        }
-        if config.refresh_margin.is_some() {
-            problems.push(nowhere(
-                "credentials.refresh_margin",
-                "only used with temporary keys that the exporter renews (source: ecs_metadata); a rewritten credential file is picked up within 10 s",
+                &format!("credentials.{block}"),
+                format!(
+                    "only used with source: {}: set that, or remove this block",
+                    owner.as_str()
+                ),
             ));
         }
     }
-    if let Some(endpoint) = config
-        .ecs_metadata
-        .as_ref()
-        .and_then(|metadata| metadata.endpoint.as_deref())
-        && let Some(problem) = super::ranges::endpoint_problem(endpoint)
+    if !renewing && config.refresh_margin.is_some() {
+        problems.push(nowhere(
+            "credentials.refresh_margin",
+            "only used with temporary keys that the exporter renews (source: ecs_metadata or id_token); a rewritten credential file is picked up within 10 s",
+        ));
+    }
+    let endpoints = [
+        (
+            "credentials.ecs_metadata.endpoint",
+            config
+                .ecs_metadata
+                .as_ref()
+                .and_then(|m| m.endpoint.as_deref()),
+        ),
+        (
+            "credentials.id_token.iam_endpoint",
+            config
+                .id_token
+                .as_ref()
+                .and_then(|t| t.iam_endpoint.as_deref()),
+        ),
+    ];
+    for (field, endpoint) in endpoints {
+        if let Some(problem) = endpoint.and_then(super::ranges::endpoint_problem) {
+            problems.push(nowhere(field, problem));
+        }
+    }
+    if let Some(lifetime) = config.id_token.as_ref().and_then(|t| t.key_lifetime)
+        && !KEY_LIFETIME.contains(&lifetime.0)
     {
-        problems.push(nowhere("credentials.ecs_metadata.endpoint", problem));
+        problems.push(out_of_range(
+            "credentials.id_token.key_lifetime",
+            lifetime.0,
+            &KEY_LIFETIME,
+        ));
     }
     if let Some(margin) = config.refresh_margin
         && !REFRESH_MARGIN.contains(&margin.0)
     {
-        problems.push(nowhere(
+        problems.push(out_of_range(
             "credentials.refresh_margin",
-            format!(
-                "{} is out of range: from {} to {}",
-                humantime::format_duration(margin.0),
-                humantime::format_duration(*REFRESH_MARGIN.start()),
-                humantime::format_duration(*REFRESH_MARGIN.end())
-            ),
+            margin.0,
+            &REFRESH_MARGIN,
         ));
     }
     problems
 }
 
+fn out_of_range(
+    field: &str,
+    value: Duration,
+    range: &std::ops::RangeInclusive<Duration>,
+) -> Problem {
+    nowhere(
+        field,
+        format!(
+            "{} is out of range: from {} to {}",
+            humantime::format_duration(value),
+            humantime::format_duration(*range.start()),
+            humantime::format_duration(*range.end())
+        ),
+    )
+}
+
+const ENV_IDP_ID: &str = "HUAWEICLOUD_SDK_IDP_ID";
+const ENV_ID_TOKEN_FILE: &str = "HUAWEICLOUD_SDK_ID_TOKEN_FILE";
+const ENV_IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
+
+/// Keys bought with an OIDC id token: each setting from `credentials.id_token`, else its SDK
+/// variable. The token file must be readable now (it is re-read at each refresh).
+fn id_token_credentials(
+    config: &CredentialsConfig,
+    env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
+    margin: Duration,
+) -> Result<Credentials, CredentialsError> {
+    let block = config.id_token.as_ref();
+    let setting =
+        |value: Option<&String>, variable: &str| value.cloned().or_else(|| env.var(variable));
+    let idp_id = setting(block.and_then(|t| t.idp_id.as_ref()), ENV_IDP_ID);
+    let token_file = setting(block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE);
+    let (Some(idp_id), Some(token_file)) = (idp_id, token_file) else {
+        return Err(CredentialsError::Missing(format!(
+            "source: id_token needs the identity provider's id and the id token's file: looked in credentials.id_token.idp_id/token_file and the environment variables {ENV_IDP_ID}/{ENV_ID_TOKEN_FILE}"
+        )));
+    };
+    let field = if block.and_then(|t| t.token_file.as_ref()).is_some() {
+        "credentials.id_token.token_file".to_owned()
+    } else {
+        ENV_ID_TOKEN_FILE.to_owned()
+    };
+    read_secret_file(&field, Path::new(&token_file))?;
+    let iam_endpoint = setting(
+        block.and_then(|t| t.iam_endpoint.as_ref()),
+        ENV_IAM_ENDPOINT,
+    )
+    .unwrap_or_else(|| GLOBAL_IAM_ENDPOINT.to_owned());
+    let lifetime = block
+        .and_then(|t| t.key_lifetime)
+        .map_or(DEFAULT_ID_TOKEN_KEY_LIFETIME, |lifetime| lifetime.0);
+    Ok(Credentials::Provided(CredentialProvider::new(
+        CloudSource::IdToken {
+            iam_endpoint: iam_endpoint.trim_end_matches('/').to_owned(),
+            idp_id,
+            token_file: PathBuf::from(token_file),
+            lifetime,
+        },
+        Arc::clone(transport),
+        margin,
+    )))
+}
+
 /// Builds the client credentials. `transport` carries the requests of a source that fetches
-/// keys (the metadata service); nothing is fetched here.
+/// keys (the metadata service, IAM for an id token); nothing is fetched here.
 pub fn resolve_credentials(
     config: &CredentialsConfig,
     env: &dyn CredentialSource,
     transport: &Arc<dyn Transport>,
 ) -> Result<Credentials, CredentialsError> {
     let source = selected_source(config);
+    let margin = config
+        .refresh_margin
+        .map_or(DEFAULT_REFRESH_MARGIN, |margin| margin.0);
+    if source == CredentialSourceName::IdToken {
+        return id_token_credentials(config, env, transport, margin);
+    }
     if source == CredentialSourceName::EcsMetadata {
         let endpoint = config
             .ecs_metadata
             .as_ref()
             .and_then(|metadata| metadata.endpoint.clone())
             .unwrap_or_else(|| ECS_METADATA_ENDPOINT.to_owned());
-        let margin = config
-            .refresh_margin
-            .map_or(DEFAULT_REFRESH_MARGIN, |margin| margin.0);
         return Ok(Credentials::Provided(CredentialProvider::new(
             CloudSource::EcsMetadata {
                 endpoint: endpoint.trim_end_matches('/').to_owned(),
@@ -337,6 +452,16 @@ pub fn resolve_credentials(
         "HUAWEICLOUD_SDK_SECURITY_TOKEN",
         env,
     )?;
+    // The chain's last link, as in the SDKs: the id-token variables, when no key was found.
+    if config.source.is_none()
+        && access_key.is_none()
+        && secret_key.is_none()
+        && security_token.is_none()
+        && env.var(ENV_IDP_ID).is_some()
+        && env.var(ENV_ID_TOKEN_FILE).is_some()
+    {
+        return id_token_credentials(config, env, transport, margin);
+    }
     let found = match (access_key, secret_key) {
         (Some(_), Some(_)) if source == CredentialSourceName::IamPassword => {
             "found no credentials.iam_user for source: iam_password"
@@ -356,7 +481,7 @@ pub fn resolve_credentials(
         (None, None) => "found neither",
     };
     Err(CredentialsError::Missing(format!(
-        "looked for an access key and a secret key in the configuration file (credentials.access_key/secret_key, credentials.access_key_file/secret_key_file), the environment variables HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK and {}, and {found}; or configure credentials.iam_user, or credentials.source: ecs_metadata on an ECS with an agency",
+        "looked for an access key and a secret key in the configuration file (credentials.access_key/secret_key, credentials.access_key_file/secret_key_file), the environment variables HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK and {}, and {found}; or configure credentials.iam_user, credentials.source: ecs_metadata on an ECS with an agency, or HUAWEICLOUD_SDK_IDP_ID/HUAWEICLOUD_SDK_ID_TOKEN_FILE for an OIDC id token",
         directory_text(env, "the files access_key/secret_key")
     )))
 }
@@ -576,5 +701,71 @@ mod tests {
             "{error}"
         );
         assert!(!error.contains("env-session-token-value"), "{error}");
+    }
+
+    #[test]
+    fn an_id_token_ends_the_chain_and_its_file_must_be_readable() {
+        let dir = std::env::temp_dir().join(format!("dms-id-token-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let token = dir.join("token");
+        std::fs::write(&token, "header.payload.signature\n").expect("write");
+        let env = MapEnv(BTreeMap::from([
+            ("HUAWEICLOUD_SDK_IDP_ID", "cce-idp".to_owned()),
+            ("HUAWEICLOUD_SDK_ID_TOKEN_FILE", token.display().to_string()),
+        ]));
+        let Ok(Credentials::Provided(provider)) = resolve(&CredentialsConfig::default(), &env)
+        else {
+            panic!("the id-token variables end the chain");
+        };
+        assert_eq!(
+            provider.source(),
+            &CloudSource::IdToken {
+                iam_endpoint: GLOBAL_IAM_ENDPOINT.to_owned(),
+                idp_id: "cce-idp".to_owned(),
+                token_file: token.clone(),
+                lifetime: DEFAULT_ID_TOKEN_KEY_LIFETIME,
+            }
+        );
+        // A key found earlier in the chain wins, as in the SDKs.
+        let keys = MapEnv(BTreeMap::from([
+            ("HUAWEICLOUD_SDK_AK", "AKENV".to_owned()),
+            ("HUAWEICLOUD_SDK_SK", "SKENV".to_owned()),
+            ("HUAWEICLOUD_SDK_IDP_ID", "cce-idp".to_owned()),
+            ("HUAWEICLOUD_SDK_ID_TOKEN_FILE", token.display().to_string()),
+        ]));
+        assert!(matches!(
+            resolve(&CredentialsConfig::default(), &keys),
+            Ok(Credentials::AkSk { .. })
+        ));
+        // A token file that does not exist is named with the variable that gave it.
+        let absent = MapEnv(BTreeMap::from([
+            ("HUAWEICLOUD_SDK_IDP_ID", "cce-idp".to_owned()),
+            (
+                "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+                dir.join("absent").display().to_string(),
+            ),
+        ]));
+        let error = resolve(&CredentialsConfig::default(), &absent)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.starts_with("HUAWEICLOUD_SDK_ID_TOKEN_FILE: cannot read "),
+            "{error}"
+        );
+        // Named without an identity provider anywhere: where it looked.
+        let named = CredentialsConfig {
+            source: Some(CredentialSourceName::IdToken),
+            ..CredentialsConfig::default()
+        };
+        let error = resolve(&named, &MapEnv(BTreeMap::new()))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("credentials.id_token.idp_id/token_file"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(dir).ok();
     }
 }

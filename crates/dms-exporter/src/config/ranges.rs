@@ -293,7 +293,19 @@ pub fn warnings(config: &Config) -> Vec<String> {
                 "{field}: {url} is plain HTTP: requests, their signatures and any security token travel unencrypted; use https://, or set {region}.insecure_http: true to silence this"
             )
         });
-    unknown_regions.chain(plain).collect()
+    // The id token and the IAM token it buys would travel in clear.
+    let id_token_plain = config
+        .credentials
+        .id_token
+        .as_ref()
+        .and_then(|token| token.iam_endpoint.as_deref())
+        .filter(|url| url.starts_with("http://"))
+        .map(|url| {
+            format!(
+                "credentials.id_token.iam_endpoint: {url} is plain HTTP: the id token and the temporary keys it buys travel unencrypted; use https://"
+            )
+        });
+    unknown_regions.chain(plain).chain(id_token_plain).collect()
 }
 
 /// Every value of `config` outside its range.

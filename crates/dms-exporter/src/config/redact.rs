@@ -25,6 +25,11 @@ const CREDENTIAL_KEYS: &[&str] = &[
     "iam_password",
     "endpoint",
     "refresh_margin",
+    "id_token",
+    "idp_id",
+    "token_file",
+    "iam_endpoint",
+    "key_lifetime",
 ];
 
 /// What replaces a hidden key or value.

@@ -48,6 +48,8 @@ pub struct CredentialsConfig {
     pub source: Option<CredentialSourceName>,
     /// Where the ECS metadata service is (`source: ecs_metadata`).
     pub ecs_metadata: Option<EcsMetadataConfig>,
+    /// The OIDC id token and the IAM identity provider (`source: id_token`).
+    pub id_token: Option<IdTokenConfig>,
     /// Temporary keys are renewed this long before they expire (default 15m).
     pub refresh_margin: Option<HumanDuration>,
 }
@@ -61,6 +63,8 @@ pub enum CredentialSourceName {
     AccessKey,
     /// Temporary keys from the ECS metadata service (an agency bound to the ECS).
     EcsMetadata,
+    /// Temporary keys bought at IAM with an OIDC id token (CCE workload identity).
+    IdToken,
     /// `credentials.iam_user`, exchanged for IAM tokens.
     IamPassword,
 }
@@ -70,9 +74,25 @@ impl CredentialSourceName {
         match self {
             CredentialSourceName::AccessKey => "access_key",
             CredentialSourceName::EcsMetadata => "ecs_metadata",
+            CredentialSourceName::IdToken => "id_token",
             CredentialSourceName::IamPassword => "iam_password",
         }
     }
+}
+
+/// `credentials.id_token`. Each value left out is taken from the SDK variable named.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdTokenConfig {
+    /// The IAM identity provider's id (`HUAWEICLOUD_SDK_IDP_ID`).
+    pub idp_id: Option<String>,
+    /// The file holding the id token, re-read at each refresh
+    /// (`HUAWEICLOUD_SDK_ID_TOKEN_FILE`).
+    pub token_file: Option<String>,
+    /// IAM's endpoint (`HUAWEICLOUD_SDK_IAM_ENDPOINT`; default the global one).
+    pub iam_endpoint: Option<String>,
+    /// How long the temporary keys live (default 6h).
+    pub key_lifetime: Option<HumanDuration>,
 }
 
 /// `credentials.ecs_metadata`.
@@ -109,6 +129,7 @@ impl fmt::Debug for CredentialsConfig {
             .field("iam_user", &self.iam_user)
             .field("source", &self.source)
             .field("ecs_metadata", &self.ecs_metadata)
+            .field("id_token", &self.id_token)
             .field("refresh_margin", &self.refresh_margin)
             .finish()
     }

@@ -176,3 +176,76 @@ async fn the_exporter_collects_with_metadata_keys_across_rotations_and_shows_non
     }
     shutdown.cancel();
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_exporter_collects_with_keys_bought_with_a_cce_id_token() {
+    let logs = Captured::default();
+    let filter = logging::filter(None, LogLevel::Debug).expect("filter");
+    let _logs = tracing::subscriber::set_default(logging::subscriber(
+        filter,
+        LogFormat::Logfmt,
+        logs.clone(),
+    ));
+    let dir = std::env::temp_dir().join(format!("dms-cce-token-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let token_path = dir.join("oidc-token");
+    let id_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2ln";
+    std::fs::write(&token_path, id_token).unwrap_or_else(|e| panic!("{e}"));
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(sim_config.clone());
+    let yaml = format!(
+        "credentials:
+  source: id_token
+  id_token:
+    idp_id: {}
+    token_file: {}
+    iam_endpoint: http://iam.sim.invalid
+    key_lifetime: 1h
+collectors:
+  jitter: 0
+  kafka_partitions: {{enabled: false}}
+",
+        sim_config.id_token_idp,
+        token_path.display()
+    );
+    let config = config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml);
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+    let credentials = config::resolve_credentials(&config.credentials, &ProcessEnv, &transport)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = CancellationToken::new();
+    let exporter = app::start(config, credentials, transport, None, shutdown.clone());
+    tokio::time::sleep(MINUTE).await;
+    assert!(!series(&exporter, "dms_kafka_broker_up").is_empty());
+    let text = self_metrics(&exporter);
+    assert!(
+        text.contains(r#"dms_credentials_expiry_timestamp_seconds{source="id_token"} "#),
+        "{text}"
+    );
+    // Two hours: keys of an hour renewed twice, each time with the token file's content.
+    tokio::time::sleep(120 * MINUTE).await;
+    assert!(
+        sim.id_token_exchanges() >= 3,
+        "{}",
+        sim.id_token_exchanges()
+    );
+    assert!(
+        sim.request_log()
+            .iter()
+            .all(|record| record.status != 401 && record.status != 403)
+    );
+    let shown = [
+        logs.text(),
+        self_metrics(&exporter),
+        landing_page(&exporter).await,
+    ]
+    .join("\n");
+    assert!(!shown.contains(id_token), "the id token was shown");
+    for access_key in sim.temporary_access_keys() {
+        let (secret, token) = sim.temporary_key(&access_key).unwrap_or_default();
+        for hidden in [access_key.as_str(), secret.as_str(), token.as_str()] {
+            assert!(!shown.contains(hidden), "{hidden} shown");
+        }
+    }
+    shutdown.cancel();
+    std::fs::remove_dir_all(&dir).ok();
+}
