@@ -194,6 +194,9 @@ struct Inner {
     /// One fetch at a time: the refresh task and a request that found no keys share it.
     fetching: tokio::sync::Mutex<()>,
     failed_refreshes: AtomicU64,
+    /// Counts the sets of keys received: a new set may be the fix for keys the gateway
+    /// rejected, which whoever holds signed calls back wants to know at once.
+    renewals: tokio::sync::watch::Sender<u64>,
 }
 
 /// Keeps the current keys of one [`CredentialSource`]. Cheap to clone: clones share them.
@@ -257,6 +260,7 @@ impl CredentialProvider {
                 state: Mutex::new(State::default()),
                 fetching: tokio::sync::Mutex::new(()),
                 failed_refreshes: AtomicU64::new(0),
+                renewals: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -267,6 +271,11 @@ impl CredentialProvider {
 
     pub fn margin(&self) -> Duration {
         self.inner.margin
+    }
+
+    /// Changes each time new keys (another access key) arrive.
+    pub fn renewals(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.renewals.subscribe()
     }
 
     pub fn status(&self) -> ProviderStatus {
@@ -376,6 +385,9 @@ impl CredentialProvider {
                 }
                 let keys = issued.keys.clone();
                 state.issued = Some(issued);
+                if renewed {
+                    self.inner.renewals.send_modify(|count| *count += 1);
+                }
                 state.consecutive_failures = 0;
                 state.told_without_keys = false;
                 state.last_failure = None;

@@ -198,10 +198,18 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
     match &credentials {
         Credentials::Provided(provider) => {
             metrics.watch_credentials(Some(api_observer::credential_rows(provider.clone())));
-            let (provider, stop) = (provider.clone(), shutdown.clone());
+            let (provider, stop, hosts) = (provider.clone(), shutdown.clone(), budgets.clone());
+            let mut renewals = provider.renewals();
             supervisor.spawn("credential refresh", async move {
+                // New keys may be the fix for keys a gateway rejected: probed at once.
+                let probe_new_keys = async {
+                    while renewals.changed().await.is_ok() {
+                        hosts.credentials_changed();
+                    }
+                };
                 tokio::select! {
                     () = provider.run() => {}
+                    () = probe_new_keys => {}
                     () = stop.cancelled() => {}
                 }
             });

@@ -78,6 +78,8 @@ async fn metadata_keys_are_refreshed_ahead_of_expiry_across_the_rotation() {
     );
     let first = current_access_key(&provider);
     assert!(first.starts_with("SIMTEMPAK"), "{first}");
+    let mut renewals = provider.renewals();
+    renewals.mark_unchanged();
     let refresher = tokio::spawn({
         let provider = provider.clone();
         async move { provider.run().await }
@@ -86,7 +88,17 @@ async fn metadata_keys_are_refreshed_ahead_of_expiry_across_the_rotation() {
     // rotates 10 min before expiry); the provider asks again at half the rest.
     tokio::time::sleep(46 * MINUTE).await;
     assert_eq!(current_access_key(&provider), first);
+    assert_eq!(
+        renewals.has_changed().ok(),
+        Some(false),
+        "the same keys are no renewal"
+    );
     tokio::time::sleep(8 * MINUTE).await;
+    assert_eq!(
+        renewals.has_changed().ok(),
+        Some(true),
+        "new keys are announced (the host schedulers probe them at once)"
+    );
     let second = current_access_key(&provider);
     assert_ne!(second, first, "new keys after the service rotated them");
     assert_eq!(provider.status().consecutive_failures, 0);
