@@ -32,9 +32,19 @@ fn main() -> ExitCode {
                 for warning in config::warnings(&file) {
                     eprintln!("{display}: warning: {warning}");
                 }
+                // Where the file names the credential file, the line says so, as for every
+                // other problem.
                 let mut errors: Vec<String> = config::check_credential_files(&file.credentials)
                     .iter()
-                    .map(|error| format!("{display}: {error}"))
+                    .map(|error| {
+                        match error
+                            .field()
+                            .and_then(|field| config::field_position(&cli.config_file, field))
+                        {
+                            Some((line, column)) => format!("{display}:{line}:{column}: {error}"),
+                            None => format!("{display}: {error}"),
+                        }
+                    })
                     .collect();
                 // Start-up refuses a configuration no source gives keys for; so does the
                 // check (a file it could not read is reported above, once).

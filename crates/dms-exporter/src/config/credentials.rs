@@ -66,6 +66,18 @@ pub enum CredentialsError {
     Missing(String),
 }
 
+impl CredentialsError {
+    /// The configuration key the error is about, when it names one (`credentials.…`).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            CredentialsError::File { field, .. } if field.starts_with("credentials.") => {
+                Some(field)
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Where `$CREDENTIALS_DIRECTORY` points, for the message of a missing credential.
 fn directory_text(env: &dyn CredentialSource, files: &str) -> String {
     match env.var("CREDENTIALS_DIRECTORY") {

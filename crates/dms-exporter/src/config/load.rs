@@ -67,6 +67,14 @@ fn read(path: &Path) -> Result<(String, String), ConfigError> {
     Ok((text, display))
 }
 
+/// Where the key `field` is written in the file at `path` (line, column), for a problem
+/// found after loading, such as a credential file it names that cannot be read; `None` when
+/// the file does not write that key (a value from the environment).
+pub fn field_position(path: &Path, field: &str) -> Option<(u64, u64)> {
+    let text = read_capped(path).ok()?;
+    KeyLines::scan(&text).exact_position_of(field)
+}
+
 /// Reads any YAML file into `T`, with the same located errors as the configuration.
 pub fn load_yaml_file<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
     let (text, display) = read(path)?;

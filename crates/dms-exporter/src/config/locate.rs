@@ -92,6 +92,14 @@ impl KeyLines {
     }
 
     /// Where a path is written, or its nearest written ancestor.
+    /// Where exactly the key `path` is written; `None` when the file does not write it.
+    pub(super) fn exact_position_of(&self, path: &str) -> Option<(u64, u64)> {
+        self.0
+            .iter()
+            .find(|key| key.path == path)
+            .map(|key| (key.line, key.column))
+    }
+
     pub(super) fn position_of(&self, path: &str) -> Option<(u64, u64)> {
         let mut candidate = path;
         loop {

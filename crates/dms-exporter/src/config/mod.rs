@@ -15,7 +15,7 @@ pub use credentials::{
     CredentialSource, CredentialsError, ProcessEnv, check_credential_files, credential_files,
     resolve_credentials,
 };
-pub use load::{ConfigError, Problem, load_file, load_yaml_file, parse_str};
+pub use load::{ConfigError, Problem, field_position, load_file, load_yaml_file, parse_str};
 pub use ranges::{bcrypt_hash_problem, warnings};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;

@@ -24,6 +24,9 @@ fn exporter() -> Command {
         "HUAWEICLOUD_SDK_SK",
         "HUAWEICLOUD_SDK_SECURITY_TOKEN",
         "HUAWEICLOUD_SDK_PASSWORD",
+        "HUAWEICLOUD_SDK_IDP_ID",
+        "HUAWEICLOUD_SDK_ID_TOKEN_FILE",
+        "HUAWEICLOUD_SDK_IAM_ENDPOINT",
         "CREDENTIALS_DIRECTORY",
     ] {
         command.env_remove(name);
@@ -80,10 +83,29 @@ fn check_config_refuses_credential_files_it_cannot_read() {
     let (ok, stdout, stderr) = check("full.ok.yaml");
     assert!(!ok, "{stdout}");
     assert!(
-        stderr.contains("full.ok.yaml: credentials.access_key_file: cannot read /run/credentials/"),
+        stderr.contains(
+            "full.ok.yaml:2:3: credentials.access_key_file: cannot read /run/credentials/"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("credentials.secret_key_file"), "{stderr}");
+}
+
+/// The renewing sources: the metadata service is not asked offline (the configuration holds
+/// no key and is valid); an id token file that does not exist is named with its line.
+#[test]
+fn check_config_takes_temporary_sources_and_names_a_missing_id_token_file() {
+    let (ok, stdout, stderr) = check_command(exporter(), "ecs_metadata.ok.yaml", &[]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    let (ok, stdout, stderr) = check_command(exporter(), "id_token.ok.yaml", &[]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains(
+            "id_token.ok.yaml:7:5: credentials.id_token.token_file: cannot read /var/run/secrets/tokens/oidc-token: "
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
