@@ -10,3 +10,4 @@ mod fidelity_rabbitmq;
 mod fidelity_rocketmq;
 mod gateway;
 mod rabbitmq_depth;
+mod temporary;
