@@ -23,6 +23,7 @@ pub use auth::Credentials;
 pub use budget::{BudgetConfig, Budgets, Flow, HostBudget, HostStatus};
 pub use client::{
     CallTally, ClientError, DENIED_API_HOLD_OFF, DmsClient, EndpointError, FLOW_CONTROL_CODE,
+    NOT_SENT_WITHOUT_KEYS,
 };
 pub use engine::Engine;
 pub use error::{ApiError, ErrorKind};

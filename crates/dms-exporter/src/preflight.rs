@@ -37,6 +37,14 @@ impl Outcome {
     fn of<T>(result: &Result<T, ApiError>) -> Self {
         match result {
             Ok(_) => Outcome::Ok,
+            // No temporary keys to sign with (the metadata service or IAM did not give any):
+            // nothing was asked, so nothing was denied.
+            Err(error)
+                if error.status.is_none()
+                    && error.message.starts_with(dms_cloud::NOT_SENT_WITHOUT_KEYS) =>
+            {
+                Outcome::Error(error.to_string())
+            }
             Err(error) if matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden) => {
                 let mut why = error
                     .status
@@ -455,6 +463,30 @@ impl Probe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_without_temporary_keys_is_an_error_not_a_denial() {
+        let unsent = ApiError::new(
+            "kafka_topics",
+            ErrorKind::Unauthorized,
+            format!(
+                "{} (ecs_metadata: no answer from http://169.254.169.254/openstack/latest/securitykey)",
+                dms_cloud::NOT_SENT_WITHOUT_KEYS
+            ),
+        );
+        let outcome = Outcome::of::<()>(&Err(unsent));
+        assert!(
+            matches!(&outcome, Outcome::Error(why) if why.contains("ecs_metadata")),
+            "{}",
+            outcome.text()
+        );
+        let mut denied = ApiError::new("kafka_topics", ErrorKind::Forbidden, "no");
+        denied.status = Some(403);
+        assert!(matches!(
+            Outcome::of::<()>(&Err(denied)),
+            Outcome::Denied(_)
+        ));
+    }
 
     #[test]
     fn exit_code_denied_wins_over_error() {

@@ -30,8 +30,8 @@ use crate::transport::Transport;
 use crate::{ApiObserver, ClientConfig};
 
 pub use pipeline::{DENIED_API_HOLD_OFF, FLOW_CONTROL_CODE};
-pub use request::EndpointError;
 use request::{Endpoint, parse_endpoint};
+pub use request::{EndpointError, NOT_SENT_WITHOUT_KEYS};
 pub use tally::CallTally;
 
 /// Why a client cannot be built: which endpoint, and what is wrong with its URL.

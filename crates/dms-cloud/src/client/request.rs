@@ -114,12 +114,16 @@ impl ApiRequest {
     }
 }
 
+/// How the message of a call not sent for want of unexpired temporary keys begins: no
+/// verdict on the call's permission (the preflight tells it from a denial by this).
+pub const NOT_SENT_WITHOUT_KEYS: &str = "not sent: no unexpired temporary credentials";
+
 /// A call not sent for want of unexpired keys.
 fn no_keys(api: &'static str, why: &str) -> ApiError {
     ApiError::new(
         api,
         ErrorKind::Unauthorized,
-        format!("not sent: no unexpired temporary credentials ({why})"),
+        format!("{NOT_SENT_WITHOUT_KEYS} ({why})"),
     )
 }
 
