@@ -29,6 +29,9 @@ use crate::transport::Transport;
 
 /// The default refresh margin: keys are renewed this long before they expire.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
+/// Keys are no longer used this long before they expire: a call takes up to its timeout,
+/// and keys that would expire on the way would be refused.
+pub const EXPIRY_GUARD: Duration = Duration::from_secs(10);
 /// The least wait between two successful fetches, unless the keys expire sooner.
 pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 /// The first wait after a failed refresh; it doubles with each failure in a row.
@@ -292,13 +295,13 @@ impl CredentialProvider {
         }
     }
 
-    /// The current keys while they have not expired.
+    /// The current keys while they have not expired (with [`EXPIRY_GUARD`] to spare).
     pub fn current(&self) -> Option<SigningKeys> {
         let state = lock(&self.inner.state);
         state
             .issued
             .as_ref()
-            .filter(|issued| Instant::now() < issued.expires)
+            .filter(|issued| Instant::now() + EXPIRY_GUARD < issued.expires)
             .map(|issued| issued.keys.clone())
     }
 
@@ -400,7 +403,11 @@ impl CredentialProvider {
                 let still_valid = state
                     .issued
                     .as_ref()
-                    .map(|issued| issued.expires.saturating_duration_since(Instant::now()))
+                    .map(|issued| {
+                        issued
+                            .expires
+                            .saturating_duration_since(Instant::now() + EXPIRY_GUARD)
+                    })
                     .filter(|left| !left.is_zero());
                 // Said once per change of state (failing, then without keys); the retries
                 // go to debug.

@@ -368,3 +368,19 @@ async fn a_rejected_or_missing_id_token_is_named_and_never_shown() {
     assert!(error.contains("absent"), "{error}");
     std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
 }
+
+#[tokio::test(start_paused = true)]
+async fn keys_are_not_used_in_their_last_seconds() {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let provider = provider(&sim);
+    assert!(provider.keys().await.is_ok());
+    // No refresh task: the keys' own hour runs out.
+    tokio::time::sleep(60 * MINUTE - dms_cloud::provider::EXPIRY_GUARD - Duration::from_secs(2))
+        .await;
+    assert!(provider.current().is_some(), "usable until the guard");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        provider.current().is_none(),
+        "a call could outlive the keys: not used"
+    );
+}
