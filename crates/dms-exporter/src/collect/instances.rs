@@ -126,8 +126,8 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
             engine,
             id,
             &instance.name,
-            &cx.target.region,
-            &cx.target.project_id,
+            &cx.project.region,
+            &cx.project.project_id,
             &instance.engine_version,
             &instance.specification,
             &instance.enterprise_project_id,
@@ -250,10 +250,10 @@ impl Collector for Instances {
             let mut output = Output::default();
             let mut discovered = Vec::new();
             let mut complete = true;
-            for engine in &cx.target.engines {
+            for engine in &cx.project.engines {
                 match cx.client.list_instances(*engine).await {
                     Ok(mut instances) => {
-                        self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
+                        self.keep_v2_fields(&cx.project.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();
                         // Filtered instances are dropped here, so no collector reads them.
                         let owned = instances.iter().filter(|instance| {

@@ -62,7 +62,7 @@ impl Collector for Quotas {
                 return Ok(Output::whole(Vec::new()));
             }
             let quotas = cx.client.quotas().await?;
-            let (region, project) = (cx.target.region.as_str(), cx.target.project_id.as_str());
+            let (region, project) = (cx.project.region.as_str(), cx.project.project_id.as_str());
             let mut samples = Samples::default();
             for quota in &quotas.quotas.resources {
                 let Some(engine) = engine_of(&quota.kind) else {

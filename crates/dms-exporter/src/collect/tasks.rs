@@ -70,7 +70,6 @@ impl Collector for Tasks {
         async move {
             let instance = cx.instance();
             let tasks = cx
-                .target
                 .client
                 .tasks(&instance.id, cx.settings.option(&TASKS_LIMIT))
                 .await?

@@ -61,7 +61,6 @@ impl Collector for DiskUsage {
         async move {
             let id = cx.instance().id.as_str();
             let usage = cx
-                .target
                 .client
                 .kafka_disk_usage(id, cx.settings.option(&MIN_SIZE))
                 .await?;

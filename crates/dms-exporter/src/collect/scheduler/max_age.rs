@@ -25,8 +25,8 @@ impl Job {
         let change = stretch_change(stretching, needed, self.interval);
         let (collector, region, project_id) = (
             self.collector.name(),
-            &self.target.region,
-            &self.target.project_id,
+            &self.target.project.region,
+            &self.target.project.project_id,
         );
         match change {
             Some(true) => tracing::warn!(
@@ -73,8 +73,8 @@ impl Job {
         if wanted != *current {
             self.store.set_max_age(
                 self.collector.name(),
-                &self.target.region,
-                &self.target.project_id,
+                &self.target.project.region,
+                &self.target.project.project_id,
                 wanted,
             );
         }
