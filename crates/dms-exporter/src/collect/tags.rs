@@ -108,7 +108,7 @@ mod tests {
         for (body, engine, expected) in table {
             let tags: dms_cloud::dto::TagList = serde_json::from_str(&body).expect("a tags body");
             assert_eq!(
-                lines(&samples(engine, "i-1", &tags.tags)),
+                lines(samples(engine, "i-1", &tags.tags)),
                 expected,
                 "{engine}: {body}"
             );

@@ -179,7 +179,7 @@ mod tests {
         for (body, engine, info_limit, expected) in table {
             let tasks: dms_cloud::dto::Tasks = serde_json::from_str(&body).expect("a tasks body");
             assert_eq!(
-                lines(&samples(engine, "i-1", tasks.tasks, info_limit)),
+                lines(samples(engine, "i-1", tasks.tasks, info_limit)),
                 expected,
                 "{engine}, tasks_info_limit {info_limit}: {body}"
             );
