@@ -1,5 +1,7 @@
 //! Test helpers for the collectors' response → samples mappings.
 
+use dms_cloud::dto::rocketmq::Listed;
+
 use crate::metrics::Sample;
 use crate::metrics::exposition::write_sample;
 
@@ -13,6 +15,21 @@ pub(crate) fn fixture(path: &str) -> String {
 /// A response body (a fixture or an inline example) read as the client's DTO would be.
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &str) -> T {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// A RocketMQ listing of one page, as the client returns it once paging ends.
+pub(crate) fn single_page<T>(
+    items: Vec<T>,
+    total: Option<i64>,
+    max: Option<i64>,
+    remaining: Option<i64>,
+) -> Listed<T> {
+    Listed {
+        items,
+        total,
+        max,
+        remaining,
+    }
 }
 
 /// Samples as the lines /metrics would serve, in the order they were pushed: readable
