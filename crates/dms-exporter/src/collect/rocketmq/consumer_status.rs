@@ -88,6 +88,7 @@ mod tests {
     use dms_cloud::dto::rocketmq::{ConsumeBroker, ConsumeQueue};
 
     use super::*;
+    use crate::collect::test_fixtures::{fixture, parse};
 
     fn consumption(queues: &[(i64, Option<i64>, Option<i64>)]) -> GroupTopics {
         GroupTopics {
@@ -134,8 +135,6 @@ mod tests {
 
     #[test]
     fn the_examples_give_readings_and_membership() {
-        use crate::collect::test_fixtures::{fixture, parse};
-
         // Every queue of the example has a consumer offset and a lag (all 0): one reading
         // each, keyed broker/queue; none lags, so membership would not be read.
         let body: GroupTopics = parse(&fixture("rocketmq/group_topics.json"));

@@ -88,12 +88,11 @@ pub fn samples(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
     use dms_cloud::dto::rocketmq::{ConsumeBroker, ConsumeQueue, StatusBroker, StatusQueue};
 
     #[test]
     fn a_pair_s_lag_in_seconds_from_the_examples() {
-        use crate::collect::test_fixtures::{fixture, lines, parse};
-
         // (consumption, topic status, expected lines in order)
         let table = [
             // Every queue of the example is caught up: 0, whatever the times say.

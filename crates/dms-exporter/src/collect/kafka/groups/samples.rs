@@ -266,6 +266,7 @@ mod tests {
     use super::*;
     use crate::collect::health::PartitionFacts;
     use crate::collect::health::interpolation::Point;
+    use crate::collect::test_fixtures::{fixture, lines, parse, state_set};
     use crate::metrics::catalog::Family;
 
     /// A group reading two topics: `t` with partitions 0 (behind) and 1 (caught up), `u` with
@@ -464,8 +465,6 @@ mod tests {
 
     #[test]
     fn a_group_detail_becomes_its_series_at_each_granularity() {
-        use crate::collect::test_fixtures::{fixture, lines, parse, state_set};
-
         let group = r#"instance_id="i-1",group="test-consumer-group""#;
         let line = |family: &str, labels: &str, value: &str| {
             if labels.is_empty() {
@@ -595,8 +594,6 @@ mod tests {
 
     #[test]
     fn a_sparse_group_detail_derives_what_it_can() {
-        use crate::collect::test_fixtures::{lines, parse, state_set};
-
         // An unknown state; no members; offsets as strings and lag derived from them (8 - 5);
         // a partition without a number is skipped; one without a committed offset has no lag.
         let body = r#"{"group": {"group_id": "g", "state": "Rebalancing", "members": null, "group_message_offsets": [
