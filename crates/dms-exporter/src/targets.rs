@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api_observer::MetricsObserver;
-use crate::collect::Target;
+use crate::collect::{Project, Target};
 use crate::config::{Config, Engine};
 use crate::metrics::self_metrics::SelfMetrics;
 
@@ -149,9 +149,11 @@ impl Unresolved {
                         tracing::info!(region = %self.region, %project_id, "project resolved; collecting it");
                     }
                     let target = Target {
-                        region: self.region,
-                        project_id,
-                        engines: self.engines,
+                        project: Project {
+                            region: self.region,
+                            project_id,
+                            engines: self.engines,
+                        },
                         client,
                     };
                     let _ = report.send(Resolution::Resolved {

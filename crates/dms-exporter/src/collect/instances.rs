@@ -118,7 +118,14 @@ fn seconds_of_day(clock: &str) -> Option<f64> {
         .then(|| f64::from(hours * 3600 + minutes * 60 + seconds))
 }
 
-fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &mut Samples) {
+/// One listed instance's samples, labelled with the project it was listed in.
+fn instance_samples(
+    region: &str,
+    project_id: &str,
+    engine: &str,
+    instance: &Instance,
+    out: &mut Samples,
+) {
     let id = instance.instance_id.as_str();
     out.push(
         &INSTANCE_INFO,
@@ -126,8 +133,8 @@ fn instance_samples(cx: &Context<'_>, engine: &str, instance: &Instance, out: &m
             engine,
             id,
             &instance.name,
-            &cx.target.region,
-            &cx.target.project_id,
+            region,
+            project_id,
             &instance.engine_version,
             &instance.specification,
             &instance.enterprise_project_id,
@@ -250,10 +257,10 @@ impl Collector for Instances {
             let mut output = Output::default();
             let mut discovered = Vec::new();
             let mut complete = true;
-            for engine in &cx.target.engines {
+            for engine in &cx.project.engines {
                 match cx.client.list_instances(*engine).await {
                     Ok(mut instances) => {
-                        self.keep_v2_fields(&cx.target.project_id, *engine, &mut instances);
+                        self.keep_v2_fields(&cx.project.project_id, *engine, &mut instances);
                         let mut samples = Samples::default();
                         // Filtered instances are dropped here, so no collector reads them.
                         let owned = instances.iter().filter(|instance| {
@@ -268,7 +275,13 @@ impl Collector for Instances {
                                 )
                         });
                         for instance in owned {
-                            instance_samples(cx, engine.as_str(), instance, &mut samples);
+                            instance_samples(
+                                &cx.project.region,
+                                &cx.project.project_id,
+                                engine.as_str(),
+                                instance,
+                                &mut samples,
+                            );
                             discovered.push(InstanceRef {
                                 id: instance.instance_id.clone(),
                                 engine: *engine,
@@ -296,7 +309,103 @@ impl Collector for Instances {
 
 #[cfg(test)]
 mod tests {
-    use super::{seconds_of_day, status_label};
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse, state_set};
+
+    /// The expected lines of one instance: `dms_instance_info`'s line, then its status as a
+    /// state set, then the rest.
+    fn instance_lines(info: &str, series: &str, status: &str, rest: &[&str]) -> Vec<String> {
+        let status_series = format!("dms_instance_status{series}");
+        let mut expected = vec![info.to_owned()];
+        expected.extend(state_set(
+            &status_series,
+            "status",
+            INSTANCE_STATUSES,
+            status,
+        ));
+        expected.extend(rest.iter().map(|line| (*line).to_owned()));
+        expected
+    }
+
+    #[test]
+    fn every_listed_instance_becomes_its_families() {
+        // Sizes are GB read as 2^30 bytes; created_at is a string of epoch milliseconds.
+        let rabbitmq = instance_lines(
+            r#"dms_instance_info{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a",name="api-explorer",region="r-1",project_id="p-1",engine_version="3.8.35",specification="2vCPUs 4GB",enterprise_project_id="0"} 1"#,
+            r#"{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a""#,
+            "RUNNING",
+            &[
+                // used 4 GB; total_storage_space 100 GB wins over storage_space 88; no broker
+                // or node count in the example: no series.
+                r#"dms_instance_storage_used_bytes{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a"} 4294967296"#,
+                r#"dms_instance_storage_capacity_bytes{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a"} 107374182400"#,
+                r#"dms_instance_maintenance_window_info{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a",begin="22:00:00",end="02:00:00"} 1"#,
+                r#"dms_instance_maintenance_window_begin_seconds{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a"} 79200"#,
+                r#"dms_instance_maintenance_window_end_seconds{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a"} 7200"#,
+                r#"dms_instance_created_timestamp_seconds{engine="rabbitmq",instance_id="de873040-d661-4770-aa96-9329c71d7c8a"} 1590047080.687"#,
+            ],
+        );
+        let rocketmq = instance_lines(
+            r#"dms_instance_info{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6",name="reliability-ztest",region="r-1",project_id="p-1",engine_version="4.8.0",specification="c6.4u8g.cluster * 1 broker",enterprise_project_id=""} 1"#,
+            r#"{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6""#,
+            "RUNNING",
+            &[
+                r#"dms_instance_storage_used_bytes{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 30064771072"#,
+                r#"dms_instance_storage_capacity_bytes{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 644245094400"#,
+                // broker_num 1 wins over node_num 5.
+                r#"dms_instance_brokers{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 1"#,
+                r#"dms_instance_maintenance_window_info{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6",begin="02:00:00",end="06:00:00"} 1"#,
+                r#"dms_instance_maintenance_window_begin_seconds{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 7200"#,
+                r#"dms_instance_maintenance_window_end_seconds{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 21600"#,
+                r#"dms_instance_created_timestamp_seconds{engine="rocketmq",instance_id="68fdc9a8-805e-439d-8dd9-25adc1c58bf6"} 1636699753.874"#,
+            ],
+        );
+        // V1 sends the window as HH:mm: the label says HH:mm:ss whichever API answered.
+        let kafka_v1 = instance_lines(
+            r#"dms_instance_info{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a",name="kafka-l00230526",region="r-1",project_id="p-1",engine_version="XXX",specification="100MB",enterprise_project_id="0"} 1"#,
+            r#"{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a""#,
+            "RUNNING",
+            &[
+                r#"dms_instance_storage_used_bytes{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a"} 26843545600"#,
+                r#"dms_instance_storage_capacity_bytes{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a"} 644245094400"#,
+                r#"dms_instance_maintenance_window_info{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a",begin="22:00:00",end="02:00:00"} 1"#,
+                r#"dms_instance_maintenance_window_begin_seconds{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a"} 79200"#,
+                r#"dms_instance_maintenance_window_end_seconds{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a"} 7200"#,
+                r#"dms_instance_created_timestamp_seconds{engine="kafka",instance_id="ef84dd5f-3ece-4336-8c99-987defd62e3a"} 1568797295.209"#,
+            ],
+        );
+        // The 2020 status name, numbers as strings, capacity from storage_space and brokers
+        // from node_num when the newer fields are absent; a window hour of 25 is no window.
+        let sparse = instance_lines(
+            r#"dms_instance_info{engine="kafka",instance_id="i-2",name="",region="r-1",project_id="p-1",engine_version="",specification="",enterprise_project_id=""} 1"#,
+            r#"{engine="kafka",instance_id="i-2""#,
+            "CHANGING",
+            &[
+                r#"dms_instance_storage_capacity_bytes{engine="kafka",instance_id="i-2"} 53687091200"#,
+                r#"dms_instance_brokers{engine="kafka",instance_id="i-2"} 3"#,
+            ],
+        );
+        // (response, engine, expected lines in order)
+        let table = [
+            (fixture("rabbitmq/R1_instances.json"), "rabbitmq", rabbitmq),
+            (fixture("rocketmq/instances.json"), "rocketmq", rocketmq),
+            (fixture("kafka/R28_instances_v1_a.json"), "kafka", kafka_v1),
+            (
+                r#"{"instances": [{"instance_id": "i-2", "status": "Resizing", "storage_space": "50", "node_num": "3", "maintain_begin": "25:00:00", "maintain_end": "02:00:00"}]}"#.to_owned(),
+                "kafka",
+                sparse,
+            ),
+            (r#"{"instances": null}"#.to_owned(), "kafka", vec![]),
+        ];
+        for (body, engine, expected) in table {
+            let list: dms_cloud::dto::InstanceList = parse(&body);
+            let mut samples = Samples::default();
+            for instance in &list.instances {
+                instance_samples("r-1", "p-1", engine, instance, &mut samples);
+            }
+            assert_eq!(lines(&samples), expected, "{engine}: {body}");
+        }
+    }
 
     #[test]
     fn maintenance_clocks_become_seconds_of_the_day() {

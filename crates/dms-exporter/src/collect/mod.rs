@@ -49,18 +49,26 @@ impl InstanceRef {
     }
 }
 
-/// The project a collector works on.
+/// The project a collector works on: where it is and which engines it reads.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub struct Project {
     pub region: String,
     pub project_id: String,
     pub engines: Vec<Engine>,
+}
+
+/// A project and the client that reads it. Collectors never get this client: only the
+/// scheduler's handle of it as their flow ([`Context::client`]), so no call of theirs escapes
+/// the round's tally and the collector's share of the host.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub project: Project,
     pub client: DmsClient,
 }
 
 /// What a collector may read while it works.
 pub struct Context<'a> {
-    pub target: &'a Target,
+    pub project: &'a Project,
     /// The target's client as this collector's flow: its requests queue for the collector's
     /// share of the host and add up in the round's tally.
     pub client: &'a DmsClient,

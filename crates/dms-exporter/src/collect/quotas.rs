@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+use dms_cloud::dto::rabbitmq;
 use dms_cloud::error::ApiError;
 
 use super::{Collector, Context, Description, Output, Priority, Scope};
@@ -62,27 +63,65 @@ impl Collector for Quotas {
                 return Ok(Output::whole(Vec::new()));
             }
             let quotas = cx.client.quotas().await?;
-            let (region, project) = (cx.target.region.as_str(), cx.target.project_id.as_str());
-            let mut samples = Samples::default();
-            for quota in &quotas.quotas.resources {
-                let Some(engine) = engine_of(&quota.kind) else {
-                    continue;
-                };
-                let labels = [region, project, engine];
-                let limit = quota.quota.map(|q| q as f64);
-                samples.push_some(&PROJECT_INSTANCE_QUOTA_LIMIT, labels, limit);
-                let used = quota.used.map(|u| u as f64);
-                samples.push_some(&PROJECT_INSTANCE_QUOTA_USED, labels, used);
-            }
+            let samples = samples(&cx.project.region, &cx.project.project_id, &quotas);
             Ok(Output::whole(samples.into()))
         }
         .boxed()
     }
 }
 
+/// The instance quotas of each engine; other quota types are not exported.
+fn samples(region: &str, project_id: &str, quotas: &rabbitmq::Quotas) -> Samples {
+    let mut samples = Samples::default();
+    for quota in &quotas.quotas.resources {
+        let Some(engine) = engine_of(&quota.kind) else {
+            continue;
+        };
+        let labels = [region, project_id, engine];
+        let limit = quota.quota.map(|q| q as f64);
+        samples.push_some(&PROJECT_INSTANCE_QUOTA_LIMIT, labels, limit);
+        let used = quota.used.map(|u| u as f64);
+        samples.push_some(&PROJECT_INSTANCE_QUOTA_USED, labels, used);
+    }
+    samples
+}
+
 #[cfg(test)]
 mod tests {
-    use super::engine_of;
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn each_engine_quota_is_a_limit_and_a_use() {
+        // (response, expected lines in order)
+        let table = [
+            (
+                fixture("rabbitmq/sdk_quotas.json"),
+                vec![
+                    r#"dms_project_instance_quota_limit{region="r-1",project_id="p-1",engine="rabbitmq"} 100"#,
+                    r#"dms_project_instance_quota_used{region="r-1",project_id="p-1",engine="rabbitmq"} 2"#,
+                    r#"dms_project_instance_quota_limit{region="r-1",project_id="p-1",engine="kafka"} 100"#,
+                    r#"dms_project_instance_quota_used{region="r-1",project_id="p-1",engine="kafka"} 5"#,
+                    r#"dms_project_instance_quota_limit{region="r-1",project_id="p-1",engine="rocketmq"} 100"#,
+                    r#"dms_project_instance_quota_used{region="r-1",project_id="p-1",engine="rocketmq"} 2"#,
+                    // `tags` (per instance) is no engine's: no series.
+                ],
+            ),
+            // A number as a string is read; a missing `used` is no series.
+            (
+                r#"{"quotas": {"resources": [{"type": "kafkaInstance", "quota": "50"}]}}"#
+                    .to_owned(),
+                vec![
+                    r#"dms_project_instance_quota_limit{region="r-1",project_id="p-1",engine="kafka"} 50"#,
+                ],
+            ),
+            ("{}".to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let quotas: rabbitmq::Quotas = parse(&body);
+            assert_eq!(lines(samples("r-1", "p-1", &quotas)), expected, "{body}");
+        }
+    }
 
     #[test]
     fn instance_quotas_name_their_engine() {

@@ -72,7 +72,7 @@ fn samples(engine: &str, instance_id: &str, tags: &[Tag]) -> Samples {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::test_fixtures::{fixture, lines};
+    use crate::collect::test_fixtures::{fixture, lines, parse};
 
     #[test]
     fn every_tag_is_one_info_series() {
@@ -106,9 +106,9 @@ mod tests {
             ("{}".to_owned(), "kafka", vec![]),
         ];
         for (body, engine, expected) in table {
-            let tags: dms_cloud::dto::TagList = serde_json::from_str(&body).expect("a tags body");
+            let tags: dms_cloud::dto::TagList = parse(&body);
             assert_eq!(
-                lines(&samples(engine, "i-1", &tags.tags)),
+                lines(samples(engine, "i-1", &tags.tags)),
                 expected,
                 "{engine}: {body}"
             );

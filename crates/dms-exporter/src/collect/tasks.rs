@@ -70,7 +70,6 @@ impl Collector for Tasks {
         async move {
             let instance = cx.instance();
             let tasks = cx
-                .target
                 .client
                 .tasks(&instance.id, cx.settings.option(&TASKS_LIMIT))
                 .await?
@@ -128,7 +127,7 @@ fn samples(engine: &str, instance_id: &str, mut tasks: Vec<Task>, info_limit: u3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::test_fixtures::{fixture, lines};
+    use crate::collect::test_fixtures::{fixture, lines, parse};
 
     #[test]
     fn tasks_become_counts_by_status_and_the_newest_ones_info() {
@@ -178,9 +177,9 @@ mod tests {
             ),
         ];
         for (body, engine, info_limit, expected) in table {
-            let tasks: dms_cloud::dto::Tasks = serde_json::from_str(&body).expect("a tasks body");
+            let tasks: dms_cloud::dto::Tasks = parse(&body);
             assert_eq!(
-                lines(&samples(engine, "i-1", tasks.tasks, info_limit)),
+                lines(samples(engine, "i-1", tasks.tasks, info_limit)),
                 expected,
                 "{engine}, tasks_info_limit {info_limit}: {body}"
             );

@@ -1,6 +1,8 @@
 //! Test helpers for the collectors' response → samples mappings.
 
-use crate::metrics::Samples;
+use dms_cloud::dto::rocketmq::Listed;
+
+use crate::metrics::Sample;
 use crate::metrics::exposition::write_sample;
 
 /// The text of a documented example response, `fixtures/api/{path}` at the repository's root
@@ -10,11 +12,31 @@ pub(crate) fn fixture(path: &str) -> String {
     std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
+/// A response body (a fixture or an inline example) read as the client's DTO would be.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &str) -> T {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// A RocketMQ listing of one page, as the client returns it once paging ends.
+pub(crate) fn single_page<T>(
+    items: Vec<T>,
+    total: Option<i64>,
+    max: Option<i64>,
+    remaining: Option<i64>,
+) -> Listed<T> {
+    Listed {
+        items,
+        total,
+        max,
+        remaining,
+    }
+}
+
 /// Samples as the lines /metrics would serve, in the order they were pushed: readable
 /// expectations, and times compared as printed (to the millisecond) rather than as floats.
-pub(crate) fn lines(samples: &Samples) -> Vec<String> {
+pub(crate) fn lines(samples: impl AsRef<[Sample]>) -> Vec<String> {
     samples
-        .0
+        .as_ref()
         .iter()
         .map(|sample| {
             let mut line = String::new();
@@ -28,6 +50,19 @@ pub(crate) fn lines(samples: &Samples) -> Vec<String> {
                 &mut line,
             );
             line.trim_end().to_owned()
+        })
+        .collect()
+}
+
+/// The lines of a state set, one per state in `states`' order: 1 for `current`, 0 for the
+/// others. `series` is the line up to its last label, e.g.
+/// `dms_instance_status{engine="kafka",instance_id="i-1"`; `label` names the state's label.
+pub(crate) fn state_set(series: &str, label: &str, states: &[&str], current: &str) -> Vec<String> {
+    states
+        .iter()
+        .map(|state| {
+            let value = u8::from(*state == current);
+            format!(r#"{series},{label}="{state}"}} {value}"#)
         })
         .collect()
 }

@@ -5,10 +5,10 @@ mod credentials;
 mod load;
 mod locate;
 mod problem;
-mod ranges;
 mod redact;
 mod sharding;
 mod types;
+mod validate;
 
 pub use crate::files::read_capped;
 pub use credentials::{
@@ -16,6 +16,6 @@ pub use credentials::{
     resolve_credentials,
 };
 pub use load::{ConfigError, Problem, field_position, load_file, load_yaml_file, parse_str};
-pub use ranges::{bcrypt_hash_problem, warnings};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};
 pub use types::*;
+pub use validate::{bcrypt_hash_problem, warnings};

@@ -1,5 +1,5 @@
 //! One problem with the configuration and where it is: the leaf every validation step
-//! (`load`, `ranges`, `redact`) reports with.
+//! (`load`, `validate`, `redact`) reports with.
 
 use std::fmt;
 

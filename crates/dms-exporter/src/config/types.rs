@@ -54,6 +54,19 @@ pub struct CredentialsConfig {
     pub refresh_margin: Option<HumanDuration>,
 }
 
+impl CredentialsConfig {
+    /// The source this block selects: named, or as before `source` existed, `iam_password`
+    /// when `iam_user` is present and `access_key` otherwise (the chain may still end with
+    /// an id token from the SDK variables when no key is found).
+    pub fn selected_source(&self) -> CredentialSourceName {
+        self.source.unwrap_or(if self.iam_user.is_some() {
+            CredentialSourceName::IamPassword
+        } else {
+            CredentialSourceName::AccessKey
+        })
+    }
+}
+
 /// The credential sources `credentials.source` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

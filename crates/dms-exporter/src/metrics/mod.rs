@@ -85,6 +85,12 @@ impl Samples {
     }
 }
 
+impl AsRef<[Sample]> for Samples {
+    fn as_ref(&self) -> &[Sample] {
+        &self.0
+    }
+}
+
 impl From<Samples> for Vec<Sample> {
     fn from(samples: Samples) -> Self {
         samples.0

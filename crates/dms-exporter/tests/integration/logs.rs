@@ -32,9 +32,6 @@ fn msg(line: &Value) -> &str {
 }
 
 const READY: &str = "first collection complete; ready";
-const FITS_AGAIN: &str = "the collector's calls fit its interval again";
-const STRETCH: &str =
-    "the collector's calls do not fit its interval within the API budget; its cycles stretch";
 
 #[tokio::test(start_paused = true)]
 async fn info_logs_the_start_the_first_collection_and_then_only_changes_of_state() {
@@ -136,32 +133,8 @@ async fn info_logs_the_start_the_first_collection_and_then_only_changes_of_state
         "{ready}, ready within {waited:?}"
     );
 
-    // Before it, at info, only the start-up line; the warnings are changes of state (the demo
-    // budget is too small for the groups' exact lag in 5 s), each said once.
-    let info_before: Vec<&str> = lines[..readies[0]]
-        .iter()
-        .filter(|l| l["level"] == "info")
-        .map(msg)
-        .collect();
-    assert_eq!(info_before, ["dms_exporter starting"], "{lines:#?}");
-    let key = |line: &Value| {
-        (
-            line["collector"].to_string(),
-            line["project_id"].to_string(),
-        )
-    };
-    let mut stretched = std::collections::BTreeSet::new();
-    for line in lines[..readies[0]].iter().filter(|l| l["level"] != "info") {
-        assert_eq!(msg(line), STRETCH, "{line}");
-        assert!(stretched.insert(key(line)), "said twice: {lines:#?}");
-    }
-    // After it, 600 s of cycles with nothing failing: the only change is that the collectors
-    // the first collection's competition stretched fit again, each said once.
-    for line in &lines[readies[0] + 1..] {
-        assert_eq!(msg(line), FITS_AGAIN, "{line}");
-        assert!(
-            stretched.remove(&key(line)),
-            "not stretched, or said twice: {lines:#?}"
-        );
-    }
+    // The demo's budget fits its intervals: at info, the start-up line, the ready line, and
+    // nothing else in ten minutes of cycles — no warning for a new user to worry about.
+    let said: Vec<&str> = lines.iter().map(msg).collect();
+    assert_eq!(said, ["dms_exporter starting", READY], "{lines:#?}");
 }

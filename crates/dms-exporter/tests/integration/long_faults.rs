@@ -573,8 +573,7 @@ async fn storm_world() -> (Arc<HostRouter>, Exporter, CancellationToken) {
 
 /// Issue 16, item 2: 90 s in which about one answer in four is a 429 `APIGW.0308`: the rate
 /// is cut, and back at its ceiling within two minutes of the last throttled answer; the
-/// collectors are slowed, not failed: no data series blinks during the storm, except (an open
-/// defect, printed) the background tasks' now and then.
+/// collectors are slowed, not failed: no data series blinks during the storm.
 #[tokio::test(start_paused = true)]
 async fn a_throttling_storm_cuts_the_rate_slows_collection_without_a_blink_and_the_rate_comes_back()
 {
@@ -619,19 +618,11 @@ async fn a_throttling_storm_cuts_the_rate_slows_collection_without_a_blink_and_t
         .map(|series| series.split('{').next().unwrap_or(series))
         .collect();
     eprintln!("storm: families that blinked: {families:?}");
-    // Open defect (issue 16, item 2): in about one run in five the background-task
-    // collector (one call per instance, low priority) has a throttled retry asleep and none
-    // queued when its round's patience runs out, so its data ages out. Every other family,
-    // discovery's first, must never blink.
-    let outside_tasks: Vec<&String> = blinked
-        .keys()
-        .filter(|series| !series.starts_with("dms_background_task"))
-        .collect();
     assert!(
-        outside_tasks.is_empty(),
+        blinked.is_empty(),
         "{} series of {families:?} vanished during the storm, e.g. {:?}",
-        outside_tasks.len(),
-        outside_tasks.first()
+        blinked.len(),
+        blinked.keys().next()
     );
     assert!(back.is_some(), "the rate is not back within two minutes");
     shutdown.cancel();

@@ -6,7 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use dms_cloud::{BudgetConfig, apis};
+use std::sync::Arc;
+
+use dms_cloud::budget::Flow;
+use dms_cloud::{BudgetConfig, CallTally, apis};
 use dms_exporter::collect::health::ConsumerHealth;
 use dms_exporter::collect::registry;
 use dms_exporter::collect::{self, Context, Scope};
@@ -40,7 +43,7 @@ async fn every_collector_emits_only_the_families_it_describes() {
         .expect("a project-scoped discovery collector");
     let skipped_calls = std::sync::atomic::AtomicU64::new(0);
     let project_cx = Context {
-        target: &target,
+        project: &target.project,
         client: &target.client,
         skipped_calls: &skipped_calls,
         instance: None,
@@ -72,9 +75,20 @@ async fn every_collector_emits_only_the_families_it_describes() {
         };
         let mut samples = 0;
         let calls_before = sim.request_counts();
+        // Every call goes through the handle the context gives (the round's flow and tally):
+        // one made through another client would escape the collector's share and the
+        // round's progress (the tasks collector's did, and its data blinked in a storm).
+        let tally = Arc::new(CallTally::default());
+        let flow_client = target
+            .client
+            .for_flow(Flow::new(description.name, 1), Arc::clone(&tally));
         for cx in &contexts {
+            let cx = Context {
+                client: &flow_client,
+                ..*cx
+            };
             let output = collector
-                .collect(cx)
+                .collect(&cx)
                 .await
                 .unwrap_or_else(|e| panic!("{}: {e}", description.name));
             for (part, result) in output.parts {
@@ -105,6 +119,17 @@ async fn every_collector_emits_only_the_families_it_describes() {
                 );
             }
         }
+        let sent: u64 = sim
+            .request_counts()
+            .into_iter()
+            .map(|(endpoint, count)| count - calls_before.get(&endpoint).copied().unwrap_or(0))
+            .sum();
+        assert_eq!(
+            tally.sent(),
+            sent,
+            "{}: calls made outside the context's client",
+            description.name
+        );
         // A collector that read nothing would prove nothing.
         assert!(
             samples > 0,

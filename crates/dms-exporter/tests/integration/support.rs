@@ -9,7 +9,7 @@ use dms_cloud::{
     BudgetConfig, Budgets, ClientConfig, DmsClient, NoopObserver, Transport, TransportError,
 };
 use dms_exporter::app::{self, Exporter};
-use dms_exporter::collect::Target;
+use dms_exporter::collect::{Project, Target};
 use dms_exporter::config::{self, Config, Engine};
 use dms_exporter::demo::config_yaml;
 use dms_sim::{SimConfig, Simulator};
@@ -63,9 +63,11 @@ pub(crate) fn in_process_target(
     client_config.iam_endpoint = "http://sim".into();
     client_config.project_id = Some(project.project_id.clone());
     Target {
-        region: project.region.clone(),
-        project_id: project.project_id.clone(),
-        engines,
+        project: Project {
+            region: project.region.clone(),
+            project_id: project.project_id.clone(),
+            engines,
+        },
         client: DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver))
             .unwrap_or_else(|e| panic!("{e}")),
     }

@@ -6,6 +6,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::Engine;
+use dms_cloud::dto::kafka;
 use dms_cloud::error::ApiError;
 
 use super::broker_label;
@@ -89,51 +90,105 @@ impl Collector for Cluster {
         async move {
             let id = cx.instance().id.as_str();
             let cluster = cx.client.kafka_cluster(id).await?;
-            let mut samples = Samples::default();
-            for broker in &cluster.brokers {
-                let Some(broker_id) = broker.broker_id else {
-                    continue;
-                };
-                let broker_id = broker_label(&broker_id.to_string());
-                samples.push_some(
-                    &KAFKA_BROKER_UP,
-                    [id, &broker_id],
-                    broker.is_health.map(flag),
-                );
-                let controller = broker
-                    .is_controller
-                    .or(cluster.controller.map(|c| Some(c) == broker.broker_id));
-                samples.push_some(
-                    &KAFKA_BROKER_CONTROLLER,
-                    [id, &broker_id],
-                    controller.map(flag),
-                );
-            }
-            let counts = [
-                (&KAFKA_CLUSTER_TOPICS, cluster.topics_count),
-                (&KAFKA_CLUSTER_PARTITIONS, cluster.partitions_count),
-                (
-                    &KAFKA_CLUSTER_ONLINE_PARTITIONS,
-                    cluster.online_partitions_count,
-                ),
-                (&KAFKA_CLUSTER_REPLICAS, cluster.replicas_count),
-                (&KAFKA_CLUSTER_ISR, cluster.isr_replicas_count),
-                (&KAFKA_CLUSTER_GROUPS, cluster.consumers_count),
-            ];
-            for (family, count) in counts {
-                samples.push_some(family, [id], count.map(|c| c as f64));
-            }
-            if let (Some(all), Some(online)) =
-                (cluster.partitions_count, cluster.online_partitions_count)
-            {
-                samples.push(
-                    &KAFKA_CLUSTER_OFFLINE_PARTITIONS,
-                    [id],
-                    (all - online).max(0) as f64,
-                );
-            }
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(id, &cluster).into()))
         }
         .boxed()
+    }
+}
+
+/// The brokers' health and role, and the cluster's counts.
+fn samples(id: &str, cluster: &kafka::Cluster) -> Samples {
+    let mut samples = Samples::default();
+    for broker in &cluster.brokers {
+        let Some(broker_id) = broker.broker_id else {
+            continue;
+        };
+        let broker_id = broker_label(&broker_id.to_string());
+        samples.push_some(
+            &KAFKA_BROKER_UP,
+            [id, &broker_id],
+            broker.is_health.map(flag),
+        );
+        let controller = broker
+            .is_controller
+            .or(cluster.controller.map(|c| Some(c) == broker.broker_id));
+        samples.push_some(
+            &KAFKA_BROKER_CONTROLLER,
+            [id, &broker_id],
+            controller.map(flag),
+        );
+    }
+    let counts = [
+        (&KAFKA_CLUSTER_TOPICS, cluster.topics_count),
+        (&KAFKA_CLUSTER_PARTITIONS, cluster.partitions_count),
+        (
+            &KAFKA_CLUSTER_ONLINE_PARTITIONS,
+            cluster.online_partitions_count,
+        ),
+        (&KAFKA_CLUSTER_REPLICAS, cluster.replicas_count),
+        (&KAFKA_CLUSTER_ISR, cluster.isr_replicas_count),
+        (&KAFKA_CLUSTER_GROUPS, cluster.consumers_count),
+    ];
+    for (family, count) in counts {
+        samples.push_some(family, [id], count.map(|c| c as f64));
+    }
+    if let (Some(all), Some(online)) = (cluster.partitions_count, cluster.online_partitions_count) {
+        samples.push(
+            &KAFKA_CLUSTER_OFFLINE_PARTITIONS,
+            [id],
+            (all - online).max(0) as f64,
+        );
+    }
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn brokers_and_counts_become_their_series() {
+        // (response, expected lines in order)
+        let table = [
+            // Broker ids and the controller are strings in the example.
+            (
+                fixture("kafka/R3_cluster.json"),
+                vec![
+                    r#"dms_kafka_broker_up{instance_id="i-1",broker="0"} 1"#,
+                    r#"dms_kafka_broker_controller{instance_id="i-1",broker="0"} 0"#,
+                    r#"dms_kafka_broker_up{instance_id="i-1",broker="1"} 1"#,
+                    r#"dms_kafka_broker_controller{instance_id="i-1",broker="1"} 0"#,
+                    r#"dms_kafka_broker_up{instance_id="i-1",broker="2"} 1"#,
+                    r#"dms_kafka_broker_controller{instance_id="i-1",broker="2"} 1"#,
+                    r#"dms_kafka_cluster_topics{instance_id="i-1"} 3"#,
+                    r#"dms_kafka_cluster_partitions{instance_id="i-1"} 9"#,
+                    r#"dms_kafka_cluster_online_partitions{instance_id="i-1"} 9"#,
+                    r#"dms_kafka_cluster_replicas{instance_id="i-1"} 27"#,
+                    r#"dms_kafka_cluster_in_sync_replicas{instance_id="i-1"} 27"#,
+                    r#"dms_kafka_cluster_consumer_groups{instance_id="i-1"} 0"#,
+                    r#"dms_kafka_cluster_offline_partitions{instance_id="i-1"} 0"#,
+                ],
+            ),
+            // A flat body; without is_controller the controller id decides; a broker without
+            // health is no up series, one without an id no series at all; offline is
+            // partitions - online.
+            (
+                r#"{"controller": "1", "brokers": [{"broker_id": 0, "is_health": true}, {"broker_id": "1"}, {"is_health": true}], "partitions_count": "10", "online_partitions_count": 7}"#.to_owned(),
+                vec![
+                    r#"dms_kafka_broker_up{instance_id="i-1",broker="0"} 1"#,
+                    r#"dms_kafka_broker_controller{instance_id="i-1",broker="0"} 0"#,
+                    r#"dms_kafka_broker_controller{instance_id="i-1",broker="1"} 1"#,
+                    r#"dms_kafka_cluster_partitions{instance_id="i-1"} 10"#,
+                    r#"dms_kafka_cluster_online_partitions{instance_id="i-1"} 7"#,
+                    r#"dms_kafka_cluster_offline_partitions{instance_id="i-1"} 3"#,
+                ],
+            ),
+            (r#"{"cluster": {"brokers": null}}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let cluster: kafka::Cluster = parse(&body);
+            assert_eq!(lines(samples("i-1", &cluster)), expected, "{body}");
+        }
     }
 }

@@ -175,3 +175,74 @@ impl Collector for Partitions {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    /// The eight lines of one partition of topic `test`, in the order they are pushed.
+    fn partition_lines(partition: &str, values: [&str; 8]) -> Vec<String> {
+        let names = [
+            "dms_kafka_partition_leader",
+            "dms_kafka_partition_replicas",
+            "dms_kafka_partition_in_sync_replicas",
+            "dms_kafka_partition_under_replicated",
+            "dms_kafka_partition_log_end_offset",
+            "dms_kafka_partition_high_watermark",
+            "dms_kafka_partition_log_start_offset",
+            "dms_kafka_partition_last_write_timestamp_seconds",
+        ];
+        names
+            .iter()
+            .zip(values)
+            .map(|(name, value)| {
+                format!(
+                    r#"{name}{{instance_id="i-1",topic="test",partition="{partition}"}} {value}"#
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_numbered_partition_becomes_its_series() {
+        // The example lists partitions 0, 2, 1, each with three replicas all in sync;
+        // last_update_timestamp is epoch ms.
+        let example = [
+            partition_lines(
+                "0",
+                ["2", "3", "3", "0", "13598", "13598", "0", "1571477180.985"],
+            ),
+            partition_lines(
+                "2",
+                ["1", "3", "3", "0", "13601", "13601", "0", "1571477077.146"],
+            ),
+            partition_lines(
+                "1",
+                ["0", "3", "3", "0", "13599", "13599", "0", "1571477172.959"],
+            ),
+        ]
+        .concat();
+        // (response, expected lines in order)
+        let table = [
+            (fixture("kafka/R11_topic_detail.json"), example),
+            // Numbers as strings; a replica without in_sync is not in sync; absent offsets and
+            // times are no series; a partition without a number is skipped.
+            (
+                r#"{"topic": "test", "partitions": [{"partition": "0", "leader": "1", "replicas": [{"broker": 1, "in_sync": true}, {"broker": 2, "in_sync": false}, {"broker": 3}], "leo": "10"}, {"leader": 1}]}"#.to_owned(),
+                vec![
+                    r#"dms_kafka_partition_leader{instance_id="i-1",topic="test",partition="0"} 1"#.to_owned(),
+                    r#"dms_kafka_partition_replicas{instance_id="i-1",topic="test",partition="0"} 3"#.to_owned(),
+                    r#"dms_kafka_partition_in_sync_replicas{instance_id="i-1",topic="test",partition="0"} 1"#.to_owned(),
+                    r#"dms_kafka_partition_under_replicated{instance_id="i-1",topic="test",partition="0"} 1"#.to_owned(),
+                    r#"dms_kafka_partition_log_end_offset{instance_id="i-1",topic="test",partition="0"} 10"#.to_owned(),
+                ],
+            ),
+            (r#"{"topic": "test", "partitions": null}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let detail: TopicDetail = parse(&body);
+            assert_eq!(lines(partition_samples("i-1", &detail)), expected, "{body}");
+        }
+    }
+}

@@ -6,8 +6,10 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::Engine;
+use dms_cloud::dto::kafka::TopicList;
 use dms_cloud::error::ApiError;
 
+use crate::collect::settings::NameFilter;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::metrics::Samples;
 use crate::metrics::catalog::{S, families};
@@ -64,29 +66,6 @@ impl Collector for Topics {
         async move {
             let id = cx.instance().id.as_str();
             let list = cx.client.kafka_topics(id).await?;
-            let mut samples = Samples::default();
-            for topic in list
-                .topics
-                .iter()
-                .filter(|t| cx.filters.topics.allows(&t.name))
-            {
-                let labels = [id, topic.name.as_str()];
-                samples.push_some(
-                    &KAFKA_TOPIC_PARTITIONS,
-                    labels,
-                    topic.partition.map(|v| v as f64),
-                );
-                samples.push_some(
-                    &KAFKA_TOPIC_REPLICATION,
-                    labels,
-                    topic.replication.map(|v| v as f64),
-                );
-                samples.push_some(
-                    &KAFKA_TOPIC_RETENTION,
-                    labels,
-                    topic.retention_time.map(|h| h as f64 * 3600.0),
-                );
-            }
             // For the groups cycle's lag retention ratio.
             cx.health.record_retention(
                 id,
@@ -94,18 +73,95 @@ impl Collector for Topics {
                     .iter()
                     .filter_map(|t| Some((t.name.clone(), t.retention_time? * 3_600_000))),
             );
-            samples.push_some(
-                &KAFKA_PARTITIONS_LIMIT,
-                [id],
-                list.max_partitions.map(|v| v as f64),
-            );
-            samples.push_some(
-                &KAFKA_PARTITIONS_REMAINING,
-                [id],
-                list.remain_partitions.map(|v| v as f64),
-            );
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(id, &list, &cx.filters.topics).into()))
         }
         .boxed()
+    }
+}
+
+/// Each topic's partitions, replication and retention (the topics the filter allows), and the
+/// instance's partition quota.
+fn samples(id: &str, list: &TopicList, topics: &NameFilter) -> Samples {
+    let mut samples = Samples::default();
+    for topic in list.topics.iter().filter(|t| topics.allows(&t.name)) {
+        let labels = [id, topic.name.as_str()];
+        samples.push_some(
+            &KAFKA_TOPIC_PARTITIONS,
+            labels,
+            topic.partition.map(|v| v as f64),
+        );
+        samples.push_some(
+            &KAFKA_TOPIC_REPLICATION,
+            labels,
+            topic.replication.map(|v| v as f64),
+        );
+        samples.push_some(
+            &KAFKA_TOPIC_RETENTION,
+            labels,
+            topic.retention_time.map(|h| h as f64 * 3600.0),
+        );
+    }
+    samples.push_some(
+        &KAFKA_PARTITIONS_LIMIT,
+        [id],
+        list.max_partitions.map(|v| v as f64),
+    );
+    samples.push_some(
+        &KAFKA_PARTITIONS_REMAINING,
+        [id],
+        list.remain_partitions.map(|v| v as f64),
+    );
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn topics_and_the_partition_quota_become_their_series() {
+        let everything = NameFilter::default();
+        let no_internal: NameFilter = parse(r#"{"exclude": "__.*"}"#);
+        // (response, topic filter, expected lines in order)
+        let table = [
+            // The example names its topic in `id`; retention 72 h is 259200 s.
+            (
+                fixture("kafka/R10_topics.json"),
+                &everything,
+                vec![
+                    r#"dms_kafka_topic_partitions{instance_id="i-1",topic="test01"} 3"#,
+                    r#"dms_kafka_topic_replication_factor{instance_id="i-1",topic="test01"} 3"#,
+                    r#"dms_kafka_topic_retention_seconds{instance_id="i-1",topic="test01"} 259200"#,
+                    r#"dms_kafka_partitions_limit{instance_id="i-1"} 300"#,
+                    r#"dms_kafka_partitions_remaining{instance_id="i-1"} 294"#,
+                ],
+            ),
+            // V1 has no partition quota: no series.
+            (
+                fixture("kafka/R29_topics_v1.json"),
+                &everything,
+                vec![
+                    r#"dms_kafka_topic_partitions{instance_id="i-1",topic="topic-test"} 4"#,
+                    r#"dms_kafka_topic_replication_factor{instance_id="i-1",topic="topic-test"} 3"#,
+                    r#"dms_kafka_topic_retention_seconds{instance_id="i-1",topic="topic-test"} 259200"#,
+                ],
+            ),
+            // Numbers as strings; missing fields are no series; a filtered topic none at all.
+            (
+                r#"{"topics": [{"name": "a", "partition": "6", "retention_time": "1"}, {"name": "b"}, {"name": "__trace", "partition": 1}], "max_partitions": "100"}"#.to_owned(),
+                &no_internal,
+                vec![
+                    r#"dms_kafka_topic_partitions{instance_id="i-1",topic="a"} 6"#,
+                    r#"dms_kafka_topic_retention_seconds{instance_id="i-1",topic="a"} 3600"#,
+                    r#"dms_kafka_partitions_limit{instance_id="i-1"} 100"#,
+                ],
+            ),
+            (r#"{"topics": null}"#.to_owned(), &everything, vec![]),
+        ];
+        for (body, topics, expected) in table {
+            let list: TopicList = parse(&body);
+            assert_eq!(lines(samples("i-1", &list, topics)), expected, "{body}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::Engine;
+use dms_cloud::dto::rabbitmq::PluginList;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
@@ -58,25 +59,71 @@ impl Collector for Plugins {
         async move {
             let id = cx.instance().id.as_str();
             let list = cx.client.rabbitmq_plugins(id).await?;
-            let mut samples = Samples::default();
-            for plugin in list.plugins.iter().filter(|p| !p.name.is_empty()) {
-                let name = plugin.name.as_str();
-                samples.push_some(
-                    &RABBITMQ_PLUGIN_ENABLED,
-                    [id, name],
-                    plugin.enable.map(flag),
-                );
-                samples.push_some(
-                    &RABBITMQ_PLUGIN_RUNNING,
-                    [id, name],
-                    plugin.running.map(flag),
-                );
-                if !plugin.version.is_empty() {
-                    samples.push(&RABBITMQ_PLUGIN_INFO, [id, name, &plugin.version], 1.0);
-                }
-            }
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(id, &list).into()))
         }
         .boxed()
+    }
+}
+
+/// Each named plugin's state, and its version when the API gives one.
+fn samples(id: &str, list: &PluginList) -> Samples {
+    let mut samples = Samples::default();
+    for plugin in list.plugins.iter().filter(|p| !p.name.is_empty()) {
+        let name = plugin.name.as_str();
+        samples.push_some(
+            &RABBITMQ_PLUGIN_ENABLED,
+            [id, name],
+            plugin.enable.map(flag),
+        );
+        samples.push_some(
+            &RABBITMQ_PLUGIN_RUNNING,
+            [id, name],
+            plugin.running.map(flag),
+        );
+        if !plugin.version.is_empty() {
+            samples.push(&RABBITMQ_PLUGIN_INFO, [id, name, &plugin.version], 1.0);
+        }
+    }
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn each_plugin_becomes_enabled_running_and_version() {
+        // (response, expected lines in order)
+        let table = [
+            (
+                fixture("rabbitmq/R3_plugins.json"),
+                vec![
+                    r#"dms_rabbitmq_plugin_enabled{instance_id="i-1",plugin="rabbitmq_amqp1_0"} 1"#,
+                    r#"dms_rabbitmq_plugin_running{instance_id="i-1",plugin="rabbitmq_amqp1_0"} 1"#,
+                    r#"dms_rabbitmq_plugin_info{instance_id="i-1",plugin="rabbitmq_amqp1_0",version="3.8.35"} 1"#,
+                    r#"dms_rabbitmq_plugin_enabled{instance_id="i-1",plugin="rabbitmq_delayed_message_exchange"} 1"#,
+                    r#"dms_rabbitmq_plugin_running{instance_id="i-1",plugin="rabbitmq_delayed_message_exchange"} 1"#,
+                    r#"dms_rabbitmq_plugin_info{instance_id="i-1",plugin="rabbitmq_delayed_message_exchange",version="3.8.0"} 1"#,
+                    r#"dms_rabbitmq_plugin_enabled{instance_id="i-1",plugin="rabbitmq_federation"} 0"#,
+                    r#"dms_rabbitmq_plugin_running{instance_id="i-1",plugin="rabbitmq_federation"} 0"#,
+                    r#"dms_rabbitmq_plugin_info{instance_id="i-1",plugin="rabbitmq_federation",version="3.8.35"} 1"#,
+                ],
+            ),
+            // A plugin without a name is skipped; a flag as a string is read; a missing flag
+            // or version is no series.
+            (
+                r#"{"plugins": [{"name": "", "enable": true}, {"name": "p", "enable": "true"}, {"name": "q", "running": false, "version": ""}]}"#.to_owned(),
+                vec![
+                    r#"dms_rabbitmq_plugin_enabled{instance_id="i-1",plugin="p"} 1"#,
+                    r#"dms_rabbitmq_plugin_running{instance_id="i-1",plugin="q"} 0"#,
+                ],
+            ),
+            (r#"{"plugins": null}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let list: PluginList = parse(&body);
+            assert_eq!(lines(samples("i-1", &list)), expected, "{body}");
+        }
     }
 }

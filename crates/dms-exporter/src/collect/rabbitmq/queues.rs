@@ -192,84 +192,243 @@ impl Collector for Queues {
             }))
             .await;
 
-            let listed = reads
-                .iter()
-                .filter_map(|r| r.queues.as_ref().ok().map(|q| (r.name.as_str(), q)))
-                .flat_map(|(name, q)| q.items.iter().map(move |queue| (name, queue)));
-            let (kept, filtered, over) = select(
-                listed,
+            let parts = parts(
+                id,
+                &reads,
                 |name| cx.filters.queues.allows(name),
                 cx.settings.option(&QUEUES_LIMIT),
             );
-            let mut kept_by_vhost: HashMap<&str, Vec<&Queue>> = HashMap::new();
-            for (vhost, queue) in kept {
-                kept_by_vhost.entry(vhost).or_default().push(queue);
-            }
-
-            let mut output = Output::default();
-            let (mut queues_total, mut exchanges_total) = (0u64, 0u64);
-            let mut first_error = None;
-            for read in &reads {
-                let queue_part = match &read.queues {
-                    Ok(all) => {
-                        let mut samples = Samples::default();
-                        let count = all
-                            .total
-                            .and_then(|t| u64::try_from(t).ok())
-                            .unwrap_or(all.items.len() as u64)
-                            .max(all.items.len() as u64);
-                        samples.push(&RABBITMQ_VHOST_QUEUES, [id, &read.name], count as f64);
-                        for queue in kept_by_vhost.remove(read.name.as_str()).unwrap_or_default() {
-                            queue_samples(id, vhost_of(queue, &read.name), queue, &mut samples);
-                        }
-                        queues_total += count;
-                        Ok(samples.into())
-                    }
-                    Err(error) => {
-                        first_error.get_or_insert_with(|| error.clone());
-                        Err(error.clone())
-                    }
-                };
-                output
-                    .parts
-                    .push((format!("queues:{}", read.name), queue_part));
-                let exchange_part: Part = match &read.exchanges {
-                    Ok(count) => {
-                        exchanges_total += count;
-                        let mut samples = Samples::default();
-                        samples.push(&RABBITMQ_VHOST_EXCHANGES, [id, &read.name], *count as f64);
-                        (format!("exchanges:{}", read.name), Ok(samples.into()))
-                    }
-                    Err(error) => {
-                        first_error.get_or_insert_with(|| error.clone());
-                        (format!("exchanges:{}", read.name), Err(error.clone()))
-                    }
-                };
-                output.parts.push(exchange_part);
-            }
-            // A failed vhost would make the sums partial: they keep their last value instead.
-            let instance_part = match first_error {
-                Some(error) => Err(error),
-                None => {
-                    let mut samples = Samples::default();
-                    samples.push(&RABBITMQ_QUEUES, [id], queues_total as f64);
-                    samples.push(&RABBITMQ_EXCHANGES, [id], exchanges_total as f64);
-                    for (reason, count) in [("filter", filtered), ("limit", over)] {
-                        samples.push(&RABBITMQ_QUEUES_OMITTED, [id, reason], count as f64);
-                    }
-                    Ok(samples.into())
-                }
-            };
-            output.parts.push(("instance".to_owned(), instance_part));
-            Ok(output)
+            Ok(Output {
+                parts,
+                ..Output::default()
+            })
         }
         .boxed()
     }
 }
 
+/// One cycle's parts from what each vhost answered: per vhost its queues (its count and the
+/// series of the queues [`select`] keeps) and its exchanges; then the instance's totals and
+/// omitted counts.
+fn parts(id: &str, reads: &[VhostRead], allows: impl Fn(&str) -> bool, limit: u32) -> Vec<Part> {
+    let listed = reads
+        .iter()
+        .filter_map(|r| r.queues.as_ref().ok().map(|q| (r.name.as_str(), q)))
+        .flat_map(|(name, q)| q.items.iter().map(move |queue| (name, queue)));
+    let (kept, filtered, over) = select(listed, allows, limit);
+    let mut kept_by_vhost: HashMap<&str, Vec<&Queue>> = HashMap::new();
+    for (vhost, queue) in kept {
+        kept_by_vhost.entry(vhost).or_default().push(queue);
+    }
+
+    let mut parts = Vec::new();
+    let (mut queues_total, mut exchanges_total) = (0u64, 0u64);
+    let mut first_error = None;
+    for read in reads {
+        let queue_part = match &read.queues {
+            Ok(all) => {
+                let mut samples = Samples::default();
+                let count = all
+                    .total
+                    .and_then(|t| u64::try_from(t).ok())
+                    .unwrap_or(all.items.len() as u64)
+                    .max(all.items.len() as u64);
+                samples.push(&RABBITMQ_VHOST_QUEUES, [id, &read.name], count as f64);
+                for queue in kept_by_vhost.remove(read.name.as_str()).unwrap_or_default() {
+                    queue_samples(id, vhost_of(queue, &read.name), queue, &mut samples);
+                }
+                queues_total += count;
+                Ok(samples.into())
+            }
+            Err(error) => {
+                first_error.get_or_insert_with(|| error.clone());
+                Err(error.clone())
+            }
+        };
+        parts.push((format!("queues:{}", read.name), queue_part));
+        let exchange_part: Part = match &read.exchanges {
+            Ok(count) => {
+                exchanges_total += count;
+                let mut samples = Samples::default();
+                samples.push(&RABBITMQ_VHOST_EXCHANGES, [id, &read.name], *count as f64);
+                (format!("exchanges:{}", read.name), Ok(samples.into()))
+            }
+            Err(error) => {
+                first_error.get_or_insert_with(|| error.clone());
+                (format!("exchanges:{}", read.name), Err(error.clone()))
+            }
+        };
+        parts.push(exchange_part);
+    }
+    // A failed vhost would make the sums partial: they keep their last value instead.
+    let instance_part = match first_error {
+        Some(error) => Err(error),
+        None => {
+            let mut samples = Samples::default();
+            samples.push(&RABBITMQ_QUEUES, [id], queues_total as f64);
+            samples.push(&RABBITMQ_EXCHANGES, [id], exchanges_total as f64);
+            for (reason, count) in [("filter", filtered), ("limit", over)] {
+                samples.push(&RABBITMQ_QUEUES_OMITTED, [id, reason], count as f64);
+            }
+            Ok(samples.into())
+        }
+    };
+    parts.push(("instance".to_owned(), instance_part));
+    parts
+}
+
 #[cfg(test)]
 mod tests {
+    use dms_cloud::ErrorKind;
+    use dms_cloud::dto::rabbitmq::QueueList;
+
     use super::*;
+    use crate::collect::settings::NameFilter;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    /// What a vhost answered: its queue listing (one page) and exchange count, or failures.
+    fn vhost(name: &str, queues: Option<&str>, exchanges: Option<u64>) -> VhostRead {
+        let failed = |api| ApiError::new(api, ErrorKind::ServerError, "boom");
+        VhostRead {
+            name: name.to_owned(),
+            queues: queues
+                .map(|body| {
+                    let page: QueueList = parse(body);
+                    AllQueues {
+                        items: page.items,
+                        total: page.total,
+                    }
+                })
+                .ok_or_else(|| failed("rabbitmq_queues")),
+            exchanges: exchanges.ok_or_else(|| failed("rabbitmq_exchanges")),
+        }
+    }
+
+    /// Each part's key and lines; `None` for a failed part (its last good data stays).
+    fn part_lines(parts: Vec<Part>) -> Vec<(String, Option<Vec<String>>)> {
+        parts
+            .into_iter()
+            .map(|(key, result)| (key, result.ok().map(lines)))
+            .collect()
+    }
+
+    fn part(key: &str, expected: &[&str]) -> (String, Option<Vec<String>>) {
+        let expected = expected.iter().map(|line| (*line).to_owned()).collect();
+        (key.to_owned(), Some(expected))
+    }
+
+    fn failed(key: &str) -> (String, Option<Vec<String>>) {
+        (key.to_owned(), None)
+    }
+
+    #[test]
+    fn vhost_answers_become_queue_vhost_and_instance_parts() {
+        let example = fixture("rabbitmq/sdk_queues.json");
+        let sparse = r#"{"total": "5", "items": [{"name": "q", "messages": "3"}, {"name": "r"}]}"#;
+        let everything = NameFilter::default();
+        let no_orders: NameFilter = parse(r#"{"exclude": "orders\\..*"}"#);
+        let vhost_queues = r#"dms_rabbitmq_vhost_queues{instance_id="i-1",vhost="/"} 1"#;
+        let orders_created = [
+            r#"dms_rabbitmq_queue_messages{instance_id="i-1",vhost="/",queue="orders.created"} 12"#,
+            r#"dms_rabbitmq_queue_consumers{instance_id="i-1",vhost="/",queue="orders.created"} 2"#,
+            r#"dms_rabbitmq_queue_info{instance_id="i-1",vhost="/",queue="orders.created",durable="true",auto_delete="false",policy="ha-all"} 1"#,
+        ];
+        let all_queues = [&[vhost_queues][..], &orders_created].concat();
+        // The client counts the exchanges its pages list; sdk_exchanges.json says eight.
+        let exchanges = part(
+            "exchanges:/",
+            &[r#"dms_rabbitmq_vhost_exchanges{instance_id="i-1",vhost="/"} 8"#],
+        );
+        let instance = |filtered: &str, over: &str| {
+            let omitted = |reason: &str, count: &str| {
+                format!(
+                    r#"dms_rabbitmq_queues_omitted{{instance_id="i-1",reason="{reason}"}} {count}"#
+                )
+            };
+            (
+                "instance".to_owned(),
+                Some(vec![
+                    r#"dms_rabbitmq_queues{instance_id="i-1"} 1"#.to_owned(),
+                    r#"dms_rabbitmq_exchanges{instance_id="i-1"} 8"#.to_owned(),
+                    omitted("filter", filtered),
+                    omitted("limit", over),
+                ]),
+            )
+        };
+        // (vhost answers, queue filter, queues limit, expected parts in order)
+        let table = [
+            (
+                vec![vhost("/", Some(&example), Some(8))],
+                &everything,
+                1000,
+                vec![
+                    part("queues:/", &all_queues),
+                    exchanges.clone(),
+                    instance("0", "0"),
+                ],
+            ),
+            // A filtered queue is counted in its vhost and as omitted by the filter.
+            (
+                vec![vhost("/", Some(&example), Some(8))],
+                &no_orders,
+                1000,
+                vec![
+                    part("queues:/", &[vhost_queues]),
+                    exchanges.clone(),
+                    instance("1", "0"),
+                ],
+            ),
+            (
+                vec![vhost("/", Some(&example), Some(8))],
+                &everything,
+                0,
+                vec![
+                    part("queues:/", &[vhost_queues]),
+                    exchanges.clone(),
+                    instance("0", "1"),
+                ],
+            ),
+            // A second vhost: `total` as a string, above the listed items, is its count; a
+            // queue without vhost is the listing's; missing depth, consumers or settings are
+            // no series or empty labels; the deeper queue first. Its exchanges failed: that
+            // part and the instance's totals keep their last data.
+            (
+                vec![
+                    vhost("/", Some(&example), Some(8)),
+                    vhost("billing", Some(sparse), None),
+                ],
+                &everything,
+                1000,
+                vec![
+                    part("queues:/", &all_queues),
+                    exchanges.clone(),
+                    part(
+                        "queues:billing",
+                        &[
+                            r#"dms_rabbitmq_vhost_queues{instance_id="i-1",vhost="billing"} 5"#,
+                            r#"dms_rabbitmq_queue_messages{instance_id="i-1",vhost="billing",queue="q"} 3"#,
+                            r#"dms_rabbitmq_queue_info{instance_id="i-1",vhost="billing",queue="q",durable="",auto_delete="",policy=""} 1"#,
+                            r#"dms_rabbitmq_queue_info{instance_id="i-1",vhost="billing",queue="r",durable="",auto_delete="",policy=""} 1"#,
+                        ],
+                    ),
+                    failed("exchanges:billing"),
+                    failed("instance"),
+                ],
+            ),
+            // A failed queue listing: no queue part, and no totals either.
+            (
+                vec![vhost("/", None, Some(8))],
+                &everything,
+                1000,
+                vec![failed("queues:/"), exchanges, failed("instance")],
+            ),
+        ];
+        for (reads, filter, limit, expected) in table {
+            let got = parts("i-1", &reads, |name| filter.allows(name), limit);
+            let names: Vec<&str> = reads.iter().map(|read| read.name.as_str()).collect();
+            assert_eq!(part_lines(got), expected, "{names:?}, limit {limit}");
+        }
+    }
 
     fn queue(vhost: &str, name: &str, messages: i64) -> Queue {
         Queue {

@@ -6,6 +6,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::Engine;
+use dms_cloud::dto::rocketmq::BrokerList;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
@@ -42,16 +43,48 @@ impl Collector for Brokers {
         async move {
             let id = cx.instance().id.as_str();
             let list = cx.client.rocketmq_brokers(id).await?;
-            let mut samples = Samples::default();
-            for broker in &list.brokers {
-                samples.push(
-                    &ROCKETMQ_BROKER_NODES,
-                    [id, broker.broker_name.as_str()],
-                    broker.ids.len() as f64,
-                );
-            }
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(id, &list).into()))
         }
         .boxed()
+    }
+}
+
+/// Each broker's node count.
+fn samples(id: &str, list: &BrokerList) -> Samples {
+    let mut samples = Samples::default();
+    for broker in &list.brokers {
+        samples.push(
+            &ROCKETMQ_BROKER_NODES,
+            [id, broker.broker_name.as_str()],
+            broker.ids.len() as f64,
+        );
+    }
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn each_broker_counts_its_node_ids() {
+        // (response, expected lines in order)
+        let table = [
+            (
+                fixture("rocketmq/brokers.json"),
+                vec![r#"dms_rocketmq_broker_nodes{instance_id="i-1",broker="broker-0"} 3"#],
+            ),
+            // `ids: null` is a broker without nodes.
+            (
+                r#"{"brokers": [{"broker_name": "broker-1", "ids": null}]}"#.to_owned(),
+                vec![r#"dms_rocketmq_broker_nodes{instance_id="i-1",broker="broker-1"} 0"#],
+            ),
+            (r#"{"brokers": null}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let list: BrokerList = parse(&body);
+            assert_eq!(lines(samples("i-1", &list)), expected, "{body}");
+        }
     }
 }

@@ -88,6 +88,7 @@ mod tests {
     use dms_cloud::dto::rocketmq::{ConsumeBroker, ConsumeQueue};
 
     use super::*;
+    use crate::collect::test_fixtures::{fixture, parse};
 
     fn consumption(queues: &[(i64, Option<i64>, Option<i64>)]) -> GroupTopics {
         GroupTopics {
@@ -130,6 +131,36 @@ mod tests {
         );
         assert!(lags(&body));
         assert!(!lags(&consumption(&[(0, Some(10), Some(0))])));
+    }
+
+    #[test]
+    fn the_examples_give_readings_and_membership() {
+        // Every queue of the example has a consumer offset and a lag (all 0): one reading
+        // each, keyed broker/queue; none lags, so membership would not be read.
+        let body: GroupTopics = parse(&fixture("rocketmq/group_topics.json"));
+        let reading = |committed| Reading {
+            time_ms: 5_000,
+            committed,
+            lag: 0,
+            has_members: false,
+        };
+        assert_eq!(
+            readings(&body, 5_000, false),
+            [
+                ("broker-0/0".to_owned(), reading(0)),
+                ("broker-0/1".to_owned(), reading(1)),
+                ("broker-0/2".to_owned(), reading(0)),
+            ]
+        );
+        assert!(!lags(&body));
+        // The SDK example: online, one client.
+        let clients: GroupClients = parse(&fixture("rocketmq/sdk_group_clients.json"));
+        assert!(has_members(&clients));
+        // A lag derived from the offsets counts as lag.
+        let derived: GroupTopics = parse(
+            r#"{"brokers": [{"broker_name": "broker-0", "queues": [{"id": 0, "broker_offset": "4", "consumer_offset": 1}]}]}"#,
+        );
+        assert!(lags(&derived));
     }
 
     #[test]

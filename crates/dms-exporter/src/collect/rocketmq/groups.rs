@@ -12,6 +12,7 @@ use dms_cloud::dto::rocketmq::{AllGroups, GroupClients};
 use dms_cloud::error::ApiError;
 
 use crate::collect::rotation::Rotation;
+use crate::collect::settings::NameFilter;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::metrics::catalog::families;
 use crate::metrics::{Sample, Samples};
@@ -25,7 +26,9 @@ fn flag(value: Option<bool>) -> Option<f64> {
     value.map(|v| if v { 1.0 } else { 0.0 })
 }
 
-fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
+/// The instance's group count and quota, and each group's configuration (the groups the
+/// filter allows).
+fn list_samples(id: &str, all: &AllGroups, groups: &NameFilter) -> Vec<Sample> {
     let mut samples = Samples::default();
     // `total` counts every group; without it, what the pages held.
     let total = all.total.unwrap_or(all.items.len() as i64);
@@ -36,11 +39,7 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
         [id],
         all.remaining.map(|v| v as f64),
     );
-    for group in all
-        .items
-        .iter()
-        .filter(|g| cx.filters.groups.allows(&g.name))
-    {
+    for group in all.items.iter().filter(|g| groups.allows(&g.name)) {
         let labels = [id, group.name.as_str()];
         samples.push_some(&ROCKETMQ_GROUP_ENABLED, labels, flag(group.enabled));
         samples.push_some(&ROCKETMQ_GROUP_BROADCAST, labels, flag(group.broadcast));
@@ -53,6 +52,7 @@ fn list_samples(id: &str, all: &AllGroups, cx: &Context<'_>) -> Vec<Sample> {
     samples.into()
 }
 
+/// A group's connected clients and whether it is online.
 fn client_samples(id: &str, group: &str, clients: &GroupClients) -> Vec<Sample> {
     let mut samples = Samples::default();
     let count = clients.total.unwrap_or(clients.clients.len() as i64);
@@ -132,9 +132,10 @@ impl Collector for Groups {
             let id = cx.instance().id.as_str();
             let all = cx.client.rocketmq_groups(id).await?;
             let mut output = Output::default();
-            output
-                .parts
-                .push((String::new(), Ok(list_samples(id, &all, cx))));
+            output.parts.push((
+                String::new(),
+                Ok(list_samples(id, &all, &cx.filters.groups)),
+            ));
             let names: Vec<String> = all
                 .items
                 .iter()
@@ -157,5 +158,92 @@ impl Collector for Groups {
             Ok(output)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dms_cloud::dto::rocketmq::GroupList;
+
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse, single_page};
+
+    #[test]
+    fn the_group_list_becomes_counts_quota_and_configuration() {
+        let everything = NameFilter::default();
+        let no_tmp: NameFilter = parse(r#"{"exclude": "tmp-.*"}"#);
+        // (one page of groups, group filter, expected lines in order)
+        let table = [
+            (
+                fixture("rocketmq/groups.json"),
+                &everything,
+                vec![
+                    r#"dms_rocketmq_consumergroups{instance_id="i-1"} 1"#,
+                    r#"dms_rocketmq_consumergroups_limit{instance_id="i-1"} 4000"#,
+                    r#"dms_rocketmq_consumergroups_remaining{instance_id="i-1"} 3999"#,
+                    r#"dms_rocketmq_consumergroup_enabled{instance_id="i-1",group="aaaaa"} 1"#,
+                    r#"dms_rocketmq_consumergroup_broadcast{instance_id="i-1",group="aaaaa"} 0"#,
+                    r#"dms_rocketmq_consumergroup_retry_max_times{instance_id="i-1",group="aaaaa"} 16"#,
+                ],
+            ),
+            // Without `total` the listed groups are counted, filtered ones too; no quota, no
+            // series; strings are read; a group without a field has no series of it.
+            (
+                r#"{"groups": [{"name": "a", "enabled": "false"}, {"name": "b", "retry_max_time": "3"}, {"name": "tmp-x", "enabled": true}]}"#.to_owned(),
+                &no_tmp,
+                vec![
+                    r#"dms_rocketmq_consumergroups{instance_id="i-1"} 3"#,
+                    r#"dms_rocketmq_consumergroup_enabled{instance_id="i-1",group="a"} 0"#,
+                    r#"dms_rocketmq_consumergroup_retry_max_times{instance_id="i-1",group="b"} 3"#,
+                ],
+            ),
+            (
+                r#"{"groups": null}"#.to_owned(),
+                &everything,
+                vec![r#"dms_rocketmq_consumergroups{instance_id="i-1"} 0"#],
+            ),
+        ];
+        for (body, groups, expected) in table {
+            let page: GroupList = parse(&body);
+            let all = single_page(page.groups, page.total, page.max, page.remaining);
+            assert_eq!(lines(list_samples("i-1", &all, groups)), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_group_s_clients_are_counted_and_its_online_flag_kept() {
+        // (response, expected lines in order)
+        let table = [
+            (
+                fixture("rocketmq/sdk_group_clients.json"),
+                vec![
+                    r#"dms_rocketmq_consumergroup_clients{instance_id="i-1",group="group-orders"} 1"#,
+                    r#"dms_rocketmq_consumergroup_online{instance_id="i-1",group="group-orders"} 1"#,
+                ],
+            ),
+            // Without `total` the listed clients are counted.
+            (
+                r#"{"online": false, "clients": [{"client_id": "x"}, {"client_id": "y"}]}"#
+                    .to_owned(),
+                vec![
+                    r#"dms_rocketmq_consumergroup_clients{instance_id="i-1",group="group-orders"} 2"#,
+                    r#"dms_rocketmq_consumergroup_online{instance_id="i-1",group="group-orders"} 0"#,
+                ],
+            ),
+            (
+                "{}".to_owned(),
+                vec![
+                    r#"dms_rocketmq_consumergroup_clients{instance_id="i-1",group="group-orders"} 0"#,
+                ],
+            ),
+        ];
+        for (body, expected) in table {
+            let clients: GroupClients = parse(&body);
+            assert_eq!(
+                lines(client_samples("i-1", "group-orders", &clients)),
+                expected,
+                "{body}"
+            );
+        }
     }
 }

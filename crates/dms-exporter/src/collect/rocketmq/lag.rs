@@ -31,6 +31,8 @@ pub struct Lag {
     members: pairs::Members,
 }
 
+/// One (group, topic) pair's consumption per queue, its lag summed over the topic and the
+/// store time of the newest message the group consumed.
 fn pair_samples(id: &str, group: &str, topic: &str, body: &GroupTopics) -> Vec<Sample> {
     let mut samples = Samples::default();
     let mut topic_lag = 0.0;
@@ -239,5 +241,76 @@ impl Collector for Lag {
             Ok(output)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn a_pair_s_consumption_becomes_queue_offsets_and_topic_lag() {
+        let queue = |family: &str, broker: &str, queue: &str, value: &str| {
+            format!(
+                r#"{family}{{instance_id="i-1",group="g",topic="test0001",broker="{broker}",queue="{queue}"}} {value}"#
+            )
+        };
+        // Per queue: lag, consumer offset, broker offset.
+        let offsets = |broker: &str, id: &str, [lag, consumer, broker_offset]: [&str; 3]| {
+            vec![
+                queue("dms_rocketmq_consumergroup_lag", broker, id, lag),
+                queue(
+                    "dms_rocketmq_consumergroup_consumer_offset",
+                    broker,
+                    id,
+                    consumer,
+                ),
+                queue(
+                    "dms_rocketmq_consumergroup_broker_offset",
+                    broker,
+                    id,
+                    broker_offset,
+                ),
+            ]
+        };
+        let example = [
+            offsets("broker-0", "0", ["0", "0", "0"]),
+            offsets("broker-0", "1", ["0", "1", "1"]),
+            offsets("broker-0", "2", ["0", "0", "0"]),
+            vec![
+                r#"dms_rocketmq_consumergroup_topic_lag{instance_id="i-1",group="g",topic="test0001"} 0"#.to_owned(),
+                // The newest of the queues' times; 0 means nothing consumed there yet.
+                r#"dms_rocketmq_consumergroup_last_consumed_timestamp_seconds{instance_id="i-1",group="g",topic="test0001"} 1679398537.088"#.to_owned(),
+            ],
+        ]
+        .concat();
+        // Lag derived from the offsets (10 - 4) when absent, strings read; a queue without
+        // id is skipped; one without a consumer offset has no lag; no time, no series.
+        let derived = [
+            offsets("broker-1", "3", ["6", "4", "10"]),
+            vec![
+                queue("dms_rocketmq_consumergroup_broker_offset", "broker-1", "4", "2"),
+                r#"dms_rocketmq_consumergroup_topic_lag{instance_id="i-1",group="g",topic="test0001"} 6"#.to_owned(),
+            ],
+        ]
+        .concat();
+        // (response, expected lines in order)
+        let table = [
+            (fixture("rocketmq/group_topics.json"), example),
+            (
+                r#"{"brokers": [{"broker_name": "broker-1", "queues": [{"id": "3", "broker_offset": "10", "consumer_offset": 4}, {"broker_offset": 5, "consumer_offset": 1}, {"id": 4, "broker_offset": 2}]}]}"#.to_owned(),
+                derived,
+            ),
+            (r#"{"brokers": []}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let consumption: GroupTopics = parse(&body);
+            assert_eq!(
+                lines(pair_samples("i-1", "g", "test0001", &consumption)),
+                expected,
+                "{body}"
+            );
+        }
     }
 }

@@ -88,7 +88,51 @@ pub fn samples(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
     use dms_cloud::dto::rocketmq::{ConsumeBroker, ConsumeQueue, StatusBroker, StatusQueue};
+
+    #[test]
+    fn a_pair_s_lag_in_seconds_from_the_examples() {
+        // (consumption, topic status, expected lines in order)
+        let table = [
+            // Every queue of the example is caught up: 0, whatever the times say.
+            (
+                fixture("rocketmq/group_topics.json"),
+                fixture("rocketmq/topic_status_array.json"),
+                vec![
+                    r#"dms_rocketmq_consumergroup_lag_seconds{instance_id="i-1",group="g",topic="t",broker="broker-0",queue="0"} 0"#,
+                    r#"dms_rocketmq_consumergroup_lag_seconds{instance_id="i-1",group="g",topic="t",broker="broker-0",queue="1"} 0"#,
+                    r#"dms_rocketmq_consumergroup_lag_seconds{instance_id="i-1",group="g",topic="t",broker="broker-0",queue="2"} 0"#,
+                    r#"dms_rocketmq_consumergroup_topic_lag_seconds{instance_id="i-1",group="g",topic="t"} 0"#,
+                ],
+            ),
+            // Queue 0 consumed up to a message stored 7 s before the example's newest
+            // (1662689877152 ms); queue 5 is not in the status: no series.
+            (
+                r#"{"brokers": [{"broker_name": "broker-0", "queues": [{"id": 0, "lag": "2", "last_message_time": "1662689870152"}, {"id": 5, "lag": 1, "last_message_time": 1}]}]}"#.to_owned(),
+                fixture("rocketmq/topic_status.json"),
+                vec![
+                    r#"dms_rocketmq_consumergroup_lag_seconds{instance_id="i-1",group="g",topic="t",broker="broker-0",queue="0"} 7"#,
+                    r#"dms_rocketmq_consumergroup_topic_lag_seconds{instance_id="i-1",group="g",topic="t"} 7"#,
+                ],
+            ),
+            // Lag (derived, 2) but nothing consumed yet (time 0): no estimate, no series.
+            (
+                r#"{"brokers": [{"broker_name": "broker-0", "queues": [{"id": 0, "broker_offset": 2, "consumer_offset": 0, "last_message_time": 0}]}]}"#.to_owned(),
+                fixture("rocketmq/topic_status.json"),
+                vec![],
+            ),
+        ];
+        for (consumption, status, expected) in table {
+            let consumption_dto: GroupTopics = parse(&consumption);
+            let status_dto: TopicStatus = parse(&status);
+            assert_eq!(
+                lines(samples("i-1", "g", "t", &consumption_dto, &status_dto)),
+                expected,
+                "{consumption} against {status}"
+            );
+        }
+    }
 
     #[test]
     fn a_queue_lags_by_the_difference_of_store_times() {

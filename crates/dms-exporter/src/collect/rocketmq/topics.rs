@@ -13,6 +13,7 @@ use dms_cloud::error::ApiError;
 
 use super::latest_ms;
 use crate::collect::rotation::Rotation;
+use crate::collect::settings::NameFilter;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::metrics::catalog::{S, families};
 use crate::metrics::{Sample, Samples};
@@ -22,15 +23,12 @@ pub struct Topics {
     rotation: Rotation,
 }
 
-fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
+/// The instance's topic count and each topic's queues (the topics the filter allows).
+fn list_samples(id: &str, all: &AllTopics, topics: &NameFilter) -> Vec<Sample> {
     let mut samples = Samples::default();
     let total = all.total.unwrap_or(all.items.len() as i64);
     samples.push(&ROCKETMQ_TOPICS, [id], total as f64);
-    for topic in all
-        .items
-        .iter()
-        .filter(|t| cx.filters.topics.allows(&t.name))
-    {
+    for topic in all.items.iter().filter(|t| topics.allows(&t.name)) {
         let labels = [id, topic.name.as_str()];
         // The totals, else the sum over brokers.
         let sum = |f: fn(&dms_cloud::dto::rocketmq::TopicBroker) -> Option<i64>| {
@@ -55,6 +53,7 @@ fn list_samples(id: &str, all: &AllTopics, cx: &Context<'_>) -> Vec<Sample> {
     samples.into()
 }
 
+/// A topic's queue offsets, its retained messages and its newest message's time.
 fn status_samples(id: &str, topic: &str, status: &TopicStatus) -> Vec<Sample> {
     let mut samples = Samples::default();
     let mut retained = 0.0;
@@ -166,9 +165,10 @@ impl Collector for Topics {
             let id = cx.instance().id.as_str();
             let all = cx.client.rocketmq_topics(id).await?;
             let mut output = Output::default();
-            output
-                .parts
-                .push((String::new(), Ok(list_samples(id, &all, cx))));
+            output.parts.push((
+                String::new(),
+                Ok(list_samples(id, &all, &cx.filters.topics)),
+            ));
             let names: Vec<String> = all
                 .items
                 .into_iter()
@@ -191,5 +191,96 @@ impl Collector for Topics {
             Ok(output)
         }
         .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dms_cloud::dto::rocketmq::TopicList;
+
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse, single_page};
+
+    #[test]
+    fn the_topic_list_becomes_the_count_and_queues() {
+        let everything = NameFilter::default();
+        let no_audit: NameFilter = parse(r#"{"exclude": ".*-audit"}"#);
+        let count = r#"dms_rocketmq_topics{instance_id="i-1"} 2"#;
+        let orders = [
+            r#"dms_rocketmq_topic_read_queues{instance_id="i-1",topic="topic-orders"} 3"#,
+            r#"dms_rocketmq_topic_write_queues{instance_id="i-1",topic="topic-orders"} 3"#,
+        ];
+        let audit = [
+            r#"dms_rocketmq_topic_read_queues{instance_id="i-1",topic="topic-audit"} 6"#,
+            r#"dms_rocketmq_topic_write_queues{instance_id="i-1",topic="topic-audit"} 6"#,
+        ];
+        // (one page of topics, topic filter, expected lines in order)
+        let table = [
+            (
+                fixture("rocketmq/sdk_topics.json"),
+                &everything,
+                [&[count][..], &orders, &audit].concat(),
+            ),
+            // The count is the instance's, filters aside.
+            (
+                fixture("rocketmq/sdk_topics.json"),
+                &no_audit,
+                [&[count][..], &orders].concat(),
+            ),
+            // Without totals: the count of listed topics and the sums over brokers (strings
+            // read); a topic without queue numbers has no series.
+            (
+                r#"{"topics": [{"name": "a", "brokers": [{"broker_name": "b0", "read_queue_num": "2", "write_queue_num": 1}, {"broker_name": "b1", "read_queue_num": 2}]}, {"name": "c"}]}"#.to_owned(),
+                &everything,
+                vec![
+                    r#"dms_rocketmq_topics{instance_id="i-1"} 2"#,
+                    r#"dms_rocketmq_topic_read_queues{instance_id="i-1",topic="a"} 4"#,
+                    r#"dms_rocketmq_topic_write_queues{instance_id="i-1",topic="a"} 1"#,
+                ],
+            ),
+        ];
+        for (body, topics, expected) in table {
+            let page: TopicList = parse(&body);
+            let all = single_page(page.topics, page.total, page.max, page.remaining);
+            assert_eq!(lines(list_samples("i-1", &all, topics)), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_topic_status_becomes_queue_offsets_messages_and_last_time() {
+        // Queue 0 of broker-0 holds offsets 0 to 2: 2 messages; the newest stored at
+        // 1662689877152 ms.
+        let example = vec![
+            r#"dms_rocketmq_queue_min_offset{instance_id="i-1",topic="t",broker="broker-0",queue="0"} 0"#,
+            r#"dms_rocketmq_queue_max_offset{instance_id="i-1",topic="t",broker="broker-0",queue="0"} 2"#,
+            r#"dms_rocketmq_topic_messages{instance_id="i-1",topic="t"} 2"#,
+            r#"dms_rocketmq_topic_last_message_timestamp_seconds{instance_id="i-1",topic="t"} 1662689877.152"#,
+        ];
+        // (response, expected lines in order)
+        let table = [
+            // `brokers` as the example prints it (one object) and as its table says (an array).
+            (fixture("rocketmq/topic_status.json"), example.clone()),
+            (fixture("rocketmq/topic_status_array.json"), example),
+            // Offsets as strings; a max below the min adds no messages (never negative); a
+            // queue without id is skipped; a last message time of 0 is "none yet", no series.
+            (
+                r#"{"brokers": [{"broker_name": "broker-0", "queues": [{"id": 0, "min_offset": "5", "max_offset": "3", "last_message_time": 0}, {"min_offset": 1, "max_offset": 2}, {"id": 1, "max_offset": 7}]}]}"#.to_owned(),
+                vec![
+                    r#"dms_rocketmq_queue_min_offset{instance_id="i-1",topic="t",broker="broker-0",queue="0"} 5"#,
+                    r#"dms_rocketmq_queue_max_offset{instance_id="i-1",topic="t",broker="broker-0",queue="0"} 3"#,
+                    r#"dms_rocketmq_queue_max_offset{instance_id="i-1",topic="t",broker="broker-0",queue="1"} 7"#,
+                    r#"dms_rocketmq_topic_messages{instance_id="i-1",topic="t"} 0"#,
+                ],
+            ),
+            (r#"{"brokers": null}"#.to_owned(), vec![]),
+        ];
+        for (body, expected) in table {
+            let status: TopicStatus = parse(&body);
+            assert_eq!(
+                lines(status_samples("i-1", "t", &status)),
+                expected,
+                "{body}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 
 use dms_cloud::Engine;
+use dms_cloud::dto::rocketmq::User;
 use dms_cloud::error::ApiError;
 
 use crate::collect::{Collector, Context, Description, InstanceRef, Output, Priority, Scope};
@@ -51,12 +52,57 @@ impl Collector for Users {
         async move {
             let id = cx.instance().id.as_str();
             let users = cx.client.rocketmq_users(id).await?;
-            let admins = users.iter().filter(|u| u.admin == Some(true)).count();
-            let mut samples = Samples::default();
-            samples.push(&ROCKETMQ_USERS, [id], users.len() as f64);
-            samples.push(&ROCKETMQ_ADMIN_USERS, [id], admins as f64);
-            Ok(Output::whole(samples.into()))
+            Ok(Output::whole(samples(id, &users).into()))
         }
         .boxed()
+    }
+}
+
+/// How many ACL users, and how many of them administrators.
+fn samples(id: &str, users: &[User]) -> Samples {
+    let admins = users.iter().filter(|u| u.admin == Some(true)).count();
+    let mut samples = Samples::default();
+    samples.push(&ROCKETMQ_USERS, [id], users.len() as f64);
+    samples.push(&ROCKETMQ_ADMIN_USERS, [id], admins as f64);
+    samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::test_fixtures::{fixture, lines, parse};
+
+    #[test]
+    fn users_and_administrators_are_counted() {
+        // (response, expected lines in order)
+        let table = [
+            (
+                fixture("rocketmq/users.json"),
+                vec![
+                    r#"dms_rocketmq_users{instance_id="i-1"} 1"#,
+                    r#"dms_rocketmq_admin_users{instance_id="i-1"} 0"#,
+                ],
+            ),
+            // `admin` as a string counts; a user without it is no administrator.
+            (
+                r#"{"users": [{"access_key": "a", "admin": "true"}, {"access_key": "b"}, {"access_key": "c", "admin": true}]}"#.to_owned(),
+                vec![
+                    r#"dms_rocketmq_users{instance_id="i-1"} 3"#,
+                    r#"dms_rocketmq_admin_users{instance_id="i-1"} 2"#,
+                ],
+            ),
+            // ACL on and no users: both 0, not absent.
+            (
+                r#"{"users": null}"#.to_owned(),
+                vec![
+                    r#"dms_rocketmq_users{instance_id="i-1"} 0"#,
+                    r#"dms_rocketmq_admin_users{instance_id="i-1"} 0"#,
+                ],
+            ),
+        ];
+        for (body, expected) in table {
+            let list: dms_cloud::dto::rocketmq::UserList = parse(&body);
+            assert_eq!(lines(samples("i-1", &list.users)), expected, "{body}");
+        }
     }
 }

@@ -25,8 +25,8 @@ impl Job {
         let change = stretch_change(stretching, needed, self.interval);
         let (collector, region, project_id) = (
             self.collector.name(),
-            &self.target.region,
-            &self.target.project_id,
+            &self.target.project.region,
+            &self.target.project.project_id,
         );
         match change {
             Some(true) => tracing::warn!(
@@ -73,8 +73,8 @@ impl Job {
         if wanted != *current {
             self.store.set_max_age(
                 self.collector.name(),
-                &self.target.region,
-                &self.target.project_id,
+                &self.target.project.region,
+                &self.target.project.project_id,
                 wanted,
             );
         }
@@ -110,16 +110,18 @@ impl Job {
     }
 }
 
-/// A stretched collector fits again once its calls need at most this share of the interval:
-/// one that needs about its interval, a little more one round and less the next, would
-/// otherwise log every round.
+/// A collector is said to stop fitting once its calls need more than this share of the
+/// interval, and to fit again once they need at most [`FITS_AGAIN`] of it: one that needs
+/// about its interval, a little more one round and less the next, would otherwise log every
+/// round. (The max age stretches with any overrun; only the log waits for a clear one.)
+const FITS_NO_LONGER: f64 = 1.1;
 const FITS_AGAIN: f64 = 0.9;
 
 /// Whether a collector's calls start not fitting its interval (`Some(true)`) or fit again
 /// (`Some(false)`), given what the round needed (`None`: unknown, no change).
 fn stretch_change(stretching: bool, needed: Option<Duration>, interval: Duration) -> Option<bool> {
     let needed = needed?;
-    if !stretching && needed > interval {
+    if !stretching && needed > interval.mul_f64(FITS_NO_LONGER) {
         Some(true)
     } else if stretching && needed <= interval.mul_f64(FITS_AGAIN) {
         Some(false)
@@ -140,10 +142,12 @@ mod tests {
         let secs = |s: f64| Some(Duration::from_secs_f64(s));
         let mut stretching = false;
         let mut changes = Vec::new();
-        // Over, around the interval for a while, a failed round, then well under.
+        // Within a tenth over, clearly over, around the interval for a while, a failed
+        // round, then well under.
         for needed in [
             secs(8.0),
             secs(10.5),
+            secs(11.5),
             secs(9.8),
             secs(10.2),
             None,

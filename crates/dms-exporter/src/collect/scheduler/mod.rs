@@ -126,7 +126,7 @@ impl Scheduler {
             .cloned()
             .collect();
         let runs_for = |collector: &Arc<dyn Collector>, target: &Target| match collector.scope() {
-            Scope::Instance(Some(engine)) => target.engines.contains(&engine),
+            Scope::Instance(Some(engine)) => target.project.engines.contains(&engine),
             _ => true,
         };
         let readiness = Arc::new(Readiness::new(
@@ -162,7 +162,7 @@ impl Scheduler {
                     // Each collector of each project is a flow of its own in its host's
                     // fair queue.
                     flow: Flow::new(
-                        format!("{}/{}", collector.name(), target.project_id),
+                        format!("{}/{}", collector.name(), target.project.project_id),
                         collector.priority().weight(),
                     ),
                     failures: FailureLog::default(),
@@ -312,8 +312,8 @@ impl Job {
     fn origin<'a>(&'a self, instance_id: &'a str) -> Origin<'a> {
         Origin {
             collector: self.collector.name(),
-            region: &self.target.region,
-            project_id: &self.target.project_id,
+            region: &self.target.project.region,
+            project_id: &self.target.project.project_id,
             instance_id,
         }
     }
@@ -321,8 +321,8 @@ impl Job {
     fn scope_key(&self, instance_id: &str) -> ScopeKey {
         ScopeKey {
             collector: self.collector.name(),
-            region: self.target.region.clone(),
-            project_id: self.target.project_id.clone(),
+            region: self.target.project.region.clone(),
+            project_id: self.target.project.project_id.clone(),
             instance_id: instance_id.to_owned(),
         }
     }
@@ -336,8 +336,8 @@ impl Job {
     ) {
         self.metrics.record_cycle(&CycleReport {
             collector: self.collector.name(),
-            region: self.target.region.clone(),
-            project_id: self.target.project_id.clone(),
+            region: self.target.project.region.clone(),
+            project_id: self.target.project.project_id.clone(),
             duration: started.elapsed(),
             api_calls: outcome.calls,
             skipped_calls: outcome.skipped,

@@ -62,7 +62,7 @@ impl Job {
             .client
             .for_flow(self.flow.clone(), Arc::clone(&tally));
         let cx = Context {
-            target: &self.target,
+            project: &self.target.project,
             client: &client,
             instance: None,
             settings: &self.settings,
@@ -91,7 +91,7 @@ impl Job {
                         self.stretch_max_age(self.max_age_for(Some(overrun)));
                     } else if !reported_down {
                         reported_down = true;
-                        tracing::warn!(collector = self.collector.name(), region = %self.target.region, project_id = %self.target.project_id, "cycle unfinished after an interval without progress; reported down until it ends");
+                        tracing::warn!(collector = self.collector.name(), region = %self.target.project.region, project_id = %self.target.project.project_id, "cycle unfinished after an interval without progress; reported down until it ends");
                         let unfinished = RoundOutcome {
                             calls: tally.sent(),
                             skipped: skipped.load(Ordering::Relaxed),
@@ -143,8 +143,11 @@ impl Job {
     /// and each instance's data is tied to the part (engine) of discovery that lists it.
     pub(super) fn publish_inventory(&self, publish: &Publish, discovered: &[InstanceRef]) {
         let live: BTreeSet<String> = discovered.iter().map(|i| i.id.clone()).collect();
-        self.store
-            .retain_instances(&self.target.region, &self.target.project_id, &live);
+        self.store.retain_instances(
+            &self.target.project.region,
+            &self.target.project.project_id,
+            &live,
+        );
         let mut by_part: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for instance in discovered {
             by_part
@@ -171,7 +174,7 @@ impl Job {
                 .client
                 .for_flow(job.flow.clone(), Arc::clone(&tally));
             let cx = Context {
-                target: &job.target,
+                project: &job.target.project,
                 client: &client,
                 instance: Some(&instance),
                 settings: &job.settings,
@@ -279,8 +282,8 @@ impl Job {
             let instance_ids = some_of(answers.keys());
             tracing::warn!(
                 collector = self.collector.name(),
-                region = %self.target.region,
-                project_id = %self.target.project_id,
+                region = %self.target.project.region,
+                project_id = %self.target.project.project_id,
                 instances = pending,
                 %instance_ids,
                 "instances still busy after an interval without progress; they finish on their own and only their data ages"

@@ -266,6 +266,7 @@ mod tests {
     use super::*;
     use crate::collect::health::PartitionFacts;
     use crate::collect::health::interpolation::Point;
+    use crate::collect::test_fixtures::{fixture, lines, parse, state_set};
     use crate::metrics::catalog::Family;
 
     /// A group reading two topics: `t` with partitions 0 (behind) and 1 (caught up), `u` with
@@ -460,5 +461,169 @@ mod tests {
             Some(1.0),
             "not enough readings for more"
         );
+    }
+
+    #[test]
+    fn a_group_detail_becomes_its_series_at_each_granularity() {
+        let group = r#"instance_id="i-1",group="test-consumer-group""#;
+        let line = |family: &str, labels: &str, value: &str| {
+            if labels.is_empty() {
+                format!("{family}{{{group}}} {value}")
+            } else {
+                format!("{family}{{{group},{labels}}} {value}")
+            }
+        };
+        let state = state_set(
+            &format!("dms_kafka_consumergroup_state{{{group}"),
+            "state",
+            GROUP_STATES,
+            "STABLE",
+        );
+        let members = vec![line("dms_kafka_consumergroup_members", "", "1")];
+        // Per partition in the example's order: lag, committed offset, log end offset; a
+        // caught-up partition's lag in seconds is exactly 0, a lagging one has no estimate
+        // while the health state has no log end history.
+        let partition = |topic: &str, partition: &str, [lag, committed, end]: [&str; 3]| {
+            let labels = format!(r#"topic="{topic}",partition="{partition}""#);
+            let mut out = vec![
+                line("dms_kafka_consumergroup_lag", &labels, lag),
+                line("dms_kafka_consumergroup_current_offset", &labels, committed),
+                line("dms_kafka_consumergroup_log_end_offset", &labels, end),
+            ];
+            if lag == "0" {
+                out.push(line("dms_kafka_consumergroup_lag_seconds", &labels, "0"));
+            }
+            out
+        };
+        let per_partition = [
+            partition("test", "0", ["31396", "935", "32331"]),
+            partition("aaaa", "0", ["0", "0", "0"]),
+            partition("test", "1", ["31279", "1058", "32337"]),
+            partition("aaaa", "1", ["0", "0", "0"]),
+            partition("test", "2", ["31603", "739", "32342"]),
+        ]
+        .concat();
+        // 31396 + 31279 + 31603; no maximum lag in seconds while a partition has none.
+        let total = vec![line("dms_kafka_consumergroup_total_lag", "", "94278")];
+        let per_topic = vec![
+            line("dms_kafka_consumergroup_topic_lag", r#"topic="aaaa""#, "0"),
+            line(
+                "dms_kafka_consumergroup_topic_lag",
+                r#"topic="test""#,
+                "94278",
+            ),
+            line(
+                "dms_kafka_consumergroup_topic_lag_seconds",
+                r#"topic="aaaa""#,
+                "0",
+            ),
+        ];
+        let methods = vec![
+            line(
+                "dms_kafka_consumergroup_lag_seconds_values",
+                r#"method="caught_up""#,
+                "2",
+            ),
+            line(
+                "dms_kafka_consumergroup_lag_seconds_values",
+                r#"method="none""#,
+                "3",
+            ),
+        ];
+        let everything = FiltersConfig::default();
+        let no_aaaa: FiltersConfig = parse(r#"{"topics": {"exclude": "aaaa"}}"#);
+        // (response, filters, granularity, expected lines in order)
+        let table = [
+            (
+                fixture("kafka/R8_group.json"),
+                &everything,
+                Granularity::Partition,
+                [
+                    &state[..],
+                    &members,
+                    &per_partition,
+                    &total,
+                    &per_topic,
+                    &methods,
+                ]
+                .concat(),
+            ),
+            (
+                fixture("kafka/R8_group.json"),
+                &everything,
+                Granularity::Topic,
+                [&state[..], &members, &total, &per_topic, &methods].concat(),
+            ),
+            (
+                fixture("kafka/R8_group.json"),
+                &everything,
+                Granularity::Group,
+                [&state[..], &members, &total, &methods].concat(),
+            ),
+            // A filtered topic's partitions count nowhere.
+            (
+                fixture("kafka/R8_group.json"),
+                &no_aaaa,
+                Granularity::Topic,
+                [
+                    &state[..],
+                    &members,
+                    &total,
+                    &[line(
+                        "dms_kafka_consumergroup_topic_lag",
+                        r#"topic="test""#,
+                        "94278",
+                    )],
+                    &[line(
+                        "dms_kafka_consumergroup_lag_seconds_values",
+                        r#"method="none""#,
+                        "3",
+                    )],
+                ]
+                .concat(),
+            ),
+        ];
+        for (body, filters, granularity, expected) in table {
+            let detail: GroupDetail = parse(&body);
+            let health = ConsumerHealth::default();
+            let reads = partitions(&detail, filters);
+            let samples = group_samples("i-1", &detail, &reads, &health, granularity);
+            assert_eq!(lines(&samples), expected, "{granularity:?}: {body}");
+        }
+    }
+
+    #[test]
+    fn a_sparse_group_detail_derives_what_it_can() {
+        // An unknown state; no members; offsets as strings and lag derived from them (8 - 5);
+        // a partition without a number is skipped; one without a committed offset has no lag.
+        let body = r#"{"group": {"group_id": "g", "state": "Rebalancing", "members": null, "group_message_offsets": [
+            {"topic": "t", "partition": "0", "message_current_offset": "5", "message_log_end_offset": 8},
+            {"topic": "t", "message_current_offset": 1},
+            {"topic": "u", "partition": 0, "message_log_end_offset": 4}]}}"#;
+        let mut expected = state_set(
+            r#"dms_kafka_consumergroup_state{instance_id="i-1",group="g""#,
+            "state",
+            GROUP_STATES,
+            "UNKNOWN",
+        );
+        expected.extend(
+            [
+                r#"dms_kafka_consumergroup_members{instance_id="i-1",group="g"} 0"#,
+                r#"dms_kafka_consumergroup_lag{instance_id="i-1",group="g",topic="t",partition="0"} 3"#,
+                r#"dms_kafka_consumergroup_current_offset{instance_id="i-1",group="g",topic="t",partition="0"} 5"#,
+                r#"dms_kafka_consumergroup_log_end_offset{instance_id="i-1",group="g",topic="t",partition="0"} 8"#,
+                r#"dms_kafka_consumergroup_log_end_offset{instance_id="i-1",group="g",topic="u",partition="0"} 4"#,
+                r#"dms_kafka_consumergroup_total_lag{instance_id="i-1",group="g"} 3"#,
+                r#"dms_kafka_consumergroup_topic_lag{instance_id="i-1",group="g",topic="t"} 3"#,
+                r#"dms_kafka_consumergroup_lag_seconds_values{instance_id="i-1",group="g",method="none"} 1"#,
+            ]
+            .map(str::to_owned),
+        );
+        let detail: GroupDetail = parse(body);
+        let health = ConsumerHealth::default();
+        let filters = FiltersConfig::default();
+        let reads = partitions(&detail, &filters);
+        let samples = group_samples("i-1", &detail, &reads, &health, Granularity::Partition);
+        assert_eq!(lines(&samples), expected, "{body}");
     }
 }
