@@ -1,6 +1,6 @@
-//! Resolving credentials from the file, the SDK environment variables, credential files and
-//! the ECS metadata service, and refusing a credential block that is incomplete or
-//! contradictory.
+//! Resolving credentials from the file, the SDK environment variables, credential files,
+//! the ECS metadata service or an OIDC id token (a block that is incomplete or contradictory
+//! is refused before, by `validate::credential_block`).
 //!
 //! The chain, when `credentials.source` names none: `iam_user` when that block is present
 //! (IAM password), else AK/SK (and a security token) from the file's keys, their files, the
