@@ -38,6 +38,8 @@ pub const GET: &str = "dms:instance:get";
 pub const GET_TASK: &str = "dms:instance:getBackgroundTask";
 /// `iam:projects:list`: IAM's project list, to find a region's project id.
 pub const LIST_PROJECTS: &str = "iam:projects:list";
+/// `ces:metricData:list`: Cloud Eye's metric data (CES's own API reference).
+pub const CES_METRIC_DATA: &str = "ces:metricData:list";
 
 /// Every API the client calls.
 pub const APIS: &[Api] = &[
@@ -121,6 +123,18 @@ pub const APIS: &[Api] = &[
     api("rabbitmq_users", GET, false, "RabbitMQ AMQP user list"),
     // No reference lists the quota API's action; the project-level read is `list`.
     api("quotas", LIST, false, "project instance quotas"),
+    api(
+        "ces_hierarchy",
+        GET,
+        false,
+        "Cloud Eye dimensions of an instance",
+    ),
+    api(
+        "ces_batch_metric_data",
+        CES_METRIC_DATA,
+        true,
+        "Cloud Eye metric data (batch query)",
+    ),
 ];
 
 /// The API of this name.
@@ -146,7 +160,11 @@ mod tests {
             if let Some(action) = api.action {
                 let parts: Vec<&str> = action.split(':').collect();
                 assert_eq!(parts.len(), 3, "{}: {action}", api.name);
-                assert!(["dms", "iam"].contains(&parts[0]), "{}: {action}", api.name);
+                assert!(
+                    ["dms", "iam", "ces"].contains(&parts[0]),
+                    "{}: {action}",
+                    api.name
+                );
             }
         }
         assert_eq!(iam_action("kafka_topic_detail"), Some(GET));

@@ -18,6 +18,9 @@ use crate::metrics::catalog::{Family, SELF_FAMILIES};
 pub struct Description {
     /// The collector's key under `collectors:` and its `collector` label.
     pub name: &'static str,
+    /// Whether it runs when `collectors:` does not name it (an entry without `enabled`
+    /// turns it on).
+    pub enabled_by_default: bool,
     pub scope: Scope,
     /// Its weight in a busy host's fair queue.
     pub priority: Priority,

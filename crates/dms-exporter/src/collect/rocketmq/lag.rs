@@ -143,6 +143,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_lag",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RocketMq)),
     priority: Priority::High,
     interval: Duration::from_secs(60),

@@ -200,6 +200,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_groups",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::Kafka)),
     priority: Priority::High,
     interval: Duration::from_secs(30),
