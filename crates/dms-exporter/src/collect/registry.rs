@@ -491,7 +491,7 @@ mod tests {
             let settings = config
                 .settings(description.name)
                 .unwrap_or_else(|| panic!("{} has no settings", description.name));
-            assert!(settings.enabled);
+            assert_eq!(settings.enabled, description.enabled_by_default);
             assert_eq!(settings.interval.map(|d| d.0), Some(description.interval));
         }
         assert_eq!(config.collectors.len(), descriptions().len());
