@@ -135,7 +135,12 @@ fn rocketmq(instance: &crate::rocketmq::Instance) -> Value {
             .map(|b| json!({ "name": b, "available_zone": ROCKETMQ_ZONE }))
             .collect::<Vec<_>>(),
         "topics": instance.topics.keys().filter(|t| monitored(t)).map(|t| named(t)).collect::<Vec<_>>(),
-        "dlq": [],
+        "dlq": instance
+            .groups
+            .keys()
+            .filter(|g| monitored(g))
+            .map(|g| named(&super::observe::dead_letter_topic(g)))
+            .collect::<Vec<_>>(),
         "groups": groups,
     })
 }

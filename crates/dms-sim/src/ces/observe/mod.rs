@@ -37,6 +37,11 @@ pub(crate) fn observe(fleet: &Fleet) -> Vec<Observation> {
     sink.observations
 }
 
+/// RocketMQ's dead-letter topic of a group (`%DLQ%` and the group's name).
+pub(crate) fn dead_letter_topic(group: &str) -> String {
+    format!("%DLQ%{group}")
+}
+
 /// Whether CES keeps metrics for a topic or group of this name.
 pub(crate) fn monitored(name: &str) -> bool {
     !(name.starts_with('_') || name.starts_with('#'))
@@ -136,10 +141,6 @@ mod tests {
         let mut expected = BTreeSet::new();
         for levels in [catalogue::KAFKA, catalogue::ROCKETMQ, catalogue::RABBITMQ] {
             for level in levels {
-                // No dead-letter topics in the model.
-                if level.name == "reliablemq_dlq_topics" {
-                    continue;
-                }
                 for metric in level.metrics {
                     expected.insert((level.dim_router.to_vec(), metric.name));
                 }

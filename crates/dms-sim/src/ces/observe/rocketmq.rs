@@ -1,7 +1,7 @@
 //! RocketMQ: queues' max offsets are the produced-message counters, groups' committed
 //! offsets the consumed ones; accumulation is the lag the DMS group answers show.
 
-use super::{EngineSink, count, monitored, percent, value};
+use super::{EngineSink, count, dead_letter_topic, monitored, percent, value};
 use crate::ces::history::Reading;
 use crate::rocketmq::Instance;
 
@@ -126,6 +126,13 @@ pub(super) fn observe(instance: &Instance, sink: &mut EngineSink<'_>) {
                 ),
                 ("group_accumulation", value(lag(&|x, _| x == group))),
             ],
+        );
+        // Messages go to the dead-letter topic only after every retry, which the model
+        // never exhausts: empty.
+        sink.put(
+            "reliablemq_dlq_topics",
+            &[id, &dead_letter_topic(group)],
+            &[("dlq_accumulation", count(0))],
         );
         for topic in g.topics.iter().filter(|t| monitored(t)) {
             let consumed = consumed(&|x, t, _| x == group && t == topic);
