@@ -6,8 +6,10 @@
 //! `tests/sim/fidelity*.rs` compare the answers with them); verifies AK/SK signatures with the
 //! real algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet, one module
 //! per engine, whose offsets, lag, queues, tasks and instances evolve one logical tick at a
-//! time; and misbehaves on request (throttling, 5xx, latency, stalls, malformed or truncated
-//! JSON).
+//! time; serves Cloud Eye (CES) beside them (`ces`: the `ces-hierarchy` of every engine and
+//! the CES v1 metric reads, with values from the same model, late points and CES's limits and
+//! error shapes); and misbehaves on request (throttling, 5xx, latency, stalls, malformed or
+//! truncated JSON).
 //!
 //! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
 //! configuration answer byte-identical bodies until one of them is stepped or controlled.

@@ -915,3 +915,22 @@ async fn errors_come_in_ces_shapes_and_ces_faults_stay_on_ces_paths() {
     let id = instance_of(&off, "kafka").await;
     hierarchy(&off, &id).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_control_api_tells_the_recorded_points() {
+    let sim = sim();
+    let id = instance_of(&sim, "kafka").await;
+    step_minutes(&sim, 3);
+    let uri = format!("/_sim/ces/points?metric=current_topics&dim.0=kafka_instance_id,{id}");
+    let answer = send_json(&sim, "GET", &uri, None).await.json();
+    let expected = sim.ces_points("current_topics", &[("kafka_instance_id", &id)]);
+    let points = answer["points"].as_array().expect("points");
+    assert_eq!(points.len(), 4, "one a minute since the start: {answer}");
+    for (point, expected) in points.iter().zip(&expected) {
+        assert_eq!(point["timestamp"], expected.timestamp);
+        assert_eq!(point["value"].as_f64(), Some(expected.value));
+        assert_eq!(point["visible_from"].as_i64(), expected.visible_from);
+    }
+    let missing = send_json(&sim, "GET", "/_sim/ces/points", None).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+}
