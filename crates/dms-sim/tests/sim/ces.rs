@@ -934,3 +934,25 @@ async fn the_control_api_tells_the_recorded_points() {
     let missing = send_json(&sim, "GET", "/_sim/ces/points", None).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(start_paused = true)]
+async fn iam_tokens_work_on_ces_paths_and_their_refusals_are_ces_errors() {
+    use crate::auth::{token_body, with_token};
+    let sim = sim();
+    let body = token_body("monitor-password", "cn-north-4");
+    let reply = send_json(&sim, "POST", "/v3/auth/tokens", Some(body)).await;
+    let token = reply.headers["x-subject-token"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let ours = with_token(&sim, &token, &format!("/V1.0/{PROJECT}/metrics")).await;
+    assert_eq!(ours.status, StatusCode::OK);
+    for (token, path) in [
+        (token.as_str(), format!("/V1.0/{PROJECT2}/metrics")),
+        ("MIInotatoken", format!("/V1.0/{PROJECT}/metrics")),
+    ] {
+        let refused = with_token(&sim, token, &path).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(refused.json()["message"]["code"], "ces.0015", "{path}");
+    }
+}
