@@ -1,0 +1,33 @@
+//! Cloud Eye: the ces-hierarchy fixtures of every engine (the seed's Kafka example, the SDK's
+//! RocketMQ and RabbitMQ models) parse with the one hierarchy DTO.
+
+use dms_cloud::dto::ces::CesHierarchy;
+
+use crate::support::parse_fixture;
+
+#[test]
+fn every_ces_hierarchy_fixture_parses() {
+    let kafka: CesHierarchy = parse_fixture("kafka", "R26_ces_hierarchy.json");
+    let topics = &kafka.dimensions[3];
+    assert_eq!(topics.name, "kafka_topics");
+    assert_eq!(topics.dim_router, ["kafka_instance_id", "kafka_topics"]);
+    assert_eq!(topics.children[0].key_name, ["queues", "partitions"]);
+    assert_eq!(kafka.nodes.len(), 3);
+    assert_eq!(kafka.queues[1].partitions.len(), 3);
+    assert_eq!(kafka.groups[0].queues[0].name, "mytest");
+
+    let rocketmq: CesHierarchy = parse_fixture("rocketmq", "sdk_ces_hierarchy.json");
+    assert_eq!(
+        rocketmq.dimensions[1].children[0].key_name,
+        ["groups", "topics"]
+    );
+    assert_eq!(rocketmq.groups[0].topics[0].name, "orders");
+    assert_eq!(rocketmq.dlq.len(), 1);
+    assert!(!rocketmq.nodes[0].available_zone.is_empty());
+
+    let rabbitmq: CesHierarchy = parse_fixture("rabbitmq", "sdk_ces_hierarchy.json");
+    assert_eq!(rabbitmq.queues[0].vhost, "/");
+    assert_eq!(rabbitmq.exchanges[0].name, "amq.direct");
+    assert_eq!(rabbitmq.vhosts.len(), 1);
+    assert!(rabbitmq.dimensions[0].children.is_empty());
+}
