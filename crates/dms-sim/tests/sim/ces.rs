@@ -956,3 +956,81 @@ async fn iam_tokens_work_on_ces_paths_and_their_refusals_are_ces_errors() {
         assert_eq!(refused.json()["message"]["code"], "ces.0015", "{path}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn rocketmq_accumulation_and_consumption_agree_with_the_group_answers() {
+    let sim = sim();
+    let id = instance_of(&sim, "reliability").await;
+    let tree = hierarchy(&sim, &id).await;
+    let series = series_of(&tree);
+    // (Σ lag, Σ consumer offset) of a group on a topic, from the DMS group-topic answer.
+    async fn consumption(sim: &Simulator, id: &str, group: &str, topic: &str) -> (u64, u64) {
+        let path = format!("/v2/{PROJECT}/instances/{id}/groups/{group}/topics");
+        let answer = get_ok(sim, &path, &[("topic", topic)]).await;
+        let queues: Vec<Value> = answer["brokers"]
+            .as_array()
+            .expect("brokers")
+            .iter()
+            .flat_map(|b| b["queues"].as_array().cloned().unwrap_or_default())
+            .collect();
+        let sum = |field: &str| {
+            queues
+                .iter()
+                .map(|q| q[field].as_u64().expect("a number"))
+                .sum()
+        };
+        (sum("lag"), sum("consumer_offset"))
+    }
+    let pairs: Vec<(String, String)> = tree["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| {
+            let group = g["name"].as_str().expect("name").to_owned();
+            g["topics"]
+                .as_array()
+                .expect("topics")
+                .iter()
+                .map(move |t| (group.clone(), t["name"].as_str().expect("name").to_owned()))
+        })
+        .collect();
+    assert!(pairs.len() >= 3, "{pairs:?}");
+    let mut before = Vec::new();
+    for (group, topic) in &pairs {
+        before.push(consumption(&sim, &id, group, topic).await.1);
+    }
+    let mut consumed = false;
+    for _ in 0..3 {
+        step_minutes(&sim, 1);
+        for ((group, topic), before) in pairs.iter().zip(before.iter_mut()) {
+            let (lag, offset) = consumption(&sim, &id, group, topic).await;
+            let key = |metric: &str| {
+                let dimensions = vec![
+                    ("reliablemq_instance_id".to_owned(), id.clone()),
+                    ("reliablemq_groups".to_owned(), group.clone()),
+                    ("reliablemq_groups_topics".to_owned(), topic.clone()),
+                ];
+                let key = (metric.to_owned(), dimensions);
+                assert!(series.contains(&key), "{key:?} is in the hierarchy");
+                key
+            };
+            let accumulation = last_value(&sim, &key("group_topic_accumulation"));
+            assert_eq!(accumulation, lag as f64, "{group} on {topic}");
+            let count = last_value(&sim, &key("group_topic_consume_msg"));
+            let rate = last_value(&sim, &key("group_topic_consume_rate"));
+            assert_eq!(
+                count,
+                (offset - *before) as f64,
+                "{group} on {topic}: consumed"
+            );
+            assert_eq!(
+                rate,
+                ((offset - *before) / 60) as f64,
+                "{group} on {topic}: a second"
+            );
+            consumed |= count > 0.0;
+            *before = offset;
+        }
+    }
+    assert!(consumed, "some group consumed");
+}
