@@ -42,6 +42,23 @@ pub(crate) struct Series {
     last_seen_ms: i64,
 }
 
+impl Series {
+    /// The counter's growth since the previous sample: per second, rounded down, for a
+    /// rate; `None` at the first sample (nothing to compare with).
+    fn growth(&mut self, counter: u64, now_ms: i64, kind: Kind) -> Option<f64> {
+        let (at, before) = self.counter.replace((now_ms, counter))?;
+        // A counter that went back (a rewound group) grew by nothing.
+        let grown = counter.saturating_sub(before) as f64;
+        match kind {
+            Kind::Rate => {
+                let seconds = (now_ms - at) as f64 / 1000.0;
+                (seconds > 0.0).then(|| (grown / seconds).floor())
+            }
+            Kind::Increase | Kind::Gauge => Some(grown),
+        }
+    }
+}
+
 pub(crate) struct History {
     pub spec: CesSpec,
     pub seed: u64,
@@ -78,9 +95,14 @@ impl History {
         let minute = minute_of(now_ms);
         self.last_sample_minute = Some(minute);
         for observation in observations {
-            let key = observation.key;
-            let value = match observation.reading {
-                Reading::Value(value) => Some(value),
+            let Observation {
+                project_id,
+                key,
+                metric,
+                reading,
+            } = observation;
+            // A synthetic value hashes the key, which the map takes next.
+            let synthetic = match reading {
                 Reading::Synthetic { low, high, integer } => {
                     let value = lateness::synthetic(self.seed, &key, minute, low, high);
                     Some(if integer {
@@ -89,32 +111,20 @@ impl History {
                         (value * 100.0).floor() / 100.0
                     })
                 }
-                Reading::Counter(_) => None,
+                _ => None,
             };
             let series = self.series.entry(key).or_insert_with(|| Series {
-                project_id: observation.project_id,
-                unit: observation.metric.unit,
+                project_id,
+                unit: metric.unit,
                 points: VecDeque::new(),
                 counter: None,
                 last_seen_ms: now_ms,
             });
             series.last_seen_ms = now_ms;
-            let value = match observation.reading {
-                Reading::Counter(counter) => {
-                    let previous = series.counter.replace((now_ms, counter));
-                    previous.and_then(|(at, before)| {
-                        // A counter that went back (a rewound group) grew by nothing.
-                        let grown = counter.saturating_sub(before) as f64;
-                        match observation.metric.kind {
-                            Kind::Rate => {
-                                let seconds = (now_ms - at) as f64 / 1000.0;
-                                (seconds > 0.0).then(|| (grown / seconds).floor())
-                            }
-                            Kind::Increase | Kind::Gauge => Some(grown),
-                        }
-                    })
-                }
-                _ => value,
+            let value = match reading {
+                Reading::Value(value) => Some(value),
+                Reading::Synthetic { .. } => synthetic,
+                Reading::Counter(counter) => series.growth(counter, now_ms, metric.kind),
             };
             if let Some(value) = value {
                 series.points.push_back((minute, value));

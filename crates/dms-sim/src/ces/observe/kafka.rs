@@ -2,7 +2,7 @@
 //! offsets the consumed ones; a broker's data size is the sum of its replicas (what the
 //! disk-usage answer shows), a topic's the sum of its partitions' replicas.
 
-use super::{EngineSink, count, monitored, percent, value};
+use super::{EngineSink, between, count, monitored, value};
 use crate::ces::history::Reading;
 use crate::kafka::{GIB, Instance};
 
@@ -105,10 +105,10 @@ pub(super) fn observe(instance: &Instance, sink: &mut EngineSink<'_>) {
                     Reading::Counter(bytes_in(&|_, _, r| leads(r))),
                 ),
                 ("broker_bytes_out_rate", Reading::Counter(led_out)),
-                ("broker_produce_mean", percent(0.5, 5.0)),
-                ("broker_fetch_mean", percent(1.0, 20.0)),
-                ("broker_cpu_usage", percent(5.0, 40.0)),
-                ("broker_memory_usage", percent(30.0, 70.0)),
+                ("broker_produce_mean", between(0.5, 5.0)),
+                ("broker_fetch_mean", between(1.0, 20.0)),
+                ("broker_cpu_usage", between(5.0, 40.0)),
+                ("broker_memory_usage", between(30.0, 70.0)),
                 // Two decimals, as CES keeps floats.
                 (
                     "broker_disk_usage",

@@ -111,7 +111,9 @@ fn value(n: u64) -> Reading {
     Reading::Value(n as f64)
 }
 
-fn percent(low: f64, high: f64) -> Reading {
+/// A value with nothing behind it in the model (CPU, memory, latency): seeded, in
+/// [low, high), two decimals.
+fn between(low: f64, high: f64) -> Reading {
     Reading::Synthetic {
         low,
         high,

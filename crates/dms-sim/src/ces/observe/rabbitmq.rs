@@ -2,7 +2,7 @@
 //! unacknowledged messages. Each consumer holds up to `PREFETCH` unacknowledged messages, so
 //! ready + unacknowledged is always the queue's `messages` in the DMS answers.
 
-use super::{EngineSink, count, percent, value};
+use super::{EngineSink, between, count, value};
 use crate::rabbitmq::Instance;
 
 /// Unacknowledged messages a consumer holds at most (a prefetch count).
@@ -59,8 +59,8 @@ pub(super) fn observe(instance: &Instance, sink: &mut EngineSink<'_>) {
             &[id, &node],
             &[
                 ("rabbitmq_alive", count(alive)),
-                ("rabbitmq_cpu_usage", percent(3.0, 35.0)),
-                ("rabbitmq_memory_usage", percent(20.0, 60.0)),
+                ("rabbitmq_cpu_usage", between(3.0, 35.0)),
+                ("rabbitmq_memory_usage", between(20.0, 60.0)),
                 ("rabbitmq_disk_insufficient", count(0)),
             ],
         );

@@ -1,7 +1,7 @@
 //! RocketMQ: queues' max offsets are the produced-message counters, groups' committed
 //! offsets the consumed ones; accumulation is the lag the DMS group answers show.
 
-use super::{EngineSink, count, dead_letter_topic, monitored, percent, value};
+use super::{EngineSink, between, count, dead_letter_topic, monitored, value};
 use crate::ces::history::Reading;
 use crate::rocketmq::Instance;
 
@@ -96,8 +96,8 @@ pub(super) fn observe(instance: &Instance, sink: &mut EngineSink<'_>) {
                 ("broker_consume_msg", Reading::Counter(consumed)),
                 ("broker_produce_rate", Reading::Counter(produced)),
                 ("broker_consume_rate", Reading::Counter(consumed)),
-                ("broker_cpu_core_load", percent(0.1, 1.5)),
-                ("broker_memory_usage", percent(30.0, 70.0)),
+                ("broker_cpu_core_load", between(0.1, 1.5)),
+                ("broker_memory_usage", between(30.0, 70.0)),
             ],
         );
     }
