@@ -177,6 +177,34 @@ struct Dimension {
     value: String,
 }
 
+impl MetricInfo {
+    /// The SDK's constraints (`MetricInfo`, `MetricsDimension`): namespace 3–32 characters,
+    /// metric name 1–96, 1 to 4 dimensions, names 1–32 and values 1–256 characters.
+    fn check(&self) -> Result<(), CesRequestError> {
+        let within = |text: &str, range: std::ops::RangeInclusive<usize>| {
+            range.contains(&text.chars().count())
+        };
+        if !within(&self.namespace, 3..=32) {
+            return Err(invalid("namespace", &self.namespace));
+        }
+        if !within(&self.metric_name, 1..=96) {
+            return Err(invalid("metric_name", &self.metric_name));
+        }
+        if !(1..=4).contains(&self.dimensions.len()) {
+            return Err(CesRequestError::DimensionCount(self.dimensions.len()));
+        }
+        for dimension in &self.dimensions {
+            if !within(&dimension.name, 1..=32) {
+                return Err(invalid("dimensions.name", &dimension.name));
+            }
+            if !within(&dimension.value, 1..=256) {
+                return Err(invalid("dimensions.value", &dimension.value));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// BatchListMetricData: 1 to 500 metrics, the 3000-point rule applied by moving `from`.
 pub(crate) fn batch_list_metric_data(
     history: &History,
@@ -192,12 +220,8 @@ pub(crate) fn batch_list_metric_data(
     if !(1..=MAX_METRICS).contains(&request.metrics.len()) {
         return Err(CesRequestError::MetricCount(request.metrics.len()));
     }
-    if let Some(metric) = request
-        .metrics
-        .iter()
-        .find(|m| !(1..=4).contains(&m.dimensions.len()))
-    {
-        return Err(CesRequestError::DimensionCount(metric.dimensions.len()));
+    for metric in &request.metrics {
+        metric.check()?;
     }
     let period = Period::parse(&request.period)?;
     let filter = Filter::parse(&request.filter)?;

@@ -466,6 +466,19 @@ async fn batch_refuses_more_than_500_metrics_and_bodies_over_512_kb() {
         let reply = batch(&sim, &bad).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{field} = {value}");
     }
+    for (pointer, value) in [
+        ("/metrics/0/namespace", json!("X")),
+        ("/metrics/0/metric_name", json!("")),
+        ("/metrics/0/dimensions/0/value", json!("")),
+        ("/metrics/0/dimensions/0/name", json!("n".repeat(33))),
+    ] {
+        let mut bad = body(1);
+        if let Some(field) = bad.pointer_mut(pointer) {
+            *field = value;
+        }
+        let reply = batch(&sim, &bad).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{pointer}");
+    }
     let mut no_dimensions = body(1);
     no_dimensions["metrics"][0]["dimensions"] = json!([]);
     assert_eq!(
