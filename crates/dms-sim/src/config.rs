@@ -63,6 +63,58 @@ pub struct FleetSpec {
     pub tasks_per_instance: usize,
 }
 
+/// Which of Cloud Eye's two v1 error bodies CES paths answer with (neither has DMS's
+/// `error_code`): the current `{"http_code", "message": {"code", "details"}}`, or the older
+/// regions' `{"code", "element", "message", "details": {"code", "details"}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CesErrorShape {
+    Current,
+    Legacy,
+}
+
+/// The Cloud Eye (CES, namespace `SYS.DMS`) side: whether the simulator records and serves
+/// metrics, and how late its points become visible (see `ces`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CesSpec {
+    /// Records a raw point per series every minute and serves the CES v1 reads; when false
+    /// the CES paths answer 404 (the DMS `ces-hierarchy` stays).
+    pub enabled: bool,
+    /// Every raw point becomes visible at least this long after its timestamp...
+    pub lateness_base: Duration,
+    /// ...plus a share of this, fixed per (series, timestamp) by the seed, so points of one
+    /// minute arrive out of order across series.
+    pub lateness_spread: Duration,
+    /// This share of points is very late: `very_late_extra` on top.
+    pub very_late_fraction: f64,
+    pub very_late_extra: Duration,
+    /// This share of series is listed by ListMetrics but never has a datapoint.
+    pub empty_series_fraction: f64,
+    /// Raw points kept per series (CES keeps days; a bounded window keeps memory bounded).
+    pub retention: Duration,
+    /// A series whose resource is gone stays in ListMetrics this long (CES: 3 hours).
+    pub linger: Duration,
+    pub error_shape: CesErrorShape,
+}
+
+impl CesSpec {
+    /// Points 1 to 3 minutes late, one in twenty 10 minutes later still; one series in ten
+    /// without datapoints; two hours of raw points.
+    pub fn typical() -> Self {
+        CesSpec {
+            enabled: true,
+            lateness_base: Duration::from_secs(60),
+            lateness_spread: Duration::from_secs(120),
+            very_late_fraction: 0.05,
+            very_late_extra: Duration::from_secs(600),
+            empty_series_fraction: 0.1,
+            retention: Duration::from_secs(2 * 3600),
+            linger: Duration::from_secs(3 * 3600),
+            error_shape: CesErrorShape::Current,
+        }
+    }
+}
+
 /// Everything the simulator is built from.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -93,6 +145,8 @@ pub struct SimConfig {
     /// The API gateway's limit per AK (or token): this many requests per second, with a burst
     /// of as many; beyond it 429 `APIGW.0308`. `None` (default) = no limit.
     pub rate_limit: Option<u32>,
+    /// Cloud Eye metrics beside the DMS state.
+    pub ces: CesSpec,
 }
 
 impl SimConfig {
@@ -140,6 +194,7 @@ impl SimConfig {
             churn: false,
             latency: Duration::ZERO,
             rate_limit: None,
+            ces: CesSpec::typical(),
         }
     }
 

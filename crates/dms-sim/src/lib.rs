@@ -6,14 +6,17 @@
 //! `tests/sim/fidelity*.rs` compare the answers with them); verifies AK/SK signatures with the
 //! real algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet, one module
 //! per engine, whose offsets, lag, queues, tasks and instances evolve one logical tick at a
-//! time; and misbehaves on request (throttling, 5xx, latency, stalls, malformed or truncated
-//! JSON).
+//! time; serves Cloud Eye (CES) beside them (`ces`: the `ces-hierarchy` of every engine and
+//! the CES v1 metric reads, with values from the same model, late points and CES's limits and
+//! error shapes); and misbehaves on request (throttling, 5xx, latency, stalls, malformed or
+//! truncated JSON).
 //!
 //! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
 //! configuration answer byte-identical bodies until one of them is stepped or controlled.
 //! Timestamps derive from [`SimConfig::base_time_ms`] and the tick counter, never from the
 //! wall clock (the only wall-clock uses are the `X-Sdk-Date` skew check and token `expires_at`).
 
+mod ces;
 mod config;
 mod control;
 mod endpoints;
@@ -32,7 +35,7 @@ mod request_log;
 mod rocketmq;
 mod wire;
 
-pub use config::{AccessKey, FleetSpec, IamUser, Project, SimConfig};
+pub use config::{AccessKey, CesErrorShape, CesSpec, FleetSpec, IamUser, Project, SimConfig};
 pub use endpoints::ENDPOINTS;
 pub use faults::{Fault, FaultRule};
 pub use request_log::RequestRecord;
@@ -46,6 +49,17 @@ use std::time::Duration;
 use crate::fleet::Fleet;
 use crate::locks::{lock, read, write};
 use crate::request_log::RequestLog;
+
+/// One raw Cloud Eye point as the simulator recorded it ([`Simulator::ces_points`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CesPoint {
+    /// The minute it is stamped with, unix ms.
+    pub timestamp: i64,
+    pub value: f64,
+    /// The fleet time (unix ms) from which CES answers show it; `None` for a series CES
+    /// lists but never has datapoints for.
+    pub visible_from: Option<i64>,
+}
 
 pub(crate) struct Token {
     pub project_id: String,
@@ -371,6 +385,28 @@ impl Simulator {
             .rabbitmq_depth(instance_id)
             .map(|d| d.add_queues(vhost, prefix, count))
             .is_some()
+    }
+
+    /// Truth for tests: every raw CES point recorded for a series (`metric` and its
+    /// dimensions in `dim_router` order), visible yet or not, oldest first.
+    pub fn ces_points(&self, metric: &str, dimensions: &[(&str, &str)]) -> Vec<CesPoint> {
+        let key = ces::SeriesKey {
+            metric: metric.to_owned(),
+            dimensions: dimensions
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        };
+        self.fleet()
+            .ces
+            .truth(&key)
+            .into_iter()
+            .map(|(timestamp, value, visible_from)| CesPoint {
+                timestamp,
+                value,
+                visible_from,
+            })
+            .collect()
     }
 
     /// Invalidates every token issued so far.
