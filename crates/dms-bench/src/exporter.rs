@@ -33,7 +33,7 @@ pub(crate) fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> Strin
     let mut yaml = String::from("regions:\n");
     for (region, projects) in regions {
         yaml.push_str(&format!(
-            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    projects: [{}]\n",
+            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    ces_endpoint: http://{address}\n    projects: [{}]\n",
             projects.join(", ")
         ));
     }

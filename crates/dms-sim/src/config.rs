@@ -95,6 +95,10 @@ pub struct CesSpec {
     /// A series whose resource is gone stays in ListMetrics this long (CES: 3 hours).
     pub linger: Duration,
     pub error_shape: CesErrorShape,
+    /// History the simulator starts with: this many minutes before its start, sampled from
+    /// the fleet as it starts (counters flat, so rates 0), as a real CES has history before
+    /// an exporter first reads it.
+    pub backfill: Duration,
 }
 
 impl CesSpec {
@@ -111,6 +115,7 @@ impl CesSpec {
             retention: Duration::from_secs(2 * 3600),
             linger: Duration::from_secs(3 * 3600),
             error_shape: CesErrorShape::Current,
+            backfill: Duration::ZERO,
         }
     }
 }

@@ -27,8 +27,6 @@ pub(crate) struct Fleet {
     serial: u64,
     /// The account owning every instance.
     pub account: Account,
-    /// Cloud Eye's raw points, sampled from the instances every minute of the clock.
-    pub ces: crate::ces::history::History,
 }
 
 impl Fleet {
@@ -51,7 +49,6 @@ impl Fleet {
                 user_id,
                 user_name: "paas_dms".to_owned(),
             },
-            ces: crate::ces::history::History::new(config.ces.clone(), config.seed),
         };
         for i in 0..config.fleet.kafka_instances {
             let project = fleet.project_round_robin(i);
@@ -87,17 +84,7 @@ impl Fleet {
             );
             fleet.rabbitmq.insert(instance.id.clone(), instance);
         }
-        fleet.sample_ces();
         fleet
-    }
-
-    /// Cloud Eye's sample of the minute the clock is in, once per minute.
-    fn sample_ces(&mut self) {
-        let now = self.now_ms();
-        if self.ces.due(now) {
-            let observations = crate::ces::observe::observe(self);
-            self.ces.record(now, observations);
-        }
     }
 
     fn project_round_robin(&self, i: usize) -> Project {
@@ -209,7 +196,6 @@ impl Fleet {
                 }
             }
         }
-        self.sample_ces();
     }
 
     pub(crate) fn set_instance_status(&mut self, instance_id: &str, status: &str) -> bool {

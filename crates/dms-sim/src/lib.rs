@@ -81,6 +81,9 @@ pub(crate) struct Inner {
     pub domain_id: String,
     /// Read by every answer (in parallel), written by evolution and the control API.
     pub fleet: RwLock<Fleet>,
+    /// Cloud Eye's raw points, sampled from the fleet every minute of its clock (beside the
+    /// fleet, not in it: CES observes the fleet, the fleet knows nothing of CES).
+    pub ces: RwLock<ces::history::History>,
     /// Moves on every write to the fleet; rendered bodies are valid for one generation.
     pub generation: AtomicU64,
     pub bodies: http::cache::BodyCache,
@@ -106,10 +109,12 @@ impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let fleet = Fleet::generate(&config);
         let domain_id = generate::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
-        Simulator {
+        let ces = ces::history::History::new(config.ces.clone(), config.seed);
+        let simulator = Simulator {
             inner: Arc::new(Inner {
                 domain_id,
                 fleet: RwLock::new(fleet),
+                ces: RwLock::new(ces),
                 generation: AtomicU64::new(0),
                 bodies: http::cache::BodyCache::default(),
                 gateway: http::gateway::Gateway::new(config.rate_limit, config.latency),
@@ -124,6 +129,30 @@ impl Simulator {
                 request_serial: AtomicU64::new(0),
                 release_stalls: tokio::sync::Notify::new(),
             }),
+        };
+        simulator.backfill_ces();
+        simulator.sample_ces();
+        simulator
+    }
+
+    /// Cloud Eye's history before the start ([`CesSpec::backfill`]), minute by minute.
+    fn backfill_ces(&self) {
+        let fleet = self.fleet();
+        let now = fleet.now_ms();
+        let mut history = write(&self.inner.ces);
+        let minutes = self.inner.config.ces.backfill.as_secs() / 60;
+        for minutes_ago in (1..=i64::try_from(minutes).unwrap_or(0)).rev() {
+            history.record(now - minutes_ago * 60_000, ces::observe::observe(&fleet));
+        }
+    }
+
+    /// Cloud Eye's sample of the minute the clock is in, once per minute.
+    fn sample_ces(&self) {
+        let fleet = self.fleet();
+        let now = fleet.now_ms();
+        let mut history = write(&self.inner.ces);
+        if history.due(now) {
+            history.record(now, ces::observe::observe(&fleet));
         }
     }
 
@@ -203,6 +232,7 @@ impl Simulator {
     pub fn step(&self) {
         let churn = self.inner.config.churn;
         self.fleet_mut().step(churn);
+        self.sample_ces();
     }
 
     /// The logical clock, unix ms.
@@ -397,8 +427,7 @@ impl Simulator {
                 .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
                 .collect(),
         };
-        self.fleet()
-            .ces
+        read(&self.inner.ces)
             .truth(&key)
             .into_iter()
             .map(|(timestamp, value, visible_from)| CesPoint {

@@ -32,8 +32,9 @@ pub(crate) fn dispatch(
     if !spec.enabled {
         return Err(ApiError::url_not_found());
     }
-    let fleet = sim.fleet();
-    let (history, now_ms) = (&fleet.ces, fleet.now_ms());
+    let now_ms = sim.now_ms();
+    let history = crate::locks::read(&sim.inner.ces);
+    let history = &*history;
     let answer = match endpoint {
         Endpoint::CesMetrics => list_metrics(history, project_id, query),
         Endpoint::CesMetricData => show_metric_data(history, project_id, query, now_ms),

@@ -1,7 +1,8 @@
 //! What the exporter knows of Cloud Eye's DMS metrics (namespace `SYS.DMS`): each dimension
 //! level (by its CES name, the last of its `dim_router`) with the labels its values become,
-//! and each metric with the family it is exported as and the factor to the family's base unit
-//! (percentages to ratios, milliseconds to seconds). A metric or level not listed here is
+//! and each metric with the family it is exported as and the divisor to the family's base unit
+//! (percentages to ratios, milliseconds to seconds; a division prints 0.2769 where a product
+//! by 0.01 prints 0.27690000000000003). A metric or level not listed here is
 //! counted (`dms_ces_unknown_metrics`), never exported under a guessed name.
 
 use dms_cloud::Engine;
@@ -26,6 +27,8 @@ pub enum Level {
     GroupPartition,
     /// RabbitMQ queues, in their vhost.
     Queue,
+    /// RocketMQ dead-letter topics (`%DLQ%{group}`), one per consumer group.
+    DeadLetter,
 }
 
 impl Level {
@@ -41,6 +44,7 @@ impl Level {
             Level::GroupTopic => "group_topic",
             Level::GroupPartition => "group_partition",
             Level::Queue => "queue",
+            Level::DeadLetter => "dead_letter",
         }
     }
 
@@ -56,10 +60,11 @@ impl Level {
             Level::GroupTopic => &["group", "topic"],
             Level::GroupPartition => &["group", "topic", "partition"],
             Level::Queue => &["vhost", "queue"],
+            Level::DeadLetter => &["topic"],
         }
     }
 
-    pub const ALL: [Level; 9] = [
+    pub const ALL: [Level; 10] = [
         Level::Instance,
         Level::Broker,
         Level::Node,
@@ -69,6 +74,7 @@ impl Level {
         Level::GroupTopic,
         Level::GroupPartition,
         Level::Queue,
+        Level::DeadLetter,
     ];
 }
 
@@ -94,6 +100,7 @@ const LEVELS: &[(Engine, &str, Level)] = &[
         "reliablemq_groups_topics",
         Level::GroupTopic,
     ),
+    (Engine::RocketMq, "reliablemq_dlq_topics", Level::DeadLetter),
     (Engine::RabbitMq, "rabbitmq_instance_id", Level::Instance),
     (Engine::RabbitMq, "rabbitmq_node", Level::Node),
     (Engine::RabbitMq, "rabbitmq_queue", Level::Queue),
@@ -115,12 +122,12 @@ pub struct CesMetric {
     /// The CES metric name.
     pub name: &'static str,
     pub family: &'static Family,
-    /// Multiplies CES's value into the family's unit.
-    pub factor: f64,
+    /// Divides CES's value into the family's unit.
+    pub divisor: f64,
 }
 
-const PERCENT: f64 = 0.01;
-const MILLISECONDS: f64 = 0.001;
+const PERCENT: f64 = 100.0;
+const MILLISECONDS: f64 = 1000.0;
 const SAME: f64 = 1.0;
 
 const fn metric(
@@ -128,14 +135,14 @@ const fn metric(
     level: Level,
     name: &'static str,
     family: &'static Family,
-    factor: f64,
+    divisor: f64,
 ) -> CesMetric {
     CesMetric {
         engine,
         level,
         name,
         family,
-        factor,
+        divisor,
     }
 }
 
@@ -304,6 +311,10 @@ families! {
     ROCKETMQ_GROUP_TOPIC_CONSUME = "dms_rocketmq_group_topic_ces_consumed_messages_per_second", Gauge, None, ["instance_id", "group", "topic"],
         "POST ces /V1.0/{project_id}/batch-query-metric-data (SYS.DMS)",
         "Messages of the topic the group consumes per second (group_topic_consume_rate).";
+    // RocketMQ, dead-letter topics.
+    ROCKETMQ_DEAD_LETTERS = "dms_rocketmq_dead_letter_messages", Gauge, None, ["instance_id", "topic"],
+        "POST ces /V1.0/{project_id}/batch-query-metric-data (SYS.DMS)",
+        "Messages in the dead-letter topic (%DLQ%{group}): messages a group failed to consume after its retries (dlq_accumulation).";
     // RabbitMQ, instance level.
     RABBITMQ_CONNECTIONS = "dms_rabbitmq_connections", Gauge, None, ["instance_id"],
         "POST ces /V1.0/{project_id}/batch-query-metric-data (SYS.DMS)",
@@ -355,7 +366,7 @@ families! {
         "Cloud Eye metrics of the instance's dimension levels that the exporter does not know and so does not export (a newer Cloud Eye than the exporter).";
 }
 
-/// Every metric the exporter exports, with its family and unit factor.
+/// Every metric the exporter exports, with its family and unit divisor.
 pub static METRICS: &[CesMetric] = &[
     metric(
         Engine::Kafka,
@@ -709,6 +720,13 @@ pub static METRICS: &[CesMetric] = &[
         SAME,
     ),
     metric(
+        Engine::RocketMq,
+        Level::DeadLetter,
+        "dlq_accumulation",
+        &ROCKETMQ_DEAD_LETTERS,
+        SAME,
+    ),
+    metric(
         Engine::RabbitMq,
         Level::Instance,
         "connections",
@@ -822,9 +840,9 @@ mod tests {
             assert!(CES_FAMILIES.iter().any(|f| std::ptr::eq(*f, m.family)));
             // Base units: a percentage becomes a ratio, milliseconds seconds.
             match m.family.unit {
-                Some("ratio") => assert_eq!(m.factor, PERCENT, "{}", m.name),
-                Some("seconds") => assert_eq!(m.factor, MILLISECONDS, "{}", m.name),
-                _ => assert_eq!(m.factor, SAME, "{}", m.name),
+                Some("ratio") => assert_eq!(m.divisor, PERCENT, "{}", m.name),
+                Some("seconds") => assert_eq!(m.divisor, MILLISECONDS, "{}", m.name),
+                _ => assert_eq!(m.divisor, SAME, "{}", m.name),
             }
         }
         assert_eq!(

@@ -269,7 +269,7 @@ impl Ces {
                     &mut newest,
                     &data.datapoints,
                     FILTER,
-                    series[index].metric.factor,
+                    series[index].metric.divisor,
                     now_ms,
                 ) && let Some(newest) = newest
                 {

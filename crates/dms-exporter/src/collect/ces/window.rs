@@ -80,13 +80,13 @@ pub fn queries(
     out
 }
 
-/// Takes the newest point of `datapoints` (statistic `filter`, times `factor`) if it is newer
+/// Takes the newest point of `datapoints` (statistic `filter`, over `divisor`) if it is newer
 /// than `newest`; points stamped in the future are ignored. Says whether it took one.
 pub fn advance(
     newest: &mut Option<Newest>,
     datapoints: &[Datapoint],
     filter: &str,
-    factor: f64,
+    divisor: f64,
     now_ms: i64,
 ) -> bool {
     let candidate = datapoints
@@ -100,7 +100,7 @@ pub fn advance(
         {
             *newest = Some(Newest {
                 timestamp_ms,
-                value: value * factor,
+                value: value / divisor,
                 seen_ms: now_ms,
             });
             true
@@ -190,7 +190,7 @@ mod tests {
             &mut newest,
             &[point(1, 3.0)],
             "average",
-            0.5,
+            2.0,
             NOW + 25 * MINUTE
         ));
         assert_eq!(
