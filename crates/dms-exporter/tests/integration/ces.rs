@@ -162,6 +162,16 @@ async fn late_points_are_exported_once_in_order_and_none_is_lost() {
     }
 }
 
+/// A CES metric and its dimensions, the family and labels it is exported as, and the
+/// divisor to the family's unit.
+type Case<'a> = (
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    f64,
+);
+
 #[tokio::test(start_paused = true)]
 async fn values_equal_the_simulators_truth_after_unit_conversion() {
     let world = world(SimConfig::deterministic(), "").await;
@@ -180,7 +190,7 @@ async fn values_equal_the_simulators_truth_after_unit_conversion() {
             .max_by_key(|p| p.timestamp)
             .map(|p| p.value)
     };
-    let cases: [(&str, &[(&str, &str)], &str, &[(&str, &str)], f64); 4] = [
+    let cases: [Case<'_>; 4] = [
         (
             "broker_cpu_usage",
             &[
