@@ -171,8 +171,9 @@ mod tests {
         assert_eq!(
             yaml,
             "regions:\n  - name: r1\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
-             http://127.0.0.1:9300\n    projects: [p1, p2]\n  - name: r2\n    endpoint: \
-             http://127.0.0.1:9300\n    iam_endpoint: http://127.0.0.1:9300\n    projects: \
+             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: [p1, \
+             p2]\n  - name: r2\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
+             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: \
              [p3]\napi:\n  rate_limit: 200\n  burst: 100\n  concurrency: 32\ncollectors:\n  \
              tags: {interval: 1m}\n"
         );
