@@ -6,7 +6,8 @@
 //! Per instance and cycle: the instance's dimension levels (`ces-hierarchy`, re-read every
 //! `ces_hierarchy_minutes`, the last good one kept when that fails) give the series
 //! (`series`), read in batch queries within CES's limits from a cursor per series
-//! (`window`), each level in queries of its own so that a failure shows and ages per level.
+//! (`window`), the instance's levels sharing queries; a failed query fails (and ages) the
+//! levels whose series it held, the others are served.
 //! The newest point of each series is exported as a gauge, its minute in
 //! `dms_ces_newest_point_timestamp_seconds`; a series without a new point for `max_age` goes.
 
@@ -162,23 +163,11 @@ impl Collector for Ces {
             let (_, max_age) = cx.settings.schedule(DESCRIPTION.name);
             let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
             let horizon_ms = i64::from(cx.settings.option(&LATENESS_MINUTES)) * 60_000;
-            let mut by_level: BTreeMap<Level, Vec<&Series>> = BTreeMap::new();
-            for series in &plan.series {
-                by_level
-                    .entry(series.metric.level)
-                    .or_default()
-                    .push(series);
-            }
-            // Each level's queries, all at once: the CES host's scheduler paces them.
-            let reads = by_level.into_iter().map(|(level, series)| async move {
-                (
-                    level,
-                    self.read_level(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
-                        .await,
-                )
-            });
-            let mut parts: Vec<Part> = futures::future::join_all(reads)
-                .await
+            let series: Vec<&Series> = plan.series.iter().collect();
+            let by_level = self
+                .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
+                .await;
+            let mut parts: Vec<Part> = by_level
                 .into_iter()
                 .map(|(level, result)| (level.as_str().to_owned(), result))
                 .collect();
@@ -200,9 +189,11 @@ impl Collector for Ces {
 }
 
 impl Ces {
-    /// One level's series: read from their cursors, their newest points advanced, and the
-    /// samples of those with a point newer than `max_age` ago.
-    async fn read_level(
+    /// The instance's series, read from their cursors in as few queries as CES's limits allow
+    /// (levels share them), their newest points advanced; per level, the samples of series
+    /// with a point newer than `max_age` ago, or the error of a query that held the level's
+    /// series (its last good samples then stay in the store, ageing out).
+    async fn read(
         &self,
         cx: &Context<'_>,
         instance_id: &str,
@@ -210,7 +201,7 @@ impl Ces {
         now_ms: i64,
         horizon_ms: i64,
         max_age_ms: i64,
-    ) -> Result<Vec<Sample>, ApiError> {
+    ) -> BTreeMap<Level, Result<Vec<Sample>, ApiError>> {
         let keys: Vec<String> = series
             .iter()
             .map(|s| series_key(s.metric.name, &s.dimensions))
@@ -229,6 +220,7 @@ impl Ces {
         };
         let lookback_ms = horizon_ms + max_age_ms;
         let queries = window::queries(&cursors, now_ms, horizon_ms, lookback_ms);
+        // All at once: the CES host's scheduler paces them.
         let answers = futures::future::join_all(queries.iter().map(|query| {
             let body = BatchQuery {
                 metrics: query
@@ -250,12 +242,16 @@ impl Ces {
         .await;
         let mut instances = lock(&self.instances);
         let state = instances.entry(instance_id.to_owned()).or_default();
-        let mut failure = None;
-        for answer in answers {
+        let mut failed: BTreeMap<Level, ApiError> = BTreeMap::new();
+        for (query, answer) in queries.iter().zip(answers) {
             let answer = match answer {
                 Ok(answer) => answer,
                 Err(error) => {
-                    failure.get_or_insert(error);
+                    for index in &query.series {
+                        failed
+                            .entry(series[*index].metric.level)
+                            .or_insert_with(|| error.clone());
+                    }
                     continue;
                 }
             };
@@ -277,35 +273,40 @@ impl Ces {
                 }
             }
         }
-        // A level whose read failed keeps its last good samples in the store, ageing out.
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        let mut samples = Vec::new();
-        let mut newest_point: Option<i64> = None;
+        let mut levels: BTreeMap<Level, Result<Vec<Sample>, ApiError>> = BTreeMap::new();
+        let mut newest_point: BTreeMap<Level, i64> = BTreeMap::new();
         for (series, key) in series.iter().zip(&keys) {
+            let level = series.metric.level;
+            if let Some(error) = failed.get(&level) {
+                levels.insert(level, Err(error.clone()));
+                continue;
+            }
+            let samples = levels.entry(level).or_insert_with(|| Ok(Vec::new()));
             let Some(newest) = state.newest.get(key) else {
                 continue;
             };
             if now_ms - newest.seen_ms > max_age_ms {
                 continue;
             }
-            samples.push(Sample::new(
-                series.metric.family,
-                series.labels.clone(),
-                newest.value,
-            ));
-            newest_point = newest_point.max(Some(newest.timestamp_ms));
+            if let Ok(samples) = samples {
+                samples.push(Sample::new(
+                    series.metric.family,
+                    series.labels.clone(),
+                    newest.value,
+                ));
+                let point = newest_point.entry(level).or_insert(newest.timestamp_ms);
+                *point = (*point).max(newest.timestamp_ms);
+            }
         }
-        if let (Some(level), Some(timestamp_ms)) =
-            (series.first().map(|s| s.metric.level), newest_point)
-        {
-            samples.push(Sample::new(
-                &CES_NEWEST_POINT,
-                vec![instance_id.to_owned(), level.as_str().to_owned()],
-                timestamp_ms as f64 / 1000.0,
-            ));
+        for (level, timestamp_ms) in newest_point {
+            if let Some(Ok(samples)) = levels.get_mut(&level) {
+                samples.push(Sample::new(
+                    &CES_NEWEST_POINT,
+                    vec![instance_id.to_owned(), level.as_str().to_owned()],
+                    timestamp_ms as f64 / 1000.0,
+                ));
+            }
         }
-        Ok(samples)
+        levels
     }
 }
