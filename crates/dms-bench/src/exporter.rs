@@ -24,6 +24,18 @@ pub(crate) struct Budget {
 
 /// One region per simulator region, every one of its projects listed, all pointing at the
 /// simulator; default collector intervals unless `extra` (appended verbatim) sets them.
+/// `extra` with the `ces` collector turned on, under its `collectors:` section or a new one.
+pub(crate) fn with_ces(extra: &str) -> String {
+    const ON: &str = "  ces: {enabled: true}\n";
+    match extra.find("collectors:\n") {
+        Some(at) => {
+            let after = at + "collectors:\n".len();
+            format!("{}{ON}{}", &extra[..after], &extra[after..])
+        }
+        None => format!("{extra}collectors:\n{ON}"),
+    }
+}
+
 pub(crate) fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> String {
     let mut regions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (region, project) in &banner.projects {
@@ -33,7 +45,7 @@ pub(crate) fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> Strin
     let mut yaml = String::from("regions:\n");
     for (region, projects) in regions {
         yaml.push_str(&format!(
-            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    projects: [{}]\n",
+            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    ces_endpoint: http://{address}\n    projects: [{}]\n",
             projects.join(", ")
         ));
     }
@@ -171,10 +183,20 @@ mod tests {
         assert_eq!(
             yaml,
             "regions:\n  - name: r1\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
-             http://127.0.0.1:9300\n    projects: [p1, p2]\n  - name: r2\n    endpoint: \
-             http://127.0.0.1:9300\n    iam_endpoint: http://127.0.0.1:9300\n    projects: \
+             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: [p1, \
+             p2]\n  - name: r2\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
+             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: \
              [p3]\napi:\n  rate_limit: 200\n  burst: 100\n  concurrency: 32\ncollectors:\n  \
              tags: {interval: 1m}\n"
+        );
+    }
+
+    #[test]
+    fn ces_is_turned_on_under_the_existing_collectors_section_or_a_new_one() {
+        assert_eq!(with_ces(""), "collectors:\n  ces: {enabled: true}\n");
+        assert_eq!(
+            with_ces("collectors:\n  tags: {interval: 1m}\n"),
+            "collectors:\n  ces: {enabled: true}\n  tags: {interval: 1m}\n"
         );
     }
 }

@@ -98,6 +98,9 @@ struct Args {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also read Cloud Eye: the simulator serves it, the exporter's `ces` collector is on.
+    #[arg(long)]
+    ces: bool,
 }
 
 #[tokio::main]
@@ -175,7 +178,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         concurrency: args.concurrency,
     };
 
-    let simulator = sim::start(&sim_binary, &fleet, &dir.join("dms-sim.log")).await?;
+    let simulator = sim::start(&sim_binary, &fleet, args.ces, &dir.join("dms-sim.log")).await?;
     let banner = simulator.banner.clone();
     eprintln!(
         "dms-bench: simulator on {} with {} project(s)",
@@ -187,6 +190,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
         }
         None => String::new(),
+    };
+    let extra = if args.ces {
+        exporter::with_ces(&extra)
+    } else {
+        extra
     };
     let config_path = dir.join("dms_exporter.yml");
     std::fs::write(&config_path, exporter::config_yaml(&banner, budget, &extra))?;

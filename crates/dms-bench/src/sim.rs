@@ -113,12 +113,20 @@ pub(crate) struct Simulator {
 }
 
 /// Starts `dms-sim` on a free loopback port with a fleet that never evolves, so any series
-/// that blinks is the exporter's doing.
-pub(crate) async fn start(binary: &Path, fleet: &Fleet, log: &Path) -> anyhow::Result<Simulator> {
+/// that blinks is the exporter's doing; without Cloud Eye unless `ces` (its series cost the
+/// simulator memory and start-up time at fleet scale; with a clock that does not move, its
+/// answers hold no points, but the calls are the exporter's real ones).
+pub(crate) async fn start(
+    binary: &Path,
+    fleet: &Fleet,
+    ces: bool,
+    log: &Path,
+) -> anyhow::Result<Simulator> {
     let mut command = Command::new(binary);
     command
         .args(["--listen", "127.0.0.1:0", "--preset", "deterministic"])
         .args(["--evolve-every", "0"])
+        .args(if ces { None } else { Some("--no-ces") })
         .args(fleet.flags())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

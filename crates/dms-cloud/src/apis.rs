@@ -36,6 +36,10 @@ pub const LIST: &str = "dms:instance:list";
 pub const GET: &str = "dms:instance:get";
 /// `dms:instance:getBackgroundTask`: background tasks.
 pub const GET_TASK: &str = "dms:instance:getBackgroundTask";
+/// `ces:metrics:list`: Cloud Eye's metric list (ListMetrics).
+pub const CES_LIST_METRICS: &str = "ces:metrics:list";
+/// `ces:metricData:list`: Cloud Eye's metric data (ShowMetricData, BatchListMetricData).
+pub const CES_LIST_METRIC_DATA: &str = "ces:metricData:list";
 /// `iam:projects:list`: IAM's project list, to find a region's project id.
 pub const LIST_PROJECTS: &str = "iam:projects:list";
 
@@ -121,6 +125,32 @@ pub const APIS: &[Api] = &[
     api("rabbitmq_users", GET, false, "RabbitMQ AMQP user list"),
     // No reference lists the quota API's action; the project-level read is `list`.
     api("quotas", LIST, false, "project instance quotas"),
+    // Cloud Eye (issue 18). No permission table of our references lists these paths: the
+    // hierarchy is a read of one instance, the CES actions are Cloud Eye's read-only ones.
+    api(
+        "ces_hierarchy",
+        GET,
+        false,
+        "an instance's Cloud Eye dimensions (ces-hierarchy)",
+    ),
+    api(
+        "ces_metrics",
+        CES_LIST_METRICS,
+        false,
+        "Cloud Eye metric list",
+    ),
+    api(
+        "ces_metric_data",
+        CES_LIST_METRIC_DATA,
+        false,
+        "Cloud Eye data of one metric",
+    ),
+    api(
+        "ces_batch_metric_data",
+        CES_LIST_METRIC_DATA,
+        false,
+        "Cloud Eye data of up to 500 metrics",
+    ),
 ];
 
 /// The API of this name.
@@ -146,7 +176,11 @@ mod tests {
             if let Some(action) = api.action {
                 let parts: Vec<&str> = action.split(':').collect();
                 assert_eq!(parts.len(), 3, "{}: {action}", api.name);
-                assert!(["dms", "iam"].contains(&parts[0]), "{}: {action}", api.name);
+                assert!(
+                    ["dms", "iam", "ces"].contains(&parts[0]),
+                    "{}: {action}",
+                    api.name
+                );
             }
         }
         assert_eq!(iam_action("kafka_topic_detail"), Some(GET));

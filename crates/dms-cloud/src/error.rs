@@ -70,7 +70,13 @@ impl fmt::Display for ErrorKind {
 }
 
 /// Error codes that mean "throttled", whatever the HTTP status.
-pub const THROTTLING_CODES: [&str; 3] = ["APIGW.0308", "APIG.0308", INSTANCE_THROTTLING_CODE];
+pub const THROTTLING_CODES: [&str; 4] = [
+    "APIGW.0308",
+    "APIG.0308",
+    // Cloud Eye's own (with a 429).
+    "ces.0429",
+    INSTANCE_THROTTLING_CODE,
+];
 
 /// The gateway's answers to a bad signature or an unknown AK (`APIGW.0301`: signature or key
 /// rejected; `APIGW.0303`: the request's date is out of range). Only these count towards the
@@ -143,7 +149,8 @@ impl ApiError {
     }
 
     /// Builds the error of a non-success HTTP answer, reading the error body
-    /// (`{"error_code","error_msg"}`, `{"code","message"}` or IAM's `{"error":{"code","message"}}`).
+    /// (`{"error_code","error_msg"}`, `{"code","message"}`, IAM's `{"error":{"code","message"}}`
+    /// or Cloud Eye v1's two shapes, see [`parse_error_body`]).
     pub fn from_response(api: &'static str, status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
         let (error_code, message) = parse_error_body(body);
         let message = if message.is_empty() {
@@ -259,10 +266,25 @@ fn string_field(value: &serde_json::Value, keys: &[&str]) -> Option<String> {
 }
 
 /// Extracts `(error_code, message)` from an error body; a body that is not JSON gives a short
-/// prefix of its text as the message.
+/// prefix of its text as the message. Cloud Eye v1 has two shapes of its own, neither with an
+/// `error_code`: `{"http_code","message":{"details","code"}}` and
+/// `{"code":400,"element","message","details":{"details","code":"ces.0014"}}`, whose inner
+/// code is the one that means something.
 pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => {
+            for (outer, text) in [("message", "details"), ("details", "details")] {
+                if let Some(inner @ serde_json::Value::Object(_)) = value.get(outer) {
+                    let code = string_field(inner, &["code"]).map(|code| sanitize(&code, 64));
+                    let details = string_field(inner, &[text]).unwrap_or_default();
+                    let message = match string_field(&value, &["message"]) {
+                        Some(head) if !details.is_empty() => format!("{head}: {details}"),
+                        Some(head) => head,
+                        None => details,
+                    };
+                    return (code, sanitize(&message, MAX_MESSAGE_CHARS));
+                }
+            }
             let inner = match value.get("error") {
                 Some(inner @ serde_json::Value::Object(_)) => inner,
                 _ => &value,
@@ -304,6 +326,24 @@ mod tests {
             (code.as_deref(), msg.as_str()),
             (Some("401"), "The password is wrong")
         );
+        // Cloud Eye v1: the code inside, never the HTTP status beside it.
+        let (code, msg) = parse_error_body(
+            br#"{"http_code":"403","message":{"details":"Policy doesn't allow [ces:metricData:list] to be performed","code":"ces.0017"}}"#,
+        );
+        assert_eq!(code.as_deref(), Some("ces.0017"));
+        assert_eq!(
+            msg,
+            "Policy doesn't allow [ces:metricData:list] to be performed"
+        );
+        let (code, msg) = parse_error_body(
+            br#"{"code":400,"element":"Bad Request","message":"The request body is invalid","details":{"details":"from must be less than to","code":"ces.0014"}}"#,
+        );
+        assert_eq!(code.as_deref(), Some("ces.0014"));
+        assert_eq!(
+            msg,
+            "The request body is invalid: from must be less than to"
+        );
+        assert_eq!(classify(429, Some("ces.0429")), ErrorKind::Throttled);
         let long = "x".repeat(1000);
         let (code, msg) = parse_error_body(format!("<html>\n{long}").as_bytes());
         assert_eq!(code, None);

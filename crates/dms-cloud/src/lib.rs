@@ -23,7 +23,7 @@ pub use auth::Credentials;
 pub use budget::{BudgetConfig, Budgets, Flow, HostBudget, HostStatus};
 pub use client::{
     CallTally, ClientError, DENIED_API_HOLD_OFF, DmsClient, EndpointError, FLOW_CONTROL_CODE,
-    NOT_SENT_WITHOUT_KEYS,
+    MAX_POINTS_PER_ANSWER, MAX_QUERY_BYTES, MAX_SERIES_PER_QUERY, NOT_SENT_WITHOUT_KEYS,
 };
 pub use engine::Engine;
 pub use error::{ApiError, ErrorKind};
@@ -67,6 +67,9 @@ pub struct ClientConfig {
     pub endpoint: String,
     /// IAM endpoint, e.g. `https://iam.cn-north-4.myhuaweicloud.com`.
     pub iam_endpoint: String,
+    /// Cloud Eye endpoint, e.g. `https://ces.cn-north-4.myhuaweicloud.com`: a host of its own,
+    /// with its own request scheduler.
+    pub ces_endpoint: String,
     /// `None`: discovered with `GET {iam}/v3/projects?name={region}` (AK/SK), or taken from the
     /// token body (password).
     pub project_id: Option<String>,
@@ -86,6 +89,7 @@ impl ClientConfig {
         let region = region.into();
         let (endpoint, iam_endpoint) = default_endpoints(&region);
         ClientConfig {
+            ces_endpoint: service_endpoint("ces", &region),
             region,
             endpoint,
             iam_endpoint,
@@ -159,15 +163,20 @@ pub fn is_known_region(region: &str) -> bool {
 /// The default `(dms, iam)` endpoints of a region: `https://dms.{region}.myhuaweicloud.com` and
 /// `https://iam.{region}.myhuaweicloud.com` (`.myhuaweicloud.eu` for eu-west-101).
 pub fn default_endpoints(region: &str) -> (String, String) {
+    (
+        service_endpoint("dms", region),
+        service_endpoint("iam", region),
+    )
+}
+
+/// The default endpoint of `service` (`dms`, `iam`, `ces`) in `region`.
+pub fn service_endpoint(service: &str, region: &str) -> String {
     let domain = if region == "eu-west-101" {
         "myhuaweicloud.eu"
     } else {
         "myhuaweicloud.com"
     };
-    (
-        format!("https://dms.{region}.{domain}"),
-        format!("https://iam.{region}.{domain}"),
-    )
+    format!("https://{service}.{region}.{domain}")
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> Str
     let mut yaml = String::from("regions:\n");
     for (region, projects) in regions {
         yaml.push_str(&format!(
-            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    projects: [{}]\n",
+            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    ces_endpoint: http://{address}\n    projects: [{}]\n",
             projects.join(", ")
         ));
     }

@@ -88,6 +88,7 @@ mod debug {
 
     static PANICKING: Description = Description {
         name: "debug_panic",
+        enabled_by_default: true,
         scope: Scope::Project,
         priority: Priority::Normal,
         interval: Duration::from_secs(60),

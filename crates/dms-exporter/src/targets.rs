@@ -79,6 +79,10 @@ pub fn configured(
                     .iam_endpoint
                     .clone()
                     .unwrap_or_else(|| default_iam.clone()),
+                ces_endpoint: region
+                    .ces_endpoint
+                    .clone()
+                    .unwrap_or_else(|| dms_cloud::service_endpoint("ces", &region.name)),
                 project_id: project.clone(),
                 credentials: credentials.clone(),
                 request_timeout: config.api.timeout.0,

@@ -63,6 +63,63 @@ pub struct FleetSpec {
     pub tasks_per_instance: usize,
 }
 
+/// Which of Cloud Eye's two v1 error bodies CES paths answer with (neither has DMS's
+/// `error_code`): the current `{"http_code", "message": {"code", "details"}}`, or the older
+/// regions' `{"code", "element", "message", "details": {"code", "details"}}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CesErrorShape {
+    Current,
+    Legacy,
+}
+
+/// The Cloud Eye (CES, namespace `SYS.DMS`) side: whether the simulator records and serves
+/// metrics, and how late its points become visible (see `ces`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CesSpec {
+    /// Records a raw point per series every minute and serves the CES v1 reads; when false
+    /// the CES paths answer 404 (the DMS `ces-hierarchy` stays).
+    pub enabled: bool,
+    /// Every raw point becomes visible at least this long after its timestamp...
+    pub lateness_base: Duration,
+    /// ...plus a share of this, fixed per (series, timestamp) by the seed, so points of one
+    /// minute arrive out of order across series.
+    pub lateness_spread: Duration,
+    /// This share of points is very late: `very_late_extra` on top.
+    pub very_late_fraction: f64,
+    pub very_late_extra: Duration,
+    /// This share of series is listed by ListMetrics but never has a datapoint.
+    pub empty_series_fraction: f64,
+    /// Raw points kept per series (CES keeps days; a bounded window keeps memory bounded).
+    pub retention: Duration,
+    /// A series whose resource is gone stays in ListMetrics this long (CES: 3 hours).
+    pub linger: Duration,
+    pub error_shape: CesErrorShape,
+    /// History the simulator starts with: this many minutes before its start, sampled from
+    /// the fleet as it starts (counters flat, so rates 0), as a real CES has history before
+    /// an exporter first reads it.
+    pub backfill: Duration,
+}
+
+impl CesSpec {
+    /// Points 1 to 3 minutes late, one in twenty 10 minutes later still; one series in ten
+    /// without datapoints; two hours of raw points.
+    pub fn typical() -> Self {
+        CesSpec {
+            enabled: true,
+            lateness_base: Duration::from_secs(60),
+            lateness_spread: Duration::from_secs(120),
+            very_late_fraction: 0.05,
+            very_late_extra: Duration::from_secs(600),
+            empty_series_fraction: 0.1,
+            retention: Duration::from_secs(2 * 3600),
+            linger: Duration::from_secs(3 * 3600),
+            error_shape: CesErrorShape::Current,
+            backfill: Duration::ZERO,
+        }
+    }
+}
+
 /// Everything the simulator is built from.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -100,6 +157,8 @@ pub struct SimConfig {
     pub temporary_key_rotation: Duration,
     /// The id (`X-Idp-Id`) of the one OIDC identity provider IAM knows (a CCE cluster's).
     pub id_token_idp: String,
+    /// Cloud Eye metrics beside the DMS state.
+    pub ces: CesSpec,
 }
 
 impl SimConfig {
@@ -150,6 +209,7 @@ impl SimConfig {
             temporary_key_validity: Duration::from_secs(3600),
             temporary_key_rotation: Duration::from_secs(600),
             id_token_idp: "dms-sim-cce-idp".to_owned(),
+            ces: CesSpec::typical(),
         }
     }
 

@@ -63,6 +63,7 @@ pub(crate) fn routes() -> Router<Simulator> {
         )
         .route("/_sim/tokens/expire", post(expire_tokens))
         .route("/_sim/requests", get(requests))
+        .route("/_sim/ces/points", get(ces_points))
 }
 
 fn found(ok: bool) -> Response {
@@ -320,4 +321,31 @@ async fn expire_tokens(State(sim): State<Simulator>) -> Response {
 
 async fn requests(State(sim): State<Simulator>) -> Response {
     Json(sim.request_counts()).into_response()
+}
+
+/// `?metric=NAME&dim.0=key,value…`: every raw CES point recorded for the series, visible yet
+/// or not (`visible_from` `null` for a series without datapoints): the truth a test of a
+/// separate process compares its CES readings with.
+async fn ces_points(State(sim): State<Simulator>, uri: axum::http::Uri) -> Response {
+    let query = crate::query::query_pairs(&uri);
+    let Some(metric) = crate::query::first(&query, "metric") else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "metric is required"})),
+        )
+            .into_response();
+    };
+    let dimensions: Vec<(&str, &str)> = ["dim.0", "dim.1", "dim.2", "dim.3"]
+        .iter()
+        .filter_map(|name| crate::query::first(&query, name))
+        .filter_map(|pair| pair.split_once(','))
+        .collect();
+    let points: Vec<serde_json::Value> = sim
+        .ces_points(metric, &dimensions)
+        .iter()
+        .map(
+            |p| json!({"timestamp": p.timestamp, "value": p.value, "visible_from": p.visible_from}),
+        )
+        .collect();
+    Json(json!({ "points": points })).into_response()
 }

@@ -64,7 +64,25 @@ endpoints! {
     RabbitmqExchanges = "rabbitmq_exchanges",
     RabbitmqUsers = "rabbitmq_users",
     Quotas = "quotas",
+    CesHierarchy = "ces_hierarchy",
+    CesMetrics = "ces_metrics",
+    CesMetricData = "ces_metric_data",
+    CesBatchMetricData = "ces_batch_metric_data",
 }
+
+impl Endpoint {
+    /// Whether it is one of Cloud Eye's own reads (the CES host, CES error shapes), not a
+    /// DMS endpoint (`ces_hierarchy` is DMS's).
+    pub(crate) const fn is_ces(self) -> bool {
+        matches!(
+            self,
+            Endpoint::CesMetrics | Endpoint::CesMetricData | Endpoint::CesBatchMetricData
+        )
+    }
+}
+
+/// The fault rules' name for every CES read at once.
+pub(crate) const CES_GROUP: &str = "ces";
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 /// `{"kind":"server_error","status":503}`, `{"kind":"latency","ms":500}`, `{"kind":"stall"}`,
 /// `{"kind":"malformed"}`, `{"kind":"truncated"}`, `{"kind":"not_found"}`,
 /// `{"kind":"unauthorized"}`, `{"kind":"dms_unauthorized"}`, `{"kind":"forbidden"}`,
-/// `{"kind":"token_expired"}`, `{"kind":"clock_skew"}`.
+/// `{"kind":"token_expired"}`, `{"kind":"clock_skew"}`, `{"kind":"ces_throttle"}`.
+///
+/// On a CES read every error fault answers in CES's error shape with CES's code for its
+/// status (403 `ces.0017`, 5xx `ces.0007`, 401 `ces.0015`, 404 `ces.0016`, `throttle404`
+/// as 429 `ces.0429`); `throttle429`, `unauthorized` and `clock_skew` are the gateway's and
+/// keep its `APIGW.*` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
@@ -43,6 +48,8 @@ pub enum Fault {
     TokenExpired,
     /// HTTP 401 `APIGW.0303`: the request's `X-Sdk-Date` is out of range (clock skew).
     ClockSkew,
+    /// HTTP 429 `ces.0429` in CES's error shape: Cloud Eye's own throttling.
+    CesThrottle,
 }
 
 /// `ServerError(503)` ⇄ `"status":503` next to the tag.
@@ -92,7 +99,8 @@ mod ms {
 /// A fault injected into matching requests (after authentication).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultRule {
-    /// An endpoint name (see [`ENDPOINTS`](crate::ENDPOINTS)) or `"*"`.
+    /// An endpoint name (see [`ENDPOINTS`](crate::ENDPOINTS)), `"ces"` (every CES read:
+    /// `ces_metrics`, `ces_metric_data`, `ces_batch_metric_data`) or `"*"`.
     pub endpoint: String,
     /// Only requests about this instance, if set.
     #[serde(default)]
@@ -160,6 +168,7 @@ mod tests {
             (Fault::Forbidden, r#"{"kind":"forbidden"}"#),
             (Fault::TokenExpired, r#"{"kind":"token_expired"}"#),
             (Fault::ClockSkew, r#"{"kind":"clock_skew"}"#),
+            (Fault::CesThrottle, r#"{"kind":"ces_throttle"}"#),
         ];
         for (fault, json) in cases {
             assert_eq!(serde_json::to_string(&fault).expect("serialises"), json);

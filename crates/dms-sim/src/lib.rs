@@ -6,14 +6,17 @@
 //! `tests/sim/fidelity*.rs` compare the answers with them); verifies AK/SK signatures with the
 //! real algorithm (`dms-sign`) and issues/expires IAM tokens; keeps a living fleet, one module
 //! per engine, whose offsets, lag, queues, tasks and instances evolve one logical tick at a
-//! time; and misbehaves on request (throttling, 5xx, latency, stalls, malformed or truncated
-//! JSON).
+//! time; serves Cloud Eye (CES) beside them (`ces`: the `ces-hierarchy` of every engine and
+//! the CES v1 metric reads, with values from the same model, late points and CES's limits and
+//! error shapes); and misbehaves on request (throttling, 5xx, latency, stalls, malformed or
+//! truncated JSON).
 //!
 //! Everything is deterministic given [`SimConfig::seed`]: two simulators built from the same
 //! configuration answer byte-identical bodies until one of them is stepped or controlled.
 //! Timestamps derive from [`SimConfig::base_time_ms`] and the tick counter, never from the
 //! wall clock (the only wall-clock uses are the `X-Sdk-Date` skew check and token `expires_at`).
 
+mod ces;
 mod config;
 mod control;
 mod endpoints;
@@ -34,7 +37,7 @@ mod request_log;
 mod rocketmq;
 mod wire;
 
-pub use config::{AccessKey, FleetSpec, IamUser, Project, SimConfig};
+pub use config::{AccessKey, CesErrorShape, CesSpec, FleetSpec, IamUser, Project, SimConfig};
 pub use endpoints::ENDPOINTS;
 pub use faults::{Fault, FaultRule};
 pub use identity::IdentityFault;
@@ -50,6 +53,17 @@ use std::time::Duration;
 use crate::fleet::Fleet;
 use crate::locks::{lock, read, write};
 use crate::request_log::RequestLog;
+
+/// One raw Cloud Eye point as the simulator recorded it ([`Simulator::ces_points`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CesPoint {
+    /// The minute it is stamped with, unix ms.
+    pub timestamp: i64,
+    pub value: f64,
+    /// The fleet time (unix ms) from which CES answers show it; `None` for a series CES
+    /// lists but never has datapoints for.
+    pub visible_from: Option<i64>,
+}
 
 pub(crate) struct Token {
     pub project_id: String,
@@ -75,6 +89,9 @@ pub(crate) struct Inner {
     pub domain_id: String,
     /// Read by every answer (in parallel), written by evolution and the control API.
     pub fleet: RwLock<Fleet>,
+    /// Cloud Eye's raw points, sampled from the fleet every minute of its clock (beside the
+    /// fleet, not in it: CES observes the fleet, the fleet knows nothing of CES).
+    pub ces: RwLock<ces::history::History>,
     /// Moves on every write to the fleet; rendered bodies are valid for one generation.
     pub generation: AtomicU64,
     pub bodies: http::cache::BodyCache,
@@ -100,10 +117,12 @@ impl Simulator {
     pub fn new(config: SimConfig) -> Self {
         let fleet = Fleet::generate(&config);
         let domain_id = generate::hex_id(&mut fastrand::Rng::with_seed(config.seed ^ 0xd0), 32);
-        Simulator {
+        let ces = ces::history::History::new(config.ces.clone(), config.seed);
+        let simulator = Simulator {
             inner: Arc::new(Inner {
                 domain_id,
                 fleet: RwLock::new(fleet),
+                ces: RwLock::new(ces),
                 generation: AtomicU64::new(0),
                 bodies: http::cache::BodyCache::default(),
                 gateway: http::gateway::Gateway::new(config.rate_limit, config.latency),
@@ -120,6 +139,30 @@ impl Simulator {
                 request_serial: AtomicU64::new(0),
                 release_stalls: tokio::sync::Notify::new(),
             }),
+        };
+        simulator.backfill_ces();
+        simulator.sample_ces();
+        simulator
+    }
+
+    /// Cloud Eye's history before the start ([`CesSpec::backfill`]), minute by minute.
+    fn backfill_ces(&self) {
+        let fleet = self.fleet();
+        let now = fleet.now_ms();
+        let mut history = write(&self.inner.ces);
+        let minutes = self.inner.config.ces.backfill.as_secs() / 60;
+        for minutes_ago in (1..=i64::try_from(minutes).unwrap_or(0)).rev() {
+            history.record(now - minutes_ago * 60_000, ces::observe::observe(&fleet));
+        }
+    }
+
+    /// Cloud Eye's sample of the minute the clock is in, once per minute.
+    fn sample_ces(&self) {
+        let fleet = self.fleet();
+        let now = fleet.now_ms();
+        let mut history = write(&self.inner.ces);
+        if history.due(now) {
+            history.record(now, ces::observe::observe(&fleet));
         }
     }
 
@@ -199,6 +242,7 @@ impl Simulator {
     pub fn step(&self) {
         let churn = self.inner.config.churn;
         self.fleet_mut().step(churn);
+        self.sample_ces();
     }
 
     /// The logical clock, unix ms.
@@ -381,6 +425,27 @@ impl Simulator {
             .rabbitmq_depth(instance_id)
             .map(|d| d.add_queues(vhost, prefix, count))
             .is_some()
+    }
+
+    /// Truth for tests: every raw CES point recorded for a series (`metric` and its
+    /// dimensions in `dim_router` order), visible yet or not, oldest first.
+    pub fn ces_points(&self, metric: &str, dimensions: &[(&str, &str)]) -> Vec<CesPoint> {
+        let key = ces::SeriesKey {
+            metric: metric.to_owned(),
+            dimensions: dimensions
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+        };
+        read(&self.inner.ces)
+            .truth(&key)
+            .into_iter()
+            .map(|(timestamp, value, visible_from)| CesPoint {
+                timestamp,
+                value,
+                visible_from,
+            })
+            .collect()
     }
 
     /// Invalidates every token issued so far.

@@ -55,6 +55,10 @@ struct Args {
     /// The API gateway's limit: N requests per second per AK (burst N), else 429 `APIGW.0308`.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     rate_limit: Option<u32>,
+    /// No Cloud Eye: no CES points are recorded (a large fleet's every series, every minute)
+    /// and the CES paths answer 404; the DMS `ces-hierarchy` stays.
+    #[arg(long)]
+    no_ces: bool,
 }
 
 impl Args {
@@ -90,6 +94,7 @@ impl Args {
         }
         config.latency = self.latency;
         config.rate_limit = self.rate_limit;
+        config.ces.enabled = !self.no_ces;
         config
     }
 }
@@ -171,6 +176,8 @@ mod tests {
         assert_eq!(config.projects, preset.projects);
         assert_eq!(config.latency, Duration::ZERO);
         assert_eq!(config.rate_limit, None);
+        assert!(config.ces.enabled, "Cloud Eye is on by default");
+        assert!(!parse(&["--no-ces"]).config().ces.enabled);
     }
 
     #[test]

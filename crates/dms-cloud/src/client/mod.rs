@@ -3,6 +3,7 @@
 //! `paging` reads listings; endpoints live in `instances` (every engine's) and one file per
 //! engine.
 
+mod ces;
 mod iam;
 mod instances;
 mod kafka;
@@ -29,6 +30,7 @@ use crate::retry::RetryPolicy;
 use crate::transport::Transport;
 use crate::{ApiObserver, ClientConfig};
 
+pub use ces::{MAX_POINTS_PER_ANSWER, MAX_QUERY_BYTES, MAX_SERIES_PER_QUERY};
 pub use pipeline::{DENIED_API_HOLD_OFF, FLOW_CONTROL_CODE};
 use request::{Endpoint, parse_endpoint};
 pub use request::{EndpointError, NOT_SENT_WITHOUT_KEYS};
@@ -41,6 +43,8 @@ pub enum ClientError {
     Dms(EndpointError),
     #[error("IAM {0}")]
     Iam(EndpointError),
+    #[error("Cloud Eye {0}")]
+    Ces(EndpointError),
 }
 
 struct Inner {
@@ -51,6 +55,7 @@ struct Inner {
     retry: RetryPolicy,
     dms: Endpoint,
     iam: Endpoint,
+    ces: Endpoint,
     transport: Arc<dyn Transport>,
     observer: Arc<dyn ApiObserver>,
     project_id: OnceCell<String>,
@@ -99,6 +104,7 @@ impl DmsClient {
     ) -> Result<Self, ClientError> {
         let dms = parse_endpoint(&config.endpoint, budgets).map_err(ClientError::Dms)?;
         let iam = parse_endpoint(&config.iam_endpoint, budgets).map_err(ClientError::Iam)?;
+        let ces = parse_endpoint(&config.ces_endpoint, budgets).map_err(ClientError::Ces)?;
         Ok(DmsClient {
             flow: Flow::other(),
             tally: None,
@@ -110,6 +116,7 @@ impl DmsClient {
                 retry: config.retry,
                 dms,
                 iam,
+                ces,
                 transport,
                 observer,
                 project_id: OnceCell::new(),

@@ -154,6 +154,7 @@ impl DmsClient {
         match target {
             Target::Dms => &self.inner.dms,
             Target::Iam => &self.inner.iam,
+            Target::Ces => &self.inner.ces,
         }
     }
 
@@ -350,9 +351,9 @@ impl DmsClient {
             .map_err(|e| e.error)
     }
 
-    /// Sends a DMS request with the configured credentials; with a token, a 401 causes one
+    /// Sends a DMS (or Cloud Eye) request with the configured credentials; with a token, a 401 causes one
     /// token refresh and one more try.
-    async fn send_dms(&self, req: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
+    pub(super) async fn send_dms(&self, req: &ApiRequest) -> Result<Response<Bytes>, ApiError> {
         match &self.inner.credentials {
             Credentials::AkSk { .. } | Credentials::Provided(_) => {
                 let project_id = self.project_id().await?;

@@ -72,6 +72,7 @@ pub(super) fn parse_endpoint(raw: &str, budgets: &Budgets) -> Result<Endpoint, E
 pub(super) enum Target {
     Dms,
     Iam,
+    Ces,
 }
 
 /// How one request authenticates.

@@ -1,6 +1,7 @@
 //! Lenient response DTOs. Unknown fields are ignored; numbers and booleans may arrive as
 //! strings; `null` means "absent". Every documented example under `fixtures/api/` parses.
 
+pub mod ces;
 pub mod kafka;
 pub mod lenient;
 pub mod rabbitmq;

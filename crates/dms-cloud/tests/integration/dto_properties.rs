@@ -147,6 +147,21 @@ const SEEDS: &[(&str, &str, Decoder)] = &[
         "sdk_group_clients.json",
         decode::<rocketmq::GroupClients>,
     ),
+    (
+        "kafka",
+        "R26_ces_hierarchy.json",
+        decode::<dto::ces::CesHierarchy>,
+    ),
+    (
+        "rocketmq",
+        "sdk_ces_hierarchy.json",
+        decode::<dto::ces::CesHierarchy>,
+    ),
+    (
+        "rabbitmq",
+        "sdk_ces_hierarchy.json",
+        decode::<dto::ces::CesHierarchy>,
+    ),
 ];
 
 /// IAM answers have no documented example file; these are their documented shapes.

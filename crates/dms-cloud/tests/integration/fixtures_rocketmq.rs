@@ -37,6 +37,7 @@ fn parses(name: &str) -> bool {
         "sdk_group_clients" => drop(parse::<rmq::GroupClients>(name)),
         "sdk_tags" => drop(parse::<dto::TagList>(name)),
         "sdk_tasks" => drop(parse::<dto::Tasks>(name)),
+        "sdk_ces_hierarchy" => drop(parse::<dto::ces::CesHierarchy>(name)),
         _ => return false,
     }
     true

@@ -250,7 +250,7 @@ async fn throttling_as_404_is_no_reason_to_fall_back() {
 fn sdk_depth_fixtures_parse() {
     let names = fixture_names("rabbitmq");
     let sdk: Vec<&String> = names.iter().filter(|n| n.starts_with("sdk_")).collect();
-    assert_eq!(sdk.len(), 6, "{sdk:?}");
+    assert_eq!(sdk.len(), 7, "{sdk:?}");
     for name in sdk {
         match name.trim_end_matches(".json") {
             "sdk_vhosts" => drop(parse::<rabbitmq::VhostList>(name)),
@@ -259,6 +259,7 @@ fn sdk_depth_fixtures_parse() {
             "sdk_exchanges" => drop(parse::<rabbitmq::ExchangeList>(name)),
             "sdk_users" => drop(parse::<rabbitmq::UserList>(name)),
             "sdk_quotas" => drop(parse::<rabbitmq::Quotas>(name)),
+            "sdk_ces_hierarchy" => drop(parse::<dms_cloud::dto::ces::CesHierarchy>(name)),
             other => panic!("no DTO for fixture {other}"),
         }
     }

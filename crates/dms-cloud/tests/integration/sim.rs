@@ -42,6 +42,7 @@ fn sim_config(credentials: Credentials) -> ClientConfig {
         region: "cn-north-4".into(),
         endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
         iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".into(),
+        ces_endpoint: "https://ces.cn-north-4.myhuaweicloud.com".into(),
         project_id: None,
         credentials,
         request_timeout: Duration::from_secs(10),

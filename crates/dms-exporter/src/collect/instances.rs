@@ -224,6 +224,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "instances",
+    enabled_by_default: true,
     scope: Scope::Project,
     priority: Priority::High,
     interval: Duration::from_secs(60),

@@ -1,6 +1,7 @@
 //! Collection: collectors turn API responses into plain samples; the scheduler runs them on
 //! their own intervals inside the API budget; the store keeps the last good data per part.
 
+pub mod ces;
 mod failures;
 pub mod health;
 pub mod instances;
@@ -258,6 +259,7 @@ pub static COLLECTORS: &[Registration] = &[
     Registration::new(&quotas::DESCRIPTION, |sharding| {
         Arc::new(quotas::Quotas { sharding })
     }),
+    Registration::new(&ces::DESCRIPTION, |_| Arc::new(ces::Ces::default())),
 ];
 
 /// Every registered collector, built.

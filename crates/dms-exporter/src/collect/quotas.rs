@@ -32,6 +32,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "quotas",
+    enabled_by_default: true,
     scope: Scope::Project,
     priority: Priority::Low,
     interval: Duration::from_secs(300),

@@ -18,6 +18,9 @@ use crate::metrics::catalog::{Family, SELF_FAMILIES};
 pub struct Description {
     /// The collector's key under `collectors:` and its `collector` label.
     pub name: &'static str,
+    /// Whether it runs when `collectors:` does not name it (an entry without `enabled`
+    /// turns it on).
+    pub enabled_by_default: bool,
     pub scope: Scope,
     /// Its weight in a busy host's fair queue.
     pub priority: Priority,
@@ -488,7 +491,7 @@ mod tests {
             let settings = config
                 .settings(description.name)
                 .unwrap_or_else(|| panic!("{} has no settings", description.name));
-            assert!(settings.enabled);
+            assert_eq!(settings.enabled, description.enabled_by_default);
             assert_eq!(settings.interval.map(|d| d.0), Some(description.interval));
         }
         assert_eq!(config.collectors.len(), descriptions().len());

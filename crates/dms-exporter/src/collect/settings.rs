@@ -108,7 +108,7 @@ pub const DEFAULT_JITTER: f64 = 0.1;
 impl CollectorSettings {
     fn defaults_of(description: &Description) -> Self {
         Self {
-            enabled: true,
+            enabled: description.enabled_by_default,
             interval: Some(HumanDuration(description.interval)),
             max_age: description.max_age.map(HumanDuration),
         }
@@ -137,9 +137,21 @@ impl CollectorsConfig {
         self.collectors.get(collector)
     }
 
-    /// Whether `collector` runs (collectors are enabled unless configured otherwise).
+    /// Whether `collector` runs (as configured, else as its description says).
     pub fn enabled(&self, collector: &str) -> bool {
         self.settings(collector).is_none_or(|s| s.enabled)
+    }
+
+    /// A collector's interval and max age as configured (the max age 3 intervals unless set).
+    pub fn schedule(&self, collector: &str) -> (Duration, Duration) {
+        let settings = self.settings(collector);
+        let interval = settings
+            .and_then(|s| s.interval)
+            .map_or(Duration::from_secs(60), |d| d.0);
+        let max_age = settings
+            .and_then(|s| s.max_age)
+            .map_or(interval * 3, |d| d.0);
+        (interval, max_age)
     }
 
     /// An option's value, typed as its static declares it.

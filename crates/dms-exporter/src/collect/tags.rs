@@ -23,6 +23,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "tags",
+    enabled_by_default: true,
     scope: Scope::Instance(None),
     priority: Priority::Low,
     interval: Duration::from_secs(300),

@@ -43,6 +43,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "tasks",
+    enabled_by_default: true,
     scope: Scope::Instance(None),
     priority: Priority::Normal,
     interval: Duration::from_secs(60),

@@ -168,6 +168,9 @@ pub struct RegionConfig {
     pub endpoint: Option<String>,
     /// IAM endpoint override.
     pub iam_endpoint: Option<String>,
+    /// Cloud Eye endpoint override (the `ces` collector), default
+    /// `https://ces.{region}.myhuaweicloud.com`.
+    pub ces_endpoint: Option<String>,
     /// Project ids to watch; empty means "the project named after the region", discovered
     /// through IAM (or `HUAWEICLOUD_SDK_PROJECT_ID`).
     #[serde(default)]

@@ -291,3 +291,85 @@ async fn granularity_and_compact_state_sets_cut_the_consumer_series() {
         groups_series(&t)
     );
 }
+
+/// RocketMQ only: one lag cycle at each `rocketmq_consumer_granularity`.
+const ROCKETMQ: &str = "collectors:
+  jitter: 0
+  instances: {interval: 1h}
+  tags: {enabled: false}
+  tasks: {enabled: false}
+  rocketmq_brokers: {enabled: false}
+  rocketmq_groups: {enabled: false}
+  rocketmq_topics: {enabled: false}
+  rocketmq_users: {enabled: false}
+  rocketmq_lag: {interval: 1h}
+";
+
+#[tokio::test]
+async fn rocketmq_granularity_cuts_the_queue_then_the_topic_series() {
+    let mut sim_config = SimConfig::deterministic();
+    sim_config.fleet.kafka_instances = 0;
+    sim_config.fleet.rabbitmq_instances = 0;
+    sim_config.fleet.rocketmq_instances = 2;
+    let sim = Simulator::new(sim_config.clone());
+    let read = |knob: &'static str| {
+        let (sim, sim_config) = (&sim, &sim_config);
+        async move {
+            let shutdown = CancellationToken::new();
+            let exporter = in_process(sim, sim_config, &format!("{ROCKETMQ}{knob}"), &shutdown);
+            tokio::time::timeout(Duration::from_secs(90), exporter.readiness.wait())
+                .await
+                .expect("ready within 90 s");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let series = parse(&snapshot_text(&exporter));
+            shutdown.cancel();
+            series
+        }
+    };
+    let queue = read("").await;
+    let topic = read("  rocketmq_consumer_granularity: topic\n").await;
+    let group = read("  rocketmq_consumer_granularity: group\n").await;
+    let lag_families: Vec<&str> = registry::find("rocketmq_lag")
+        .expect("rocketmq_lag is registered")
+        .families
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    let of = |series: &[Series], label: &str| -> usize {
+        series
+            .iter()
+            .filter(|s| lag_families.contains(&s.family.as_str()))
+            .filter(|s| s.labels.contains_key(label))
+            .count()
+    };
+    let total = |series: &[Series]| of(series, "group");
+    assert!(of(&queue, "queue") > 0, "the fleet has queue series");
+    assert_eq!(
+        of(&topic, "queue"),
+        0,
+        "topic granularity writes no queue series"
+    );
+    assert!(of(&topic, "topic") > 0);
+    assert_eq!(
+        of(&group, "topic"),
+        0,
+        "group granularity writes no topic series"
+    );
+    assert!(of(&group, "group") > 0, "the group status stays");
+    assert!(total(&group) < total(&topic) && total(&topic) < total(&queue));
+    // What stays is the same at every level: the group status does not depend on it.
+    let status = |series: &[Series]| -> Vec<(BTreeMap<String, String>, f64)> {
+        series
+            .iter()
+            .filter(|s| s.family == "dms_rocketmq_consumergroup_status")
+            .map(|s| (s.labels.clone(), s.value))
+            .collect()
+    };
+    assert_eq!(status(&group), status(&queue));
+    eprintln!(
+        "rocketmq_lag series: queue {}, topic {}, group {}",
+        total(&queue),
+        total(&topic),
+        total(&group)
+    );
+}

@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
 use dms_exporter::app::{self, Exporter};
+use dms_exporter::collect::ces;
 use dms_exporter::config;
 use dms_exporter::metrics::exposition::Format;
 use dms_sim::{Fault, FaultRule, SimConfig, Simulator};
@@ -151,7 +152,9 @@ fn yaml(sim: &SimConfig) -> String {
         "  rate_limit: 200\n  burst: 50\n  concurrency: 16\n  timeout: {}s\n",
         TIMEOUT.as_secs()
     );
-    two_region_yaml(sim, |_| true, INTERVAL, &api)
+    // Every collector but Cloud Eye's: its series come as their late points arrive, so the
+    // served set is not steady even without a fault; its faults have their own tests.
+    two_region_yaml(sim, |name| name != ces::DESCRIPTION.name, INTERVAL, &api)
 }
 
 async fn world(password: bool) -> World {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dms_cloud::{ReqwestTransport, Transport};
-use dms_exporter::app;
+use dms_exporter::app::{CollectionInput, Exporter};
+use dms_exporter::collect::health::ConsumerHealth;
 use dms_exporter::collect::kafka::groups;
 use dms_exporter::collect::registry::{self, Producer};
 use dms_exporter::collect::store;
@@ -31,7 +32,10 @@ const ONE_CYCLE: &str = "collectors:
   kafka_partitions: {interval: 1h}
   kafka_groups: {interval: 2s}
   rabbitmq_plugins: {interval: 1h}
+  ces: {interval: 1h}
   kafka_exact_lag_calls_limit: 1000
+  ces_partitions: on
+  ces_groups: on
 ";
 
 struct Served {
@@ -41,9 +45,17 @@ struct Served {
 
 async fn serve_exporter_against_simulator() -> Served {
     let shutdown = CancellationToken::new();
-    let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(SimConfig::deterministic());
+    let mut sim_config = SimConfig::deterministic();
+    // Cloud Eye's first minute visible at once (no lateness, every series with points), so
+    // its one cycle exports every CES family.
+    sim_config.ces.lateness_base = Duration::ZERO;
+    sim_config.ces.lateness_spread = Duration::ZERO;
+    sim_config.ces.very_late_fraction = 0.0;
+    sim_config.ces.empty_series_fraction = 0.0;
+    sim_config.ces.backfill = Duration::from_secs(300);
+    let sim = Simulator::new(sim_config.clone());
     overtake_a_stopped_group(&sim);
+    let clock = sim.clone();
     let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind simulator");
@@ -57,13 +69,18 @@ async fn serve_exporter_against_simulator() -> Served {
     let config = config_for(&sim_config, sim_address, ONE_CYCLE);
     let transport: Arc<dyn Transport> =
         Arc::new(ReqwestTransport::new(Duration::from_secs(5)).expect("transport"));
-    let exporter = app::start(
-        config,
-        credentials(&sim_config),
-        transport,
-        None,
-        shutdown.clone(),
-    );
+    // On the simulator's clock (its fleet lives in 2024): Cloud Eye's windows and the lag in
+    // seconds are measured against it.
+    let mut exporter = Exporter::new(shutdown.clone());
+    exporter.health = Arc::new(ConsumerHealth::with_clock(Arc::new(move || clock.now_ms())));
+    exporter
+        .start_collection(CollectionInput {
+            config,
+            credentials: credentials(&sim_config),
+            transport,
+            env_project: None,
+        })
+        .await;
     let readiness = Arc::clone(&exporter.readiness);
     let base = serve_http(&exporter, &shutdown).await;
     tokio::time::timeout(Duration::from_secs(60), readiness.wait())

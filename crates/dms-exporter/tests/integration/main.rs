@@ -2,6 +2,7 @@
 //! paused time), the exporter against it.
 
 mod cardinality;
+mod ces;
 mod cli;
 mod config_fixtures;
 mod config_properties;

@@ -188,9 +188,17 @@ fn the_shipped_iam_policies_allow_every_api_the_exporter_calls() {
     }
     let dms = policy_actions("dms_exporter_readonly_policy.json");
     let iam = policy_actions("dms_exporter_project_discovery_policy.json");
+    // Cloud Eye's read, for the `ces` collector (off by default): a policy of its own.
+    let ces = policy_actions("dms_exporter_cloud_eye_policy.json");
     assert!(dms.iter().all(|a| a.starts_with("dms:")), "{dms:?}");
     assert!(iam.iter().all(|a| a.starts_with("iam:")), "{iam:?}");
-    let allowed: BTreeSet<&str> = dms.iter().chain(&iam).map(String::as_str).collect();
+    assert!(ces.iter().all(|a| a.starts_with("ces:")), "{ces:?}");
+    let allowed: BTreeSet<&str> = dms
+        .iter()
+        .chain(&iam)
+        .chain(&ces)
+        .map(String::as_str)
+        .collect();
     for (action, users) in &needed {
         assert!(
             allowed.contains(action),

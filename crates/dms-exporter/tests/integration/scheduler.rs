@@ -51,6 +51,7 @@ struct Slow {
 /// Not registered, so it runs on the scheduler's fallback interval (60 s).
 static SLOW: Description = Description {
     name: "slow",
+    enabled_by_default: true,
     scope: Scope::Instance(None),
     priority: Priority::Normal,
     interval: Duration::from_secs(60),

@@ -248,7 +248,7 @@ pub(crate) fn two_region_yaml(
     let mut yaml = String::from("regions:\n");
     for (project, host) in sim.projects.iter().zip(["sim-a", "sim-b"]) {
         yaml.push_str(&format!(
-            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    projects: [{}]\n",
+            "  - name: {}\n    endpoint: http://{host}\n    iam_endpoint: http://{host}\n    ces_endpoint: http://{host}\n    projects: [{}]\n",
             project.region, project.project_id
         ));
     }

@@ -17,6 +17,9 @@ pub(super) async fn fault_before_answer(
         None | Some(Fault::Malformed | Fault::Truncated) => Ok(()),
         // The gateway's default limit shows in the message.
         Some(Fault::Throttle429) => Err(ApiError::throttled(20)),
+        Some(Fault::CesThrottle) => Err(crate::ces::error::throttled(
+            sim.inner.config.ces.error_shape,
+        )),
         Some(Fault::Throttle404) => Err(ApiError::too_frequent()),
         Some(Fault::ServerError(status)) => Err(ApiError::dms(
             *status,
@@ -88,7 +91,9 @@ pub(super) async fn stall(sim: &Simulator, route: &Route) {
 pub(super) fn take_fault(sim: &Simulator, route: &Route) -> Option<Fault> {
     let mut state = lock(&sim.inner.state);
     let index = state.faults.iter().position(|rule| {
-        (rule.endpoint == "*" || rule.endpoint == route.endpoint.name())
+        (rule.endpoint == "*"
+            || rule.endpoint == route.endpoint.name()
+            || (rule.endpoint == crate::endpoints::CES_GROUP && route.endpoint.is_ces()))
             && rule
                 .instance_id
                 .as_ref()

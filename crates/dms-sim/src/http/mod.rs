@@ -117,7 +117,12 @@ async fn api(
         query: &query,
         body: &body,
     };
-    let result = handle(&sim, &incoming).await;
+    let mut result = handle(&sim, &incoming).await;
+    if route.endpoint.is_ces() {
+        // Whatever refused a CES read answers in CES's shape (gateway errors excepted).
+        let shape = sim.inner.config.ces.error_shape;
+        result = result.map_err(|error| crate::ces::error::translate(shape, error));
+    }
     let response = match result {
         Ok(Outcome::Answer(answer)) => {
             json_response(answer.status, to_bytes(&answer.body), &answer.headers)
@@ -159,6 +164,17 @@ async fn handle(sim: &Simulator, request: &Incoming<'_>) -> Result<Outcome, ApiE
     let fault = admitted?;
     let answer = if route.endpoint == Endpoint::IamTokens {
         iam::issue_token(sim, request.body)?
+    } else if route.endpoint.is_ces() {
+        // Never cached: the batch body is not in the key, and visibility moves with time.
+        let project_id = route.project_id.as_deref().unwrap_or_default();
+        let body = crate::ces::api::dispatch(
+            sim,
+            route.endpoint,
+            project_id,
+            request.query,
+            request.body,
+        )?;
+        Answer::ok(body)
     } else if fault.is_none() {
         return cached_dispatch(sim, request);
     } else {

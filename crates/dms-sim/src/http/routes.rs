@@ -46,6 +46,10 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
     if method == Method::POST {
         return match s.as_slice() {
             ["v3", "auth", "tokens"] => make(Endpoint::IamTokens, None, None, None),
+            // Cloud Eye's v1 paths start with an upper-case `V1.0` (the SDK's `CesClient`).
+            ["V1.0", p, "batch-query-metric-data"] => {
+                make(Endpoint::CesBatchMetricData, Some(p), None, None)
+            }
             _ => None,
         };
     }
@@ -156,6 +160,11 @@ pub(super) fn route(method: &Method, segments: &[String]) -> Option<Route> {
             "exchanges",
         ] => in_vhost(Endpoint::RabbitmqExchanges, p, i, v, None),
         ["v2", p, "quotas"] => make(Endpoint::Quotas, Some(p), None, None),
+        ["v2", p, "instances", i, "ces-hierarchy"] => {
+            make(Endpoint::CesHierarchy, Some(p), Some(i), None)
+        }
+        ["V1.0", p, "metrics"] => make(Endpoint::CesMetrics, Some(p), None, None),
+        ["V1.0", p, "metric-data"] => make(Endpoint::CesMetricData, Some(p), None, None),
         _ => None,
     }
 }
@@ -319,6 +328,11 @@ pub(super) fn dispatch(
         return Ok(Answer::ok(fleet.quotas(&project_id)));
     }
     let instance_id = route.instance_id.clone().unwrap_or_default();
+    if route.endpoint == Endpoint::CesHierarchy {
+        return crate::ces::hierarchy::answer(fleet, &project_id, &instance_id)
+            .map(Answer::ok)
+            .ok_or_else(ApiError::instance_not_found);
+    }
     let item = route.item.as_deref().unwrap_or_default();
     if let Some(instance) = fleet.rocketmq.get(&instance_id) {
         if instance.project_id != project_id {
@@ -415,6 +429,9 @@ mod tests {
             ("/v2/p/rocketmq/i/tags", "rocketmq_tags"),
             ("/v2/p/instances/i/rabbitmq/plugins", "rabbitmq_plugins"),
             ("/v2/p/rabbitmq/i/tags", "rabbitmq_tags"),
+            ("/v2/p/instances/i/ces-hierarchy", "ces_hierarchy"),
+            ("/V1.0/p/metrics", "ces_metrics"),
+            ("/V1.0/p/metric-data", "ces_metric_data"),
         ];
         let mut served = std::collections::BTreeSet::new();
         for (path, name) in cases {
@@ -425,6 +442,14 @@ mod tests {
         let tokens = route(&Method::POST, &segments("/v3/auth/tokens")).map(|r| r.endpoint);
         assert_eq!(tokens, Some(Endpoint::IamTokens));
         served.insert(Endpoint::IamTokens.name());
+        let batch = route(&Method::POST, &segments("/V1.0/p/batch-query-metric-data"));
+        assert_eq!(
+            batch.map(|r| r.endpoint),
+            Some(Endpoint::CesBatchMetricData)
+        );
+        served.insert(Endpoint::CesBatchMetricData.name());
+        // The case of CES's `V1.0` is part of the path.
+        assert!(route(&Method::GET, &segments("/v1.0/p/metrics")).is_none());
         // The names `engine_route` gives paths RocketMQ and RabbitMQ share with another engine.
         let sim = Simulator::new(crate::SimConfig::deterministic());
         let rocketmq = sim.instance_ids_of("reliability").remove(0);

@@ -59,7 +59,7 @@ pub(crate) struct Instance {
     specification: String,
     created_at_ms: i64,
     octet: u64,
-    broker_disk_gb: u64,
+    pub broker_disk_gb: u64,
     pub brokers: Vec<Broker>,
     controller: u32,
     pub topics: BTreeMap<String, Topic>,
@@ -82,23 +82,23 @@ pub(crate) struct Broker {
 }
 
 pub(crate) struct Topic {
-    name: String,
-    internal: bool,
+    pub name: String,
+    pub internal: bool,
     retention_hours: u64,
     created_at_ms: i64,
     pub partitions: Vec<Partition>,
 }
 
 pub(crate) struct Partition {
-    id: u32,
+    pub id: u32,
     /// Broker ids; the first is the (preferred) leader.
-    replicas: Vec<u32>,
+    pub replicas: Vec<u32>,
     /// Log end offset of each replica (same order as `replicas`).
     replica_leo: Vec<u64>,
-    lso: u64,
+    pub lso: u64,
     pub leo: u64,
     base_bytes: u64,
-    msg_bytes: u64,
+    pub msg_bytes: u64,
     last_update_ms: i64,
     rate: u64,
     /// When each retained offset was produced (R15's `timestamp`).
@@ -149,7 +149,7 @@ impl model::Task for Task {
 }
 
 impl Partition {
-    fn replica_size(&self, index: usize) -> u64 {
+    pub(crate) fn replica_size(&self, index: usize) -> u64 {
         let leo = self.replica_leo.get(index).copied().unwrap_or(self.leo);
         self.base_bytes + leo.saturating_sub(self.lso) * self.msg_bytes
     }
@@ -160,14 +160,14 @@ impl Instance {
         self.brokers.iter().any(|b| b.id == id && b.up)
     }
 
-    fn leo(&self, topic: &str, partition: u32) -> u64 {
+    pub(crate) fn leo(&self, topic: &str, partition: u32) -> u64 {
         self.topics
             .get(topic)
             .and_then(|t| t.partitions.iter().find(|p| p.id == partition))
             .map_or(0, |p| p.leo)
     }
 
-    fn broker_used_bytes(&self, broker: u32) -> u64 {
+    pub(crate) fn broker_used_bytes(&self, broker: u32) -> u64 {
         self.topics
             .values()
             .flat_map(|t| &t.partitions)

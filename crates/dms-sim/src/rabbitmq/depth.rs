@@ -65,8 +65,8 @@ pub(crate) struct Queue {
     pinned: bool,
 }
 
-struct Exchange {
-    name: String,
+pub(crate) struct Exchange {
+    pub name: String,
     kind: String,
     durable: bool,
     internal: bool,
@@ -81,7 +81,7 @@ struct Binding {
 pub(crate) struct Vhost {
     tracing: bool,
     pub queues: BTreeMap<String, Queue>,
-    exchanges: Vec<Exchange>,
+    pub exchanges: Vec<Exchange>,
     bindings: Vec<Binding>,
 }
 

@@ -80,7 +80,7 @@ pub(crate) struct Instance {
     subnet_id: String,
     security_group_id: String,
     storage_resource_id: String,
-    az: String,
+    pub az: String,
     ip: String,
     pub plugins: Vec<Plugin>,
     pub tasks: Vec<Task>,
@@ -255,7 +255,7 @@ impl Instance {
         }
     }
 
-    fn brokers(&self) -> u64 {
+    pub(crate) fn brokers(&self) -> u64 {
         if self.cluster { 3 } else { 1 }
     }
 

@@ -156,7 +156,7 @@ pub(crate) fn token_body(password: &str, region: &str) -> Value {
     })
 }
 
-async fn with_token(sim: &dms_sim::Simulator, token: &str, path: &str) -> Reply {
+pub(crate) async fn with_token(sim: &dms_sim::Simulator, token: &str, path: &str) -> Reply {
     let request = Request::builder()
         .uri(path)
         .header("X-Auth-Token", token)

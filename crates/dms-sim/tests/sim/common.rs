@@ -66,6 +66,17 @@ pub(crate) fn signed_request(
     query: &[(&str, &str)],
     signing: &Signing,
 ) -> Request<Body> {
+    signed_request_with_body(method, path, query, b"", signing)
+}
+
+/// A request signed over its body too (CES's BatchListMetricData is a POST with JSON).
+pub(crate) fn signed_request_with_body(
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: &[u8],
+    signing: &Signing,
+) -> Request<Body> {
     let query: Vec<(String, String)> = query
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -82,7 +93,7 @@ pub(crate) fn signed_request(
         path,
         query: &query,
         headers: &headers,
-        body: b"",
+        body,
     };
     let authorization = dms_sign::authorization(&signing.ak, signing.sk.as_bytes(), &request);
     let canonical = dms_sign::canonical_query(&query);
@@ -101,9 +112,12 @@ pub(crate) fn signed_request(
         }
         builder = builder.header(name.as_str(), value.as_str());
     }
+    if !body.is_empty() {
+        builder = builder.header("Content-Type", "application/json");
+    }
     builder
         .header("Authorization", authorization)
-        .body(Body::empty())
+        .body(Body::from(body.to_vec()))
         .expect("request builds")
 }
 

@@ -3,9 +3,11 @@
 mod auth;
 mod behaviour;
 mod behaviour_rabbitmq;
+mod ces;
 mod common;
 mod control;
 mod fidelity;
+mod fidelity_ces;
 mod fidelity_rabbitmq;
 mod fidelity_rocketmq;
 mod gateway;

@@ -24,6 +24,7 @@
 //! their group, topic or partition is no longer listed, and an instance nobody reported on
 //! for [`FORGET_AFTER_MS`] is dropped whole (it left the inventory).
 
+mod granularity;
 pub mod interpolation;
 mod partition_log;
 pub mod state_file;
@@ -34,6 +35,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::collect::registry::{Choice, Count, Opt};
 use crate::locks::lock;
+pub use granularity::Granularity;
 pub use partition_log::{PartitionFacts, RestoredHistories, SavedHistory};
 pub use status::{GroupStatus, PartitionStatus, Reading};
 

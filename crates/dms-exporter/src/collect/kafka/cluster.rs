@@ -61,6 +61,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_cluster",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::Kafka)),
     priority: Priority::Normal,
     interval: Duration::from_secs(60),

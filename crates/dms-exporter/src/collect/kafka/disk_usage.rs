@@ -40,6 +40,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_disk_usage",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::Kafka)),
     priority: Priority::Low,
     interval: Duration::from_secs(300),

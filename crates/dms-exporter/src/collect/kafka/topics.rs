@@ -41,6 +41,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_topics",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::Kafka)),
     priority: Priority::Low,
     interval: Duration::from_secs(300),

@@ -36,6 +36,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rabbitmq_plugins",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RabbitMq)),
     priority: Priority::Normal,
     interval: Duration::from_secs(60),

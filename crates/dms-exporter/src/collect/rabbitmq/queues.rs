@@ -66,6 +66,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rabbitmq_queues",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RabbitMq)),
     // Queue depth is what a RabbitMQ user looks at first, as lag is for Kafka.
     priority: Priority::High,

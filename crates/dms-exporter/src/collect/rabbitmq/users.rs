@@ -24,6 +24,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rabbitmq_users",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RabbitMq)),
     priority: Priority::Low,
     interval: Duration::from_secs(300),

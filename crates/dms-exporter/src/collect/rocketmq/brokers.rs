@@ -24,6 +24,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_brokers",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RocketMq)),
     priority: Priority::Normal,
     interval: Duration::from_secs(60),

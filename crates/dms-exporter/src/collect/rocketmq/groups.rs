@@ -103,6 +103,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_groups",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RocketMq)),
     priority: Priority::High,
     interval: Duration::from_secs(300),

@@ -15,7 +15,8 @@ use dms_cloud::dto::rocketmq::GroupTopics;
 use dms_cloud::error::ApiError;
 
 use super::{consumer_status, latest_ms, pairs};
-use crate::collect::health;
+use crate::collect::health::{self, Granularity};
+use crate::collect::registry::{Choice, Opt};
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
 use crate::locks::lock;
@@ -141,8 +142,18 @@ families! {
         "Evaluated status of the group: ERR when any queue is STOP or STALL, WARN when any is WARN, else OK.";
 }
 
+/// How fine the lag and consumer-health series go: `queue` (every family), `topic` (none with a
+/// `queue` label) or `group` (none with a `topic` label either), as
+/// `kafka_consumer_granularity` does for Kafka.
+pub static GRANULARITY: Opt<Choice> = Opt::choice(
+    "rocketmq_consumer_granularity",
+    "queue",
+    &["queue", "topic", "group"],
+);
+
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_lag",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RocketMq)),
     priority: Priority::High,
     interval: Duration::from_secs(60),
@@ -158,6 +169,7 @@ pub static DESCRIPTION: Description = Description {
         &super::DETAIL_CALLS_LIMIT.spec,
         &health::STATUS_WINDOW.spec,
         &health::STATE_SETS.spec,
+        &GRANULARITY.spec,
     ],
     families: &[
         &ROCKETMQ_GROUP_LAG,
@@ -237,6 +249,13 @@ impl Collector for Lag {
                     pairs::group_key(group),
                     Ok(consumer_status::group_samples(id, group, status)),
                 ));
+            }
+            // What is evaluated stays per queue; only what is written gets coarser.
+            let granularity = Granularity::from_option(cx.settings.option(&GRANULARITY));
+            for (_, part) in &mut output.parts {
+                if let Ok(samples) = part {
+                    samples.retain(|sample| granularity.keeps(sample.family));
+                }
             }
             Ok(output)
         }

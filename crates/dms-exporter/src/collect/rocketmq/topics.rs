@@ -137,6 +137,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "rocketmq_topics",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::RocketMq)),
     priority: Priority::Low,
     interval: Duration::from_secs(300),

@@ -140,13 +140,7 @@ impl Scheduler {
             let (publish, inventory) = watch::channel(None);
             let publish = Arc::new(publish);
             for collector in enabled.iter().filter(|c| runs_for(c, &target)) {
-                let settings = self.settings.settings(collector.name());
-                let interval = settings
-                    .and_then(|s| s.interval)
-                    .map_or(Duration::from_secs(60), |d| d.0);
-                let max_age = settings
-                    .and_then(|s| s.max_age)
-                    .map_or(interval * 3, |d| d.0);
+                let (interval, max_age) = self.settings.schedule(collector.name());
                 let job = Arc::new(Job {
                     collector: Arc::clone(collector),
                     target: Arc::clone(&target),

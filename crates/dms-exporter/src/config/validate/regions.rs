@@ -71,6 +71,7 @@ fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut 
     for (name, url) in [
         ("endpoint", &value.endpoint),
         ("iam_endpoint", &value.iam_endpoint),
+        ("ces_endpoint", &value.ces_endpoint),
     ] {
         if let Some(problem) = url.as_deref().and_then(endpoint_problem) {
             problems.push(at(region, field(name), problem));
@@ -143,6 +144,7 @@ fn plain_http(config: &Config) -> impl Iterator<Item = (String, &str)> {
             [
                 ("endpoint", &value.endpoint),
                 ("iam_endpoint", &value.iam_endpoint),
+                ("ces_endpoint", &value.ces_endpoint),
             ]
             .into_iter()
             .filter_map(move |(name, url)| {

@@ -20,11 +20,10 @@ use dms_cloud::error::ApiError;
 
 use self::samples::{group_samples, observe, partitions};
 use crate::collect::health::interpolation::LagSeconds;
-use crate::collect::health::{self, status};
+use crate::collect::health::{self, Granularity, status};
 use crate::collect::registry::{Choice, Count, Opt};
 use crate::collect::rotation::Rotation;
 use crate::collect::{Collector, Context, Description, Output, Priority, Scope};
-use crate::metrics::catalog::Family;
 use crate::metrics::catalog::{S, families};
 
 /// Known consumer-group states; anything else is UNKNOWN.
@@ -50,35 +49,6 @@ pub static GRANULARITY: Opt<Choice> = Opt::choice(
     "partition",
     &["partition", "topic", "group"],
 );
-
-/// The level [`GRANULARITY`] names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Granularity {
-    Partition,
-    Topic,
-    Group,
-}
-
-impl Granularity {
-    /// The configured word; validation refuses any other, so the fallback is the default.
-    pub fn from_option(word: &str) -> Self {
-        match word {
-            "topic" => Self::Topic,
-            "group" => Self::Group,
-            _ => Self::Partition,
-        }
-    }
-
-    /// Whether a family is written at this level.
-    pub fn keeps(self, family: &Family) -> bool {
-        let has = |label| family.labels.contains(&label);
-        match self {
-            Self::Partition => true,
-            Self::Topic => !has("partition"),
-            Self::Group => !has("partition") && !has("topic"),
-        }
-    }
-}
 
 #[derive(Default)]
 pub struct Groups {
@@ -200,6 +170,7 @@ families! {
 
 pub static DESCRIPTION: Description = Description {
     name: "kafka_groups",
+    enabled_by_default: true,
     scope: Scope::Instance(Some(Engine::Kafka)),
     priority: Priority::High,
     interval: Duration::from_secs(30),

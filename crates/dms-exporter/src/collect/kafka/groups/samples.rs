@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use dms_cloud::dto::kafka::GroupDetail;
 
-use super::{GROUP_STATES, Granularity};
+use super::GROUP_STATES;
+use crate::collect::health::Granularity;
 use crate::collect::health::interpolation::LagSeconds;
 use crate::collect::health::{ConsumerHealth, Reading, status};
 use crate::collect::normalise_state;
