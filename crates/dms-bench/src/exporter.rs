@@ -22,8 +22,6 @@ pub(crate) struct Budget {
     pub concurrency: u32,
 }
 
-/// One region per simulator region, every one of its projects listed, all pointing at the
-/// simulator; default collector intervals unless `extra` (appended verbatim) sets them.
 /// `extra` with the `ces` collector turned on, under its `collectors:` section or a new one.
 pub(crate) fn with_ces(extra: &str) -> String {
     const ON: &str = "  ces: {enabled: true}\n";
@@ -36,16 +34,23 @@ pub(crate) fn with_ces(extra: &str) -> String {
     }
 }
 
+/// One region per simulator region, every one of its projects listed, all pointing at the
+/// simulator; default collector intervals unless `extra` (appended verbatim) sets them. Cloud
+/// Eye is the same simulator named `localhost`, so it is a host of its own with its own
+/// request scheduler, as the real CES host is.
 pub(crate) fn config_yaml(banner: &Banner, budget: Budget, extra: &str) -> String {
     let mut regions: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (region, project) in &banner.projects {
         regions.entry(region).or_default().push(project);
     }
     let address = &banner.address;
+    let ces = address
+        .rsplit_once(':')
+        .map_or_else(|| address.clone(), |(_, port)| format!("localhost:{port}"));
     let mut yaml = String::from("regions:\n");
     for (region, projects) in regions {
         yaml.push_str(&format!(
-            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    ces_endpoint: http://{address}\n    projects: [{}]\n",
+            "  - name: {region}\n    endpoint: http://{address}\n    iam_endpoint: http://{address}\n    ces_endpoint: http://{ces}\n    projects: [{}]\n",
             projects.join(", ")
         ));
     }
@@ -183,9 +188,9 @@ mod tests {
         assert_eq!(
             yaml,
             "regions:\n  - name: r1\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
-             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: [p1, \
+             http://127.0.0.1:9300\n    ces_endpoint: http://localhost:9300\n    projects: [p1, \
              p2]\n  - name: r2\n    endpoint: http://127.0.0.1:9300\n    iam_endpoint: \
-             http://127.0.0.1:9300\n    ces_endpoint: http://127.0.0.1:9300\n    projects: \
+             http://127.0.0.1:9300\n    ces_endpoint: http://localhost:9300\n    projects: \
              [p3]\napi:\n  rate_limit: 200\n  burst: 100\n  concurrency: 32\ncollectors:\n  \
              tags: {interval: 1m}\n"
         );
