@@ -58,21 +58,76 @@ fn table() -> String {
     out
 }
 
-#[test]
-fn metrics_md_lists_exactly_the_registered_families() {
-    let path = repo_file("docs/metrics.md");
-    let text = std::fs::read_to_string(&path).expect("docs/metrics.md exists");
-    let (head, rest) = text.split_once(BEGIN).expect("BEGIN marker");
-    let (current, tail) = rest.split_once(END).expect("END marker");
-    let wanted = format!("\n{}", table());
+/// Compares the block between `begin` and [`END`] in a docs file with `wanted`, or rewrites
+/// it under `UPDATE_GOLDEN=1`.
+fn check_generated(path: &str, begin: &str, wanted: &str) {
+    let file = repo_file(path);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let (head, rest) = text
+        .split_once(begin)
+        .unwrap_or_else(|| panic!("{path}: no {begin}"));
+    let (current, tail) = rest
+        .split_once(END)
+        .unwrap_or_else(|| panic!("{path}: no {END} after {begin}"));
+    let wanted = format!("\n{wanted}");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, format!("{head}{BEGIN}{wanted}{END}{tail}"))
-            .expect("rewrite docs/metrics.md");
+        std::fs::write(&file, format!("{head}{begin}{wanted}{END}{tail}"))
+            .unwrap_or_else(|e| panic!("rewrite {path}: {e}"));
         return;
     }
     assert_eq!(
         current, wanted,
-        "docs/metrics.md is out of date: run UPDATE_GOLDEN=1 cargo test and review the diff"
+        "{path} is out of date: run UPDATE_GOLDEN=1 cargo test and review the diff"
+    );
+}
+
+#[test]
+fn metrics_md_lists_exactly_the_registered_families() {
+    check_generated("docs/metrics.md", BEGIN, &table());
+}
+
+const CLOUDEYE_EXPORTER_BEGIN: &str =
+    "<!-- BEGIN GENERATED: cloudeye-exporter comparison (tests/integration/docs.rs) -->";
+
+/// docs/cloud-eye.md's comparison with cloudeye-exporter: every Cloud Eye metric the `ces`
+/// collector exports, the series cloudeye-exporter makes of it and the family it is here.
+fn cloudeye_exporter_table() -> String {
+    use dms_exporter::collect::ces::catalog::METRICS;
+    let mut out = String::from(
+        "| engine | CES level | CES metric (`SYS.DMS`) | cloudeye-exporter series | dms_exporter family | labels | value |\n|---|---|---|---|---|---|---|\n",
+    );
+    for metric in METRICS {
+        let value = match metric.family.unit {
+            Some("ratio") => "% ÷ 100",
+            Some("seconds") => "ms ÷ 1000",
+            _ => "as sent",
+        };
+        out.push_str(&format!(
+            "| {} | {} | `{}` | `huaweicloud_sys_dms_{}` | `{}` | {} | {} |\n",
+            metric.engine.as_str(),
+            metric.level.as_str(),
+            metric.name,
+            metric.name,
+            metric.family.name,
+            metric
+                .family
+                .labels
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            value,
+        ));
+    }
+    out
+}
+
+#[test]
+fn cloud_eye_md_compares_every_exported_ces_metric() {
+    check_generated(
+        "docs/cloud-eye.md",
+        CLOUDEYE_EXPORTER_BEGIN,
+        &cloudeye_exporter_table(),
     );
 }
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 const RUNBOOKS: &str = "docs/runbooks.md";
 
 /// The alerts the operations bundle promises (more may exist).
-const REQUIRED: [&str; 36] = [
+const REQUIRED: [&str; 45] = [
     "DmsInstanceNotRunning",
     "DmsInstanceNotRunningPlanned",
     "DmsKafkaControllerCountAbnormal",
@@ -52,6 +52,15 @@ const REQUIRED: [&str; 36] = [
     "DmsKafkaConsumerLagNearRetention",
     "DmsKafkaConsumerGroupNotCatchingUp",
     "DmsRocketMqConsumerGroupNotCatchingUp",
+    "DmsKafkaBrokerCpuHigh",
+    "DmsKafkaBrokerMemoryHigh",
+    "DmsKafkaProduceLatencyHigh",
+    "DmsRocketMqBrokerCpuLoadHigh",
+    "DmsRocketMqBrokerMemoryHigh",
+    "DmsRabbitMqNodeCpuHigh",
+    "DmsRabbitMqNodeMemoryHigh",
+    "DmsRabbitMqUnacknowledgedGrowing",
+    "DmsCesDataStale",
 ];
 
 /// The kafka_exporter series the compatibility rules promise (docs/compatibility.md).

@@ -777,10 +777,13 @@ async fn dashboards_and_alerts_work_on_a_real_prometheus() {
     let (stack_ref, queries_ref, values_for) = (&stack, &queries, &values_for);
     let (label_values, variables) = (&label_values, &variables);
     // Lag in seconds needs two log-end readings that differ, so its panels may take a few
-    // cycles to have data: the check is repeated until every query answers or time runs out.
+    // cycles to have data; Cloud Eye's points become visible 1 to 3 minutes after their minute
+    // (docs/cloud-eye.md), and a rate needs the point before, so the Cloud Eye panels of a
+    // fresh simulator have data about four minutes after it started. The check is repeated
+    // until every query answers or time runs out.
     wait_for(
         "every dashboard query and variable answers with data",
-        Duration::from_secs(90),
+        Duration::from_secs(240),
         || async move {
             let mut failures = Vec::new();
             for panel in queries_ref {
