@@ -41,20 +41,31 @@ pub struct Family {
     pub labels: &'static [&'static str],
     /// The API endpoint(s) the values come from (`self` for the exporter's own metrics).
     pub source: &'static str,
+    /// Its samples may carry their source's timestamp (Cloud Eye's, with `ces_timestamps`),
+    /// which the two formats write in different units: the pages build its OpenMetrics lines
+    /// apart.
+    pub timestamped: bool,
 }
 
 /// Declares `pub static` families: `IDENT = "name", Kind, unit, [labels], "source", "help";`
 /// (unit [`B`], [`S`], `Some("ratio")` or `None`). With `all NAME;` first it also declares
-/// `NAME`, the list of them in declaration order.
+/// `NAME`, the list of them in declaration order; `timestamped all NAME;` marks them
+/// [`Family::timestamped`].
 macro_rules! families {
-    (all $all:ident; $( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
+    (timestamped all $all:ident; $($rest:tt)*) => {
+        $crate::metrics::catalog::families! { @all true $all; $($rest)* }
+    };
+    (all $all:ident; $($rest:tt)*) => {
+        $crate::metrics::catalog::families! { @all false $all; $($rest)* }
+    };
+    (@all $timestamped:literal $all:ident; $( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
         $crate::metrics::catalog::families! {
-            $( $ident = $name, $kind, $unit, [$($label),*], $source, $help; )*
+            @each $timestamped; $( $ident = $name, $kind, $unit, [$($label),*], $source, $help; )*
         }
         /// These families, in declaration order.
         pub static $all: &[&$crate::metrics::catalog::Family] = &[$(&$ident),*];
     };
-    ($( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
+    (@each $timestamped:literal; $( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
         $(
             pub static $ident: $crate::metrics::catalog::Family = $crate::metrics::catalog::Family {
                 name: $name,
@@ -63,8 +74,14 @@ macro_rules! families {
                 help: $help,
                 labels: &[$($label),*],
                 source: $source,
+                timestamped: $timestamped,
             };
         )*
+    };
+    ($( $ident:ident = $name:literal, $kind:ident, $unit:expr, [$($label:literal),*], $source:literal, $help:literal; )*) => {
+        $crate::metrics::catalog::families! {
+            @each false; $( $ident = $name, $kind, $unit, [$($label),*], $source, $help; )*
+        }
     };
 }
 pub(crate) use families;

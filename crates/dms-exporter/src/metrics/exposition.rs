@@ -127,6 +127,20 @@ pub fn write_sample(
     value: f64,
     out: &mut String,
 ) {
+    write_sample_at(name, label_names, label_values, extra, value, None, out);
+}
+
+/// [`write_sample`] with the sample's own time, in the text format's unit (integer
+/// milliseconds); [`openmetrics_timestamps`] rewrites it for OpenMetrics (seconds).
+pub fn write_sample_at(
+    name: &str,
+    label_names: &[&str],
+    label_values: &[String],
+    extra: Option<(&str, &str)>,
+    value: f64,
+    timestamp_ms: Option<i64>,
+    out: &mut String,
+) {
     out.push_str(name);
     if !label_names.is_empty() || extra.is_some() {
         out.push('{');
@@ -158,7 +172,56 @@ pub fn write_sample(
     } else {
         write_value(value, out);
     }
+    if let Some(timestamp_ms) = timestamp_ms {
+        let _ = write!(out, " {timestamp_ms}");
+    }
     out.push('\n');
+}
+
+/// Text-format lines rewritten for OpenMetrics, whose timestamps are seconds, or `None` when
+/// no line carries a timestamp (the lines are then the same in both formats). A line's
+/// timestamp is the second token after its label set's closing brace: neither a value nor a
+/// timestamp holds a brace or a space, and every timestamped family has labels.
+pub fn openmetrics_timestamps(lines: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut start = 0;
+    for line in lines.split_inclusive(|b| *b == b'\n') {
+        let end = start + line.len();
+        let brace = line.iter().rposition(|b| *b == b'}').map_or(0, |at| at + 1);
+        let tail = &line[brace..];
+        let tokens: Vec<&[u8]> = tail
+            .split(|b| *b == b' ' || *b == b'\n')
+            .filter(|token| !token.is_empty())
+            .collect();
+        let stamped = match tokens.as_slice() {
+            [_, stamp] => std::str::from_utf8(stamp)
+                .ok()
+                .and_then(|text| text.parse::<i64>().ok()),
+            _ => None,
+        };
+        match stamped {
+            Some(ms) => {
+                let out = out.get_or_insert_with(|| {
+                    let mut copy = Vec::with_capacity(lines.len() + lines.len() / 8);
+                    copy.extend_from_slice(&lines[..start]);
+                    copy
+                });
+                let cut = line.iter().rposition(|b| *b == b' ').map_or(0, |at| at + 1);
+                out.extend_from_slice(&line[..cut]);
+                let mut seconds = String::new();
+                write_timestamp(ms as f64 / 1000.0, &mut seconds);
+                out.extend_from_slice(seconds.as_bytes());
+                out.push(b'\n');
+            }
+            None => {
+                if let Some(out) = out.as_mut() {
+                    out.extend_from_slice(line);
+                }
+            }
+        }
+        start = end;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -188,6 +251,55 @@ mod tests {
             write_value(value, &mut out);
             assert_eq!(out, expected);
         }
+    }
+
+    #[test]
+    fn a_sample_time_is_milliseconds_in_text_and_seconds_in_openmetrics() {
+        let mut text = String::new();
+        let labels = ["i-1".to_owned(), "a}b c".to_owned()];
+        write_sample_at(
+            "m",
+            &["instance_id", "queue"],
+            &labels,
+            None,
+            0.5,
+            Some(1_796_517_300_000),
+            &mut text,
+        );
+        write_sample(
+            "m",
+            &["instance_id", "queue"],
+            &labels,
+            None,
+            2.0,
+            &mut text,
+        );
+        write_sample_at(
+            "m",
+            &["instance_id", "queue"],
+            &labels,
+            None,
+            1.0,
+            Some(1_796_517_360_500),
+            &mut text,
+        );
+        assert_eq!(
+            text,
+            "m{instance_id=\"i-1\",queue=\"a}b c\"} 0.5 1796517300000\n\
+             m{instance_id=\"i-1\",queue=\"a}b c\"} 2\n\
+             m{instance_id=\"i-1\",queue=\"a}b c\"} 1 1796517360500\n"
+        );
+        let openmetrics = openmetrics_timestamps(text.as_bytes()).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8_lossy(&openmetrics),
+            "m{instance_id=\"i-1\",queue=\"a}b c\"} 0.5 1796517300\n\
+             m{instance_id=\"i-1\",queue=\"a}b c\"} 2\n\
+             m{instance_id=\"i-1\",queue=\"a}b c\"} 1 1796517360.5\n"
+        );
+        // Lines without a timestamp need no second copy.
+        let mut plain = String::new();
+        write_sample("m", &["instance_id"], &labels[..1], None, 7.0, &mut plain);
+        assert_eq!(openmetrics_timestamps(plain.as_bytes()), None);
     }
 
     #[test]

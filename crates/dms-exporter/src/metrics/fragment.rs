@@ -1,11 +1,14 @@
 //! One part's samples encoded once, as sample lines grouped per family.
 //!
 //! Sample lines are identical in text 0.0.4 and OpenMetrics (only headers and `# EOF`
-//! differ), so one fragment serves both formats and the samples need not be kept.
+//! differ), so one fragment serves both formats and the samples need not be kept; the one
+//! exception, a sample's own timestamp (milliseconds in text, seconds in OpenMetrics), is
+//! written in the text format's unit and rewritten when a page is built
+//! (`pages::BuildJob::build`).
 
 use bytes::Bytes;
 
-use super::exposition::write_sample;
+use super::exposition::write_sample_at;
 use super::{Family, Sample};
 
 /// A family's lines inside [`EncodedPart::bytes`].
@@ -55,12 +58,13 @@ pub fn encode_part(samples: &[Sample]) -> EncodedPart {
     let mut spans: Vec<FamilySpan> = Vec::new();
     for sample in sorted {
         let start = out.len();
-        write_sample(
+        write_sample_at(
             sample.family.name,
             sample.family.labels,
             &sample.labels,
             None,
             sample.value,
+            sample.timestamp_ms,
             &mut out,
         );
         let written = (out.len() - start) as u32;

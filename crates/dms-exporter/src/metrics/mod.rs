@@ -17,6 +17,9 @@ pub struct Sample {
     pub family: &'static Family,
     pub labels: Vec<String>,
     pub value: f64,
+    /// The source's own time of the value, unix ms (Cloud Eye's point minute with
+    /// `ces_timestamps`); `None`, the rule, leaves the time to the scrape.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl Sample {
@@ -33,7 +36,20 @@ impl Sample {
             family,
             labels,
             value,
+            timestamp_ms: None,
         }
+    }
+
+    /// The sample stamped with its source's time; only a [`Family::timestamped`] family's
+    /// samples may be (their OpenMetrics lines are built apart).
+    pub fn at(mut self, timestamp_ms: i64) -> Self {
+        debug_assert!(
+            self.family.timestamped,
+            "{} is not timestamped",
+            self.family.name
+        );
+        self.timestamp_ms = Some(timestamp_ms);
+        self
     }
 }
 

@@ -13,7 +13,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use crate::metrics::Family;
-use crate::metrics::exposition::{Format, write_header};
+use crate::metrics::exposition::{Format, openmetrics_timestamps, write_header};
 
 /// One gzip member of `data` (fast compression: pages are rebuilt as data arrives).
 pub fn gzip(data: &[u8]) -> Bytes {
@@ -49,6 +49,9 @@ pub struct Built {
     pub plain: Bytes,
     pub gzip: Bytes,
     pub series: usize,
+    /// The page for OpenMetrics when its lines carry timestamps (seconds there, milliseconds
+    /// in `plain`), plain and gzip; `None` when `plain` serves both formats.
+    pub openmetrics: Option<(Bytes, Bytes)>,
 }
 
 #[derive(Debug)]
@@ -83,6 +86,7 @@ impl<K: Ord + Clone> Page<K> {
 /// One family's header (both formats) and pages.
 #[derive(Debug)]
 struct FamilyPages<K> {
+    timestamped: bool,
     text: Header,
     openmetrics: Header,
     pages: Vec<Page<K>>,
@@ -92,6 +96,8 @@ struct FamilyPages<K> {
 #[derive(Debug)]
 pub struct BuildJob<K> {
     family: &'static str,
+    /// The family's samples may carry timestamps ([`Family::timestamped`]).
+    timestamped: bool,
     page: u64,
     version: u64,
     fragments: Vec<(K, Bytes)>,
@@ -113,10 +119,19 @@ impl<K> BuildJob<K> {
             plain.extend_from_slice(fragment);
         }
         let plain = plain.freeze();
+        let openmetrics = if self.timestamped {
+            openmetrics_timestamps(&plain).map(|lines| {
+                let gzipped = gzip(&lines);
+                (Bytes::from(lines), gzipped)
+            })
+        } else {
+            None
+        };
         let built = Built {
             series: plain.iter().filter(|&&b| b == b'\n').count(),
             gzip: gzip(&plain),
             plain,
+            openmetrics,
         };
         BuildResult { job: self, built }
     }
@@ -182,6 +197,7 @@ impl<K: Ord + Clone> Pages<K> {
             .families
             .entry(family.name)
             .or_insert_with(|| FamilyPages {
+                timestamped: family.timestamped,
                 text: Header::new(family, Format::Text),
                 openmetrics: Header::new(family, Format::OpenMetrics),
                 pages: Vec::new(),
@@ -268,6 +284,7 @@ impl<K: Ord + Clone> Pages<K> {
                 taken += page.size;
                 jobs.push(BuildJob {
                     family,
+                    timestamped: entry.timestamped,
                     page: page.id,
                     version: page.version,
                     fragments: page
@@ -331,8 +348,12 @@ impl<K: Ord + Clone> Pages<K> {
                 .iter()
                 .filter(|page| !page.built.plain.is_empty())
             {
-                chunks.plain.push(page.built.plain.clone());
-                chunks.gzip.push(page.built.gzip.clone());
+                let (plain, gzipped) = match (&page.built.openmetrics, format) {
+                    (Some((plain, gzipped)), Format::OpenMetrics) => (plain, gzipped),
+                    _ => (&page.built.plain, &page.built.gzip),
+                };
+                chunks.plain.push(plain.clone());
+                chunks.gzip.push(gzipped.clone());
                 series += page.built.series;
             }
         }
@@ -389,6 +410,45 @@ mod tests {
         build_all(&mut pages);
         assert!(body(&pages).ends_with("a 3\nb 2\n"));
         assert!(body(&pages).starts_with("# HELP dms_target_up "));
+    }
+
+    #[test]
+    fn timestamped_lines_are_seconds_in_openmetrics_and_milliseconds_in_text() {
+        use std::io::Read as _;
+        let family = &crate::collect::ces::catalog::KAFKA_BROKER_CPU;
+        let mut pages = Pages::default();
+        pages.set(family, &1, Bytes::from("c{a=\"x\"} 0.5 1796517300000\n"));
+        pages.set(family, &2, Bytes::from("c{a=\"y\"} 0.25\n"));
+        build_all(&mut pages);
+        let lines = |format: Format| {
+            let (chunks, series) = pages.chunks(format);
+            let plain: String = chunks
+                .plain
+                .iter()
+                .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+                .collect();
+            let mut gunzipped = String::new();
+            for member in &chunks.gzip {
+                let _ = flate2::read::GzDecoder::new(&member[..]).read_to_string(&mut gunzipped);
+            }
+            assert_eq!(plain, gunzipped, "{format:?}: gzip and plain differ");
+            assert_eq!(series, 2);
+            plain
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            lines(Format::Text),
+            ["c{a=\"x\"} 0.5 1796517300000", "c{a=\"y\"} 0.25"]
+        );
+        assert_eq!(
+            lines(Format::OpenMetrics),
+            ["c{a=\"x\"} 0.5 1796517300", "c{a=\"y\"} 0.25"]
+        );
+        // A family that cannot carry timestamps is never rewritten.
+        assert!(!catalog::TARGET_UP.timestamped);
     }
 
     #[test]

@@ -375,3 +375,93 @@ async fn ces_throttling_slows_only_the_ces_host() {
     assert_eq!(dms_series(&world.exporter), dms_before);
     world.shutdown.cancel();
 }
+
+/// Each Cloud Eye series' sample timestamp (text format, ms) in `body`, by series.
+fn stamps(body: &str) -> Vec<(String, i64)> {
+    let ces: BTreeSet<&str> = dms_exporter::collect::ces::catalog::CES_FAMILIES
+        .iter()
+        .map(|f| f.name)
+        .collect();
+    body.lines()
+        .filter(|l| ces.contains(l.split(['{', ' ']).next().unwrap_or_default()))
+        .filter(|l| !l.starts_with("dms_ces_"))
+        .map(|l| {
+            let mut tokens = l.rsplitn(3, ' ');
+            let stamp = tokens.next().and_then(|t| t.parse().ok());
+            let _value = tokens.next();
+            let series = tokens.next().unwrap_or_default().to_owned();
+            (series, stamp.unwrap_or_else(|| panic!("no timestamp: {l}")))
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_ces_timestamps_each_series_carries_its_minute_and_never_goes_back() {
+    // Points late by 2 to 8 minutes, some far later, hierarchies re-read every minute.
+    let mut sim_config = SimConfig::deterministic();
+    sim_config.ces.lateness_base = Duration::from_secs(120);
+    sim_config.ces.lateness_spread = Duration::from_secs(360);
+    let world = world(
+        sim_config,
+        "  ces_timestamps: on\n  ces_hierarchy_minutes: 1\n",
+    )
+    .await;
+    // The simulator's history starts with it: wait for its first points to arrive.
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let mut last: std::collections::BTreeMap<String, i64> = Default::default();
+    let mut moved = 0;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let snapshot = world.exporter.snapshot.load();
+        let text = String::from_utf8_lossy(&snapshot.text.plain.to_bytes()).into_owned();
+        let openmetrics =
+            String::from_utf8_lossy(&snapshot.openmetrics.plain.to_bytes()).into_owned();
+        let now_ms = world.sim.now_ms();
+        let text_stamps = stamps(&text);
+        assert!(!text_stamps.is_empty(), "no Cloud Eye series");
+        for (series, stamp) in &text_stamps {
+            // A minute's start, in the past, and never before what was already sent.
+            assert_eq!(stamp % 60_000, 0, "{series} {stamp}");
+            assert!(*stamp <= now_ms, "{series} stamped in the future");
+            if let Some(previous) = last.insert(series.clone(), *stamp) {
+                assert!(
+                    *stamp >= previous,
+                    "{series} went back: {previous} then {stamp}"
+                );
+                moved += usize::from(*stamp > previous);
+            }
+            // The same point in OpenMetrics, in seconds.
+            let line = format!("{series} ");
+            let om = openmetrics
+                .lines()
+                .find(|l| l.starts_with(&line))
+                .unwrap_or_else(|| panic!("{series} missing from OpenMetrics"));
+            assert!(
+                om.ends_with(&format!(" {}", stamp / 1000)),
+                "{om} is not stamped {} s",
+                stamp / 1000
+            );
+        }
+        // The stamps are the points' minutes: the newest of them is the newest point.
+        let newest_point = text
+            .lines()
+            .filter(|l| l.starts_with("dms_ces_newest_point_timestamp_seconds"))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .fold(0.0, f64::max);
+        let newest_stamp = text_stamps.iter().map(|(_, s)| *s).max().unwrap_or_default();
+        assert_eq!(newest_stamp as f64 / 1000.0, newest_point);
+        // The DMS families keep the scrape's time.
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("dms_kafka_partition"))
+        {
+            assert_eq!(
+                line.rsplitn(3, ' ').count(),
+                2,
+                "{line} carries a timestamp"
+            );
+        }
+    }
+    assert!(moved > 100, "the series' points hardly moved ({moved})");
+    world.shutdown.cancel();
+}

@@ -154,7 +154,7 @@ pub fn find(engine: Engine, level: Level, name: &str) -> Option<&'static CesMetr
 }
 
 families! {
-    all CES_FAMILIES;
+    timestamped all CES_FAMILIES;
     // Kafka, instance level.
     KAFKA_CES_PARTITIONS = "dms_kafka_ces_partitions", Gauge, None, ["instance_id"],
         "POST ces /V1.0/{project_id}/batch-query-metric-data (SYS.DMS)",

@@ -9,7 +9,9 @@
 //! (`window`), the instance's levels sharing queries; a failed query fails (and ages) the
 //! levels whose series it held, the others are served.
 //! The newest point of each series is exported as a gauge, its minute in
-//! `dms_ces_newest_point_timestamp_seconds`; a series without a new point for `max_age` goes.
+//! `dms_ces_newest_point_timestamp_seconds` (and, with `ces_timestamps: on`, as the sample's
+//! timestamp: the cursor only moves forward, so a series' timestamps never go back); a
+//! series without a new point for `max_age` goes.
 
 pub mod catalog;
 pub mod series;
@@ -47,6 +49,9 @@ pub static HIERARCHY_MINUTES: Opt<Count> = Opt::count("ces_hierarchy_minutes", 1
 pub static PARTITIONS: Opt<Choice> = Opt::choice("ces_partitions", "off", &["off", "on"]);
 /// The consumer-group levels of Kafka and RocketMQ (a series per group, topic and partition).
 pub static GROUPS: Opt<Choice> = Opt::choice("ces_groups", "off", &["off", "on"]);
+/// Each value exported with its Cloud Eye minute as the sample's timestamp instead of the
+/// scrape's (docs/cloud-eye.md: Prometheus' lookback then hides points older than 5 minutes).
+pub static TIMESTAMPS: Opt<Choice> = Opt::choice("ces_timestamps", "off", &["off", "on"]);
 
 pub static DESCRIPTION: Description = Description {
     name: "ces",
@@ -62,6 +67,7 @@ pub static DESCRIPTION: Description = Description {
         &HIERARCHY_MINUTES.spec,
         &PARTITIONS.spec,
         &GROUPS.spec,
+        &TIMESTAMPS.spec,
     ],
     families: CES_FAMILIES,
 };
@@ -101,6 +107,7 @@ impl Ces {
         cx: &Context<'_>,
         instance: &InstanceRef,
         now_ms: i64,
+        horizon_ms: i64,
     ) -> Result<Arc<Plan>, ApiError> {
         let refresh_ms = i64::from(cx.settings.option(&HIERARCHY_MINUTES)) * 60_000;
         let kept = lock(&self.instances)
@@ -129,13 +136,17 @@ impl Ces {
                 ));
                 let mut instances = lock(&self.instances);
                 let state = instances.entry(instance.id.clone()).or_default();
-                // Series the hierarchy no longer lists (a deleted topic) go now.
+                // Series the hierarchy no longer lists (a deleted topic) go now from the
+                // exposition; their cursors stay while a first read could still reach
+                // below them, so a series that comes back never goes back in time.
                 let live: std::collections::HashSet<String> = plan
                     .series
                     .iter()
                     .map(|s| series_key(s.metric.name, &s.dimensions))
                     .collect();
-                state.newest.retain(|key, _| live.contains(key));
+                state.newest.retain(|key, newest| {
+                    live.contains(key) || newest.timestamp_ms >= now_ms - horizon_ms
+                });
                 state.plan = Some((now_ms, Arc::clone(&plan)));
                 Ok(plan)
             }
@@ -159,10 +170,10 @@ impl Collector for Ces {
         async move {
             let instance = cx.instance();
             let now_ms = cx.health.now_ms();
-            let plan = self.plan(cx, instance, now_ms).await?;
+            let horizon_ms = i64::from(cx.settings.option(&LATENESS_MINUTES)) * 60_000;
+            let plan = self.plan(cx, instance, now_ms, horizon_ms).await?;
             let (_, max_age) = cx.settings.schedule(DESCRIPTION.name);
             let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
-            let horizon_ms = i64::from(cx.settings.option(&LATENESS_MINUTES)) * 60_000;
             let series: Vec<&Series> = plan.series.iter().collect();
             let by_level = self
                 .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
@@ -273,6 +284,7 @@ impl Ces {
                 }
             }
         }
+        let timestamps = cx.settings.option(&TIMESTAMPS) == "on";
         let mut levels: BTreeMap<Level, Result<Vec<Sample>, ApiError>> = BTreeMap::new();
         let mut newest_point: BTreeMap<Level, i64> = BTreeMap::new();
         for (series, key) in series.iter().zip(&keys) {
@@ -289,11 +301,12 @@ impl Ces {
                 continue;
             }
             if let Ok(samples) = samples {
-                samples.push(Sample::new(
-                    series.metric.family,
-                    series.labels.clone(),
-                    newest.value,
-                ));
+                let sample = Sample::new(series.metric.family, series.labels.clone(), newest.value);
+                samples.push(if timestamps {
+                    sample.at(newest.timestamp_ms)
+                } else {
+                    sample
+                });
                 let point = newest_point.entry(level).or_insert(newest.timestamp_ms);
                 *point = (*point).max(newest.timestamp_ms);
             }
