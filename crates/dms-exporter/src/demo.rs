@@ -45,6 +45,9 @@ pub fn config_yaml(sim: &SimConfig, address: SocketAddr, intervals: &str) -> Str
     yaml
 }
 
+/// Cloud Eye history the demo simulator starts with.
+const DEMO_CES_HISTORY: Duration = Duration::from_secs(15 * 60);
+
 /// Exact lag in seconds reads per Kafka instance and cycle in the demo: its fleet starts with
 /// groups already far behind, older than any log end history, which only the exact method
 /// can date (interpolation leaves them without a value rather than guess).
@@ -83,10 +86,12 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<Demo> {
     // One evolution step advances the fleet clock by as much real time as it takes.
-    let sim_config = SimConfig {
+    let mut sim_config = SimConfig {
         tick: EVOLVE_EVERY,
         ..SimConfig::demo()
     };
+    // Cloud Eye has history before anyone reads it: the demo's panels have points at once.
+    sim_config.ces.backfill = DEMO_CES_HISTORY;
     let listener = TcpListener::bind(simulator_address).await?;
     let address = listener.local_addr()?;
     let yaml = config_yaml(&sim_config, address, &demo_settings());

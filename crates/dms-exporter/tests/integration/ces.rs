@@ -448,7 +448,11 @@ async fn with_ces_timestamps_each_series_carries_its_minute_and_never_goes_back(
             .filter(|l| l.starts_with("dms_ces_newest_point_timestamp_seconds"))
             .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
             .fold(0.0, f64::max);
-        let newest_stamp = text_stamps.iter().map(|(_, s)| *s).max().unwrap_or_default();
+        let newest_stamp = text_stamps
+            .iter()
+            .map(|(_, s)| *s)
+            .max()
+            .unwrap_or_default();
         assert_eq!(newest_stamp as f64 / 1000.0, newest_point);
         // The DMS families keep the scrape's time.
         for line in text

@@ -11,7 +11,7 @@
 //! The newest point of each series is exported as a gauge, its minute in
 //! `dms_ces_newest_point_timestamp_seconds` (and, with `ces_timestamps: on`, as the sample's
 //! timestamp: the cursor only moves forward, so a series' timestamps never go back); a
-//! series without a new point for `max_age` goes.
+//! series without a new point for `max_age` (at least 5 minutes) goes.
 
 pub mod catalog;
 pub mod series;
@@ -85,6 +85,11 @@ struct InstanceState {
 pub struct Ces {
     instances: Mutex<HashMap<String, InstanceState>>,
 }
+
+/// The least time a series is kept without a new point, whatever the collector's `max_age`:
+/// Cloud Eye's points come a minute apart and their lateness varies by minutes, so a max age
+/// made for a short interval (three times 15 s in the demo) would make every series blink.
+const SERIES_MIN_AGE_MS: i64 = 5 * window::PERIOD_MS;
 
 /// Separates a series key's parts (a character no name or value holds).
 const KEY_SEPARATOR: char = '\u{1f}';
@@ -173,7 +178,9 @@ impl Collector for Ces {
             let horizon_ms = i64::from(cx.settings.option(&LATENESS_MINUTES)) * 60_000;
             let plan = self.plan(cx, instance, now_ms, horizon_ms).await?;
             let (_, max_age) = cx.settings.schedule(DESCRIPTION.name);
-            let max_age_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+            let max_age_ms = i64::try_from(max_age.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(SERIES_MIN_AGE_MS);
             let series: Vec<&Series> = plan.series.iter().collect();
             let by_level = self
                 .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
