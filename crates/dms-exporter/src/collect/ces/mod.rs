@@ -96,10 +96,14 @@ const KEY_SEPARATOR: char = '\u{1f}';
 
 /// Identifies a series across cycles, and an answer's series: its metric and dimension values.
 fn series_key(metric_name: &str, dimensions: &[MetricDimension]) -> String {
+    series_key_of(metric_name, dimensions.iter().map(|d| d.value.as_str()))
+}
+
+fn series_key_of<'a>(metric_name: &str, values: impl Iterator<Item = &'a str>) -> String {
     let mut key = metric_name.to_owned();
-    for dimension in dimensions {
+    for value in values {
         key.push(KEY_SEPARATOR);
-        key.push_str(&dimension.value);
+        key.push_str(value);
     }
     key
 }
@@ -144,11 +148,7 @@ impl Ces {
                 // Series the hierarchy no longer lists (a deleted topic) go now from the
                 // exposition; their cursors stay while a first read could still reach
                 // below them, so a series that comes back never goes back in time.
-                let live: std::collections::HashSet<String> = plan
-                    .series
-                    .iter()
-                    .map(|s| series_key(s.metric.name, &s.dimensions))
-                    .collect();
+                let live: std::collections::HashSet<String> = plan.keys().collect();
                 state.newest.retain(|key, newest| {
                     live.contains(key) || newest.timestamp_ms >= now_ms - horizon_ms
                 });
@@ -181,7 +181,8 @@ impl Collector for Ces {
             let max_age_ms = i64::try_from(max_age.as_millis())
                 .unwrap_or(i64::MAX)
                 .max(SERIES_MIN_AGE_MS);
-            let series: Vec<&Series> = plan.series.iter().collect();
+            let all = plan.series(instance.engine);
+            let series: Vec<&Series> = all.iter().collect();
             let by_level = self
                 .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
                 .await;

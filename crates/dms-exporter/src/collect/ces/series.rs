@@ -10,7 +10,8 @@ use super::catalog::{self, CesMetric, Level};
 use crate::collect::FiltersConfig;
 use crate::collect::kafka::broker_label;
 
-/// One series to read, and the labels its value is exported with.
+/// One series to read, and the labels its value is exported with; built for a cycle from the
+/// kept [`Plan`], which holds each dimension tuple once for all its metrics.
 #[derive(Debug, Clone)]
 pub struct Series {
     pub metric: &'static CesMetric,
@@ -20,13 +21,82 @@ pub struct Series {
     pub labels: Vec<String>,
 }
 
-/// What an instance's hierarchy asks the exporter to read.
+/// One level of an instance's hierarchy: its dimension names, the metrics the exporter reads
+/// there, and a tuple of dimension values (after the instance's) per resource.
+#[derive(Debug)]
+struct LevelPlan {
+    level: Level,
+    /// `dim_router`: the instance's dimension name, then the tuple's.
+    names: Box<[String]>,
+    metrics: Box<[&'static CesMetric]>,
+    tuples: Vec<Box<[String]>>,
+}
+
+/// What an instance's hierarchy asks the exporter to read, kept between hierarchy reads: each
+/// tuple once, so a fleet's plans weigh about a tuple's values, not a series' labels and query.
 #[derive(Debug, Default)]
 pub struct Plan {
-    pub series: Vec<Series>,
+    instance_id: String,
+    levels: Vec<LevelPlan>,
     /// Metrics of levels the exporter reads that its catalogue does not know, and metrics of
     /// levels it does not know at all.
     pub unknown: u64,
+}
+
+impl Plan {
+    /// Every series, with its query dimensions and exported labels.
+    pub fn series(&self, engine: Engine) -> Vec<Series> {
+        let mut out = Vec::with_capacity(self.len());
+        for level in &self.levels {
+            for tuple in &level.tuples {
+                let dimensions: Vec<MetricDimension> = std::iter::once(&self.instance_id)
+                    .chain(tuple.iter())
+                    .zip(level.names.iter())
+                    .map(|(value, name)| MetricDimension {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect();
+                let labels = labels(engine, level.level, &self.instance_id, tuple);
+                for metric in level.metrics.iter() {
+                    out.push(Series {
+                        metric,
+                        dimensions: dimensions.clone(),
+                        labels: labels.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// How many series the plan reads.
+    pub fn len(&self) -> usize {
+        self.levels
+            .iter()
+            .map(|level| level.tuples.len() * level.metrics.len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Each series' key ([`super::series_key`] of its metric and dimension values), for
+    /// telling which kept cursors the plan still reads.
+    pub fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        self.levels.iter().flat_map(move |level| {
+            level.tuples.iter().flat_map(move |tuple| {
+                level.metrics.iter().map(move |metric| {
+                    super::series_key_of(
+                        metric.name,
+                        std::iter::once(self.instance_id.as_str())
+                            .chain(tuple.iter().map(String::as_str)),
+                    )
+                })
+            })
+        })
+    }
 }
 
 /// The series of `hierarchy` for an instance of `engine`, at the levels `wanted` allows.
@@ -37,7 +107,10 @@ pub fn plan(
     wanted: impl Fn(Level) -> bool,
     filters: &FiltersConfig,
 ) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        instance_id: instance_id.to_owned(),
+        ..Plan::default()
+    };
     let mut levels: Vec<&CesDimension> = Vec::new();
     for dimension in &hierarchy.dimensions {
         levels.push(dimension);
@@ -66,31 +139,24 @@ pub fn plan(
         if metrics.is_empty() || dimension.dim_router.is_empty() {
             continue;
         }
-        let tuples = values(
+        let tuples: Vec<Box<[String]>> = values(
             &dimension.key_name,
             &hierarchy.lists,
             dimension.dim_router.len(),
-        );
-        for tuple in tuples {
-            let Some(labels) = labels(engine, level, instance_id, &tuple, filters) else {
-                continue;
-            };
-            let dimensions: Vec<MetricDimension> = std::iter::once(instance_id.to_owned())
-                .chain(tuple)
-                .zip(&dimension.dim_router)
-                .map(|(value, name)| MetricDimension {
-                    name: name.clone(),
-                    value,
-                })
-                .collect();
-            for metric in &metrics {
-                plan.series.push(Series {
-                    metric,
-                    dimensions: dimensions.clone(),
-                    labels: labels.clone(),
-                });
-            }
+        )
+        .into_iter()
+        .filter(|tuple| tuple.len() == level.labels().len() && allowed(level, tuple, filters))
+        .map(Vec::into_boxed_slice)
+        .collect();
+        if tuples.is_empty() {
+            continue;
         }
+        plan.levels.push(LevelPlan {
+            level,
+            names: dimension.dim_router.clone().into_boxed_slice(),
+            metrics: metrics.into_boxed_slice(),
+            tuples,
+        });
     }
     plan
 }
@@ -158,37 +224,33 @@ fn item_name(item: &Value) -> Option<String> {
     }
 }
 
-/// The exported labels of a tuple, or `None` when a filter drops it. Kafka's brokers are
-/// `broker-0` in CES and `0` in the DMS families, which must join.
-fn labels(
-    engine: Engine,
-    level: Level,
-    instance_id: &str,
-    tuple: &[String],
-    filters: &FiltersConfig,
-) -> Option<Vec<String>> {
-    if tuple.len() != level.labels().len() {
-        return None;
-    }
-    let mut labels = vec![instance_id.to_owned()];
-    for (name, value) in level.labels().iter().zip(tuple) {
-        let allowed = match *name {
+/// Whether the topic, group, vhost and queue filters let a tuple through.
+fn allowed(level: Level, tuple: &[String], filters: &FiltersConfig) -> bool {
+    level
+        .labels()
+        .iter()
+        .zip(tuple)
+        .all(|(name, value)| match *name {
             "topic" => filters.topics.allows(value),
             "group" => filters.groups.allows(value),
             "vhost" => filters.vhosts.allows(value),
             "queue" => filters.queues.allows(value),
             _ => true,
-        };
-        if !allowed {
-            return None;
-        }
+        })
+}
+
+/// The exported labels of a tuple. Kafka's brokers are `broker-0` in CES and `0` in the DMS
+/// families, which must join.
+fn labels(engine: Engine, level: Level, instance_id: &str, tuple: &[String]) -> Vec<String> {
+    let mut labels = vec![instance_id.to_owned()];
+    for (name, value) in level.labels().iter().zip(tuple) {
         labels.push(if *name == "broker" && engine == Engine::Kafka {
             broker_label(value)
         } else {
             value.clone()
         });
     }
-    Some(labels)
+    labels
 }
 
 #[cfg(test)]
@@ -201,7 +263,7 @@ mod tests {
     }
 
     fn keys(plan: &Plan) -> Vec<String> {
-        plan.series
+        plan.series(Engine::Kafka)
             .iter()
             .map(|s| format!("{} {}", s.metric.name, s.labels.join(",")))
             .collect()
@@ -235,7 +297,7 @@ mod tests {
             "{keys:#?}"
         );
         let cpu = plan
-            .series
+            .series(Engine::Kafka)
             .iter()
             .find(|s| s.metric.name == "broker_produce_mean")
             .map(|s| s.dimensions.clone())
