@@ -3,6 +3,7 @@
 use axum::http::HeaderMap;
 
 use super::Incoming;
+use crate::config::AccessKey;
 use crate::error::ApiError;
 use crate::locks::lock;
 use crate::metadata::TemporaryVerdict;
@@ -43,7 +44,6 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
         query,
         body,
     } = *request;
-    let config = &sim.inner.config;
     if let Some(token) = header_str(headers, "x-auth-token") {
         let state = lock(&sim.inner.state);
         let Some(Token {
@@ -67,6 +67,59 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
         }
         return Ok(token.to_owned());
     }
+    let access_key = verify_signature(
+        sim,
+        &Signed {
+            method: method.as_str(),
+            path: uri.path(),
+            headers,
+            query,
+            body,
+        },
+        &[],
+    )?;
+    if let Some(path_project) = &route.project_id {
+        if !sim.projects().iter().any(|p| &p.project_id == path_project) {
+            return Err(ApiError::dms(
+                403,
+                "DMS.10240309",
+                "Access denied. You cannot perform operations on DMS.",
+            ));
+        }
+        if let Some(header_project) = header_str(headers, "x-project-id")
+            && header_project != path_project
+        {
+            return Err(ApiError::dms(
+                401,
+                "DMS.10240104",
+                "The project ID and token do not match.",
+            ));
+        }
+    }
+    Ok(access_key)
+}
+
+/// What a signature covers: the request as it arrived.
+pub(crate) struct Signed<'a> {
+    pub method: &'a str,
+    /// The path as sent (percent-encoded).
+    pub path: &'a str,
+    pub headers: &'a HeaderMap,
+    pub query: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// Checks an `SDK-HMAC-SHA256` signature as the gateway does: a permanent key of this
+/// account or of `trusted` principals (another account's, calling STS), or unexpired
+/// temporary keys with their own security token signed; the date within the allowed skew.
+/// Returns the access key.
+pub(crate) fn verify_signature(
+    sim: &Simulator,
+    request: &Signed<'_>,
+    trusted: &[AccessKey],
+) -> Result<String, ApiError> {
+    let config = &sim.inner.config;
+    let headers = request.headers;
     let Some(authorization) = header_str(headers, "authorization") else {
         return Err(ApiError::apigw_auth("no authorization header found"));
     };
@@ -75,6 +128,7 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
     let permanent = config
         .credentials
         .iter()
+        .chain(trusted)
         .find(|k| k.access_key == parsed.access_key)
         .map(|k| k.secret_key.clone());
     let (secret_key, security_token) = match permanent {
@@ -107,9 +161,11 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
             "Incorrect app authentication information: request expired",
         ));
     }
-    let path = dms_sign::decode_path(uri.path());
+    let path = dms_sign::decode_path(request.path);
+    let query = request.query;
+    let body = request.body;
     let request = dms_sign::SigningRequest {
-        method: method.as_str(),
+        method: request.method,
         path: &path,
         query,
         headers: &signed,
@@ -126,28 +182,6 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
     }
     if !dms_sign::verify(secret_key.as_bytes(), &request, &parsed.signature) {
         return Err(ApiError::apigw_auth("verify aksk signature fail"));
-    }
-    if let Some(path_project) = &route.project_id {
-        if !config
-            .projects
-            .iter()
-            .any(|p| &p.project_id == path_project)
-        {
-            return Err(ApiError::dms(
-                403,
-                "DMS.10240309",
-                "Access denied. You cannot perform operations on DMS.",
-            ));
-        }
-        if let Some(header_project) = header_str(headers, "x-project-id")
-            && header_project != path_project
-        {
-            return Err(ApiError::dms(
-                401,
-                "DMS.10240104",
-                "The project ID and token do not match.",
-            ));
-        }
     }
     Ok(parsed.access_key)
 }

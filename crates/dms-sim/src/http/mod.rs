@@ -2,7 +2,7 @@
 //! authenticate, gateway limit, faults, arrival checks, latency, answer, log); each stage in
 //! its own module.
 
-mod auth;
+pub(crate) mod auth;
 pub(crate) mod cache;
 mod faults;
 pub(crate) mod gateway;
@@ -46,6 +46,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
     crate::control::routes()
         .merge(crate::metadata::routes())
         .merge(crate::identity::routes())
+        .merge(crate::sts::routes())
         .fallback(api)
         .with_state(sim.clone())
         .layer(axum::middleware::map_response_with_state(
