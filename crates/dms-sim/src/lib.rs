@@ -35,6 +35,7 @@ mod query;
 mod rabbitmq;
 mod request_log;
 mod rocketmq;
+mod signature;
 mod sts;
 mod wire;
 

@@ -24,9 +24,9 @@ use tokio::time::Instant;
 
 use crate::Simulator;
 use crate::error::ApiError;
-use crate::http::auth::{Signed, verify_signature};
 use crate::locks::lock;
 use crate::query::query_pairs;
+use crate::signature::{Signed, verify_signature};
 
 /// What STS does instead of answering.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

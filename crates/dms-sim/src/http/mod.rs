@@ -2,7 +2,7 @@
 //! authenticate, gateway limit, faults, arrival checks, latency, answer, log); each stage in
 //! its own module.
 
-pub(crate) mod auth;
+mod auth;
 pub(crate) mod cache;
 mod faults;
 pub(crate) mod gateway;
