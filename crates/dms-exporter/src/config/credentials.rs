@@ -26,7 +26,7 @@ use dms_cloud::{
 };
 use secrecy::SecretString;
 
-use super::types::{CredentialSourceName, CredentialsConfig};
+use super::types::{Config, CredentialSourceName, CredentialsConfig};
 use crate::files::read_capped;
 
 /// Where the environment comes from: real in production, a map in tests.
@@ -63,7 +63,9 @@ impl CredentialsError {
     /// The configuration key the error is about, when it names one (`credentials.…`).
     pub fn field(&self) -> Option<&str> {
         match self {
-            CredentialsError::File { field, .. } if field.starts_with("credentials.") => {
+            CredentialsError::File { field, .. }
+                if field.starts_with("credentials.") || field.starts_with("accounts[") =>
+            {
                 Some(field)
             }
             _ => None,
@@ -147,6 +149,69 @@ pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsErro
     .filter_map(|(field, path)| Some((field, path.as_deref()?)))
     .filter_map(|(field, path)| read_secret_file(field, Path::new(path)).err())
     .collect()
+}
+
+/// An account's error, naming the account (`accounts[1].credentials.secret_key_file`).
+fn in_account(index: usize, name: &str, error: CredentialsError) -> CredentialsError {
+    match error {
+        CredentialsError::File {
+            field,
+            path,
+            reason,
+        } => CredentialsError::File {
+            field: if field.starts_with("credentials.") {
+                format!("accounts[{index}].{field}")
+            } else {
+                format!("{field} (account {name})")
+            },
+            path,
+            reason,
+        },
+        CredentialsError::Missing(text) => {
+            CredentialsError::Missing(format!("account {name} (accounts[{index}]): {text}"))
+        }
+    }
+}
+
+/// [`check_credential_files`] of the top-level block and of every account.
+pub fn check_all_credential_files(config: &Config) -> Vec<CredentialsError> {
+    let mut errors = check_credential_files(&config.credentials);
+    for (index, account) in config.accounts.iter().enumerate() {
+        let account = &account.value;
+        errors.extend(
+            check_credential_files(&account.credentials)
+                .into_iter()
+                .map(|error| in_account(index, &account.name, error)),
+        );
+    }
+    errors
+}
+
+/// The credentials of a whole file: the top-level block's and each account's, in the order
+/// of `accounts:`. A file with accounts has no top-level block: its place is held by keys that
+/// sign nothing (no target uses them).
+pub fn resolve_all(
+    config: &Config,
+    env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
+) -> Result<(Credentials, Vec<Credentials>), CredentialsError> {
+    if config.accounts.is_empty() {
+        return Ok((
+            resolve_credentials(&config.credentials, env, transport)?,
+            Vec::new(),
+        ));
+    }
+    let accounts = config
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(index, account)| {
+            let account = &account.value;
+            resolve_credentials(&account.credentials, env, transport)
+                .map_err(|error| in_account(index, &account.name, error))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Credentials::aksk(String::new(), String::new()), accounts))
 }
 
 /// The files credentials may be read from: those the configuration names and those in

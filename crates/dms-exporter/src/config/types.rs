@@ -171,7 +171,7 @@ impl<'de> Deserialize<'de> for AccountRegions {
 
 /// `accounts[].discovery`: every project IAM lists for the account, re-read every
 /// `interval`; each region found read with these settings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscoveryConfig {
     /// How often IAM's project list is read again (default 1h).
@@ -185,6 +185,19 @@ pub struct DiscoveryConfig {
     pub engines: Vec<Engine>,
     #[serde(default)]
     pub insecure_http: bool,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            interval: None,
+            iam_endpoint: None,
+            endpoint: None,
+            ces_endpoint: None,
+            engines: default_engines(),
+            insecure_http: false,
+        }
+    }
 }
 
 impl CredentialsConfig {
@@ -331,7 +344,7 @@ impl fmt::Debug for IamUserConfig {
 }
 
 /// One region and its projects.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionConfig {
     pub name: String,

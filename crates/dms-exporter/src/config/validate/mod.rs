@@ -76,6 +76,14 @@ fn accounts(config: &Config, problems: &mut Vec<Problem>) {
                 }
             }
             AccountRegions::All => {
+                if value.credentials.selected_source()
+                    == crate::config::types::CredentialSourceName::IamPassword
+                {
+                    problems.push(nowhere(
+                        &format!("{prefix}.regions"),
+                        "regions: all reads IAM's project list with keys, and an IAM password's token is scoped to one region's project: list the regions, or give the account keys",
+                    ));
+                }
                 if let Some(discovery) = &value.discovery {
                     for (name, url) in [
                         ("iam_endpoint", &discovery.iam_endpoint),
