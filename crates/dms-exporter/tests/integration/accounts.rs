@@ -14,7 +14,11 @@ use dms_sim::{AgencyFault, SimConfig, Simulator};
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{HostRouter, series, snapshot_text};
-use crate::temporary_credentials::{account_with_agency, agency_credentials};
+use crate::temporary_credentials::{
+    EXTERNAL_ID, account_with_agency, agency_credentials, principal,
+};
+use dms_exporter::cli::{LogFormat, LogLevel};
+use dms_exporter::logging::{self, Captured};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const COLLECTORS: &str =
@@ -75,6 +79,13 @@ fn target_up(text: &str, account: &str) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets() {
+    let logs = Captured::default();
+    let filter = logging::filter(None, LogLevel::Debug).expect("filter");
+    let _logs = tracing::subscriber::set_default(logging::subscriber(
+        filter,
+        LogFormat::Logfmt,
+        logs.clone(),
+    ));
     let a_config = SimConfig::deterministic();
     let a = Simulator::new(a_config.clone());
     let (_, b) = account_with_agency(0xb0b);
@@ -168,9 +179,27 @@ async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets(
         target_up(&text, "archive"),
         ["dms_target_up{account=\"archive\",region=\"ap-southeast-1\",project_id=\"\"} 0"]
     );
-    // The rejected key never reached a signature lockout of another account's host.
-    let snapshot = snapshot_text(&exporter);
-    assert!(!snapshot.contains("not-the-secret-key"));
+    // No secret of any account in the logs, /metrics or the self-metrics.
+    let shown = [logs.text(), snapshot_text(&exporter), text].join("\n");
+    assert!(
+        shown.contains("account=logistics"),
+        "the log names the account"
+    );
+    let mut hidden = vec![
+        "not-the-secret-key".to_owned(),
+        EXTERNAL_ID.to_owned(),
+        principal().secret_key,
+        a_config.credentials[0].secret_key.clone(),
+    ];
+    for sim in [&b, &c] {
+        for access_key in sim.temporary_access_keys() {
+            let (secret, token) = sim.temporary_key(&access_key).unwrap_or_default();
+            hidden.extend([access_key, secret, token]);
+        }
+    }
+    for secret in &hidden {
+        assert!(!shown.contains(secret.as_str()), "{secret} shown");
+    }
     shutdown.cancel();
 }
 

@@ -251,14 +251,14 @@ collectors:
 }
 
 /// The monitoring account's principal, trusted by the agency of the simulated account.
-fn principal() -> dms_sim::AccessKey {
+pub(crate) fn principal() -> dms_sim::AccessKey {
     dms_sim::AccessKey {
         access_key: "MONITORINGPRINCIPAL01".to_owned(),
         secret_key: "monitoring-principal-secret".to_owned(),
     }
 }
 
-const EXTERNAL_ID: &str = "agency-external-id-5b1e";
+pub(crate) const EXTERNAL_ID: &str = "agency-external-id-5b1e";
 
 /// A simulated account whose agency `dms-monitoring` trusts [`principal`] with [`EXTERNAL_ID`].
 pub(crate) fn account_with_agency(seed: u64) -> (SimConfig, Simulator) {
