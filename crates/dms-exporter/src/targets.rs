@@ -259,6 +259,7 @@ impl Unresolved {
                     }
                     let target = Target {
                         project: Project {
+                            account: self.account,
                             region: self.region,
                             project_id,
                             engines: self.engines,

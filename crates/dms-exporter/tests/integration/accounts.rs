@@ -153,6 +153,21 @@ async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets(
         assert!(!together.is_empty(), "{family}");
         assert_eq!(together, by_itself, "{family}");
     }
+    // Only the instance information names the account; no data series does.
+    assert!(
+        series(&exporter, "dms_instance_info")
+            .iter()
+            .all(|line| line.contains("account=\"payments\",region=")),
+        "{:?}",
+        series(&exporter, "dms_instance_info")
+    );
+    assert!(
+        snapshot_text(&exporter)
+            .lines()
+            .filter(|line| line.contains("account=\""))
+            .all(|line| line.starts_with("dms_instance_info{")),
+        "an account label outside dms_instance_info"
+    );
     // The refused agency comes back: its account joins, the others unchanged.
     b.set_agency_fault(AgencyFault::None);
     tokio::time::sleep(3 * MINUTE).await;
