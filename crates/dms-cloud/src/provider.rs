@@ -79,8 +79,105 @@ impl fmt::Debug for SigningKeys {
     }
 }
 
-/// Where temporary keys come from. Each variant is one way the official SDKs obtain them;
-/// more (OIDC exchange, agencies) are added as variants, each with its own fetch.
+/// The keys an agency is assumed with: fixed ones, or another provider's (the ECS metadata
+/// service's, an id token's), fetched through it when they are needed.
+#[derive(Clone)]
+pub enum BaseKeys {
+    Static(SigningKeys),
+    Provided(CredentialProvider),
+}
+
+impl BaseKeys {
+    /// Boxed: a provider's fetch may ask another provider (an agency its base's).
+    fn keys(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<SigningKeys, RefreshError>> + Send + '_>>
+    {
+        Box::pin(async move {
+            match self {
+                BaseKeys::Static(keys) => Ok(keys.clone()),
+                BaseKeys::Provided(provider) => provider.keys().await,
+            }
+        })
+    }
+}
+
+impl fmt::Debug for BaseKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseKeys::Static(keys) => f.debug_tuple("Static").field(keys).finish(),
+            BaseKeys::Provided(provider) => f.debug_tuple("Provided").field(provider).finish(),
+        }
+    }
+}
+
+impl PartialEq for BaseKeys {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (BaseKeys::Static(a), BaseKeys::Static(b)) => {
+                a.access_key == b.access_key
+                    && a.secret_key.expose_secret() == b.secret_key.expose_secret()
+            }
+            (BaseKeys::Provided(a), BaseKeys::Provided(b)) => a.source() == b.source(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for BaseKeys {}
+
+/// An agency in another account (or this one), assumed through STS v5
+/// (`POST {sts_endpoint}/v5/agencies/assume`, signed with the base keys).
+#[derive(Clone)]
+pub struct AgencySource {
+    pub base: BaseKeys,
+    pub sts_endpoint: String,
+    /// `iam::{domain_id}:agency:{name}`.
+    pub agency_urn: String,
+    /// `agency_session_name`: who assumed it, in the other account's audit trail.
+    pub session_name: String,
+    /// What the agency's trust policy requires (`sts:ExternalId`); never shown.
+    pub external_id: Option<SecretString>,
+    /// `duration_seconds` asked for (at most an hour when the base keys are temporary:
+    /// STS refuses longer for chained agencies).
+    pub duration: Duration,
+}
+
+impl fmt::Debug for AgencySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgencySource")
+            .field("base", &self.base)
+            .field("sts_endpoint", &self.sts_endpoint)
+            .field("agency_urn", &self.agency_urn)
+            .field("session_name", &self.session_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+impl PartialEq for AgencySource {
+    fn eq(&self, other: &Self) -> bool {
+        self.base == other.base
+            && self.sts_endpoint == other.sts_endpoint
+            && self.agency_urn == other.agency_urn
+            && self.session_name == other.session_name
+            && self.external_id.as_ref().map(ExposeSecret::expose_secret)
+                == other.external_id.as_ref().map(ExposeSecret::expose_secret)
+            && self.duration == other.duration
+    }
+}
+
+impl Eq for AgencySource {}
+
+/// The longest session STS grants an agency assumed with temporary keys.
+pub const CHAINED_AGENCY_LIMIT: Duration = Duration::from_secs(3600);
+
+/// Where temporary keys come from. Each variant is one way the official SDKs obtain them,
+/// each with its own fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CredentialSource {
     /// The ECS metadata service (`GET {endpoint}/openstack/latest/securitykey`), with a
@@ -98,6 +195,8 @@ pub enum CredentialSource {
         token_file: std::path::PathBuf,
         lifetime: Duration,
     },
+    /// Keys of an agency, bought with base keys at STS (cross-account monitoring).
+    Agency(Box<AgencySource>),
 }
 
 impl CredentialSource {
@@ -106,6 +205,7 @@ impl CredentialSource {
         match self {
             CredentialSource::EcsMetadata { .. } => "ecs_metadata",
             CredentialSource::IdToken { .. } => "id_token",
+            CredentialSource::Agency(_) => "agency",
         }
     }
 
@@ -113,7 +213,7 @@ impl CredentialSource {
     fn timeout(&self) -> Duration {
         match self {
             CredentialSource::EcsMetadata { .. } => METADATA_TIMEOUT,
-            CredentialSource::IdToken { .. } => IAM_TIMEOUT,
+            CredentialSource::IdToken { .. } | CredentialSource::Agency(_) => IAM_TIMEOUT,
         }
     }
 }
@@ -361,6 +461,7 @@ impl CredentialProvider {
                 self.fetch_with_id_token(iam_endpoint, idp_id, token_file, *lifetime)
                     .await
             }
+            CredentialSource::Agency(agency) => self.fetch_agency(agency).await,
         };
         let mut state = lock(&self.inner.state);
         match result {
@@ -622,6 +723,111 @@ impl CredentialProvider {
         let response = self
             .post_json(&url, &[("X-Auth-Token", token.expose_secret())], &body)
             .await?;
+        issued_from(response.body(), OffsetDateTime::now_utc(), Instant::now()).map_err(|reason| {
+            RefreshError::Unusable {
+                source_name,
+                url,
+                reason,
+            }
+        })
+    }
+
+    /// `POST {sts}/v5/agencies/assume`, signed with the base keys (and their security token).
+    async fn fetch_agency(&self, agency: &AgencySource) -> Result<Issued, RefreshError> {
+        let source_name = self.inner.source.label();
+        let url = format!(
+            "{}/v5/agencies/assume",
+            agency.sts_endpoint.trim_end_matches('/')
+        );
+        let unusable = |reason: &'static str| RefreshError::Unusable {
+            source_name,
+            url: url.clone(),
+            reason,
+        };
+        let base = agency.base.keys().await?;
+        let duration = if base.security_token.is_some() {
+            agency.duration.min(CHAINED_AGENCY_LIMIT)
+        } else {
+            agency.duration
+        };
+        let mut body = serde_json::json!({
+            "agency_urn": agency.agency_urn,
+            "agency_session_name": agency.session_name,
+            "duration_seconds": duration.as_secs(),
+        });
+        if let Some(external_id) = &agency.external_id {
+            body["external_id"] = serde_json::Value::from(external_id.expose_secret());
+        }
+        let body = Bytes::from(body.to_string());
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| unusable("the STS endpoint does not form a valid URL"))?;
+        let host = uri
+            .authority()
+            .map(|authority| authority.as_str().to_owned())
+            .ok_or_else(|| unusable("the STS endpoint has no host"))?;
+        let mut headers = vec![("Host".to_owned(), host)];
+        if let Some(token) = &base.security_token {
+            headers.push((
+                "X-Security-Token".to_owned(),
+                token.expose_secret().to_owned(),
+            ));
+        }
+        headers.push((
+            dms_sign::SDK_DATE_HEADER.to_owned(),
+            dms_sign::sdk_date(OffsetDateTime::now_utc()),
+        ));
+        let path = dms_sign::decode_path(uri.path());
+        let signing = dms_sign::SigningRequest {
+            method: "POST",
+            path: &path,
+            query: &[],
+            headers: &headers,
+            body: &body,
+        };
+        let authorization = dms_sign::authorization(
+            &base.access_key,
+            base.secret_key.expose_secret().as_bytes(),
+            &signing,
+        );
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(uri)
+            .header("Content-Type", "application/json;charset=UTF-8");
+        for (name, value) in headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain([("Authorization", authorization.as_str())])
+        {
+            let mut value = http::HeaderValue::from_str(value)
+                .map_err(|_| unusable("a header value is not valid"))?;
+            value.set_sensitive(true);
+            builder = builder.header(name, value);
+        }
+        let request = builder
+            .body(body)
+            .map_err(|_| unusable("the request could not be built"))?;
+        let response = self.send(request, &url).await?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(RefreshError::Refused {
+                source_name,
+                url,
+                status: status.as_u16(),
+                hint: match status {
+                    StatusCode::UNAUTHORIZED => {
+                        " (STS rejected the base credentials' signature or security token)"
+                    }
+                    StatusCode::FORBIDDEN => {
+                        " (does the agency exist, trust this account's principal, and require this external_id?)"
+                    }
+                    StatusCode::BAD_REQUEST => {
+                        " (is the duration within the agency's longest session, one hour when the base keys are temporary?)"
+                    }
+                    _ => "",
+                },
+            });
+        }
         issued_from(response.body(), OffsetDateTime::now_utc(), Instant::now()).map_err(|reason| {
             RefreshError::Unusable {
                 source_name,

@@ -38,15 +38,47 @@ impl ApiObserver for MetricsObserver {
 
 /// A renewing credential source's state as the self-metrics read it at each scrape.
 pub fn credential_rows(provider: CredentialProvider) -> CredentialRows {
+    account_credential_rows(vec![(String::new(), provider)])
+}
+
+/// The rows of each account's renewing credentials (account "" in a file without accounts).
+pub fn account_credential_rows(providers: Vec<(String, CredentialProvider)>) -> CredentialRows {
     Arc::new(move || {
-        let status = provider.status();
-        vec![CredentialRow {
-            source: status.source,
-            expires_at_unix: status
-                .expires_at
-                .map(|at| at.unix_timestamp_nanos() as f64 / 1e9),
-            refresh_failures: status.failed_refreshes,
-        }]
+        providers
+            .iter()
+            .map(|(account, provider)| {
+                let status = provider.status();
+                CredentialRow {
+                    account: account.clone(),
+                    source: status.source,
+                    expires_at_unix: status
+                        .expires_at
+                        .map(|at| at.unix_timestamp_nanos() as f64 / 1e9),
+                    refresh_failures: status.failed_refreshes,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Every host's row across the host schedulers of the accounts (each account has its own,
+/// as the gateway judges and limits each key apart): one row a host, its rates and queues
+/// added, rejected or held when it is for any account.
+pub fn merged_host_rows(all: Vec<Budgets>) -> HostRows {
+    Arc::new(move || {
+        let mut merged: std::collections::BTreeMap<String, HostRow> = Default::default();
+        for row in all.iter().flat_map(|budgets| host_rows(budgets.clone())()) {
+            merged
+                .entry(row.host.clone())
+                .and_modify(|seen| {
+                    seen.effective_rate += row.effective_rate;
+                    seen.queued += row.queued;
+                    seen.credentials_rejected |= row.credentials_rejected;
+                    seen.held |= row.held;
+                })
+                .or_insert(row);
+        }
+        merged.into_values().collect()
     })
 }
 

@@ -42,6 +42,9 @@ pub struct Exporter {
     pub collectors: Arc<ArcSwap<CollectorsConfig>>,
     /// Ends the process when a background task panics.
     pub supervisor: Supervisor,
+    /// The host schedulers of each named account (`accounts:`), kept across reloads like
+    /// `budgets`, which the targets of a file without accounts use.
+    pub account_budgets: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Budgets>>>,
     publisher: JoinHandle<()>,
     collection: Option<(CancellationToken, JoinHandle<()>)>,
     shutdown: CancellationToken,
@@ -50,7 +53,10 @@ pub struct Exporter {
 /// What collection needs besides the shared pieces.
 pub struct CollectionInput {
     pub config: Config,
+    /// The credentials of the top-level block (not used when `config.accounts` is set).
     pub credentials: Credentials,
+    /// Each account's credentials, in the order of `config.accounts`.
+    pub accounts: Vec<Credentials>,
     pub transport: Arc<dyn Transport>,
     pub env_project: Option<String>,
 }
@@ -77,6 +83,7 @@ impl Exporter {
             health: Arc::new(ConsumerHealth::default()),
             collectors: Arc::new(ArcSwap::from_pointee(CollectorsConfig::default())),
             supervisor,
+            account_budgets: Arc::default(),
             publisher,
             collection: None,
             shutdown,
@@ -105,16 +112,16 @@ impl Exporter {
             token.cancel();
             let _ = task.await;
         }
-        let regions: BTreeSet<String> = input
-            .config
-            .regions
-            .iter()
-            .map(|r| r.value.name.clone())
-            .collect();
-        self.store.retain_regions(&regions);
-        self.self_metrics.retain_regions(&regions);
+        // With an account that discovers its regions, any region may still be read.
+        if let Some(regions) = configured_regions(&input.config) {
+            self.store.retain_regions(&regions);
+            self.self_metrics.retain_regions(&regions);
+        }
         // New credentials may be the fix for a key the gateway rejected: probe them at once.
         self.budgets.credentials_changed();
+        for budgets in crate::locks::lock(&self.account_budgets).values() {
+            budgets.credentials_changed();
+        }
         self.spawn_collection(input);
     }
 
@@ -128,6 +135,7 @@ impl Exporter {
         let token = self.shutdown.child_token();
         let shared = Shared {
             budgets: self.budgets.clone(),
+            account_budgets: Arc::clone(&self.account_budgets),
             store: Arc::clone(&self.store),
             metrics: Arc::clone(&self.self_metrics),
             health: Arc::clone(&self.health),
@@ -181,24 +189,73 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
     let CollectionInput {
         config,
         credentials,
+        accounts,
         transport,
         env_project,
     } = input;
     let Shared {
         budgets,
+        account_budgets,
         store,
         metrics,
         health,
         readiness,
         supervisor,
     } = shared;
-    configure_budgets(&budgets, &config);
+    // One account (the top-level block) or each of `accounts:`, with its host schedulers.
+    let plans: Vec<AccountPlan> = if config.accounts.is_empty() {
+        vec![AccountPlan {
+            name: String::new(),
+            credentials,
+            budgets: budgets.clone(),
+            regions: config.regions.iter().map(|r| r.value.clone()).collect(),
+            discovery: None,
+        }]
+    } else {
+        let mut by_name = crate::locks::lock(&account_budgets);
+        config
+            .accounts
+            .iter()
+            .zip(accounts)
+            .map(|(account, credentials)| {
+                let account = &account.value;
+                let budgets = by_name
+                    .entry(account.name.clone())
+                    .or_insert_with(|| Budgets::new(BudgetConfig::default()))
+                    .clone();
+                AccountPlan {
+                    name: account.name.clone(),
+                    credentials,
+                    budgets,
+                    regions: account
+                        .regions
+                        .listed()
+                        .iter()
+                        .map(|r| r.value.clone())
+                        .collect(),
+                    discovery: matches!(account.regions, config::AccountRegions::All)
+                        .then(|| account.discovery.clone().unwrap_or_default()),
+                }
+            })
+            .collect()
+    };
+    let all_budgets: Vec<Budgets> = plans.iter().map(|plan| plan.budgets.clone()).collect();
+    for budgets in &all_budgets {
+        configure_budgets(budgets, &config);
+    }
+    metrics.watch_hosts(if config.accounts.is_empty() {
+        api_observer::host_rows(budgets.clone())
+    } else {
+        api_observer::merged_host_rows(all_budgets)
+    });
     // Temporary keys are renewed ahead of expiry for as long as this collection runs; the
     // self-metrics show when the keys in use expire.
-    match &credentials {
-        Credentials::Provided(provider) => {
-            metrics.watch_credentials(Some(api_observer::credential_rows(provider.clone())));
-            let (provider, stop, hosts) = (provider.clone(), shutdown.clone(), budgets.clone());
+    let mut renewing = Vec::new();
+    for plan in &plans {
+        if let Credentials::Provided(provider) = &plan.credentials {
+            renewing.push((plan.name.clone(), provider.clone()));
+            let (provider, stop, hosts) =
+                (provider.clone(), shutdown.clone(), plan.budgets.clone());
             let mut renewals = provider.renewals();
             supervisor.spawn("credential refresh", async move {
                 // New keys may be the fix for keys a gateway rejected: probed at once.
@@ -214,16 +271,41 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
                 }
             });
         }
-        _ => metrics.watch_credentials(None),
     }
-    let configured = targets::configured(
-        &config,
-        &credentials,
-        &transport,
-        &budgets,
-        &metrics,
-        env_project,
+    metrics.watch_credentials(
+        (!renewing.is_empty()).then(|| api_observer::account_credential_rows(renewing)),
     );
+    let mut configured = Vec::new();
+    let (found, mut discovered) = mpsc::unbounded_channel();
+    for plan in &plans {
+        let account = targets::AccountTargets {
+            account: &plan.name,
+            credentials: &plan.credentials,
+            api: &config.api,
+            transport: &transport,
+            budgets: &plan.budgets,
+            metrics: &metrics,
+        };
+        configured.extend(targets::configured(
+            &account,
+            plan.regions.iter(),
+            env_project.clone(),
+            true,
+        ));
+        if let Some(settings) = &plan.discovery {
+            spawn_discovery(
+                plan,
+                settings,
+                &config,
+                &transport,
+                &metrics,
+                &supervisor,
+                found.clone(),
+                &shutdown,
+            );
+        }
+    }
+    drop(found);
     metrics.retain_targets(&configured.iter().map(targets::Unresolved::key).collect());
     let mut collectors = collect::all(config.sharding);
     crate::supervisor::debug_hooks(&mut collectors);
@@ -241,7 +323,6 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
     for target in configured {
         resolvers.spawn(target.resolve(Arc::clone(&metrics), report.clone(), shutdown.clone()));
     }
-    drop(report);
     let mut jobs = JoinSet::new();
     let mut initial = Vec::new();
     let mut following = false;
@@ -276,6 +357,11 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
             Some(joined) = resolvers.join_next(), if !resolvers.is_empty() => {
                 supervisor.check("target resolution", joined);
             }
+            Some(targets) = discovered.recv() => {
+                for target in targets {
+                    resolvers.spawn(target.resolve(Arc::clone(&metrics), report.clone(), shutdown.clone()));
+                }
+            }
         }
     }
     while let Some(joined) = jobs.join_next().await {
@@ -286,9 +372,121 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
     }
 }
 
+/// One account as a collection reads it.
+struct AccountPlan {
+    /// "" for the top-level block.
+    name: String,
+    credentials: Credentials,
+    budgets: Budgets,
+    regions: Vec<config::RegionConfig>,
+    /// `regions: all`: how its projects are found.
+    discovery: Option<config::DiscoveryConfig>,
+}
+
+/// Starts reading IAM's project list for an account with `regions: all`.
+#[allow(clippy::too_many_arguments)]
+fn spawn_discovery(
+    plan: &AccountPlan,
+    settings: &config::DiscoveryConfig,
+    config: &Config,
+    transport: &Arc<dyn Transport>,
+    metrics: &Arc<SelfMetrics>,
+    supervisor: &Supervisor,
+    found: mpsc::UnboundedSender<Vec<targets::Unresolved>>,
+    shutdown: &CancellationToken,
+) {
+    let iam_endpoint = settings
+        .iam_endpoint
+        .clone()
+        .unwrap_or_else(|| dms_cloud::provider::GLOBAL_IAM_ENDPOINT.to_owned());
+    let client_config = dms_cloud::ClientConfig {
+        region: "global".to_owned(),
+        endpoint: iam_endpoint.clone(),
+        iam_endpoint: iam_endpoint.clone(),
+        ces_endpoint: iam_endpoint.clone(),
+        project_id: None,
+        credentials: plan.credentials.clone(),
+        request_timeout: config.api.timeout.0,
+        retry: dms_cloud::RetryPolicy {
+            max_retries: config.api.max_retries,
+            ..dms_cloud::RetryPolicy::default()
+        },
+    };
+    let observer: Arc<dyn dms_cloud::ApiObserver> =
+        Arc::new(api_observer::MetricsObserver::new(Arc::clone(metrics)));
+    let client = match dms_cloud::DmsClient::new(
+        client_config,
+        Arc::clone(transport),
+        &plan.budgets,
+        observer,
+    ) {
+        Ok(client) => client,
+        Err(error) => {
+            metrics.record_target(&plan.name, "", "", false);
+            tracing::error!(account = %plan.name, %error, "cannot build the IAM client of the account's project list; its regions are not read");
+            return;
+        }
+    };
+    let template = config::RegionConfig {
+        name: String::new(),
+        endpoint: settings.endpoint.clone(),
+        iam_endpoint: settings.iam_endpoint.clone(),
+        ces_endpoint: settings.ces_endpoint.clone(),
+        projects: Vec::new(),
+        engines: settings.engines.clone(),
+        insecure_http: settings.insecure_http,
+    };
+    let discovery = targets::Discovery {
+        interval: settings
+            .interval
+            .map_or(targets::DISCOVERY_INTERVAL, |interval| interval.0),
+        client,
+        template,
+    };
+    let (name, credentials, budgets, api, transport, metrics, stop) = (
+        plan.name.clone(),
+        plan.credentials.clone(),
+        plan.budgets.clone(),
+        config.api.clone(),
+        Arc::clone(transport),
+        Arc::clone(metrics),
+        shutdown.clone(),
+    );
+    supervisor.spawn("project discovery", async move {
+        let account = targets::AccountTargets {
+            account: &name,
+            credentials: &credentials,
+            api: &api,
+            transport: &transport,
+            budgets: &budgets,
+            metrics: &metrics,
+        };
+        targets::discover(account, discovery, found, stop).await;
+    });
+}
+
+/// Every region the configuration names, or `None` when an account discovers its own.
+fn configured_regions(config: &Config) -> Option<BTreeSet<String>> {
+    let mut regions: BTreeSet<String> = config
+        .regions
+        .iter()
+        .map(|r| r.value.name.clone())
+        .collect();
+    for account in &config.accounts {
+        match &account.value.regions {
+            config::AccountRegions::All => return None,
+            config::AccountRegions::Listed(listed) => {
+                regions.extend(listed.iter().map(|r| r.value.name.clone()));
+            }
+        }
+    }
+    Some(regions)
+}
+
 /// The pieces every collection shares with the exporter (they outlive reloads).
 struct Shared {
     budgets: Budgets,
+    account_budgets: Arc<std::sync::Mutex<std::collections::BTreeMap<String, Budgets>>>,
     store: Arc<Store>,
     metrics: Arc<SelfMetrics>,
     health: Arc<ConsumerHealth>,
@@ -310,6 +508,7 @@ pub fn start(
     exporter.spawn_collection(CollectionInput {
         config,
         credentials,
+        accounts: Vec::new(),
         transport,
         env_project,
     });
@@ -317,7 +516,10 @@ pub fn start(
 }
 
 /// Re-reads the configuration and credentials for a reload.
-pub type Reloader = Box<dyn Fn() -> anyhow::Result<(Config, Credentials)> + Send + Sync>;
+/// Re-reads the configuration and credentials for a reload: the top-level block's and each
+/// account's.
+pub type Reloader =
+    Box<dyn Fn() -> anyhow::Result<(Config, Credentials, Vec<Credentials>)> + Send + Sync>;
 
 /// Where and how the HTTP server listens.
 pub struct Serving {
@@ -360,10 +562,7 @@ pub async fn run(
         ))
     });
     let watched = crate::credential_watch::Watched::default();
-    watched.set(config::credential_files(
-        &input.config.credentials,
-        &config::ProcessEnv,
-    ));
+    watched.set(all_credential_files(&input.config));
     exporter.start_collection(input).await;
     let (requests, mut reloads) = mpsc::channel::<oneshot::Sender<Result<(), String>>>(4);
     let mut state = exporter.server_state(&serving.telemetry_path);
@@ -416,14 +615,12 @@ pub async fn run(
         let result = match &reload {
             None => Err("this exporter runs without a configuration file (--demo)".to_owned()),
             Some(reload) => match reload() {
-                Ok((config, credentials)) => {
-                    watched.set(config::credential_files(
-                        &config.credentials,
-                        &config::ProcessEnv,
-                    ));
+                Ok((config, credentials, accounts)) => {
+                    watched.set(all_credential_files(&config));
                     let input = CollectionInput {
                         config,
                         credentials,
+                        accounts,
                         transport: Arc::clone(&transport),
                         env_project: env_project.clone(),
                     };
@@ -456,24 +653,52 @@ pub async fn run(
     }
 }
 
+/// The credential files of the top-level block and of every account.
+fn all_credential_files(config: &Config) -> Vec<std::path::PathBuf> {
+    std::iter::once(&config.credentials)
+        .chain(config.accounts.iter().map(|a| &a.value.credentials))
+        .flat_map(|block| config::credential_files(block, &config::ProcessEnv))
+        .collect()
+}
+
 /// The one info line of start-up: which build reads what, with which collectors, serving
 /// where. After it, info lines are the first collection's and changes of state only.
 fn log_start(config: &Config, serving: &Serving) {
-    let targets: Vec<String> = config
-        .regions
-        .iter()
-        .flat_map(|region| {
-            let region = &region.value;
-            let projects: Vec<&str> = if region.projects.is_empty() {
-                vec!["(project from IAM)"]
+    let region_targets =
+        |account: &str, regions: &[serde_saphyr::Spanned<config::RegionConfig>]| {
+            let account = if account.is_empty() {
+                String::new()
             } else {
-                region.projects.iter().map(String::as_str).collect()
+                format!("{account}:")
             };
-            projects
-                .into_iter()
-                .map(|project| format!("{}/{project}", region.name))
-        })
-        .collect();
+            regions
+                .iter()
+                .flat_map(|region| {
+                    let region = &region.value;
+                    let projects: Vec<&str> = if region.projects.is_empty() {
+                        vec!["(project from IAM)"]
+                    } else {
+                        region.projects.iter().map(String::as_str).collect()
+                    };
+                    projects
+                        .into_iter()
+                        .map(|project| format!("{account}{}/{project}", region.name))
+                        .collect::<Vec<_>>()
+                })
+                .collect::<Vec<String>>()
+        };
+    let mut targets = region_targets("", &config.regions);
+    for account in &config.accounts {
+        let account = &account.value;
+        match &account.regions {
+            config::AccountRegions::All => {
+                targets.push(format!("{}:(all projects from IAM)", account.name))
+            }
+            config::AccountRegions::Listed(listed) => {
+                targets.extend(region_targets(&account.name, listed))
+            }
+        }
+    }
     let collectors: Vec<&'static str> = collect::all(config.sharding)
         .iter()
         .map(|c| c.name())

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
                 }
                 // Where the file names the credential file, the line says so, as for every
                 // other problem.
-                let mut errors: Vec<String> = config::check_credential_files(&file.credentials)
+                let mut errors: Vec<String> = config::check_all_credential_files(&file)
                     .iter()
                     .map(|error| {
                         match error
@@ -50,11 +50,7 @@ fn main() -> ExitCode {
                 // check (a file it could not read is reported above, once).
                 if errors.is_empty() {
                     let resolved = metadata_transport().and_then(|transport| {
-                        Ok(resolve_credentials(
-                            &file.credentials,
-                            &ProcessEnv,
-                            &transport,
-                        )?)
+                        Ok(config::resolve_all(&file, &ProcessEnv, &transport)?)
                     });
                     if let Err(error) = resolved {
                         errors.push(format!("{display}: {error:#}"));
@@ -122,6 +118,12 @@ fn main() -> ExitCode {
 
 /// `--check-config --online` of a configuration the offline checks passed.
 fn check_online(file: &config::Config) -> ExitCode {
+    if !file.accounts.is_empty() {
+        eprintln!(
+            "--online checks the top-level credentials and regions; it does not check accounts: yet"
+        );
+        return ExitCode::from(2);
+    }
     let prepared = metadata_transport()
         .and_then(|transport| {
             Ok(resolve_credentials(
@@ -209,7 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let mut config = demo.config;
             config::apply_shard_flags(&mut config, shard_flags)?;
-            (config, demo.credentials, None, None)
+            (config, (demo.credentials, Vec::new()), None, None)
         }
         #[cfg(not(feature = "demo"))]
         unreachable!("--demo exists only with the demo feature")
@@ -222,14 +224,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::warn!("{}: {warning}", path.display());
             }
             config::apply_shard_flags(&mut config, shard_flags)?;
-            let credentials = resolve_credentials(&config.credentials, &ProcessEnv, &metadata)?;
-            Ok((config, credentials))
+            let (credentials, accounts) = config::resolve_all(&config, &ProcessEnv, &metadata)?;
+            Ok((config, credentials, accounts))
         };
-        let (config, credentials) = load(&cli.config_file)?;
+        let (config, credentials, accounts) = load(&cli.config_file)?;
         let project = sdk_project_id();
         let path = cli.config_file.clone();
         let reload: app::Reloader = Box::new(move || load(&path));
-        (config, credentials, project, Some(reload))
+        (config, (credentials, accounts), project, Some(reload))
     };
     let transport: Arc<dyn Transport> = Arc::new(cloud_transport(&config)?);
     let listeners = if cli.systemd_socket {
@@ -251,9 +253,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         demo,
         state_file: cli.state_file.clone(),
     };
+    let (credentials, accounts) = credentials;
     let input = app::CollectionInput {
         config,
         credentials,
+        accounts,
         transport,
         env_project,
     };

@@ -195,15 +195,17 @@ pub async fn run(
     crate::app::configure_budgets(&budgets, config);
     let metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
     let mut report = Report::default();
-    for unresolved in targets::configured(
-        config,
+    let account = targets::AccountTargets {
+        account: "",
         credentials,
-        &transport,
-        &budgets,
-        &metrics,
-        env_project,
-    ) {
-        let (region, project) = unresolved.key();
+        api: &config.api,
+        transport: &transport,
+        budgets: &budgets,
+        metrics: &metrics,
+    };
+    let regions = config.regions.iter().map(|region| &region.value);
+    for unresolved in targets::configured(&account, regions, env_project, true) {
+        let (_, region, project) = unresolved.key();
         let label = if project.is_empty() {
             format!("{region}/(discovered)")
         } else {

@@ -1,6 +1,8 @@
-//! Collection targets: one per configured (region, project), each resolved on its own (its
-//! project id from IAM unless configured), so a region IAM cannot answer for delays and
-//! stops no other. `dms_target_up` shows which are collecting.
+//! Collection targets: one per configured (account, region, project), each resolved on its
+//! own (its project id from IAM unless configured), so a region IAM cannot answer for — or an
+//! account whose keys are refused — delays and stops no other. `dms_target_up` shows which
+//! are collecting. An account with `regions: all` finds its targets in IAM's project list,
+//! read again every discovery interval ([`discover`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api_observer::MetricsObserver;
 use crate::collect::{Project, Target};
-use crate::config::{Config, Engine};
+use crate::config::{ApiConfig, Engine, RegionConfig};
 use crate::metrics::self_metrics::SelfMetrics;
 
 /// The APIs resolving a target may call (`dms_cloud::apis` names): an IAM token for password
@@ -24,6 +26,10 @@ pub const PROJECT_RETRY: Duration = Duration::from_secs(30);
 
 /// A configured target whose project id may still be unknown.
 pub struct Unresolved {
+    /// The account's name, "" in a file without `accounts:`.
+    account: String,
+    /// Whether readiness waits for its first attempt (not for one discovered later).
+    initial: bool,
     region: String,
     /// The configured project id, `""` when it is discovered (the `dms_target_up` label).
     configured_project: String,
@@ -43,30 +49,36 @@ pub enum Resolution {
     Retrying,
 }
 
-/// Every configured target with its client (no I/O yet).
-pub fn configured(
-    config: &Config,
-    credentials: &Credentials,
-    transport: &Arc<dyn Transport>,
-    budgets: &Budgets,
-    metrics: &Arc<SelfMetrics>,
+/// What the targets of one account are built with.
+pub struct AccountTargets<'a> {
+    /// "" in a file without `accounts:`.
+    pub account: &'a str,
+    pub credentials: &'a Credentials,
+    pub api: &'a ApiConfig,
+    pub transport: &'a Arc<dyn Transport>,
+    /// The account's own host schedulers (the gateway judges and limits each key apart).
+    pub budgets: &'a Budgets,
+    pub metrics: &'a Arc<SelfMetrics>,
+}
+
+/// Every target of `regions` with its client (no I/O yet). `env_project` is the SDK
+/// variable's project, used for a single region without projects.
+pub fn configured<'a>(
+    account: &AccountTargets<'_>,
+    regions: impl ExactSizeIterator<Item = &'a RegionConfig>,
     env_project: Option<String>,
+    initial: bool,
 ) -> Vec<Unresolved> {
     let observer: Arc<dyn dms_cloud::ApiObserver> =
-        Arc::new(MetricsObserver::new(Arc::clone(metrics)));
+        Arc::new(MetricsObserver::new(Arc::clone(account.metrics)));
+    let single = regions.len() == 1;
     let mut out = Vec::new();
-    for region in &config.regions {
-        let region = &region.value;
+    for region in regions {
         let (default_dms, default_iam) = dms_cloud::default_endpoints(&region.name);
         let mut projects: Vec<Option<String>> = region.projects.iter().cloned().map(Some).collect();
         if projects.is_empty() {
             // The SDK variable names one project; it only makes sense with one region.
-            let env = if config.regions.len() == 1 {
-                env_project.clone()
-            } else {
-                None
-            };
-            projects.push(env);
+            projects.push(if single { env_project.clone() } else { None });
         }
         for project in projects {
             let client_config = ClientConfig {
@@ -84,27 +96,109 @@ pub fn configured(
                     .clone()
                     .unwrap_or_else(|| dms_cloud::service_endpoint("ces", &region.name)),
                 project_id: project.clone(),
-                credentials: credentials.clone(),
-                request_timeout: config.api.timeout.0,
+                credentials: account.credentials.clone(),
+                request_timeout: account.api.timeout.0,
                 retry: RetryPolicy {
-                    max_retries: config.api.max_retries,
+                    max_retries: account.api.max_retries,
                     ..RetryPolicy::default()
                 },
             };
             out.push(Unresolved {
+                account: account.account.to_owned(),
+                initial,
                 region: region.name.clone(),
                 configured_project: project.unwrap_or_default(),
                 engines: region.engines.clone(),
                 client: DmsClient::new(
                     client_config,
-                    Arc::clone(transport),
-                    budgets,
+                    Arc::clone(account.transport),
+                    account.budgets,
                     Arc::clone(&observer),
                 ),
             });
         }
     }
     out
+}
+
+/// How an account with `regions: all` reads IAM's project list.
+pub struct Discovery {
+    pub interval: Duration,
+    /// The client of the list (IAM's endpoint; its region is not used).
+    pub client: DmsClient,
+    /// The settings of every region found (endpoint overrides, engines).
+    pub template: RegionConfig,
+}
+
+/// The default interval between two reads of IAM's project list.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Reads the account's projects now and every `interval` until `shutdown`, and sends each
+/// project not seen before to `found` as a target (`region` the part of the project's name
+/// before `_`: sub-projects are named `cn-north-4_sub`). A failed read is logged and shown
+/// as `dms_target_up{account, region="", project_id=""} 0`; the targets found before go on.
+pub async fn discover(
+    account: AccountTargets<'_>,
+    discovery: Discovery,
+    found: mpsc::UnboundedSender<Vec<Unresolved>>,
+    shutdown: CancellationToken,
+) {
+    let mut known = std::collections::BTreeSet::new();
+    loop {
+        let listed = tokio::select! {
+            () = shutdown.cancelled() => return,
+            listed = discovery.client.all_projects() => listed,
+        };
+        match listed {
+            Ok(projects) => {
+                account.metrics.forget_target(account.account, "", "");
+                let regions: Vec<RegionConfig> = projects
+                    .into_iter()
+                    .filter_map(|project| {
+                        let region = project.name.split('_').next()?.to_owned();
+                        // IAM lists projects that are no region (`MOS`): a region has a dash.
+                        (region.contains('-') && known.insert(project.id.clone())).then(|| {
+                            RegionConfig {
+                                name: region,
+                                projects: vec![project.id],
+                                engines: discovery.template.engines.clone(),
+                                endpoint: discovery.template.endpoint.clone(),
+                                iam_endpoint: discovery.template.iam_endpoint.clone(),
+                                ces_endpoint: discovery.template.ces_endpoint.clone(),
+                                insecure_http: discovery.template.insecure_http,
+                            }
+                        })
+                    })
+                    .collect();
+                if !regions.is_empty() {
+                    tracing::info!(
+                        account = account.account,
+                        projects = regions.len(),
+                        "projects discovered"
+                    );
+                    let targets = configured(&account, regions.iter(), None, false);
+                    if found.send(targets).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(error) => {
+                account
+                    .metrics
+                    .record_target(account.account, "", "", false);
+                tracing::error!(account = account.account, %error, retry_s = PROJECT_RETRY.as_secs(), "cannot list the account's projects; its targets found before collect meanwhile");
+            }
+        }
+        let wait = if account.metrics.target_down(account.account, "", "") {
+            PROJECT_RETRY
+        } else {
+            discovery.interval
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
 }
 
 impl Unresolved {
@@ -118,9 +212,13 @@ impl Unresolved {
         self.client.as_ref()
     }
 
-    /// (region, configured project id or ""), as `dms_target_up` labels it.
-    pub fn key(&self) -> (String, String) {
-        (self.region.clone(), self.configured_project.clone())
+    /// (account or "", region, configured project id or ""), as `dms_target_up` labels it.
+    pub fn key(&self) -> (String, String, String) {
+        (
+            self.account.clone(),
+            self.region.clone(),
+            self.configured_project.clone(),
+        )
     }
 
     /// Asks for the project id until it comes (then reports the target) or `shutdown`. A
@@ -134,13 +232,15 @@ impl Unresolved {
         let client = match self.client {
             Ok(client) => client,
             Err(error) => {
-                metrics.record_target(&self.region, &self.configured_project, false);
-                tracing::error!(region = %self.region, %error, "cannot build the API client; this target is not collected");
-                let _ = report.send(Resolution::Retrying);
+                metrics.record_target(&self.account, &self.region, &self.configured_project, false);
+                tracing::error!(account = %self.account, region = %self.region, %error, "cannot build the API client; this target is not collected");
+                if self.initial {
+                    let _ = report.send(Resolution::Retrying);
+                }
                 return;
             }
         };
-        let mut first_attempt = true;
+        let mut first_attempt = self.initial;
         loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return,
@@ -148,12 +248,18 @@ impl Unresolved {
             };
             match attempt {
                 Ok(project_id) => {
-                    metrics.record_target(&self.region, &self.configured_project, true);
+                    metrics.record_target(
+                        &self.account,
+                        &self.region,
+                        &self.configured_project,
+                        true,
+                    );
                     if !first_attempt {
-                        tracing::info!(region = %self.region, %project_id, "project resolved; collecting it");
+                        tracing::info!(account = %self.account, region = %self.region, %project_id, "project resolved; collecting it");
                     }
                     let target = Target {
                         project: Project {
+                            account: self.account,
                             region: self.region,
                             project_id,
                             engines: self.engines,
@@ -167,8 +273,13 @@ impl Unresolved {
                     return;
                 }
                 Err(error) => {
-                    metrics.record_target(&self.region, &self.configured_project, false);
-                    tracing::error!(region = %self.region, %error, retry_s = PROJECT_RETRY.as_secs(), "cannot resolve the project id; the other targets collect meanwhile");
+                    metrics.record_target(
+                        &self.account,
+                        &self.region,
+                        &self.configured_project,
+                        false,
+                    );
+                    tracing::error!(account = %self.account, region = %self.region, %error, retry_s = PROJECT_RETRY.as_secs(), "cannot resolve the project id; the other targets collect meanwhile");
                     if first_attempt {
                         first_attempt = false;
                         let _ = report.send(Resolution::Retrying);

@@ -41,6 +41,34 @@ impl std::fmt::Debug for IamUser {
     }
 }
 
+/// An agency of this simulated account (STS `agencies/assume`): it lends temporary keys of
+/// this account to the principal of another account whose key is `trusted`, when the call
+/// names it (`iam::{domain_id}:agency:{name}`) and brings `external_id` if one is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Agency {
+    pub name: String,
+    /// The other account's principal: its permanent key, which STS verifies signatures with.
+    pub trusted: AccessKey,
+    /// The external id the agency's trust policy requires (`sts:ExternalId`), if any.
+    pub external_id: Option<String>,
+    /// The agency's longest session (`duration_seconds` up to this; STS's default is 1 h).
+    pub max_duration: Duration,
+}
+
+impl std::fmt::Debug for Agency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agency")
+            .field("name", &self.name)
+            .field("trusted", &self.trusted)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_duration", &self.max_duration)
+            .finish()
+    }
+}
+
 /// A project: IAM resolves the region name to the project id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
@@ -159,6 +187,9 @@ pub struct SimConfig {
     pub id_token_idp: String,
     /// Cloud Eye metrics beside the DMS state.
     pub ces: CesSpec,
+    /// This account's agencies, which principals of other accounts assume through STS
+    /// (`sts`). None by default.
+    pub agencies: Vec<Agency>,
 }
 
 impl SimConfig {
@@ -210,6 +241,7 @@ impl SimConfig {
             temporary_key_rotation: Duration::from_secs(600),
             id_token_idp: "dms-sim-cce-idp".to_owned(),
             ces: CesSpec::typical(),
+            agencies: Vec::new(),
         }
     }
 

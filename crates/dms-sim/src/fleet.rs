@@ -133,6 +133,11 @@ impl Fleet {
         self.base_time_ms + i64::try_from(self.tick).unwrap_or(0) * self.tick_ms
     }
 
+    /// A project created after start: its instances are placed in its region.
+    pub(crate) fn add_project(&mut self, project: Project) {
+        self.projects.push(project);
+    }
+
     fn project_of(&self, project_id: &str) -> Project {
         self.projects
             .iter()

@@ -35,14 +35,19 @@ mod query;
 mod rabbitmq;
 mod request_log;
 mod rocketmq;
+mod signature;
+mod sts;
 mod wire;
 
-pub use config::{AccessKey, CesErrorShape, CesSpec, FleetSpec, IamUser, Project, SimConfig};
+pub use config::{
+    AccessKey, Agency, CesErrorShape, CesSpec, FleetSpec, IamUser, Project, SimConfig,
+};
 pub use endpoints::ENDPOINTS;
 pub use faults::{Fault, FaultRule};
 pub use identity::IdentityFault;
 pub use metadata::MetadataFault;
 pub use request_log::RequestRecord;
+pub use sts::AgencyFault;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -82,6 +87,11 @@ pub(crate) struct State {
     pub metadata: metadata::MetadataState,
     /// IAM's id-token exchange (`identity`).
     pub identity: identity::IdentityState,
+    /// STS: agencies assumed, its fault (`sts`).
+    pub sts: sts::StsState,
+    /// Projects created after start ([`Simulator::add_project`]): IAM lists them and DMS
+    /// accepts them like the configured ones.
+    pub added_projects: Vec<Project>,
 }
 
 pub(crate) struct Inner {
@@ -134,6 +144,8 @@ impl Simulator {
                     topic_detail_last: HashMap::new(),
                     metadata: metadata::MetadataState::default(),
                     identity: identity::IdentityState::default(),
+                    sts: sts::StsState::default(),
+                    added_projects: Vec::new(),
                 }),
                 config,
                 request_serial: AtomicU64::new(0),
@@ -457,6 +469,38 @@ impl Simulator {
     /// Makes IAM's id-token exchange fail (or work again).
     pub fn set_identity_fault(&self, fault: IdentityFault) {
         lock(&self.inner.state).identity.fault = fault;
+    }
+
+    /// Makes STS's `agencies/assume` fail (or work again).
+    pub fn set_agency_fault(&self, fault: AgencyFault) {
+        lock(&self.inner.state).sts.fault = fault;
+    }
+
+    /// How often an agency was asked for (`POST /v5/agencies/assume`), granted or not.
+    pub fn agency_assumes(&self) -> u64 {
+        lock(&self.inner.state).sts.assumes
+    }
+
+    /// This account's id (the domain id IAM and STS answer with).
+    pub fn domain_id(&self) -> &str {
+        &self.inner.domain_id
+    }
+
+    /// Creates a project in `region` (IAM lists it from now on; DMS accepts its id).
+    pub fn add_project(&self, region: &str, project_id: &str) {
+        let project = Project {
+            region: region.to_owned(),
+            project_id: project_id.to_owned(),
+        };
+        self.fleet_mut().add_project(project.clone());
+        lock(&self.inner.state).added_projects.push(project);
+    }
+
+    /// Every project: the configured ones, then those added since.
+    pub(crate) fn projects(&self) -> Vec<Project> {
+        let mut projects = self.inner.config.projects.clone();
+        projects.extend(lock(&self.inner.state).added_projects.iter().cloned());
+        projects
     }
 
     /// How often an id token was presented to IAM.

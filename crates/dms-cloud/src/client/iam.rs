@@ -172,6 +172,24 @@ impl DmsClient {
         result
     }
 
+    /// Every project IAM lists for the credentials' account (`GET /v3/projects`, one page:
+    /// IAM does not page it), for an account that reads all its regions.
+    pub async fn all_projects(&self) -> Result<Vec<dto::Project>, ApiError> {
+        const API: &str = "iam_projects";
+        let auth = match &self.inner.credentials {
+            Credentials::Password { .. } => Auth::Token(self.token().await?.value),
+            Credentials::AkSk { .. } | Credentials::Provided(_) => Auth::Sign { project_id: None },
+        };
+        let req = ApiRequest::get(API, Target::Iam, path(&["v3", "projects"]), Vec::new());
+        let response = self.execute(&req, &auth).await?;
+        let list: dto::ProjectList = decode(API, response.body())?;
+        Ok(list
+            .projects
+            .into_iter()
+            .filter(|project| !project.id.is_empty())
+            .collect())
+    }
+
     async fn list_projects(&self, auth: &Auth) -> Result<String, ApiError> {
         const API: &str = "iam_projects";
         let region = self.inner.region.clone();

@@ -33,7 +33,7 @@ fn provider(sim: &Simulator) -> CredentialProvider {
     )
 }
 
-fn client_of(sim: &Simulator, credentials: Credentials) -> DmsClient {
+pub(crate) fn client_of(sim: &Simulator, credentials: Credentials) -> DmsClient {
     let config = ClientConfig {
         region: "cn-north-4".into(),
         endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
@@ -53,7 +53,7 @@ fn client_of(sim: &Simulator, credentials: Credentials) -> DmsClient {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn list(client: &DmsClient) -> Result<usize, dms_cloud::ApiError> {
+pub(crate) async fn list(client: &DmsClient) -> Result<usize, dms_cloud::ApiError> {
     client
         .list_instances(Engine::Kafka)
         .await

@@ -12,7 +12,7 @@ use dms_cloud::dto::Instance;
 use dms_cloud::error::ApiError;
 
 use super::{
-    Collector, Context, Description, InstanceRef, Output, Priority, Scope, normalise_state,
+    Collector, Context, Description, InstanceRef, Output, Priority, Project, Scope, normalise_state,
 };
 use crate::collect::settings::ShardingConfig;
 use crate::locks::lock;
@@ -118,29 +118,43 @@ fn seconds_of_day(clock: &str) -> Option<f64> {
         .then(|| f64::from(hours * 3600 + minutes * 60 + seconds))
 }
 
-/// One listed instance's samples, labelled with the project it was listed in.
-fn instance_samples(
-    region: &str,
-    project_id: &str,
-    engine: &str,
-    instance: &Instance,
-    out: &mut Samples,
-) {
+/// One listed instance's samples, labelled with the project it was listed in (and its
+/// account with `accounts:`).
+fn instance_samples(project: &Project, engine: &str, instance: &Instance, out: &mut Samples) {
     let id = instance.instance_id.as_str();
-    out.push(
-        &INSTANCE_INFO,
-        [
-            engine,
-            id,
-            &instance.name,
-            region,
-            project_id,
-            &instance.engine_version,
-            &instance.specification,
-            &instance.enterprise_project_id,
-        ],
-        1.0,
-    );
+    let (region, project_id) = (project.region.as_str(), project.project_id.as_str());
+    if project.account.is_empty() {
+        out.push(
+            &INSTANCE_INFO,
+            [
+                engine,
+                id,
+                &instance.name,
+                region,
+                project_id,
+                &instance.engine_version,
+                &instance.specification,
+                &instance.enterprise_project_id,
+            ],
+            1.0,
+        );
+    } else {
+        out.push(
+            &INSTANCE_INFO_BY_ACCOUNT,
+            [
+                engine,
+                id,
+                &instance.name,
+                &project.account,
+                region,
+                project_id,
+                &instance.engine_version,
+                &instance.specification,
+                &instance.enterprise_project_id,
+            ],
+            1.0,
+        );
+    }
     out.push_state_set(
         &INSTANCE_STATUS,
         [engine, id],
@@ -181,6 +195,15 @@ fn instance_samples(
         [engine, id],
         instance.created_at.map(|ms| ms as f64 / 1000.0),
     );
+}
+
+// `dms_instance_info` of a file with `accounts:`: the account's name after the instance's
+// (a file without accounts keeps the labels it always had).
+families! {
+    INSTANCE_INFO_BY_ACCOUNT = "dms_instance_info", Info, None,
+        ["engine", "instance_id", "name", "account", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
+        "GET /v2/{project_id}/instances",
+        "Information about a DMS instance; always 1. Join on instance_id with group_left to get names.";
 }
 
 families! {
@@ -276,13 +299,7 @@ impl Collector for Instances {
                                 )
                         });
                         for instance in owned {
-                            instance_samples(
-                                &cx.project.region,
-                                &cx.project.project_id,
-                                engine.as_str(),
-                                instance,
-                                &mut samples,
-                            );
+                            instance_samples(cx.project, engine.as_str(), instance, &mut samples);
                             discovered.push(InstanceRef {
                                 id: instance.instance_id.clone(),
                                 engine: *engine,
@@ -326,6 +343,15 @@ mod tests {
         ));
         expected.extend(rest.iter().map(|line| (*line).to_owned()));
         expected
+    }
+
+    fn project(account: &str) -> Project {
+        Project {
+            account: account.to_owned(),
+            region: "r-1".to_owned(),
+            project_id: "p-1".to_owned(),
+            engines: Vec::new(),
+        }
     }
 
     #[test]
@@ -402,10 +428,24 @@ mod tests {
             let list: dms_cloud::dto::InstanceList = parse(&body);
             let mut samples = Samples::default();
             for instance in &list.instances {
-                instance_samples("r-1", "p-1", engine, instance, &mut samples);
+                instance_samples(&project(""), engine, instance, &mut samples);
             }
             assert_eq!(lines(&samples), expected, "{engine}: {body}");
         }
+        // With `accounts:`, the info names the account, and nothing else changes.
+        let list: dms_cloud::dto::InstanceList =
+            parse(r#"{"instances": [{"instance_id": "i-2", "name": "n"}]}"#);
+        let mut samples = Samples::default();
+        instance_samples(
+            &project("payments"),
+            "kafka",
+            &list.instances[0],
+            &mut samples,
+        );
+        assert_eq!(
+            lines(&samples)[0],
+            r#"dms_instance_info{engine="kafka",instance_id="i-2",name="n",account="payments",region="r-1",project_id="p-1",engine_version="",specification="",enterprise_project_id=""} 1"#
+        );
     }
 
     #[test]

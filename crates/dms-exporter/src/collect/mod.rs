@@ -53,6 +53,8 @@ impl InstanceRef {
 /// The project a collector works on: where it is and which engines it reads.
 #[derive(Debug, Clone)]
 pub struct Project {
+    /// The account's name with `accounts:` (on `dms_instance_info`), else "".
+    pub account: String,
     pub region: String,
     pub project_id: String,
     pub engines: Vec<Engine>,

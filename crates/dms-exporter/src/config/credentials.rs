@@ -20,10 +20,13 @@ use dms_cloud::provider::{
     DEFAULT_ID_TOKEN_KEY_LIFETIME, DEFAULT_REFRESH_MARGIN, ECS_METADATA_ENDPOINT,
     GLOBAL_IAM_ENDPOINT,
 };
-use dms_cloud::{CredentialProvider, CredentialSource as CloudSource, Transport};
+use dms_cloud::{
+    AgencySource, BaseKeys, CredentialProvider, CredentialSource as CloudSource, SigningKeys,
+    Transport,
+};
 use secrecy::SecretString;
 
-use super::types::{CredentialSourceName, CredentialsConfig};
+use super::types::{Config, CredentialSourceName, CredentialsConfig};
 use crate::files::read_capped;
 
 /// Where the environment comes from: real in production, a map in tests.
@@ -60,7 +63,9 @@ impl CredentialsError {
     /// The configuration key the error is about, when it names one (`credentials.…`).
     pub fn field(&self) -> Option<&str> {
         match self {
-            CredentialsError::File { field, .. } if field.starts_with("credentials.") => {
+            CredentialsError::File { field, .. }
+                if field.starts_with("credentials.") || field.starts_with("accounts[") =>
+            {
                 Some(field)
             }
             _ => None,
@@ -146,6 +151,69 @@ pub fn check_credential_files(config: &CredentialsConfig) -> Vec<CredentialsErro
     .collect()
 }
 
+/// An account's error, naming the account (`accounts[1].credentials.secret_key_file`).
+fn in_account(index: usize, name: &str, error: CredentialsError) -> CredentialsError {
+    match error {
+        CredentialsError::File {
+            field,
+            path,
+            reason,
+        } => CredentialsError::File {
+            field: if field.starts_with("credentials.") {
+                format!("accounts[{index}].{field}")
+            } else {
+                format!("{field} (account {name})")
+            },
+            path,
+            reason,
+        },
+        CredentialsError::Missing(text) => {
+            CredentialsError::Missing(format!("account {name} (accounts[{index}]): {text}"))
+        }
+    }
+}
+
+/// [`check_credential_files`] of the top-level block and of every account.
+pub fn check_all_credential_files(config: &Config) -> Vec<CredentialsError> {
+    let mut errors = check_credential_files(&config.credentials);
+    for (index, account) in config.accounts.iter().enumerate() {
+        let account = &account.value;
+        errors.extend(
+            check_credential_files(&account.credentials)
+                .into_iter()
+                .map(|error| in_account(index, &account.name, error)),
+        );
+    }
+    errors
+}
+
+/// The credentials of a whole file: the top-level block's and each account's, in the order
+/// of `accounts:`. A file with accounts has no top-level block: its place is held by keys that
+/// sign nothing (no target uses them).
+pub fn resolve_all(
+    config: &Config,
+    env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
+) -> Result<(Credentials, Vec<Credentials>), CredentialsError> {
+    if config.accounts.is_empty() {
+        return Ok((
+            resolve_credentials(&config.credentials, env, transport)?,
+            Vec::new(),
+        ));
+    }
+    let accounts = config
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(index, account)| {
+            let account = &account.value;
+            resolve_credentials(&account.credentials, env, transport)
+                .map_err(|error| in_account(index, &account.name, error))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((Credentials::aksk(String::new(), String::new()), accounts))
+}
+
 /// The files credentials may be read from: those the configuration names and those in
 /// `$CREDENTIALS_DIRECTORY`. A change to one of them is a change of credentials.
 pub fn credential_files(config: &CredentialsConfig, env: &dyn CredentialSource) -> Vec<PathBuf> {
@@ -215,9 +283,83 @@ fn id_token_credentials(
     )))
 }
 
+const ENV_STS_ENDPOINT: &str = "HUAWEICLOUD_SDK_STS_ENDPOINT";
+/// The session name an agency is assumed under unless configured.
+const DEFAULT_SESSION_NAME: &str = "dms-exporter";
+/// How long agency keys live unless configured (STS's default).
+const DEFAULT_AGENCY_DURATION: Duration = Duration::from_secs(3600);
+
 /// Builds the client credentials. `transport` carries the requests of a source that fetches
-/// keys (the metadata service, IAM for an id token); nothing is fetched here.
+/// keys (the metadata service, IAM for an id token, STS for an agency); nothing is fetched
+/// here.
 pub fn resolve_credentials(
+    config: &CredentialsConfig,
+    env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
+) -> Result<Credentials, CredentialsError> {
+    let base = resolve_base(config, env, transport)?;
+    let Some(agency) = &config.agency else {
+        return Ok(base);
+    };
+    let base = match base {
+        Credentials::AkSk {
+            access_key,
+            secret_key,
+            security_token,
+        } => BaseKeys::Static(SigningKeys {
+            access_key,
+            secret_key,
+            security_token,
+        }),
+        Credentials::Provided(provider) => BaseKeys::Provided(provider),
+        Credentials::Password { .. } => {
+            return Err(CredentialsError::Missing(
+                "credentials.agency is assumed at STS with keys, and the block gives an IAM password: give access_key/secret_key (or source: ecs_metadata or id_token)".to_owned(),
+            ));
+        }
+    };
+    let sts_endpoint = agency
+        .sts_endpoint
+        .clone()
+        .or_else(|| env.var(ENV_STS_ENDPOINT))
+        .or_else(|| {
+            agency
+                .region
+                .as_deref()
+                .map(|region| dms_cloud::service_endpoint("sts", region))
+        })
+        .ok_or_else(|| {
+            CredentialsError::Missing(format!(
+                "credentials.agency needs STS's endpoint: set its sts_endpoint or region, or the environment variable {ENV_STS_ENDPOINT}"
+            ))
+        })?;
+    let agency_urn = agency.agency_urn().ok_or_else(|| {
+        CredentialsError::Missing(
+            "credentials.agency names no agency: set urn, or domain_id and name".to_owned(),
+        )
+    })?;
+    let margin = config
+        .refresh_margin
+        .map_or(DEFAULT_REFRESH_MARGIN, |margin| margin.0);
+    Ok(Credentials::Provided(CredentialProvider::new(
+        CloudSource::Agency(Box::new(AgencySource {
+            base,
+            sts_endpoint: sts_endpoint.trim_end_matches('/').to_owned(),
+            agency_urn,
+            session_name: agency
+                .session_name
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned()),
+            external_id: agency.external_id.clone().map(SecretString::from),
+            duration: agency.duration.map_or(DEFAULT_AGENCY_DURATION, |d| d.0),
+        })),
+        Arc::clone(transport),
+        margin,
+    )))
+}
+
+/// The credentials the block gives, before any agency.
+fn resolve_base(
     config: &CredentialsConfig,
     env: &dyn CredentialSource,
     transport: &Arc<dyn Transport>,

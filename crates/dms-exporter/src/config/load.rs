@@ -94,7 +94,8 @@ fn parse_yaml<T: DeserializeOwned>(
 /// Parses and validates configuration text; `origin` names it in errors.
 pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let keys = KeyLines::scan(text);
-    let config: Config = parse_yaml(text, origin, &keys)?;
+    let mut config: Config = parse_yaml(text, origin, &keys)?;
+    default_agency_regions(&mut config);
     let mut problems = validate::problems(&config);
     for problem in &mut problems {
         if let Some((line, column)) = keys.position_of(&problem.field) {
@@ -108,6 +109,25 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             path: origin.to_owned(),
             problems,
         })
+    }
+}
+
+/// An agency's STS endpoint is, unless configured, the one of the first region listed
+/// beside it.
+fn default_agency_regions(config: &mut Config) {
+    let first = |regions: &[serde_saphyr::Spanned<super::types::RegionConfig>]| {
+        regions.first().map(|region| region.value.name.clone())
+    };
+    let top = first(&config.regions);
+    if let Some(agency) = config.credentials.agency.as_mut() {
+        agency.region = agency.region.take().or(top);
+    }
+    for account in &mut config.accounts {
+        let account = &mut account.value;
+        let region = first(account.regions.listed());
+        if let Some(agency) = account.credentials.agency.as_mut() {
+            agency.region = agency.region.take().or(region);
+        }
     }
 }
 

@@ -12,8 +12,8 @@ mod validate;
 
 pub use crate::files::read_capped;
 pub use credentials::{
-    CredentialSource, CredentialsError, ProcessEnv, check_credential_files, credential_files,
-    resolve_credentials,
+    CredentialSource, CredentialsError, ProcessEnv, check_all_credential_files,
+    check_credential_files, credential_files, resolve_all, resolve_credentials,
 };
 pub use load::{ConfigError, Problem, field_position, load_file, load_yaml_file, parse_str};
 pub use sharding::{ShardFlagError, ShardFlags, apply_shard_flags};

@@ -20,7 +20,13 @@ pub use dms_cloud::Engine;
 pub struct Config {
     #[serde(default)]
     pub credentials: CredentialsConfig,
+    /// The regions of the one account of `credentials` (a file without `accounts:`).
+    #[serde(default)]
     pub regions: Vec<Spanned<RegionConfig>>,
+    /// Several accounts, each with its credentials and regions, instead of the top-level
+    /// `credentials` and `regions` (docs/configuration.md, "Several accounts").
+    #[serde(default)]
+    pub accounts: Vec<Spanned<AccountConfig>>,
     #[serde(default)]
     pub collectors: CollectorsConfig,
     #[serde(default)]
@@ -52,9 +58,185 @@ pub struct CredentialsConfig {
     pub id_token: Option<IdTokenConfig>,
     /// Temporary keys are renewed this long before they expire (default 15m).
     pub refresh_margin: Option<HumanDuration>,
+    /// Assume this agency with the keys the rest of the block gives (STS).
+    pub agency: Option<AgencyConfig>,
+    /// Never valid here: the external id belongs in `agency` (kept to say so, with the line).
+    pub external_id: Option<String>,
+}
+
+/// `credentials.agency`: an agency (in another account, usually) assumed through STS v5
+/// with the block's own keys, whose temporary keys then sign every call.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// The agency's URN, `iam::{domain_id}:agency:{name}`; or `domain_id` and `name`.
+    pub urn: Option<String>,
+    /// The account (domain) id that owns the agency.
+    pub domain_id: Option<String>,
+    /// The agency's name.
+    pub name: Option<String>,
+    /// What the agency's trust policy requires (`sts:ExternalId`).
+    pub external_id: Option<String>,
+    /// Who assumed it, in the owner's audit trail (default `dms-exporter`).
+    pub session_name: Option<String>,
+    /// How long the keys live (default 1h; 15m to 12h; at most 1h with temporary base keys).
+    pub duration: Option<HumanDuration>,
+    /// STS's endpoint (default `HUAWEICLOUD_SDK_STS_ENDPOINT`, else
+    /// `https://sts.{region}.myhuaweicloud.com` of `region`).
+    pub sts_endpoint: Option<String>,
+    /// The region of the default STS endpoint (default: the first region listed beside).
+    pub region: Option<String>,
+}
+
+impl AgencyConfig {
+    /// The agency's URN from `urn`, or from `domain_id` and `name`.
+    pub fn agency_urn(&self) -> Option<String> {
+        match (&self.urn, &self.domain_id, &self.name) {
+            (Some(urn), _, _) => Some(urn.clone()),
+            (None, Some(domain), Some(name)) => Some(format!("iam::{domain}:agency:{name}")),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for AgencyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgencyConfig")
+            .field("urn", &self.urn)
+            .field("domain_id", &self.domain_id)
+            .field("name", &self.name)
+            .field("external_id", &hidden(&self.external_id))
+            .field("session_name", &self.session_name)
+            .field("duration", &self.duration)
+            .field("sts_endpoint", &self.sts_endpoint)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// One account of `accounts:`: its name (the `account` label), credentials and regions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    #[serde(default)]
+    pub credentials: CredentialsConfig,
+    pub regions: AccountRegions,
+    /// With `regions: all`: how discovered regions are read.
+    pub discovery: Option<DiscoveryConfig>,
+}
+
+/// An account's regions: listed as at the top level, or `all` that IAM lists for it.
+#[derive(Debug)]
+pub enum AccountRegions {
+    All,
+    Listed(Vec<Spanned<RegionConfig>>),
+}
+
+impl AccountRegions {
+    pub fn listed(&self) -> &[Spanned<RegionConfig>] {
+        match self {
+            AccountRegions::All => &[],
+            AccountRegions::Listed(regions) => regions,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountRegions {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = AccountRegions;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of regions, or `all`")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                if value == "all" {
+                    Ok(AccountRegions::All)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Str(value), &self))
+                }
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(AccountRegions::Listed)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// `accounts[].discovery`: every project IAM lists for the account, re-read every
+/// `interval`; each region found read with these settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// How often IAM's project list is read again (default 1h).
+    pub interval: Option<HumanDuration>,
+    /// IAM's endpoint for the list (default the global one).
+    pub iam_endpoint: Option<String>,
+    /// Endpoint overrides for every discovered region (a proxy, the simulator).
+    pub endpoint: Option<String>,
+    pub ces_endpoint: Option<String>,
+    #[serde(default = "default_engines")]
+    pub engines: Vec<Engine>,
+    #[serde(default)]
+    pub insecure_http: bool,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            interval: None,
+            iam_endpoint: None,
+            endpoint: None,
+            ces_endpoint: None,
+            engines: default_engines(),
+            insecure_http: false,
+        }
+    }
 }
 
 impl CredentialsConfig {
+    /// Whether the block sets nothing (the chain then decides).
+    pub fn is_unset(&self) -> bool {
+        let CredentialsConfig {
+            access_key,
+            access_key_file,
+            secret_key,
+            secret_key_file,
+            security_token,
+            security_token_file,
+            iam_user,
+            source,
+            ecs_metadata,
+            id_token,
+            refresh_margin,
+            agency,
+            external_id,
+        } = self;
+        [
+            access_key,
+            access_key_file,
+            secret_key,
+            secret_key_file,
+            security_token,
+            security_token_file,
+            external_id,
+        ]
+        .iter()
+        .all(|value| value.is_none())
+            && iam_user.is_none()
+            && source.is_none()
+            && ecs_metadata.is_none()
+            && id_token.is_none()
+            && refresh_margin.is_none()
+            && agency.is_none()
+    }
+
     /// The source this block selects: named, or as before `source` existed, `iam_password`
     /// when `iam_user` is present and `access_key` otherwise (the chain may still end with
     /// an id token from the SDK variables when no key is found).
@@ -144,6 +326,8 @@ impl fmt::Debug for CredentialsConfig {
             .field("ecs_metadata", &self.ecs_metadata)
             .field("id_token", &self.id_token)
             .field("refresh_margin", &self.refresh_margin)
+            .field("agency", &self.agency)
+            .field("external_id", &hidden(&self.external_id))
             .finish()
     }
 }
@@ -160,7 +344,7 @@ impl fmt::Debug for IamUserConfig {
 }
 
 /// One region and its projects.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegionConfig {
     pub name: String,
@@ -245,5 +429,32 @@ mod tests {
             assert!(!debug.contains(secret), "{debug}");
         }
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn debug_never_shows_an_external_id() {
+        let credentials: CredentialsConfig = serde_saphyr::from_str(
+            "access_key: AK\nsecret_key: SK\nagency: {domain_id: d1, name: a, external_id: EXTERNALHIDDEN}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let debug = format!("{credentials:?}");
+        assert!(!debug.contains("EXTERNALHIDDEN"), "{debug}");
+        assert_eq!(
+            credentials.agency.and_then(|a| a.agency_urn()).as_deref(),
+            Some("iam::d1:agency:a")
+        );
+    }
+
+    #[test]
+    fn account_regions_are_a_list_or_all() {
+        let all: AccountConfig =
+            serde_saphyr::from_str("name: a\nregions: all\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(all.regions, AccountRegions::All));
+        let listed: AccountConfig =
+            serde_saphyr::from_str("name: a\nregions:\n  - name: cn-north-4\n    projects: [p1]\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(listed.regions.listed().len(), 1);
+        assert_eq!(listed.regions.listed()[0].referenced.line(), 3);
+        assert!(serde_saphyr::from_str::<AccountConfig>("name: a\nregions: some\n").is_err());
     }
 }

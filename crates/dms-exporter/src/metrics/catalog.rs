@@ -91,6 +91,23 @@ pub const B: Option<&str> = Some("bytes");
 /// The unit of a family whose name ends in `_seconds`.
 pub const S: Option<&str> = Some("seconds");
 
+// The same families with an `account` label, used instead when the configuration lists
+// `accounts:` (a file without it keeps the exposition it always had).
+families! {
+    TARGET_UP_BY_ACCOUNT = "dms_target_up", Gauge, None,
+        ["account", "region", "project_id"],
+        "self",
+        "1 once the exporter has resolved the region's project (its id from IAM, unless configured) and collects it; 0 while it cannot and retries, the other regions, projects and accounts collecting meanwhile. account is the configured account name; project_id is the configured one, empty when it is discovered.";
+    CREDENTIALS_EXPIRY_BY_ACCOUNT = "dms_credentials_expiry_timestamp_seconds", Gauge, S,
+        ["account", "source"],
+        "self",
+        "When the temporary keys in use expire, as a Unix timestamp, by account and credential source; absent for keys that do not expire and before the first keys arrive.";
+    CREDENTIALS_REFRESH_FAILURES_BY_ACCOUNT = "dms_credentials_refresh_failures_total", Counter, None,
+        ["account", "source"],
+        "self",
+        "Failed fetches of temporary keys by account and credential source, each retried with backoff (1 s, doubling to 60 s) while the current keys live.";
+}
+
 families! {
     all SELF_FAMILIES;
     COLLECTOR_UP = "dms_collector_up", Gauge, None,

@@ -65,6 +65,7 @@ async fn world(mut sim_config: SimConfig, ces_options: &str) -> World {
             config,
             credentials: credentials(&sim_config),
             transport: router,
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;

@@ -221,3 +221,40 @@ fn check_config_refuses_endless_files() {
         "{stderr}"
     );
 }
+
+/// Agencies and accounts: valid files pass without reaching STS; an account's unreadable
+/// credential file is named with its account's line and field; no external id or secret key
+/// is ever printed.
+#[test]
+fn check_config_takes_agencies_and_accounts_and_names_an_accounts_file() {
+    for file in ["agency.ok.yaml", "accounts.ok.yaml"] {
+        let (ok, stdout, stderr) = check_command(exporter(), file, &[]);
+        assert!(ok, "{file}: {stderr}");
+        assert!(stdout.contains("configuration is valid"), "{stdout}");
+        for secret in [
+            "example-external-id",
+            "monitoring-secret",
+            "payments-secret",
+        ] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{secret}"
+            );
+        }
+    }
+    let (ok, stdout, stderr) = check_command(exporter(), "accounts_missing_file.yaml", &[]);
+    assert!(!ok, "{stdout}");
+    assert!(
+        stderr.contains(
+            "accounts_missing_file.yaml:11:7: accounts[1].credentials.secret_key_file: cannot read /nonexistent/logistics/secret_key"
+        ),
+        "{stderr}"
+    );
+    for secret in ["never-shown-external-id", "payments-secret"] {
+        assert!(!stderr.contains(secret), "{stderr}");
+    }
+    let (ok, _, stderr) = check_command(exporter(), "agency_contradictions.bad.yaml", &[]);
+    assert!(!ok);
+    assert!(stderr.contains("credentials.agency.urn"), "{stderr}");
+    assert!(!stderr.contains("misplaced"), "{stderr}");
+}

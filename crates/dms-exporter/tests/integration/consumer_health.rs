@@ -58,6 +58,7 @@ pub(crate) async fn exporter(
             config,
             credentials: credentials(sim_config),
             transport,
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;

@@ -441,3 +441,123 @@ async fn every_fault_degrades_only_its_scope_and_recovers() {
     }
     assert!(failed.is_empty(), "failed rows:\n{}", failed.join("\n"));
 }
+
+/// The credential sources' faults, a table of their own: a source serves the whole process
+/// (not a region, an API or an instance), and its fault matters only when a refresh falls in
+/// it, so each row is one source whose service fails across its refresh, an hour of keys
+/// with the default 15-minute margin. Per row: the series do not change while the current
+/// keys live, no collector goes down, the failed refreshes are counted, and once the service
+/// answers again new keys arrive and nothing was ever refused for expired keys.
+#[tokio::test(start_paused = true)]
+async fn every_credential_source_fault_is_ridden_out_while_the_keys_live() {
+    use crate::support::{RouterTransport, config_for};
+    use crate::temporary_credentials::{account_with_agency, agency_credentials};
+    use dms_cloud::Transport;
+    use dms_sim::{AgencyFault, IdentityFault, MetadataFault};
+
+    const MINUTE: Duration = Duration::from_secs(60);
+    let token_dir = std::env::temp_dir().join(format!("dms-fault-token-{}", std::process::id()));
+    std::fs::create_dir_all(&token_dir).unwrap_or_else(|e| panic!("{e}"));
+    let token_file = token_dir.join("token");
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln")
+        .unwrap_or_else(|e| panic!("{e}"));
+    type Break = Box<dyn Fn(&Simulator, bool)>;
+    let rows: Vec<(&str, String, Break)> = vec![
+        (
+            "metadata_unavailable",
+            "credentials:\n  source: ecs_metadata\n  ecs_metadata: {endpoint: http://ecs.sim.invalid}\n".to_owned(),
+            Box::new(|sim: &Simulator, on| {
+                sim.set_metadata_fault(if on { MetadataFault::Unavailable } else { MetadataFault::None })
+            }),
+        ),
+        (
+            "id_token_exchange_refused",
+            format!(
+                "credentials:\n  source: id_token\n  id_token: {{idp_id: {}, token_file: {}, iam_endpoint: http://iam.sim.invalid, key_lifetime: 1h}}\n",
+                SimConfig::deterministic().id_token_idp,
+                token_file.display()
+            ),
+            Box::new(|sim: &Simulator, on| {
+                sim.set_identity_fault(if on { IdentityFault::RejectIdTokens } else { IdentityFault::None })
+            }),
+        ),
+        (
+            "agency_refused",
+            String::new(),
+            Box::new(|sim: &Simulator, on| {
+                sim.set_agency_fault(if on { AgencyFault::NotAuthorized } else { AgencyFault::None })
+            }),
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (kind, credentials, set_fault) in rows {
+        let (sim_config, sim) = account_with_agency(SimConfig::deterministic().seed);
+        let credentials = if credentials.is_empty() {
+            agency_credentials(&sim, "http://sts.sim.invalid", "")
+        } else {
+            credentials
+        };
+        let extra = format!(
+            "{credentials}collectors:\n  jitter: 0\n  kafka_partitions: {{enabled: false}}\n  ces: {{enabled: false}}\n"
+        );
+        let config = config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &extra);
+        let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+        let keys =
+            config::resolve_credentials(&config.credentials, &config::ProcessEnv, &transport)
+                .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let shutdown = CancellationToken::new();
+        let exporter = app::start(config, keys, transport, None, shutdown.clone());
+        exporter.readiness.wait().await;
+        tokio::time::sleep(2 * MINUTE).await;
+        let baseline = served(&exporter);
+        let mut problems = Vec::new();
+        // The refresh is due at 45 min; the service fails from 40 to 55 min.
+        tokio::time::sleep(38 * MINUTE).await;
+        set_fault(&sim, true);
+        for _ in 0..15 {
+            tokio::time::sleep(MINUTE).await;
+            if served(&exporter) != baseline && problems.is_empty() {
+                problems.push("the series changed during the fault".to_owned());
+            }
+            if !all_up(&exporter) && problems.is_empty() {
+                problems.push("a collector went down during the fault".to_owned());
+            }
+        }
+        let mut text = String::new();
+        exporter.self_metrics.encode(Format::Text, &mut text);
+        let failures: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("dms_credentials_refresh_failures_total{"))
+            .map(value)
+            .sum();
+        if failures < 1.0 {
+            problems.push(format!("no failed refresh counted: {failures}"));
+        }
+        set_fault(&sim, false);
+        let issued = sim.temporary_access_keys().len();
+        tokio::time::sleep(3 * MINUTE).await;
+        if sim.temporary_access_keys().len() <= issued {
+            problems.push("no new keys after the fault".to_owned());
+        }
+        if sim
+            .request_log()
+            .iter()
+            .any(|r| r.status == 401 || r.status == 403)
+        {
+            problems.push("a call was refused".to_owned());
+        }
+        if let Some(failure) = exporter.supervisor.failure() {
+            problems.push(format!("the exporter failed: {failure}"));
+        }
+        shutdown.cancel();
+        let line = format!("{kind:<28} refresh failures {failures}");
+        if problems.is_empty() {
+            eprintln!("ok   {line}");
+        } else {
+            eprintln!("FAIL {line}: {}", problems.join("; "));
+            failed.push(format!("{line}: {}", problems.join("; ")));
+        }
+    }
+    std::fs::remove_dir_all(&token_dir).ok();
+    assert!(failed.is_empty(), "failed rows:\n{}", failed.join("\n"));
+}

@@ -78,6 +78,7 @@ async fn serve_exporter_against_simulator() -> Served {
             config,
             credentials: credentials(&sim_config),
             transport,
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;

@@ -74,6 +74,7 @@ async fn info_logs_the_start_the_first_collection_and_then_only_changes_of_state
         config,
         credentials: credentials(&sim_config),
         transport,
+        accounts: Vec::new(),
         env_project: None,
     };
     let shutdown = CancellationToken::new();

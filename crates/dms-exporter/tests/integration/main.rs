@@ -1,6 +1,7 @@
 //! The exporter's integration tests, one binary: the simulator on port 0 (or in-process under
 //! paused time), the exporter against it.
 
+mod accounts;
 mod cardinality;
 mod ces;
 mod cli;

@@ -221,6 +221,7 @@ async fn a_reload_keeps_the_hosts_request_schedulers() {
             config: config_for(&sim_config, address, FAST),
             credentials: credentials(&sim_config),
             transport: Arc::new(RouterTransport(sim.clone())),
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;
@@ -274,6 +275,7 @@ async fn a_reload_probes_a_rejected_key_at_once() {
             config: config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), FAST),
             credentials: credentials(&sim_config),
             transport: Arc::new(RouterTransport(sim.clone())),
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;

@@ -293,6 +293,7 @@ async fn a_reload_moves_the_exporter_to_its_new_shard() {
             config: config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml),
             credentials: credentials(&sim_config),
             transport: Arc::new(RouterTransport(sim.clone())),
+            accounts: Vec::new(),
             env_project: None,
         })
         .await;

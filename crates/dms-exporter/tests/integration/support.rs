@@ -64,6 +64,7 @@ pub(crate) fn in_process_target(
     client_config.project_id = Some(project.project_id.clone());
     Target {
         project: Project {
+            account: String::new(),
             region: project.region.clone(),
             project_id: project.project_id.clone(),
             engines,

@@ -249,3 +249,118 @@ collectors:
     shutdown.cancel();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The monitoring account's principal, trusted by the agency of the simulated account.
+pub(crate) fn principal() -> dms_sim::AccessKey {
+    dms_sim::AccessKey {
+        access_key: "MONITORINGPRINCIPAL01".to_owned(),
+        secret_key: "monitoring-principal-secret".to_owned(),
+    }
+}
+
+pub(crate) const EXTERNAL_ID: &str = "agency-external-id-5b1e";
+
+/// A simulated account whose agency `dms-monitoring` trusts [`principal`] with [`EXTERNAL_ID`].
+pub(crate) fn account_with_agency(seed: u64) -> (SimConfig, Simulator) {
+    let sim_config = SimConfig {
+        seed,
+        agencies: vec![dms_sim::Agency {
+            name: "dms-monitoring".to_owned(),
+            trusted: principal(),
+            external_id: Some(EXTERNAL_ID.to_owned()),
+            max_duration: Duration::from_secs(12 * 3600),
+        }],
+        ..SimConfig::deterministic()
+    };
+    let sim = Simulator::new(sim_config.clone());
+    (sim_config, sim)
+}
+
+/// The credential block that reads `sim`'s account through its agency, STS at `sts`.
+pub(crate) fn agency_credentials(sim: &Simulator, sts: &str, indent: &str) -> String {
+    let key = principal();
+    [
+        "credentials:".to_owned(),
+        format!("  access_key: {}", key.access_key),
+        format!("  secret_key: {}", key.secret_key),
+        "  agency:".to_owned(),
+        format!("    domain_id: {}", sim.domain_id()),
+        "    name: dms-monitoring".to_owned(),
+        format!("    external_id: {EXTERNAL_ID}"),
+        "    duration: 1h".to_owned(),
+        format!("    sts_endpoint: {sts}"),
+    ]
+    .iter()
+    .map(|line| format!("{indent}{line}\n"))
+    .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_exporter_collects_through_an_agency_refreshed_ahead_of_expiry_and_shows_no_secret() {
+    let logs = Captured::default();
+    let filter = logging::filter(None, LogLevel::Debug).expect("filter");
+    let _logs = tracing::subscriber::set_default(logging::subscriber(
+        filter,
+        LogFormat::Logfmt,
+        logs.clone(),
+    ));
+    let (sim_config, sim) = account_with_agency(SimConfig::deterministic().seed);
+    let yaml = format!(
+        "{}collectors:\n  jitter: 0\n  kafka_partitions: {{enabled: false}}\n",
+        agency_credentials(&sim, "http://sts.sim.invalid", "")
+    );
+    let config = config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml);
+    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+    let credentials = config::resolve_credentials(&config.credentials, &ProcessEnv, &transport)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shutdown = CancellationToken::new();
+    let exporter = app::start(config, credentials, transport, None, shutdown.clone());
+    tokio::time::sleep(MINUTE).await;
+    assert!(!series(&exporter, "dms_kafka_broker_up").is_empty());
+    let text = self_metrics(&exporter);
+    assert!(
+        text.contains(r#"dms_credentials_expiry_timestamp_seconds{source="agency"} "#),
+        "{text}"
+    );
+    // Four hours of keys that live an hour, renewed 15 min ahead: one STS call every 45 min.
+    tokio::time::sleep(240 * MINUTE).await;
+    let assumes = sim.agency_assumes();
+    assert!((5..=7).contains(&assumes), "{assumes} STS calls in 4 h");
+    assert!(
+        sim.request_log()
+            .iter()
+            .all(|record| record.status != 401 && record.status != 403),
+        "a call was refused"
+    );
+    // Refused at STS now: the failures are counted, the current keys used while they live.
+    sim.set_agency_fault(dms_sim::AgencyFault::NotAuthorized);
+    tokio::time::sleep(50 * MINUTE).await;
+    let text = self_metrics(&exporter);
+    assert!(
+        text.lines().any(|line| line
+            .strip_prefix(r#"dms_credentials_refresh_failures_total{source="agency"} "#)
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .is_some_and(|failures| failures >= 1.0)),
+        "{text}"
+    );
+    let shown = [
+        logs.text(),
+        self_metrics(&exporter),
+        crate::support::snapshot_text(&exporter),
+        landing_page(&exporter).await,
+    ]
+    .join("\n");
+    assert!(
+        shown.contains("refreshing temporary credentials failed"),
+        "the log says so"
+    );
+    let mut hidden = vec![EXTERNAL_ID.to_owned(), principal().secret_key];
+    for access_key in sim.temporary_access_keys() {
+        let (secret, token) = sim.temporary_key(&access_key).unwrap_or_default();
+        hidden.extend([access_key, secret, token]);
+    }
+    for secret in &hidden {
+        assert!(!shown.contains(secret.as_str()), "{secret} shown");
+    }
+    shutdown.cancel();
+}

@@ -5,31 +5,11 @@ use axum::http::HeaderMap;
 use super::Incoming;
 use crate::error::ApiError;
 use crate::locks::lock;
-use crate::metadata::TemporaryVerdict;
+use crate::signature::{Signed, verify_signature};
 use crate::{Simulator, Token};
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// The secret key and security token of a temporary AK the metadata service issued, or the
-/// gateway's answer to an unknown or expired one.
-fn temporary_key(
-    sim: &Simulator,
-    parsed: &dms_sign::ParsedAuthorization,
-) -> Result<(String, Option<String>), ApiError> {
-    let state = lock(&sim.inner.state);
-    match state
-        .metadata
-        .verdict(&parsed.access_key, tokio::time::Instant::now())
-    {
-        TemporaryVerdict::Unknown => Err(ApiError::apigw_auth("ak not found")),
-        TemporaryVerdict::Expired => Err(ApiError::apigw_auth("the security token has expired")),
-        TemporaryVerdict::Valid {
-            secret_key,
-            security_token,
-        } => Ok((secret_key, Some(security_token))),
-    }
 }
 
 /// Checks the token or the signature; returns who is calling (the AK, or the token), the
@@ -43,7 +23,6 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
         query,
         body,
     } = *request;
-    let config = &sim.inner.config;
     if let Some(token) = header_str(headers, "x-auth-token") {
         let state = lock(&sim.inner.state);
         let Some(Token {
@@ -67,72 +46,19 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
         }
         return Ok(token.to_owned());
     }
-    let Some(authorization) = header_str(headers, "authorization") else {
-        return Err(ApiError::apigw_auth("no authorization header found"));
-    };
-    let parsed = dms_sign::parse_authorization(authorization)
-        .map_err(|_| ApiError::apigw_auth("authorization header is malformed"))?;
-    let permanent = config
-        .credentials
-        .iter()
-        .find(|k| k.access_key == parsed.access_key)
-        .map(|k| k.secret_key.clone());
-    let (secret_key, security_token) = match permanent {
-        Some(secret_key) => (secret_key, None),
-        None => temporary_key(sim, &parsed)?,
-    };
-    let mut signed: Vec<(String, String)> = Vec::new();
-    for name in &parsed.signed_headers {
-        let Some(value) = header_str(headers, name) else {
-            return Err(ApiError::apigw_auth("verify aksk signature fail"));
-        };
-        signed.push((name.clone(), value.to_owned()));
-    }
-    let date = signed
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(dms_sign::SDK_DATE_HEADER))
-        .and_then(|(_, value)| dms_sign::parse_sdk_date(value.trim()).ok());
-    let Some(date) = date else {
-        return Err(ApiError::dms(
-            401,
-            "APIGW.0303",
-            "Incorrect app authentication information: x-sdk-date is missing or invalid",
-        ));
-    };
-    let skew = (time::OffsetDateTime::now_utc() - date).unsigned_abs();
-    if skew > config.max_clock_skew {
-        return Err(ApiError::dms(
-            401,
-            "APIGW.0303",
-            "Incorrect app authentication information: request expired",
-        ));
-    }
-    let path = dms_sign::decode_path(uri.path());
-    let request = dms_sign::SigningRequest {
-        method: method.as_str(),
-        path: &path,
-        query,
-        headers: &signed,
-        body,
-    };
-    if let Some(expected) = security_token
-        && signed
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("x-security-token"))
-            .is_none_or(|(_, token)| token.trim() != expected)
-    {
-        // Temporary keys are accepted only with their own token, signed.
-        return Err(ApiError::apigw_auth("verify security token fail"));
-    }
-    if !dms_sign::verify(secret_key.as_bytes(), &request, &parsed.signature) {
-        return Err(ApiError::apigw_auth("verify aksk signature fail"));
-    }
+    let access_key = verify_signature(
+        sim,
+        &Signed {
+            method: method.as_str(),
+            path: uri.path(),
+            headers,
+            query,
+            body,
+        },
+        &[],
+    )?;
     if let Some(path_project) = &route.project_id {
-        if !config
-            .projects
-            .iter()
-            .any(|p| &p.project_id == path_project)
-        {
+        if !sim.projects().iter().any(|p| &p.project_id == path_project) {
             return Err(ApiError::dms(
                 403,
                 "DMS.10240309",
@@ -149,5 +75,5 @@ pub(super) fn authenticate(sim: &Simulator, request: &Incoming<'_>) -> Result<St
             ));
         }
     }
-    Ok(parsed.access_key)
+    Ok(access_key)
 }

@@ -40,7 +40,8 @@ pub(super) fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiErr
     let Some(region) = auth["scope"]["project"]["name"].as_str() else {
         return Err(bad_request());
     };
-    let Some(project) = config.projects.iter().find(|p| p.region == region) else {
+    let projects = sim.projects();
+    let Some(project) = projects.iter().find(|p| p.region == region) else {
         return Err(ApiError::iam(
             400,
             "Bad Request",
@@ -100,10 +101,9 @@ pub(super) fn issue_token(sim: &Simulator, body: &[u8]) -> Result<Answer, ApiErr
 
 /// `GET /v3/projects` (`name` = a region): the configured projects.
 pub(super) fn projects(sim: &Simulator, query: &[(String, String)]) -> Answer {
-    let config = &sim.inner.config;
     let name = first(query, "name");
-    let projects: Vec<Value> = config
-        .projects
+    let projects: Vec<Value> = sim
+        .projects()
         .iter()
         .filter(|p| name.is_none_or(|n| n == p.region))
         .map(|p| {

@@ -46,6 +46,7 @@ pub(crate) fn router(sim: Simulator) -> Router {
     crate::control::routes()
         .merge(crate::metadata::routes())
         .merge(crate::identity::routes())
+        .merge(crate::sts::routes())
         .fallback(api)
         .with_state(sim.clone())
         .layer(axum::middleware::map_response_with_state(

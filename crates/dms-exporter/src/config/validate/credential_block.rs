@@ -106,10 +106,10 @@ pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
             ));
         }
     }
-    if !renewing && config.refresh_margin.is_some() {
+    if !renewing && config.agency.is_none() && config.refresh_margin.is_some() {
         problems.push(nowhere(
             "credentials.refresh_margin",
-            "only used with temporary keys that the exporter renews (source: ecs_metadata or id_token); a rewritten credential file is picked up within 10 s",
+            "only used with temporary keys that the exporter renews (source: ecs_metadata or id_token, or an agency); a rewritten credential file is picked up within 10 s",
         ));
     }
     let endpoints = [
@@ -151,7 +151,106 @@ pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
             &REFRESH_MARGIN,
         ));
     }
+    agency_problems(config, &mut problems);
     problems
+}
+
+/// What STS accepts for `duration_seconds` (900 s to 12 h).
+const AGENCY_DURATION: RangeInclusive<Duration> =
+    Duration::from_secs(900)..=Duration::from_secs(12 * 3600);
+
+/// `credentials.agency`: what it names and what it is assumed with.
+fn agency_problems(config: &CredentialsConfig, problems: &mut Vec<Problem>) {
+    if config.external_id.is_some() {
+        problems.push(nowhere(
+            "credentials.external_id",
+            if config.agency.is_some() {
+                "an external id belongs to the agency: move it to credentials.agency.external_id"
+            } else {
+                "an external id is only sent when assuming an agency: configure credentials.agency (with its external_id), or remove it"
+            },
+        ));
+    }
+    let Some(agency) = &config.agency else {
+        return;
+    };
+    if config.selected_source() == CredentialSourceName::IamPassword {
+        problems.push(nowhere(
+            "credentials.agency",
+            "an agency is assumed at STS with keys, not an IAM password: give the base credentials as access_key/secret_key (or source: ecs_metadata or id_token)",
+        ));
+    }
+    match (&agency.urn, &agency.domain_id, &agency.name) {
+        (Some(_), None, None) | (None, Some(_), Some(_)) => {}
+        (None, None, None) => problems.push(nowhere(
+            "credentials.agency",
+            "name the agency: urn (iam::<domain id>:agency:<name>), or domain_id and name",
+        )),
+        (Some(_), _, _) => problems.push(nowhere(
+            "credentials.agency.urn",
+            "set either urn, or domain_id and name, not both",
+        )),
+        (None, Some(_), None) => problems.push(nowhere(
+            "credentials.agency.domain_id",
+            "set the agency's name with its domain_id",
+        )),
+        (None, None, Some(_)) => problems.push(nowhere(
+            "credentials.agency.name",
+            "set the domain_id of the account that owns the agency with its name",
+        )),
+    }
+    if let Some(urn) = &agency.urn {
+        let parts: Vec<&str> = urn.split(':').collect();
+        let shaped = parts.len() == 5
+            && parts[0] == "iam"
+            && parts[1].is_empty()
+            && !parts[2].is_empty()
+            && parts[3] == "agency"
+            && !parts[4].is_empty()
+            && urn.len() <= 1500;
+        if !shaped {
+            problems.push(nowhere(
+                "credentials.agency.urn",
+                "not an agency URN such as iam::0123456789abcdef0123456789abcdef:agency:dms-monitoring",
+            ));
+        }
+    }
+    if let Some(external_id) = &agency.external_id
+        && !(2..=1224).contains(&external_id.chars().count())
+    {
+        // Not quoted: it is a shared secret of sorts.
+        problems.push(nowhere(
+            "credentials.agency.external_id",
+            "must be 2 to 1224 characters",
+        ));
+    }
+    if let Some(session) = &agency.session_name {
+        let allowed = session
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+        if !(2..=128).contains(&session.len()) || !allowed {
+            problems.push(nowhere(
+                "credentials.agency.session_name",
+                "must be 2 to 128 letters, digits or _+=,.@-",
+            ));
+        }
+    }
+    if let Some(duration) = agency.duration
+        && !AGENCY_DURATION.contains(&duration.0)
+    {
+        problems.push(out_of_range(
+            "credentials.agency.duration",
+            duration.0,
+            &AGENCY_DURATION,
+        ));
+    }
+    if let Some(problem) = agency
+        .sts_endpoint
+        .as_deref()
+        .and_then(super::regions::endpoint_problem)
+    {
+        problems.push(nowhere("credentials.agency.sts_endpoint", problem));
+    }
 }
 
 fn out_of_range(field: &str, value: Duration, range: &RangeInclusive<Duration>) -> Problem {

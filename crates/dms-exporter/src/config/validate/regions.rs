@@ -9,23 +9,32 @@ use crate::config::types::{Config, RegionConfig};
 /// Every problem of the `regions` list: none listed, a bad name, project id or endpoint, a
 /// name listed twice, plain HTTP with an IAM password.
 pub(super) fn problems(config: &Config, problems: &mut Vec<Problem>) {
-    if config.regions.is_empty() {
+    if config.regions.is_empty() && config.accounts.is_empty() {
         problems.push(nowhere("regions", "list at least one region"));
     }
+    list_problems("regions", &config.regions, problems);
+}
+
+/// The problems of one list of regions (`regions`, or an account's `accounts[0].regions`).
+pub(super) fn list_problems(
+    prefix: &str,
+    regions: &[Spanned<RegionConfig>],
+    problems: &mut Vec<Problem>,
+) {
     let mut names = std::collections::BTreeSet::new();
-    for (index, region) in config.regions.iter().enumerate() {
-        validate_region(index, region, problems);
+    for (index, region) in regions.iter().enumerate() {
+        validate_region(prefix, index, region, problems);
         if !names.insert(region.value.name.as_str()) {
             problems.push(at(
                 region,
-                format!("regions[{index}].name"),
+                format!("{prefix}[{index}].name"),
                 format!("region {:?} is listed twice", region.value.name),
             ));
         }
     }
 }
 
-fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Problem {
+pub(super) fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Problem {
     Problem {
         line: spanned.referenced.line(),
         column: spanned.referenced.column(),
@@ -37,7 +46,7 @@ fn at<T>(spanned: &Spanned<T>, field: String, message: impl Into<String>) -> Pro
 /// The longest region name or project id (Huawei's project ids are 32 characters).
 const MAX_IDENTIFIER_CHARS: usize = 64;
 
-fn is_identifier(text: &str) -> bool {
+pub(super) fn is_identifier(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= MAX_IDENTIFIER_CHARS
         && text
@@ -55,8 +64,13 @@ fn quoted_short(text: &str) -> String {
     }
 }
 
-fn validate_region(index: usize, region: &Spanned<RegionConfig>, problems: &mut Vec<Problem>) {
-    let field = |name: &str| format!("regions[{index}].{name}");
+fn validate_region(
+    prefix: &str,
+    index: usize,
+    region: &Spanned<RegionConfig>,
+    problems: &mut Vec<Problem>,
+) {
+    let field = |name: &str| format!("{prefix}[{index}].{name}");
     let value = &region.value;
     if !is_identifier(&value.name) {
         problems.push(at(

@@ -12,6 +12,8 @@ use crate::metrics::exposition::Format;
 /// One credential source as the self-metrics show it. Never a key: only when they expire.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CredentialRow {
+    /// The account (`accounts:`), "" in a file without accounts.
+    pub account: String,
     /// The bounded source name (`ecs_metadata`).
     pub source: &'static str,
     /// When the keys in use expire (Unix seconds); `None` before the first keys arrive.
@@ -54,19 +56,33 @@ impl Encode for CredentialSource {
         if rows.is_empty() {
             return;
         }
-        let expiry = rows.iter().filter_map(|row| {
-            row.expires_at_unix
-                .map(|at| (vec![row.source.to_owned()], at))
-        });
-        encode_family(&catalog::CREDENTIALS_EXPIRY, expiry, format, out);
+        // With accounts, each row says whose keys it is about.
+        let by_account = rows.iter().any(|row| !row.account.is_empty());
+        let labels = |row: &CredentialRow| {
+            if by_account {
+                vec![row.account.clone(), row.source.to_owned()]
+            } else {
+                vec![row.source.to_owned()]
+            }
+        };
+        let (expiry_family, failures_family) = if by_account {
+            (
+                &catalog::CREDENTIALS_EXPIRY_BY_ACCOUNT,
+                &catalog::CREDENTIALS_REFRESH_FAILURES_BY_ACCOUNT,
+            )
+        } else {
+            (
+                &catalog::CREDENTIALS_EXPIRY,
+                &catalog::CREDENTIALS_REFRESH_FAILURES,
+            )
+        };
+        let expiry = rows
+            .iter()
+            .filter_map(|row| row.expires_at_unix.map(|at| (labels(row), at)));
+        encode_family(expiry_family, expiry, format, out);
         let failures = rows
             .iter()
-            .map(|row| (vec![row.source.to_owned()], row.refresh_failures as f64));
-        encode_family(
-            &catalog::CREDENTIALS_REFRESH_FAILURES,
-            failures,
-            format,
-            out,
-        );
+            .map(|row| (labels(row), row.refresh_failures as f64));
+        encode_family(failures_family, failures, format, out);
     }
 }

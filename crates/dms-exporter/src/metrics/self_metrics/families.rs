@@ -78,6 +78,14 @@ impl<K: LabelValues> GaugeVec<K> {
     pub(super) fn retain(&mut self, mut keep: impl FnMut(&K) -> bool) {
         self.values.retain(|key, _| keep(key));
     }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub(super) fn get(&self, key: &K) -> Option<f64> {
+        self.values.get(key).copied()
+    }
 }
 
 impl<K: LabelValues> Encode for GaugeVec<K> {

@@ -43,8 +43,55 @@ struct Inner {
     retries: CounterVec<(String, &'static str)>,
     throttled: CounterVec<(String, &'static str)>,
     cycles: Cycles,
-    /// (region, configured project id or "") → 1 when resolved and collecting.
-    targets: GaugeVec<(String, String)>,
+    /// (account or "", region, configured project id or "") → 1 when resolved and
+    /// collecting.
+    targets: Targets,
+}
+
+/// `dms_target_up`, with the `account` label only when a target belongs to a named account
+/// (`accounts:`): a file without accounts keeps its exposition.
+#[derive(Debug)]
+struct Targets {
+    plain: GaugeVec<(String, String)>,
+    by_account: GaugeVec<(String, String, String)>,
+}
+
+impl Targets {
+    fn set(&mut self, (account, region, project): (String, String, String), value: f64) {
+        if account.is_empty() {
+            self.plain.set((region, project), value);
+        } else {
+            self.by_account.set((account, region, project), value);
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(&(String, String, String)) -> bool) {
+        self.plain
+            .retain(|(region, project)| keep(&(String::new(), region.clone(), project.clone())));
+        self.by_account.retain(|key| keep(key));
+    }
+}
+
+impl Targets {
+    fn value(&self, account: &str, region: &str, project: &str) -> Option<f64> {
+        if account.is_empty() {
+            self.plain.get(&(region.to_owned(), project.to_owned()))
+        } else {
+            self.by_account
+                .get(&(account.to_owned(), region.to_owned(), project.to_owned()))
+        }
+    }
+}
+
+impl Encode for Targets {
+    fn encode(&self, format: Format, out: &mut String) {
+        if self.by_account.is_empty() {
+            self.plain.encode(format, out);
+        } else {
+            // Both at once only in a mix no configuration makes: the accounts' win.
+            self.by_account.encode(format, out);
+        }
+    }
 }
 
 impl Inner {
@@ -55,7 +102,10 @@ impl Inner {
             retries: CounterVec::new(&catalog::API_RETRIES),
             throttled: CounterVec::new(&catalog::API_THROTTLED),
             cycles: Cycles::new(),
-            targets: GaugeVec::new(&catalog::TARGET_UP),
+            targets: Targets {
+                plain: GaugeVec::new(&catalog::TARGET_UP),
+                by_account: GaugeVec::new(&catalog::TARGET_UP_BY_ACCOUNT),
+            },
         }
     }
 }
@@ -143,12 +193,14 @@ impl SelfMetrics {
     pub fn retain_regions(&self, regions: &BTreeSet<String>) {
         let mut inner = lock(&self.inner);
         inner.cycles.retain_regions(regions);
-        inner.targets.retain(|(region, _)| regions.contains(region));
+        inner
+            .targets
+            .retain(|(_, region, _)| regions.contains(region));
     }
 
     /// Forgets the targets a reload no longer configures: (region, configured project id
     /// or "").
-    pub fn retain_targets(&self, configured: &BTreeSet<(String, String)>) {
+    pub fn retain_targets(&self, configured: &BTreeSet<(String, String, String)>) {
         lock(&self.inner)
             .targets
             .retain(|key| configured.contains(key));
@@ -156,9 +208,32 @@ impl SelfMetrics {
 
     /// Records whether a configured target (region, configured project id or "") is
     /// resolved and collecting.
-    pub fn record_target(&self, region: &str, configured_project: &str, up: bool) {
-        let key = (region.to_owned(), configured_project.to_owned());
+    /// `account` is "" for a file without `accounts:`.
+    pub fn record_target(&self, account: &str, region: &str, configured_project: &str, up: bool) {
+        let key = (
+            account.to_owned(),
+            region.to_owned(),
+            configured_project.to_owned(),
+        );
         lock(&self.inner).targets.set(key, f64::from(u8::from(up)));
+    }
+
+    /// Forgets one target (an account's failed project list, listed again).
+    pub fn forget_target(&self, account: &str, region: &str, configured_project: &str) {
+        let key = (
+            account.to_owned(),
+            region.to_owned(),
+            configured_project.to_owned(),
+        );
+        lock(&self.inner).targets.retain(|k| k != &key);
+    }
+
+    /// Whether a target is shown down now.
+    pub fn target_down(&self, account: &str, region: &str, configured_project: &str) -> bool {
+        lock(&self.inner)
+            .targets
+            .value(account, region, configured_project)
+            == Some(0.0)
     }
 
     /// Records a configuration reload.
@@ -303,8 +378,8 @@ mod tests {
     #[test]
     fn targets_are_reported_and_follow_reloads() {
         let metrics = SelfMetrics::new(BuildInfo::current());
-        metrics.record_target("eu-west-101", "", false);
-        metrics.record_target("cn-north-4", "p1", true);
+        metrics.record_target("", "eu-west-101", "", false);
+        metrics.record_target("", "cn-north-4", "p1", true);
         let out = text(&metrics);
         assert!(
             out.contains("\ndms_target_up{region=\"eu-west-101\",project_id=\"\"} 0\n"),
@@ -314,11 +389,24 @@ mod tests {
             out.contains("\ndms_target_up{region=\"cn-north-4\",project_id=\"p1\"} 1\n"),
             "{out}"
         );
-        let kept = [("cn-north-4".to_owned(), "p1".to_owned())].into();
+        let kept = [(String::new(), "cn-north-4".to_owned(), "p1".to_owned())].into();
         metrics.retain_targets(&kept);
         let out = text(&metrics);
         assert!(!out.contains("eu-west-101"), "{out}");
         assert!(out.contains("project_id=\"p1\"} 1"), "{out}");
+        // Targets of named accounts carry the account, and only they exist after a reload
+        // to accounts.
+        metrics.retain_targets(&BTreeSet::new());
+        metrics.record_target("payments", "cn-north-4", "p1", true);
+        metrics.record_target("logistics", "cn-north-4", "p2", false);
+        let out = text(&metrics);
+        assert!(
+            out.contains(
+                "\ndms_target_up{account=\"logistics\",region=\"cn-north-4\",project_id=\"p2\"} 0\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("dms_target_up{region"), "{out}");
     }
 
     #[test]

@@ -1,0 +1,238 @@
+//! STS v5: `POST /v5/agencies/assume` lends temporary keys of this account to a principal of
+//! another account through one of its agencies ([`SimConfig::agencies`](crate::SimConfig)),
+//! and `GET /v5/caller-identity` says whose keys sign a call.
+//!
+//! The call is signed with the caller's keys (a permanent key the agency trusts, or
+//! temporary keys with their security token). The agency is named by its URN
+//! `iam::{domain_id}:agency:{name}`; an agency whose trust policy sets an external id
+//! grants only to a call that brings the same one. `duration_seconds` is 900 to the
+//! agency's longest session (default 3600), at most 3600 when the caller itself signs with
+//! temporary keys (agency chaining). The keys it issues are checked by the gateway like the
+//! metadata service's. Answers `{"credentials":{"access_key_id","secret_access_key",
+//! "security_token","expiration"},"assumed_agency":{"urn","id"}}`; errors in the gateway's
+//! `{"error_code","error_msg","request_id"}` shape (the codes are the simulator's, as the
+//! documentation lists none). Faults: STS down (503), every assume refused (403).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::Simulator;
+use crate::error::ApiError;
+use crate::locks::lock;
+use crate::query::query_pairs;
+use crate::signature::{Signed, verify_signature};
+
+/// What STS does instead of answering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AgencyFault {
+    #[default]
+    None,
+    /// STS answers 503.
+    Unavailable,
+    /// Every assume is refused (403), as when the agency was deleted or no longer trusts
+    /// the caller.
+    NotAuthorized,
+}
+
+#[derive(Default)]
+pub(crate) struct StsState {
+    pub fault: AgencyFault,
+    /// Assume calls received, granted or not.
+    pub assumes: u64,
+}
+
+pub(crate) fn routes() -> Router<Simulator> {
+    Router::new()
+        .route("/v5/agencies/assume", post(assume))
+        .route("/v5/caller-identity", get(caller_identity))
+}
+
+fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "error_code": code, "error_msg": message, "request_id": "" });
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn refused(error: ApiError) -> Response {
+    (
+        error.status,
+        [("content-type", "application/json")],
+        error.body.to_string(),
+    )
+        .into_response()
+}
+
+fn signed<'a>(
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    query: &'a [(String, String)],
+    body: &'a [u8],
+    method: &'a str,
+) -> Signed<'a> {
+    Signed {
+        method,
+        path: uri.path(),
+        headers,
+        query,
+        body,
+    }
+}
+
+async fn assume(
+    State(sim): State<Simulator>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let config = &sim.inner.config;
+    lock(&sim.inner.state).sts.assumes += 1;
+    match lock(&sim.inner.state).sts.fault {
+        AgencyFault::None => {}
+        AgencyFault::Unavailable => {
+            return sts_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "STS.0500",
+                "Service unavailable.",
+            );
+        }
+        AgencyFault::NotAuthorized => {
+            return sts_error(
+                StatusCode::FORBIDDEN,
+                "STS.0403",
+                "You are not authorized to assume this agency.",
+            );
+        }
+    }
+    let query = query_pairs(&uri);
+    let trusted: Vec<_> = config.agencies.iter().map(|a| a.trusted.clone()).collect();
+    let caller = match verify_signature(
+        &sim,
+        &signed(&uri, &headers, &query, &body, "POST"),
+        &trusted,
+    ) {
+        Ok(caller) => caller,
+        Err(error) => return refused(error),
+    };
+    let temporary_caller = headers.contains_key("x-security-token");
+    let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let (Some(urn), Some(session)) = (
+        request["agency_urn"].as_str(),
+        request["agency_session_name"].as_str(),
+    ) else {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            "agency_urn and agency_session_name are required.",
+        );
+    };
+    if !(2..=128).contains(&session.len()) {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            "agency_session_name must be 2 to 128 characters.",
+        );
+    }
+    let duration = request["duration_seconds"].as_u64().unwrap_or(3600);
+    // Parameters are checked before the agency's trust: a chained session over an hour is
+    // refused whoever asks.
+    if temporary_caller && duration > 3600 {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            "duration_seconds must be at most 3600 when assumed with temporary credentials.",
+        );
+    }
+    let agency = urn
+        .strip_prefix(&format!("iam::{}:agency:", sim.inner.domain_id))
+        .and_then(|name| config.agencies.iter().find(|a| a.name == name));
+    // An unknown agency and one that does not trust the caller look alike from outside.
+    let Some(agency) = agency.filter(|a| a.trusted.access_key == caller) else {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "STS.0403",
+            "You are not authorized to assume this agency.",
+        );
+    };
+    if agency.external_id.is_some()
+        && request["external_id"].as_str() != agency.external_id.as_deref()
+    {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "STS.0403",
+            "You are not authorized to assume this agency.",
+        );
+    }
+    let longest = agency.max_duration.as_secs();
+    if !(900..=longest).contains(&duration) {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            &format!("duration_seconds must be between 900 and {longest}."),
+        );
+    }
+    let now = Instant::now();
+    let mut state = lock(&sim.inner.state);
+    let (access_key, key) = state.metadata.issue(
+        config.seed ^ 0x575,
+        now + std::time::Duration::from_secs(duration),
+    );
+    let left = key.expires.saturating_duration_since(now);
+    let credential = crate::metadata::credential_body(&access_key, key, left);
+    drop(state);
+    let credential = &credential["credential"];
+    let body = json!({
+        "credentials": {
+            "access_key_id": credential["access"],
+            "secret_access_key": credential["secret"],
+            "security_token": credential["securitytoken"],
+            "expiration": credential["expires_at"],
+        },
+        "assumed_agency": {
+            "urn": format!("sts::{}:assumed-agency:{}/{session}", sim.inner.domain_id, agency.name),
+            "id": format!("{}:{session}", agency.name),
+        },
+    });
+    (
+        StatusCode::CREATED,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn caller_identity(State(sim): State<Simulator>, uri: Uri, headers: HeaderMap) -> Response {
+    let query = query_pairs(&uri);
+    let trusted: Vec<_> = sim
+        .inner
+        .config
+        .agencies
+        .iter()
+        .map(|a| a.trusted.clone())
+        .collect();
+    match verify_signature(&sim, &signed(&uri, &headers, &query, &[], "GET"), &trusted) {
+        Ok(caller) => {
+            let body = json!({
+                "account_id": sim.inner.domain_id,
+                "principal_urn": format!("iam::{}:user:{caller}", sim.inner.domain_id),
+                "principal_id": caller,
+            });
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        Err(error) => refused(error),
+    }
+}
