@@ -181,8 +181,7 @@ impl Collector for Ces {
             let max_age_ms = i64::try_from(max_age.as_millis())
                 .unwrap_or(i64::MAX)
                 .max(SERIES_MIN_AGE_MS);
-            let all = plan.series(instance.engine);
-            let series: Vec<&Series> = all.iter().collect();
+            let series = plan.series(instance.engine);
             let by_level = self
                 .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
                 .await;
@@ -216,7 +215,7 @@ impl Ces {
         &self,
         cx: &Context<'_>,
         instance_id: &str,
-        series: &[&Series],
+        series: &[Series],
         now_ms: i64,
         horizon_ms: i64,
         max_age_ms: i64,

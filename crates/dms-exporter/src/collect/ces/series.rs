@@ -71,15 +71,11 @@ impl Plan {
     }
 
     /// How many series the plan reads.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.levels
             .iter()
             .map(|level| level.tuples.len() * level.metrics.len())
             .sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Each series' key ([`super::series_key`] of its metric and dimension values), for
