@@ -122,6 +122,13 @@ pub const APIS: &[Api] = &[
     api("rabbitmq_queues", GET, false, "RabbitMQ queue list"),
     api("rabbitmq_queue", GET, false, "RabbitMQ queue detail"),
     api("rabbitmq_exchanges", GET, false, "RabbitMQ exchange list"),
+    // STS v5 GetCallerIdentity: any signed principal may ask who it is.
+    Api {
+        name: "sts_caller_identity",
+        action: None,
+        confirmed: false,
+        what: "STS caller identity (an account's id, with accounts:)",
+    },
     api("rabbitmq_users", GET, false, "RabbitMQ AMQP user list"),
     // No reference lists the quota API's action; the project-level read is `list`.
     api("quotas", LIST, false, "project instance quotas"),

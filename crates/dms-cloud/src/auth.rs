@@ -141,6 +141,8 @@ pub(crate) struct CachedToken {
     pub refresh_at: Instant,
     pub expires_at: Instant,
     pub project_id: Option<String>,
+    /// The account (domain) id the token body names.
+    pub domain_id: Option<String>,
 }
 
 impl fmt::Debug for CachedToken {

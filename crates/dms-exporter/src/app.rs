@@ -210,6 +210,8 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
             budgets: budgets.clone(),
             regions: config.regions.iter().map(|r| r.value.clone()).collect(),
             discovery: None,
+            identity: None,
+            sts_endpoint: None,
         }]
     } else {
         let mut by_name = crate::locks::lock(&account_budgets);
@@ -235,6 +237,16 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
                         .collect(),
                     discovery: matches!(account.regions, config::AccountRegions::All)
                         .then(|| account.discovery.clone().unwrap_or_default()),
+                    identity: Some(Arc::new(targets::AccountIdentity::new(
+                        account.account_id.clone(),
+                    ))),
+                    sts_endpoint: account.sts_endpoint.clone().or_else(|| {
+                        account
+                            .credentials
+                            .agency
+                            .as_ref()
+                            .and_then(|agency| agency.sts_endpoint.clone())
+                    }),
                 }
             })
             .collect()
@@ -285,6 +297,8 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
             transport: &transport,
             budgets: &plan.budgets,
             metrics: &metrics,
+            identity: plan.identity.as_ref(),
+            sts_endpoint: plan.sts_endpoint.as_deref(),
         };
         configured.extend(targets::configured(
             &account,
@@ -307,6 +321,7 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
     }
     drop(found);
     metrics.retain_targets(&configured.iter().map(targets::Unresolved::key).collect());
+    metrics.retain_accounts(&plans.iter().map(|plan| plan.name.clone()).collect());
     let mut collectors = collect::all(config.sharding);
     crate::supervisor::debug_hooks(&mut collectors);
     let scheduler = Scheduler {
@@ -381,6 +396,10 @@ struct AccountPlan {
     regions: Vec<config::RegionConfig>,
     /// `regions: all`: how its projects are found.
     discovery: Option<config::DiscoveryConfig>,
+    /// A named account's id, learnt once for all its targets; `None` for the top-level block.
+    identity: Option<Arc<targets::AccountIdentity>>,
+    /// Where a named account's id is asked (default each region's STS).
+    sts_endpoint: Option<String>,
 }
 
 /// Starts reading IAM's project list for an account with `regions: all`.
@@ -404,6 +423,7 @@ fn spawn_discovery(
         endpoint: iam_endpoint.clone(),
         iam_endpoint: iam_endpoint.clone(),
         ces_endpoint: iam_endpoint.clone(),
+        sts_endpoint: iam_endpoint.clone(),
         project_id: None,
         credentials: plan.credentials.clone(),
         request_timeout: config.api.timeout.0,
@@ -443,6 +463,7 @@ fn spawn_discovery(
         client,
         template,
     };
+    let (identity, sts_endpoint) = (plan.identity.clone(), plan.sts_endpoint.clone());
     let (name, credentials, budgets, api, transport, metrics, stop) = (
         plan.name.clone(),
         plan.credentials.clone(),
@@ -460,6 +481,8 @@ fn spawn_discovery(
             transport: &transport,
             budgets: &budgets,
             metrics: &metrics,
+            identity: identity.as_ref(),
+            sts_endpoint: sts_endpoint.as_deref(),
         };
         targets::discover(account, discovery, found, stop).await;
     });

@@ -202,6 +202,8 @@ pub async fn run(
         transport: &transport,
         budgets: &budgets,
         metrics: &metrics,
+        identity: None,
+        sts_endpoint: None,
     };
     let regions = config.regions.iter().map(|region| &region.value);
     for unresolved in targets::configured(&account, regions, env_project, true) {

@@ -2,12 +2,14 @@
 //! own (its project id from IAM unless configured), so a region IAM cannot answer for — or an
 //! account whose keys are refused — delays and stops no other. `dms_target_up` shows which
 //! are collecting. An account with `regions: all` finds its targets in IAM's project list,
-//! read again every discovery interval ([`discover`]).
+//! read again every discovery interval ([`discover`]). A named account's id is learnt once,
+//! by the first of its targets to resolve ([`AccountIdentity`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use dms_cloud::auth::Credentials;
+use dms_cloud::error::ApiError;
 use dms_cloud::{Budgets, ClientConfig, ClientError, DmsClient, RetryPolicy, Transport};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,8 +20,38 @@ use crate::config::{ApiConfig, Engine, RegionConfig};
 use crate::metrics::self_metrics::SelfMetrics;
 
 /// The APIs resolving a target may call (`dms_cloud::apis` names): an IAM token for password
-/// credentials, IAM's project list when the project id is not configured.
-pub const RESOLUTION_APIS: &[&str] = &["iam_token", "iam_projects"];
+/// credentials, IAM's project list when the project id is not configured, STS's caller
+/// identity for a named account's id.
+pub const RESOLUTION_APIS: &[&str] = &["iam_token", "iam_projects", "sts_caller_identity"];
+
+/// A named account's id: configured (`accounts[].account_id`), or learnt once — the first
+/// of its targets to resolve asks, the others wait for that answer — from STS
+/// `caller-identity` signed with its keys, or from the IAM token for a password. Until it is
+/// known the account's targets are not collected: `dms_instance_info` always carries it.
+pub struct AccountIdentity {
+    configured: Option<String>,
+    learnt: tokio::sync::OnceCell<String>,
+}
+
+impl AccountIdentity {
+    pub fn new(configured: Option<String>) -> Self {
+        AccountIdentity {
+            configured: configured.filter(|id| !id.trim().is_empty()),
+            learnt: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The account's id, asked with `client` unless configured or already learnt.
+    pub async fn id(&self, client: &DmsClient) -> Result<String, ApiError> {
+        if let Some(id) = &self.configured {
+            return Ok(id.clone());
+        }
+        self.learnt
+            .get_or_try_init(|| client.account_id())
+            .await
+            .cloned()
+    }
+}
 
 /// How long to wait before asking IAM again for a project id it could not give.
 pub const PROJECT_RETRY: Duration = Duration::from_secs(30);
@@ -34,6 +66,8 @@ pub struct Unresolved {
     /// The configured project id, `""` when it is discovered (the `dms_target_up` label).
     configured_project: String,
     engines: Vec<Engine>,
+    /// The named account's id, learnt on resolution; `None` without `accounts:`.
+    identity: Option<Arc<AccountIdentity>>,
     /// An error only for an endpoint the configuration's checks let through (they refuse
     /// every URL the client cannot use, with its file and line).
     client: Result<DmsClient, ClientError>,
@@ -59,6 +93,10 @@ pub struct AccountTargets<'a> {
     /// The account's own host schedulers (the gateway judges and limits each key apart).
     pub budgets: &'a Budgets,
     pub metrics: &'a Arc<SelfMetrics>,
+    /// A named account's id; `None` without `accounts:`.
+    pub identity: Option<&'a Arc<AccountIdentity>>,
+    /// Where the account's id is asked (`accounts[].sts_endpoint`; default the region's STS).
+    pub sts_endpoint: Option<&'a str>,
 }
 
 /// Every target of `regions` with its client (no I/O yet). `env_project` is the SDK
@@ -95,6 +133,10 @@ pub fn configured<'a>(
                     .ces_endpoint
                     .clone()
                     .unwrap_or_else(|| dms_cloud::service_endpoint("ces", &region.name)),
+                sts_endpoint: account.sts_endpoint.map_or_else(
+                    || dms_cloud::service_endpoint("sts", &region.name),
+                    str::to_owned,
+                ),
                 project_id: project.clone(),
                 credentials: account.credentials.clone(),
                 request_timeout: account.api.timeout.0,
@@ -109,6 +151,7 @@ pub fn configured<'a>(
                 region: region.name.clone(),
                 configured_project: project.unwrap_or_default(),
                 engines: region.engines.clone(),
+                identity: account.identity.cloned(),
                 client: DmsClient::new(
                     client_config,
                     Arc::clone(account.transport),
@@ -221,8 +264,21 @@ impl Unresolved {
         )
     }
 
-    /// Asks for the project id until it comes (then reports the target) or `shutdown`. A
-    /// target without a client stays unresolved, its error logged.
+    /// The project id, and the account's id for a named account ("" otherwise).
+    async fn identify(
+        client: &DmsClient,
+        identity: Option<&AccountIdentity>,
+    ) -> Result<(String, String), ApiError> {
+        let project_id = client.project_id().await?;
+        let account_id = match identity {
+            Some(identity) => identity.id(client).await?,
+            None => String::new(),
+        };
+        Ok((project_id, account_id))
+    }
+
+    /// Asks for the project id (and a named account's id) until they come (then reports the
+    /// target) or `shutdown`. A target without a client stays unresolved, its error logged.
     pub async fn resolve(
         self,
         metrics: Arc<SelfMetrics>,
@@ -244,10 +300,13 @@ impl Unresolved {
         loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return,
-                attempt = client.project_id() => attempt,
+                attempt = Self::identify(&client, self.identity.as_deref()) => attempt,
             };
             match attempt {
-                Ok(project_id) => {
+                Ok((project_id, account_id)) => {
+                    if self.identity.is_some() {
+                        metrics.record_account(&self.account, &account_id);
+                    }
                     metrics.record_target(
                         &self.account,
                         &self.region,
@@ -260,6 +319,7 @@ impl Unresolved {
                     let target = Target {
                         project: Project {
                             account: self.account,
+                            account_id,
                             region: self.region,
                             project_id,
                             engines: self.engines,
@@ -279,7 +339,7 @@ impl Unresolved {
                         &self.configured_project,
                         false,
                     );
-                    tracing::error!(account = %self.account, region = %self.region, %error, retry_s = PROJECT_RETRY.as_secs(), "cannot resolve the project id; the other targets collect meanwhile");
+                    tracing::error!(account = %self.account, region = %self.region, %error, retry_s = PROJECT_RETRY.as_secs(), "cannot resolve the project id or the account's id; the other targets collect meanwhile");
                     if first_attempt {
                         first_attempt = false;
                         let _ = report.send(Resolution::Retrying);

@@ -481,6 +481,11 @@ impl Simulator {
         lock(&self.inner.state).sts.assumes
     }
 
+    /// How often STS was asked whose keys sign (`GET /v5/caller-identity`).
+    pub fn caller_identity_calls(&self) -> u64 {
+        lock(&self.inner.state).sts.identity_calls
+    }
+
     /// This account's id (the domain id IAM and STS answer with).
     pub fn domain_id(&self) -> &str {
         &self.inner.domain_id

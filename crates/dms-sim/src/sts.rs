@@ -45,6 +45,8 @@ pub(crate) struct StsState {
     pub fault: AgencyFault,
     /// Assume calls received, granted or not.
     pub assumes: u64,
+    /// Caller-identity calls received, answered or not.
+    pub identity_calls: u64,
 }
 
 pub(crate) fn routes() -> Router<Simulator> {
@@ -211,6 +213,7 @@ async fn assume(
 }
 
 async fn caller_identity(State(sim): State<Simulator>, uri: Uri, headers: HeaderMap) -> Response {
+    lock(&sim.inner.state).sts.identity_calls += 1;
     let query = query_pairs(&uri);
     let trusted: Vec<_> = sim
         .inner

@@ -81,6 +81,7 @@ impl DmsClient {
                     generation: state.next_generation,
                     refresh_at,
                     expires_at,
+                    domain_id: body.domain_id(),
                     project_id: body.project.map(|p| p.id).filter(|id| !id.is_empty()),
                 };
                 state.token = Some(token.clone());
@@ -170,6 +171,38 @@ impl DmsClient {
             *lock(&self.inner.project_failure) = Some((Instant::now(), error.clone()));
         }
         result
+    }
+
+    /// The id of the account whose credentials these are: from the IAM token's body for a
+    /// password, else STS `GET /v5/caller-identity` signed with the keys (an agency's keys
+    /// name the agency's account).
+    pub async fn account_id(&self) -> Result<String, ApiError> {
+        const API: &str = "sts_caller_identity";
+        let from_token = match &self.inner.credentials {
+            Credentials::Password { .. } => Some(self.token().await?.domain_id),
+            Credentials::AkSk { .. } | Credentials::Provided(_) => None,
+        };
+        let account_id = match from_token {
+            Some(domain_id) => domain_id.unwrap_or_default(),
+            None => {
+                let req = ApiRequest::get(
+                    API,
+                    Target::Sts,
+                    path(&["v5", "caller-identity"]),
+                    Vec::new(),
+                );
+                let response = self.execute(&req, &Auth::Sign { project_id: None }).await?;
+                decode::<dto::CallerIdentity>(API, response.body())?.account_id
+            }
+        };
+        if account_id.trim().is_empty() {
+            return Err(ApiError::new(
+                API,
+                ErrorKind::Decode,
+                "the answer names no account id",
+            ));
+        }
+        Ok(account_id)
     }
 
     /// Every project IAM lists for the credentials' account (`GET /v3/projects`, one page:

@@ -45,6 +45,8 @@ pub enum ClientError {
     Iam(EndpointError),
     #[error("Cloud Eye {0}")]
     Ces(EndpointError),
+    #[error("STS {0}")]
+    Sts(EndpointError),
 }
 
 struct Inner {
@@ -56,6 +58,7 @@ struct Inner {
     dms: Endpoint,
     iam: Endpoint,
     ces: Endpoint,
+    sts: Endpoint,
     transport: Arc<dyn Transport>,
     observer: Arc<dyn ApiObserver>,
     project_id: OnceCell<String>,
@@ -105,6 +108,7 @@ impl DmsClient {
         let dms = parse_endpoint(&config.endpoint, budgets).map_err(ClientError::Dms)?;
         let iam = parse_endpoint(&config.iam_endpoint, budgets).map_err(ClientError::Iam)?;
         let ces = parse_endpoint(&config.ces_endpoint, budgets).map_err(ClientError::Ces)?;
+        let sts = parse_endpoint(&config.sts_endpoint, budgets).map_err(ClientError::Sts)?;
         Ok(DmsClient {
             flow: Flow::other(),
             tally: None,
@@ -117,6 +121,7 @@ impl DmsClient {
                 dms,
                 iam,
                 ces,
+                sts,
                 transport,
                 observer,
                 project_id: OnceCell::new(),

@@ -155,6 +155,7 @@ impl DmsClient {
             Target::Dms => &self.inner.dms,
             Target::Iam => &self.inner.iam,
             Target::Ces => &self.inner.ces,
+            Target::Sts => &self.inner.sts,
         }
     }
 

@@ -73,6 +73,7 @@ pub(super) enum Target {
     Dms,
     Iam,
     Ces,
+    Sts,
 }
 
 /// How one request authenticates.

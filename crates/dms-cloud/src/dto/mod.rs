@@ -232,6 +232,30 @@ pub struct Project {
     pub id: String,
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
+    /// The owning account, in a token's project (the project list says `domain_id`).
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub domain: Option<Domain>,
+}
+
+/// An account (IAM "domain") as a token names it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Domain {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub id: String,
+}
+
+/// The user a token was issued to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TokenUser {
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub domain: Option<Domain>,
+}
+
+/// STS `GET /v5/caller-identity`: whose keys signed the call.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CallerIdentity {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub account_id: String,
 }
 
 /// IAM `POST /v3/auth/tokens` response body (the token itself is in `X-Subject-Token`).
@@ -249,11 +273,40 @@ pub struct TokenBody {
     pub issued_at: String,
     #[serde(default, deserialize_with = "lenient::null_default")]
     pub project: Option<Project>,
+    #[serde(default, deserialize_with = "lenient::null_default")]
+    pub user: Option<TokenUser>,
+}
+
+impl TokenBody {
+    /// The account the token belongs to: its user's domain, else its project's.
+    pub fn domain_id(&self) -> Option<String> {
+        let user = self.user.as_ref().and_then(|u| u.domain.as_ref());
+        let project = self.project.as_ref().and_then(|p| p.domain.as_ref());
+        user.or(project)
+            .map(|domain| domain.id.clone())
+            .filter(|id| !id.is_empty())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_names_its_account_by_its_user_else_its_project() {
+        let parse = |body: &str| -> Option<String> {
+            serde_json::from_str::<TokenResponse>(body)
+                .map(|r| r.token.domain_id())
+                .unwrap_or_else(|e| panic!("{e}: {body}"))
+        };
+        let both = r#"{"token":{"user":{"domain":{"id":"u1"}},"project":{"id":"p","domain":{"id":"p1"}}}}"#;
+        assert_eq!(parse(both).as_deref(), Some("u1"));
+        let project =
+            r#"{"token":{"user":{"name":"x"},"project":{"id":"p","domain":{"id":"p1"}}}}"#;
+        assert_eq!(parse(project).as_deref(), Some("p1"));
+        assert_eq!(parse(r#"{"token":{"user":{"domain":{"id":""}}}}"#), None);
+        assert_eq!(parse(r#"{"token":{"user":null,"project":null}}"#), None);
+    }
 
     #[test]
     fn task_times_parse() {

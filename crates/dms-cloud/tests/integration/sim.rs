@@ -43,6 +43,7 @@ fn sim_config(credentials: Credentials) -> ClientConfig {
         endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
         iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".into(),
         ces_endpoint: "https://ces.cn-north-4.myhuaweicloud.com".into(),
+        sts_endpoint: "https://sts.cn-north-4.myhuaweicloud.com".into(),
         project_id: None,
         credentials,
         request_timeout: Duration::from_secs(10),
@@ -505,4 +506,31 @@ async fn reqwest_transport_over_tcp_is_signed_correctly() {
     let error = error.unwrap_or_else(|| panic!("expected an error"));
     assert_eq!(error.kind, ErrorKind::Transport, "{error}");
     assert!(!error.to_string().contains(SIM_SK));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_account_id_comes_from_sts_for_keys_and_from_the_token_for_a_password() {
+    let (sim, client, _) = setup(aksk());
+    let id = client.account_id().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id, sim.domain_id());
+    assert_eq!(sim.caller_identity_calls(), 1);
+
+    // The password's token names its account: STS is not asked.
+    let (sim, client, _) = setup(password());
+    let id = client.account_id().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(id, sim.domain_id());
+    assert_eq!(sim.caller_identity_calls(), 0);
+
+    // A wrong secret is the gateway's refusal, not an empty id.
+    let (sim, client, _) = setup(Credentials::aksk(SIM_AK, "not-the-secret"));
+    let error = client
+        .account_id()
+        .await
+        .expect_err("a wrong signature has no account");
+    assert_eq!(error.api, "sts_caller_identity");
+    assert!(
+        matches!(error.kind, ErrorKind::Unauthorized | ErrorKind::Forbidden),
+        "{error:?}"
+    );
+    assert!(sim.caller_identity_calls() >= 1);
 }

@@ -119,7 +119,7 @@ fn seconds_of_day(clock: &str) -> Option<f64> {
 }
 
 /// One listed instance's samples, labelled with the project it was listed in (and its
-/// account with `accounts:`).
+/// account's name and id with `accounts:`).
 fn instance_samples(project: &Project, engine: &str, instance: &Instance, out: &mut Samples) {
     let id = instance.instance_id.as_str();
     let (region, project_id) = (project.region.as_str(), project.project_id.as_str());
@@ -146,6 +146,7 @@ fn instance_samples(project: &Project, engine: &str, instance: &Instance, out: &
                 id,
                 &instance.name,
                 &project.account,
+                &project.account_id,
                 region,
                 project_id,
                 &instance.engine_version,
@@ -197,13 +198,13 @@ fn instance_samples(project: &Project, engine: &str, instance: &Instance, out: &
     );
 }
 
-// `dms_instance_info` of a file with `accounts:`: the account's name after the instance's
-// (a file without accounts keeps the labels it always had).
+// `dms_instance_info` of a file with `accounts:`: the account's name and id after the
+// instance's (a file without accounts keeps the labels it always had).
 families! {
     INSTANCE_INFO_BY_ACCOUNT = "dms_instance_info", Info, None,
-        ["engine", "instance_id", "name", "account", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
+        ["engine", "instance_id", "name", "account", "account_id", "region", "project_id", "engine_version", "specification", "enterprise_project_id"],
         "GET /v2/{project_id}/instances",
-        "Information about a DMS instance; always 1. Join on instance_id with group_left to get names.";
+        "Information about a DMS instance; always 1. Join on instance_id with group_left to get names. account is the configured account's name, account_id its id (configured, or learnt from STS caller-identity or the IAM token).";
 }
 
 families! {
@@ -348,6 +349,11 @@ mod tests {
     fn project(account: &str) -> Project {
         Project {
             account: account.to_owned(),
+            account_id: if account.is_empty() {
+                String::new()
+            } else {
+                "0a1b2c".to_owned()
+            },
             region: "r-1".to_owned(),
             project_id: "p-1".to_owned(),
             engines: Vec::new(),
@@ -432,7 +438,7 @@ mod tests {
             }
             assert_eq!(lines(&samples), expected, "{engine}: {body}");
         }
-        // With `accounts:`, the info names the account, and nothing else changes.
+        // With `accounts:`, the info names the account and its id, and nothing else changes.
         let list: dms_cloud::dto::InstanceList =
             parse(r#"{"instances": [{"instance_id": "i-2", "name": "n"}]}"#);
         let mut samples = Samples::default();
@@ -444,7 +450,7 @@ mod tests {
         );
         assert_eq!(
             lines(&samples)[0],
-            r#"dms_instance_info{engine="kafka",instance_id="i-2",name="n",account="payments",region="r-1",project_id="p-1",engine_version="",specification="",enterprise_project_id=""} 1"#
+            r#"dms_instance_info{engine="kafka",instance_id="i-2",name="n",account="payments",account_id="0a1b2c",region="r-1",project_id="p-1",engine_version="",specification="",enterprise_project_id=""} 1"#
         );
     }
 

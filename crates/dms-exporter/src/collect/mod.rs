@@ -55,6 +55,8 @@ impl InstanceRef {
 pub struct Project {
     /// The account's name with `accounts:` (on `dms_instance_info`), else "".
     pub account: String,
+    /// The account's id with `accounts:` (configured or learnt), else "".
+    pub account_id: String,
     pub region: String,
     pub project_id: String,
     pub engines: Vec<Engine>,

@@ -124,6 +124,12 @@ pub struct AccountConfig {
     pub regions: AccountRegions,
     /// With `regions: all`: how discovered regions are read.
     pub discovery: Option<DiscoveryConfig>,
+    /// The account's id (`dms_account_info`, `dms_instance_info`); learnt from STS
+    /// `caller-identity` (or the IAM token for a password) when unset.
+    pub account_id: Option<String>,
+    /// STS's endpoint for `caller-identity` (default the agency's `sts_endpoint`, else each
+    /// region's `https://sts.{region}.myhuaweicloud.com`).
+    pub sts_endpoint: Option<String>,
 }
 
 /// An account's regions: listed as at the top level, or `all` that IAM lists for it.

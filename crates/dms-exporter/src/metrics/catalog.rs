@@ -114,6 +114,10 @@ families! {
         ["collector", "region", "project_id"],
         "self",
         "1 if the collector's last cycle for the project finished without any error, else 0; also 0 while a cycle is still unfinished an interval after it started.";
+    ACCOUNT_INFO = "dms_account_info", Info, None,
+        ["account", "account_id"],
+        "self",
+        "Each account of accounts: whose id is known; always 1 (no series without accounts:). account_id is configured, or learnt when the account's first target resolves (STS caller-identity, or the IAM token for a password).";
     TARGET_UP = "dms_target_up", Gauge, None,
         ["region", "project_id"],
         "self",

@@ -2,7 +2,9 @@
 //! keys and domain id) on a host of its own, under paused time: an account whose agency is
 //! refused or whose key is rejected stops only its own targets, the others' series are those
 //! they have alone; `regions: all` finds an account's projects, and one created later joins
-//! after the discovery interval.
+//! after the discovery interval. Each account's id is learnt once from its STS
+//! (`caller-identity`) unless configured, and shown on `dms_account_info` and
+//! `dms_instance_info` only.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,7 @@ fn payments(sim: &SimConfig) -> String {
     credentials:
       access_key: {}
       secret_key: {}
+    sts_endpoint: http://sim-a
     regions:
       - name: cn-north-4
         endpoint: http://sim-a
@@ -153,13 +156,35 @@ async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets(
         assert!(!together.is_empty(), "{family}");
         assert_eq!(together, by_itself, "{family}");
     }
-    // Only the instance information names the account; no data series does.
+    // Only the instance information names the account and its id (learnt from the
+    // account's STS), and the account's own information; no data series does.
+    let payments_id = format!(
+        "account=\"payments\",account_id=\"{}\",region=",
+        a.domain_id()
+    );
     assert!(
         series(&exporter, "dms_instance_info")
             .iter()
-            .all(|line| line.contains("account=\"payments\",region=")),
+            .all(|line| line.contains(&payments_id)),
         "{:?}",
         series(&exporter, "dms_instance_info")
+    );
+    let accounts: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("dms_account_info{"))
+        .collect();
+    assert_eq!(
+        accounts,
+        [format!(
+            "dms_account_info{{account=\"payments\",account_id=\"{}\"}} 1",
+            a.domain_id()
+        )],
+        "only the account whose keys work has a known id"
+    );
+    assert_eq!(
+        a.caller_identity_calls(),
+        2,
+        "once per exporter, not per cycle"
     );
     assert!(
         snapshot_text(&exporter)
@@ -176,6 +201,13 @@ async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets(
         target_up(&text, "logistics"),
         ["dms_target_up{account=\"logistics\",region=\"ap-southeast-1\",project_id=\"\"} 1"],
         "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "dms_account_info{{account=\"logistics\",account_id=\"{}\"}} 1",
+            b.domain_id()
+        )),
+        "the agency's keys name the agency's account: {text}"
     );
     let b_instances = b.instance_ids();
     assert!(
@@ -229,6 +261,7 @@ async fn regions_all_discovers_the_accounts_projects_and_a_new_one_joins() {
     credentials:
       access_key: {}
       secret_key: {}
+    account_id: 0a1b2c3d4e5f
     regions: all
     discovery:
       interval: 1h
@@ -259,6 +292,13 @@ async fn regions_all_discovers_the_accounts_projects_and_a_new_one_joins() {
     let all_instances = a.instance_ids();
     let info = series(&exporter, "dms_instance_info");
     assert_eq!(info.len(), all_instances.len(), "{info:?}");
+    // A configured account id is shown as is, and STS is never asked.
+    assert!(
+        info.iter()
+            .all(|line| line.contains("account_id=\"0a1b2c3d4e5f\"")),
+        "{info:?}"
+    );
+    assert_eq!(a.caller_identity_calls(), 0);
 
     // A project created now, with an instance: listed at the next discovery, an hour on.
     let project = "2d2a6d7f3a0b6f8ebc9b5a4f3e2d1c0b";

@@ -65,6 +65,7 @@ pub(crate) fn in_process_target(
     Target {
         project: Project {
             account: String::new(),
+            account_id: String::new(),
             region: project.region.clone(),
             project_id: project.project_id.clone(),
             engines,

@@ -106,6 +106,23 @@ fn accounts(config: &Config, problems: &mut Vec<Problem>) {
                 }
             }
         }
+        if let Some(problem) = value
+            .sts_endpoint
+            .as_deref()
+            .and_then(regions::endpoint_problem)
+        {
+            problems.push(nowhere(&format!("{prefix}.sts_endpoint"), problem));
+        }
+        if value
+            .account_id
+            .as_deref()
+            .is_some_and(|id| !regions::is_identifier(id))
+        {
+            problems.push(nowhere(
+                &format!("{prefix}.account_id"),
+                "an account id is IAM's domain id (letters and digits, 32 of them); leave it out to learn it from STS caller-identity",
+            ));
+        }
         let mut own = Vec::new();
         credentials(&value.credentials, &mut own);
         for mut problem in own {

@@ -46,6 +46,9 @@ struct Inner {
     /// (account or "", region, configured project id or "") → 1 when resolved and
     /// collecting.
     targets: Targets,
+    /// `dms_account_info`: (account, account id) of each account whose id is known (none
+    /// without `accounts:`, and then no family at all).
+    accounts: GaugeVec<(String, String)>,
 }
 
 /// `dms_target_up`, with the `account` label only when a target belongs to a named account
@@ -106,12 +109,16 @@ impl Inner {
                 plain: GaugeVec::new(&catalog::TARGET_UP),
                 by_account: GaugeVec::new(&catalog::TARGET_UP_BY_ACCOUNT),
             },
+            accounts: GaugeVec::new(&catalog::ACCOUNT_INFO),
         }
     }
 }
 
 impl Encode for Inner {
     fn encode(&self, format: Format, out: &mut String) {
+        if !self.accounts.is_empty() {
+            self.accounts.encode(format, out);
+        }
         let families: [&dyn Encode; 6] = [
             &self.requests,
             &self.durations,
@@ -226,6 +233,22 @@ impl SelfMetrics {
             configured_project.to_owned(),
         );
         lock(&self.inner).targets.retain(|k| k != &key);
+    }
+
+    /// Records an account's id (`dms_account_info`).
+    pub fn record_account(&self, account: &str, account_id: &str) {
+        let mut inner = lock(&self.inner);
+        inner.accounts.retain(|(name, _)| name != account);
+        inner
+            .accounts
+            .set((account.to_owned(), account_id.to_owned()), 1.0);
+    }
+
+    /// Forgets the ids of accounts not in `accounts` (after a reload).
+    pub fn retain_accounts(&self, accounts: &BTreeSet<String>) {
+        lock(&self.inner)
+            .accounts
+            .retain(|(name, _)| accounts.contains(name));
     }
 
     /// Whether a target is shown down now.
