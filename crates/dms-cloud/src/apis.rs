@@ -209,9 +209,11 @@ mod tests {
     /// but [`SIMULATOR_ONLY`]: a name added on one side only fails here.
     #[test]
     fn the_vocabulary_is_the_simulators_endpoint_list() {
-        // The simulator names IAM's token endpoint in the plural.
+        // The simulator names IAM's token endpoint in the plural; STS is a router of its own
+        // there (`dms_sim::sts`), outside the gateway's endpoint list.
         let client: BTreeSet<&str> = APIS
             .iter()
+            .filter(|api| api.name != "sts_caller_identity")
             .map(|api| match api.name {
                 "iam_token" => "iam_tokens",
                 name => name,

@@ -72,8 +72,9 @@ pub struct ClientConfig {
     /// with its own request scheduler.
     pub ces_endpoint: String,
     /// STS endpoint, e.g. `https://sts.cn-north-4.myhuaweicloud.com`: asked whose keys these
-    /// are (`caller-identity`) when an account's id is learnt.
-    pub sts_endpoint: String,
+    /// are (`caller-identity`) when an account's id is learnt; `None` for a client that never
+    /// asks (no host scheduler of it then).
+    pub sts_endpoint: Option<String>,
     /// `None`: discovered with `GET {iam}/v3/projects?name={region}` (AK/SK), or taken from the
     /// token body (password).
     pub project_id: Option<String>,
@@ -94,7 +95,7 @@ impl ClientConfig {
         let (endpoint, iam_endpoint) = default_endpoints(&region);
         ClientConfig {
             ces_endpoint: service_endpoint("ces", &region),
-            sts_endpoint: service_endpoint("sts", &region),
+            sts_endpoint: None,
             region,
             endpoint,
             iam_endpoint,

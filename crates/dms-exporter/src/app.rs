@@ -423,7 +423,7 @@ fn spawn_discovery(
         endpoint: iam_endpoint.clone(),
         iam_endpoint: iam_endpoint.clone(),
         ces_endpoint: iam_endpoint.clone(),
-        sts_endpoint: iam_endpoint.clone(),
+        sts_endpoint: None,
         project_id: None,
         credentials: plan.credentials.clone(),
         request_timeout: config.api.timeout.0,

@@ -41,6 +41,11 @@ impl AccountIdentity {
         }
     }
 
+    /// Whether the id is asked (not configured).
+    pub fn to_learn(&self) -> bool {
+        self.configured.is_none()
+    }
+
     /// The account's id, asked with `client` unless configured or already learnt.
     pub async fn id(&self, client: &DmsClient) -> Result<String, ApiError> {
         if let Some(id) = &self.configured {
@@ -68,6 +73,9 @@ pub struct Unresolved {
     engines: Vec<Engine>,
     /// The named account's id, learnt on resolution; `None` without `accounts:`.
     identity: Option<Arc<AccountIdentity>>,
+    /// Cancelled when IAM no longer lists the (discovered) project: the resolution or the
+    /// collection stops and its series and `dms_target_up` go.
+    retired: CancellationToken,
     /// An error only for an endpoint the configuration's checks let through (they refuse
     /// every URL the client cannot use, with its file and line).
     client: Result<DmsClient, ClientError>,
@@ -133,10 +141,15 @@ pub fn configured<'a>(
                     .ces_endpoint
                     .clone()
                     .unwrap_or_else(|| dms_cloud::service_endpoint("ces", &region.name)),
-                sts_endpoint: account.sts_endpoint.map_or_else(
-                    || dms_cloud::service_endpoint("sts", &region.name),
-                    str::to_owned,
-                ),
+                sts_endpoint: account
+                    .identity
+                    .is_some_and(|identity| identity.to_learn())
+                    .then(|| {
+                        account.sts_endpoint.map_or_else(
+                            || dms_cloud::service_endpoint("sts", &region.name),
+                            str::to_owned,
+                        )
+                    }),
                 project_id: project.clone(),
                 credentials: account.credentials.clone(),
                 request_timeout: account.api.timeout.0,
@@ -152,6 +165,7 @@ pub fn configured<'a>(
                 configured_project: project.unwrap_or_default(),
                 engines: region.engines.clone(),
                 identity: account.identity.cloned(),
+                retired: CancellationToken::new(),
                 client: DmsClient::new(
                     client_config,
                     Arc::clone(account.transport),
@@ -176,17 +190,20 @@ pub struct Discovery {
 /// The default interval between two reads of IAM's project list.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// Reads the account's projects now and every `interval` until `shutdown`, and sends each
+/// Reads the account's projects now and every `interval` until `shutdown`, sends each
 /// project not seen before to `found` as a target (`region` the part of the project's name
-/// before `_`: sub-projects are named `cn-north-4_sub`). A failed read is logged and shown
-/// as `dms_target_up{account, region="", project_id=""} 0`; the targets found before go on.
+/// before `_`: sub-projects are named `cn-north-4_sub`), and retires the target of each
+/// project a successful read no longer lists (deleted). A failed read is logged and shown as
+/// `dms_target_up{account, region="", project_id=""} 0`; the targets found before go on.
 pub async fn discover(
     account: AccountTargets<'_>,
     discovery: Discovery,
     found: mpsc::UnboundedSender<Vec<Unresolved>>,
     shutdown: CancellationToken,
 ) {
-    let mut known = std::collections::BTreeSet::new();
+    // Each project found, with what retires its target.
+    let mut known: std::collections::BTreeMap<String, CancellationToken> =
+        std::collections::BTreeMap::new();
     loop {
         let listed = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -195,12 +212,22 @@ pub async fn discover(
         match listed {
             Ok(projects) => {
                 account.metrics.forget_target(account.account, "", "");
+                let listed: std::collections::BTreeSet<&str> =
+                    projects.iter().map(|p| p.id.as_str()).collect();
+                known.retain(|project_id, retired| {
+                    let kept = listed.contains(project_id.as_str());
+                    if !kept {
+                        tracing::info!(account = account.account, %project_id, "IAM no longer lists the project; its target and series go");
+                        retired.cancel();
+                    }
+                    kept
+                });
                 let regions: Vec<RegionConfig> = projects
                     .into_iter()
                     .filter_map(|project| {
                         let region = project.name.split('_').next()?.to_owned();
                         // IAM lists projects that are no region (`MOS`): a region has a dash.
-                        (region.contains('-') && known.insert(project.id.clone())).then(|| {
+                        (region.contains('-') && !known.contains_key(&project.id)).then(|| {
                             RegionConfig {
                                 name: region,
                                 projects: vec![project.id],
@@ -220,6 +247,9 @@ pub async fn discover(
                         "projects discovered"
                     );
                     let targets = configured(&account, regions.iter(), None, false);
+                    for target in &targets {
+                        known.insert(target.configured_project.clone(), target.retired.clone());
+                    }
                     if found.send(targets).is_err() {
                         return;
                     }
@@ -300,6 +330,10 @@ impl Unresolved {
         loop {
             let attempt = tokio::select! {
                 () = shutdown.cancelled() => return,
+                () = self.retired.cancelled() => {
+                    metrics.forget_target(&self.account, &self.region, &self.configured_project);
+                    return;
+                }
                 attempt = Self::identify(&client, self.identity.as_deref()) => attempt,
             };
             match attempt {
@@ -325,6 +359,7 @@ impl Unresolved {
                             engines: self.engines,
                         },
                         client,
+                        retired: self.retired,
                     };
                     let _ = report.send(Resolution::Resolved {
                         target,
@@ -348,6 +383,10 @@ impl Unresolved {
             }
             tokio::select! {
                 () = shutdown.cancelled() => return,
+                () = self.retired.cancelled() => {
+                    metrics.forget_target(&self.account, &self.region, &self.configured_project);
+                    return;
+                }
                 () = tokio::time::sleep(PROJECT_RETRY) => {}
             }
         }

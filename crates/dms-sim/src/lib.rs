@@ -49,7 +49,7 @@ pub use metadata::MetadataFault;
 pub use request_log::RequestRecord;
 pub use sts::AgencyFault;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -92,6 +92,8 @@ pub(crate) struct State {
     /// Projects created after start ([`Simulator::add_project`]): IAM lists them and DMS
     /// accepts them like the configured ones.
     pub added_projects: Vec<Project>,
+    /// Projects IAM no longer lists ([`Simulator::remove_project`]).
+    pub removed_projects: BTreeSet<String>,
 }
 
 pub(crate) struct Inner {
@@ -146,6 +148,7 @@ impl Simulator {
                     identity: identity::IdentityState::default(),
                     sts: sts::StsState::default(),
                     added_projects: Vec::new(),
+                    removed_projects: BTreeSet::new(),
                 }),
                 config,
                 request_serial: AtomicU64::new(0),
@@ -501,10 +504,22 @@ impl Simulator {
         lock(&self.inner.state).added_projects.push(project);
     }
 
-    /// Every project: the configured ones, then those added since.
+    /// Deletes a project: IAM's project list no longer names it, and DMS refuses calls for it
+    /// (403 `DMS.10240309`), as for a project the account never had.
+    pub fn remove_project(&self, project_id: &str) {
+        lock(&self.inner.state)
+            .removed_projects
+            .insert(project_id.to_owned());
+        // Cached answers (IAM's project list among them) are rendered again.
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Every project: the configured ones, then those added since, less those removed.
     pub(crate) fn projects(&self) -> Vec<Project> {
+        let state = lock(&self.inner.state);
         let mut projects = self.inner.config.projects.clone();
-        projects.extend(lock(&self.inner.state).added_projects.iter().cloned());
+        projects.extend(state.added_projects.iter().cloned());
+        projects.retain(|p| !state.removed_projects.contains(&p.project_id));
         projects
     }
 

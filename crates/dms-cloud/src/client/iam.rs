@@ -184,6 +184,13 @@ impl DmsClient {
         };
         let account_id = match from_token {
             Some(domain_id) => domain_id.unwrap_or_default(),
+            None if self.inner.sts.is_none() => {
+                return Err(ApiError::new(
+                    API,
+                    ErrorKind::Config,
+                    "no STS endpoint to ask the account's id",
+                ));
+            }
             None => {
                 let req = ApiRequest::get(
                     API,

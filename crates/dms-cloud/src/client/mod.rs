@@ -58,7 +58,8 @@ struct Inner {
     dms: Endpoint,
     iam: Endpoint,
     ces: Endpoint,
-    sts: Endpoint,
+    /// `None`: this client never asks STS.
+    sts: Option<Endpoint>,
     transport: Arc<dyn Transport>,
     observer: Arc<dyn ApiObserver>,
     project_id: OnceCell<String>,
@@ -108,7 +109,10 @@ impl DmsClient {
         let dms = parse_endpoint(&config.endpoint, budgets).map_err(ClientError::Dms)?;
         let iam = parse_endpoint(&config.iam_endpoint, budgets).map_err(ClientError::Iam)?;
         let ces = parse_endpoint(&config.ces_endpoint, budgets).map_err(ClientError::Ces)?;
-        let sts = parse_endpoint(&config.sts_endpoint, budgets).map_err(ClientError::Sts)?;
+        let sts = config
+            .sts_endpoint
+            .map(|url| parse_endpoint(&url, budgets).map_err(ClientError::Sts))
+            .transpose()?;
         Ok(DmsClient {
             flow: Flow::other(),
             tally: None,

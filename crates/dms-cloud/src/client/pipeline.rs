@@ -155,7 +155,8 @@ impl DmsClient {
             Target::Dms => &self.inner.dms,
             Target::Iam => &self.inner.iam,
             Target::Ces => &self.inner.ces,
-            Target::Sts => &self.inner.sts,
+            // `account_id` refuses before a request to a missing STS endpoint is built.
+            Target::Sts => self.inner.sts.as_ref().unwrap_or(&self.inner.iam),
         }
     }
 

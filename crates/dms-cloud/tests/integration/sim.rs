@@ -43,7 +43,7 @@ fn sim_config(credentials: Credentials) -> ClientConfig {
         endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
         iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".into(),
         ces_endpoint: "https://ces.cn-north-4.myhuaweicloud.com".into(),
-        sts_endpoint: "https://sts.cn-north-4.myhuaweicloud.com".into(),
+        sts_endpoint: Some("https://sts.cn-north-4.myhuaweicloud.com".into()),
         project_id: None,
         credentials,
         request_timeout: Duration::from_secs(10),

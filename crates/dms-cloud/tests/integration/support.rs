@@ -262,7 +262,7 @@ pub(crate) fn config(credentials: Credentials) -> ClientConfig {
         endpoint: "http://dms.test:8080".into(),
         iam_endpoint: "http://iam.test".into(),
         ces_endpoint: "http://ces.test".into(),
-        sts_endpoint: "http://sts.test".into(),
+        sts_endpoint: Some("http://sts.test".into()),
         project_id: Some(PROJECT.into()),
         credentials,
         request_timeout: Duration::from_secs(10),

@@ -39,7 +39,7 @@ pub(crate) fn client_of(sim: &Simulator, credentials: Credentials) -> DmsClient 
         endpoint: "https://dms.cn-north-4.myhuaweicloud.com".into(),
         iam_endpoint: "https://iam.cn-north-4.myhuaweicloud.com".into(),
         ces_endpoint: "https://ces.cn-north-4.myhuaweicloud.com".into(),
-        sts_endpoint: "https://sts.cn-north-4.myhuaweicloud.com".into(),
+        sts_endpoint: Some("https://sts.cn-north-4.myhuaweicloud.com".into()),
         project_id: None,
         credentials,
         request_timeout: Duration::from_secs(10),

@@ -69,6 +69,9 @@ pub struct Project {
 pub struct Target {
     pub project: Project,
     pub client: DmsClient,
+    /// Cancelled when the target is no longer listed (a project IAM stopped listing for an
+    /// account with `regions: all`): its collectors stop and drop its data.
+    pub retired: tokio_util::sync::CancellationToken,
 }
 
 /// What a collector may read while it works.

@@ -249,6 +249,20 @@ impl Store {
         }
     }
 
+    /// Drops everything of one collector in one project (a project no longer listed).
+    pub fn forget_project(&self, collector: &str, region: &str, project_id: &str) {
+        let of_project = |key: &ScopeKey| {
+            key.collector == collector && key.region == region && key.project_id == project_id
+        };
+        let mut state = lock(&self.state);
+        let changed = state.remove_scopes(of_project);
+        state.inventories.retain(|key, _| !of_project(key));
+        drop(state);
+        if changed {
+            self.notify_changed();
+        }
+    }
+
     /// Drops everything of regions not in `regions` (after a reload removed them).
     pub fn retain_regions(&self, regions: &BTreeSet<String>) {
         lock(&self.state).remove_scopes(|key| !regions.contains(&key.region));

@@ -325,6 +325,31 @@ async fn regions_all_discovers_the_accounts_projects_and_a_new_one_joins() {
             .any(|line| line.contains(instance.as_str())),
         "the new project's instance is collected"
     );
+
+    // The project is deleted: at the next discovery its target, series and cycle figures
+    // go at once (not one collector down for ever, its data aging out).
+    a.remove_project(project);
+    tokio::time::sleep(65 * MINUTE).await;
+    let text = self_metrics(&exporter);
+    assert!(!text.contains(project), "{text}");
+    assert!(
+        !series(&exporter, "dms_instance_info")
+            .iter()
+            .any(|line| line.contains(instance.as_str())),
+        "the deleted project's instance is gone"
+    );
+    assert!(
+        !snapshot_text(&exporter).contains(project),
+        "no series of the deleted project"
+    );
+    // The other projects collect on.
+    let mut up = target_up(&text, "payments");
+    up.sort();
+    assert_eq!(up, expected, "{text}");
+    assert_eq!(
+        series(&exporter, "dms_instance_info").len(),
+        all_instances.len()
+    );
     shutdown.cancel();
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn in_process_target(
             project_id: project.project_id.clone(),
             engines,
         },
+        retired: tokio_util::sync::CancellationToken::new(),
         client: DmsClient::new(client_config, transport, &budgets, Arc::new(NoopObserver))
             .unwrap_or_else(|e| panic!("{e}")),
     }

@@ -165,10 +165,13 @@ impl Scheduler {
                 let shutdown = shutdown.clone();
                 let inventory = inventory.clone();
                 let publish = Arc::clone(&publish);
+                let retired = target.retired.clone();
                 tasks.spawn(async move {
                     tokio::select! {
                         () = shutdown.cancelled() => {}
-                        () = job.run(inventory, publish) => {}
+                        // The task that writes the data drops it, so nothing lands after.
+                        () = retired.cancelled() => job.retire(),
+                        () = Arc::clone(&job).run(inventory, publish) => {}
                     }
                 });
             }
@@ -178,6 +181,20 @@ impl Scheduler {
 }
 
 impl Job {
+    /// Drops this collector's data and cycle figures of a target no longer listed, and the
+    /// target's `dms_target_up` (only discovered targets retire: their configured project
+    /// is their project id).
+    fn retire(&self) {
+        let project = &self.target.project;
+        let name = self.collector.name();
+        self.metrics
+            .forget_target(&project.account, &project.region, &project.project_id);
+        self.store
+            .forget_project(name, &project.region, &project.project_id);
+        self.metrics
+            .forget_cycles(name, &project.region, &project.project_id);
+    }
+
     fn budget(&self) -> &dms_cloud::HostBudget {
         self.target.client.dms_budget()
     }

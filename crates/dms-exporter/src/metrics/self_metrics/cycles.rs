@@ -101,6 +101,14 @@ impl Cycles {
         }
     }
 
+    /// Forgets one collector's cycles of one project (a project no longer listed).
+    pub(super) fn forget_project(&mut self, collector: &str, region: &str, project_id: &str) {
+        let of_project =
+            |c: &str, r: &str, p: &str| c == collector && r == region && p == project_id;
+        self.last.retain(|(c, r, p), _| !of_project(c, r, p));
+        self.errors.retain(|(c, r, p, _)| !of_project(c, r, p));
+    }
+
     /// Forgets the cycles of regions a reload removed.
     pub(super) fn retain_regions(&mut self, regions: &BTreeSet<String>) {
         self.last

@@ -289,6 +289,13 @@ impl SelfMetrics {
     }
 
     /// Records a finished collector cycle.
+    /// Forgets one collector's cycle figures of one project (a project no longer listed).
+    pub fn forget_cycles(&self, collector: &str, region: &str, project_id: &str) {
+        lock(&self.inner)
+            .cycles
+            .forget_project(collector, region, project_id);
+    }
+
     pub fn record_cycle(&self, report: &CycleReport) {
         lock(&self.inner).cycles.record(report);
     }
