@@ -240,13 +240,7 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
                     identity: Some(Arc::new(targets::AccountIdentity::new(
                         account.account_id.clone(),
                     ))),
-                    sts_endpoint: account.sts_endpoint.clone().or_else(|| {
-                        account
-                            .credentials
-                            .agency
-                            .as_ref()
-                            .and_then(|agency| agency.sts_endpoint.clone())
-                    }),
+                    sts_endpoint: account.identity_endpoint(),
                 }
             })
             .collect()
@@ -414,54 +408,23 @@ fn spawn_discovery(
     found: mpsc::UnboundedSender<Vec<targets::Unresolved>>,
     shutdown: &CancellationToken,
 ) {
-    let iam_endpoint = settings
-        .iam_endpoint
-        .clone()
-        .unwrap_or_else(|| dms_cloud::provider::GLOBAL_IAM_ENDPOINT.to_owned());
-    let client_config = dms_cloud::ClientConfig {
-        region: "global".to_owned(),
-        endpoint: iam_endpoint.clone(),
-        iam_endpoint: iam_endpoint.clone(),
-        ces_endpoint: iam_endpoint.clone(),
-        sts_endpoint: None,
-        project_id: None,
-        credentials: plan.credentials.clone(),
-        request_timeout: config.api.timeout.0,
-        retry: dms_cloud::RetryPolicy {
-            max_retries: config.api.max_retries,
-            ..dms_cloud::RetryPolicy::default()
-        },
+    let account = targets::AccountTargets {
+        account: &plan.name,
+        credentials: &plan.credentials,
+        api: &config.api,
+        transport,
+        budgets: &plan.budgets,
+        metrics,
+        identity: plan.identity.as_ref(),
+        sts_endpoint: plan.sts_endpoint.as_deref(),
     };
-    let observer: Arc<dyn dms_cloud::ApiObserver> =
-        Arc::new(api_observer::MetricsObserver::new(Arc::clone(metrics)));
-    let client = match dms_cloud::DmsClient::new(
-        client_config,
-        Arc::clone(transport),
-        &plan.budgets,
-        observer,
-    ) {
-        Ok(client) => client,
+    let discovery = match targets::Discovery::new(&account, settings) {
+        Ok(discovery) => discovery,
         Err(error) => {
             metrics.record_target(&plan.name, "", "", false);
             tracing::error!(account = %plan.name, %error, "cannot build the IAM client of the account's project list; its regions are not read");
             return;
         }
-    };
-    let template = config::RegionConfig {
-        name: String::new(),
-        endpoint: settings.endpoint.clone(),
-        iam_endpoint: settings.iam_endpoint.clone(),
-        ces_endpoint: settings.ces_endpoint.clone(),
-        projects: Vec::new(),
-        engines: settings.engines.clone(),
-        insecure_http: settings.insecure_http,
-    };
-    let discovery = targets::Discovery {
-        interval: settings
-            .interval
-            .map_or(targets::DISCOVERY_INTERVAL, |interval| interval.0),
-        client,
-        template,
     };
     let (identity, sts_endpoint) = (plan.identity.clone(), plan.sts_endpoint.clone());
     let (name, credentials, budgets, api, transport, metrics, stop) = (

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use dms_cloud::{ReqwestTransport, Transport};
 use dms_exporter::cli::{Cli, parse_listen_address};
-use dms_exporter::config::{self, ProcessEnv, resolve_credentials};
+use dms_exporter::config::{self, ProcessEnv};
 use dms_exporter::http::server::Limits;
 use dms_exporter::http::web_config;
 use dms_exporter::metrics::self_metrics::BuildInfo;
@@ -118,20 +118,8 @@ fn main() -> ExitCode {
 
 /// `--check-config --online` of a configuration the offline checks passed.
 fn check_online(file: &config::Config) -> ExitCode {
-    if !file.accounts.is_empty() {
-        eprintln!(
-            "--online checks the top-level credentials and regions; it does not check accounts: yet"
-        );
-        return ExitCode::from(2);
-    }
     let prepared = metadata_transport()
-        .and_then(|transport| {
-            Ok(resolve_credentials(
-                &file.credentials,
-                &ProcessEnv,
-                &transport,
-            )?)
-        })
+        .and_then(|transport| Ok(config::resolve_all(file, &ProcessEnv, &transport)?))
         .and_then(|credentials| Ok((credentials, cloud_transport(file)?)))
         .and_then(|prepared| {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -140,7 +128,7 @@ fn check_online(file: &config::Config) -> ExitCode {
                 .context("cannot start the async runtime")?;
             Ok((prepared, runtime))
         });
-    let ((credentials, transport), runtime) = match prepared {
+    let (((credentials, accounts), transport), runtime) = match prepared {
         Ok(prepared) => prepared,
         Err(error) => {
             eprintln!("{error:#}");
@@ -151,6 +139,7 @@ fn check_online(file: &config::Config) -> ExitCode {
     let report = runtime.block_on(preflight::run(
         file,
         &credentials,
+        &accounts,
         transport,
         sdk_project_id(),
     ));

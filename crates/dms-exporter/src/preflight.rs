@@ -17,7 +17,7 @@ use dms_cloud::{BudgetConfig, Budgets, DmsClient, Transport, apis};
 
 use crate::collect::kafka::groups::EXACT_LAG_CALLS_LIMIT;
 use crate::collect::{Scope, registry};
-use crate::config::{Config, Engine};
+use crate::config::{AccountRegions, Config, Engine, RegionConfig};
 use crate::metrics::self_metrics::{BuildInfo, SelfMetrics};
 use crate::targets;
 
@@ -73,12 +73,24 @@ impl Outcome {
 /// One line of the table.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// `region/project` (`region/(discovered)` when IAM names the project).
+    /// `region/project` (`region/(discovered)` when IAM names the project), after
+    /// `account:` with `accounts:`; an account's own reads name the account alone.
     pub target: String,
     pub api: &'static str,
     /// The engine an instance-list row is about.
     pub engine: Option<Engine>,
     pub outcome: Outcome,
+}
+
+impl Row {
+    fn of(target: &str, api: &'static str, outcome: Outcome) -> Self {
+        Row {
+            target: target.to_owned(),
+            api,
+            engine: None,
+            outcome,
+        }
+    }
 }
 
 /// Every row of every target.
@@ -184,34 +196,112 @@ pub fn wanted_apis(config: &Config, engines: &[Engine]) -> Vec<&'static str> {
         .collect()
 }
 
-/// Reads every API of every target once and reports what each gave.
+/// Reads every API of every target once and reports what each gave: the top-level block's
+/// targets, or with `accounts:` each account's (`accounts` in the order of the file), its
+/// project list for `regions: all` and its id (STS `caller-identity`) first.
 pub async fn run(
     config: &Config,
     credentials: &Credentials,
+    accounts: &[Credentials],
     transport: Arc<dyn Transport>,
     env_project: Option<String>,
 ) -> Report {
-    let budgets = Budgets::new(BudgetConfig::default());
-    crate::app::configure_budgets(&budgets, config);
     let metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
     let mut report = Report::default();
-    let account = targets::AccountTargets {
-        account: "",
-        credentials,
-        api: &config.api,
-        transport: &transport,
-        budgets: &budgets,
-        metrics: &metrics,
-        identity: None,
-        sts_endpoint: None,
+    let budgets = || {
+        let budgets = Budgets::new(BudgetConfig::default());
+        crate::app::configure_budgets(&budgets, config);
+        budgets
     };
-    let regions = config.regions.iter().map(|region| &region.value);
-    for unresolved in targets::configured(&account, regions, env_project, true) {
+    if config.accounts.is_empty() {
+        let budgets = budgets();
+        let account = targets::AccountTargets {
+            account: "",
+            credentials,
+            api: &config.api,
+            transport: &transport,
+            budgets: &budgets,
+            metrics: &metrics,
+            identity: None,
+            sts_endpoint: None,
+        };
+        let regions = config.regions.iter().map(|region| &region.value);
+        let unresolved = targets::configured(&account, regions, env_project, true);
+        probe_targets(config, "", unresolved, &mut report).await;
+        return report;
+    }
+    for (spanned, credentials) in config.accounts.iter().zip(accounts) {
+        let value = &spanned.value;
+        // Each account its own schedulers, as in the collection: one's rejected key holds
+        // no other's calls.
+        let budgets = budgets();
+        let identity = Arc::new(targets::AccountIdentity::new(value.account_id.clone()));
+        let sts_endpoint = value.identity_endpoint();
+        let account = targets::AccountTargets {
+            account: &value.name,
+            credentials,
+            api: &config.api,
+            transport: &transport,
+            budgets: &budgets,
+            metrics: &metrics,
+            identity: Some(&identity),
+            sts_endpoint: sts_endpoint.as_deref(),
+        };
+        let mut regions: Vec<RegionConfig> = value
+            .regions
+            .listed()
+            .iter()
+            .map(|r| r.value.clone())
+            .collect();
+        if matches!(value.regions, AccountRegions::All) {
+            let settings = value.discovery.clone().unwrap_or_default();
+            let target = format!("{}:(all projects)", value.name);
+            match targets::Discovery::new(&account, &settings) {
+                Ok(discovery) => {
+                    let listed = discovery.client.all_projects().await;
+                    if let Ok(projects) = &listed {
+                        regions.extend(projects.iter().filter_map(|p| discovery.region_of(p)));
+                    }
+                    report
+                        .rows
+                        .push(Row::of(&target, "iam_projects", Outcome::of(&listed)));
+                }
+                Err(error) => report.rows.push(Row::of(
+                    &target,
+                    "iam_projects",
+                    Outcome::Error(format!("no client: {error}")),
+                )),
+            }
+        }
+        let unresolved = targets::configured(&account, regions.iter(), None, true);
+        let outcome = if !identity.to_learn() {
+            Outcome::Skipped("account_id is configured".to_owned())
+        } else if let Some(Ok(client)) = unresolved.first().map(targets::Unresolved::client) {
+            Outcome::of(&identity.id(client).await)
+        } else {
+            Outcome::Skipped("no target to ask from".to_owned())
+        };
+        report
+            .rows
+            .push(Row::of(&value.name, "sts_caller_identity", outcome));
+        probe_targets(config, &format!("{}:", value.name), unresolved, &mut report).await;
+    }
+    report
+}
+
+/// Probes each target, its rows labelled `{prefix}{region}/{project}`.
+async fn probe_targets(
+    config: &Config,
+    prefix: &str,
+    unresolved: Vec<targets::Unresolved>,
+    report: &mut Report,
+) {
+    for unresolved in unresolved {
         let (_, region, project) = unresolved.key();
         let label = if project.is_empty() {
-            format!("{region}/(discovered)")
+            format!("{prefix}{region}/(discovered)")
         } else {
-            format!("{region}/{project}")
+            format!("{prefix}{region}/{project}")
         };
         let engines = unresolved.engines().to_vec();
         let wanted = wanted_apis(config, &engines);
@@ -234,7 +324,6 @@ pub async fn run(
         }
         report.rows.extend(probe.rows);
     }
-    report
 }
 
 /// The instances and names later reads need, from the listings read before them.

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api_observer::MetricsObserver;
 use crate::collect::{Project, Target};
-use crate::config::{ApiConfig, Engine, RegionConfig};
+use crate::config::{ApiConfig, DiscoveryConfig, Engine, RegionConfig};
 use crate::metrics::self_metrics::SelfMetrics;
 
 /// The APIs resolving a target may call (`dms_cloud::apis` names): an IAM token for password
@@ -190,6 +190,68 @@ pub struct Discovery {
 /// The default interval between two reads of IAM's project list.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(3600);
 
+impl Discovery {
+    /// The project list of `account` as `settings` say (IAM's global endpoint by default).
+    pub fn new(
+        account: &AccountTargets<'_>,
+        settings: &DiscoveryConfig,
+    ) -> Result<Discovery, ClientError> {
+        let iam_endpoint = settings
+            .iam_endpoint
+            .clone()
+            .unwrap_or_else(|| dms_cloud::provider::GLOBAL_IAM_ENDPOINT.to_owned());
+        let client_config = ClientConfig {
+            region: "global".to_owned(),
+            endpoint: iam_endpoint.clone(),
+            iam_endpoint: iam_endpoint.clone(),
+            ces_endpoint: iam_endpoint,
+            sts_endpoint: None,
+            project_id: None,
+            credentials: account.credentials.clone(),
+            request_timeout: account.api.timeout.0,
+            retry: RetryPolicy {
+                max_retries: account.api.max_retries,
+                ..RetryPolicy::default()
+            },
+        };
+        let observer: Arc<dyn dms_cloud::ApiObserver> =
+            Arc::new(MetricsObserver::new(Arc::clone(account.metrics)));
+        let client = DmsClient::new(
+            client_config,
+            Arc::clone(account.transport),
+            account.budgets,
+            observer,
+        )?;
+        Ok(Discovery {
+            interval: settings
+                .interval
+                .map_or(DISCOVERY_INTERVAL, |interval| interval.0),
+            client,
+            template: RegionConfig {
+                name: String::new(),
+                endpoint: settings.endpoint.clone(),
+                iam_endpoint: settings.iam_endpoint.clone(),
+                ces_endpoint: settings.ces_endpoint.clone(),
+                projects: Vec::new(),
+                engines: settings.engines.clone(),
+                insecure_http: settings.insecure_http,
+            },
+        })
+    }
+
+    /// The region of a listed project, read with the template's settings; `None` for a
+    /// project that is no region (IAM lists `MOS`: a region has a dash). The region is the
+    /// part of the project's name before `_` (sub-projects are named `cn-north-4_sub`).
+    pub fn region_of(&self, project: &dms_cloud::dto::Project) -> Option<RegionConfig> {
+        let region = project.name.split('_').next()?;
+        region.contains('-').then(|| RegionConfig {
+            name: region.to_owned(),
+            projects: vec![project.id.clone()],
+            ..self.template.clone()
+        })
+    }
+}
+
 /// Reads the account's projects now and every `interval` until `shutdown`, sends each
 /// project not seen before to `found` as a target (`region` the part of the project's name
 /// before `_`: sub-projects are named `cn-north-4_sub`), and retires the target of each
@@ -223,22 +285,9 @@ pub async fn discover(
                     kept
                 });
                 let regions: Vec<RegionConfig> = projects
-                    .into_iter()
-                    .filter_map(|project| {
-                        let region = project.name.split('_').next()?.to_owned();
-                        // IAM lists projects that are no region (`MOS`): a region has a dash.
-                        (region.contains('-') && !known.contains_key(&project.id)).then(|| {
-                            RegionConfig {
-                                name: region,
-                                projects: vec![project.id],
-                                engines: discovery.template.engines.clone(),
-                                endpoint: discovery.template.endpoint.clone(),
-                                iam_endpoint: discovery.template.iam_endpoint.clone(),
-                                ces_endpoint: discovery.template.ces_endpoint.clone(),
-                                insecure_http: discovery.template.insecure_http,
-                            }
-                        })
-                    })
+                    .iter()
+                    .filter(|project| !known.contains_key(&project.id))
+                    .filter_map(|project| discovery.region_of(project))
                     .collect();
                 if !regions.is_empty() {
                     tracing::info!(

@@ -132,6 +132,19 @@ pub struct AccountConfig {
     pub sts_endpoint: Option<String>,
 }
 
+impl AccountConfig {
+    /// Where the account's id is asked: `sts_endpoint`, else its agency's STS; `None`: each
+    /// region's default STS.
+    pub fn identity_endpoint(&self) -> Option<String> {
+        self.sts_endpoint.clone().or_else(|| {
+            self.credentials
+                .agency
+                .as_ref()
+                .and_then(|agency| agency.sts_endpoint.clone())
+        })
+    }
+}
+
 /// An account's regions: listed as at the top level, or `all` that IAM lists for it.
 #[derive(Debug)]
 pub enum AccountRegions {

@@ -156,3 +156,74 @@ async fn online_check_reads_every_api_and_fails_on_a_denied_one() {
     );
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_check_reads_each_account_its_project_list_and_its_id() {
+    let sim_config = SimConfig::deterministic();
+    let sim = Simulator::new(sim_config.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let shutdown = CancellationToken::new();
+    let server = sim.clone();
+    let stop = shutdown.clone();
+    tokio::spawn(async move { server.serve(listener, stop.cancelled_owned()).await });
+    let key = &sim_config.credentials[0];
+    let project = &sim_config.projects[0];
+    // `good` finds its projects and its id; `bad` signs with a wrong secret.
+    let yaml = format!(
+        "accounts:
+  - name: good
+    credentials: {{access_key: {ak}, secret_key: {sk}}}
+    sts_endpoint: http://{address}
+    regions: all
+    discovery:
+      iam_endpoint: http://{address}
+      endpoint: http://{address}
+      ces_endpoint: http://{address}
+  - name: bad
+    credentials: {{access_key: {ak}, secret_key: not-the-secret}}
+    account_id: 0a1b2c3d
+    regions:
+      - name: {region}
+        endpoint: http://{address}
+        iam_endpoint: http://{address}
+        ces_endpoint: http://{address}
+        projects: [{project_id}]
+",
+        ak = key.access_key,
+        sk = key.secret_key,
+        region = project.region,
+        project_id = project.project_id,
+    );
+    let output = check_online(&sim_config, yaml, "accounts").await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let line = |target: &str, api: &str| -> String {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("{target} ")) && line.contains(api))
+            .unwrap_or_else(|| panic!("no {target} {api} row:\n{stdout}"))
+            .to_owned()
+    };
+    assert!(line("good:(all projects)", "iam_projects").ends_with("OK"));
+    assert!(line("good", "sts_caller_identity").ends_with("OK"));
+    assert!(line("bad", "sts_caller_identity").contains("skipped"));
+    // Every project IAM lists for `good` is checked, each API read OK.
+    for project in &sim_config.projects {
+        let target = format!("good:{}/{}", project.region, project.project_id);
+        assert!(
+            line(&target, "instances_list (kafka)").ends_with("OK"),
+            "{stdout}"
+        );
+    }
+    let bad = format!("bad:{}/{}", project.region, project.project_id);
+    assert!(
+        line(&bad, "instances_list (kafka)").contains("denied"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not-the-secret"), "{stdout}");
+    shutdown.cancel();
+}
