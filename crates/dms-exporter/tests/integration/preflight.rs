@@ -52,18 +52,23 @@ fn rows(stdout: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn online_check_reads_every_api_and_fails_on_a_denied_one() {
-    let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(sim_config.clone());
+/// The simulator of `config`, served on a port of its own until the token is cancelled.
+async fn serve(config: &SimConfig) -> (Simulator, std::net::SocketAddr, CancellationToken) {
+    let sim = Simulator::new(config.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    let server = sim.clone();
+    let (server, stop) = (sim.clone(), shutdown.clone());
     tokio::spawn(async move { server.serve(listener, stop.cancelled_owned()).await });
+    (sim, address, shutdown)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_check_reads_every_api_and_fails_on_a_denied_one() {
+    let sim_config = SimConfig::deterministic();
+    let (sim, address, shutdown) = serve(&sim_config).await;
     // The demo's configuration names every project; one region without `projects:` makes
     // the check discover its project through IAM's project list.
     let mut yaml = config_yaml(&sim_config, address, "");
@@ -160,15 +165,7 @@ async fn online_check_reads_every_api_and_fails_on_a_denied_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn online_check_reads_each_account_its_project_list_and_its_id() {
     let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(sim_config.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    let shutdown = CancellationToken::new();
-    let server = sim.clone();
-    let stop = shutdown.clone();
-    tokio::spawn(async move { server.serve(listener, stop.cancelled_owned()).await });
+    let (_sim, address, shutdown) = serve(&sim_config).await;
     let key = &sim_config.credentials[0];
     let project = &sim_config.projects[0];
     // `good` finds its projects and its id; `bad` signs with a wrong secret.
