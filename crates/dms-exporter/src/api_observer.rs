@@ -10,29 +10,35 @@ use dms_cloud::{ApiObserver, Budgets, CredentialProvider};
 
 use crate::metrics::self_metrics::{CredentialRow, CredentialRows, HostRow, HostRows, SelfMetrics};
 
-/// Reports every request of the clients it is given to the self-metrics.
+/// Reports every request of the clients it is given to the self-metrics, as the calls of
+/// one account ("" without `accounts:`).
 #[derive(Debug, Clone)]
 pub struct MetricsObserver {
     metrics: Arc<SelfMetrics>,
+    account: String,
 }
 
 impl MetricsObserver {
-    pub fn new(metrics: Arc<SelfMetrics>) -> Self {
-        Self { metrics }
+    pub fn new(metrics: Arc<SelfMetrics>, account: &str) -> Self {
+        Self {
+            metrics,
+            account: account.to_owned(),
+        }
     }
 }
 
 impl ApiObserver for MetricsObserver {
     fn request_finished(&self, host: &str, api: &'static str, code: &str, elapsed: Duration) {
-        self.metrics.record_request(host, api, code, elapsed);
+        self.metrics
+            .record_request(&self.account, host, api, code, elapsed);
     }
 
     fn throttled(&self, host: &str, api: &'static str) {
-        self.metrics.record_throttled(host, api);
+        self.metrics.record_throttled(&self.account, host, api);
     }
 
     fn retried(&self, host: &str, api: &'static str) {
-        self.metrics.record_retry(host, api);
+        self.metrics.record_retry(&self.account, host, api);
     }
 }
 
@@ -61,42 +67,35 @@ pub fn account_credential_rows(providers: Vec<(String, CredentialProvider)>) -> 
     })
 }
 
-/// Every host's row across the host schedulers of the accounts (each account has its own,
-/// as the gateway judges and limits each key apart): one row a host, its rates and queues
-/// added, rejected or held when it is for any account.
-pub fn merged_host_rows(all: Vec<Budgets>) -> HostRows {
+/// The host schedulers of each account (each has its own, as the gateway judges and limits
+/// each key apart), as the self-metrics read them at each scrape; account "" for the
+/// schedulers of a file without accounts.
+pub fn account_host_rows(all: Vec<(String, Budgets)>) -> HostRows {
     Arc::new(move || {
-        let mut merged: std::collections::BTreeMap<String, HostRow> = Default::default();
-        for row in all.iter().flat_map(|budgets| host_rows(budgets.clone())()) {
-            merged
-                .entry(row.host.clone())
-                .and_modify(|seen| {
-                    seen.effective_rate += row.effective_rate;
-                    seen.queued += row.queued;
-                    seen.credentials_rejected |= row.credentials_rejected;
-                    seen.held |= row.held;
-                })
-                .or_insert(row);
-        }
-        merged.into_values().collect()
+        all.iter()
+            .flat_map(|(account, budgets)| rows_of(account, budgets))
+            .collect()
     })
 }
 
 /// The host schedulers' state as the self-metrics read it at each scrape.
 pub fn host_rows(budgets: Budgets) -> HostRows {
-    Arc::new(move || {
-        budgets
-            .statuses()
-            .into_iter()
-            .map(|status| HostRow {
-                host: status.host,
-                effective_rate: status.effective_rate,
-                queued: status.queued,
-                credentials_rejected: status.credentials_rejected,
-                held: status.held,
-            })
-            .collect()
-    })
+    account_host_rows(vec![(String::new(), budgets)])
+}
+
+fn rows_of(account: &str, budgets: &Budgets) -> Vec<HostRow> {
+    budgets
+        .statuses()
+        .into_iter()
+        .map(|status| HostRow {
+            account: account.to_owned(),
+            host: status.host,
+            effective_rate: status.effective_rate,
+            queued: status.queued,
+            credentials_rejected: status.credentials_rejected,
+            held: status.held,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -110,7 +109,7 @@ mod tests {
     #[test]
     fn requests_count_in_the_self_metrics() {
         let metrics = Arc::new(SelfMetrics::new(BuildInfo::current()));
-        let observer = MetricsObserver::new(Arc::clone(&metrics));
+        let observer = MetricsObserver::new(Arc::clone(&metrics), "");
         observer.request_finished("dms.r1.example", "kafka_groups", "429", Duration::ZERO);
         observer.request_finished("dms.r1.example", "kafka_groups", "200", Duration::ZERO);
         observer.request_finished("dms.r2.example", "kafka_groups", "200", Duration::ZERO);

@@ -245,15 +245,15 @@ async fn collect_all(input: CollectionInput, shared: Shared, shutdown: Cancellat
             })
             .collect()
     };
-    let all_budgets: Vec<Budgets> = plans.iter().map(|plan| plan.budgets.clone()).collect();
-    for budgets in &all_budgets {
-        configure_budgets(budgets, &config);
+    for plan in &plans {
+        configure_budgets(&plan.budgets, &config);
     }
-    metrics.watch_hosts(if config.accounts.is_empty() {
-        api_observer::host_rows(budgets.clone())
-    } else {
-        api_observer::merged_host_rows(all_budgets)
-    });
+    metrics.watch_hosts(api_observer::account_host_rows(
+        plans
+            .iter()
+            .map(|plan| (plan.name.clone(), plan.budgets.clone()))
+            .collect(),
+    ));
     // Temporary keys are renewed ahead of expiry for as long as this collection runs; the
     // self-metrics show when the keys in use expire.
     let mut renewing = Vec::new();

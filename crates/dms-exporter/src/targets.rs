@@ -115,8 +115,10 @@ pub fn configured<'a>(
     env_project: Option<String>,
     initial: bool,
 ) -> Vec<Unresolved> {
-    let observer: Arc<dyn dms_cloud::ApiObserver> =
-        Arc::new(MetricsObserver::new(Arc::clone(account.metrics)));
+    let observer: Arc<dyn dms_cloud::ApiObserver> = Arc::new(MetricsObserver::new(
+        Arc::clone(account.metrics),
+        account.account,
+    ));
     let single = regions.len() == 1;
     let mut out = Vec::new();
     for region in regions {
@@ -214,8 +216,10 @@ impl Discovery {
                 ..RetryPolicy::default()
             },
         };
-        let observer: Arc<dyn dms_cloud::ApiObserver> =
-            Arc::new(MetricsObserver::new(Arc::clone(account.metrics)));
+        let observer: Arc<dyn dms_cloud::ApiObserver> = Arc::new(MetricsObserver::new(
+            Arc::clone(account.metrics),
+            account.account,
+        ));
         let client = DmsClient::new(
             client_config,
             Arc::clone(account.transport),

@@ -98,6 +98,38 @@ families! {
         ["account", "region", "project_id"],
         "self",
         "1 once the exporter has resolved the region's project (its id from IAM, unless configured) and collects it; 0 while it cannot and retries, the other regions, projects and accounts collecting meanwhile. account is the configured account name; project_id is the configured one, empty when it is discovered.";
+    API_REQUESTS_BY_ACCOUNT = "dms_api_requests_total", Counter, None,
+        ["account", "host", "api", "code"],
+        "self",
+        "HTTP requests to the cloud API by account, endpoint host, api and status code (or timeout / transport_error); DMS's flow control (HTTP 404 DMS.10240407) is code 404_flow_control, apart from real 404s.";
+    API_REQUEST_DURATION_BY_ACCOUNT = "dms_api_request_duration_seconds", Histogram, S,
+        ["account", "host", "api"],
+        "self",
+        "Duration of HTTP requests to the cloud API, by account, endpoint host and api.";
+    API_THROTTLED_BY_ACCOUNT = "dms_api_throttled_total", Counter, None,
+        ["account", "host", "api"],
+        "self",
+        "Throttled answers (HTTP 429 APIGW.0308, HTTP 404 DMS.10240407) by account, endpoint host and api.";
+    API_RETRIES_BY_ACCOUNT = "dms_api_retries_total", Counter, None,
+        ["account", "host", "api"],
+        "self",
+        "Retried requests by account, endpoint host and api.";
+    API_EFFECTIVE_RATE_BY_ACCOUNT = "dms_api_effective_rate_limit", Gauge, None,
+        ["account", "host"],
+        "self",
+        "Requests per second the account's request scheduler of the host sends at now: the configured rate_limit, cut after the API gateway throttles (HTTP 429) and raised back step by step (AIMD); 0 when unlimited.";
+    API_CREDENTIALS_REJECTED_BY_ACCOUNT = "dms_api_credentials_rejected", Gauge, None,
+        ["account", "host"],
+        "self",
+        "1 while the host's API gateway rejects the account's AK/SK (APIGW.0301, APIGW.0303): its signed calls are not sent, one probe goes with growing delays (at most three failing signatures in any five minutes), and at once after a reload or a change of the credential files.";
+    API_HOST_HELD_BY_ACCOUNT = "dms_api_host_held", Gauge, None,
+        ["account", "host"],
+        "self",
+        "1 while every call of the account to the host is held after repeated failures across its APIs (no answer, timeouts, 5xx): one probe goes with capped exponential delays (up to 60 s) until it answers.";
+    API_QUEUED_BY_ACCOUNT = "dms_api_queued_requests", Gauge, None,
+        ["account", "host"],
+        "self",
+        "Requests of the account waiting in its request scheduler of the host for their turn.";
     CREDENTIALS_EXPIRY_BY_ACCOUNT = "dms_credentials_expiry_timestamp_seconds", Gauge, S,
         ["account", "source"],
         "self",

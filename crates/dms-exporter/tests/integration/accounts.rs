@@ -143,6 +143,25 @@ async fn one_accounts_refused_agency_or_rejected_key_stops_only_its_own_targets(
         ["dms_target_up{account=\"archive\",region=\"ap-southeast-1\",project_id=\"\"} 0"]
     );
     assert!(!text.contains("dms_target_up{region="), "{text}");
+    // Each account's calls and host schedulers are its own rows: the rejected key shows
+    // on its account alone.
+    assert!(
+        text.contains("dms_api_credentials_rejected{account=\"archive\",host=\"sim-c\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dms_api_credentials_rejected{account=\"payments\",host=\"sim-a\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dms_api_requests_total{account=\"payments\",host=\"sim-a\",api=\"instances_list\",code=\"200\"}"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("dms_api_requests_total{host=")
+            && !text.contains("dms_api_queued_requests{host="),
+        "no row without its account: {text}"
+    );
     // The working account's series are exactly what it has alone.
     for family in [
         "dms_instance_info",

@@ -90,11 +90,69 @@ impl<K: LabelValues> GaugeVec<K> {
 
 impl<K: LabelValues> Encode for GaugeVec<K> {
     fn encode(&self, format: Format, out: &mut String) {
+        self.encode_as(self.family, 0, format, out);
+    }
+}
+
+impl<K: LabelValues> ByAccount for GaugeVec<K> {
+    fn has_account(&self) -> bool {
+        self.values.keys().any(first_label_set)
+    }
+
+    fn encode_as(&self, family: &Family, skip: usize, format: Format, out: &mut String) {
         let series = self
             .values
             .iter()
-            .map(|(key, value)| (key.label_values(), *value));
-        encode_family(self.family, series, format, out);
+            .map(|(key, value)| (key.label_values().split_off(skip), *value));
+        encode_family(family, series, format, out);
+    }
+}
+
+/// Series whose key starts with the account ("" in a file without `accounts:`).
+pub(super) trait ByAccount {
+    /// Whether a series belongs to a named account.
+    fn has_account(&self) -> bool;
+    /// Writes the series as `family`, the first `skip` label values left out.
+    fn encode_as(&self, family: &Family, skip: usize, format: Format, out: &mut String);
+}
+
+fn first_label_set<K: LabelValues>(key: &K) -> bool {
+    key.label_values()
+        .first()
+        .is_some_and(|first| !first.is_empty())
+}
+
+/// Families keyed by (account, …) that carry the `account` label only in a file with
+/// `accounts:` (`by_account`); otherwise they are written as `plain`, without it, so a
+/// file without accounts keeps its exposition.
+#[derive(Debug)]
+pub(super) struct Accounted<V> {
+    pub(super) series: V,
+    plain: &'static Family,
+    by_account: &'static Family,
+}
+
+impl<V> Accounted<V> {
+    pub(super) const fn new(
+        series: V,
+        plain: &'static Family,
+        by_account: &'static Family,
+    ) -> Self {
+        Self {
+            series,
+            plain,
+            by_account,
+        }
+    }
+}
+
+impl<V: ByAccount> Encode for Accounted<V> {
+    fn encode(&self, format: Format, out: &mut String) {
+        if self.series.has_account() {
+            self.series.encode_as(self.by_account, 0, format, out);
+        } else {
+            self.series.encode_as(self.plain, 1, format, out);
+        }
     }
 }
 
@@ -119,6 +177,16 @@ impl<K: LabelValues> CounterVec<K> {
 impl<K: LabelValues> Encode for CounterVec<K> {
     fn encode(&self, format: Format, out: &mut String) {
         self.0.encode(format, out);
+    }
+}
+
+impl<K: LabelValues> ByAccount for CounterVec<K> {
+    fn has_account(&self) -> bool {
+        self.0.has_account()
+    }
+
+    fn encode_as(&self, family: &Family, skip: usize, format: Format, out: &mut String) {
+        self.0.encode_as(family, skip, format, out);
     }
 }
 
@@ -164,13 +232,22 @@ impl<K: LabelValues> HistogramVec<K> {
 
 impl<K: LabelValues> Encode for HistogramVec<K> {
     fn encode(&self, format: Format, out: &mut String) {
-        let family = self.family;
+        self.encode_as(self.family, 0, format, out);
+    }
+}
+
+impl<K: LabelValues> ByAccount for HistogramVec<K> {
+    fn has_account(&self) -> bool {
+        self.series.keys().any(first_label_set)
+    }
+
+    fn encode_as(&self, family: &Family, skip: usize, format: Format, out: &mut String) {
         write_header(family, format, out);
         let bucket = format!("{}_bucket", family.name);
         let sum = format!("{}_sum", family.name);
         let count = format!("{}_count", family.name);
         for (key, histogram) in &self.series {
-            let labels = key.label_values();
+            let labels = key.label_values().split_off(skip);
             let mut cumulative = 0;
             for (bound, in_bucket) in self.bounds.iter().zip(&histogram.buckets) {
                 cumulative += in_bucket;

@@ -12,6 +12,8 @@ use crate::metrics::exposition::Format;
 /// One host's request scheduler as the self-metrics show it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostRow {
+    /// The account whose scheduler it is ("" without `accounts:`: each account has its own).
+    pub account: String,
     pub host: String,
     /// Requests per second it sends at now; 0 when unlimited.
     pub effective_rate: f64,
@@ -26,8 +28,8 @@ pub struct HostRow {
 /// Reads every host's row, by host name.
 pub type HostRows = Arc<dyn Fn() -> Vec<HostRow> + Send + Sync>;
 
-/// A gauge read from each host's row.
-type HostGauge = (&'static Family, fn(&HostRow) -> f64);
+/// A gauge read from each host's row: its family without and with the account label.
+type HostGauge = (&'static Family, &'static Family, fn(&HostRow) -> f64);
 
 /// Where the host rows come from; none until the wiring installs a source.
 #[derive(Default)]
@@ -54,16 +56,38 @@ impl HostSource {
 impl Encode for HostSource {
     fn encode(&self, format: Format, out: &mut String) {
         let rows = self.rows();
+        // With accounts each row says whose scheduler it is; without, the labels stay.
+        let by_account = rows.iter().any(|row| !row.account.is_empty());
         let gauges: [HostGauge; 4] = [
-            (&catalog::API_EFFECTIVE_RATE, |h| h.effective_rate),
-            (&catalog::API_QUEUED, |h| h.queued as f64),
-            (&catalog::API_CREDENTIALS_REJECTED, |h| {
-                f64::from(u8::from(h.credentials_rejected))
+            (
+                &catalog::API_EFFECTIVE_RATE,
+                &catalog::API_EFFECTIVE_RATE_BY_ACCOUNT,
+                |h| h.effective_rate,
+            ),
+            (&catalog::API_QUEUED, &catalog::API_QUEUED_BY_ACCOUNT, |h| {
+                h.queued as f64
             }),
-            (&catalog::API_HOST_HELD, |h| f64::from(u8::from(h.held))),
+            (
+                &catalog::API_CREDENTIALS_REJECTED,
+                &catalog::API_CREDENTIALS_REJECTED_BY_ACCOUNT,
+                |h| f64::from(u8::from(h.credentials_rejected)),
+            ),
+            (
+                &catalog::API_HOST_HELD,
+                &catalog::API_HOST_HELD_BY_ACCOUNT,
+                |h| f64::from(u8::from(h.held)),
+            ),
         ];
-        for (family, value) in gauges {
-            let series = rows.iter().map(|row| (vec![row.host.clone()], value(row)));
+        for (plain, with_account, value) in gauges {
+            let family = if by_account { with_account } else { plain };
+            let series = rows.iter().map(|row| {
+                let labels = if by_account {
+                    vec![row.account.clone(), row.host.clone()]
+                } else {
+                    vec![row.host.clone()]
+                };
+                (labels, value(row))
+            });
             encode_family(family, series, format, out);
         }
     }

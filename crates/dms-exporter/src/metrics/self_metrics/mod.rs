@@ -21,7 +21,7 @@ use credentials::CredentialSource;
 pub use credentials::{CredentialRow, CredentialRows};
 pub use cycles::CycleReport;
 use cycles::Cycles;
-use families::{CounterVec, Encode, GaugeVec, HistogramVec, encode_single};
+use families::{Accounted, CounterVec, Encode, GaugeVec, HistogramVec, encode_single};
 use hosts::HostSource;
 pub use hosts::{HostRow, HostRows};
 pub use status::{CycleStatus, Status};
@@ -36,12 +36,13 @@ const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 /// The families kept under one lock, in exposition order.
 #[derive(Debug)]
 struct Inner {
-    /// (host, api, code).
-    requests: CounterVec<(String, &'static str, String)>,
-    /// (host, api) each.
-    durations: HistogramVec<(String, &'static str)>,
-    retries: CounterVec<(String, &'static str)>,
-    throttled: CounterVec<(String, &'static str)>,
+    /// (account or "", host, api, code): each account has its own host schedulers and key,
+    /// so its calls are counted apart.
+    requests: Accounted<CounterVec<(String, String, &'static str, String)>>,
+    /// (account or "", host, api) each.
+    durations: Accounted<HistogramVec<(String, String, &'static str)>>,
+    retries: Accounted<CounterVec<(String, String, &'static str)>>,
+    throttled: Accounted<CounterVec<(String, String, &'static str)>>,
     cycles: Cycles,
     /// (account or "", region, configured project id or "") → 1 when resolved and
     /// collecting.
@@ -100,10 +101,26 @@ impl Encode for Targets {
 impl Inner {
     fn new() -> Self {
         Self {
-            requests: CounterVec::new(&catalog::API_REQUESTS),
-            durations: HistogramVec::new(&catalog::API_REQUEST_DURATION, &DURATION_BUCKETS),
-            retries: CounterVec::new(&catalog::API_RETRIES),
-            throttled: CounterVec::new(&catalog::API_THROTTLED),
+            requests: Accounted::new(
+                CounterVec::new(&catalog::API_REQUESTS_BY_ACCOUNT),
+                &catalog::API_REQUESTS,
+                &catalog::API_REQUESTS_BY_ACCOUNT,
+            ),
+            durations: Accounted::new(
+                HistogramVec::new(&catalog::API_REQUEST_DURATION_BY_ACCOUNT, &DURATION_BUCKETS),
+                &catalog::API_REQUEST_DURATION,
+                &catalog::API_REQUEST_DURATION_BY_ACCOUNT,
+            ),
+            retries: Accounted::new(
+                CounterVec::new(&catalog::API_RETRIES_BY_ACCOUNT),
+                &catalog::API_RETRIES,
+                &catalog::API_RETRIES_BY_ACCOUNT,
+            ),
+            throttled: Accounted::new(
+                CounterVec::new(&catalog::API_THROTTLED_BY_ACCOUNT),
+                &catalog::API_THROTTLED,
+                &catalog::API_THROTTLED_BY_ACCOUNT,
+            ),
             cycles: Cycles::new(),
             targets: Targets {
                 plain: GaugeVec::new(&catalog::TARGET_UP),
@@ -268,27 +285,44 @@ impl SelfMetrics {
         }
     }
 
-    /// Records one finished HTTP attempt to `host`: its status code (or "timeout", …) and
-    /// duration.
-    pub fn record_request(&self, host: &str, api: &'static str, code: &str, elapsed: Duration) {
+    /// Records one finished HTTP attempt of `account` ("" without `accounts:`) to `host`: its
+    /// status code (or "timeout", …) and duration.
+    pub fn record_request(
+        &self,
+        account: &str,
+        host: &str,
+        api: &'static str,
+        code: &str,
+        elapsed: Duration,
+    ) {
         let mut inner = lock(&self.inner);
-        inner.requests.inc((host.to_owned(), api, code.to_owned()));
+        let (account, host) = (account.to_owned(), host.to_owned());
+        inner
+            .requests
+            .series
+            .inc((account.clone(), host.clone(), api, code.to_owned()));
         inner
             .durations
-            .observe((host.to_owned(), api), elapsed.as_secs_f64());
+            .series
+            .observe((account, host, api), elapsed.as_secs_f64());
     }
 
-    /// Records a throttled answer from `host`.
-    pub fn record_throttled(&self, host: &str, api: &'static str) {
-        lock(&self.inner).throttled.inc((host.to_owned(), api));
+    /// Records a throttled answer from `host` to `account`.
+    pub fn record_throttled(&self, account: &str, host: &str, api: &'static str) {
+        lock(&self.inner)
+            .throttled
+            .series
+            .inc((account.to_owned(), host.to_owned(), api));
     }
 
-    /// Records a retry to `host` about to happen.
-    pub fn record_retry(&self, host: &str, api: &'static str) {
-        lock(&self.inner).retries.inc((host.to_owned(), api));
+    /// Records a retry of `account` to `host` about to happen.
+    pub fn record_retry(&self, account: &str, host: &str, api: &'static str) {
+        lock(&self.inner)
+            .retries
+            .series
+            .inc((account.to_owned(), host.to_owned(), api));
     }
 
-    /// Records a finished collector cycle.
     /// Forgets one collector's cycle figures of one project (a project no longer listed).
     pub fn forget_cycles(&self, collector: &str, region: &str, project_id: &str) {
         lock(&self.inner)
@@ -296,6 +330,7 @@ impl SelfMetrics {
             .forget_project(collector, region, project_id);
     }
 
+    /// Records a finished collector cycle.
     pub fn record_cycle(&self, report: &CycleReport) {
         lock(&self.inner).cycles.record(report);
     }
@@ -336,8 +371,8 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let metrics = SelfMetrics::new(BuildInfo::current());
-        metrics.record_request("h", "kafka_groups", "200", Duration::from_millis(30));
-        metrics.record_request("h", "kafka_groups", "429", Duration::from_millis(700));
+        metrics.record_request("", "h", "kafka_groups", "200", Duration::from_millis(30));
+        metrics.record_request("", "h", "kafka_groups", "429", Duration::from_millis(700));
         let out = text(&metrics);
 
         assert!(
@@ -387,6 +422,7 @@ mod tests {
         assert!(!out.contains("host="), "{out}");
         metrics.watch_hosts(std::sync::Arc::new(|| {
             vec![HostRow {
+                account: String::new(),
                 host: "dms.example".into(),
                 effective_rate: 2.5,
                 queued: 3,
