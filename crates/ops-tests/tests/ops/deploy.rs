@@ -524,15 +524,39 @@ fn mounted<'a>(container: &'a Value, path: &str) -> Option<(&'a str, String)> {
         })
 }
 
+/// The ConfigMap named `name` that the workload of `file` mounts: the one of its own
+/// directory, else `deploy/kubernetes/`'s (the sharded set and the sidecar example use it).
+fn configmap_for(file: &str, name: &str) -> Value {
+    let dir = |f: &str| Path::new(f).parent().map(Path::to_path_buf);
+    let named: Vec<(String, Value)> = kubernetes_objects()
+        .into_iter()
+        .filter(|(_, o)| {
+            o.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        })
+        .collect();
+    named
+        .iter()
+        .find(|(f, _)| dir(f) == dir(file))
+        .or_else(|| {
+            named
+                .iter()
+                .find(|(f, _)| f == "deploy/kubernetes/configmap.yaml")
+        })
+        .map(|(_, o)| o.clone())
+        .unwrap_or_else(|| panic!("{file}: no ConfigMap {name}"))
+}
+
 /// The configuration file and the credentials reach the exporter: `--config.file` is a key of
 /// the ConfigMap, mounted; the ConfigMap's configuration passes `--check-config`; its
-/// credential files are keys of the Secret, mounted.
+/// credential files are keys of the Secret, mounted — or, with workload identity, its token
+/// file is the projected service-account token for the identity provider, and the pod runs
+/// as the ServiceAccount of its directory.
 #[test]
 fn deploy_kubernetes_config_and_credentials_are_wired() {
-    let configmap = yaml("deploy/kubernetes/configmap.yaml");
-    let config_name = str_at(&configmap, "/metadata/name", "configmap.yaml");
     let secret = yaml("deploy/kubernetes/secret.yaml");
     let secret_name = str_at(&secret, "/metadata/name", "secret.yaml");
+    let mut by_source = (0, 0);
     for (file, pod, container) in exporter_containers() {
         let volumes = array_at(&pod, "/volumes", &file);
         let volume = |name: &str| {
@@ -548,37 +572,69 @@ fn deploy_kubernetes_config_and_credentials_are_wired() {
             .unwrap_or_else(|| panic!("{file}: --config.file=…"));
         let (name, key) = mounted(&container, config_path)
             .unwrap_or_else(|| panic!("{file}: {config_path} is not on a mounted volume"));
-        assert_eq!(
-            str_at(volume(name), "/configMap/name", &file),
-            config_name,
-            "{file}"
-        );
+        let configmap = configmap_for(&file, str_at(volume(name), "/configMap/name", &file));
         let config = str_at(&configmap, &format!("/data/{key}"), "configmap.yaml");
 
-        for credential in ["access_key_file", "secret_key_file"] {
-            let path = config_value(config, credential);
+        let credential_files: &[&str] = if config.contains("access_key_file:") {
+            by_source.0 += 1;
+            for credential in ["access_key_file", "secret_key_file"] {
+                let path = config_value(config, credential);
+                let (name, key) = mounted(&container, &path)
+                    .unwrap_or_else(|| panic!("{file}: {path} is not on a mounted volume"));
+                assert_eq!(
+                    str_at(volume(name), "/secret/secretName", &file),
+                    secret_name,
+                    "{file}"
+                );
+                assert!(
+                    secret.pointer(&format!("/stringData/{key}")).is_some(),
+                    "secret.yaml has {key}"
+                );
+            }
+            &["access_key_file", "secret_key_file"]
+        } else {
+            by_source.1 += 1;
+            assert_eq!(config_value(config, "source"), "id_token", "{file}");
+            let path = config_value(config, "token_file");
             let (name, key) = mounted(&container, &path)
                 .unwrap_or_else(|| panic!("{file}: {path} is not on a mounted volume"));
+            let token = array_at(volume(name), "/projected/sources", &file)
+                .iter()
+                .find_map(|source| source.get("serviceAccountToken"))
+                .unwrap_or_else(|| panic!("{file}: {name} is no projected token"));
+            assert_eq!(str_at(token, "/path", &file), key, "{file}");
             assert_eq!(
-                str_at(volume(name), "/secret/secretName", &file),
-                secret_name,
-                "{file}"
+                str_at(token, "/audience", &file),
+                config_value(config, "idp_id"),
+                "{file}: the token's audience is the identity provider's"
             );
-            assert!(
-                secret.pointer(&format!("/stringData/{key}")).is_some(),
-                "secret.yaml has {key}"
+            let account = str_at(&pod, "/serviceAccountName", &file);
+            let dir = Path::new(&file).parent().map(Path::to_path_buf);
+            let service_account = kubernetes_objects()
+                .into_iter()
+                .find(|(f, o)| {
+                    Path::new(f).parent().map(Path::to_path_buf) == dir
+                        && o.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                        && o.pointer("/metadata/name").and_then(Value::as_str) == Some(account)
+                })
+                .unwrap_or_else(|| panic!("{file}: no ServiceAccount {account} beside it"));
+            assert_eq!(
+                service_account.1.get("automountServiceAccountToken"),
+                Some(&Value::Bool(false)),
+                "{file}: the ServiceAccount mounts no API token"
             );
-        }
+            &["token_file"]
+        };
 
-        // `--check-config` reads the credential files: stand-ins for the Secret's mount.
+        // `--check-config` reads the credential files: stand-ins for the mounted ones.
         let mut config = config.to_owned();
         let secrets =
             std::env::temp_dir().join(format!("dms_exporter-ops-secrets-{}", std::process::id()));
         std::fs::create_dir_all(&secrets).expect("scratch secrets directory");
-        for credential in ["access_key_file", "secret_key_file"] {
+        for credential in credential_files {
             let path = config_value(&config, credential);
             let stand_in = secrets.join(credential);
-            std::fs::write(&stand_in, "stand-in\n").expect("write a stand-in credential");
+            std::fs::write(&stand_in, "stand-in.id.token\n").expect("write a stand-in credential");
             config = config.replace(&path, stand_in.to_str().expect("UTF-8 path"));
         }
         let scratch =
@@ -598,11 +654,14 @@ fn deploy_kubernetes_config_and_credentials_are_wired() {
         let _ = std::fs::remove_dir_all(&secrets);
         assert!(
             output.status.success(),
-            "configmap.yaml's configuration: {}{}",
+            "{file}'s configuration: {}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    // The Deployment, the sidecar example and the StatefulSet with keys; the workload
+    // identity Deployment with a token.
+    assert_eq!(by_source, (3, 1), "workloads by credential source");
 }
 
 /// Every workload passes `--state.file` (the Kafka log end histories) on a writable volume:
@@ -667,8 +726,9 @@ fn deploy_kubernetes_state_file_is_on_a_writable_volume() {
             checked += 1;
         }
     }
-    // The Deployment, the sidecar example and the StatefulSet.
-    assert_eq!(checked, 3, "exporter containers with --state.file");
+    // The Deployment, the sidecar example, the StatefulSet and the workload identity
+    // Deployment.
+    assert_eq!(checked, 4, "exporter containers with --state.file");
 }
 
 /// A `key: value` of the configuration text, wherever it is nested.
@@ -763,13 +823,19 @@ fn deploy_repository_paths_exist() {
             dashboards_target
         );
     }
-    // Kustomize's resources.
-    let kustomization = yaml("deploy/kubernetes/kustomization.yaml");
-    for resource in strings(array_at(&kustomization, "/resources", "kustomization.yaml")) {
-        assert!(
-            repo_file(&format!("deploy/kubernetes/{resource}")).exists(),
-            "kustomization: {resource}"
-        );
+    // Kustomize's resources, of every kustomization.
+    for file in deploy_files()
+        .into_iter()
+        .filter(|f| f.ends_with("/kustomization.yaml"))
+    {
+        let dir = Path::new(&file).parent().expect("a directory");
+        let kustomization = yaml(&file);
+        for resource in strings(array_at(&kustomization, "/resources", &file)) {
+            assert!(
+                repo_file(dir.join(&resource).to_str().expect("UTF-8 path")).exists(),
+                "{file}: {resource}"
+            );
+        }
     }
 }
 
