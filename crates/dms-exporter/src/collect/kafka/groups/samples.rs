@@ -36,7 +36,8 @@ pub(super) fn partitions<'a>(
         .filter(|offset| filters.topics.allows(&offset.topic))
         .filter_map(|offset| {
             let partition = offset.partition?;
-            let committed = offset.message_current_offset;
+            // Kafka's -1: nothing committed on the partition.
+            let committed = offset.message_current_offset.filter(|c| *c >= 0);
             let end = offset.message_log_end_offset;
             Some(PartitionRead {
                 topic: offset.topic.as_str(),
@@ -45,9 +46,13 @@ pub(super) fn partitions<'a>(
                 committed,
                 end,
                 // lag is documented as end - current; derive it when only the offsets came.
-                lag: offset
-                    .lag
-                    .or(committed.zip(end).map(|(c, e)| (e - c).max(0))),
+                // Without a committed offset there is no lag (as in Kafka's tools): where the
+                // group starts depends on its consumers' reset policy.
+                lag: committed.and(
+                    offset
+                        .lag
+                        .or(committed.zip(end).map(|(c, e)| (e - c).max(0))),
+                ),
             })
         })
         .collect()
@@ -596,11 +601,13 @@ mod tests {
     #[test]
     fn a_sparse_group_detail_derives_what_it_can() {
         // An unknown state; no members; offsets as strings and lag derived from them (8 - 5);
-        // a partition without a number is skipped; one without a committed offset has no lag.
+        // a partition without a number is skipped; one without a committed offset (absent, or
+        // Kafka's -1) has no lag, even where the API sends one, and adds nothing to the sums.
         let body = r#"{"group": {"group_id": "g", "state": "Rebalancing", "members": null, "group_message_offsets": [
             {"topic": "t", "partition": "0", "message_current_offset": "5", "message_log_end_offset": 8},
             {"topic": "t", "message_current_offset": 1},
-            {"topic": "u", "partition": 0, "message_log_end_offset": 4}]}}"#;
+            {"topic": "u", "partition": 0, "message_log_end_offset": 4, "lag": 4},
+            {"topic": "v", "partition": 0, "message_current_offset": -1, "message_log_end_offset": 6, "lag": 7}]}}"#;
         let mut expected = state_set(
             r#"dms_kafka_consumergroup_state{instance_id="i-1",group="g""#,
             "state",
@@ -614,6 +621,7 @@ mod tests {
                 r#"dms_kafka_consumergroup_current_offset{instance_id="i-1",group="g",topic="t",partition="0"} 5"#,
                 r#"dms_kafka_consumergroup_log_end_offset{instance_id="i-1",group="g",topic="t",partition="0"} 8"#,
                 r#"dms_kafka_consumergroup_log_end_offset{instance_id="i-1",group="g",topic="u",partition="0"} 4"#,
+                r#"dms_kafka_consumergroup_log_end_offset{instance_id="i-1",group="g",topic="v",partition="0"} 6"#,
                 r#"dms_kafka_consumergroup_total_lag{instance_id="i-1",group="g"} 3"#,
                 r#"dms_kafka_consumergroup_topic_lag{instance_id="i-1",group="g",topic="t"} 3"#,
                 r#"dms_kafka_consumergroup_lag_seconds_values{instance_id="i-1",group="g",method="none"} 1"#,
