@@ -28,8 +28,8 @@ pub use client::{
 pub use engine::Engine;
 pub use error::{ApiError, ErrorKind};
 pub use provider::{
-    AgencySource, BaseKeys, CredentialProvider, CredentialSource, ProviderStatus, RefreshError,
-    SigningKeys,
+    AgencySource, BaseKeys, CredentialProvider, CredentialSource, OidcAgencySource, ProviderStatus,
+    RefreshError, SigningKeys,
 };
 pub use retry::RetryPolicy;
 pub use transport::{ReqwestTransport, Transport, TransportError};

@@ -197,6 +197,24 @@ pub enum CredentialSource {
     },
     /// Keys of an agency, bought with base keys at STS (cross-account monitoring).
     Agency(Box<AgencySource>),
+    /// Keys of an agency that trusts an OIDC identity provider, bought with the id token
+    /// alone (`POST {sts_endpoint}/v5/agencies/assume-with-oidc`, unsigned; the token is
+    /// re-read at each refresh): STS v5's route for a CCE workload, no IAM token between.
+    OidcAgency(Box<OidcAgencySource>),
+}
+
+/// An agency assumed with an OIDC id token at STS v5.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcAgencySource {
+    pub sts_endpoint: String,
+    /// The identity provider's URN, `iam::{domain_id}:identity-provider:{name}`.
+    pub provider_urn: String,
+    /// `iam::{domain_id}:agency:{name}`.
+    pub agency_urn: String,
+    pub session_name: String,
+    pub token_file: std::path::PathBuf,
+    /// `duration_seconds` asked for.
+    pub duration: Duration,
 }
 
 impl CredentialSource {
@@ -206,6 +224,7 @@ impl CredentialSource {
             CredentialSource::EcsMetadata { .. } => "ecs_metadata",
             CredentialSource::IdToken { .. } => "id_token",
             CredentialSource::Agency(_) => "agency",
+            CredentialSource::OidcAgency(_) => "oidc_agency",
         }
     }
 
@@ -213,7 +232,9 @@ impl CredentialSource {
     fn timeout(&self) -> Duration {
         match self {
             CredentialSource::EcsMetadata { .. } => METADATA_TIMEOUT,
-            CredentialSource::IdToken { .. } | CredentialSource::Agency(_) => IAM_TIMEOUT,
+            CredentialSource::IdToken { .. }
+            | CredentialSource::Agency(_)
+            | CredentialSource::OidcAgency(_) => IAM_TIMEOUT,
         }
     }
 }
@@ -462,6 +483,7 @@ impl CredentialProvider {
                     .await
             }
             CredentialSource::Agency(agency) => self.fetch_agency(agency).await,
+            CredentialSource::OidcAgency(agency) => self.fetch_oidc_agency(agency).await,
         };
         let mut state = lock(&self.inner.state);
         match result {
@@ -723,6 +745,32 @@ impl CredentialProvider {
         let response = self
             .post_json(&url, &[("X-Auth-Token", token.expose_secret())], &body)
             .await?;
+        issued_from(response.body(), OffsetDateTime::now_utc(), Instant::now()).map_err(|reason| {
+            RefreshError::Unusable {
+                source_name,
+                url,
+                reason,
+            }
+        })
+    }
+
+    /// `POST {sts}/v5/agencies/assume-with-oidc` with the id token (unsigned: STS checks the
+    /// token against the identity provider's keys).
+    async fn fetch_oidc_agency(&self, agency: &OidcAgencySource) -> Result<Issued, RefreshError> {
+        let source_name = self.inner.source.label();
+        let url = format!(
+            "{}/v5/agencies/assume-with-oidc",
+            agency.sts_endpoint.trim_end_matches('/')
+        );
+        let id_token = self.read_id_token(&agency.token_file)?;
+        let body = serde_json::json!({
+            "provider_urn": agency.provider_urn,
+            "agency_urn": agency.agency_urn,
+            "agency_session_name": agency.session_name,
+            "id_token": id_token.expose_secret(),
+            "duration_seconds": agency.duration.as_secs(),
+        });
+        let response = self.post_json(&url, &[], &body).await?;
         issued_from(response.body(), OffsetDateTime::now_utc(), Instant::now()).map_err(|reason| {
             RefreshError::Unusable {
                 source_name,

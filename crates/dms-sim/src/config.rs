@@ -185,6 +185,9 @@ pub struct SimConfig {
     pub temporary_key_rotation: Duration,
     /// The id (`X-Idp-Id`) of the one OIDC identity provider IAM knows (a CCE cluster's).
     pub id_token_idp: String,
+    /// The agency that trusts that identity provider: STS `assume-with-oidc` lends its keys
+    /// for an id token, the provider's URN `iam::{domain_id}:identity-provider:{id_token_idp}`.
+    pub oidc_agency: String,
     /// Cloud Eye metrics beside the DMS state.
     pub ces: CesSpec,
     /// This account's agencies, which principals of other accounts assume through STS
@@ -240,6 +243,7 @@ impl SimConfig {
             temporary_key_validity: Duration::from_secs(3600),
             temporary_key_rotation: Duration::from_secs(600),
             id_token_idp: "dms-sim-cce-idp".to_owned(),
+            oidc_agency: "dms-oidc-monitoring".to_owned(),
             ces: CesSpec::typical(),
             agencies: Vec::new(),
         }

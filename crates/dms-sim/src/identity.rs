@@ -58,7 +58,7 @@ fn iam_error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-fn jwt_shaped(token: &str) -> bool {
+pub(crate) fn jwt_shaped(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
     parts.len() == 3 && parts.iter().all(|part| !part.is_empty())
 }

@@ -1,6 +1,9 @@
 //! STS v5: `POST /v5/agencies/assume` lends temporary keys of this account to a principal of
 //! another account through one of its agencies ([`SimConfig::agencies`](crate::SimConfig)),
-//! and `GET /v5/caller-identity` says whose keys sign a call.
+//! and `GET /v5/caller-identity` says whose keys sign a call. `POST
+//! /v5/agencies/assume-with-oidc` lends the keys of the agency that trusts the account's OIDC
+//! identity provider ([`SimConfig::oidc_agency`](crate::SimConfig)) for an id token,
+//! unsigned (no JWKS here: any JWT-shaped token of that provider is taken).
 //!
 //! The call is signed with the caller's keys (a permanent key the agency trusts, or
 //! temporary keys with their security token). The agency is named by its URN
@@ -53,6 +56,7 @@ pub(crate) fn routes() -> Router<Simulator> {
     Router::new()
         .route("/v5/agencies/assume", post(assume))
         .route("/v5/caller-identity", get(caller_identity))
+        .route("/v5/agencies/assume-with-oidc", post(assume_with_oidc))
 }
 
 fn sts_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -98,22 +102,8 @@ async fn assume(
 ) -> Response {
     let config = &sim.inner.config;
     lock(&sim.inner.state).sts.assumes += 1;
-    match lock(&sim.inner.state).sts.fault {
-        AgencyFault::None => {}
-        AgencyFault::Unavailable => {
-            return sts_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "STS.0500",
-                "Service unavailable.",
-            );
-        }
-        AgencyFault::NotAuthorized => {
-            return sts_error(
-                StatusCode::FORBIDDEN,
-                "STS.0403",
-                "You are not authorized to assume this agency.",
-            );
-        }
+    if let Some(answer) = fault(&sim) {
+        return answer;
     }
     let query = query_pairs(&uri);
     let trusted: Vec<_> = config.agencies.iter().map(|a| a.trusted.clone()).collect();
@@ -182,10 +172,33 @@ async fn assume(
             &format!("duration_seconds must be between 900 and {longest}."),
         );
     }
+    lend(&sim, &agency.name, session, duration)
+}
+
+/// The fault STS answers with instead, if any.
+fn fault(sim: &Simulator) -> Option<Response> {
+    match lock(&sim.inner.state).sts.fault {
+        AgencyFault::None => None,
+        AgencyFault::Unavailable => Some(sts_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "STS.0500",
+            "Service unavailable.",
+        )),
+        AgencyFault::NotAuthorized => Some(sts_error(
+            StatusCode::FORBIDDEN,
+            "STS.0403",
+            "You are not authorized to assume this agency.",
+        )),
+    }
+}
+
+/// Issues the agency's temporary keys for `duration` seconds (checked by the gateway like
+/// the metadata service's) and answers with them.
+fn lend(sim: &Simulator, agency: &str, session: &str, duration: u64) -> Response {
     let now = Instant::now();
     let mut state = lock(&sim.inner.state);
     let (access_key, key) = state.metadata.issue(
-        config.seed ^ 0x575,
+        sim.inner.config.seed ^ 0x575,
         now + std::time::Duration::from_secs(duration),
     );
     let left = key.expires.saturating_duration_since(now);
@@ -200,8 +213,8 @@ async fn assume(
             "expiration": credential["expires_at"],
         },
         "assumed_agency": {
-            "urn": format!("sts::{}:assumed-agency:{}/{session}", sim.inner.domain_id, agency.name),
-            "id": format!("{}:{session}", agency.name),
+            "urn": format!("sts::{}:assumed-agency:{agency}/{session}", sim.inner.domain_id),
+            "id": format!("{agency}:{session}"),
         },
     });
     (
@@ -210,6 +223,54 @@ async fn assume(
         body.to_string(),
     )
         .into_response()
+}
+
+/// `POST /v5/agencies/assume-with-oidc`: the identity provider's URN, the agency that trusts
+/// it, a session name, a JWT-shaped id token and `duration_seconds` (900 to 43200).
+async fn assume_with_oidc(State(sim): State<Simulator>, body: Bytes) -> Response {
+    let config = &sim.inner.config;
+    lock(&sim.inner.state).sts.assumes += 1;
+    if let Some(answer) = fault(&sim) {
+        return answer;
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let field = |name: &str| request[name].as_str().unwrap_or_default().to_owned();
+    let (provider, urn, session, token) = (
+        field("provider_urn"),
+        field("agency_urn"),
+        field("agency_session_name"),
+        field("id_token"),
+    );
+    if !(2..=128).contains(&session.len()) || !(4..=20_000).contains(&token.len()) {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            "agency_session_name (2 to 128 characters) and id_token (4 to 20000) are required.",
+        );
+    }
+    let duration = request["duration_seconds"].as_u64().unwrap_or(3600);
+    if !(900..=43_200).contains(&duration) {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "STS.0400",
+            "duration_seconds must be between 900 and 43200.",
+        );
+    }
+    let domain = &sim.inner.domain_id;
+    let trusted_provider = format!("iam::{domain}:identity-provider:{}", config.id_token_idp);
+    let trusting_agency = format!("iam::{domain}:agency:{}", config.oidc_agency);
+    // An unknown provider or agency and an untrusted token look alike from outside.
+    if provider != trusted_provider
+        || urn != trusting_agency
+        || !crate::identity::jwt_shaped(&token)
+    {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "STS.0403",
+            "You are not authorized to assume this agency.",
+        );
+    }
+    lend(&sim, &config.oidc_agency, &session, duration)
 }
 
 async fn caller_identity(State(sim): State<Simulator>, uri: Uri, headers: HeaderMap) -> Response {

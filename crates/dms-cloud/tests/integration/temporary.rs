@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use dms_cloud::{
     ClientConfig, CredentialProvider, CredentialSource, Credentials, DmsClient, Engine, ErrorKind,
+    OidcAgencySource,
 };
 use dms_sim::{IdentityFault, MetadataFault, SimConfig, Simulator};
 use secrecy::ExposeSecret;
@@ -290,6 +291,16 @@ fn token_file(name: &str, token: &str) -> std::path::PathBuf {
     path
 }
 
+/// Why `provider` has no keys ("" when it has).
+async fn refusal(provider: &CredentialProvider) -> String {
+    provider
+        .keys()
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
+
 fn id_token_provider(sim: &Simulator, token_file: &std::path::Path) -> CredentialProvider {
     CredentialProvider::new(
         CredentialSource::IdToken {
@@ -305,36 +316,46 @@ fn id_token_provider(sim: &Simulator, token_file: &std::path::Path) -> Credentia
 
 #[tokio::test(start_paused = true)]
 async fn an_id_token_buys_keys_that_are_renewed_with_the_rotated_token() {
-    let sim = Simulator::new(SimConfig::deterministic());
-    let path = token_file(
-        "renewed",
-        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMifQ.c2lnbmF0dXJl",
-    );
-    let provider = id_token_provider(&sim, &path);
-    let client = client_of(&sim, Credentials::Provided(provider.clone()));
-    assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE));
-    assert_eq!(sim.id_token_exchanges(), 1);
-    let first = current_access_key(&provider);
-    let refresher = tokio::spawn({
-        let provider = provider.clone();
-        async move { provider.run().await }
-    });
-    // The kubelet rotates the projected token; the next refresh presents the new one.
-    std::fs::write(
-        &path,
-        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMyIn0.bmV3c2lnbmF0dXJl\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    tokio::time::sleep(46 * MINUTE).await;
-    assert_eq!(
-        sim.id_token_exchanges(),
-        2,
-        "renewed 15 min before the hour"
-    );
-    assert_ne!(current_access_key(&provider), first);
-    assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE));
-    refresher.abort();
-    std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
+    // Both routes: IAM's identity provider (an unscoped token, then keys), and STS for the
+    // agency that trusts the provider (no IAM token between).
+    for route in ["iam", "sts"] {
+        let sim = Simulator::new(SimConfig::deterministic());
+        let path = token_file(
+            &format!("renewed-{route}"),
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMifQ.c2lnbmF0dXJl",
+        );
+        let (provider, label) = if route == "iam" {
+            (id_token_provider(&sim, &path), "id_token")
+        } else {
+            let idp = sim.config().id_token_idp.clone();
+            (oidc_agency_provider(&sim, &path, &idp), "oidc_agency")
+        };
+        assert_eq!(provider.source().label(), label);
+        let exchanges = || sim.id_token_exchanges() + sim.agency_assumes();
+        let client = client_of(&sim, Credentials::Provided(provider.clone()));
+        assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE), "{route}");
+        assert_eq!(exchanges(), 1, "{route}");
+        let first = current_access_key(&provider);
+        let refresher = tokio::spawn({
+            let provider = provider.clone();
+            async move { provider.run().await }
+        });
+        // The kubelet rotates the projected token; the next refresh presents the new one.
+        std::fs::write(
+            &path,
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMyIn0.bmV3c2lnbmF0dXJl\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        tokio::time::sleep(46 * MINUTE).await;
+        assert_eq!(exchanges(), 2, "{route}: renewed 15 min before the hour");
+        if route == "sts" {
+            assert_eq!(sim.id_token_exchanges(), 0, "no IAM token between");
+        }
+        assert_ne!(current_access_key(&provider), first, "{route}");
+        assert_eq!(list(&client).await.ok(), Some(KAFKA_HERE), "{route}");
+        refresher.abort();
+        std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -344,12 +365,7 @@ async fn a_rejected_or_missing_id_token_is_named_and_never_shown() {
     let path = token_file("rejected", secret_token);
     sim.set_identity_fault(IdentityFault::RejectIdTokens);
     let provider = id_token_provider(&sim, &path);
-    let error = provider
-        .keys()
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let error = refusal(&provider).await;
     assert!(error.contains("HTTP 401"), "{error}");
     assert!(error.contains("identity provider"), "{error}");
     let client = client_of(&sim, Credentials::Provided(provider.clone()));
@@ -360,12 +376,7 @@ async fn a_rejected_or_missing_id_token_is_named_and_never_shown() {
     assert!(!shown.contains(secret_token), "{shown}");
 
     let missing = id_token_provider(&sim, &path.with_file_name("absent"));
-    let error = missing
-        .keys()
-        .await
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let error = refusal(&missing).await;
     assert!(error.contains("cannot read the id token file"), "{error}");
     assert!(error.contains("absent"), "{error}");
     std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
@@ -385,4 +396,49 @@ async fn keys_are_not_used_in_their_last_seconds() {
         provider.current().is_none(),
         "a call could outlive the keys: not used"
     );
+}
+
+/// The agency of `sim` that trusts its identity provider, assumed with the token of `file`
+/// at STS; `provider` names the provider (the right one, or another to be refused).
+fn oidc_agency_provider(
+    sim: &Simulator,
+    token_file: &std::path::Path,
+    provider: &str,
+) -> CredentialProvider {
+    let domain = sim.domain_id();
+    CredentialProvider::new(
+        CredentialSource::OidcAgency(Box::new(OidcAgencySource {
+            sts_endpoint: "https://sts.cn-north-4.myhuaweicloud.com".to_owned(),
+            provider_urn: format!("iam::{domain}:identity-provider:{provider}"),
+            agency_urn: format!("iam::{domain}:agency:{}", sim.config().oidc_agency),
+            session_name: "dms-exporter".to_owned(),
+            token_file: token_file.to_owned(),
+            duration: Duration::from_secs(3600),
+        })),
+        Arc::new(SimTransport { sim: sim.clone() }),
+        MARGIN,
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_agency_refuses_the_token_of_another_provider_and_never_shows_it() {
+    let sim = Simulator::new(SimConfig::deterministic());
+    let path = token_file(
+        "oidc-refused",
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkbXMifQ.c2lnbmF0dXJl",
+    );
+    // Another identity provider, or an agency that no longer trusts this one: refused,
+    // named, and the token never shown.
+    let other = oidc_agency_provider(&sim, &path, "another-cluster");
+    let error = refusal(&other).await;
+    assert!(error.contains("HTTP 403"), "{error}");
+    assert!(error.contains("assume-with-oidc"), "{error}");
+    sim.set_agency_fault(dms_sim::AgencyFault::NotAuthorized);
+    let idp = sim.config().id_token_idp.clone();
+    let refused = oidc_agency_provider(&sim, &path, &idp);
+    let error = refusal(&refused).await;
+    assert!(error.contains("HTTP 403"), "{error}");
+    let shown = format!("{error} {refused:?}");
+    assert!(!shown.contains("c2lnbmF0dXJl"), "{shown}");
+    std::fs::remove_dir_all(path.parent().unwrap_or(&path)).ok();
 }

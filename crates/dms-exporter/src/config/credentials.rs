@@ -21,8 +21,8 @@ use dms_cloud::provider::{
     GLOBAL_IAM_ENDPOINT,
 };
 use dms_cloud::{
-    AgencySource, BaseKeys, CredentialProvider, CredentialSource as CloudSource, SigningKeys,
-    Transport,
+    AgencySource, BaseKeys, CredentialProvider, CredentialSource as CloudSource, OidcAgencySource,
+    SigningKeys, Transport,
 };
 use secrecy::SecretString;
 
@@ -239,8 +239,14 @@ const ENV_IDP_ID: &str = "HUAWEICLOUD_SDK_IDP_ID";
 const ENV_ID_TOKEN_FILE: &str = "HUAWEICLOUD_SDK_ID_TOKEN_FILE";
 const ENV_IAM_ENDPOINT: &str = "HUAWEICLOUD_SDK_IAM_ENDPOINT";
 
+const ENV_OIDC_PROVIDER_URN: &str = "HUAWEICLOUD_OIDC_PROVIDER_URN";
+const ENV_OIDC_AGENCY_URN: &str = "HUAWEICLOUD_OIDC_AGENCY_URN";
+const ENV_OIDC_SESSION_NAME: &str = "HUAWEICLOUD_OIDC_SESSION_NAME";
+
 /// Keys bought with an OIDC id token: each setting from `credentials.id_token`, else its SDK
-/// variable. The token file must be readable now (it is re-read at each refresh).
+/// variable. The token file must be readable now (it is re-read at each refresh). With a
+/// provider URN the token buys an agency's keys at STS; otherwise IAM's identity provider
+/// exchanges it.
 fn id_token_credentials(
     config: &CredentialsConfig,
     env: &dyn CredentialSource,
@@ -250,6 +256,12 @@ fn id_token_credentials(
     let block = config.id_token.as_ref();
     let setting =
         |value: Option<&String>, variable: &str| value.cloned().or_else(|| env.var(variable));
+    if let Some(provider_urn) = setting(
+        block.and_then(|t| t.provider_urn.as_ref()),
+        ENV_OIDC_PROVIDER_URN,
+    ) {
+        return oidc_agency_credentials(block, provider_urn, env, transport, margin);
+    }
     let idp_id = setting(block.and_then(|t| t.idp_id.as_ref()), ENV_IDP_ID);
     let token_file = setting(block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE);
     let (Some(idp_id), Some(token_file)) = (idp_id, token_file) else {
@@ -278,6 +290,62 @@ fn id_token_credentials(
             token_file: PathBuf::from(token_file),
             lifetime,
         },
+        Arc::clone(transport),
+        margin,
+    )))
+}
+
+/// An agency's keys bought with the id token at STS (`assume-with-oidc`).
+fn oidc_agency_credentials(
+    block: Option<&super::types::IdTokenConfig>,
+    provider_urn: String,
+    env: &dyn CredentialSource,
+    transport: &Arc<dyn Transport>,
+    margin: Duration,
+) -> Result<Credentials, CredentialsError> {
+    let setting =
+        |value: Option<&String>, variable: &str| value.cloned().or_else(|| env.var(variable));
+    let agency_urn = setting(block.and_then(|t| t.agency_urn.as_ref()), ENV_OIDC_AGENCY_URN)
+        .ok_or_else(|| {
+            CredentialsError::Missing(format!(
+                "an identity provider's URN exchanges the token at STS for an agency's keys: name the agency in credentials.id_token.agency_urn or {ENV_OIDC_AGENCY_URN}"
+            ))
+        })?;
+    let token_file = setting(block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE)
+        .ok_or_else(|| {
+            CredentialsError::Missing(format!(
+                "source: id_token needs the id token's file: credentials.id_token.token_file or {ENV_ID_TOKEN_FILE}"
+            ))
+        })?;
+    let field = if block.and_then(|t| t.token_file.as_ref()).is_some() {
+        "credentials.id_token.token_file".to_owned()
+    } else {
+        ENV_ID_TOKEN_FILE.to_owned()
+    };
+    read_secret_file(&field, Path::new(&token_file))?;
+    let sts_endpoint = setting(block.and_then(|t| t.sts_endpoint.as_ref()), ENV_STS_ENDPOINT)
+        .ok_or_else(|| {
+            CredentialsError::Missing(format!(
+                "the agency is assumed at STS: set credentials.id_token.sts_endpoint or {ENV_STS_ENDPOINT}"
+            ))
+        })?;
+    let session_name = setting(
+        block.and_then(|t| t.session_name.as_ref()),
+        ENV_OIDC_SESSION_NAME,
+    )
+    .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned());
+    let duration = block
+        .and_then(|t| t.key_lifetime)
+        .map_or(DEFAULT_ID_TOKEN_KEY_LIFETIME, |lifetime| lifetime.0);
+    Ok(Credentials::Provided(CredentialProvider::new(
+        CloudSource::OidcAgency(Box::new(OidcAgencySource {
+            sts_endpoint: sts_endpoint.trim_end_matches('/').to_owned(),
+            provider_urn,
+            agency_urn,
+            session_name,
+            token_file: PathBuf::from(token_file),
+            duration,
+        })),
         Arc::clone(transport),
         margin,
     )))

@@ -307,6 +307,17 @@ pub struct IdTokenConfig {
     pub iam_endpoint: Option<String>,
     /// How long the temporary keys live (default 6h).
     pub key_lifetime: Option<HumanDuration>,
+    /// With an agency that trusts the identity provider: the provider's URN
+    /// (`iam::{domain_id}:identity-provider:{name}`; `HUAWEICLOUD_OIDC_PROVIDER_URN`). The
+    /// token is then exchanged at STS (`assume-with-oidc`) for the agency's keys, not at IAM.
+    pub provider_urn: Option<String>,
+    /// That agency's URN, `iam::{domain_id}:agency:{name}` (`HUAWEICLOUD_OIDC_AGENCY_URN`).
+    pub agency_urn: Option<String>,
+    /// STS's endpoint for it (`HUAWEICLOUD_SDK_STS_ENDPOINT`).
+    pub sts_endpoint: Option<String>,
+    /// The session name in the agency's audit trail (`HUAWEICLOUD_OIDC_SESSION_NAME`;
+    /// default `dms-exporter`).
+    pub session_name: Option<String>,
 }
 
 /// `credentials.ecs_metadata`.

@@ -482,6 +482,22 @@ async fn every_credential_source_fault_is_ridden_out_while_the_keys_live() {
             }),
         ),
         (
+            "oidc_agency_refused",
+            {
+                let config = SimConfig::deterministic();
+                let domain = Simulator::new(config.clone()).domain_id().to_owned();
+                format!(
+                    "credentials:\n  source: id_token\n  id_token: {{provider_urn: 'iam::{domain}:identity-provider:{}', agency_urn: 'iam::{domain}:agency:{}', token_file: {}, sts_endpoint: http://sts.sim.invalid, key_lifetime: 1h}}\n",
+                    config.id_token_idp,
+                    config.oidc_agency,
+                    token_file.display()
+                )
+            },
+            Box::new(|sim: &Simulator, on| {
+                sim.set_agency_fault(if on { AgencyFault::NotAuthorized } else { AgencyFault::None })
+            }),
+        ),
+        (
             "agency_refused",
             String::new(),
             Box::new(|sim: &Simulator, on| {

@@ -192,61 +192,85 @@ async fn the_exporter_collects_with_keys_bought_with_a_cce_id_token() {
     let id_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2ln";
     std::fs::write(&token_path, id_token).unwrap_or_else(|e| panic!("{e}"));
     let sim_config = SimConfig::deterministic();
-    let sim = Simulator::new(sim_config.clone());
-    let yaml = format!(
-        "credentials:
+    // Both routes of the token: IAM's identity provider (an unscoped token, then keys), and
+    // STS for the agency that trusts the provider (assume-with-oidc, no IAM token between).
+    let domain = Simulator::new(sim_config.clone()).domain_id().to_owned();
+    let routes = [
+        (
+            "id_token",
+            format!(
+                "    idp_id: {}\n    iam_endpoint: http://iam.sim.invalid\n",
+                sim_config.id_token_idp
+            ),
+        ),
+        (
+            "oidc_agency",
+            format!(
+                "    provider_urn: iam::{domain}:identity-provider:{}\n    agency_urn: iam::{domain}:agency:{}\n    sts_endpoint: http://sts.sim.invalid\n    session_name: cce-dms-exporter\n",
+                sim_config.id_token_idp, sim_config.oidc_agency
+            ),
+        ),
+    ];
+    for (source, route) in routes {
+        let sim = Simulator::new(sim_config.clone());
+        let exchanges = || sim.id_token_exchanges() + sim.agency_assumes();
+        let yaml = format!(
+            "credentials:
   source: id_token
   id_token:
-    idp_id: {}
-    token_file: {}
-    iam_endpoint: http://iam.sim.invalid
+{route}    token_file: {}
     key_lifetime: 1h
 collectors:
   jitter: 0
   kafka_partitions: {{enabled: false}}
 ",
-        sim_config.id_token_idp,
-        token_path.display()
-    );
-    let config = config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml);
-    let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
-    let credentials = config::resolve_credentials(&config.credentials, &ProcessEnv, &transport)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let shutdown = CancellationToken::new();
-    let exporter = app::start(config, credentials, transport, None, shutdown.clone());
-    tokio::time::sleep(MINUTE).await;
-    assert!(!series(&exporter, "dms_kafka_broker_up").is_empty());
-    let text = self_metrics(&exporter);
-    assert!(
-        text.contains(r#"dms_credentials_expiry_timestamp_seconds{source="id_token"} "#),
-        "{text}"
-    );
-    // Two hours: keys of an hour renewed twice, each time with the token file's content.
-    tokio::time::sleep(120 * MINUTE).await;
-    assert!(
-        sim.id_token_exchanges() >= 3,
-        "{}",
-        sim.id_token_exchanges()
-    );
-    assert!(
-        sim.request_log()
-            .iter()
-            .all(|record| record.status != 401 && record.status != 403)
-    );
-    let shown = [
-        logs.text(),
-        self_metrics(&exporter),
-        landing_page(&exporter).await,
-    ]
-    .join("\n");
-    assert!(!shown.contains(id_token), "the id token was shown");
-    for access_key in sim.temporary_access_keys() {
-        let (secret, token) = sim.temporary_key(&access_key).unwrap_or_default();
-        for hidden in [access_key.as_str(), secret.as_str(), token.as_str()] {
-            assert!(!shown.contains(hidden), "{hidden} shown");
+            token_path.display()
+        );
+        let config = config_for(&sim_config, "127.0.0.1:9".parse().expect("address"), &yaml);
+        let transport: Arc<dyn Transport> = Arc::new(RouterTransport(sim.clone()));
+        let credentials = config::resolve_credentials(&config.credentials, &ProcessEnv, &transport)
+            .unwrap_or_else(|e| panic!("{source}: {e}"));
+        let shutdown = CancellationToken::new();
+        let exporter = app::start(config, credentials, transport, None, shutdown.clone());
+        tokio::time::sleep(MINUTE).await;
+        assert!(
+            !series(&exporter, "dms_kafka_broker_up").is_empty(),
+            "{source}"
+        );
+        let text = self_metrics(&exporter);
+        assert!(
+            text.contains(&format!(
+                r#"dms_credentials_expiry_timestamp_seconds{{source="{source}"}} "#
+            )),
+            "{text}"
+        );
+        // Two hours: keys of an hour renewed twice, each time with the token file's content.
+        tokio::time::sleep(120 * MINUTE).await;
+        assert!(exchanges() >= 3, "{source}: {}", exchanges());
+        assert!(
+            sim.request_log()
+                .iter()
+                .all(|record| record.status != 401 && record.status != 403),
+            "{source}"
+        );
+        let shown = [
+            logs.text(),
+            self_metrics(&exporter),
+            landing_page(&exporter).await,
+        ]
+        .join("\n");
+        assert!(
+            !shown.contains(id_token),
+            "{source}: the id token was shown"
+        );
+        for access_key in sim.temporary_access_keys() {
+            let (secret, token) = sim.temporary_key(&access_key).unwrap_or_default();
+            for hidden in [access_key.as_str(), secret.as_str(), token.as_str()] {
+                assert!(!shown.contains(hidden), "{source}: {hidden} shown");
+            }
         }
+        shutdown.cancel();
     }
-    shutdown.cancel();
     std::fs::remove_dir_all(&dir).ok();
 }
 

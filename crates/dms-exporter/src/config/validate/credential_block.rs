@@ -6,7 +6,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use crate::config::problem::{Problem, nowhere};
-use crate::config::types::{CredentialSourceName, CredentialsConfig};
+use crate::config::types::{CredentialSourceName, CredentialsConfig, IdTokenConfig};
 
 /// What IAM grants for keys bought with a token (`duration_seconds` 900 to 86400).
 const KEY_LIFETIME: RangeInclusive<Duration> =
@@ -127,11 +127,21 @@ pub(super) fn problems(config: &CredentialsConfig) -> Vec<Problem> {
                 .as_ref()
                 .and_then(|t| t.iam_endpoint.as_deref()),
         ),
+        (
+            "credentials.id_token.sts_endpoint",
+            config
+                .id_token
+                .as_ref()
+                .and_then(|t| t.sts_endpoint.as_deref()),
+        ),
     ];
     for (field, endpoint) in endpoints {
         if let Some(problem) = endpoint.and_then(super::regions::endpoint_problem) {
             problems.push(nowhere(field, problem));
         }
+    }
+    if let Some(token) = &config.id_token {
+        oidc_agency_problems(token, &mut problems);
     }
     if let Some(lifetime) = config.id_token.as_ref().and_then(|t| t.key_lifetime)
         && !KEY_LIFETIME.contains(&lifetime.0)
@@ -250,6 +260,56 @@ fn agency_problems(config: &CredentialsConfig, problems: &mut Vec<Problem>) {
         .and_then(super::regions::endpoint_problem)
     {
         problems.push(nowhere("credentials.agency.sts_endpoint", problem));
+    }
+}
+
+/// STS grants an agency assumed with an id token 15 minutes to 12 hours.
+const OIDC_AGENCY_LIFETIME: RangeInclusive<Duration> =
+    Duration::from_secs(900)..=Duration::from_secs(12 * 3600);
+
+/// `credentials.id_token` with an agency (STS `assume-with-oidc`): the provider and the
+/// agency together, instead of IAM's identity provider id.
+fn oidc_agency_problems(token: &IdTokenConfig, problems: &mut Vec<Problem>) {
+    let oidc = token.provider_urn.is_some() || token.agency_urn.is_some();
+    match (&token.provider_urn, &token.agency_urn) {
+        (Some(_), None) => problems.push(nowhere(
+            "credentials.id_token.agency_urn",
+            "provider_urn exchanges the token at STS for an agency's keys: name the agency (iam::{domain_id}:agency:{name})",
+        )),
+        (None, Some(_)) => problems.push(nowhere(
+            "credentials.id_token.provider_urn",
+            "agency_urn is assumed with the token of an identity provider: name it (iam::{domain_id}:identity-provider:{name})",
+        )),
+        _ => {}
+    }
+    if oidc && token.idp_id.is_some() {
+        problems.push(nowhere(
+            "credentials.id_token.idp_id",
+            "the token goes either to IAM's identity provider (idp_id) or to STS for an agency (provider_urn, agency_urn), not both",
+        ));
+    }
+    if !oidc {
+        for (field, set) in [
+            ("sts_endpoint", token.sts_endpoint.is_some()),
+            ("session_name", token.session_name.is_some()),
+        ] {
+            if set {
+                problems.push(nowhere(
+                    &format!("credentials.id_token.{field}"),
+                    "only used with provider_urn and agency_urn (an agency assumed with the token at STS)",
+                ));
+            }
+        }
+    }
+    if oidc
+        && let Some(lifetime) = token.key_lifetime
+        && !OIDC_AGENCY_LIFETIME.contains(&lifetime.0)
+    {
+        problems.push(out_of_range(
+            "credentials.id_token.key_lifetime",
+            lifetime.0,
+            &OIDC_AGENCY_LIFETIME,
+        ));
     }
 }
 
