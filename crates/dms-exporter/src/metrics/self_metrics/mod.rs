@@ -44,58 +44,12 @@ struct Inner {
     retries: Accounted<CounterVec<(String, String, &'static str)>>,
     throttled: Accounted<CounterVec<(String, String, &'static str)>>,
     cycles: Cycles,
-    /// (account or "", region, configured project id or "") → 1 when resolved and
-    /// collecting.
-    targets: Targets,
+    /// `dms_target_up`: (account or "", region, configured project id or "") → 1 when
+    /// resolved and collecting.
+    targets: Accounted<GaugeVec<(String, String, String)>>,
     /// `dms_account_info`: (account, account id) of each account whose id is known (none
     /// without `accounts:`, and then no family at all).
     accounts: GaugeVec<(String, String)>,
-}
-
-/// `dms_target_up`, with the `account` label only when a target belongs to a named account
-/// (`accounts:`): a file without accounts keeps its exposition.
-#[derive(Debug)]
-struct Targets {
-    plain: GaugeVec<(String, String)>,
-    by_account: GaugeVec<(String, String, String)>,
-}
-
-impl Targets {
-    fn set(&mut self, (account, region, project): (String, String, String), value: f64) {
-        if account.is_empty() {
-            self.plain.set((region, project), value);
-        } else {
-            self.by_account.set((account, region, project), value);
-        }
-    }
-
-    fn retain(&mut self, keep: impl Fn(&(String, String, String)) -> bool) {
-        self.plain
-            .retain(|(region, project)| keep(&(String::new(), region.clone(), project.clone())));
-        self.by_account.retain(|key| keep(key));
-    }
-}
-
-impl Targets {
-    fn value(&self, account: &str, region: &str, project: &str) -> Option<f64> {
-        if account.is_empty() {
-            self.plain.get(&(region.to_owned(), project.to_owned()))
-        } else {
-            self.by_account
-                .get(&(account.to_owned(), region.to_owned(), project.to_owned()))
-        }
-    }
-}
-
-impl Encode for Targets {
-    fn encode(&self, format: Format, out: &mut String) {
-        if self.by_account.is_empty() {
-            self.plain.encode(format, out);
-        } else {
-            // Both at once only in a mix no configuration makes: the accounts' win.
-            self.by_account.encode(format, out);
-        }
-    }
 }
 
 impl Inner {
@@ -122,10 +76,11 @@ impl Inner {
                 &catalog::API_THROTTLED_BY_ACCOUNT,
             ),
             cycles: Cycles::new(),
-            targets: Targets {
-                plain: GaugeVec::new(&catalog::TARGET_UP),
-                by_account: GaugeVec::new(&catalog::TARGET_UP_BY_ACCOUNT),
-            },
+            targets: Accounted::new(
+                GaugeVec::new(&catalog::TARGET_UP_BY_ACCOUNT),
+                &catalog::TARGET_UP,
+                &catalog::TARGET_UP_BY_ACCOUNT,
+            ),
             accounts: GaugeVec::new(&catalog::ACCOUNT_INFO),
         }
     }
@@ -148,6 +103,15 @@ impl Encode for Inner {
             family.encode(format, out);
         }
     }
+}
+
+/// A `dms_target_up` series' key: (account or "", region, configured project id or "").
+fn target_key(account: &str, region: &str, configured_project: &str) -> (String, String, String) {
+    (
+        account.to_owned(),
+        region.to_owned(),
+        configured_project.to_owned(),
+    )
 }
 
 /// Shared, thread-safe self-metrics.
@@ -219,6 +183,7 @@ impl SelfMetrics {
         inner.cycles.retain_regions(regions);
         inner
             .targets
+            .series
             .retain(|(_, region, _)| regions.contains(region));
     }
 
@@ -227,6 +192,7 @@ impl SelfMetrics {
     pub fn retain_targets(&self, configured: &BTreeSet<(String, String, String)>) {
         lock(&self.inner)
             .targets
+            .series
             .retain(|key| configured.contains(key));
     }
 
@@ -234,22 +200,17 @@ impl SelfMetrics {
     /// resolved and collecting.
     /// `account` is "" for a file without `accounts:`.
     pub fn record_target(&self, account: &str, region: &str, configured_project: &str, up: bool) {
-        let key = (
-            account.to_owned(),
-            region.to_owned(),
-            configured_project.to_owned(),
-        );
-        lock(&self.inner).targets.set(key, f64::from(u8::from(up)));
+        let key = target_key(account, region, configured_project);
+        lock(&self.inner)
+            .targets
+            .series
+            .set(key, f64::from(u8::from(up)));
     }
 
     /// Forgets one target (an account's failed project list, listed again).
     pub fn forget_target(&self, account: &str, region: &str, configured_project: &str) {
-        let key = (
-            account.to_owned(),
-            region.to_owned(),
-            configured_project.to_owned(),
-        );
-        lock(&self.inner).targets.retain(|k| k != &key);
+        let key = target_key(account, region, configured_project);
+        lock(&self.inner).targets.series.retain(|k| k != &key);
     }
 
     /// Records an account's id (`dms_account_info`).
@@ -270,10 +231,8 @@ impl SelfMetrics {
 
     /// Whether a target is shown down now.
     pub fn target_down(&self, account: &str, region: &str, configured_project: &str) -> bool {
-        lock(&self.inner)
-            .targets
-            .value(account, region, configured_project)
-            == Some(0.0)
+        let key = target_key(account, region, configured_project);
+        lock(&self.inner).targets.series.get(&key) == Some(0.0)
     }
 
     /// Records a configuration reload.
