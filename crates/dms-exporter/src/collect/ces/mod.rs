@@ -181,7 +181,7 @@ impl Collector for Ces {
             let max_age_ms = i64::try_from(max_age.as_millis())
                 .unwrap_or(i64::MAX)
                 .max(SERIES_MIN_AGE_MS);
-            let series = plan.series(instance.engine);
+            let series = plan.series();
             let by_level = self
                 .read(cx, &instance.id, &series, now_ms, horizon_ms, max_age_ms)
                 .await;

@@ -34,8 +34,10 @@ struct LevelPlan {
 
 /// What an instance's hierarchy asks the exporter to read, kept between hierarchy reads: each
 /// tuple once, so a fleet's plans weigh about a tuple's values, not a series' labels and query.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Plan {
+    /// The instance's engine (Kafka's broker labels differ from Cloud Eye's).
+    engine: Engine,
     instance_id: String,
     levels: Vec<LevelPlan>,
     /// Metrics of levels the exporter reads that its catalogue does not know, and metrics of
@@ -45,7 +47,7 @@ pub struct Plan {
 
 impl Plan {
     /// Every series, with its query dimensions and exported labels.
-    pub fn series(&self, engine: Engine) -> Vec<Series> {
+    pub fn series(&self) -> Vec<Series> {
         let mut out = Vec::with_capacity(self.len());
         for level in &self.levels {
             for tuple in &level.tuples {
@@ -57,7 +59,7 @@ impl Plan {
                         value: value.clone(),
                     })
                     .collect();
-                let labels = labels(engine, level.level, &self.instance_id, tuple);
+                let labels = labels(self.engine, level.level, &self.instance_id, tuple);
                 for metric in level.metrics.iter() {
                     out.push(Series {
                         metric,
@@ -104,8 +106,10 @@ pub fn plan(
     filters: &FiltersConfig,
 ) -> Plan {
     let mut plan = Plan {
+        engine,
         instance_id: instance_id.to_owned(),
-        ..Plan::default()
+        levels: Vec::new(),
+        unknown: 0,
     };
     let mut levels: Vec<&CesDimension> = Vec::new();
     for dimension in &hierarchy.dimensions {
@@ -259,7 +263,7 @@ mod tests {
     }
 
     fn keys(plan: &Plan) -> Vec<String> {
-        plan.series(Engine::Kafka)
+        plan.series()
             .iter()
             .map(|s| format!("{} {}", s.metric.name, s.labels.join(",")))
             .collect()
@@ -293,7 +297,7 @@ mod tests {
             "{keys:#?}"
         );
         let cpu = plan
-            .series(Engine::Kafka)
+            .series()
             .iter()
             .find(|s| s.metric.name == "broker_produce_mean")
             .map(|s| s.dimensions.clone())
