@@ -185,16 +185,14 @@ pub fn write_sample_at(
 pub fn openmetrics_timestamps(lines: &[u8]) -> Option<Vec<u8>> {
     let mut out: Option<Vec<u8>> = None;
     let mut start = 0;
+    let mut seconds = String::new();
     for line in lines.split_inclusive(|b| *b == b'\n') {
-        let end = start + line.len();
         let brace = line.iter().rposition(|b| *b == b'}').map_or(0, |at| at + 1);
-        let tail = &line[brace..];
-        let tokens: Vec<&[u8]> = tail
+        let mut tokens = line[brace..]
             .split(|b| *b == b' ' || *b == b'\n')
-            .filter(|token| !token.is_empty())
-            .collect();
-        let stamped = match tokens.as_slice() {
-            [_, stamp] => std::str::from_utf8(stamp)
+            .filter(|token| !token.is_empty());
+        let stamped = match (tokens.next(), tokens.next(), tokens.next()) {
+            (Some(_), Some(stamp), None) => std::str::from_utf8(stamp)
                 .ok()
                 .and_then(|text| text.parse::<i64>().ok()),
             _ => None,
@@ -208,7 +206,7 @@ pub fn openmetrics_timestamps(lines: &[u8]) -> Option<Vec<u8>> {
                 });
                 let cut = line.iter().rposition(|b| *b == b' ').map_or(0, |at| at + 1);
                 out.extend_from_slice(&line[..cut]);
-                let mut seconds = String::new();
+                seconds.clear();
                 write_timestamp(ms as f64 / 1000.0, &mut seconds);
                 out.extend_from_slice(seconds.as_bytes());
                 out.push(b'\n');
@@ -219,7 +217,7 @@ pub fn openmetrics_timestamps(lines: &[u8]) -> Option<Vec<u8>> {
                 }
             }
         }
-        start = end;
+        start += line.len();
     }
     out
 }
