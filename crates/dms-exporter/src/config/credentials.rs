@@ -254,35 +254,32 @@ fn id_token_credentials(
     margin: Duration,
 ) -> Result<Credentials, CredentialsError> {
     let block = config.id_token.as_ref();
-    let setting =
-        |value: Option<&String>, variable: &str| value.cloned().or_else(|| env.var(variable));
     if let Some(provider_urn) = setting(
+        env,
         block.and_then(|t| t.provider_urn.as_ref()),
         ENV_OIDC_PROVIDER_URN,
     ) {
         return oidc_agency_credentials(block, provider_urn, env, transport, margin);
     }
-    let idp_id = setting(block.and_then(|t| t.idp_id.as_ref()), ENV_IDP_ID);
-    let token_file = setting(block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE);
+    let idp_id = setting(env, block.and_then(|t| t.idp_id.as_ref()), ENV_IDP_ID);
+    let token_file = setting(
+        env,
+        block.and_then(|t| t.token_file.as_ref()),
+        ENV_ID_TOKEN_FILE,
+    );
     let (Some(idp_id), Some(token_file)) = (idp_id, token_file) else {
         return Err(CredentialsError::Missing(format!(
             "source: id_token needs the identity provider's id and the id token's file: looked in credentials.id_token.idp_id/token_file and the environment variables {ENV_IDP_ID}/{ENV_ID_TOKEN_FILE}"
         )));
     };
-    let field = if block.and_then(|t| t.token_file.as_ref()).is_some() {
-        "credentials.id_token.token_file".to_owned()
-    } else {
-        ENV_ID_TOKEN_FILE.to_owned()
-    };
-    read_secret_file(&field, Path::new(&token_file))?;
+    check_token_file(block, &token_file)?;
     let iam_endpoint = setting(
+        env,
         block.and_then(|t| t.iam_endpoint.as_ref()),
         ENV_IAM_ENDPOINT,
     )
     .unwrap_or_else(|| GLOBAL_IAM_ENDPOINT.to_owned());
-    let lifetime = block
-        .and_then(|t| t.key_lifetime)
-        .map_or(DEFAULT_ID_TOKEN_KEY_LIFETIME, |lifetime| lifetime.0);
+    let lifetime = key_lifetime(block);
     Ok(Credentials::Provided(CredentialProvider::new(
         CloudSource::IdToken {
             iam_endpoint: iam_endpoint.trim_end_matches('/').to_owned(),
@@ -295,6 +292,32 @@ fn id_token_credentials(
     )))
 }
 
+/// A setting of the credential block, else its SDK variable.
+fn setting(env: &dyn CredentialSource, value: Option<&String>, variable: &str) -> Option<String> {
+    value.cloned().or_else(|| env.var(variable))
+}
+
+/// The id token's file must be readable now (it is re-read at each refresh); an error names
+/// where it was set.
+fn check_token_file(
+    block: Option<&super::types::IdTokenConfig>,
+    token_file: &str,
+) -> Result<(), CredentialsError> {
+    let field = if block.and_then(|t| t.token_file.as_ref()).is_some() {
+        "credentials.id_token.token_file"
+    } else {
+        ENV_ID_TOKEN_FILE
+    };
+    read_secret_file(field, Path::new(token_file)).map(drop)
+}
+
+/// How long the keys bought with the id token live.
+fn key_lifetime(block: Option<&super::types::IdTokenConfig>) -> Duration {
+    block
+        .and_then(|t| t.key_lifetime)
+        .map_or(DEFAULT_ID_TOKEN_KEY_LIFETIME, |lifetime| lifetime.0)
+}
+
 /// An agency's keys bought with the id token at STS (`assume-with-oidc`).
 fn oidc_agency_credentials(
     block: Option<&super::types::IdTokenConfig>,
@@ -303,40 +326,32 @@ fn oidc_agency_credentials(
     transport: &Arc<dyn Transport>,
     margin: Duration,
 ) -> Result<Credentials, CredentialsError> {
-    let setting =
-        |value: Option<&String>, variable: &str| value.cloned().or_else(|| env.var(variable));
-    let agency_urn = setting(block.and_then(|t| t.agency_urn.as_ref()), ENV_OIDC_AGENCY_URN)
+    let agency_urn = setting(env, block.and_then(|t| t.agency_urn.as_ref()), ENV_OIDC_AGENCY_URN)
         .ok_or_else(|| {
             CredentialsError::Missing(format!(
                 "an identity provider's URN exchanges the token at STS for an agency's keys: name the agency in credentials.id_token.agency_urn or {ENV_OIDC_AGENCY_URN}"
             ))
         })?;
-    let token_file = setting(block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE)
+    let token_file = setting(env, block.and_then(|t| t.token_file.as_ref()), ENV_ID_TOKEN_FILE)
         .ok_or_else(|| {
             CredentialsError::Missing(format!(
                 "source: id_token needs the id token's file: credentials.id_token.token_file or {ENV_ID_TOKEN_FILE}"
             ))
         })?;
-    let field = if block.and_then(|t| t.token_file.as_ref()).is_some() {
-        "credentials.id_token.token_file".to_owned()
-    } else {
-        ENV_ID_TOKEN_FILE.to_owned()
-    };
-    read_secret_file(&field, Path::new(&token_file))?;
-    let sts_endpoint = setting(block.and_then(|t| t.sts_endpoint.as_ref()), ENV_STS_ENDPOINT)
+    check_token_file(block, &token_file)?;
+    let sts_endpoint = setting(env, block.and_then(|t| t.sts_endpoint.as_ref()), ENV_STS_ENDPOINT)
         .ok_or_else(|| {
             CredentialsError::Missing(format!(
                 "the agency is assumed at STS: set credentials.id_token.sts_endpoint or {ENV_STS_ENDPOINT}"
             ))
         })?;
     let session_name = setting(
+        env,
         block.and_then(|t| t.session_name.as_ref()),
         ENV_OIDC_SESSION_NAME,
     )
     .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_owned());
-    let duration = block
-        .and_then(|t| t.key_lifetime)
-        .map_or(DEFAULT_ID_TOKEN_KEY_LIFETIME, |lifetime| lifetime.0);
+    let duration = key_lifetime(block);
     Ok(Credentials::Provided(CredentialProvider::new(
         CloudSource::OidcAgency(Box::new(OidcAgencySource {
             sts_endpoint: sts_endpoint.trim_end_matches('/').to_owned(),
@@ -386,10 +401,7 @@ pub fn resolve_credentials(
             ));
         }
     };
-    let sts_endpoint = agency
-        .sts_endpoint
-        .clone()
-        .or_else(|| env.var(ENV_STS_ENDPOINT))
+    let sts_endpoint = setting(env, agency.sts_endpoint.as_ref(), ENV_STS_ENDPOINT)
         .or_else(|| {
             agency
                 .region
